@@ -6,3 +6,9 @@ pub mod proto {
         tonic::include_proto!("google.rpc");
     }
 }
+pub mod config;
+pub mod props;
+pub mod resource;
+pub mod resources;
+pub mod rules;
+pub mod spec;

@@ -1,0 +1,37 @@
+//! `pgentra:index:ManagedIdentity`: a user-assigned managed identity
+//! (Microsoft.ManagedIdentity/userAssignedIdentities, api-version 2024-11-30).
+//!
+//! Its name becomes the display name of its service principal, which is also the PostgreSQL
+//! role name a Principal must use for it.
+
+use crate::resource::Resource;
+use crate::resources::common::{LOCATION, RESOURCE_GROUP_NAME, TAGS};
+use crate::rules;
+use crate::spec::{AutoName, Property, Replacement, ResourceSpec, Type};
+
+pub static SPEC: ResourceSpec = ResourceSpec {
+    token: "pgentra:index:ManagedIdentity",
+    doc: "A user-assigned managed identity. Applications (App Service, AKS pods through workload \
+          identity) sign in as it; its name is the PostgreSQL role name of a Principal for it.",
+    properties: &[
+        RESOURCE_GROUP_NAME,
+        Property::input("name", Type::String, "The identity's name: 3-128 letters, digits, hyphens and underscores, starting with a letter or digit. Generated from the resource name when absent.")
+            .replace()
+            .rule(rules::identity_name),
+        LOCATION,
+        TAGS,
+        Property::output("principalId", Type::String, "The object ID of the identity's service principal in Microsoft Entra ID."),
+        Property::output("clientId", Type::String, "The client (application) ID applications use to request tokens as this identity."),
+        Property::output("tenantId", Type::String, "The tenant of the identity."),
+    ],
+    replacement: Replacement::DeleteFirstWhenSameId(&["resourceGroupName", "name"]),
+    autoname: Some(AutoName { property: "name", max_len: 128, lowercase: false }),
+};
+
+pub struct ManagedIdentity;
+
+impl Resource for ManagedIdentity {
+    fn spec(&self) -> &'static ResourceSpec {
+        &SPEC
+    }
+}
