@@ -12,3 +12,6 @@ pub mod resource;
 pub mod resources;
 pub mod rules;
 pub mod spec;
+pub mod logging;
+pub mod pulumi;
+pub mod schema;

@@ -1,1 +1,56 @@
-fn main(){}
+//! The pgentra command line. More commands (demo, emulator, token, psql, doctor) arrive with
+//! the features they drive.
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+pgentra: passwordless Azure PostgreSQL, as a Pulumi provider
+
+Usage:
+  pgentra schema [--out FILE]   Print the Pulumi package schema, or write it to FILE
+  pgentra version               Print the version
+  pgentra help                  Show this help
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("schema") => schema(&args[1..]),
+        Some("version" | "--version" | "-V") => {
+            println!("pgentra {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Some("help" | "--help" | "-h") | None => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("pgentra: unknown command {other:?}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn schema(args: &[String]) -> ExitCode {
+    let text = pgentra::schema::render(&pgentra::resource::Registry::builtin());
+    match args {
+        [] => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        [flag, path] if flag == "--out" => match std::fs::write(path, text) {
+            Ok(()) => {
+                eprintln!("wrote {path}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("pgentra schema: cannot write {path}: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        _ => {
+            eprintln!("pgentra schema: expected no arguments or --out FILE\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
