@@ -16,3 +16,20 @@ pub const LOCATION: Property =
         .rule(rules::location);
 
 pub const TAGS: Property = Property::input("tags", Type::Map(&Type::String), "Tags to set on the resource.").rule(rules::tags);
+
+/// The Flexible Server a child resource (administrator, database, firewall rule, parameter) belongs to.
+pub const SERVER_NAME: Property =
+    Property::input("serverName", Type::String, "The name of the Flexible Server, such as `pg-myapp-prod`.")
+        .required()
+        .replace()
+        .rule(rules::server_name);
+
+/// The object ID of a Microsoft Entra principal; the caller states which one it is for.
+pub const fn object_id(doc: &'static str) -> Property {
+    Property::input("objectId", Type::String, doc).rule(rules::uuid)
+}
+
+/// A Microsoft Entra tenant ID.
+pub const fn tenant_id(doc: &'static str) -> Property {
+    Property::input("tenantId", Type::String, doc).rule(rules::uuid)
+}

@@ -35,3 +35,18 @@ impl Resource for ManagedIdentity {
         &SPEC
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::testing::{accepted, refused, with};
+    use serde_json::json;
+
+    #[test]
+    fn the_seed_identity_passes_and_bad_names_are_refused() {
+        let seed = json!({"resourceGroupName": "rg-myapp-prod", "name": "id-myapp-prod", "location": "eastus"});
+        accepted(&ManagedIdentity, &seed);
+        refused(&ManagedIdentity, &with(&seed, json!({"name": "-id"})), "name");
+        refused(&ManagedIdentity, &with(&seed, json!({"resourceGroupName": "rg."})), "resourceGroupName");
+    }
+}
