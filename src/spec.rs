@@ -129,7 +129,8 @@ impl Property {
 #[derive(Debug, Clone, Copy)]
 pub enum Replacement {
     /// Create the new one first, unless the properties that make up the ID stay the same:
-    /// then the two cannot coexist and the old one is deleted first.
+    /// then the two cannot coexist and the old one is deleted first. Paths may be dotted
+    /// (`connection.host`).
     DeleteFirstWhenSameId(&'static [&'static str]),
     /// Always delete first (a Grant: the old one's REVOKE would undo the new one's GRANT).
     AlwaysDeleteFirst,
@@ -239,6 +240,11 @@ pub fn check_properties(
 }
 
 fn check_value(property: &Property, ty: &Type, value: &Value, at: &str, failures: &mut Vec<CheckFailure>) -> Value {
+    // A whole value not known yet (a list or object computed from another resource) is
+    // checked when it is known.
+    if value.as_str() == Some(crate::props::UNKNOWN) {
+        return value.clone();
+    }
     if contains_unknown(value) && !matches!(ty, Type::Object(_) | Type::Array(_) | Type::Map(_)) {
         return value.clone();
     }
@@ -382,10 +388,10 @@ pub fn diff_inputs(spec: &ResourceSpec, olds: &Props, news: &Props) -> DiffOutco
     let delete_before_replace = changes.iter().any(|c| c.replace)
         && match spec.replacement {
             Replacement::AlwaysDeleteFirst => true,
-            Replacement::DeleteFirstWhenSameId(id_properties) => id_properties.iter().all(|name| {
-                let autonamed = provider_defaults(news).iter().any(|d| d == name);
-                let new = news.get(name);
-                !autonamed && new.is_some_and(|v| !contains_unknown(v)) && new == olds.get(name)
+            Replacement::DeleteFirstWhenSameId(id_paths) => id_paths.iter().all(|path| {
+                let autonamed = provider_defaults(news).iter().any(|d| d == path);
+                let new = lookup(&news.values, path);
+                !autonamed && new.is_some_and(|v| !contains_unknown(v)) && new == lookup(&olds.values, path)
             }),
         };
     DiffOutcome { changes, delete_before_replace }
@@ -422,6 +428,16 @@ fn diff_properties(
     }
 }
 
+/// The value at a dotted property path, `None` when absent or null.
+fn lookup<'a>(values: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut current = values.get(parts.next()?)?;
+    for part in parts {
+        current = current.as_object()?.get(part)?;
+    }
+    (!current.is_null()).then_some(current)
+}
+
 /// The properties whose values the provider chose, as recorded in checked inputs.
 pub fn provider_defaults(props: &Props) -> Vec<String> {
     props
@@ -429,4 +445,42 @@ pub fn provider_defaults(props: &Props) -> Vec<String> {
         .and_then(Value::as_array)
         .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    static ITEM: Type = Type::String;
+    static LIST: &[Property] = &[Property::input("items", Type::Array(&ITEM), "Items.").required().rule(non_empty)];
+
+    fn non_empty(value: &Value) -> Result<(), String> {
+        match value.as_array() {
+            Some(items) if items.is_empty() => Err("give at least one item".into()),
+            _ => Ok(()),
+        }
+    }
+
+    #[test]
+    fn a_whole_list_not_known_yet_passes_until_it_is_known() {
+        let mut failures = vec![];
+        let news = json!({"items": crate::props::UNKNOWN});
+        let checked = check_properties(LIST, news.as_object().unwrap(), "", &mut failures);
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(checked["items"], json!(crate::props::UNKNOWN));
+        let news = json!({"items": []});
+        check_properties(LIST, news.as_object().unwrap(), "", &mut failures);
+        assert_eq!(failures, [CheckFailure::new("items", "give at least one item")]);
+    }
+
+    #[test]
+    fn an_unknown_property_name_lists_the_real_ones() {
+        let mut failures = vec![];
+        let news = json!({"items": ["a"], "itemz": 1});
+        check_properties(LIST, news.as_object().unwrap(), "", &mut failures);
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].property, "itemz");
+        assert!(failures[0].reason.contains("items"));
+    }
 }

@@ -37,7 +37,7 @@ pub static SPEC: ResourceSpec = ResourceSpec {
             .replace(),
     ],
     // Replacing a role that keeps its name on the same server must drop the old one first.
-    replacement: Replacement::DeleteFirstWhenSameId(&["connection", "name"]),
+    replacement: Replacement::DeleteFirstWhenSameId(&["connection.host", "connection.port", "name"]),
     autoname: None,
 };
 
@@ -113,5 +113,17 @@ mod tests {
         let outcome = diff(&Principal, &olds, &moved);
         assert_eq!(outcome.replaced_properties(), ["connection"]);
         assert!(!outcome.delete_before_replace);
+    }
+
+    #[test]
+    fn another_admin_and_a_replacing_change_together_still_drop_the_old_role_first() {
+        let olds = principal("app-myapp-prod");
+        let news = with(
+            &olds,
+            json!({"isMfa": true, "connection": {"host": "pg-myapp-prod.postgres.database.azure.com", "username": "admin@yourcompany.com"}}),
+        );
+        let outcome = diff(&Principal, &olds, &news);
+        assert_eq!(outcome.replaced_properties(), ["isMfa"]);
+        assert!(outcome.delete_before_replace, "the same role on the same server cannot exist twice");
     }
 }
