@@ -1,0 +1,120 @@
+//! The emulator's own admin API on the ARM listener, under `/_emulator`:
+//! `GET /_emulator/state`, `GET|POST|DELETE /_emulator/faults`,
+//! `POST /_emulator/directory/{users|groups|servicePrincipals}`.
+
+use crate::faults::FaultRule;
+use crate::http::{Req, Resp};
+use crate::state::Outcome;
+use crate::Inner;
+use serde_json::{json, Value};
+
+pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
+    let path = req.path.trim_end_matches('/');
+    match (req.method.as_str(), path) {
+        ("GET", "/_emulator/state") => Resp::json(200, &state_json(inner)),
+        ("GET", "/_emulator/faults") => Resp::json(200, &json!(inner.faults().list())),
+        ("DELETE", "/_emulator/faults") => {
+            inner.faults().clear();
+            Resp::empty(204)
+        }
+        ("POST", "/_emulator/faults") => {
+            let rules: Result<Vec<FaultRule>, _> = serde_json::from_slice::<Value>(&req.body)
+                .and_then(|v| if v.is_array() { serde_json::from_value(v) } else { serde_json::from_value(v).map(|r| vec![r]) });
+            match rules {
+                Ok(rules) => {
+                    let mut f = inner.faults();
+                    for r in rules {
+                        f.add(r);
+                    }
+                    Resp::json(201, &json!(f.list()))
+                }
+                Err(e) => Resp::json(400, &json!({"error": {"code": "InvalidFault", "message": e.to_string()}})),
+            }
+        }
+        ("POST", p) if p.starts_with("/_emulator/directory/") => directory(inner, &p["/_emulator/directory/".len()..], req),
+        _ => Resp::json(404, &json!({"error": {"code": "NotFound", "message": "unknown admin route"}})),
+    }
+}
+
+fn directory(inner: &Inner, kind: &str, req: &Req) -> Resp {
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let d = &inner.directory;
+    match kind {
+        "users" => Resp::json(201, &json!(d.add_user(&s("userPrincipalName"), &s("displayName")))),
+        "groups" => {
+            let members: Vec<String> = body
+                .get("members")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default();
+            let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+            Resp::json(201, &json!(d.add_group(&s("displayName"), &refs)))
+        }
+        "servicePrincipals" => {
+            let sp = d.add_service_principal(&s("displayName"));
+            let mut v = json!(sp);
+            v["clientSecret"] = json!(sp.secrets[0]);
+            Resp::json(201, &v)
+        }
+        _ => Resp::json(404, &json!({"error": {"code": "NotFound", "message": "unknown directory collection"}})),
+    }
+}
+
+/// A JSON picture of everything the emulator holds (passwords and secrets left out).
+pub(crate) fn state_json(inner: &Inner) -> Value {
+    let w = inner.world();
+    let rgs: Vec<Value> =
+        w.resource_groups.values().map(|g| json!({"name": g.name, "location": g.location, "tags": g.tags})).collect();
+    let ids: Vec<Value> = w
+        .identities
+        .values()
+        .map(|i| {
+            json!({
+                "id": i.id, "name": i.name, "resourceGroup": i.rg, "location": i.location, "tags": i.tags,
+                "principalId": i.principal_id, "clientId": i.client_id, "tenantId": i.tenant_id,
+                "federatedIdentityCredentials": i.fics.iter().map(|f| json!({
+                    "name": f.name, "issuer": f.issuer, "subject": f.subject, "audiences": f.audiences
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let servers: Vec<Value> = w
+        .servers
+        .values()
+        .map(|s| {
+            json!({
+                "id": s.id, "name": s.name, "resourceGroup": s.rg, "location": s.location, "tags": s.tags,
+                "sku": s.sku, "properties": s.props,
+                "administrators": s.admins.values().collect::<Vec<_>>(),
+                "databases": s.databases.values().collect::<Vec<_>>(),
+                "firewallRules": s.firewall_rules.values().collect::<Vec<_>>(),
+                "configurations": s.configs.iter().map(|(k, c)| (k.clone(), json!({
+                    "value": c.value, "running": c.running, "source": c.source
+                }))).collect::<serde_json::Map<_, _>>(),
+            })
+        })
+        .collect();
+    let ops: Vec<Value> = w
+        .operations
+        .values()
+        .map(|o| {
+            json!({
+                "id": o.id, "resourceId": o.resource_id,
+                "status": match o.status { None => "InProgress", Some(Outcome::Succeeded) => "Succeeded",
+                    Some(Outcome::Failed) => "Failed", Some(Outcome::Canceled) => "Canceled" },
+            })
+        })
+        .collect();
+    json!({
+        "tenantId": inner.opts.tenant_id,
+        "subscriptionId": inner.opts.subscription_id,
+        "resourceGroups": rgs,
+        "userAssignedIdentities": ids,
+        "flexibleServers": servers,
+        "operations": ops,
+        "busyServers": w.busy.keys().collect::<Vec<_>>(),
+        "directory": inner.directory.snapshot(),
+        "faults": inner.faults().list(),
+    })
+}
