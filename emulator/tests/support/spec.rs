@@ -1,0 +1,215 @@
+//! A small validator of swagger 2.0 `definitions` ($ref across files, allOf, properties,
+//! required, enum, type, items, additionalProperties) and a map from ARM request paths to the
+//! response schemas the official specs declare for them.
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub struct Specs {
+    root: PathBuf,
+    files: HashMap<PathBuf, Value>,
+    /// (method, template segments, status or "default", file, $ref of the schema)
+    routes: Vec<(String, Vec<String>, String, PathBuf, String)>,
+}
+
+/// Where the official specs live: $PGENTRA_AZURE_SPECS or ../shared/reference/azure beside the repo.
+pub fn specs_dir() -> PathBuf {
+    if let Ok(p) = std::env::var("PGENTRA_AZURE_SPECS") {
+        return PathBuf::from(p);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/azure")
+}
+
+const SPEC_FILES: &[&str] = &[
+    "postgresql/2025-08-01/Servers.json",
+    "postgresql/2025-08-01/AdministratorsMicrosoftEntra.json",
+    "postgresql/2025-08-01/Configurations.json",
+    "postgresql/2025-08-01/Databases.json",
+    "postgresql/2025-08-01/FirewallRules.json",
+    "msi/2024-11-30/ManagedIdentity.json",
+];
+
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+impl Specs {
+    pub fn load() -> Self {
+        let root = specs_dir();
+        assert!(
+            root.join(SPEC_FILES[0]).exists(),
+            "the official Azure specs are not at {} (set PGENTRA_AZURE_SPECS)",
+            root.display()
+        );
+        let mut s = Specs { root: root.clone(), files: HashMap::new(), routes: Vec::new() };
+        for f in SPEC_FILES {
+            let path = normalize(&root.join(f));
+            let doc = s.file(&path).clone();
+            for (tpl, ops) in doc["paths"].as_object().expect("paths") {
+                let segs: Vec<String> = tpl.split('/').filter(|x| !x.is_empty()).map(str::to_string).collect();
+                for (method, op) in ops.as_object().expect("ops") {
+                    let Some(responses) = op.get("responses").and_then(Value::as_object) else { continue };
+                    for (code, r) in responses {
+                        if let Some(r) = r.get("schema").and_then(|x| x.get("$ref")).and_then(Value::as_str) {
+                            s.routes.push((method.to_ascii_uppercase(), segs.clone(), code.clone(), path.clone(), r.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+        s
+    }
+
+    fn file(&mut self, path: &Path) -> &Value {
+        let path = normalize(path);
+        if !self.files.contains_key(&path) {
+            // A file the local copy does not hold (e.g. privatelinks.json) validates nothing.
+            let doc = match std::fs::read_to_string(&path) {
+                Ok(text) => serde_json::from_str(&text).expect("spec JSON"),
+                Err(_) => Value::Object(Default::default()),
+            };
+            self.files.insert(path.clone(), doc);
+        }
+        &self.files[&path]
+    }
+
+    /// Maps a $ref's file part to the local copy: the specs are stored flattened, and the MSI
+    /// spec's common-types v4 is served by the stored v6 (the shapes used agree).
+    fn locate(&self, base: &Path, file: &str) -> PathBuf {
+        if file.is_empty() {
+            return base.to_path_buf();
+        }
+        if let Some(i) = file.find("common-types/resource-management/") {
+            let name = file[i..].rsplit('/').next().unwrap_or("types.json");
+            return self.root.join("common-types/resource-management/v6").join(name);
+        }
+        if file.ends_with("types/common-types.json") {
+            return self.root.join("postgresql/types/common-types.json");
+        }
+        normalize(&base.parent().expect("dir").join(file))
+    }
+
+    /// Resolves a $ref relative to `base` into (file, schema).
+    fn resolve(&mut self, base: &Path, r: &str) -> (PathBuf, Value) {
+        let (file, pointer) = r.split_once('#').unwrap_or((r, ""));
+        let path = normalize(&self.locate(base, file));
+        let doc = self.file(&path).clone();
+        let schema = if doc.as_object().is_some_and(|o| o.is_empty()) {
+            Value::Object(Default::default())
+        } else {
+            doc.pointer(pointer).cloned().unwrap_or_else(|| panic!("unresolved $ref {r}"))
+        };
+        (path, schema)
+    }
+
+    /// The schema declared for this response, if the specs cover the route.
+    pub fn response_schema(&self, method: &str, path: &str, status: u16) -> Option<(PathBuf, String)> {
+        let segs: Vec<&str> = path.split('?').next().unwrap_or("").split('/').filter(|x| !x.is_empty()).collect();
+        let code = status.to_string();
+        let candidates: Vec<_> = self
+            .routes
+            .iter()
+            .filter(|(m, tpl, _, _, _)| {
+                m == method
+                    && tpl.len() == segs.len()
+                    && tpl.iter().zip(&segs).all(|(t, s)| t.starts_with('{') || t.eq_ignore_ascii_case(s))
+            })
+            .collect();
+        // Prefer the template with the most literal segments (a path parameter matches anything).
+        let best_literals = candidates.iter().map(|c| c.1.iter().filter(|t| !t.starts_with('{')).count()).max()?;
+        let best: Vec<_> = candidates
+            .into_iter()
+            .filter(|c| c.1.iter().filter(|t| !t.starts_with('{')).count() == best_literals)
+            .collect();
+        best.iter()
+            .find(|c| c.2 == code)
+            .or_else(|| if status >= 400 { best.iter().find(|c| c.2 == "default") } else { None })
+            .map(|c| (c.3.clone(), c.4.clone()))
+    }
+
+    /// Validates `value` against the `$ref` found in `file`; returns the problems found.
+    pub fn validate_ref(&mut self, file: &Path, r: &str, value: &Value) -> Vec<String> {
+        let (f, schema) = self.resolve(file, r);
+        let mut errs = Vec::new();
+        self.check(&f, &schema, value, "$", &mut errs);
+        errs
+    }
+
+    /// Validates against a named definition of the common types v6 file.
+    pub fn validate_common(&mut self, definition: &str, value: &Value) -> Vec<String> {
+        let file = normalize(&self.root.join("common-types/resource-management/v6/types.json"));
+        self.validate_ref(&file, &format!("#/definitions/{definition}"), value)
+    }
+
+    fn check(&mut self, file: &Path, schema: &Value, v: &Value, at: &str, errs: &mut Vec<String>) {
+        if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+            let (f, s) = self.resolve(file, r);
+            return self.check(&f, &s, v, at, errs);
+        }
+        if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+            for s in all.clone() {
+                self.check(file, &s, v, at, errs);
+            }
+        }
+        if let Some(t) = schema.get("type").and_then(Value::as_str) {
+            let ok = match t {
+                "string" => v.is_string(),
+                "integer" => v.is_i64() || v.is_u64(),
+                "number" => v.is_number(),
+                "boolean" => v.is_boolean(),
+                "array" => v.is_array(),
+                "object" => v.is_object(),
+                _ => true,
+            };
+            if !ok {
+                errs.push(format!("{at}: expected {t}, got {v}"));
+                return;
+            }
+        }
+        if let Some(e) = schema.get("enum").and_then(Value::as_array) {
+            let extensible = schema.pointer("/x-ms-enum/modelAsString").and_then(Value::as_bool) == Some(true);
+            if !e.contains(v) && !extensible {
+                errs.push(format!("{at}: {v} is not one of {e:?}"));
+            } else if !e.contains(v) && v.as_str().is_some_and(|s| !s.is_empty()) {
+                // modelAsString enums may grow; flag values we made up anyway.
+                errs.push(format!("{at}: {v} is not one of the known values {e:?}"));
+            }
+        }
+        if let Some(obj) = v.as_object() {
+            if let Some(req) = schema.get("required").and_then(Value::as_array) {
+                for r in req.iter().filter_map(Value::as_str) {
+                    if !obj.contains_key(r) {
+                        errs.push(format!("{at}: required property '{r}' is missing"));
+                    }
+                }
+            }
+            let props = schema.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+            for (k, sub) in &props {
+                if let Some(x) = obj.get(k) {
+                    self.check(file, sub, x, &format!("{at}.{k}"), errs);
+                }
+            }
+            if let Some(ap) = schema.get("additionalProperties").filter(|a| a.is_object()) {
+                for (k, x) in obj.iter().filter(|(k, _)| !props.contains_key(*k)) {
+                    self.check(file, &ap.clone(), x, &format!("{at}.{k}"), errs);
+                }
+            }
+        }
+        if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+            for (i, x) in arr.iter().enumerate() {
+                self.check(file, &items.clone(), x, &format!("{at}[{i}]"), errs);
+            }
+        }
+    }
+}
