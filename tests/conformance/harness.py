@@ -27,9 +27,9 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import (
     engine_pb2,
     engine_pb2_grpc,
-    plugin_pb2,
     provider_pb2,
     provider_pb2_grpc,
+    status_pb2,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -368,3 +368,12 @@ def failures_by_property(resp: provider_pb2.CheckResponse) -> dict[str, str]:
 
 def describe_failures(resp: provider_pb2.CheckResponse) -> str:
     return "; ".join(f"{f.property}: {f.reason}" for f in resp.failures) or "<no failures>"
+
+
+def status_details(err: grpc.RpcError) -> status_pb2.Status | None:
+    """The google.rpc.Status carried in grpc-status-details-bin (typed details such as
+    pulumirpc.ErrorResourceInitFailed: `status.details[0].Unpack(msg)`), or None."""
+    for key, value in err.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            return status_pb2.Status.FromString(value)
+    return None
