@@ -1,0 +1,100 @@
+"""Update, Read, Delete, Invoke and DiffConfig as the engine calls them, while the control and
+data planes are not in this build: previews work, real operations fail cleanly and say so."""
+
+from __future__ import annotations
+
+import re
+
+import grpc
+import pytest
+
+from harness import UNKNOWN, from_struct, secret, to_struct, urn
+from pulumi.runtime.proto import provider_pb2
+from test_lifecycle import FLEX, SERVER, SERVER_ID, SERVER_STATE, SUBSCRIPTION
+
+DiffChanges = provider_pb2.DiffResponse.DiffChanges
+CLEAN_FAILURES = (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.INVALID_ARGUMENT)
+
+
+def update(provider, olds: dict, news: dict, preview: bool) -> provider_pb2.UpdateResponse:
+    return provider.stub.Update(
+        provider_pb2.UpdateRequest(
+            id=SERVER_ID, urn=urn(FLEX, "db"), olds=to_struct(olds), news=to_struct(news),
+            old_inputs=to_struct(SERVER), preview=preview, name="db", type=FLEX,
+        ),
+        timeout=10,
+    )
+
+
+def assert_clean_failure(err: pytest.ExceptionInfo, verb: str) -> None:
+    assert err.value.code() in CLEAN_FAILURES, err.value.code()
+    details = err.value.details() or ""
+    assert details.startswith(f"{verb} {FLEX}"), details
+    assert re.search(r"not available", details), details
+
+
+def test_preview_update_keeps_stable_outputs_and_marks_volatile_ones_unknown(configured):
+    news = from_struct(configured.check(FLEX, "db", {**SERVER, "tags": {"env": "prod"}}, olds=SERVER).inputs)
+    outputs = from_struct(update(configured, SERVER_STATE, news, preview=True).properties)
+    assert outputs["tags"] == {"env": "prod"}
+    assert outputs["fullyQualifiedDomainName"] == SERVER_STATE["fullyQualifiedDomainName"]
+    assert outputs["state"] == UNKNOWN
+
+
+def test_update_fails_cleanly_while_not_available(configured):
+    with pytest.raises(grpc.RpcError) as err:
+        update(configured, SERVER_STATE, {**SERVER_STATE, "tags": {"env": "prod"}}, preview=False)
+    assert_clean_failure(err, "updating")
+
+
+def test_read_fails_cleanly_while_not_available(configured):
+    with pytest.raises(grpc.RpcError) as err:
+        configured.stub.Read(provider_pb2.ReadRequest(id=SERVER_ID, urn=urn(FLEX, "db"), name="db", type=FLEX), timeout=10)
+    assert_clean_failure(err, "reading")
+
+
+def test_delete_fails_cleanly_while_not_available(configured):
+    with pytest.raises(grpc.RpcError) as err:
+        configured.stub.Delete(
+            provider_pb2.DeleteRequest(id=SERVER_ID, urn=urn(FLEX, "db"), properties=to_struct(SERVER_STATE), name="db", type=FLEX),
+            timeout=10,
+        )
+    assert_clean_failure(err, "deleting")
+
+
+def test_invoke_with_a_bad_argument_answers_a_failure_naming_it(configured):
+    resp = configured.stub.Invoke(
+        provider_pb2.InvokeRequest(tok="pgentra:index:getAccessToken", args=to_struct({"scope": 42})), timeout=10
+    )
+    assert [f.property for f in resp.failures] == ["scope"], resp.failures
+
+
+def test_invoke_of_an_unknown_function_is_refused_by_name(configured):
+    with pytest.raises(grpc.RpcError) as err:
+        configured.stub.Invoke(provider_pb2.InvokeRequest(tok="pgentra:index:getNothing", args=to_struct({})), timeout=10)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "getNothing" in (err.value.details() or "")
+
+
+def test_invoke_fails_cleanly_while_not_available(configured):
+    with pytest.raises(grpc.RpcError) as err:
+        configured.stub.Invoke(provider_pb2.InvokeRequest(tok="pgentra:index:getClientConfig", args=to_struct({})), timeout=10)
+    assert err.value.code() in CLEAN_FAILURES, err.value.code()
+    assert "not available" in (err.value.details() or "")
+
+
+def test_diff_config_reports_changes_but_never_replaces_the_provider(configured):
+    olds = {"environment": "public", "subscriptionId": SUBSCRIPTION}
+    news = {"environment": "china", "subscriptionId": SUBSCRIPTION, "clientSecret": secret("x")}
+    resp = configured.stub.DiffConfig(
+        provider_pb2.DiffRequest(urn="urn:pulumi:dev::app::pulumi:providers:pgentra::default", olds=to_struct(olds),
+                                 old_inputs=to_struct(olds), news=to_struct(news)),
+        timeout=10,
+    )
+    assert resp.changes == DiffChanges.DIFF_SOME
+    assert sorted(resp.diffs) == ["clientSecret", "environment"]
+    assert list(resp.replaces) == []
+    same = configured.stub.DiffConfig(
+        provider_pb2.DiffRequest(olds=to_struct(olds), old_inputs=to_struct(olds), news=to_struct(olds)), timeout=10
+    )
+    assert same.changes == DiffChanges.DIFF_NONE
