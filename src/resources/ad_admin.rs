@@ -6,6 +6,7 @@
 //! as in Terraform: a change replaces the administrator.
 
 use crate::resource::Resource;
+use crate::resources::arm_fields::ArmField;
 use crate::resources::common::{object_id, tenant_id, RESOURCE_GROUP_NAME, SERVER_NAME};
 use crate::rules;
 use crate::spec::{Property, Replacement, ResourceSpec, Type};
@@ -34,6 +35,13 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     replacement: Replacement::DeleteFirstWhenSameId(&["resourceGroupName", "serverName", "objectId"]),
     autoname: None,
 };
+
+/// Where each property lives in the administrator body (AdministratorsMicrosoftEntra.json, 2025-08-01); the object id is in the URL.
+pub static ARM: &[ArmField] = &[
+    ArmField::new("principalName", "properties.principalName"),
+    ArmField::new("principalType", "properties.principalType"),
+    ArmField::new("tenantId", "properties.tenantId"),
+];
 
 pub struct AdAdmin;
 

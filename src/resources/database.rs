@@ -4,6 +4,7 @@
 //! Azure has no update for a database: every property is fixed at creation.
 
 use crate::resource::Resource;
+use crate::resources::arm_fields::ArmField;
 use crate::resources::common::{RESOURCE_GROUP_NAME, SERVER_NAME};
 use crate::rules;
 use crate::spec::{Property, Replacement, ResourceSpec, Type};
@@ -29,6 +30,12 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     replacement: Replacement::DeleteFirstWhenSameId(&["resourceGroupName", "serverName", "name"]),
     autoname: None,
 };
+
+/// Where each property lives in the database body (Databases.json, 2025-08-01).
+pub static ARM: &[ArmField] = &[
+    ArmField::new("charset", "properties.charset"),
+    ArmField::new("collation", "properties.collation"),
+];
 
 pub struct Database;
 

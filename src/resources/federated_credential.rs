@@ -8,6 +8,7 @@
 //! identity must be written one at a time.
 
 use crate::resource::Resource;
+use crate::resources::arm_fields::ArmField;
 use crate::resources::common::RESOURCE_GROUP_NAME;
 use crate::rules;
 use crate::spec::{Default, Property, Replacement, ResourceSpec, Type};
@@ -40,6 +41,13 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     replacement: Replacement::DeleteFirstWhenSameId(&["resourceGroupName", "identityName", "name"]),
     autoname: None,
 };
+
+/// Where each property lives in the federated identity credential body (ManagedIdentity.json, 2024-11-30).
+pub static ARM: &[ArmField] = &[
+    ArmField::new("issuer", "properties.issuer"),
+    ArmField::new("subject", "properties.subject"),
+    ArmField::new("audiences", "properties.audiences"),
+];
 
 pub struct FederatedCredential;
 

@@ -5,6 +5,7 @@
 
 use crate::props::Props;
 use crate::resource::Resource;
+use crate::resources::arm_fields::ArmField;
 use crate::resources::common::{RESOURCE_GROUP_NAME, SERVER_NAME};
 use crate::rules;
 use crate::spec::{CheckFailure, Property, Replacement, ResourceSpec, Type};
@@ -31,6 +32,12 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     replacement: Replacement::DeleteFirstWhenSameId(&["resourceGroupName", "serverName", "name"]),
     autoname: None,
 };
+
+/// Where each property lives in the firewall rule body (FirewallRules.json, 2025-08-01).
+pub static ARM: &[ArmField] = &[
+    ArmField::new("startIpAddress", "properties.startIpAddress"),
+    ArmField::new("endIpAddress", "properties.endIpAddress"),
+];
 
 pub struct FirewallRule;
 

@@ -10,6 +10,7 @@
 
 use crate::props::Props;
 use crate::resource::Resource;
+use crate::resources::arm_fields::ArmField;
 use crate::resources::common::{tenant_id, LOCATION, RESOURCE_GROUP_NAME, TAGS};
 use crate::rules;
 use crate::spec::{AutoName, CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
@@ -64,6 +65,24 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     replacement: Replacement::DeleteFirstWhenSameId(&["resourceGroupName", "serverName"]),
     autoname: Some(AutoName { property: "serverName", max_len: 63, lowercase: true }),
 };
+
+/// Where each property lives in the server body (Servers.json, 2025-08-01).
+pub static ARM: &[ArmField] = &[
+    ArmField::new("location", "location"),
+    ArmField::new("tags", "tags"),
+    ArmField::new("skuName", "sku.name"),
+    ArmField::new("skuTier", "sku.tier"),
+    ArmField::new("version", "properties.version"),
+    ArmField::new("storageSizeGb", "properties.storage.storageSizeGB"),
+    ArmField::new("activeDirectoryAuth", "properties.authConfig.activeDirectoryAuth"),
+    ArmField::new("passwordAuth", "properties.authConfig.passwordAuth"),
+    ArmField::new("tenantId", "properties.authConfig.tenantId"),
+    ArmField::new("administratorLogin", "properties.administratorLogin"),
+    ArmField::new("administratorLoginPassword", "properties.administratorLoginPassword").write_only(),
+    ArmField::new("publicNetworkAccess", "properties.network.publicNetworkAccess"),
+    ArmField::new("fullyQualifiedDomainName", "properties.fullyQualifiedDomainName").read_only(),
+    ArmField::new("state", "properties.state").read_only(),
+];
 
 pub struct FlexibleServer;
 
@@ -290,5 +309,37 @@ mod tests {
         let outcome = diff(&FlexibleServer, &seed(), &with(&seed(), json!({"skuName": "Standard_D4s_v3", "storageSizeGb": 128})));
         assert_eq!(outcome.changed_properties(), ["skuName", "storageSizeGb"]);
         assert!(!outcome.replaces());
+    }
+
+    #[test]
+    fn the_passwordless_seed_server_becomes_an_arm_body_with_both_auth_switches() {
+        use crate::resources::arm_fields::to_arm;
+        let inputs = accepted(&FlexibleServer, &seed());
+        let body = to_arm(ARM, &inputs);
+        assert_eq!(body["location"], json!("eastus"));
+        assert_eq!(body["sku"], json!({"name": "Standard_D2s_v3", "tier": "GeneralPurpose"}));
+        assert_eq!(body["properties"]["version"], json!("16"));
+        assert_eq!(body["properties"]["storage"], json!({"storageSizeGB": 64}));
+        assert_eq!(body["properties"]["authConfig"], json!({"activeDirectoryAuth": "Enabled", "passwordAuth": "Disabled"}));
+        assert!(body["properties"].get("administratorLoginPassword").is_none());
+        assert!(body["properties"].get("fullyQualifiedDomainName").is_none(), "read-only fields are never sent");
+    }
+
+    #[test]
+    fn the_official_get_example_reads_back_into_properties_and_keeps_the_password() {
+        use crate::resources::arm_fields::from_arm;
+        use crate::resources::testing::reference_json;
+        let example = reference_json("azure/postgresql/2025-08-01/examples/ServersGet.json");
+        let body = &example["responses"]["200"]["body"];
+        let mut state = Props::from_json(json!({"administratorLoginPassword": "Old-Passw0rd!"}));
+        state.mark_secret("administratorLoginPassword");
+        let props = from_arm(ARM, body, &state);
+        assert_eq!(props.get("storageSizeGb"), Some(&json!(128)));
+        assert_eq!(props.get("version"), Some(&json!("17")));
+        assert_eq!(props.get("skuTier"), Some(&json!("GeneralPurpose")));
+        assert_eq!(props.get("passwordAuth"), Some(&json!("Enabled")));
+        assert_eq!(props.get("fullyQualifiedDomainName"), Some(&json!("exampleserver.postgres.database.azure.com")));
+        assert_eq!(props.get("administratorLoginPassword"), Some(&json!("Old-Passw0rd!")));
+        assert!(props.is_secret("administratorLoginPassword"));
     }
 }

@@ -5,6 +5,7 @@
 //! role name a Principal must use for it.
 
 use crate::resource::Resource;
+use crate::resources::arm_fields::ArmField;
 use crate::resources::common::{LOCATION, RESOURCE_GROUP_NAME, TAGS};
 use crate::rules;
 use crate::spec::{AutoName, Property, Replacement, ResourceSpec, Type};
@@ -27,6 +28,15 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     replacement: Replacement::DeleteFirstWhenSameId(&["resourceGroupName", "name"]),
     autoname: Some(AutoName { property: "name", max_len: 128, lowercase: false }),
 };
+
+/// Where each property lives in the identity body (ManagedIdentity.json, 2024-11-30).
+pub static ARM: &[ArmField] = &[
+    ArmField::new("location", "location"),
+    ArmField::new("tags", "tags"),
+    ArmField::new("principalId", "properties.principalId").read_only(),
+    ArmField::new("clientId", "properties.clientId").read_only(),
+    ArmField::new("tenantId", "properties.tenantId").read_only(),
+];
 
 pub struct ManagedIdentity;
 

@@ -2,6 +2,7 @@
 //! planes arrive) its CRUD.
 
 pub mod ad_admin;
+pub mod arm_fields;
 pub mod common;
 pub mod connection;
 pub mod database;
@@ -77,6 +78,17 @@ pub(crate) mod testing {
             Some(failure) => failure.reason.clone(),
             None => panic!("expected a failure on {property}, got {failures:?}"),
         }
+    }
+
+    /// A file of the reference material in `../shared/reference` (or `$PGENTRA_SHARED/reference`).
+    pub fn reference_json(relative: &str) -> Value {
+        let shared = std::env::var("PGENTRA_SHARED")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared").to_owned());
+        let path = std::path::Path::new(&shared).join("reference").join(relative);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("cannot read {}: {e}; the reference material lives in ../shared beside the repo (or set PGENTRA_SHARED)", path.display())
+        });
+        serde_json::from_str(&text).expect("reference JSON parses")
     }
 
     /// `base` with the fields of `changes` set (a `null` removes the field).

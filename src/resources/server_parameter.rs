@@ -5,6 +5,7 @@
 //! sets it back to its default. Static parameters take effect only after a restart.
 
 use crate::resource::Resource;
+use crate::resources::arm_fields::ArmField;
 use crate::resources::common::{RESOURCE_GROUP_NAME, SERVER_NAME};
 use crate::rules;
 use crate::spec::{Property, Replacement, ResourceSpec, Type};
@@ -35,6 +36,15 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     replacement: Replacement::DeleteFirstWhenSameId(&["resourceGroupName", "serverName", "name"]),
     autoname: None,
 };
+
+/// Where each property lives in the configuration body (Configurations.json, 2025-08-01); writes also send `source: user-override`.
+pub static ARM: &[ArmField] = &[
+    ArmField::new("value", "properties.value"),
+    ArmField::new("isConfigPendingRestart", "properties.isConfigPendingRestart").read_only(),
+    ArmField::new("isDynamicConfig", "properties.isDynamicConfig").read_only(),
+    ArmField::new("defaultValue", "properties.defaultValue").read_only(),
+    ArmField::new("source", "properties.source").read_only(),
+];
 
 pub struct ServerParameter;
 
