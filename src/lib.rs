@@ -15,3 +15,4 @@ pub mod spec;
 pub mod logging;
 pub mod pulumi;
 pub mod schema;
+pub mod sql;
