@@ -11,6 +11,7 @@ use crate::resource::Resource;
 use crate::resources::connection::CONNECTION_PROPERTY;
 use crate::rules;
 use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
+use crate::sql::quote::{ident, qualified, QuoteError};
 use serde_json::Value;
 
 pub static SPEC: ResourceSpec = ResourceSpec {
@@ -161,6 +162,108 @@ fn check_targets(news: &Props, object_type: &str, failures: &mut Vec<CheckFailur
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The SQL a Grant runs. Every name goes through sql::quote.
+
+/// What a Grant is on, read from its checked inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantTarget {
+    pub role: String,
+    pub database: String,
+    pub object_type: String,
+    pub schema: Option<String>,
+    pub objects: Vec<String>,
+    pub with_grant_option: bool,
+    pub default_privileges: bool,
+}
+
+impl GrantTarget {
+    pub fn from_inputs(inputs: &Props) -> Option<Self> {
+        let text = |name: &str| inputs.str(name).map(str::to_owned);
+        let list = |name: &str| -> Vec<String> {
+            inputs.get(name).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+        };
+        Some(Self {
+            role: text("role")?,
+            database: text("database")?,
+            object_type: text("objectType")?,
+            schema: text("schema"),
+            objects: list("objects"),
+            with_grant_option: inputs.get("withGrantOption") == Some(&Value::Bool(true)),
+            default_privileges: inputs.get("defaultPrivileges") == Some(&Value::Bool(true)),
+        })
+    }
+
+    /// The statement that grants `privileges` (for objectType `role`, the memberships in objects).
+    pub fn grant_sql(&self, privileges: &[String]) -> Result<String, QuoteError> {
+        let role = ident(&self.role)?;
+        if self.object_type == "role" {
+            let option = if self.with_grant_option { " WITH ADMIN OPTION" } else { "" };
+            return Ok(format!("GRANT {} TO {role}{option}", self.roles_granted()?));
+        }
+        let option = if self.with_grant_option { " WITH GRANT OPTION" } else { "" };
+        let privileges = privilege_list(privileges);
+        if self.default_privileges {
+            return Ok(format!("{} GRANT {privileges} ON {} TO {role}{option}", self.alter_default()?, self.plural()));
+        }
+        Ok(format!("GRANT {privileges} ON {} TO {role}{option}", self.on_clause()?))
+    }
+
+    /// The statement that takes `privileges` (or the memberships) back, grant option included.
+    pub fn revoke_sql(&self, privileges: &[String]) -> Result<String, QuoteError> {
+        let role = ident(&self.role)?;
+        if self.object_type == "role" {
+            return Ok(format!("REVOKE {} FROM {role}", self.roles_granted()?));
+        }
+        let privileges = privilege_list(privileges);
+        if self.default_privileges {
+            return Ok(format!("{} REVOKE {privileges} ON {} FROM {role}", self.alter_default()?, self.plural()));
+        }
+        Ok(format!("REVOKE {privileges} ON {} FROM {role}", self.on_clause()?))
+    }
+
+    fn roles_granted(&self) -> Result<String, QuoteError> {
+        Ok(self.objects.iter().map(|r| ident(r)).collect::<Result<Vec<_>, _>>()?.join(", "))
+    }
+
+    fn schema(&self) -> Result<String, QuoteError> {
+        ident(self.schema.as_deref().unwrap_or_default())
+    }
+
+    fn alter_default(&self) -> Result<String, QuoteError> {
+        Ok(format!("ALTER DEFAULT PRIVILEGES IN SCHEMA {}", self.schema()?))
+    }
+
+    fn plural(&self) -> &'static str {
+        match self.object_type.as_str() {
+            "sequence" => "SEQUENCES",
+            "function" => "FUNCTIONS",
+            _ => "TABLES",
+        }
+    }
+
+    fn on_clause(&self) -> Result<String, QuoteError> {
+        match self.object_type.as_str() {
+            "database" => Ok(format!("DATABASE {}", ident(&self.database)?)),
+            "schema" => Ok(format!("SCHEMA {}", self.schema()?)),
+            _ if self.objects.is_empty() => Ok(format!("ALL {} IN SCHEMA {}", self.plural(), self.schema()?)),
+            kind => {
+                let schema = self.schema.as_deref().unwrap_or_default();
+                let names = self.objects.iter().map(|o| qualified(schema, o)).collect::<Result<Vec<_>, _>>()?;
+                Ok(format!("{} {}", kind.to_uppercase(), names.join(", ")))
+            }
+        }
+    }
+}
+
+fn privilege_list(privileges: &[String]) -> String {
+    if privileges.iter().any(|p| p == "ALL") {
+        "ALL PRIVILEGES".to_owned()
+    } else {
+        privileges.join(", ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,5 +366,51 @@ mod tests {
         let more = diff(&Grant, &tables(), &with(&tables(), json!({"privileges": ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"]})));
         assert_eq!(more.changed_properties(), ["privileges"]);
         assert!(!more.replaces());
+    }
+
+    fn sql(grant: Value) -> String {
+        let inputs = accepted(&Grant, &grant);
+        let target = GrantTarget::from_inputs(&inputs).expect("a checked grant has its target");
+        let privileges: Vec<String> = inputs.get("privileges").and_then(Value::as_array).into_iter().flatten().filter_map(|p| p.as_str().map(str::to_owned)).collect();
+        target.grant_sql(&privileges).unwrap()
+    }
+
+    fn app(changes: Value) -> Value {
+        let base = json!({
+            "connection": {"host": "pg-myapp-prod.postgres.database.azure.com", "username": "PG Admins Group"},
+            "role": "app-myapp-prod", "database": "myappdb",
+        });
+        with(&base, changes)
+    }
+
+    #[test]
+    fn the_seed_grants_become_the_seed_statements() {
+        assert_eq!(sql(app(json!({"objectType": "database", "privileges": ["CONNECT"]}))), r#"GRANT CONNECT ON DATABASE "myappdb" TO "app-myapp-prod""#);
+        assert_eq!(sql(app(json!({"objectType": "schema", "schema": "public", "privileges": ["USAGE"]}))), r#"GRANT USAGE ON SCHEMA "public" TO "app-myapp-prod""#);
+        let dml = json!(["select", "insert", "update", "delete"]);
+        assert_eq!(
+            sql(app(json!({"objectType": "table", "schema": "public", "privileges": dml}))),
+            r#"GRANT DELETE, INSERT, SELECT, UPDATE ON ALL TABLES IN SCHEMA "public" TO "app-myapp-prod""#
+        );
+        assert_eq!(
+            sql(app(json!({"objectType": "table", "schema": "public", "privileges": dml, "defaultPrivileges": true}))),
+            r#"ALTER DEFAULT PRIVILEGES IN SCHEMA "public" GRANT DELETE, INSERT, SELECT, UPDATE ON TABLES TO "app-myapp-prod""#
+        );
+        let membership = with(&app(json!({"objectType": "role", "objects": ["myapp-db-readwrite"], "privileges": []})), json!({"role": "developer@yourcompany.com"}));
+        assert_eq!(sql(membership), r#"GRANT "myapp-db-readwrite" TO "developer@yourcompany.com""#);
+    }
+
+    #[test]
+    fn named_objects_are_schema_qualified_and_quoted_whatever_their_characters() {
+        let grant = app(json!({"objectType": "sequence", "schema": "sales", "objects": ["order_id_seq", "odd\"name"], "privileges": ["usage"], "withGrantOption": true}));
+        assert_eq!(sql(grant), r#"GRANT USAGE ON SEQUENCE "sales"."order_id_seq", "sales"."odd""name" TO "app-myapp-prod" WITH GRANT OPTION"#);
+    }
+
+    #[test]
+    fn revoking_takes_back_exactly_the_listed_privileges() {
+        let inputs = accepted(&Grant, &app(json!({"objectType": "function", "schema": "api", "privileges": ["ALL"]})));
+        let target = GrantTarget::from_inputs(&inputs).unwrap();
+        assert_eq!(target.revoke_sql(&["ALL".to_owned()]).unwrap(), r#"REVOKE ALL PRIVILEGES ON ALL FUNCTIONS IN SCHEMA "api" FROM "app-myapp-prod""#);
+        assert_eq!(target.revoke_sql(&["EXECUTE".to_owned()]).unwrap(), r#"REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA "api" FROM "app-myapp-prod""#);
     }
 }
