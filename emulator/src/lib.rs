@@ -12,6 +12,7 @@ pub mod http;
 pub mod msi_endpoint;
 pub mod oidc;
 mod router;
+pub mod spec;
 pub mod state;
 pub mod tls;
 pub mod util;
@@ -108,9 +109,36 @@ pub(crate) struct Inner {
     pub msi_header: String,
     pub deployer: ServicePrincipal,
     pub host_identity: ServicePrincipal,
+    pub exchanges: Mutex<Vec<Exchange>>,
 }
 
+/// One ARM request and its answer, as recorded for checking against the specs.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Exchange {
+    pub method: String,
+    /// The request path (no query).
+    pub path: String,
+    pub query: String,
+    /// The request body, when it was JSON.
+    pub request: Option<serde_json::Value>,
+    pub status: u16,
+    /// The response body, when it was JSON.
+    pub response: Option<serde_json::Value>,
+}
+
+/// How many ARM exchanges are kept (the oldest are dropped first).
+const MAX_EXCHANGES: usize = 20_000;
+
 impl Inner {
+    pub fn record(&self, e: Exchange) {
+        let mut x = self.exchanges.lock().unwrap_or_else(|e| e.into_inner());
+        if x.len() >= MAX_EXCHANGES {
+            x.remove(0);
+        }
+        x.push(e);
+    }
+
     pub fn world(&self) -> std::sync::MutexGuard<'_, state::World> {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -164,6 +192,7 @@ impl Emulator {
             msi_header: util::secret(32),
             deployer,
             host_identity,
+            exchanges: Mutex::new(Vec::new()),
             opts,
         });
         let (tx, rx) = watch::channel(false);
@@ -315,6 +344,33 @@ impl RunningEmulator {
     /// The JWKS of the token service (and the OIDC issuer).
     pub fn jwks(&self) -> serde_json::Value {
         self.inner.keys.jwks()
+    }
+
+    /// Every ARM request (with a valid token or not) and its answer so far, oldest first.
+    pub fn arm_exchanges(&self) -> Vec<Exchange> {
+        self.inner.exchanges.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Checks every recorded ARM request body and response body against the official specs;
+    /// returns (how many bodies were checked, the problems found).
+    pub fn check_arm_exchanges(&self, specs: &mut spec::Specs) -> (usize, Vec<String>) {
+        let mut checked = 0;
+        let mut problems = Vec::new();
+        for e in self.arm_exchanges() {
+            let mut note = |what: &str, r: Option<Vec<String>>| {
+                if let Some(errs) = r {
+                    checked += 1;
+                    problems.extend(errs.into_iter().map(|x| format!("{} {} ({what} {}): {x}", e.method, e.path, e.status)));
+                }
+            };
+            if let Some(b) = &e.request {
+                note("request", specs.check_request(&e.method, &e.path, b));
+            }
+            if let Some(b) = &e.response {
+                note("response", specs.check_response(&e.method, &e.path, e.status, b));
+            }
+        }
+        (checked, problems)
     }
 
     /// Adds a fault rule directly (same as POST /_emulator/faults).

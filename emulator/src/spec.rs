@@ -1,6 +1,8 @@
 //! A small validator of swagger 2.0 `definitions` ($ref across files, allOf, properties,
 //! required, enum, type, items, additionalProperties) and a map from ARM request paths to the
-//! response schemas the official specs declare for them.
+//! request and response schemas the official specs declare for them. The emulator's own tests
+//! use it, and so can the provider's: record the ARM exchanges of a run
+//! ([`crate::RunningEmulator::arm_exchanges`]) and check each one.
 
 use serde_json::Value;
 use std::collections::HashMap;
@@ -11,9 +13,12 @@ pub struct Specs {
     files: HashMap<PathBuf, Value>,
     /// (method, template segments, status or "default", file, $ref of the schema)
     routes: Vec<(String, Vec<String>, String, PathBuf, String)>,
+    /// (method, template segments, file, body parameter schema)
+    requests: Vec<(String, Vec<String>, PathBuf, Value)>,
 }
 
-/// Where the official specs live: $PGENTRA_AZURE_SPECS or ../shared/reference/azure beside the repo.
+/// Where the official specs live: $PGENTRA_AZURE_SPECS, else `shared/reference/azure` beside the
+/// repository checkout this crate was built from.
 pub fn specs_dir() -> PathBuf {
     if let Ok(p) = std::env::var("PGENTRA_AZURE_SPECS") {
         return PathBuf::from(p);
@@ -45,30 +50,80 @@ fn normalize(p: &Path) -> PathBuf {
 }
 
 impl Specs {
-    pub fn load() -> Self {
-        let root = specs_dir();
-        assert!(
-            root.join(SPEC_FILES[0]).exists(),
-            "the official Azure specs are not at {} (set PGENTRA_AZURE_SPECS)",
-            root.display()
-        );
-        let mut s = Specs { root: root.clone(), files: HashMap::new(), routes: Vec::new() };
+    /// Loads the specs from [`specs_dir`].
+    pub fn load_default() -> Result<Self, String> {
+        Self::load(&specs_dir())
+    }
+
+    /// Loads the PostgreSQL 2025-08-01 and MSI 2024-11-30 specs under `root`.
+    pub fn load(root: &Path) -> Result<Self, String> {
+        if !root.join(SPEC_FILES[0]).exists() {
+            return Err(format!("the official Azure specs are not at {} (set PGENTRA_AZURE_SPECS)", root.display()));
+        }
+        let mut s = Specs { root: root.to_path_buf(), files: HashMap::new(), routes: Vec::new(), requests: Vec::new() };
         for f in SPEC_FILES {
             let path = normalize(&root.join(f));
             let doc = s.file(&path).clone();
-            for (tpl, ops) in doc["paths"].as_object().expect("paths") {
+            let paths = doc["paths"].as_object().ok_or_else(|| format!("{f}: no paths"))?;
+            for (tpl, ops) in paths {
                 let segs: Vec<String> = tpl.split('/').filter(|x| !x.is_empty()).map(str::to_string).collect();
-                for (method, op) in ops.as_object().expect("ops") {
+                let Some(ops) = ops.as_object() else { continue };
+                let shared: Vec<Value> = ops.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+                for (method, op) in ops {
+                    if method == "parameters" {
+                        continue;
+                    }
+                    let method = method.to_ascii_uppercase();
+                    let params = shared.iter().chain(op.get("parameters").and_then(Value::as_array).into_iter().flatten());
+                    for p in params.cloned().collect::<Vec<_>>() {
+                        let (pfile, param) = match p.get("$ref").and_then(Value::as_str) {
+                            Some(r) => s.resolve(&path, r),
+                            None => (path.clone(), p),
+                        };
+                        if param.get("in").and_then(Value::as_str) == Some("body") {
+                            if let Some(schema) = param.get("schema") {
+                                s.requests.push((method.clone(), segs.clone(), pfile, schema.clone()));
+                            }
+                        }
+                    }
                     let Some(responses) = op.get("responses").and_then(Value::as_object) else { continue };
                     for (code, r) in responses {
                         if let Some(r) = r.get("schema").and_then(|x| x.get("$ref")).and_then(Value::as_str) {
-                            s.routes.push((method.to_ascii_uppercase(), segs.clone(), code.clone(), path.clone(), r.to_string()));
+                            s.routes.push((method.clone(), segs.clone(), code.clone(), path.clone(), r.to_string()));
                         }
                     }
                 }
             }
         }
-        s
+        Ok(s)
+    }
+
+    /// Checks an ARM response body against its spec: None when no stored spec covers the route
+    /// (resource groups, the operationResults final bodies), else the problems found.
+    pub fn check_response(&mut self, method: &str, path: &str, status: u16, body: &Value) -> Option<Vec<String>> {
+        let path = path.split('?').next().unwrap_or("");
+        if path.to_ascii_lowercase().contains("/azureasyncoperation/") {
+            return Some(self.validate_common("OperationStatusResult", body));
+        }
+        match self.response_schema(method, path, status) {
+            Some((file, r)) => Some(self.validate_ref(&file, &r, body)),
+            None if status >= 400 => Some(self.validate_common("ErrorResponse", body)),
+            None => None,
+        }
+    }
+
+    /// Checks an ARM request body against the body parameter of its operation; None when the
+    /// route or its body is not in the stored specs.
+    pub fn check_request(&mut self, method: &str, path: &str, body: &Value) -> Option<Vec<String>> {
+        let path = path.split('?').next().unwrap_or("");
+        let segs: Vec<&str> = path.split('/').filter(|x| !x.is_empty()).collect();
+        let found = best_match(self.requests.iter().filter(|r| r.0 == method).map(|r| (&r.1, r)).collect(), &segs)
+            .into_iter()
+            .next()
+            .map(|r| (r.2.clone(), r.3.clone()))?;
+        let mut errs = Vec::new();
+        self.check(&found.0, &found.1, body, "$", &mut errs);
+        Some(errs)
     }
 
     fn file(&mut self, path: &Path) -> &Value {
@@ -76,7 +131,7 @@ impl Specs {
         if !self.files.contains_key(&path) {
             // A file the local copy does not hold (e.g. privatelinks.json) validates nothing.
             let doc = match std::fs::read_to_string(&path) {
-                Ok(text) => serde_json::from_str(&text).expect("spec JSON"),
+                Ok(text) => serde_json::from_str(&text).unwrap_or_else(|_| Value::Object(Default::default())),
                 Err(_) => Value::Object(Default::default()),
             };
             self.files.insert(path.clone(), doc);
@@ -97,7 +152,7 @@ impl Specs {
         if file.ends_with("types/common-types.json") {
             return self.root.join("postgresql/types/common-types.json");
         }
-        normalize(&base.parent().expect("dir").join(file))
+        normalize(&base.parent().unwrap_or(Path::new("/")).join(file))
     }
 
     /// Resolves a $ref relative to `base` into (file, schema).
@@ -108,7 +163,8 @@ impl Specs {
         let schema = if doc.as_object().is_some_and(|o| o.is_empty()) {
             Value::Object(Default::default())
         } else {
-            doc.pointer(pointer).cloned().unwrap_or_else(|| panic!("unresolved $ref {r}"))
+            // An unresolvable $ref validates nothing rather than failing the run.
+            doc.pointer(pointer).cloned().unwrap_or_else(|| Value::Object(Default::default()))
         };
         (path, schema)
     }
@@ -117,21 +173,7 @@ impl Specs {
     pub fn response_schema(&self, method: &str, path: &str, status: u16) -> Option<(PathBuf, String)> {
         let segs: Vec<&str> = path.split('?').next().unwrap_or("").split('/').filter(|x| !x.is_empty()).collect();
         let code = status.to_string();
-        let candidates: Vec<_> = self
-            .routes
-            .iter()
-            .filter(|(m, tpl, _, _, _)| {
-                m == method
-                    && tpl.len() == segs.len()
-                    && tpl.iter().zip(&segs).all(|(t, s)| t.starts_with('{') || t.eq_ignore_ascii_case(s))
-            })
-            .collect();
-        // Prefer the template with the most literal segments (a path parameter matches anything).
-        let best_literals = candidates.iter().map(|c| c.1.iter().filter(|t| !t.starts_with('{')).count()).max()?;
-        let best: Vec<_> = candidates
-            .into_iter()
-            .filter(|c| c.1.iter().filter(|t| !t.starts_with('{')).count() == best_literals)
-            .collect();
+        let best = best_match(self.routes.iter().filter(|r| r.0 == method).map(|r| (&r.1, r)).collect(), &segs);
         best.iter()
             .find(|c| c.2 == code)
             .or_else(|| if status >= 400 { best.iter().find(|c| c.2 == "default") } else { None })
@@ -212,4 +254,18 @@ impl Specs {
             }
         }
     }
+}
+
+/// The candidates whose template matches `segs` with the most literal segments (a `{param}`
+/// segment matches anything; literals compare case-insensitively).
+fn best_match<'a, T>(candidates: Vec<(&'a Vec<String>, &'a T)>, segs: &[&str]) -> Vec<&'a T> {
+    let matching: Vec<_> = candidates
+        .into_iter()
+        .filter(|(tpl, _)| {
+            tpl.len() == segs.len() && tpl.iter().zip(segs).all(|(t, s)| t.starts_with('{') || t.eq_ignore_ascii_case(s))
+        })
+        .collect();
+    let literals = |tpl: &Vec<String>| tpl.iter().filter(|t| !t.starts_with('{')).count();
+    let Some(best) = matching.iter().map(|(t, _)| literals(t)).max() else { return Vec::new() };
+    matching.into_iter().filter(|(t, _)| literals(t) == best).map(|(_, x)| x).collect()
 }

@@ -54,11 +54,13 @@ async fn every_arm_response_of_a_full_tour_matches_the_official_specs() {
 
     let checked = env.assert_spec_clean();
     assert!(checked >= 40, "only {checked} responses were checked against the specs");
+    let recorded = env.check_recorded_exchanges();
+    assert!(recorded > checked, "requests are checked too ({recorded} bodies)");
 }
 
 #[test]
 fn the_validator_notices_bodies_that_break_the_spec() {
-    let mut specs = support::spec::Specs::load();
+    let mut specs = pgentra_emulator::spec::Specs::load_default().expect("official specs");
     let (file, r) = specs
         .response_schema("GET", "/subscriptions/s/resourceGroups/r/providers/Microsoft.DBforPostgreSQL/flexibleServers/x", 200)
         .expect("server GET is in the spec");
@@ -74,4 +76,7 @@ fn the_validator_notices_bodies_that_break_the_spec() {
     let errs = specs.validate_ref(&file, &r, &json!({"properties": {"issuer": "https://x"}}));
     assert!(errs.iter().any(|e| e.contains("'subject' is missing")), "{errs:?}");
     assert!(!specs.validate_common("ErrorResponse", &json!({"error": {"code": 5}})).is_empty());
+    let put = "/subscriptions/s/resourceGroups/r/providers/Microsoft.DBforPostgreSQL/flexibleServers/x/firewallRules/f";
+    let errs = specs.check_request("PUT", put, &json!({"properties": {"startIpAddress": "1.2.3.4"}})).expect("covered");
+    assert!(errs.iter().any(|e| e.contains("'endIpAddress' is missing")), "{errs:?}");
 }

@@ -62,10 +62,19 @@ impl Ctx<'_> {
 }
 
 pub(crate) async fn handle(inner: Arc<Inner>, req: Req) -> Resp {
-    match route(&inner, &req).await {
+    let resp = match route(&inner, &req).await {
         Ok(r) => r,
         Err(e) => e.into_resp(),
-    }
+    };
+    inner.record(crate::Exchange {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        query: req.raw_query.clone(),
+        request: serde_json::from_slice(&req.body).ok(),
+        status: resp.status,
+        response: resp.body.as_deref().and_then(|b| serde_json::from_slice(b).ok()),
+    });
+    resp
 }
 
 fn authenticate(inner: &Inner, req: &Req) -> ArmResult<()> {

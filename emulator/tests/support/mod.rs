@@ -4,9 +4,9 @@
 #![allow(dead_code)]
 
 pub mod client;
-pub mod spec;
 
 use client::{Client, Response};
+use pgentra_emulator::spec;
 use pgentra_emulator::{Emulator, EmulatorOptions, RunningEmulator};
 use serde_json::{json, Value};
 use std::sync::Mutex;
@@ -51,7 +51,7 @@ pub async fn start_with(opts: EmulatorOptions) -> Env {
         emu,
         client,
         token,
-        specs: Mutex::new(spec::Specs::load()),
+        specs: Mutex::new(spec::Specs::load_default().expect("official specs")),
         problems: Mutex::new(Vec::new()),
         validated: Mutex::new(0),
     }
@@ -103,21 +103,20 @@ impl Env {
         if r.body.is_empty() {
             return;
         }
-        let body = r.json();
-        let mut specs = self.specs.lock().unwrap();
-        let errs = if path_only.to_ascii_lowercase().contains("/azureasyncoperation/") {
-            specs.validate_common("OperationStatusResult", &body)
-        } else if let Some((file, r#ref)) = specs.response_schema(method, &path_only, r.status) {
-            specs.validate_ref(&file, &r#ref, &body)
-        } else if r.status >= 400 {
-            specs.validate_common("ErrorResponse", &body)
-        } else {
-            return; // resource groups and operationResults finals: no stored spec for the route
-        };
+        let errs = self.specs.lock().unwrap().check_response(method, &path_only, r.status, &r.json());
+        let Some(errs) = errs else { return }; // no stored spec for the route
         *self.validated.lock().unwrap() += 1;
         for e in errs {
             self.problems.lock().unwrap().push(format!("{method} {path_only} -> {}: {e}", r.status));
         }
+    }
+
+    /// Checks the emulator's record of every ARM exchange (requests too) against the specs.
+    pub fn check_recorded_exchanges(&self) -> usize {
+        let mut specs = self.specs.lock().unwrap();
+        let (n, problems) = self.emu.check_arm_exchanges(&mut specs);
+        assert!(problems.is_empty(), "recorded exchanges that break the specs:\n{}", problems.join("\n"));
+        n
     }
 
     /// Asserts every response seen so far matched its spec; returns how many were checked.
