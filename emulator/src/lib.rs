@@ -387,6 +387,25 @@ impl RunningEmulator {
         admin::state_json(&self.inner)
     }
 
+    /// Everything a client needs to use this emulator, as JSON (for `pgentra emulator` to print):
+    /// URLs, tenant and subscription, the deployer's credentials, the MSI endpoint and header.
+    pub fn describe(&self) -> serde_json::Value {
+        let d = &self.inner.deployer;
+        serde_json::json!({
+            "armEndpoint": self.urls.arm,
+            "authorityHost": self.urls.authority,
+            "tokenEndpoint": self.token_url(),
+            "oidcIssuer": self.urls.oidc_issuer,
+            "identityEndpoint": self.urls.msi,
+            "identityHeader": self.inner.msi_header,
+            "tenantId": self.tenant_id(),
+            "subscriptionId": self.subscription_id(),
+            "clientId": d.app_id,
+            "clientSecret": d.secrets.first(),
+            "adminApi": format!("{}/_emulator", self.urls.arm),
+        })
+    }
+
     /// Stops accepting connections.
     pub fn shutdown(&self) {
         let _ = self.shutdown.send(true);

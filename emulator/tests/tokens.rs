@@ -208,3 +208,22 @@ async fn provider_config_points_at_the_emulator() {
     assert_eq!(r.status, 200);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn v1_endpoint_takes_a_resource_and_answers_in_v1_shape() {
+    let env = support::start().await;
+    let d = env.emu.deployer();
+    let url = format!("{}/{}/oauth2/token", env.emu.authority_url(), env.emu.tenant_id());
+    let r = env
+        .client
+        .post_form(&url, &[("grant_type", "client_credentials"), ("client_id", &d.app_id), ("client_secret", &d.secrets[0]), ("resource", "https://management.azure.com/")])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let b = r.json();
+    assert!(b["expires_in"].is_string() && b["expires_on"].is_string());
+    assert_eq!(b["resource"], "https://management.azure.com/");
+    assert_eq!(claims(b["access_token"].as_str().unwrap())["aud"], "https://management.azure.com/");
+    let described = env.emu.describe();
+    assert_eq!(described["tokenEndpoint"], env.emu.token_url());
+}

@@ -62,10 +62,17 @@ impl Ctx<'_> {
 }
 
 pub(crate) async fn handle(inner: Arc<Inner>, req: Req) -> Resp {
-    let resp = match route(&inner, &req).await {
+    let mut resp = match route(&inner, &req).await {
         Ok(r) => r,
         Err(e) => e.into_resp(),
     };
+    // ARM reports the remaining quota: reads on GET/HEAD, writes otherwise.
+    let (counter, left) = if matches!(req.method.as_str(), "GET" | "HEAD") {
+        ("x-ms-ratelimit-remaining-subscription-reads", "11999")
+    } else {
+        ("x-ms-ratelimit-remaining-subscription-writes", "1199")
+    };
+    resp = resp.with_header(counter, left);
     inner.record(crate::Exchange {
         method: req.method.clone(),
         path: req.path.clone(),

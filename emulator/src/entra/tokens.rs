@@ -84,8 +84,9 @@ pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
     let authority = &inner.urls.authority;
     let tenant_ok = |t: &str| t.eq_ignore_ascii_case(tid) || t == "organizations";
     match (req.method.as_str(), segs.as_slice()) {
-        ("POST", [t, "oauth2", "v2.0", "token"]) if tenant_ok(t) => token(inner, req),
-        ("POST", [t, "oauth2", "v2.0", "token"]) => aad_error(
+        ("POST", [t, "oauth2", "v2.0", "token"]) if tenant_ok(t) => token(inner, req, false),
+        ("POST", [t, "oauth2", "token"]) if tenant_ok(t) => token(inner, req, true),
+        ("POST", [t, "oauth2", "v2.0", "token"]) | ("POST", [t, "oauth2", "token"]) => aad_error(
             400,
             "invalid_request",
             90002,
@@ -121,7 +122,9 @@ pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
     }
 }
 
-fn token(inner: &Inner, req: &Req) -> Resp {
+/// The v2 endpoint takes `scope=<resource>/.default`; the v1 endpoint (`v1 == true`) takes
+/// `resource=<resource>` and answers with string numbers and the resource, as v1 does.
+fn token(inner: &Inner, req: &Req, v1: bool) -> Resp {
     let form = util::parse_form(&String::from_utf8_lossy(&req.body));
     let get = |k: &str| form.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let basic = basic_auth(req);
@@ -144,9 +147,15 @@ fn token(inner: &Inner, req: &Req) -> Resp {
         Some(c) => c,
         None => return missing("client_id"),
     };
-    let scope = match get("scope") {
-        Some(s) => s,
-        None => return missing("scope"),
+    let v1_scope;
+    let scope = match (v1, get("scope"), get("resource")) {
+        (false, Some(s), _) => s,
+        (true, _, Some(r)) => {
+            v1_scope = format!("{r}/.default");
+            v1_scope.as_str()
+        }
+        (false, None, _) => return missing("scope"),
+        (true, _, None) => return missing("resource"),
     };
     let Some(resource) = scope.strip_suffix("/.default").filter(|r| !r.is_empty() && !r.contains(' ')) else {
         return aad_error(
@@ -185,8 +194,15 @@ fn token(inner: &Inner, req: &Req) -> Resp {
     };
     let acr = if form.contains_key("client_assertion") { "2" } else { "1" };
     let (token, life) = issue_for_principal(inner, &Principal::ServicePrincipal(principal), resource, Some(acr));
-    Resp::json(200, &json!({"token_type": "Bearer", "expires_in": life, "ext_expires_in": life, "access_token": token}))
-        .with_header("cache-control", "no-store, no-cache")
+    let body = if v1 {
+        let now = util::now_secs();
+        json!({"token_type": "Bearer", "expires_in": life.to_string(), "ext_expires_in": life.to_string(),
+               "expires_on": (now + life).to_string(), "not_before": now.to_string(), "resource": resource,
+               "access_token": token})
+    } else {
+        json!({"token_type": "Bearer", "expires_in": life, "ext_expires_in": life, "access_token": token})
+    };
+    Resp::json(200, &body).with_header("cache-control", "no-store, no-cache")
 }
 
 fn basic_auth(req: &Req) -> Option<(String, String)> {
