@@ -6,6 +6,7 @@ pub mod proto {
         tonic::include_proto!("google.rpc");
     }
 }
+pub mod azure;
 pub mod config;
 pub mod props;
 pub mod resource;

@@ -19,6 +19,9 @@ pub enum Error {
     InvalidInput(String),
     #[error("{0} was cancelled")]
     Cancelled(&'static str),
+    /// Azure refused, failed, or could not be reached (ARM's code, message and request id inside).
+    #[error(transparent)]
+    Azure(#[from] crate::azure::ArmError),
 }
 
 /// Where the resource layer reports progress to the user (the engine's log, or stderr).

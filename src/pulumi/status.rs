@@ -23,6 +23,14 @@ pub fn from_resource_error(operation: &str, error: &Error) -> Status {
         Error::NotAvailable { .. } => Code::FailedPrecondition,
         Error::InvalidInput(_) => Code::InvalidArgument,
         Error::Cancelled(_) => Code::Cancelled,
+        Error::Azure(e) => match e.class() {
+            crate::azure::ErrorClass::Unavailable => Code::Unavailable,
+            crate::azure::ErrorClass::InvalidArgument => Code::InvalidArgument,
+            crate::azure::ErrorClass::NotFound => Code::NotFound,
+            crate::azure::ErrorClass::FailedPrecondition => Code::FailedPrecondition,
+            // Accepted then lost, or timed out: the outcome is unknown (the engine records that).
+            crate::azure::ErrorClass::Unknown => Code::Unknown,
+        },
     };
     Status::new(code, format!("{operation}: {error}"))
 }

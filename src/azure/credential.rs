@@ -1,0 +1,171 @@
+//! The credential chain, like DefaultAzureCredential but from the provider's config: client
+//! secret, workload identity (federated token file), managed identity, Azure CLI. The first source
+//! that yields a token is kept for later scopes. When every source fails, the error names each
+//! and why.
+
+use crate::azure::CloudEndpoints;
+use crate::config::ProviderConfig;
+use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
+use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
+use azure_core::error::ErrorKind;
+use azure_core::http::{ClientOptions, Transport};
+use azure_identity::{
+    AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredentialOptions, ClientSecretCredential,
+    ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One link of the chain: a credential, or why it could not be set up.
+struct Source {
+    name: &'static str,
+    credential: Result<Arc<dyn TokenCredential>, String>,
+}
+
+pub struct CredentialChain {
+    sources: Vec<Source>,
+    /// Index of the source that last worked (usize::MAX: none yet).
+    chosen: AtomicUsize,
+}
+
+impl std::fmt::Debug for CredentialChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.sources.iter().map(|s| s.name)).finish()
+    }
+}
+
+impl CredentialChain {
+    /// A chain of named credentials, tried in order.
+    pub fn new(sources: Vec<(&'static str, Result<Arc<dyn TokenCredential>, String>)>) -> Self {
+        Self {
+            sources: sources.into_iter().map(|(name, credential)| Source { name, credential }).collect(),
+            chosen: AtomicUsize::new(usize::MAX),
+        }
+    }
+
+    /// The chain for a provider configuration (config values already carry the AZURE_* env).
+    pub fn from_config(config: &ProviderConfig, endpoints: &CloudEndpoints, http: &reqwest::Client) -> Self {
+        let client_options = || {
+            let mut custom = CustomConfiguration::default();
+            custom.authority_host = endpoints.authority_host.clone();
+            ClientOptions {
+                transport: Some(Transport::new(Arc::new(http.clone()))),
+                cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
+                ..Default::default()
+            }
+        };
+        let tenant = config.tenant_id.clone().filter(|s| !s.is_empty());
+        let client_id = config.client_id.clone().filter(|s| !s.is_empty());
+        let missing = |what: &[(&str, bool)]| -> Option<String> {
+            let names: Vec<&str> = what.iter().filter(|(_, present)| !present).map(|(n, _)| *n).collect();
+            (!names.is_empty()).then(|| format!("not configured: {} not set", names.join(", ")))
+        };
+
+        let secret = config.client_secret.clone().filter(|s| !s.is_empty());
+        let client_secret = match missing(&[
+            ("clientSecret (AZURE_CLIENT_SECRET)", secret.is_some()),
+            ("tenantId (AZURE_TENANT_ID)", tenant.is_some()),
+            ("clientId (AZURE_CLIENT_ID)", client_id.is_some()),
+        ]) {
+            Some(why) => Err(why),
+            None => ClientSecretCredential::new(
+                tenant.as_deref().unwrap_or_default(),
+                client_id.clone().unwrap_or_default(),
+                Secret::new(secret.unwrap_or_default()),
+                Some(ClientSecretCredentialOptions { client_options: client_options() }),
+            )
+            .map(|c| c as Arc<dyn TokenCredential>)
+            .map_err(|e| e.to_string()),
+        };
+
+        let token_file = config.oidc_token_file_path.clone().filter(|s| !s.is_empty());
+        let workload = match missing(&[
+            ("oidcTokenFilePath (AZURE_FEDERATED_TOKEN_FILE)", token_file.is_some()),
+            ("tenantId (AZURE_TENANT_ID)", tenant.is_some()),
+            ("clientId (AZURE_CLIENT_ID)", client_id.is_some()),
+        ]) {
+            Some(why) => Err(why),
+            None => WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
+                credential_options: ClientAssertionCredentialOptions { client_options: client_options() },
+                client_id: client_id.clone(),
+                tenant_id: tenant.clone(),
+                token_file_path: token_file.map(Into::into),
+                ..Default::default()
+            }))
+            .map(|c| c as Arc<dyn TokenCredential>)
+            .map_err(|e| e.to_string()),
+        };
+
+        let managed = match managed_identity_available(config.use_msi) {
+            Err(why) => Err(why),
+            Ok(()) => ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+                // With a client secret the client ID is the service principal's, not an identity's.
+                user_assigned_id: client_id.clone().filter(|_| config.client_secret.is_none()).map(UserAssignedId::ClientId),
+                client_options: client_options(),
+                ..Default::default()
+            }))
+            .map(|c| c as Arc<dyn TokenCredential>)
+            .map_err(|e| e.to_string()),
+        };
+
+        let cli = AzureCliCredential::new(Some(AzureCliCredentialOptions { tenant_id: tenant.clone(), ..Default::default() }))
+            .map(|c| c as Arc<dyn TokenCredential>)
+            .map_err(|e| e.to_string());
+
+        Self::new(vec![
+            ("client secret", client_secret),
+            ("workload identity", workload),
+            ("managed identity", managed),
+            ("Azure CLI", cli),
+        ])
+    }
+}
+
+/// Managed identity is tried when asked for (`useMsi`), when an App Service style endpoint is
+/// set, or when the VM metadata endpoint answers a TCP connect quickly; otherwise the chain
+/// would wait on an address that is not there.
+fn managed_identity_available(use_msi: bool) -> Result<(), String> {
+    if use_msi || std::env::var_os("IDENTITY_ENDPOINT").is_some() || std::env::var_os("MSI_ENDPOINT").is_some() {
+        return Ok(());
+    }
+    let imds: std::net::SocketAddr = ([169, 254, 169, 254], 80).into();
+    match std::net::TcpStream::connect_timeout(&imds, Duration::from_millis(300)) {
+        Ok(_) => Ok(()),
+        Err(_) => Err("not available: useMsi is off, IDENTITY_ENDPOINT is not set and no instance metadata endpoint answered at 169.254.169.254".into()),
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for CredentialChain {
+    async fn get_token(&self, scopes: &[&str], options: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
+        let chosen = self.chosen.load(Ordering::Relaxed);
+        if let Some(Source { credential: Ok(c), .. }) = self.sources.get(chosen) {
+            return c.get_token(scopes, options).await;
+        }
+        let mut reasons = Vec::new();
+        for (i, source) in self.sources.iter().enumerate() {
+            match &source.credential {
+                Err(why) => reasons.push(format!("{}: {why}", source.name)),
+                Ok(c) => match c.get_token(scopes, options.clone()).await {
+                    Ok(token) => {
+                        tracing::debug!(source = source.name, "signed in");
+                        self.chosen.store(i, Ordering::Relaxed);
+                        return Ok(token);
+                    }
+                    Err(e) => reasons.push(format!("{}: {}", source.name, one_line(&e.to_string()))),
+                },
+            }
+        }
+        Err(azure_core::Error::with_message(
+            ErrorKind::Credential,
+            format!("no credential worked; tried, in order:\n  - {}", reasons.join("\n  - ")),
+        ))
+    }
+}
+
+fn one_line(s: &str) -> String {
+    let s = s.split("\nTo troubleshoot").next().unwrap_or(s);
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,197 @@
+//! Typed ARM resource IDs, one per resource type, each with `parse` and a canonical `Display`.
+//! Keys (`subscriptions`, `resourceGroups`, `providers`, namespaces, types) match
+//! case-insensitively, as ARM compares them (MSI answers with `resourcegroups`); names keep
+//! their case. Never string surgery on ARM IDs elsewhere.
+
+use std::fmt;
+use std::str::FromStr;
+
+const PG: &str = "Microsoft.DBforPostgreSQL";
+const MSI: &str = "Microsoft.ManagedIdentity";
+
+/// An ID that does not have the shape of its type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{id:?} is not a {kind} ID; expected {expected}")]
+pub struct IdError {
+    pub kind: &'static str,
+    pub id: String,
+    pub expected: String,
+}
+
+/// Splits `/subscriptions/{s}/resourceGroups/{g}/providers/{ns}/{t1}/{n1}[/{t2}/{n2}]` and checks
+/// every key against `types` (case-insensitively). Returns subscription, group and the names.
+fn parse_parts(id: &str, kind: &'static str, namespace: &str, types: &[&str]) -> Result<(String, String, Vec<String>), IdError> {
+    let expected = {
+        let mut s = format!("/subscriptions/{{subscriptionId}}/resourceGroups/{{resourceGroupName}}/providers/{namespace}");
+        for t in types {
+            s.push_str(&format!("/{t}/{{name}}"));
+        }
+        s
+    };
+    let err = || IdError { kind, id: id.to_string(), expected: expected.clone() };
+    let trimmed = id.trim().trim_end_matches('/');
+    let Some(rest) = trimmed.strip_prefix('/') else { return Err(err()) };
+    let segs: Vec<&str> = rest.split('/').collect();
+    if segs.len() != 6 + 2 * types.len() || segs.iter().any(|s| s.is_empty()) {
+        return Err(err());
+    }
+    let key = |i: usize, want: &str| segs[i].eq_ignore_ascii_case(want);
+    if !(key(0, "subscriptions") && key(2, "resourceGroups") && key(4, "providers") && key(5, namespace)) {
+        return Err(err());
+    }
+    let mut names = Vec::new();
+    for (n, t) in types.iter().enumerate() {
+        if !key(6 + 2 * n, t) {
+            return Err(err());
+        }
+        names.push(segs[7 + 2 * n].to_string());
+    }
+    Ok((segs[1].to_string(), segs[3].to_string(), names))
+}
+
+macro_rules! from_str_via_parse {
+    ($t:ty) => {
+        impl FromStr for $t {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                Self::parse(s)
+            }
+        }
+    };
+}
+
+/// `.../providers/Microsoft.DBforPostgreSQL/flexibleServers/{name}`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FlexibleServerId {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub name: String,
+}
+
+impl FlexibleServerId {
+    pub fn new(subscription_id: &str, resource_group: &str, name: &str) -> Self {
+        Self { subscription_id: subscription_id.into(), resource_group: resource_group.into(), name: name.into() }
+    }
+
+    pub fn parse(id: &str) -> Result<Self, IdError> {
+        let (s, g, n) = parse_parts(id, "flexible server", PG, &["flexibleServers"])?;
+        Ok(Self::new(&s, &g, &n[0]))
+    }
+
+    /// Parses a child ID of a server: the server and the child's name.
+    fn parse_child(id: &str, kind: &'static str, child_type: &str) -> Result<(Self, String), IdError> {
+        let (s, g, mut n) = parse_parts(id, kind, PG, &["flexibleServers", child_type])?;
+        let child = n.pop().unwrap_or_default();
+        Ok((Self::new(&s, &g, &n[0]), child))
+    }
+}
+
+impl fmt::Display for FlexibleServerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/subscriptions/{}/resourceGroups/{}/providers/{PG}/flexibleServers/{}", self.subscription_id, self.resource_group, self.name)
+    }
+}
+from_str_via_parse!(FlexibleServerId);
+
+macro_rules! server_child {
+    ($(#[$doc:meta])* $name:ident, $field:ident, $kind:literal, $segment:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $name {
+            pub server: FlexibleServerId,
+            pub $field: String,
+        }
+
+        impl $name {
+            pub fn new(server: FlexibleServerId, $field: &str) -> Self {
+                Self { server, $field: $field.into() }
+            }
+
+            pub fn parse(id: &str) -> Result<Self, IdError> {
+                let (server, child) = FlexibleServerId::parse_child(id, $kind, $segment)?;
+                Ok(Self { server, $field: child })
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}/{}/{}", self.server, $segment, self.$field)
+            }
+        }
+        from_str_via_parse!($name);
+    };
+}
+
+server_child!(
+    /// `.../flexibleServers/{server}/administrators/{objectId}` (the Entra admin; its `name` in a
+    /// GET is the principal name, so never derive one from the other).
+    AdAdminId, object_id, "flexible server Entra administrator", "administrators"
+);
+server_child!(
+    /// `.../flexibleServers/{server}/databases/{name}`
+    DatabaseId, name, "flexible server database", "databases"
+);
+server_child!(
+    /// `.../flexibleServers/{server}/firewallRules/{name}`
+    FirewallRuleId, name, "flexible server firewall rule", "firewallRules"
+);
+server_child!(
+    /// `.../flexibleServers/{server}/configurations/{name}` (a server parameter)
+    ServerParameterId, name, "flexible server parameter", "configurations"
+);
+
+/// `.../providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ManagedIdentityId {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub name: String,
+}
+
+impl ManagedIdentityId {
+    pub fn new(subscription_id: &str, resource_group: &str, name: &str) -> Self {
+        Self { subscription_id: subscription_id.into(), resource_group: resource_group.into(), name: name.into() }
+    }
+
+    pub fn parse(id: &str) -> Result<Self, IdError> {
+        let (s, g, n) = parse_parts(id, "user-assigned managed identity", MSI, &["userAssignedIdentities"])?;
+        Ok(Self::new(&s, &g, &n[0]))
+    }
+}
+
+impl fmt::Display for ManagedIdentityId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/subscriptions/{}/resourceGroups/{}/providers/{MSI}/userAssignedIdentities/{}", self.subscription_id, self.resource_group, self.name)
+    }
+}
+from_str_via_parse!(ManagedIdentityId);
+
+/// `.../userAssignedIdentities/{identity}/federatedIdentityCredentials/{name}`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FederatedCredentialId {
+    pub identity: ManagedIdentityId,
+    pub name: String,
+}
+
+impl FederatedCredentialId {
+    pub fn new(identity: ManagedIdentityId, name: &str) -> Self {
+        Self { identity, name: name.into() }
+    }
+
+    pub fn parse(id: &str) -> Result<Self, IdError> {
+        let (s, g, n) = parse_parts(id, "federated identity credential", MSI, &["userAssignedIdentities", "federatedIdentityCredentials"])?;
+        Ok(Self::new(ManagedIdentityId::new(&s, &g, &n[0]), &n[1]))
+    }
+}
+
+impl fmt::Display for FederatedCredentialId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/federatedIdentityCredentials/{}", self.identity, self.name)
+    }
+}
+from_str_via_parse!(FederatedCredentialId);
+
+/// Two ARM IDs name the same resource (ARM compares them case-insensitively).
+pub fn same_id(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/').eq_ignore_ascii_case(b.trim_end_matches('/'))
+}
