@@ -262,3 +262,22 @@ async fn bad_bodies_and_api_versions_are_refused() {
     assert_eq!(r.status, 400);
     env.assert_spec_clean();
 }
+
+#[tokio::test]
+async fn deleting_a_resource_group_takes_its_servers_and_identities_along() {
+    let env = support::start().await;
+    env.create_rg("rg-gone").await;
+    env.create_server("rg-gone", "pg-gone").await;
+    let id = env.identity_path("rg-gone", "gone-id");
+    let identity = env.call("PUT", &format!("{id}?{}", support::MSI), Some(json!({"location": "eastus"}))).await.json();
+    let principal = identity["properties"]["principalId"].as_str().unwrap().to_string();
+    assert_eq!(env.call("DELETE", &format!("{}?{}", env.rg_path("rg-gone"), support::RG), None).await.status, 200);
+    let r = env.call("GET", &format!("{}?{PG}", env.server_path("rg-gone", "pg-gone")), None).await;
+    assert_eq!(r.json()["error"]["code"], "ResourceGroupNotFound");
+    assert!(env.emu.directory().get(&principal).is_none());
+    env.create_rg("rg-gone").await;
+    let r = env.call("GET", &format!("{}?{PG}", env.server_path("rg-gone", "pg-gone")), None).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"]["code"], "ResourceNotFound");
+    env.assert_spec_clean();
+}

@@ -75,6 +75,51 @@ pub(crate) const CATALOGUE: &[Param] = &[
         unit: None,
         description: "Chooses the algorithm for encrypting passwords.",
     },
+    Param {
+        name: "log_connections",
+        default: "on",
+        data_type: "Boolean",
+        allowed: "on,off",
+        dynamic: true,
+        unit: None,
+        description: "Logs each successful connection.",
+    },
+    Param {
+        name: "log_disconnections",
+        default: "off",
+        data_type: "Boolean",
+        allowed: "on,off",
+        dynamic: true,
+        unit: None,
+        description: "Logs end of a session, including duration.",
+    },
+    Param {
+        name: "pgaudit.log",
+        default: "none",
+        data_type: "Set",
+        allowed: "none,read,write,function,role,ddl,misc,all",
+        dynamic: true,
+        unit: None,
+        description: "Specifies which classes of statements will be logged by session audit logging.",
+    },
+    Param {
+        name: "cron.database_name",
+        default: "postgres",
+        data_type: "String",
+        allowed: "[A-Za-z0-9_]+",
+        dynamic: false,
+        unit: None,
+        description: "Sets the database in which pg_cron metadata is kept.",
+    },
+    Param {
+        name: "timezone",
+        default: "UTC",
+        data_type: "String",
+        allowed: "[A-Za-z0-9/_+-]+",
+        dynamic: true,
+        unit: None,
+        description: "Sets the time zone for displaying and interpreting time stamps.",
+    },
 ];
 
 pub(crate) fn find(name: &str) -> Option<&'static Param> {
@@ -105,7 +150,8 @@ impl Param {
                     None => true,
                 }
             }
-            _ => true,
+            // Strings: any non-empty value made of the characters the pattern names.
+            _ => !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)),
         }
     }
 }
