@@ -48,6 +48,19 @@ pub enum EmulatorError {
     Jwt(#[from] entra::jwt::JwtError),
 }
 
+/// Why [`RunningEmulator::validate_access_token`] refused a token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRejection {
+    #[error("the token's signature does not verify: {0}")]
+    Signature(String),
+    #[error("the token was issued by '{0}', not this tenant's token service")]
+    Issuer(String),
+    #[error("the token is for audience '{0}'")]
+    Audience(String),
+    #[error("the token expired at {0}")]
+    Expired(u64),
+}
+
 /// How the emulator behaves.
 #[derive(Clone, Debug)]
 pub struct EmulatorOptions {
@@ -334,6 +347,37 @@ impl RunningEmulator {
     pub fn issue_access_token(&self, object_id: &str, resource: &str) -> Option<String> {
         let p = self.inner.directory.get(object_id)?;
         Some(entra::tokens::issue_for_principal(&self.inner, &p, resource, None).0)
+    }
+
+    /// Checks an access token as a resource server would: the emulator's signature, the issuer of
+    /// this tenant, the audience (trailing '/' ignored) and the expiry. Returns the claims.
+    pub fn validate_access_token(&self, token: &str, audience: &str) -> Result<serde_json::Value, TokenRejection> {
+        let d = self.inner.keys.verify(token).map_err(|e| TokenRejection::Signature(e.to_string()))?;
+        let c = d.claims;
+        let iss = c.get("iss").and_then(serde_json::Value::as_str).unwrap_or_default();
+        if iss != entra::tokens::issuer(&self.inner) {
+            return Err(TokenRejection::Issuer(iss.to_string()));
+        }
+        let aud = c.get("aud").and_then(serde_json::Value::as_str).unwrap_or_default();
+        if aud.trim_end_matches('/') != audience.trim_end_matches('/') {
+            return Err(TokenRejection::Audience(aud.to_string()));
+        }
+        let exp = c.get("exp").and_then(serde_json::Value::as_u64).unwrap_or(0);
+        if exp <= util::now_secs() {
+            return Err(TokenRejection::Expired(exp));
+        }
+        Ok(c)
+    }
+
+    /// The flexible servers that exist, as ARM's GET returns them (state, FQDN, authConfig, ...).
+    pub fn servers(&self) -> Vec<serde_json::Value> {
+        self.inner.world().servers.values().map(arm::servers::server_body).collect()
+    }
+
+    /// The Entra administrators of a server (ARM bodies), if the server exists.
+    pub fn server_administrators(&self, resource_group: &str, name: &str) -> Option<Vec<serde_json::Value>> {
+        let w = self.inner.world();
+        w.servers.get(&state::key(resource_group, name)).map(|s| s.admins.values().cloned().collect())
     }
 
     /// Verifies an emulator-issued token's signature and returns its claims (no audience/expiry check).

@@ -227,3 +227,17 @@ async fn v1_endpoint_takes_a_resource_and_answers_in_v1_shape() {
     let described = env.emu.describe();
     assert_eq!(described["tokenEndpoint"], env.emu.token_url());
 }
+
+#[tokio::test]
+async fn access_tokens_can_be_validated_for_an_audience() {
+    let env = support::start().await;
+    let oid = env.emu.deployer().object_id;
+    let t = env.emu.issue_access_token(&oid, "https://ossrdbms-aad.database.windows.net").unwrap();
+    let c = env.emu.validate_access_token(&t, "https://ossrdbms-aad.database.windows.net/").unwrap();
+    assert_eq!(c["oid"], oid.as_str());
+    assert!(matches!(
+        env.emu.validate_access_token(&t, "https://management.azure.com/"),
+        Err(pgentra_emulator::TokenRejection::Audience(_))
+    ));
+    assert!(env.emu.validate_access_token("a.b.c", "x").is_err());
+}

@@ -6,7 +6,7 @@ mod config_catalogue;
 mod identities;
 mod lro;
 mod resource_groups;
-mod servers;
+pub(crate) mod servers;
 
 use crate::http::{Req, Resp};
 use crate::{util, Inner};

@@ -18,7 +18,7 @@ const STORAGE_SIZES: &[i64] = &[32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 1
 const TIERS: &[&str] = &["Burstable", "GeneralPurpose", "MemoryOptimized"];
 const ENABLED: &[&str] = &["Enabled", "Disabled"];
 
-pub(super) fn server_body(s: &Server) -> Value {
+pub(crate) fn server_body(s: &Server) -> Value {
     let mut v = json!({
         "sku": s.sku,
         "systemData": {"createdAt": s.created_at},
