@@ -295,6 +295,7 @@ impl ArmClient {
                 .request(method.clone(), url)
                 .header(AUTHORIZATION, format!("Bearer {}", token.token.secret()))
                 .header("accept", "application/json")
+                .header(reqwest::header::USER_AGENT, crate::azure::http::USER_AGENT)
                 .timeout(deadline.saturating_duration_since(Instant::now()).min(Duration::from_secs(120)));
             if let Some(b) = body {
                 req = req.header(CONTENT_TYPE, "application/json").body(b.to_string());
