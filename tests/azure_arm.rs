@@ -139,8 +139,8 @@ async fn concurrent_federated_credentials_on_one_identity_are_retried_until_all_
     for t in tasks {
         t.await.unwrap().expect("each write ends in success after the race errors");
     }
-    let list = env.arm.get(&format!("{identity}/federatedIdentityCredentials"), azure_support::MSI).await.unwrap().unwrap();
-    assert_eq!(list["value"].as_array().map(Vec::len), Some(4), "{list}");
+    let list = env.arm.list(&format!("{identity}/federatedIdentityCredentials"), azure_support::MSI).await.unwrap().unwrap();
+    assert_eq!(list.len(), 4, "{list:?}");
     let races = env.emu.arm_exchanges().iter().filter(|x| x.method == "PUT" && x.status == 409).count();
     assert!(races > 0, "the writes did overlap (the emulator refused some with 409)");
 }
@@ -153,4 +153,16 @@ async fn the_arm_token_is_the_deployers_for_the_arm_audience() {
     let claims = env.emu.verify_token(token.token.secret()).expect("an emulator-signed token");
     assert_eq!(claims["appid"], env.emu.deployer().app_id);
     assert!(claims["aud"].as_str().unwrap().starts_with("https://management.azure.com"), "{claims}");
+}
+
+#[tokio::test]
+async fn waiting_for_a_server_returns_once_it_is_ready() {
+    let env = start().await;
+    env.create_rg("rg-ready").await;
+    let path = env.server_path("rg-ready", "pg-ready");
+    env.arm.put(&path, PG, &server_body()).await.unwrap();
+    let server = env.arm.wait_for(&path, PG, "Ready", |s| s["properties"]["state"] == "Ready").await.unwrap();
+    assert_eq!(server["name"], "pg-ready");
+    let gone = env.arm.wait_for(&env.server_path("rg-ready", "nobody"), PG, "Ready", |_| true).await.expect_err("missing");
+    assert_eq!(gone.class(), ErrorClass::NotFound);
 }

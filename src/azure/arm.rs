@@ -94,10 +94,12 @@ impl std::fmt::Debug for ArmClient {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Verb {
     Put,
     Patch,
     Delete,
+    Post,
 }
 
 impl ArmClient {
@@ -155,6 +157,55 @@ impl ArmClient {
         self.write(Verb::Delete, path, api_version, None).await.map(|_| ())
     }
 
+    /// POST an action (e.g. `.../restart`) and follow it to its end; returns the action's result
+    /// body, if it has one. Actions are not resources: a failure is never [`ArmError::Accepted`].
+    pub async fn post(&self, path: &str, api_version: &str, body: Option<&Value>) -> Result<Option<Value>, ArmError> {
+        self.write(Verb::Post, path, api_version, body).await
+    }
+
+    /// GET a collection, following `nextLink` (verbatim) to the end; a missing parent is `None`.
+    pub async fn list(&self, path: &str, api_version: &str) -> Result<Option<Vec<Value>>, ArmError> {
+        let deadline = self.deadline();
+        let mut url = self.url(path, api_version);
+        let mut items = Vec::new();
+        loop {
+            let resp = self.send(Method::GET, &url, None, deadline).await?;
+            match resp.status.as_u16() {
+                404 if items.is_empty() => return Ok(None),
+                200..=299 => {}
+                _ => return Err(api_error("GET", path, &resp)),
+            }
+            if let Some(values) = resp.body.get("value").and_then(Value::as_array) {
+                items.extend(values.iter().cloned());
+            }
+            match resp.body.get("nextLink").and_then(Value::as_str).filter(|l| !l.is_empty()) {
+                Some(next) => url = next.to_string(),
+                None => return Ok(Some(items)),
+            }
+        }
+    }
+
+    /// Polls a resource until `ready` says yes (e.g. a server's `state` is `Ready` before the next
+    /// write to it: turning Entra on restarts it). A resource that is gone is an error.
+    pub async fn wait_for(&self, path: &str, api_version: &str, what: &str, ready: impl Fn(&Value) -> bool) -> Result<Value, ArmError> {
+        let deadline = self.deadline();
+        let url = self.url(path, api_version);
+        let mut wait = Duration::ZERO;
+        loop {
+            if !wait.is_zero() {
+                self.sleep_until_poll(wait, deadline, &format!("waiting for {path} to be {what}")).await?;
+            }
+            let resp = self.send(Method::GET, &url, None, deadline).await?;
+            if !resp.status.is_success() {
+                return Err(api_error("GET", path, &resp));
+            }
+            if ready(&resp.body) {
+                return Ok(resp.body);
+            }
+            wait = self.poll_delay(&resp);
+        }
+    }
+
     async fn write(&self, verb: Verb, path: &str, api_version: &str, body: Option<&Value>) -> Result<Option<Value>, ArmError> {
         let deadline = self.deadline();
         let url = self.url(path, api_version);
@@ -162,6 +213,7 @@ impl ArmClient {
             Verb::Put => (Method::PUT, "PUT"),
             Verb::Patch => (Method::PATCH, "PATCH"),
             Verb::Delete => (Method::DELETE, "DELETE"),
+            Verb::Post => (Method::POST, "POST"),
         };
         let resp = self.send(method, &url, body, deadline).await?;
         let status = resp.status.as_u16();
@@ -173,22 +225,27 @@ impl ArmClient {
             return Err(api_error(name, path, &resp));
         }
         let resource_id = path.split('?').next().unwrap_or(path).to_string();
-        let followed = self.follow(&resp, &url, name, path, is_delete, deadline).await;
+        let followed = self.follow(&resp, &url, name, path, verb, deadline).await;
         match followed {
             Ok(v) => Ok(v),
-            Err(e) if is_delete => Err(e),
+            Err(e) if matches!(verb, Verb::Delete | Verb::Post) => Err(e),
             Err(e) => Err(ArmError::Accepted { resource_id, cause: Box::new(e) }),
         }
     }
 
     /// Follows an accepted write: Azure-AsyncOperation first, else Location, else the resource's
     /// own provisioningState; then, for PUT/PATCH, the final GET of the resource URL.
-    async fn follow(&self, first: &ArmResponse, url: &str, name: &str, path: &str, is_delete: bool, deadline: Instant) -> Result<Option<Value>, ArmError> {
+    async fn follow(&self, first: &ArmResponse, url: &str, name: &str, path: &str, verb: Verb, deadline: Instant) -> Result<Option<Value>, ArmError> {
+        let is_delete = verb == Verb::Delete;
+        let is_post = verb == Verb::Post;
         let async_url = first.header("azure-asyncoperation").map(str::to_string);
         let location = first.header("location").map(str::to_string);
+        if is_post && first.status.as_u16() != 202 {
+            return Ok((!first.body.is_null()).then(|| first.body.clone()));
+        }
         let request_id = first.request_id();
         let mut wait = self.poll_delay(first);
-        if let Some(status_url) = async_url {
+        if let Some(status_url) = async_url.filter(|_| !(is_post && location.is_some())) {
             loop {
                 self.sleep_until_poll(wait, deadline, &format!("waiting for {name} {path} to finish")).await?;
                 let poll = self.send(Method::GET, &status_url, None, deadline).await?;
@@ -216,6 +273,7 @@ impl ArmClient {
                         }
                         wait = self.poll_delay(&poll);
                     }
+                    200..=299 if is_post => return Ok((!poll.body.is_null()).then_some(poll.body)),
                     200..=299 => break,
                     404 if is_delete => return Ok(None),
                     _ => {
@@ -245,7 +303,7 @@ impl ArmClient {
             // Synchronous: the answer is the result.
             return Ok((!is_delete).then(|| first.body.clone()));
         }
-        if is_delete {
+        if is_delete || is_post {
             return Ok(None);
         }
         // The final GET of the resource URL.

@@ -12,7 +12,8 @@ use tokio::sync::Mutex as AsyncMutex;
 /// How long before expiry a token is renewed.
 pub const RENEW_MARGIN: std::time::Duration = std::time::Duration::from_secs(300);
 
-type Slot = Arc<AsyncMutex<Option<AccessToken>>>;
+/// A token and when it was obtained.
+type Slot = Arc<AsyncMutex<Option<(AccessToken, OffsetDateTime)>>>;
 
 pub struct TokenCache {
     credential: Arc<dyn TokenCredential>,
@@ -36,22 +37,24 @@ impl TokenCache {
         Self { credential, slots: Mutex::new(HashMap::new()), margin }
     }
 
-    /// A token for `scope` valid for at least the renewal margin (or as long as the token service
-    /// grants, when it grants less).
+    /// A token for `scope`, renewed once it is within the renewal margin of its expiry (or past
+    /// half its life, for tokens granted for less than twice the margin).
     pub async fn get(&self, scope: &str) -> Result<AccessToken, ArmError> {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots.entry(scope.to_string()).or_default().clone()
         };
         let mut cached = slot.lock().await;
-        if let Some(token) = cached.as_ref() {
-            if token.expires_on - self.margin > OffsetDateTime::now_utc() {
+        let now = OffsetDateTime::now_utc();
+        if let Some((token, obtained)) = cached.as_ref() {
+            let margin = self.margin.min((token.expires_on - *obtained) / 2);
+            if token.expires_on - margin > now {
                 return Ok(token.clone());
             }
         }
         tracing::debug!(scope, "requesting an access token");
         let token = self.credential.get_token(&[scope], None).await.map_err(|e| ArmError::Credential(e.to_string()))?;
-        *cached = Some(token.clone());
+        *cached = Some((token.clone(), now));
         Ok(token)
     }
 
@@ -85,12 +88,37 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_token_near_its_expiry_is_renewed() {
+    async fn a_token_is_renewed_only_when_near_its_expiry() {
+        let fake = Arc::new(Fake { calls: AtomicUsize::new(0), lifetime: TimeDuration::minutes(60) });
+        let cache = TokenCache::with_margin(fake.clone(), std::time::Duration::from_secs(3600 - 1));
+        cache.get("s/.default").await.unwrap();
+        cache.get("s/.default").await.unwrap();
+        assert_eq!(fake.calls.load(Ordering::SeqCst), 1, "a fresh token is kept until half its life at least");
+        let fake = Arc::new(Fake { calls: AtomicUsize::new(0), lifetime: TimeDuration::seconds(0) });
+        let cache = TokenCache::new(fake.clone());
+        cache.get("s/.default").await.unwrap();
+        cache.get("s/.default").await.unwrap();
+        assert_eq!(fake.calls.load(Ordering::SeqCst), 2, "an expired token is renewed");
+    }
+
+    #[tokio::test]
+    async fn a_short_lived_token_is_kept_for_half_its_life() {
         let fake = Arc::new(Fake { calls: AtomicUsize::new(0), lifetime: TimeDuration::minutes(4) });
         let cache = TokenCache::new(fake.clone());
         cache.get("s/.default").await.unwrap();
         cache.get("s/.default").await.unwrap();
-        assert_eq!(fake.calls.load(Ordering::SeqCst), 2, "a 4-minute token is inside the 5-minute margin");
+        assert_eq!(fake.calls.load(Ordering::SeqCst), 1, "a 4-minute token is not renewed on every call");
+    }
+
+    #[tokio::test]
+    async fn concurrent_askers_of_one_scope_share_one_request() {
+        let fake = Arc::new(Fake { calls: AtomicUsize::new(0), lifetime: TimeDuration::hours(1) });
+        let cache = Arc::new(TokenCache::new(fake.clone()));
+        let tasks: Vec<_> = (0..32).map(|_| { let c = cache.clone(); tokio::spawn(async move { c.get("s/.default").await }) }).collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(fake.calls.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
