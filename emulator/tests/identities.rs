@@ -60,7 +60,11 @@ fn fic(issuer: &str, subject: &str, audiences: serde_json::Value) -> serde_json:
 
 #[tokio::test]
 async fn federated_credentials_are_validated_as_azure_documents() {
-    let env = support::start().await;
+    let env = support::start_with(pgentra_emulator::EmulatorOptions {
+        fic_write_window: std::time::Duration::from_millis(10),
+        ..Default::default()
+    })
+    .await;
     env.create_rg("rg-fic").await;
     let id = env.identity_path("rg-fic", "wl-app");
     env.call("PUT", &format!("{id}?{MSI}"), Some(json!({"location": "eastus"}))).await;
@@ -112,7 +116,11 @@ async fn federated_credentials_are_validated_as_azure_documents() {
 
 #[tokio::test]
 async fn concurrent_federated_credential_writes_on_one_identity_conflict() {
-    let env = support::start().await;
+    let env = support::start_with(pgentra_emulator::EmulatorOptions {
+        fic_write_window: std::time::Duration::from_millis(600),
+        ..Default::default()
+    })
+    .await;
     env.create_rg("rg-conc").await;
     let id = env.identity_path("rg-conc", "wl-app");
     env.call("PUT", &format!("{id}?{MSI}"), Some(json!({"location": "eastus"}))).await;
@@ -124,11 +132,11 @@ async fn concurrent_federated_credential_writes_on_one_identity_conflict() {
     let (a, b, c) = tokio::join!(
         env.call("PUT", &first, Some(fic(iss, "s1", aud.clone()))),
         async {
-            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
             env.call("PUT", &format!("{id}/federatedIdentityCredentials/two?{MSI}"), Some(fic(iss, "s2", aud.clone()))).await
         },
         async {
-            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
             env.call("PUT", &format!("{other}/federatedIdentityCredentials/three?{MSI}"), Some(fic(iss, "s3", aud.clone()))).await
         },
     );

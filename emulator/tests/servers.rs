@@ -7,7 +7,7 @@ use support::PG;
 
 #[tokio::test]
 async fn server_create_runs_as_an_lro_and_ends_ready_with_its_fqdn() {
-    let env = support::start().await;
+    let env = support::start_slow_lro().await;
     env.create_rg("rg-srv").await;
     let path = format!("{}?{PG}", env.server_path("rg-srv", "pg-one"));
     let started = env
@@ -98,7 +98,7 @@ async fn patch_that_shrinks_storage_is_refused() {
 
 #[tokio::test]
 async fn turning_entra_on_passes_through_updating() {
-    let env = support::start().await;
+    let env = support::start_slow_lro().await;
     env.create_rg("rg-auth").await;
     let path = format!("{}?{PG}", env.server_path("rg-auth", "pg-auth"));
     let r = env
@@ -217,7 +217,7 @@ async fn admin_needs_entra_enabled_on_the_server() {
 
 #[tokio::test]
 async fn server_delete_is_an_lro_then_204() {
-    let env = support::start().await;
+    let env = support::start_slow_lro().await;
     env.create_rg("rg-del").await;
     env.create_server("rg-del", "pg-del").await;
     let path = format!("{}?{PG}", env.server_path("rg-del", "pg-del"));

@@ -29,6 +29,12 @@ pub async fn start() -> Env {
     start_with(EmulatorOptions { lro_duration: Duration::from_millis(60), ..Default::default() }).await
 }
 
+/// An emulator whose operations run long enough (600 ms) to observe them in flight, even on a
+/// loaded machine.
+pub async fn start_slow_lro() -> Env {
+    start_with(EmulatorOptions { lro_duration: Duration::from_millis(600), ..Default::default() }).await
+}
+
 pub async fn start_with(opts: EmulatorOptions) -> Env {
     let emu = Emulator::start(opts).await.expect("emulator starts");
     let client = Client::new(emu.client_tls_config().expect("client TLS"));
