@@ -109,6 +109,15 @@ async fn federated_credentials_are_validated_as_azure_documents() {
 
     let list = env.call("GET", &format!("{id}/federatedIdentityCredentials?{MSI}"), None).await;
     assert_eq!(list.json()["value"].as_array().unwrap().len(), 20);
+    // Paged with $top: follow nextLink verbatim until it ends.
+    let mut seen = 0;
+    let mut next = Some(format!("{}{id}/federatedIdentityCredentials?{MSI}&$top=8", env.emu.arm_url()));
+    while let Some(url) = next {
+        let page = env.call_raw("GET", &url, None).await.json();
+        seen += page["value"].as_array().unwrap().len();
+        next = page["nextLink"].as_str().map(str::to_string);
+    }
+    assert_eq!(seen, 20);
     assert_eq!(env.call("DELETE", &p("aks-app"), None).await.status, 200);
     assert_eq!(env.call("DELETE", &p("aks-app"), None).await.status, 204);
     env.assert_spec_clean();

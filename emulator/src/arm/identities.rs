@@ -69,7 +69,7 @@ pub(super) async fn handle(ctx: &Ctx<'_>, rg: &str, rest: &[&str]) -> ArmResult<
             let w = ctx.inner.world();
             require_rg(&w, rg)?;
             let i = w.identities.get(&key(rg, name)).ok_or_else(|| not_found(rg, name))?;
-            Ok(list_body(i.fics.iter().map(|f| fic_body(i, f)).collect()))
+            fic_page(ctx, i)
         }
         [name, kind, fic] if kind.eq_ignore_ascii_case("federatedIdentityCredentials") => {
             federated_credential(ctx, rg, name, fic).await
@@ -77,6 +77,29 @@ pub(super) async fn handle(ctx: &Ctx<'_>, rg: &str, rest: &[&str]) -> ArmResult<
         _ if rest.len() <= 3 => Err(ArmError::method_not_allowed(m)),
         _ => Err(ArmError::not_found_route(&ctx.req.path)),
     }
+}
+
+/// The credentials list, paged by `$top` with a `nextLink` carrying `$skiptoken` (an offset).
+fn fic_page(ctx: &Ctx, i: &Identity) -> ArmResult<Resp> {
+    let skip: usize = ctx.req.query_param("$skiptoken").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let top: usize = match ctx.req.query_param("$top") {
+        None => usize::MAX,
+        Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+            ArmError::bad_request("InvalidRequestParameter", format!("The value '{v}' of $top is not a positive integer."))
+        })?,
+    };
+    let items: Vec<Value> = i.fics.iter().skip(skip).take(top).map(|f| fic_body(i, f)).collect();
+    let mut body = json!({ "value": items });
+    if skip.saturating_add(top) < i.fics.len() {
+        body["nextLink"] = json!(format!(
+            "{}{}/federatedIdentityCredentials?api-version={}&$top={top}&$skiptoken={}",
+            ctx.inner.urls.arm,
+            i.id,
+            ctx.req.query_param("api-version").unwrap_or("2024-11-30"),
+            skip + top
+        ));
+    }
+    Ok(Resp::json(200, &body))
 }
 
 fn valid_identity_name(n: &str) -> bool {
