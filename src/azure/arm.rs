@@ -278,7 +278,7 @@ impl ArmClient {
                     404 if is_delete => return Ok(None),
                     _ => {
                         let body = ErrorBody::from_json(&poll.body).unwrap_or_else(|| ErrorBody::from_text(poll.status.as_u16(), &poll.body.to_string()));
-                        return Err(ArmError::OperationFailed { resource: path.to_string(), status: "Failed".into(), body, request_id: poll.request_id().or(request_id) });
+                        return Err(ArmError::OperationFailed { resource: path.to_string(), status: "Failed".into(), body: Box::new(body), request_id: poll.request_id().or(request_id) });
                     }
                 }
             }
@@ -472,7 +472,7 @@ fn api_error(method: &str, path: &str, resp: &ArmResponse) -> ArmError {
         Value::Null => ErrorBody::from_text(status, resp.status.canonical_reason().unwrap_or("")),
         other => ErrorBody::from_text(status, &other.to_string()),
     });
-    ArmError::Api { method: method.to_string(), path: path.to_string(), status, body, request_id: resp.request_id() }
+    ArmError::Api { method: method.to_string(), path: path.to_string(), status, body: Box::new(body), request_id: resp.request_id() }
 }
 
 fn operation_failed(path: &str, status: &str, body: &Value, request_id: Option<String>) -> ArmError {
@@ -481,7 +481,7 @@ fn operation_failed(path: &str, status: &str, body: &Value, request_id: Option<S
         message: format!("the operation ended {status} without an error body"),
         ..Default::default()
     });
-    ArmError::OperationFailed { resource: path.to_string(), status: status.to_string(), body, request_id }
+    ArmError::OperationFailed { resource: path.to_string(), status: status.to_string(), body: Box::new(body), request_id }
 }
 
 /// The path of a URL for messages (no host, no query: nothing secret, short).

@@ -65,10 +65,10 @@ impl fmt::Display for ErrorBody {
 pub enum ArmError {
     /// ARM answered with an error status.
     #[error("{method} {path}: HTTP {status} {body}{}", request_id_suffix(.request_id))]
-    Api { method: String, path: String, status: u16, body: ErrorBody, request_id: Option<String> },
+    Api { method: String, path: String, status: u16, body: Box<ErrorBody>, request_id: Option<String> },
     /// A long-running operation ended Failed or Canceled.
     #[error("the operation on {resource} ended {status}: {body}{}", request_id_suffix(.request_id))]
-    OperationFailed { resource: String, status: String, body: ErrorBody, request_id: Option<String> },
+    OperationFailed { resource: String, status: String, body: Box<ErrorBody>, request_id: Option<String> },
     /// Azure accepted a write (the resource exists under `resource_id`, or may) and then the
     /// operation failed, was cancelled, or could not be followed to its end.
     #[error("Azure accepted the write of {resource_id} but it did not complete: {cause}")]
@@ -174,7 +174,7 @@ mod tests {
             "details": [{"code": "SkuNotAvailable", "message": "Not here."}]}}))
         .unwrap();
         assert_eq!(body.to_string(), "InvalidParameter: Bad sku. (target sku.name); SkuNotAvailable: Not here.");
-        let e = ArmError::Api { method: "PUT".into(), path: "/x".into(), status: 400, body, request_id: Some("rid-1".into()) };
+        let e = ArmError::Api { method: "PUT".into(), path: "/x".into(), status: 400, body: Box::new(body), request_id: Some("rid-1".into()) };
         assert!(e.to_string().ends_with("(x-ms-request-id: rid-1)"), "{e}");
         assert_eq!(e.class(), ErrorClass::InvalidArgument);
     }

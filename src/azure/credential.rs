@@ -19,6 +19,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// One link of the chain: a credential, or why it could not be set up.
+/// A named source: a credential, or why it is not configured.
+pub type NamedSource = (&'static str, Result<Arc<dyn TokenCredential>, String>);
+
 struct Source {
     name: &'static str,
     credential: Result<Arc<dyn TokenCredential>, String>,
@@ -38,7 +41,7 @@ impl std::fmt::Debug for CredentialChain {
 
 impl CredentialChain {
     /// A chain of named credentials, tried in order.
-    pub fn new(sources: Vec<(&'static str, Result<Arc<dyn TokenCredential>, String>)>) -> Self {
+    pub fn new(sources: Vec<NamedSource>) -> Self {
         Self {
             sources: sources.into_iter().map(|(name, credential)| Source { name, credential }).collect(),
             chosen: AtomicUsize::new(usize::MAX),
@@ -92,7 +95,6 @@ impl CredentialChain {
                 client_id: client_id.clone(),
                 tenant_id: tenant.clone(),
                 token_file_path: token_file.map(Into::into),
-                ..Default::default()
             }))
             .map(|c| c as Arc<dyn TokenCredential>)
             .map_err(|e| e.to_string()),
@@ -104,7 +106,6 @@ impl CredentialChain {
                 // With a client secret the client ID is the service principal's, not an identity's.
                 user_assigned_id: client_id.clone().filter(|_| config.client_secret.is_none()).map(UserAssignedId::ClientId),
                 client_options: client_options(),
-                ..Default::default()
             }))
             .map(|c| c as Arc<dyn TokenCredential>)
             .map_err(|e| e.to_string()),
