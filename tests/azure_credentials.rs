@@ -103,3 +103,12 @@ async fn workload_identity_signs_in_with_the_federated_token_file() {
     assert_eq!(claims["aud"], "https://ossrdbms-aad.database.windows.net");
     std::fs::remove_file(token_file).ok();
 }
+
+#[tokio::test]
+async fn a_token_service_briefly_down_is_retried_until_it_answers() {
+    let env = start().await;
+    env.emu.add_fault(pgentra_emulator::FaultRule::new(pgentra_emulator::FaultKind::Unavailable, "/", 2).on(pgentra_emulator::Service::Login));
+    let token = env.tokens.get(&env.endpoints.arm_scope).await.expect("signed in after the outage");
+    assert!(env.emu.verify_token(token.token.secret()).is_some());
+    assert_eq!(env.token_requests(), 1, "the retries happen below the cache");
+}
