@@ -1,5 +1,6 @@
 //! The emulator's own admin API on the ARM listener, under `/_emulator`:
-//! `GET /_emulator/state`, `GET|POST|DELETE /_emulator/faults`,
+//! `GET /_emulator/state`, `GET|POST|DELETE /_emulator/faults`, `POST /_emulator/settings`
+//! (`{"lroDurationMs": n}`),
 //! `POST /_emulator/directory/{users|groups|servicePrincipals}`.
 
 use crate::faults::FaultRule;
@@ -30,6 +31,13 @@ pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
                 }
                 Err(e) => Resp::json(400, &json!({"error": {"code": "InvalidFault", "message": e.to_string()}})),
             }
+        }
+        ("POST", "/_emulator/settings") => {
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            if let Some(ms) = body.get("lroDurationMs").and_then(Value::as_u64) {
+                inner.lro_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+            }
+            Resp::json(200, &json!({"lroDurationMs": inner.lro_ms.load(std::sync::atomic::Ordering::Relaxed)}))
         }
         ("POST", p) if p.starts_with("/_emulator/directory/") => directory(inner, &p["/_emulator/directory/".len()..], req),
         _ => Resp::json(404, &json!({"error": {"code": "NotFound", "message": "unknown admin route"}})),

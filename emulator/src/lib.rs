@@ -123,6 +123,8 @@ pub(crate) struct Inner {
     pub deployer: ServicePrincipal,
     pub host_identity: ServicePrincipal,
     pub exchanges: Mutex<Vec<Exchange>>,
+    /// The LRO duration in force (milliseconds); starts as `opts.lro_duration`, settable at run time.
+    pub lro_ms: std::sync::atomic::AtomicU64,
 }
 
 /// One ARM request and its answer, as recorded for checking against the specs.
@@ -206,6 +208,7 @@ impl Emulator {
             deployer,
             host_identity,
             exchanges: Mutex::new(Vec::new()),
+            lro_ms: std::sync::atomic::AtomicU64::new(opts.lro_duration.as_millis() as u64),
             opts,
         });
         let (tx, rx) = watch::channel(false);
@@ -415,6 +418,11 @@ impl RunningEmulator {
             }
         }
         (checked, problems)
+    }
+
+    /// Changes how long operations started from now on run (e.g. long, to test a client's timeout).
+    pub fn set_lro_duration(&self, d: Duration) {
+        self.inner.lro_ms.store(d.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Adds a fault rule directly (same as POST /_emulator/faults).

@@ -100,3 +100,24 @@ async fn state_dump_shows_what_exists() {
     assert!(s["directory"]["servicePrincipals"].as_array().unwrap().iter().any(|p| p["displayName"] == "pgentra-deployer"));
     assert!(!r.body.windows(8).any(|w| w == &env.emu.deployer().secrets[0].as_bytes()[..8]), "no secrets in the dump");
 }
+
+#[tokio::test]
+async fn operations_can_be_made_slow_at_run_time() {
+    let env = support::start().await;
+    env.create_rg("rg-slow").await;
+    let r = env
+        .client
+        .send("POST", &format!("{}/_emulator/settings", env.emu.arm_url()), &[], Some(br#"{"lroDurationMs": 5000}"#.to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(r.json()["lroDurationMs"], 5000);
+    let body = json!({"location": "eastus", "sku": {"name": "Standard_B1ms", "tier": "Burstable"},
+        "properties": {"authConfig": {"activeDirectoryAuth": "Enabled", "passwordAuth": "Disabled"}}});
+    let started = env.call("PUT", &format!("{}?{PG}", env.server_path("rg-slow", "pg-slow")), Some(body)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let status = env.call_raw("GET", &started.header("azure-asyncoperation").unwrap(), None).await.json();
+    assert_eq!(status["status"], "InProgress");
+    env.emu.set_lro_duration(std::time::Duration::ZERO);
+    env.create_server("rg-slow", "pg-fast").await;
+    env.assert_spec_clean();
+}

@@ -53,7 +53,7 @@ impl Ctx<'_> {
     }
 
     pub fn lro_delay(&self) -> std::time::Duration {
-        self.inner.opts.lro_duration
+        std::time::Duration::from_millis(self.inner.lro_ms.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     pub fn retry_after(&self) -> String {
