@@ -166,3 +166,22 @@ async fn waiting_for_a_server_returns_once_it_is_ready() {
     let gone = env.arm.wait_for(&env.server_path("rg-ready", "nobody"), PG, "Ready", |_| true).await.expect_err("missing");
     assert_eq!(gone.class(), ErrorClass::NotFound);
 }
+
+#[tokio::test]
+async fn the_provider_config_alone_reaches_arm_and_the_postgres_audience() {
+    let emu = pgentra_emulator::Emulator::start(EmulatorOptions::default()).await.unwrap();
+    let config = azure_support::deployer_config(&emu);
+    let azure = pgentra::azure::Azure::from_config(&config).expect("client from config");
+    assert_eq!(azure.endpoints.arm_endpoint, emu.arm_url());
+    let rg = format!("/subscriptions/{}/resourcegroups/rg-config", emu.subscription_id());
+    azure.arm.put(&rg, RG, &json!({"location": "eastus"})).await.expect("through the emulator's CA");
+    let token = azure.postgres_token().await.unwrap();
+    assert_eq!(emu.verify_token(token.token.secret()).unwrap()["aud"], "https://ossrdbms-aad.database.windows.net");
+}
+
+#[tokio::test]
+async fn an_unreadable_ca_cert_file_is_a_setup_error_naming_it() {
+    let config = pgentra::config::ProviderConfig { ca_cert_file: Some("/nonexistent/ca.pem".into()), ..Default::default() };
+    let err = pgentra::azure::Azure::from_config(&config).expect_err("refused");
+    assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+}
