@@ -2,7 +2,9 @@
 //! `cargo bench --bench startup` builds the plugin in the release profile and reports medians.
 //! Targets: cold start under 20 ms, peak RSS under 25 MB.
 
-use pgentra::proto::pulumirpc::{resource_provider_client::ResourceProviderClient, GetSchemaRequest, ProviderHandshakeRequest};
+use pgentra::proto::pulumirpc::{
+    resource_provider_client::ResourceProviderClient, GetSchemaRequest, ProviderHandshakeRequest,
+};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,7 +13,10 @@ const RUNS: usize = 40;
 
 fn main() {
     let plugin = env!("CARGO_BIN_EXE_pulumi-resource-pgentra");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let mut starts = Vec::with_capacity(RUNS);
     let mut peaks = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
@@ -47,16 +52,29 @@ async fn one_run(plugin: &str) -> (Duration, u64) {
         .spawn()
         .expect("spawn the plugin");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read the port");
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the port");
     let start = began.elapsed();
     let port: u16 = line.trim().parse().expect("the plugin prints its port");
     let mut client = ResourceProviderClient::connect(format!("http://127.0.0.1:{port}"))
         .await
         .expect("connect")
         .max_decoding_message_size(64 << 20);
-    client.handshake(ProviderHandshakeRequest::default()).await.expect("handshake");
-    let schema = client.get_schema(GetSchemaRequest::default()).await.expect("schema").into_inner().schema;
-    assert!(schema.contains("\"pgentra:index:"), "GetSchema returned no resources");
+    client
+        .handshake(ProviderHandshakeRequest::default())
+        .await
+        .expect("handshake");
+    let schema = client
+        .get_schema(GetSchemaRequest::default())
+        .await
+        .expect("schema")
+        .into_inner()
+        .schema;
+    assert!(
+        schema.contains("\"pgentra:index:"),
+        "GetSchema returned no resources"
+    );
     let peak = peak_rss_kb(child.id());
     let _ = child.kill();
     let _ = child.wait();

@@ -114,7 +114,10 @@ impl std::fmt::Debug for ProviderConfig {
             .field("subscription_id", &self.subscription_id)
             .field("tenant_id", &self.tenant_id)
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
             .field("oidc_token_file_path", &self.oidc_token_file_path)
             .field("use_msi", &self.use_msi)
             .field("cloud", &self.cloud)
@@ -128,7 +131,10 @@ impl std::fmt::Debug for ProviderConfig {
 impl ProviderConfig {
     /// Resolves checked config values against the environment (`env` is `std::env::var` in
     /// the plugin; tests pass their own).
-    pub fn resolve(args: &Props, env: impl Fn(&str) -> Option<String>) -> Result<Self, Vec<CheckFailure>> {
+    pub fn resolve(
+        args: &Props,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, Vec<CheckFailure>> {
         let (checked, failures) = check_config(args);
         if !failures.is_empty() {
             return Err(failures);
@@ -138,12 +144,21 @@ impl ProviderConfig {
             match checked.get(name) {
                 Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
                 Some(Value::Bool(b)) => Some(b.to_string()),
-                _ => property.env.iter().find_map(|var| env(var).filter(|v| !v.is_empty())),
+                _ => property
+                    .env
+                    .iter()
+                    .find_map(|var| env(var).filter(|v| !v.is_empty())),
             }
         };
         let environment = lookup("environment").unwrap_or_else(|| "public".into());
         let cloud = Cloud::parse(&environment).ok_or_else(|| {
-            vec![CheckFailure::new("environment", format!("{environment:?} is not allowed; use one of: {}", ENVIRONMENTS.join(", ")))]
+            vec![CheckFailure::new(
+                "environment",
+                format!(
+                    "{environment:?} is not allowed; use one of: {}",
+                    ENVIRONMENTS.join(", ")
+                ),
+            )]
         })?;
         Ok(Self {
             subscription_id: lookup("subscriptionId"),
@@ -151,7 +166,8 @@ impl ProviderConfig {
             client_id: lookup("clientId"),
             client_secret: lookup("clientSecret"),
             oidc_token_file_path: lookup("oidcTokenFilePath"),
-            use_msi: lookup("useMsi").is_some_and(|v| matches!(v.as_str(), "true" | "1" | "True" | "TRUE")),
+            use_msi: lookup("useMsi")
+                .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "True" | "TRUE")),
             cloud,
             arm_endpoint: lookup("armEndpoint"),
             authority_host: lookup("authorityHost"),
@@ -192,9 +208,19 @@ mod tests {
             "AZURE_CLIENT_SECRET" => Some("from-env".to_owned()),
             _ => None,
         };
-        let config = ProviderConfig::resolve(&props(json!({"tenantId": "22222222-2222-2222-2222-222222222222"})), env).unwrap();
-        assert_eq!(config.tenant_id.as_deref(), Some("22222222-2222-2222-2222-222222222222"));
+        let config = ProviderConfig::resolve(
+            &props(json!({"tenantId": "22222222-2222-2222-2222-222222222222"})),
+            env,
+        )
+        .unwrap();
+        assert_eq!(
+            config.tenant_id.as_deref(),
+            Some("22222222-2222-2222-2222-222222222222")
+        );
         assert_eq!(config.client_secret.as_deref(), Some("from-env"));
-        assert!(!format!("{config:?}").contains("from-env"), "Debug must not show the secret");
+        assert!(
+            !format!("{config:?}").contains("from-env"),
+            "Debug must not show the secret"
+        );
     }
 }

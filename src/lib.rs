@@ -8,12 +8,12 @@ pub mod proto {
 }
 pub mod azure;
 pub mod config;
+pub mod logging;
 pub mod props;
+pub mod pulumi;
 pub mod resource;
 pub mod resources;
 pub mod rules;
-pub mod spec;
-pub mod logging;
-pub mod pulumi;
 pub mod schema;
+pub mod spec;
 pub mod sql;

@@ -10,6 +10,14 @@ pub fn init(verbosity: Option<u32>) {
         5..=8 => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_env("PGENTRA_LOG").unwrap_or_else(|_| EnvFilter::new(format!("pgentra={default},pulumi_resource_pgentra={default}")));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).try_init();
+    let filter = EnvFilter::try_from_env("PGENTRA_LOG").unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "pgentra={default},pulumi_resource_pgentra={default}"
+        ))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
 }

@@ -34,7 +34,10 @@ pub struct Props {
 
 impl Props {
     pub fn new(values: Map<String, Value>) -> Self {
-        Self { values, secrets: BTreeSet::new() }
+        Self {
+            values,
+            secrets: BTreeSet::new(),
+        }
     }
 
     pub fn from_json(value: Value) -> Self {

@@ -3,6 +3,7 @@
 
 use crate::config::ProviderConfig;
 use crate::props::Props;
+use crate::resources::arm_resource::{self, ArmBinding};
 use crate::spec::{CheckFailure, FunctionSpec, ResourceSpec};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -19,6 +20,20 @@ pub enum Error {
     InvalidInput(String),
     #[error("{0} was cancelled")]
     Cancelled(&'static str),
+    /// Create found the resource there already: taking it over silently could take someone
+    /// else's server, so the user imports it instead.
+    #[error(
+        "{id} already exists; import it with `pulumi import {token} <name> {id}` to manage it"
+    )]
+    AlreadyExists { id: String, token: &'static str },
+    /// Azure accepted the write, so the resource exists, but the operation then failed: the
+    /// engine keeps the ID and the outputs known so far.
+    #[error("{reason}")]
+    InitFailed {
+        id: String,
+        outputs: Props,
+        reason: String,
+    },
     /// Azure refused, failed, or could not be reached (ARM's code, message and request id inside).
     #[error(transparent)]
     Azure(#[from] crate::azure::ArmError),
@@ -42,6 +57,8 @@ pub enum Severity {
 pub struct Context {
     pub config: Arc<ProviderConfig>,
     pub log: Arc<dyn LogSink>,
+    /// The Azure client of this configured provider (built at Configure; it sends nothing until used).
+    pub azure: Option<Arc<crate::azure::Azure>>,
 }
 
 pub struct Created {
@@ -56,34 +73,70 @@ pub struct ReadOutcome {
     pub inputs: Props,
 }
 
-const CONTROL_PLANE_PENDING: &str =
-    "this resource is managed through Azure Resource Manager, which this build does not call yet";
+const NOT_MANAGED_YET: &str = "this resource's operations are not in this build yet";
 
 /// One resource type. Shape, defaults, per-property rules and replace rules come from
-/// [`Resource::spec`]; the methods hold only what the description cannot say.
+/// [`Resource::spec`]; an ARM-backed type names its [`ArmBinding`] and gets Azure's CRUD from
+/// it; the methods hold only what neither can say.
 #[async_trait]
 pub trait Resource: Send + Sync {
     fn spec(&self) -> &'static ResourceSpec;
+
+    /// How this type maps to Azure Resource Manager, when it is an ARM resource.
+    fn arm(&self) -> Option<&'static ArmBinding> {
+        None
+    }
 
     /// Rules across properties, and against the previous inputs (`olds`, empty for a new
     /// resource). Runs after the per-property rules, on values that passed them; may normalise.
     fn check(&self, _news: &mut Props, _olds: &Props, _failures: &mut Vec<CheckFailure>) {}
 
-    async fn create(&self, _ctx: &Context, _inputs: &Props) -> Result<Created, Error> {
-        Err(Error::NotAvailable { reason: CONTROL_PLANE_PENDING })
+    async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
+        match self.arm() {
+            Some(binding) => arm_resource::create_default(ctx, self.spec(), binding, inputs).await,
+            None => Err(Error::NotAvailable {
+                reason: NOT_MANAGED_YET,
+            }),
+        }
     }
 
     /// `Ok(None)` when the resource no longer exists.
-    async fn read(&self, _ctx: &Context, _id: &str, _state: &Props) -> Result<Option<ReadOutcome>, Error> {
-        Err(Error::NotAvailable { reason: CONTROL_PLANE_PENDING })
+    async fn read(
+        &self,
+        ctx: &Context,
+        id: &str,
+        state: &Props,
+    ) -> Result<Option<ReadOutcome>, Error> {
+        match self.arm() {
+            Some(binding) => arm_resource::read(ctx, self.spec(), binding, id, state).await,
+            None => Err(Error::NotAvailable {
+                reason: NOT_MANAGED_YET,
+            }),
+        }
     }
 
-    async fn update(&self, _ctx: &Context, _id: &str, _olds: &Props, _news: &Props) -> Result<Props, Error> {
-        Err(Error::NotAvailable { reason: CONTROL_PLANE_PENDING })
+    async fn update(
+        &self,
+        ctx: &Context,
+        id: &str,
+        olds: &Props,
+        news: &Props,
+    ) -> Result<Props, Error> {
+        match self.arm() {
+            Some(binding) => arm_resource::update(ctx, binding, id, olds, news, |_| {}).await,
+            None => Err(Error::NotAvailable {
+                reason: NOT_MANAGED_YET,
+            }),
+        }
     }
 
-    async fn delete(&self, _ctx: &Context, _id: &str, _olds: &Props) -> Result<(), Error> {
-        Err(Error::NotAvailable { reason: CONTROL_PLANE_PENDING })
+    async fn delete(&self, ctx: &Context, id: &str, _olds: &Props) -> Result<(), Error> {
+        match self.arm() {
+            Some(binding) => arm_resource::delete(ctx, binding, id).await,
+            None => Err(Error::NotAvailable {
+                reason: NOT_MANAGED_YET,
+            }),
+        }
     }
 }
 
@@ -92,7 +145,9 @@ pub trait Function: Send + Sync {
     fn spec(&self) -> &'static FunctionSpec;
 
     async fn invoke(&self, _ctx: &Context, _args: &Props) -> Result<Props, Error> {
-        Err(Error::NotAvailable { reason: "functions need the Azure credential chain, which this build does not have yet" })
+        Err(Error::NotAvailable {
+            reason: "functions need the Azure credential chain, which this build does not have yet",
+        })
     }
 }
 
@@ -104,7 +159,10 @@ pub struct Registry {
 
 impl Registry {
     pub fn builtin() -> Self {
-        let mut registry = Self { resources: BTreeMap::new(), functions: BTreeMap::new() };
+        let mut registry = Self {
+            resources: BTreeMap::new(),
+            functions: BTreeMap::new(),
+        };
         for resource in crate::resources::all() {
             registry.resources.insert(resource.spec().token, resource);
         }

@@ -21,7 +21,13 @@ fn allow(ok: bool, refusal: impl FnOnce() -> String) -> Result<(), String> {
 }
 
 /// `s` has `min..=max` characters, the first satisfies `first` and the others `rest`.
-fn shaped(s: &str, min: usize, max: usize, first: fn(char) -> bool, rest: fn(char) -> bool) -> bool {
+fn shaped(
+    s: &str,
+    min: usize,
+    max: usize,
+    first: fn(char) -> bool,
+    rest: fn(char) -> bool,
+) -> bool {
     let mut chars = s.chars();
     (min..=max).contains(&s.chars().count()) && chars.next().is_some_and(first) && chars.all(rest)
 }
@@ -48,23 +54,33 @@ pub fn uuid(value: &Value) -> Result<(), String> {
     let groups: Vec<&str> = s.split('-').collect();
     let lengths = [8, 4, 4, 4, 12];
     let ok = groups.len() == 5
-        && groups.iter().zip(lengths).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
-    allow(ok, || format!("{s:?} is not a GUID; expected the form 00000000-0000-0000-0000-000000000000"))
+        && groups
+            .iter()
+            .zip(lengths)
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
+    allow(ok, || {
+        format!("{s:?} is not a GUID; expected the form 00000000-0000-0000-0000-000000000000")
+    })
 }
 
 /// An absolute https:// URL (ARM endpoint, authority host).
 pub fn https_url(value: &Value) -> Result<(), String> {
     let s = text(value);
-    let rest = s.strip_prefix("https://").ok_or_else(|| format!("{s:?} must be an https:// URL"))?;
-    allow(!rest.is_empty() && !rest.starts_with('/') && !s.chars().any(char::is_whitespace), || {
-        format!("{s:?} must be an https:// URL with a host and no spaces")
-    })
+    let rest = s
+        .strip_prefix("https://")
+        .ok_or_else(|| format!("{s:?} must be an https:// URL"))?;
+    allow(
+        !rest.is_empty() && !rest.starts_with('/') && !s.chars().any(char::is_whitespace),
+        || format!("{s:?} must be an https:// URL with a host and no spaces"),
+    )
 }
 
 /// A dotted IPv4 address such as `203.0.113.7`: four numbers 0-255 without leading zeros.
 pub fn ipv4(value: &Value) -> Result<(), String> {
     let s = text(value);
-    allow(parse_ipv4(s).is_some(), || format!("{s:?} is not an IPv4 address; use the dotted form such as 203.0.113.7"))
+    allow(parse_ipv4(s).is_some(), || {
+        format!("{s:?} is not an IPv4 address; use the dotted form such as 203.0.113.7")
+    })
 }
 
 /// The address as a number (so ranges can be compared), `None` unless the spec's dotted form.
@@ -88,13 +104,17 @@ pub fn parse_ipv4(s: &str) -> Option<u32> {
 /// A TCP port, 1-65535.
 pub fn port(value: &Value) -> Result<(), String> {
     let n = value.as_f64().unwrap_or(0.0);
-    allow((1.0..=65535.0).contains(&n), || format!("{n} is not a TCP port; use 1-65535"))
+    allow((1.0..=65535.0).contains(&n), || {
+        format!("{n} is not a TCP port; use 1-65535")
+    })
 }
 
 /// A host name or IP address to connect to, such as `pg-myapp-prod.postgres.database.azure.com`.
 pub fn host(value: &Value) -> Result<(), String> {
     let s = text(value);
-    let ok = (1..=253).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "-._:[]".contains(c));
+    let ok = (1..=253).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._:[]".contains(c));
     allow(ok, || {
         format!("{s:?} is not a host; use a host name or IP address such as pg-myapp-prod.postgres.database.azure.com")
     })
@@ -107,7 +127,8 @@ pub fn host(value: &Value) -> Result<(), String> {
 pub fn resource_group_name(value: &Value) -> Result<(), String> {
     let s = text(value);
     let ok = (1..=90).contains(&s.chars().count())
-        && s.chars().all(|c| c.is_alphanumeric() || "-_.()".contains(c))
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || "-_.()".contains(c))
         && !s.ends_with('.');
     allow(ok, || {
         format!("{s:?} is not a resource group name: use 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'")
@@ -117,22 +138,34 @@ pub fn resource_group_name(value: &Value) -> Result<(), String> {
 /// An Azure region name such as `eastus` (display names like `East US` are accepted by ARM too).
 pub fn location(value: &Value) -> Result<(), String> {
     let s = text(value);
-    let ok = !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ');
-    allow(ok, || format!("{s:?} is not an Azure region; use a name such as eastus or westeurope"))
+    let ok =
+        !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ');
+    allow(ok, || {
+        format!("{s:?} is not an Azure region; use a name such as eastus or westeurope")
+    })
 }
 
 /// Azure tags: at most 50, names up to 512 characters without `<>%&\?/`, values up to 256.
 pub fn tags(value: &Value) -> Result<(), String> {
-    let Some(map) = value.as_object() else { return Ok(()) };
+    let Some(map) = value.as_object() else {
+        return Ok(());
+    };
     if map.len() > 50 {
         return Err(format!("{} tags given; Azure allows at most 50", map.len()));
     }
     for (name, tag) in map {
-        if name.is_empty() || name.chars().count() > 512 || name.chars().any(|c| "<>%&\\?/".contains(c)) {
-            return Err(format!("tag name {name:?} must be 1-512 characters without < > % & \\ ? /"));
+        if name.is_empty()
+            || name.chars().count() > 512
+            || name.chars().any(|c| "<>%&\\?/".contains(c))
+        {
+            return Err(format!(
+                "tag name {name:?} must be 1-512 characters without < > % & \\ ? /"
+            ));
         }
         if tag.as_str().is_some_and(|v| v.chars().count() > 256) {
-            return Err(format!("the value of tag {name:?} is longer than Azure's 256 characters"));
+            return Err(format!(
+                "the value of tag {name:?} is longer than Azure's 256 characters"
+            ));
         }
     }
     Ok(())
@@ -164,18 +197,23 @@ const FEDERATION_MAX: usize = 600;
 pub fn issuer(value: &Value) -> Result<(), String> {
     https_url(value)?;
     let s = text(value);
-    allow(s.chars().count() <= FEDERATION_MAX, || format!("the issuer {s:?} is longer than Entra's {FEDERATION_MAX} characters"))
+    allow(s.chars().count() <= FEDERATION_MAX, || {
+        format!("the issuer {s:?} is longer than Entra's {FEDERATION_MAX} characters")
+    })
 }
 
 /// A federated credential's subject: 1-600 characters, matched exactly (no wildcards).
 pub fn subject(value: &Value) -> Result<(), String> {
     let s = text(value);
-    allow((1..=FEDERATION_MAX).contains(&s.chars().count()) && !s.contains('*'), || {
-        format!(
+    allow(
+        (1..=FEDERATION_MAX).contains(&s.chars().count()) && !s.contains('*'),
+        || {
+            format!(
             "{s:?} is not a subject Entra matches: use 1-{FEDERATION_MAX} characters without '*' wildcards, \
              such as system:serviceaccount:<namespace>:<service account>"
         )
-    })
+        },
+    )
 }
 
 /// A federated credential's audiences: exactly one, of 1-600 characters.
@@ -215,33 +253,57 @@ pub fn server_name(value: &Value) -> Result<(), String> {
 /// A compute size: `Standard_` followed by letters, digits and underscores, such as `Standard_D2s_v3`.
 pub fn sku_name(value: &Value) -> Result<(), String> {
     let s = text(value);
-    let ok = s.strip_prefix("Standard_").is_some_and(|size| !size.is_empty() && size.chars().all(word));
-    allow(ok, || format!("{s:?} is not a compute size; use Standard_ and a size, such as Standard_B1ms or Standard_D2s_v3"))
+    let ok = s
+        .strip_prefix("Standard_")
+        .is_some_and(|size| !size.is_empty() && size.chars().all(word));
+    allow(ok, || {
+        format!("{s:?} is not a compute size; use Standard_ and a size, such as Standard_B1ms or Standard_D2s_v3")
+    })
 }
 
 /// The storage sizes, in GiB, a flexible server can have.
-pub const STORAGE_SIZES_GB: &[i64] = &[32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384, 32767];
+pub const STORAGE_SIZES_GB: &[i64] = &[
+    32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384, 32767,
+];
 
 /// A storage size Azure offers (see [`STORAGE_SIZES_GB`]).
 pub fn storage_size_gb(value: &Value) -> Result<(), String> {
     let n = value.as_f64().unwrap_or(0.0);
-    allow(STORAGE_SIZES_GB.iter().any(|&size| size as f64 == n), || {
-        let sizes: Vec<String> = STORAGE_SIZES_GB.iter().map(i64::to_string).collect();
-        format!("{n} GB is not a storage size Azure offers; use one of {}", sizes.join(", "))
-    })
+    allow(
+        STORAGE_SIZES_GB.iter().any(|&size| size as f64 == n),
+        || {
+            let sizes: Vec<String> = STORAGE_SIZES_GB.iter().map(i64::to_string).collect();
+            format!(
+                "{n} GB is not a storage size Azure offers; use one of {}",
+                sizes.join(", ")
+            )
+        },
+    )
 }
 
 /// Logins Azure keeps for itself.
-const RESERVED_LOGINS: &[&str] = &["azure_superuser", "azure_pg_admin", "admin", "administrator", "root", "guest", "public"];
+const RESERVED_LOGINS: &[&str] = &[
+    "azure_superuser",
+    "azure_pg_admin",
+    "admin",
+    "administrator",
+    "root",
+    "guest",
+    "public",
+];
 
 /// The password administrator's login: 1-63 letters, digits and `_` starting with a letter,
 /// not starting with `pg_`, not a name Azure reserves.
 pub fn administrator_login(value: &Value) -> Result<(), String> {
     let s = text(value);
     if RESERVED_LOGINS.iter().any(|r| r.eq_ignore_ascii_case(s)) {
-        return Err(format!("{s:?} is reserved by Azure; choose a login other than {}", RESERVED_LOGINS.join(", ")));
+        return Err(format!(
+            "{s:?} is reserved by Azure; choose a login other than {}",
+            RESERVED_LOGINS.join(", ")
+        ));
     }
-    let ok = shaped(s, 1, 63, |c| c.is_ascii_alphabetic(), word) && !s.to_ascii_lowercase().starts_with("pg_");
+    let ok = shaped(s, 1, 63, |c| c.is_ascii_alphabetic(), word)
+        && !s.to_ascii_lowercase().starts_with("pg_");
     allow(ok, || {
         format!("{s:?} is not an administrator login: use 1-63 letters, digits and '_', starting with a letter and not with pg_")
     })
@@ -276,17 +338,29 @@ pub fn principal_name(value: &Value) -> Result<(), String> {
 /// A database name: 1-63 letters, digits, `_` and `-`, starting with a letter or `_`.
 pub fn database_name(value: &Value) -> Result<(), String> {
     let s = text(value);
-    allow(shaped(s, 1, 63, |c| c.is_ascii_alphabetic() || c == '_', alnum_hyphen_underscore), || {
-        format!("{s:?} is not a database name: use 1-63 letters, digits, '_' or '-', starting with a letter or '_'")
-    })
+    allow(
+        shaped(
+            s,
+            1,
+            63,
+            |c| c.is_ascii_alphabetic() || c == '_',
+            alnum_hyphen_underscore,
+        ),
+        || {
+            format!("{s:?} is not a database name: use 1-63 letters, digits, '_' or '-', starting with a letter or '_'")
+        },
+    )
 }
 
 /// A character set such as `UTF8`: a letter, then letters, digits and `_`.
 pub fn charset(value: &Value) -> Result<(), String> {
     let s = text(value);
-    allow(shaped(s, 1, usize::MAX, |c| c.is_ascii_alphabetic(), word), || {
-        format!("{s:?} is not a character set: use a name such as UTF8 (a letter, then letters, digits or '_')")
-    })
+    allow(
+        shaped(s, 1, usize::MAX, |c| c.is_ascii_alphabetic(), word),
+        || {
+            format!("{s:?} is not a character set: use a name such as UTF8 (a letter, then letters, digits or '_')")
+        },
+    )
 }
 
 /// A collation such as `en_US.utf8`: the spec's `^[a-zA-Z\-]+([. ]|\w)*$`.
@@ -306,9 +380,12 @@ pub fn collation(value: &Value) -> Result<(), String> {
 /// A firewall rule name: 1-80 letters, digits, `-` and `_`, starting with a letter or digit, not ending in `-`.
 pub fn firewall_rule_name(value: &Value) -> Result<(), String> {
     let s = text(value);
-    allow(shaped(s, 1, 80, alnum, alnum_hyphen_underscore) && !s.ends_with('-'), || {
-        format!("{s:?} is not a firewall rule name: use 1-80 letters, digits, '-' or '_', starting with a letter or digit and not ending in '-'")
-    })
+    allow(
+        shaped(s, 1, 80, alnum, alnum_hyphen_underscore) && !s.ends_with('-'),
+        || {
+            format!("{s:?} is not a firewall rule name: use 1-80 letters, digits, '-' or '_', starting with a letter or digit and not ending in '-'")
+        },
+    )
 }
 
 /// A server parameter name such as `azure.extensions`: 1-256 letters, digits, `-`, `_` and `.`.
@@ -327,20 +404,34 @@ pub fn parameter_name(value: &Value) -> Result<(), String> {
 const PG_NAME_MAX_BYTES: usize = 63;
 
 /// Role names PostgreSQL reserves (compared case-insensitively).
-const RESERVED_ROLES: &[&str] = &["public", "none", "current_user", "session_user", "current_role"];
+const RESERVED_ROLES: &[&str] = &[
+    "public",
+    "none",
+    "current_user",
+    "session_user",
+    "current_role",
+];
 
 /// A PostgreSQL identifier (database, schema, table): 1-63 bytes, no NUL; it is always quoted,
 /// so any other character is allowed.
 pub fn pg_identifier(value: &Value) -> Result<(), String> {
     let s = text(value);
-    allow((1..=PG_NAME_MAX_BYTES).contains(&s.len()) && !s.contains('\0'), || {
-        format!("{s:?} is not a PostgreSQL name: use 1-{PG_NAME_MAX_BYTES} bytes without NUL characters")
-    })
+    allow(
+        (1..=PG_NAME_MAX_BYTES).contains(&s.len()) && !s.contains('\0'),
+        || {
+            format!("{s:?} is not a PostgreSQL name: use 1-{PG_NAME_MAX_BYTES} bytes without NUL characters")
+        },
+    )
 }
 
 /// A list of PostgreSQL identifiers, each as [`pg_identifier`].
 pub fn pg_identifiers(value: &Value) -> Result<(), String> {
-    value.as_array().map(Vec::as_slice).unwrap_or_default().iter().try_for_each(pg_identifier)
+    value
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .try_for_each(pg_identifier)
 }
 
 /// A PostgreSQL role name, such as an Entra principal's UPN or display name: a
@@ -351,9 +442,15 @@ pub fn role_name(value: &Value) -> Result<(), String> {
     if s.starts_with("pg_") {
         return Err(format!("{s:?} starts with pg_, which PostgreSQL reserves for its own roles; choose another role name"));
     }
-    allow(!RESERVED_ROLES.iter().any(|r| r.eq_ignore_ascii_case(s)), || {
-        format!("{s:?} is reserved by PostgreSQL; a role cannot be named {}", RESERVED_ROLES.join(", ").to_uppercase())
-    })
+    allow(
+        !RESERVED_ROLES.iter().any(|r| r.eq_ignore_ascii_case(s)),
+        || {
+            format!(
+                "{s:?} is reserved by PostgreSQL; a role cannot be named {}",
+                RESERVED_ROLES.join(", ").to_uppercase()
+            )
+        },
+    )
 }
 
 #[cfg(test)]
@@ -365,7 +462,10 @@ mod tests {
     fn uuid_accepts_a_guid_and_names_the_form_otherwise() {
         assert!(uuid(&json!("0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69")).is_ok());
         let err = uuid(&json!("not-a-guid")).unwrap_err();
-        assert!(err.contains("00000000-0000-0000-0000-000000000000"), "{err}");
+        assert!(
+            err.contains("00000000-0000-0000-0000-000000000000"),
+            "{err}"
+        );
         assert!(uuid(&json!("0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a6")).is_err());
     }
 
@@ -381,10 +481,21 @@ mod tests {
         assert_eq!(parse_ipv4("203.0.113.7"), Some(0xCB00_7107));
         assert_eq!(parse_ipv4("0.0.0.0"), Some(0));
         assert_eq!(parse_ipv4("255.255.255.255"), Some(u32::MAX));
-        for bad in ["256.0.0.1", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1.2.3.x", "", "1..2.3", "+1.2.3.4"] {
+        for bad in [
+            "256.0.0.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "01.2.3.4",
+            "1.2.3.x",
+            "",
+            "1..2.3",
+            "+1.2.3.4",
+        ] {
             assert!(ipv4(&json!(bad)).is_err(), "{bad}");
         }
-        assert!(ipv4(&json!("10.0.0.256")).unwrap_err().contains("\"10.0.0.256\""));
+        assert!(ipv4(&json!("10.0.0.256"))
+            .unwrap_err()
+            .contains("\"10.0.0.256\""));
     }
 
     #[test]
@@ -392,7 +503,15 @@ mod tests {
         for good in ["pg-myapp-prod", "abc", "a1-b2"] {
             assert!(server_name(&json!(good)).is_ok(), "{good}");
         }
-        for bad in ["ab", "-pg", "pg-", "pg--x", "PG-myapp", "pg_myapp", &"a".repeat(64)] {
+        for bad in [
+            "ab",
+            "-pg",
+            "pg-",
+            "pg--x",
+            "PG-myapp",
+            "pg_myapp",
+            &"a".repeat(64),
+        ] {
             assert!(server_name(&json!(bad)).is_err(), "{bad}");
         }
     }
@@ -418,10 +537,23 @@ mod tests {
 
     #[test]
     fn role_names_allow_any_characters_but_not_reserved_ones() {
-        for good in ["developer@yourcompany.com", "PG Admins Group", "app-myapp-prod", "it's \"quoted\"", "PG_upper"] {
+        for good in [
+            "developer@yourcompany.com",
+            "PG Admins Group",
+            "app-myapp-prod",
+            "it's \"quoted\"",
+            "PG_upper",
+        ] {
             assert!(role_name(&json!(good)).is_ok(), "{good}");
         }
-        for bad in ["", "pg_monitor", "public", "Current_User", "a\0b", &"é".repeat(32)] {
+        for bad in [
+            "",
+            "pg_monitor",
+            "public",
+            "Current_User",
+            "a\0b",
+            &"é".repeat(32),
+        ] {
             assert!(role_name(&json!(bad)).is_err(), "{bad:?}");
         }
     }
@@ -429,7 +561,14 @@ mod tests {
     #[test]
     fn administrator_logins_refuse_reserved_names_and_pg_prefix() {
         assert!(administrator_login(&json!("pgadmin_1")).is_ok());
-        for bad in ["Admin", "azure_superuser", "pg_admin", "1admin", "my-admin", ""] {
+        for bad in [
+            "Admin",
+            "azure_superuser",
+            "pg_admin",
+            "1admin",
+            "my-admin",
+            "",
+        ] {
             assert!(administrator_login(&json!(bad)).is_err(), "{bad}");
         }
     }

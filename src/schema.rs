@@ -20,7 +20,9 @@ pub fn generate(registry: &Registry) -> Value {
         let mut required_outputs: Vec<&str> = spec
             .properties
             .iter()
-            .filter(|p| p.is_required() || p.default.is_some() || !p.is_input() || Some(p.name) == autonamed)
+            .filter(|p| {
+                p.is_required() || p.default.is_some() || !p.is_input() || Some(p.name) == autonamed
+            })
             .map(|p| p.name)
             .collect();
         required_outputs.sort_unstable();
@@ -122,7 +124,10 @@ fn property(p: &Property) -> Value {
         doc.push_str(&format!(" One of {}.", listed.join(", ")));
     }
     match p.default {
-        Some(Default::StrList(items)) => doc.push_str(&format!(" Defaults to `{}`.", serde_json::to_string(items).unwrap_or_default())),
+        Some(Default::StrList(items)) => doc.push_str(&format!(
+            " Defaults to `{}`.",
+            serde_json::to_string(items).unwrap_or_default()
+        )),
         Some(default) => {
             spec["default"] = default.to_json();
         }

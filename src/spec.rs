@@ -32,10 +32,14 @@ pub struct ObjectType {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    Input { required: bool },
+    Input {
+        required: bool,
+    },
     /// Output only. `stable` outputs keep their value across updates (an FQDN, a principal id),
     /// so a preview of an update can show them instead of "unknown".
-    Output { stable: bool },
+    Output {
+        stable: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -90,29 +94,50 @@ impl Property {
         }
     }
     pub const fn output(name: &'static str, ty: Type, doc: &'static str) -> Self {
-        Self { role: Role::Output { stable: true }, ..Self::input(name, ty, doc) }
+        Self {
+            role: Role::Output { stable: true },
+            ..Self::input(name, ty, doc)
+        }
     }
     pub const fn required(self) -> Self {
-        Self { role: Role::Input { required: true }, ..self }
+        Self {
+            role: Role::Input { required: true },
+            ..self
+        }
     }
     /// An output that may differ after every update (a state, a pending-restart flag).
     pub const fn volatile(self) -> Self {
-        Self { role: Role::Output { stable: false }, ..self }
+        Self {
+            role: Role::Output { stable: false },
+            ..self
+        }
     }
     pub const fn secret(self) -> Self {
-        Self { secret: true, ..self }
+        Self {
+            secret: true,
+            ..self
+        }
     }
     pub const fn replace(self) -> Self {
-        Self { replace: true, ..self }
+        Self {
+            replace: true,
+            ..self
+        }
     }
     pub const fn default(self, value: Default) -> Self {
-        Self { default: Some(value), ..self }
+        Self {
+            default: Some(value),
+            ..self
+        }
     }
     pub const fn one_of(self, allowed: &'static [&'static str]) -> Self {
         Self { allowed, ..self }
     }
     pub const fn rule(self, rule: Rule) -> Self {
-        Self { rule: Some(rule), ..self }
+        Self {
+            rule: Some(rule),
+            ..self
+        }
     }
     pub const fn env(self, env: &'static [&'static str]) -> Self {
         Self { env, ..self }
@@ -192,7 +217,10 @@ pub struct CheckFailure {
 
 impl CheckFailure {
     pub fn new(property: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { property: property.into(), reason: reason.into() }
+        Self {
+            property: property.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -209,7 +237,11 @@ pub fn check_properties(
         if key == DEFAULTS_KEY || properties.iter().any(|p| p.name == key && p.is_input()) {
             continue;
         }
-        let names: Vec<&str> = properties.iter().filter(|p| p.is_input()).map(|p| p.name).collect();
+        let names: Vec<&str> = properties
+            .iter()
+            .filter(|p| p.is_input())
+            .map(|p| p.name)
+            .collect();
         failures.push(CheckFailure::new(
             join_path(path, key),
             format!("unknown property; the properties are: {}", names.join(", ")),
@@ -223,11 +255,19 @@ pub fn check_properties(
                 if let Some(default) = property.default {
                     checked.insert(property.name.to_owned(), default.to_json());
                 } else if property.is_required() {
-                    failures.push(CheckFailure::new(&at, format!("missing required property: {}", property.doc_first_sentence())));
+                    failures.push(CheckFailure::new(
+                        &at,
+                        format!(
+                            "missing required property: {}",
+                            property.doc_first_sentence()
+                        ),
+                    ));
                 }
             }
             Some(value) => {
-                if !contains_unknown(value) || matches!(property.ty, Type::Object(_) | Type::Array(_) | Type::Map(_)) {
+                if !contains_unknown(value)
+                    || matches!(property.ty, Type::Object(_) | Type::Array(_) | Type::Map(_))
+                {
                     let value = check_value(property, &property.ty, value, &at, failures);
                     checked.insert(property.name.to_owned(), value);
                 } else {
@@ -239,7 +279,13 @@ pub fn check_properties(
     checked
 }
 
-fn check_value(property: &Property, ty: &Type, value: &Value, at: &str, failures: &mut Vec<CheckFailure>) -> Value {
+fn check_value(
+    property: &Property,
+    ty: &Type,
+    value: &Value,
+    at: &str,
+    failures: &mut Vec<CheckFailure>,
+) -> Value {
     // A whole value not known yet (a list or object computed from another resource) is
     // checked when it is known.
     if value.as_str() == Some(crate::props::UNKNOWN) {
@@ -249,17 +295,53 @@ fn check_value(property: &Property, ty: &Type, value: &Value, at: &str, failures
         return value.clone();
     }
     if let Some(expected) = type_mismatch(ty, value) {
-        failures.push(CheckFailure::new(at, format!("expected {expected}, got {}", describe(value))));
+        failures.push(CheckFailure::new(
+            at,
+            format!("expected {expected}, got {}", describe(value)),
+        ));
         return value.clone();
     }
     let value = match (ty, value) {
-        (Type::Object(object), Value::Object(map)) => Value::Object(check_properties(object.properties, map, at, failures)),
+        (Type::Object(object), Value::Object(map)) => {
+            Value::Object(check_properties(object.properties, map, at, failures))
+        }
         (Type::Array(item), Value::Array(items)) => Value::Array(
-            items.iter().enumerate().map(|(i, v)| check_value(&Property { rule: None, allowed: &[], ..*property }, item, v, &format!("{at}[{i}]"), failures)).collect(),
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    check_value(
+                        &Property {
+                            rule: None,
+                            allowed: &[],
+                            ..*property
+                        },
+                        item,
+                        v,
+                        &format!("{at}[{i}]"),
+                        failures,
+                    )
+                })
+                .collect(),
         ),
         (Type::Map(item), Value::Object(map)) => Value::Object(
             map.iter()
-                .map(|(k, v)| (k.clone(), check_value(&Property { rule: None, allowed: &[], ..*property }, item, v, &format!("{at}[\"{k}\"]"), failures)))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        check_value(
+                            &Property {
+                                rule: None,
+                                allowed: &[],
+                                ..*property
+                            },
+                            item,
+                            v,
+                            &format!("{at}[\"{k}\"]"),
+                            failures,
+                        ),
+                    )
+                })
                 .collect(),
         ),
         _ => value.clone(),
@@ -270,7 +352,14 @@ fn check_value(property: &Property, ty: &Type, value: &Value, at: &str, failures
     if !property.allowed.is_empty() {
         if let Some(s) = value.as_str() {
             if !property.allowed.contains(&s) {
-                failures.push(CheckFailure::new(at, format!("{:?} is not allowed; use one of: {}", s, property.allowed.join(", "))));
+                failures.push(CheckFailure::new(
+                    at,
+                    format!(
+                        "{:?} is not allowed; use one of: {}",
+                        s,
+                        property.allowed.join(", ")
+                    ),
+                ));
                 return value;
             }
         }
@@ -361,7 +450,12 @@ impl DiffOutcome {
     pub fn changed_properties(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for change in &self.changes {
-            let top = change.path.split(['.', '[']).next().unwrap_or(&change.path).to_owned();
+            let top = change
+                .path
+                .split(['.', '['])
+                .next()
+                .unwrap_or(&change.path)
+                .to_owned();
             if !names.contains(&top) {
                 names.push(top);
             }
@@ -371,7 +465,12 @@ impl DiffOutcome {
     pub fn replaced_properties(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for change in self.changes.iter().filter(|c| c.replace) {
-            let top = change.path.split(['.', '[']).next().unwrap_or(&change.path).to_owned();
+            let top = change
+                .path
+                .split(['.', '['])
+                .next()
+                .unwrap_or(&change.path)
+                .to_owned();
             if !names.contains(&top) {
                 names.push(top);
             }
@@ -384,17 +483,28 @@ impl DiffOutcome {
 /// possible change (and a possible replacement where the property forces one).
 pub fn diff_inputs(spec: &ResourceSpec, olds: &Props, news: &Props) -> DiffOutcome {
     let mut changes = Vec::new();
-    diff_properties(spec.properties, &olds.values, &news.values, "", &mut changes);
+    diff_properties(
+        spec.properties,
+        &olds.values,
+        &news.values,
+        "",
+        &mut changes,
+    );
     let delete_before_replace = changes.iter().any(|c| c.replace)
         && match spec.replacement {
             Replacement::AlwaysDeleteFirst => true,
             Replacement::DeleteFirstWhenSameId(id_paths) => id_paths.iter().all(|path| {
                 let autonamed = provider_defaults(news).iter().any(|d| d == path);
                 let new = lookup(&news.values, path);
-                !autonamed && new.is_some_and(|v| !contains_unknown(v)) && new == lookup(&olds.values, path)
+                !autonamed
+                    && new.is_some_and(|v| !contains_unknown(v))
+                    && new == lookup(&olds.values, path)
             }),
         };
-    DiffOutcome { changes, delete_before_replace }
+    DiffOutcome {
+        changes,
+        delete_before_replace,
+    }
 }
 
 fn diff_properties(
@@ -411,7 +521,9 @@ fn diff_properties(
         let kind = match (old, new) {
             (None, None) => continue,
             (Some(o), Some(n)) if o == n && !contains_unknown(n) => continue,
-            (Some(Value::Object(o)), Some(Value::Object(n))) if matches!(property.ty, Type::Object(_)) => {
+            (Some(Value::Object(o)), Some(Value::Object(n)))
+                if matches!(property.ty, Type::Object(_)) =>
+            {
                 if let Type::Object(object) = property.ty {
                     diff_properties(object.properties, o, n, &at, changes);
                 }
@@ -423,8 +535,13 @@ fn diff_properties(
         };
         // A whole object not known yet may change any of its replace-on-change members.
         let replace = property.replace
-            || (new.is_some_and(contains_unknown) && matches!(property.ty, Type::Object(o) if o.properties.iter().any(|p| p.replace)));
-        changes.push(PropertyChange { path: at, kind, replace });
+            || (new.is_some_and(contains_unknown)
+                && matches!(property.ty, Type::Object(o) if o.properties.iter().any(|p| p.replace)));
+        changes.push(PropertyChange {
+            path: at,
+            kind,
+            replace,
+        });
     }
 }
 
@@ -443,7 +560,12 @@ pub fn provider_defaults(props: &Props) -> Vec<String> {
     props
         .get(DEFAULTS_KEY)
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -453,7 +575,9 @@ mod tests {
     use serde_json::json;
 
     static ITEM: Type = Type::String;
-    static LIST: &[Property] = &[Property::input("items", Type::Array(&ITEM), "Items.").required().rule(non_empty)];
+    static LIST: &[Property] = &[Property::input("items", Type::Array(&ITEM), "Items.")
+        .required()
+        .rule(non_empty)];
 
     fn non_empty(value: &Value) -> Result<(), String> {
         match value.as_array() {
@@ -471,7 +595,10 @@ mod tests {
         assert_eq!(checked["items"], json!(crate::props::UNKNOWN));
         let news = json!({"items": []});
         check_properties(LIST, news.as_object().unwrap(), "", &mut failures);
-        assert_eq!(failures, [CheckFailure::new("items", "give at least one item")]);
+        assert_eq!(
+            failures,
+            [CheckFailure::new("items", "give at least one item")]
+        );
     }
 
     #[test]

@@ -20,7 +20,13 @@ pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
         }
         ("POST", "/_emulator/faults") => {
             let rules: Result<Vec<FaultRule>, _> = serde_json::from_slice::<Value>(&req.body)
-                .and_then(|v| if v.is_array() { serde_json::from_value(v) } else { serde_json::from_value(v).map(|r| vec![r]) });
+                .and_then(|v| {
+                    if v.is_array() {
+                        serde_json::from_value(v)
+                    } else {
+                        serde_json::from_value(v).map(|r| vec![r])
+                    }
+                });
             match rules {
                 Ok(rules) => {
                     let mut f = inner.faults();
@@ -29,7 +35,10 @@ pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
                     }
                     Resp::json(201, &json!(f.list()))
                 }
-                Err(e) => Resp::json(400, &json!({"error": {"code": "InvalidFault", "message": e.to_string()}})),
+                Err(e) => Resp::json(
+                    400,
+                    &json!({"error": {"code": "InvalidFault", "message": e.to_string()}}),
+                ),
             }
         }
         ("POST", "/_emulator/settings") => {
@@ -37,24 +46,45 @@ pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
             if let Some(ms) = body.get("lroDurationMs").and_then(Value::as_u64) {
                 inner.lro_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
             }
-            Resp::json(200, &json!({"lroDurationMs": inner.lro_ms.load(std::sync::atomic::Ordering::Relaxed)}))
+            Resp::json(
+                200,
+                &json!({"lroDurationMs": inner.lro_ms.load(std::sync::atomic::Ordering::Relaxed)}),
+            )
         }
-        ("POST", p) if p.starts_with("/_emulator/directory/") => directory(inner, &p["/_emulator/directory/".len()..], req),
-        _ => Resp::json(404, &json!({"error": {"code": "NotFound", "message": "unknown admin route"}})),
+        ("POST", p) if p.starts_with("/_emulator/directory/") => {
+            directory(inner, &p["/_emulator/directory/".len()..], req)
+        }
+        _ => Resp::json(
+            404,
+            &json!({"error": {"code": "NotFound", "message": "unknown admin route"}}),
+        ),
     }
 }
 
 fn directory(inner: &Inner, kind: &str, req: &Req) -> Resp {
     let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-    let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let d = &inner.directory;
     match kind {
-        "users" => Resp::json(201, &json!(d.add_user(&s("userPrincipalName"), &s("displayName")))),
+        "users" => Resp::json(
+            201,
+            &json!(d.add_user(&s("userPrincipalName"), &s("displayName"))),
+        ),
         "groups" => {
             let members: Vec<String> = body
                 .get("members")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default();
             let refs: Vec<&str> = members.iter().map(String::as_str).collect();
             Resp::json(201, &json!(d.add_group(&s("displayName"), &refs)))
@@ -65,15 +95,21 @@ fn directory(inner: &Inner, kind: &str, req: &Req) -> Resp {
             v["clientSecret"] = json!(sp.secrets[0]);
             Resp::json(201, &v)
         }
-        _ => Resp::json(404, &json!({"error": {"code": "NotFound", "message": "unknown directory collection"}})),
+        _ => Resp::json(
+            404,
+            &json!({"error": {"code": "NotFound", "message": "unknown directory collection"}}),
+        ),
     }
 }
 
 /// A JSON picture of everything the emulator holds (passwords and secrets left out).
 pub(crate) fn state_json(inner: &Inner) -> Value {
     let w = inner.world();
-    let rgs: Vec<Value> =
-        w.resource_groups.values().map(|g| json!({"name": g.name, "location": g.location, "tags": g.tags})).collect();
+    let rgs: Vec<Value> = w
+        .resource_groups
+        .values()
+        .map(|g| json!({"name": g.name, "location": g.location, "tags": g.tags}))
+        .collect();
     let ids: Vec<Value> = w
         .identities
         .values()

@@ -42,7 +42,13 @@ pub struct FaultRule {
 
 impl FaultRule {
     pub fn new(kind: FaultKind, path_prefix: &str, count: u32) -> Self {
-        Self { service: None, method: None, path_prefix: path_prefix.to_string(), count, kind }
+        Self {
+            service: None,
+            method: None,
+            path_prefix: path_prefix.to_string(),
+            count,
+            kind,
+        }
     }
 
     pub fn on(mut self, service: Service) -> Self {
@@ -61,7 +67,8 @@ impl FaultRule {
 
     fn matches_prefix(&self, path: &str) -> bool {
         path.len() >= self.path_prefix.len()
-            && path.as_bytes()[..self.path_prefix.len()].eq_ignore_ascii_case(self.path_prefix.as_bytes())
+            && path.as_bytes()[..self.path_prefix.len()]
+                .eq_ignore_ascii_case(self.path_prefix.as_bytes())
     }
 }
 
@@ -90,7 +97,9 @@ impl Faults {
         let idx = self.rules.iter().position(|r| {
             !r.is_lro()
                 && r.service.is_none_or(|s| s == service)
-                && r.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && r.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
                 && r.matches_prefix(path)
         })?;
         let rule = self.consume(idx);
@@ -99,7 +108,10 @@ impl Faults {
 
     /// Consumes one matching operation rule, returning how the operation must end.
     pub fn take_lro(&mut self, resource_id: &str) -> Option<Outcome> {
-        let idx = self.rules.iter().position(|r| r.is_lro() && r.matches_prefix(resource_id))?;
+        let idx = self
+            .rules
+            .iter()
+            .position(|r| r.is_lro() && r.matches_prefix(resource_id))?;
         match self.consume(idx).kind {
             FaultKind::LroCanceled => Some(Outcome::Canceled),
             _ => Some(Outcome::Failed),
@@ -119,9 +131,21 @@ impl Faults {
 fn answer(service: Service, kind: &FaultKind) -> Resp {
     let (status, code, message) = match kind {
         FaultKind::Drop => return Resp::dropped(),
-        FaultKind::Throttle { .. } => (429, "TooManyRequests", "The request is being throttled (injected fault)."),
-        FaultKind::ServerError => (500, "InternalServerError", "An internal server error occurred (injected fault)."),
-        _ => (503, "ServiceUnavailable", "The service is temporarily unavailable (injected fault)."),
+        FaultKind::Throttle { .. } => (
+            429,
+            "TooManyRequests",
+            "The request is being throttled (injected fault).",
+        ),
+        FaultKind::ServerError => (
+            500,
+            "InternalServerError",
+            "An internal server error occurred (injected fault).",
+        ),
+        _ => (
+            503,
+            "ServiceUnavailable",
+            "The service is temporarily unavailable (injected fault).",
+        ),
     };
     let resp = if service == Service::Login {
         let (error, aadsts) = match status {
@@ -131,10 +155,15 @@ fn answer(service: Service, kind: &FaultKind) -> Resp {
         };
         crate::entra::tokens::aad_error(status, error, aadsts, message)
     } else {
-        Resp::json(status, &json!({"error": {"code": code, "message": message}}))
+        Resp::json(
+            status,
+            &json!({"error": {"code": code, "message": message}}),
+        )
     };
     match kind {
-        FaultKind::Throttle { retry_after } => resp.with_header("retry-after", retry_after.to_string()),
+        FaultKind::Throttle { retry_after } => {
+            resp.with_header("retry-after", retry_after.to_string())
+        }
         FaultKind::Unavailable => resp.with_header("retry-after", "1"),
         _ => resp,
     }

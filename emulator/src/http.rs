@@ -64,20 +64,29 @@ pub struct Resp {
 
 impl Resp {
     pub fn empty(status: u16) -> Self {
-        Self { status, ..Default::default() }
+        Self {
+            status,
+            ..Default::default()
+        }
     }
 
     pub fn json(status: u16, value: &serde_json::Value) -> Self {
         Self {
             status,
-            headers: vec![("content-type".into(), "application/json; charset=utf-8".into())],
+            headers: vec![(
+                "content-type".into(),
+                "application/json; charset=utf-8".into(),
+            )],
             body: Some(serde_json::to_vec(value).unwrap_or_default()),
             drop_connection: false,
         }
     }
 
     pub fn dropped() -> Self {
-        Self { drop_connection: true, ..Default::default() }
+        Self {
+            drop_connection: true,
+            ..Default::default()
+        }
     }
 
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -86,13 +95,19 @@ impl Resp {
     }
 
     fn has_header(&self, name: &str) -> bool {
-        self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
+        self.headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(name))
     }
 }
 
 /// Something that answers requests for one service.
 pub trait Handler: Send + Sync + 'static {
-    fn handle(self: Arc<Self>, service: Service, req: Req) -> Pin<Box<dyn Future<Output = Resp> + Send>>;
+    fn handle(
+        self: Arc<Self>,
+        service: Service,
+        req: Req,
+    ) -> Pin<Box<dyn Future<Output = Resp> + Send>>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,7 +132,9 @@ pub async fn serve<H: Handler>(
         let acceptor = acceptor.clone();
         let handler = handler.clone();
         tokio::spawn(async move {
-            let Ok(tls) = acceptor.accept(tcp).await else { return };
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
             let svc = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                 let handler = handler.clone();
                 async move { answer(handler, service, req).await }
@@ -141,7 +158,9 @@ async fn answer<H: Handler>(
         Err(_) => Bytes::new(),
     };
     let raw_query = parts.uri.query().unwrap_or("").to_string();
-    let path = percent_encoding::percent_decode_str(parts.uri.path()).decode_utf8_lossy().into_owned();
+    let path = percent_encoding::percent_decode_str(parts.uri.path())
+        .decode_utf8_lossy()
+        .into_owned();
     let client_request_id = parts
         .headers
         .get("x-ms-client-request-id")
@@ -169,7 +188,8 @@ async fn answer<H: Handler>(
     if !resp.has_header("x-ms-request-id") {
         resp.headers.push(("x-ms-request-id".into(), util::uuid()));
     }
-    resp.headers.push(("x-ms-correlation-request-id".into(), correlation));
+    resp.headers
+        .push(("x-ms-correlation-request-id".into(), correlation));
     if let Some(id) = client_request_id {
         resp.headers.push(("x-ms-client-request-id".into(), id));
     }

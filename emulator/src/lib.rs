@@ -215,10 +215,20 @@ impl Emulator {
         let services = [Service::Arm, Service::Login, Service::Msi, Service::Oidc];
         for (listener, service) in listeners.into_iter().zip(services) {
             let handler = Arc::new(router::Router(inner.clone()));
-            tokio::spawn(http::serve(listener, tls.clone(), service, handler, rx.clone()));
+            tokio::spawn(http::serve(
+                listener,
+                tls.clone(),
+                service,
+                handler,
+                rx.clone(),
+            ));
         }
         tracing::info!(arm = %urls.arm, authority = %urls.authority, "emulator started");
-        Ok(RunningEmulator { inner, urls, shutdown: tx })
+        Ok(RunningEmulator {
+            inner,
+            urls,
+            shutdown: tx,
+        })
     }
 }
 
@@ -246,7 +256,10 @@ impl RunningEmulator {
 
     /// The full token endpoint of the emulated tenant.
     pub fn token_url(&self) -> String {
-        format!("{}/{}/oauth2/v2.0/token", self.urls.authority, self.inner.opts.tenant_id)
+        format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.urls.authority, self.inner.opts.tenant_id
+        )
     }
 
     /// IDENTITY_ENDPOINT for the App Service style managed-identity protocol.
@@ -311,14 +324,23 @@ impl RunningEmulator {
     }
 
     /// The pgentra provider configuration for the deployer, with the CA written to `ca_cert_file`.
-    pub fn provider_config_with_ca(&self, ca_cert_file: &Path) -> std::io::Result<BTreeMap<String, String>> {
+    pub fn provider_config_with_ca(
+        &self,
+        ca_cert_file: &Path,
+    ) -> std::io::Result<BTreeMap<String, String>> {
         self.write_ca_pem(ca_cert_file)?;
         let d = &self.inner.deployer;
         Ok(BTreeMap::from([
-            ("subscriptionId".to_string(), self.subscription_id().to_string()),
+            (
+                "subscriptionId".to_string(),
+                self.subscription_id().to_string(),
+            ),
             ("tenantId".to_string(), self.tenant_id().to_string()),
             ("clientId".to_string(), d.app_id.clone()),
-            ("clientSecret".to_string(), d.secrets.first().cloned().unwrap_or_default()),
+            (
+                "clientSecret".to_string(),
+                d.secrets.first().cloned().unwrap_or_default(),
+            ),
             ("armEndpoint".to_string(), self.urls.arm.clone()),
             ("authorityHost".to_string(), self.urls.authority.clone()),
             ("caCertFile".to_string(), ca_cert_file.display().to_string()),
@@ -354,18 +376,35 @@ impl RunningEmulator {
 
     /// Checks an access token as a resource server would: the emulator's signature, the issuer of
     /// this tenant, the audience (trailing '/' ignored) and the expiry. Returns the claims.
-    pub fn validate_access_token(&self, token: &str, audience: &str) -> Result<serde_json::Value, TokenRejection> {
-        let d = self.inner.keys.verify(token).map_err(|e| TokenRejection::Signature(e.to_string()))?;
+    pub fn validate_access_token(
+        &self,
+        token: &str,
+        audience: &str,
+    ) -> Result<serde_json::Value, TokenRejection> {
+        let d = self
+            .inner
+            .keys
+            .verify(token)
+            .map_err(|e| TokenRejection::Signature(e.to_string()))?;
         let c = d.claims;
-        let iss = c.get("iss").and_then(serde_json::Value::as_str).unwrap_or_default();
+        let iss = c
+            .get("iss")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
         if iss != entra::tokens::issuer(&self.inner) {
             return Err(TokenRejection::Issuer(iss.to_string()));
         }
-        let aud = c.get("aud").and_then(serde_json::Value::as_str).unwrap_or_default();
+        let aud = c
+            .get("aud")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
         if aud.trim_end_matches('/') != audience.trim_end_matches('/') {
             return Err(TokenRejection::Audience(aud.to_string()));
         }
-        let exp = c.get("exp").and_then(serde_json::Value::as_u64).unwrap_or(0);
+        let exp = c
+            .get("exp")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
         if exp <= util::now_secs() {
             return Err(TokenRejection::Expired(exp));
         }
@@ -374,13 +413,24 @@ impl RunningEmulator {
 
     /// The flexible servers that exist, as ARM's GET returns them (state, FQDN, authConfig, ...).
     pub fn servers(&self) -> Vec<serde_json::Value> {
-        self.inner.world().servers.values().map(arm::servers::server_body).collect()
+        self.inner
+            .world()
+            .servers
+            .values()
+            .map(arm::servers::server_body)
+            .collect()
     }
 
     /// The Entra administrators of a server (ARM bodies), if the server exists.
-    pub fn server_administrators(&self, resource_group: &str, name: &str) -> Option<Vec<serde_json::Value>> {
+    pub fn server_administrators(
+        &self,
+        resource_group: &str,
+        name: &str,
+    ) -> Option<Vec<serde_json::Value>> {
         let w = self.inner.world();
-        w.servers.get(&state::key(resource_group, name)).map(|s| s.admins.values().cloned().collect())
+        w.servers
+            .get(&state::key(resource_group, name))
+            .map(|s| s.admins.values().cloned().collect())
     }
 
     /// Verifies an emulator-issued token's signature and returns its claims (no audience/expiry check).
@@ -395,7 +445,11 @@ impl RunningEmulator {
 
     /// Every ARM request (with a valid token or not) and its answer so far, oldest first.
     pub fn arm_exchanges(&self) -> Vec<Exchange> {
-        self.inner.exchanges.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.inner
+            .exchanges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Checks every recorded ARM request body and response body against the official specs;
@@ -407,14 +461,20 @@ impl RunningEmulator {
             let mut note = |what: &str, r: Option<Vec<String>>| {
                 if let Some(errs) = r {
                     checked += 1;
-                    problems.extend(errs.into_iter().map(|x| format!("{} {} ({what} {}): {x}", e.method, e.path, e.status)));
+                    problems
+                        .extend(errs.into_iter().map(|x| {
+                            format!("{} {} ({what} {}): {x}", e.method, e.path, e.status)
+                        }));
                 }
             };
             if let Some(b) = &e.request {
                 note("request", specs.check_request(&e.method, &e.path, b));
             }
             if let Some(b) = &e.response {
-                note("response", specs.check_response(&e.method, &e.path, e.status, b));
+                note(
+                    "response",
+                    specs.check_response(&e.method, &e.path, e.status, b),
+                );
             }
         }
         (checked, problems)
@@ -422,7 +482,9 @@ impl RunningEmulator {
 
     /// Changes how long operations started from now on run (e.g. long, to test a client's timeout).
     pub fn set_lro_duration(&self, d: Duration) {
-        self.inner.lro_ms.store(d.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.inner
+            .lro_ms
+            .store(d.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Adds a fault rule directly (same as POST /_emulator/faults).

@@ -19,11 +19,19 @@ pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
             }),
         ),
         ("GET", "/openid/v1/jwks") => Resp::json(200, &inner.keys.jwks()),
-        _ => Resp::json(404, &json!({"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404})),
+        _ => Resp::json(
+            404,
+            &json!({"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404}),
+        ),
     }
 }
 
-pub(crate) fn mint_service_account_token(inner: &Inner, namespace: &str, name: &str, audience: &str) -> String {
+pub(crate) fn mint_service_account_token(
+    inner: &Inner,
+    namespace: &str,
+    name: &str,
+    audience: &str,
+) -> String {
     let now = util::now_secs();
     inner.keys.sign(&json!({
         "aud": [audience],

@@ -10,7 +10,11 @@ use std::time::Instant;
 pub(crate) struct Router(pub Arc<Inner>);
 
 impl Handler for Router {
-    fn handle(self: Arc<Self>, service: Service, req: Req) -> Pin<Box<dyn Future<Output = Resp> + Send>> {
+    fn handle(
+        self: Arc<Self>,
+        service: Service,
+        req: Req,
+    ) -> Pin<Box<dyn Future<Output = Resp> + Send>> {
         Box::pin(async move { route(self.0.clone(), service, req).await })
     }
 }

@@ -58,23 +58,46 @@ impl Specs {
     /// Loads the PostgreSQL 2025-08-01 and MSI 2024-11-30 specs under `root`.
     pub fn load(root: &Path) -> Result<Self, String> {
         if !root.join(SPEC_FILES[0]).exists() {
-            return Err(format!("the official Azure specs are not at {} (set PGENTRA_AZURE_SPECS)", root.display()));
+            return Err(format!(
+                "the official Azure specs are not at {} (set PGENTRA_AZURE_SPECS)",
+                root.display()
+            ));
         }
-        let mut s = Specs { root: root.to_path_buf(), files: HashMap::new(), routes: Vec::new(), requests: Vec::new() };
+        let mut s = Specs {
+            root: root.to_path_buf(),
+            files: HashMap::new(),
+            routes: Vec::new(),
+            requests: Vec::new(),
+        };
         for f in SPEC_FILES {
             let path = normalize(&root.join(f));
             let doc = s.file(&path).clone();
-            let paths = doc["paths"].as_object().ok_or_else(|| format!("{f}: no paths"))?;
+            let paths = doc["paths"]
+                .as_object()
+                .ok_or_else(|| format!("{f}: no paths"))?;
             for (tpl, ops) in paths {
-                let segs: Vec<String> = tpl.split('/').filter(|x| !x.is_empty()).map(str::to_string).collect();
+                let segs: Vec<String> = tpl
+                    .split('/')
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_string)
+                    .collect();
                 let Some(ops) = ops.as_object() else { continue };
-                let shared: Vec<Value> = ops.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+                let shared: Vec<Value> = ops
+                    .get("parameters")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
                 for (method, op) in ops {
                     if method == "parameters" {
                         continue;
                     }
                     let method = method.to_ascii_uppercase();
-                    let params = shared.iter().chain(op.get("parameters").and_then(Value::as_array).into_iter().flatten());
+                    let params = shared.iter().chain(
+                        op.get("parameters")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten(),
+                    );
                     for p in params.cloned().collect::<Vec<_>>() {
                         let (pfile, param) = match p.get("$ref").and_then(Value::as_str) {
                             Some(r) => s.resolve(&path, r),
@@ -82,14 +105,31 @@ impl Specs {
                         };
                         if param.get("in").and_then(Value::as_str) == Some("body") {
                             if let Some(schema) = param.get("schema") {
-                                s.requests.push((method.clone(), segs.clone(), pfile, schema.clone()));
+                                s.requests.push((
+                                    method.clone(),
+                                    segs.clone(),
+                                    pfile,
+                                    schema.clone(),
+                                ));
                             }
                         }
                     }
-                    let Some(responses) = op.get("responses").and_then(Value::as_object) else { continue };
+                    let Some(responses) = op.get("responses").and_then(Value::as_object) else {
+                        continue;
+                    };
                     for (code, r) in responses {
-                        if let Some(r) = r.get("schema").and_then(|x| x.get("$ref")).and_then(Value::as_str) {
-                            s.routes.push((method.clone(), segs.clone(), code.clone(), path.clone(), r.to_string()));
+                        if let Some(r) = r
+                            .get("schema")
+                            .and_then(|x| x.get("$ref"))
+                            .and_then(Value::as_str)
+                        {
+                            s.routes.push((
+                                method.clone(),
+                                segs.clone(),
+                                code.clone(),
+                                path.clone(),
+                                r.to_string(),
+                            ));
                         }
                     }
                 }
@@ -100,7 +140,13 @@ impl Specs {
 
     /// Checks an ARM response body against its spec: None when no stored spec covers the route
     /// (resource groups, the operationResults final bodies), else the problems found.
-    pub fn check_response(&mut self, method: &str, path: &str, status: u16, body: &Value) -> Option<Vec<String>> {
+    pub fn check_response(
+        &mut self,
+        method: &str,
+        path: &str,
+        status: u16,
+        body: &Value,
+    ) -> Option<Vec<String>> {
         let path = path.split('?').next().unwrap_or("");
         if path.to_ascii_lowercase().contains("/azureasyncoperation/") {
             return Some(self.validate_common("OperationStatusResult", body));
@@ -117,10 +163,17 @@ impl Specs {
     pub fn check_request(&mut self, method: &str, path: &str, body: &Value) -> Option<Vec<String>> {
         let path = path.split('?').next().unwrap_or("");
         let segs: Vec<&str> = path.split('/').filter(|x| !x.is_empty()).collect();
-        let found = best_match(self.requests.iter().filter(|r| r.0 == method).map(|r| (&r.1, r)).collect(), &segs)
-            .into_iter()
-            .next()
-            .map(|r| (r.2.clone(), r.3.clone()))?;
+        let found = best_match(
+            self.requests
+                .iter()
+                .filter(|r| r.0 == method)
+                .map(|r| (&r.1, r))
+                .collect(),
+            &segs,
+        )
+        .into_iter()
+        .next()
+        .map(|r| (r.2.clone(), r.3.clone()))?;
         let mut errs = Vec::new();
         self.check(&found.0, &found.1, body, "$", &mut errs);
         Some(errs)
@@ -131,7 +184,8 @@ impl Specs {
         if !self.files.contains_key(&path) {
             // A file the local copy does not hold (e.g. privatelinks.json) validates nothing.
             let doc = match std::fs::read_to_string(&path) {
-                Ok(text) => serde_json::from_str(&text).unwrap_or_else(|_| Value::Object(Default::default())),
+                Ok(text) => serde_json::from_str(&text)
+                    .unwrap_or_else(|_| Value::Object(Default::default())),
                 Err(_) => Value::Object(Default::default()),
             };
             self.files.insert(path.clone(), doc);
@@ -147,7 +201,10 @@ impl Specs {
         }
         if let Some(i) = file.find("common-types/resource-management/") {
             let name = file[i..].rsplit('/').next().unwrap_or("types.json");
-            return self.root.join("common-types/resource-management/v6").join(name);
+            return self
+                .root
+                .join("common-types/resource-management/v6")
+                .join(name);
         }
         if file.ends_with("types/common-types.json") {
             return self.root.join("postgresql/types/common-types.json");
@@ -164,19 +221,45 @@ impl Specs {
             Value::Object(Default::default())
         } else {
             // An unresolvable $ref validates nothing rather than failing the run.
-            doc.pointer(pointer).cloned().unwrap_or_else(|| Value::Object(Default::default()))
+            doc.pointer(pointer)
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Default::default()))
         };
         (path, schema)
     }
 
     /// The schema declared for this response, if the specs cover the route.
-    pub fn response_schema(&self, method: &str, path: &str, status: u16) -> Option<(PathBuf, String)> {
-        let segs: Vec<&str> = path.split('?').next().unwrap_or("").split('/').filter(|x| !x.is_empty()).collect();
+    pub fn response_schema(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+    ) -> Option<(PathBuf, String)> {
+        let segs: Vec<&str> = path
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .split('/')
+            .filter(|x| !x.is_empty())
+            .collect();
         let code = status.to_string();
-        let best = best_match(self.routes.iter().filter(|r| r.0 == method).map(|r| (&r.1, r)).collect(), &segs);
+        let best = best_match(
+            self.routes
+                .iter()
+                .filter(|r| r.0 == method)
+                .map(|r| (&r.1, r))
+                .collect(),
+            &segs,
+        );
         best.iter()
             .find(|c| c.2 == code)
-            .or_else(|| if status >= 400 { best.iter().find(|c| c.2 == "default") } else { None })
+            .or_else(|| {
+                if status >= 400 {
+                    best.iter().find(|c| c.2 == "default")
+                } else {
+                    None
+                }
+            })
             .map(|c| (c.3.clone(), c.4.clone()))
     }
 
@@ -190,7 +273,11 @@ impl Specs {
 
     /// Validates against a named definition of the common types v6 file.
     pub fn validate_common(&mut self, definition: &str, value: &Value) -> Vec<String> {
-        let file = normalize(&self.root.join("common-types/resource-management/v6/types.json"));
+        let file = normalize(
+            &self
+                .root
+                .join("common-types/resource-management/v6/types.json"),
+        );
         self.validate_ref(&file, &format!("#/definitions/{definition}"), value)
     }
 
@@ -220,7 +307,10 @@ impl Specs {
             }
         }
         if let Some(e) = schema.get("enum").and_then(Value::as_array) {
-            let extensible = schema.pointer("/x-ms-enum/modelAsString").and_then(Value::as_bool) == Some(true);
+            let extensible = schema
+                .pointer("/x-ms-enum/modelAsString")
+                .and_then(Value::as_bool)
+                == Some(true);
             if !e.contains(v) && !extensible {
                 errs.push(format!("{at}: {v} is not one of {e:?}"));
             } else if !e.contains(v) && v.as_str().is_some_and(|s| !s.is_empty()) {
@@ -236,7 +326,11 @@ impl Specs {
                     }
                 }
             }
-            let props = schema.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+            let props = schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
             for (k, sub) in &props {
                 if let Some(x) = obj.get(k) {
                     self.check(file, sub, x, &format!("{at}.{k}"), errs);
@@ -262,10 +356,20 @@ fn best_match<'a, T>(candidates: Vec<(&'a Vec<String>, &'a T)>, segs: &[&str]) -
     let matching: Vec<_> = candidates
         .into_iter()
         .filter(|(tpl, _)| {
-            tpl.len() == segs.len() && tpl.iter().zip(segs).all(|(t, s)| t.starts_with('{') || t.eq_ignore_ascii_case(s))
+            tpl.len() == segs.len()
+                && tpl
+                    .iter()
+                    .zip(segs)
+                    .all(|(t, s)| t.starts_with('{') || t.eq_ignore_ascii_case(s))
         })
         .collect();
     let literals = |tpl: &Vec<String>| tpl.iter().filter(|t| !t.starts_with('{')).count();
-    let Some(best) = matching.iter().map(|(t, _)| literals(t)).max() else { return Vec::new() };
-    matching.into_iter().filter(|(t, _)| literals(t) == best).map(|(_, x)| x).collect()
+    let Some(best) = matching.iter().map(|(t, _)| literals(t)).max() else {
+        return Vec::new();
+    };
+    matching
+        .into_iter()
+        .filter(|(t, _)| literals(t) == best)
+        .map(|(_, x)| x)
+        .collect()
 }

@@ -128,7 +128,9 @@ impl World {
     }
 
     fn finish(&mut self, id: &str) {
-        let Some(op) = self.operations.get_mut(id) else { return };
+        let Some(op) = self.operations.get_mut(id) else {
+            return;
+        };
         let planned = op.planned;
         let success = op.on_success.take();
         let failure = op.on_failure.take();
@@ -156,7 +158,11 @@ impl World {
                 if let Some(f) = failure {
                     f(self);
                 }
-                let e = ArmError::new(409, "OperationCanceled", format!("The operation on '{resource_id}' was canceled."));
+                let e = ArmError::new(
+                    409,
+                    "OperationCanceled",
+                    format!("The operation on '{resource_id}' was canceled."),
+                );
                 (None, Some(e))
             }
         };

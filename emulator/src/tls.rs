@@ -38,8 +38,12 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 impl CertificateAuthority {
     pub fn generate() -> Result<Self, TlsError> {
         let mut params = CertificateParams::new(Vec::<String>::new())?;
-        params.distinguished_name.push(DnType::CommonName, "pgentra emulator CA");
-        params.distinguished_name.push(DnType::OrganizationName, "pgentra");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "pgentra emulator CA");
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "pgentra");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
@@ -62,7 +66,9 @@ impl CertificateAuthority {
     /// Issues a server certificate for `localhost`, 127.0.0.1, ::1 and the extra names/IPs given.
     pub fn issue(&self, extra_names: &[String]) -> Result<IssuedCert, TlsError> {
         let mut params = CertificateParams::new(Vec::<String>::new())?;
-        params.distinguished_name.push(DnType::CommonName, "pgentra emulator");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "pgentra emulator");
         let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
         for n in extra_names {
             if !names.iter().any(|x| x.eq_ignore_ascii_case(n)) {
@@ -76,7 +82,10 @@ impl CertificateAuthority {
             };
             params.subject_alt_names.push(san);
         }
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let key = KeyPair::generate()?;
         let cert = params.signed_by(&key, &self.cert, &self.key)?;
@@ -89,7 +98,10 @@ impl CertificateAuthority {
     }
 
     /// A rustls server configuration (HTTP/1.1) presenting a fresh certificate for these names.
-    pub fn server_config(&self, extra_names: &[String]) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    pub fn server_config(
+        &self,
+        extra_names: &[String],
+    ) -> Result<Arc<rustls::ServerConfig>, TlsError> {
         let issued = self.issue(extra_names)?;
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(issued.key_pkcs8));
         let mut cfg = rustls::ServerConfig::builder_with_provider(provider())

@@ -11,7 +11,14 @@ pub fn uuid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// A random secret made of URL-safe characters.
@@ -19,17 +26,24 @@ pub fn secret(len: usize) -> String {
     const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789~._-";
     let mut b = vec![0u8; len];
     OsRng.fill_bytes(&mut b);
-    b.iter().map(|x| CHARS[*x as usize % CHARS.len()] as char).collect()
+    b.iter()
+        .map(|x| CHARS[*x as usize % CHARS.len()] as char)
+        .collect()
 }
 
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// ISO-8601 / RFC 3339 UTC timestamp of the current instant, with 7 fractional digits as ARM writes.
 pub fn now_iso() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     iso(d.as_secs(), d.subsec_nanos())
 }
 
@@ -64,7 +78,9 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).
 pub fn form_decode(s: &str) -> String {
     let s = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(&s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Parses `a=b&c=d` (query strings and form bodies). Later keys win.

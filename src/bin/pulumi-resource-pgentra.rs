@@ -6,7 +6,10 @@ use pgentra::pulumi::serve::{serve, Args};
 fn main() -> std::process::ExitCode {
     let args = Args::parse(std::env::args().skip(1));
     pgentra::logging::init(args.verbosity);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("pulumi-resource-pgentra: cannot start the async runtime: {error}");

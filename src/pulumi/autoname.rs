@@ -19,11 +19,16 @@ pub fn fill(
     if news.get(rule.property).is_some() {
         return;
     }
-    let previous_was_ours = crate::spec::provider_defaults(olds).iter().any(|p| p == rule.property);
+    let previous_was_ours = crate::spec::provider_defaults(olds)
+        .iter()
+        .any(|p| p == rule.property);
     let name = match (olds.str(rule.property), previous_was_ours, options) {
         (Some(old), true, _) => old.to_owned(),
         (_, _, Some(options)) if options.mode == Mode::Disable as i32 => {
-            failures.push(CheckFailure::new(rule.property, "autonaming is disabled for this stack; set the name explicitly"));
+            failures.push(CheckFailure::new(
+                rule.property,
+                "autonaming is disabled for this stack; set the name explicitly",
+            ));
             return;
         }
         (_, _, Some(options)) if !options.proposed_name.is_empty() => options.proposed_name.clone(),
@@ -34,7 +39,10 @@ pub fn fill(
     if !defaults.iter().any(|p| p == rule.property) {
         defaults.push(rule.property.to_owned());
     }
-    news.set(DEFAULTS_KEY, defaults.into_iter().map(Value::String).collect());
+    news.set(
+        DEFAULTS_KEY,
+        defaults.into_iter().map(Value::String).collect(),
+    );
 }
 
 /// `<base>-<7 hex>` where base is the resource name reduced to letters, digits and single
@@ -42,7 +50,11 @@ pub fn fill(
 pub fn generate(rule: AutoName, resource_name: &str, random_seed: &[u8]) -> String {
     let mut base = String::new();
     for c in resource_name.chars() {
-        let c = if rule.lowercase { c.to_ascii_lowercase() } else { c };
+        let c = if rule.lowercase {
+            c.to_ascii_lowercase()
+        } else {
+            c
+        };
         if c.is_ascii_alphanumeric() {
             base.push(c);
         } else if !base.is_empty() && !base.ends_with('-') {
@@ -61,7 +73,9 @@ pub fn generate(rule: AutoName, resource_name: &str, random_seed: &[u8]) -> Stri
 
 /// FNV-1a: small, and stable across Rust releases (std's hasher is not).
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
@@ -69,7 +83,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const SERVER: AutoName = AutoName { property: "serverName", max_len: 63, lowercase: true };
+    const SERVER: AutoName = AutoName {
+        property: "serverName",
+        max_len: 63,
+        lowercase: true,
+    };
 
     #[test]
     fn the_same_seed_gives_the_same_name_and_another_seed_another() {
@@ -88,10 +106,19 @@ mod tests {
 
     #[test]
     fn an_update_keeps_the_name_the_provider_chose() {
-        let olds = Props::from_json(json!({"serverName": "db-1234567", DEFAULTS_KEY: ["serverName"]}));
+        let olds =
+            Props::from_json(json!({"serverName": "db-1234567", DEFAULTS_KEY: ["serverName"]}));
         let mut news = Props::default();
         let mut failures = vec![];
-        fill(SERVER, &mut news, &olds, "db", b"other", None, &mut failures);
+        fill(
+            SERVER,
+            &mut news,
+            &olds,
+            "db",
+            b"other",
+            None,
+            &mut failures,
+        );
         assert_eq!(news.str("serverName"), Some("db-1234567"));
         assert!(failures.is_empty());
     }
@@ -99,7 +126,15 @@ mod tests {
     #[test]
     fn a_name_the_user_gave_is_left_alone() {
         let mut news = Props::from_json(json!({"serverName": "mine"}));
-        fill(SERVER, &mut news, &Props::default(), "db", b"s", None, &mut vec![]);
+        fill(
+            SERVER,
+            &mut news,
+            &Props::default(),
+            "db",
+            b"s",
+            None,
+            &mut vec![],
+        );
         assert_eq!(news.str("serverName"), Some("mine"));
         assert!(news.get(DEFAULTS_KEY).is_none());
     }

@@ -54,7 +54,9 @@ fn decode_value(value: &PbValue, path: &str, secret: &mut bool) -> Result<Value,
         None | Some(Kind::NullValue(_)) => Value::Null,
         Some(Kind::BoolValue(b)) => Value::Bool(*b),
         Some(Kind::NumberValue(n)) => number(*n),
-        Some(Kind::StringValue(s)) if UNKNOWN_SENTINELS.contains(&s.as_str()) => Value::String(UNKNOWN.to_owned()),
+        Some(Kind::StringValue(s)) if UNKNOWN_SENTINELS.contains(&s.as_str()) => {
+            Value::String(UNKNOWN.to_owned())
+        }
         Some(Kind::StringValue(s)) => Value::String(s.clone()),
         Some(Kind::ListValue(list)) => Value::Array(
             list.values
@@ -72,10 +74,17 @@ fn decode_value(value: &PbValue, path: &str, secret: &mut bool) -> Result<Value,
             ),
             Some(SECRET_SIG) => {
                 *secret = true;
-                s.fields.get("value").map(|v| decode_value(v, path, secret)).transpose()?.unwrap_or(Value::Null)
+                s.fields
+                    .get("value")
+                    .map(|v| decode_value(v, path, secret))
+                    .transpose()?
+                    .unwrap_or(Value::Null)
             }
             Some(OUTPUT_SIG) => {
-                if matches!(s.fields.get("secret").and_then(|v| v.kind.as_ref()), Some(Kind::BoolValue(true))) {
+                if matches!(
+                    s.fields.get("secret").and_then(|v| v.kind.as_ref()),
+                    Some(Kind::BoolValue(true))
+                ) {
                     *secret = true;
                 }
                 match s.fields.get("value") {
@@ -89,15 +98,32 @@ fn decode_value(value: &PbValue, path: &str, secret: &mut bool) -> Result<Value,
                     _ => None,
                 };
                 match (text("id"), text("urn")) {
-                    (Some(id), _) if id.is_empty() || UNKNOWN_SENTINELS.contains(&id.as_str()) => Value::String(UNKNOWN.to_owned()),
+                    (Some(id), _) if id.is_empty() || UNKNOWN_SENTINELS.contains(&id.as_str()) => {
+                        Value::String(UNKNOWN.to_owned())
+                    }
                     (Some(id), _) => Value::String(id),
                     (None, Some(urn)) => Value::String(urn),
                     (None, None) => Value::String(UNKNOWN.to_owned()),
                 }
             }
-            Some(ASSET_SIG) => return Err(CodecError::Unsupported { path: path.to_owned(), what: "asset" }),
-            Some(ARCHIVE_SIG) => return Err(CodecError::Unsupported { path: path.to_owned(), what: "archive" }),
-            Some(other) => return Err(CodecError::UnknownSignature { path: path.to_owned(), signature: other.to_owned() }),
+            Some(ASSET_SIG) => {
+                return Err(CodecError::Unsupported {
+                    path: path.to_owned(),
+                    what: "asset",
+                })
+            }
+            Some(ARCHIVE_SIG) => {
+                return Err(CodecError::Unsupported {
+                    path: path.to_owned(),
+                    what: "archive",
+                })
+            }
+            Some(other) => {
+                return Err(CodecError::UnknownSignature {
+                    path: path.to_owned(),
+                    signature: other.to_owned(),
+                })
+            }
         },
     })
 }
@@ -114,7 +140,9 @@ fn number(n: f64) -> Value {
     if n.fract() == 0.0 && n.abs() < 9.0e15 {
         Value::Number(Number::from(n as i64))
     } else {
-        Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null)
+        Number::from_f64(n)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
     }
 }
 
@@ -126,7 +154,11 @@ pub fn encode(props: &Props, always_secret: impl Fn(&str) -> bool) -> Struct {
         .iter()
         .map(|(name, value)| {
             let encoded = encode_value(value);
-            let wrapped = if props.is_secret(name) || always_secret(name) { secret(encoded) } else { encoded };
+            let wrapped = if props.is_secret(name) || always_secret(name) {
+                secret(encoded)
+            } else {
+                encoded
+            };
             (name.clone(), wrapped)
         })
         .collect();
@@ -139,17 +171,31 @@ pub fn encode_value(value: &Value) -> PbValue {
         Value::Bool(b) => Kind::BoolValue(*b),
         Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
         Value::String(s) => Kind::StringValue(s.clone()),
-        Value::Array(items) => Kind::ListValue(ListValue { values: items.iter().map(encode_value).collect() }),
-        Value::Object(map) => Kind::StructValue(Struct { fields: map.iter().map(|(k, v)| (k.clone(), encode_value(v))).collect() }),
+        Value::Array(items) => Kind::ListValue(ListValue {
+            values: items.iter().map(encode_value).collect(),
+        }),
+        Value::Object(map) => Kind::StructValue(Struct {
+            fields: map
+                .iter()
+                .map(|(k, v)| (k.clone(), encode_value(v)))
+                .collect(),
+        }),
     };
     PbValue { kind: Some(kind) }
 }
 
 fn secret(value: PbValue) -> PbValue {
     let mut fields = std::collections::BTreeMap::new();
-    fields.insert(SIG_KEY.to_owned(), PbValue { kind: Some(Kind::StringValue(SECRET_SIG.to_owned())) });
+    fields.insert(
+        SIG_KEY.to_owned(),
+        PbValue {
+            kind: Some(Kind::StringValue(SECRET_SIG.to_owned())),
+        },
+    );
     fields.insert("value".to_owned(), value);
-    PbValue { kind: Some(Kind::StructValue(Struct { fields })) }
+    PbValue {
+        kind: Some(Kind::StructValue(Struct { fields })),
+    }
 }
 
 #[cfg(test)]
@@ -170,27 +216,39 @@ mod tests {
 
     #[test]
     fn a_secret_input_is_unwrapped_and_remembered_by_name() {
-        let wire = pb_struct(json!({"password": {SIG_KEY: SECRET_SIG, "value": "hunter2-Long"}, "login": "pgadmin"}));
+        let wire = pb_struct(
+            json!({"password": {SIG_KEY: SECRET_SIG, "value": "hunter2-Long"}, "login": "pgadmin"}),
+        );
         let props = decode(Some(&wire)).unwrap();
         assert_eq!(props.get("password"), Some(&json!("hunter2-Long")));
         assert!(props.is_secret("password"));
         assert!(!props.is_secret("login"));
         let back = encode(&props, |_| false);
-        assert_eq!(back.fields["password"], pb(json!({SIG_KEY: SECRET_SIG, "value": "hunter2-Long"})));
+        assert_eq!(
+            back.fields["password"],
+            pb(json!({SIG_KEY: SECRET_SIG, "value": "hunter2-Long"}))
+        );
         assert_eq!(back.fields["login"], pb(json!("pgadmin")));
     }
 
     #[test]
     fn a_secret_nested_in_a_map_makes_the_whole_property_secret() {
-        let wire = pb_struct(json!({"tags": {"owner": {SIG_KEY: SECRET_SIG, "value": "me"}, "env": "prod"}}));
+        let wire = pb_struct(
+            json!({"tags": {"owner": {SIG_KEY: SECRET_SIG, "value": "me"}, "env": "prod"}}),
+        );
         let props = decode(Some(&wire)).unwrap();
-        assert_eq!(props.get("tags"), Some(&json!({"owner": "me", "env": "prod"})));
+        assert_eq!(
+            props.get("tags"),
+            Some(&json!({"owner": "me", "env": "prod"}))
+        );
         assert!(props.is_secret("tags"));
     }
 
     #[test]
     fn typed_unknown_sentinels_become_the_generic_one() {
-        let wire = pb_struct(json!({"n": "3eeb2bf0-c639-47a8-9e75-3b44932eb421", "l": ["a", "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7"]}));
+        let wire = pb_struct(
+            json!({"n": "3eeb2bf0-c639-47a8-9e75-3b44932eb421", "l": ["a", "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7"]}),
+        );
         let props = decode(Some(&wire)).unwrap();
         assert!(props.is_unknown("n"));
         assert!(props.is_unknown("l"));
@@ -235,9 +293,13 @@ mod tests {
 
     #[test]
     fn always_secret_properties_are_wrapped_on_output() {
-        let props = Props::from_json(json!({"token": "eyJ...", "expiresOn": "2026-01-01T00:00:00Z"}));
+        let props =
+            Props::from_json(json!({"token": "eyJ...", "expiresOn": "2026-01-01T00:00:00Z"}));
         let wire = encode(&props, |name| name == "token");
-        assert_eq!(wire.fields["token"], pb(json!({SIG_KEY: SECRET_SIG, "value": "eyJ..."})));
+        assert_eq!(
+            wire.fields["token"],
+            pb(json!({SIG_KEY: SECRET_SIG, "value": "eyJ..."}))
+        );
         assert_eq!(wire.fields["expiresOn"], pb(json!("2026-01-01T00:00:00Z")));
     }
 }

@@ -21,9 +21,16 @@ impl EngineLog {
         if address.is_empty() {
             return;
         }
-        let endpoint = if address.contains("://") { address.to_owned() } else { format!("http://{address}") };
+        let endpoint = if address.contains("://") {
+            address.to_owned()
+        } else {
+            format!("http://{address}")
+        };
         let Ok(endpoint) = tonic::transport::Endpoint::from_shared(endpoint) else {
-            tracing::warn!(address, "ignoring an engine address that is not a valid URI");
+            tracing::warn!(
+                address,
+                "ignoring an engine address that is not a valid URI"
+            );
             return;
         };
         let channel = endpoint.connect_lazy();
@@ -40,7 +47,10 @@ impl EngineLog {
     }
 
     pub fn for_urn(&self, urn: &str) -> Arc<dyn LogSink> {
-        Arc::new(UrnLog { engine: self.clone(), urn: urn.to_owned() })
+        Arc::new(UrnLog {
+            engine: self.clone(),
+            urn: urn.to_owned(),
+        })
     }
 
     pub fn send(&self, severity: Severity, urn: &str, message: &str) {

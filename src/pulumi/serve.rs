@@ -30,7 +30,8 @@ impl Args {
                 parsed.tracing_endpoint = args.next();
             } else if let Some(endpoint) = arg.strip_prefix("--tracing=") {
                 parsed.tracing_endpoint = Some(endpoint.to_owned());
-            } else if let Some(level) = arg.strip_prefix("-v=").or_else(|| arg.strip_prefix("--v=")) {
+            } else if let Some(level) = arg.strip_prefix("-v=").or_else(|| arg.strip_prefix("--v="))
+            {
                 parsed.verbosity = level.parse().ok();
             } else if !arg.starts_with('-') {
                 parsed.engine_address = Some(arg);
@@ -59,14 +60,20 @@ pub async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     tracing::debug!(port, engine = ?args.engine_address, "serving the Pulumi provider protocol");
     tonic::transport::Server::builder()
         .add_service(service)
-        .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener), shutdown())
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener),
+            shutdown(),
+        )
         .await?;
     Ok(())
 }
 
 async fn shutdown() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {
@@ -86,10 +93,19 @@ mod tests {
 
     #[test]
     fn the_engine_address_is_the_last_positional_after_any_flags() {
-        let args = parse(&["--logtostderr", "-v=9", "--tracing", "http://127.0.0.1:9411", "127.0.0.1:41234"]);
+        let args = parse(&[
+            "--logtostderr",
+            "-v=9",
+            "--tracing",
+            "http://127.0.0.1:9411",
+            "127.0.0.1:41234",
+        ]);
         assert_eq!(args.engine_address.as_deref(), Some("127.0.0.1:41234"));
         assert_eq!(args.verbosity, Some(9));
-        assert_eq!(args.tracing_endpoint.as_deref(), Some("http://127.0.0.1:9411"));
+        assert_eq!(
+            args.tracing_endpoint.as_deref(),
+            Some("http://127.0.0.1:9411")
+        );
     }
 
     #[test]

@@ -18,9 +18,16 @@ use tracing::Instrument;
 
 type Reply<T> = Result<Response<T>, Status>;
 
+/// What Configure produced: the resolved config and the Azure client built from it.
+#[derive(Clone)]
+struct Configured {
+    config: Arc<ProviderConfig>,
+    azure: Arc<crate::azure::Azure>,
+}
+
 pub struct Provider {
     registry: Arc<Registry>,
-    config: RwLock<Option<Arc<ProviderConfig>>>,
+    config: RwLock<Option<Configured>>,
     engine: EngineLog,
     schema: OnceLock<String>,
     cancelled: watch::Sender<bool>,
@@ -28,27 +35,47 @@ pub struct Provider {
 
 impl Provider {
     pub fn new(registry: Arc<Registry>, engine: EngineLog) -> Self {
-        Self { registry, config: RwLock::new(None), engine, schema: OnceLock::new(), cancelled: watch::channel(false).0 }
+        Self {
+            registry,
+            config: RwLock::new(None),
+            engine,
+            schema: OnceLock::new(),
+            cancelled: watch::channel(false).0,
+        }
     }
 
     fn resource(&self, type_token: &str, urn: &str) -> Result<&Arc<dyn Resource>, Status> {
-        let token = if type_token.is_empty() { type_from_urn(urn) } else { type_token };
+        let token = if type_token.is_empty() {
+            type_from_urn(urn)
+        } else {
+            type_token
+        };
         self.registry.resource(token).ok_or_else(|| {
             Status::invalid_argument(format!("pgentra has no resource type {token:?} (urn {urn:?}); see `pulumi package get-schema pgentra`"))
         })
     }
 
     fn context(&self, urn: &str) -> Result<Context, Status> {
-        let config = self.config.read().expect("config lock").clone();
-        let config = config.ok_or_else(|| Status::failed_precondition("the pgentra provider was used before Configure"))?;
-        Ok(Context { config, log: self.engine.for_urn(urn) })
+        let configured = self.config.read().expect("config lock").clone();
+        let configured = configured.ok_or_else(|| {
+            Status::failed_precondition("the pgentra provider was used before Configure")
+        })?;
+        Ok(Context {
+            config: configured.config,
+            log: self.engine.for_urn(urn),
+            azure: Some(configured.azure),
+        })
     }
 }
 
 /// `urn:pulumi:stack::project::parent$pgentra:index:Grant::name` -> `pgentra:index:Grant`.
 fn type_from_urn(urn: &str) -> &str {
     let parts: Vec<&str> = urn.split("::").collect();
-    let qualified = if parts.len() >= 4 { parts[parts.len() - 2] } else { "" };
+    let qualified = if parts.len() >= 4 {
+        parts[parts.len() - 2]
+    } else {
+        ""
+    };
     qualified.rsplit('$').next().unwrap_or(qualified)
 }
 
@@ -66,7 +93,12 @@ fn outputs(spec: &'static ResourceSpec, props: &Props) -> prost_types::Struct {
 }
 
 fn failures(list: Vec<crate::spec::CheckFailure>) -> Vec<rpc::CheckFailure> {
-    list.into_iter().map(|f| rpc::CheckFailure { property: f.property, reason: f.reason }).collect()
+    list.into_iter()
+        .map(|f| rpc::CheckFailure {
+            property: f.property,
+            reason: f.reason,
+        })
+        .collect()
 }
 
 /// The old inputs of a resource: the engine's `old_inputs`, or the input properties of the
@@ -105,7 +137,10 @@ fn preview_outputs(spec: &'static ResourceSpec, inputs: &Props, olds: Option<&Pr
 
 #[tonic::async_trait]
 impl ResourceProvider for Provider {
-    async fn handshake(&self, request: Request<rpc::ProviderHandshakeRequest>) -> Reply<rpc::ProviderHandshakeResponse> {
+    async fn handshake(
+        &self,
+        request: Request<rpc::ProviderHandshakeRequest>,
+    ) -> Reply<rpc::ProviderHandshakeResponse> {
         let request = request.into_inner();
         tracing::debug!(engine = %request.engine_address, "handshake");
         self.engine.connect(&request.engine_address);
@@ -118,12 +153,20 @@ impl ResourceProvider for Provider {
         }))
     }
 
-    async fn parameterize(&self, _: Request<rpc::ParameterizeRequest>) -> Reply<rpc::ParameterizeResponse> {
-        Err(Status::unimplemented("pgentra is not a parameterized package"))
+    async fn parameterize(
+        &self,
+        _: Request<rpc::ParameterizeRequest>,
+    ) -> Reply<rpc::ParameterizeResponse> {
+        Err(Status::unimplemented(
+            "pgentra is not a parameterized package",
+        ))
     }
 
     async fn get_schema(&self, _: Request<rpc::GetSchemaRequest>) -> Reply<rpc::GetSchemaResponse> {
-        let schema = self.schema.get_or_init(|| crate::schema::render(&self.registry)).clone();
+        let schema = self
+            .schema
+            .get_or_init(|| crate::schema::render(&self.registry))
+            .clone();
         Ok(Response::new(rpc::GetSchemaResponse { schema }))
     }
 
@@ -141,18 +184,42 @@ impl ResourceProvider for Provider {
         // A config change never replaces the provider: that would replace every resource it
         // manages (servers included). Changes are reported so the preview shows them.
         let request = request.into_inner();
-        let olds = decoded("diffing the provider configuration", request.old_inputs.as_ref().or(request.olds.as_ref()))?;
+        let olds = decoded(
+            "diffing the provider configuration",
+            request.old_inputs.as_ref().or(request.olds.as_ref()),
+        )?;
         let news = decoded("diffing the provider configuration", request.news.as_ref())?;
-        let mut keys: Vec<String> = olds.values.keys().chain(news.values.keys()).filter(|k| *k != "version").cloned().collect();
+        let mut keys: Vec<String> = olds
+            .values
+            .keys()
+            .chain(news.values.keys())
+            .filter(|k| *k != "version")
+            .cloned()
+            .collect();
         keys.sort();
         keys.dedup();
-        let changed: Vec<String> = keys.into_iter().filter(|k| olds.get(k) != news.get(k)).collect();
+        let changed: Vec<String> = keys
+            .into_iter()
+            .filter(|k| olds.get(k) != news.get(k))
+            .collect();
         let detailed = changed
             .iter()
-            .map(|k| (k.clone(), rpc::PropertyDiff { kind: rpc::property_diff::Kind::Update as i32, input_diff: true }))
+            .map(|k| {
+                (
+                    k.clone(),
+                    rpc::PropertyDiff {
+                        kind: rpc::property_diff::Kind::Update as i32,
+                        input_diff: true,
+                    },
+                )
+            })
             .collect();
         Ok(Response::new(rpc::DiffResponse {
-            changes: if changed.is_empty() { rpc::diff_response::DiffChanges::DiffNone } else { rpc::diff_response::DiffChanges::DiffSome } as i32,
+            changes: if changed.is_empty() {
+                rpc::diff_response::DiffChanges::DiffNone
+            } else {
+                rpc::diff_response::DiffChanges::DiffSome
+            } as i32,
             diffs: changed,
             detailed_diff: detailed,
             has_detailed_diff: true,
@@ -160,21 +227,38 @@ impl ResourceProvider for Provider {
         }))
     }
 
-    async fn configure(&self, request: Request<rpc::ConfigureRequest>) -> Reply<rpc::ConfigureResponse> {
+    async fn configure(
+        &self,
+        request: Request<rpc::ConfigureRequest>,
+    ) -> Reply<rpc::ConfigureResponse> {
         let request = request.into_inner();
         let args = decoded("configuring pgentra", request.args.as_ref())?;
-        let config = ProviderConfig::resolve(&args, |name| std::env::var(name).ok()).map_err(|problems| {
-            let text: Vec<String> = problems.iter().map(|f| format!("{}: {}", f.property, f.reason)).collect();
-            Status::invalid_argument(format!("configuring pgentra: {}", text.join("; ")))
-        })?;
+        let config = ProviderConfig::resolve(&args, |name| std::env::var(name).ok()).map_err(
+            |problems| {
+                let text: Vec<String> = problems
+                    .iter()
+                    .map(|f| format!("{}: {}", f.property, f.reason))
+                    .collect();
+                Status::invalid_argument(format!("configuring pgentra: {}", text.join("; ")))
+            },
+        )?;
         let summary = format!(
             "pgentra configured: cloud {}, subscription {}, tenant {}",
             config.cloud.name(),
             config.subscription_id.as_deref().unwrap_or("(not set)"),
             config.tenant_id.as_deref().unwrap_or("(not set)"),
         );
-        *self.config.write().expect("config lock") = Some(Arc::new(config));
-        self.engine.send(Severity::Debug, request.urn.as_deref().unwrap_or_default(), &summary);
+        let azure = crate::azure::Azure::from_config(&config)
+            .map_err(|e| Status::invalid_argument(format!("configuring pgentra: {e}")))?;
+        *self.config.write().expect("config lock") = Some(Configured {
+            config: Arc::new(config),
+            azure: Arc::new(azure),
+        });
+        self.engine.send(
+            Severity::Debug,
+            request.urn.as_deref().unwrap_or_default(),
+            &summary,
+        );
         Ok(Response::new(rpc::ConfigureResponse {
             accept_secrets: true,
             supports_preview: true,
@@ -187,22 +271,35 @@ impl ResourceProvider for Provider {
     async fn invoke(&self, request: Request<rpc::InvokeRequest>) -> Reply<rpc::InvokeResponse> {
         let request = request.into_inner();
         let op = format!("calling {}", request.tok);
-        let function = self
-            .registry
-            .function(&request.tok)
-            .ok_or_else(|| Status::invalid_argument(format!("pgentra has no function {:?}", request.tok)))?;
+        let function = self.registry.function(&request.tok).ok_or_else(|| {
+            Status::invalid_argument(format!("pgentra has no function {:?}", request.tok))
+        })?;
         let spec = function.spec();
         let args = decoded(&op, request.args.as_ref())?;
         let mut problems = Vec::new();
-        let checked = Props::new(check_properties(spec.inputs, &args.values, "", &mut problems));
+        let checked = Props::new(check_properties(
+            spec.inputs,
+            &args.values,
+            "",
+            &mut problems,
+        ));
         if !problems.is_empty() {
-            return Ok(Response::new(rpc::InvokeResponse { r#return: None, failures: failures(problems) }));
+            return Ok(Response::new(rpc::InvokeResponse {
+                r#return: None,
+                failures: failures(problems),
+            }));
         }
         let ctx = self.context("")?;
-        let result = function.invoke(&ctx, &checked).instrument(tracing::info_span!("invoke", token = %request.tok)).await;
+        let result = function
+            .invoke(&ctx, &checked)
+            .instrument(tracing::info_span!("invoke", token = %request.tok))
+            .await;
         let result = result.map_err(|e| from_resource_error(&op, &e))?;
         let secret = |name: &str| spec.outputs.iter().any(|p| p.name == name && p.secret);
-        Ok(Response::new(rpc::InvokeResponse { r#return: Some(encode(&result, secret)), failures: vec![] }))
+        Ok(Response::new(rpc::InvokeResponse {
+            r#return: Some(encode(&result, secret)),
+            failures: vec![],
+        }))
     }
 
     async fn call(&self, _: Request<rpc::CallRequest>) -> Reply<rpc::CallResponse> {
@@ -219,10 +316,27 @@ impl ResourceProvider for Provider {
         let mut news = decoded(&op, request.news.as_ref())?;
         let mut problems = Vec::new();
         if let Some(rule) = spec.autoname {
-            let name = if request.name.is_empty() { name_from_urn(&request.urn) } else { &request.name };
-            autoname::fill(rule, &mut news, &olds, name, &request.random_seed, request.autonaming.as_ref(), &mut problems);
+            let name = if request.name.is_empty() {
+                name_from_urn(&request.urn)
+            } else {
+                &request.name
+            };
+            autoname::fill(
+                rule,
+                &mut news,
+                &olds,
+                name,
+                &request.random_seed,
+                request.autonaming.as_ref(),
+                &mut problems,
+            );
         }
-        let mut checked = Props::new(check_properties(spec.properties, &news.values, "", &mut problems));
+        let mut checked = Props::new(check_properties(
+            spec.properties,
+            &news.values,
+            "",
+            &mut problems,
+        ));
         if let Some(defaults) = news.values.get(DEFAULTS_KEY) {
             checked.set(DEFAULTS_KEY, defaults.clone());
         }
@@ -230,7 +344,10 @@ impl ResourceProvider for Provider {
         if problems.is_empty() {
             resource.check(&mut checked, &olds, &mut problems);
         }
-        Ok(Response::new(rpc::CheckResponse { inputs: Some(outputs(spec, &checked)), failures: failures(problems) }))
+        Ok(Response::new(rpc::CheckResponse {
+            inputs: Some(outputs(spec, &checked)),
+            failures: failures(problems),
+        }))
     }
 
     async fn diff(&self, request: Request<rpc::DiffRequest>) -> Reply<rpc::DiffResponse> {
@@ -240,10 +357,19 @@ impl ResourceProvider for Provider {
         let spec = resource.spec();
         let op = operation("diffing", spec.token, &request.urn);
         let _span = tracing::debug_span!("diff", urn = %request.urn).entered();
-        let olds = old_inputs(spec, decoded(&op, request.old_inputs.as_ref())?, decoded(&op, request.olds.as_ref())?);
+        let olds = old_inputs(
+            spec,
+            decoded(&op, request.old_inputs.as_ref())?,
+            decoded(&op, request.olds.as_ref())?,
+        );
         let news = decoded(&op, request.news.as_ref())?;
         let mut outcome = diff_inputs(spec, &olds, &news);
-        outcome.changes.retain(|c| !request.ignore_changes.iter().any(|ignored| c.path == *ignored || c.path.starts_with(&format!("{ignored}."))));
+        outcome.changes.retain(|c| {
+            !request
+                .ignore_changes
+                .iter()
+                .any(|ignored| c.path == *ignored || c.path.starts_with(&format!("{ignored}.")))
+        });
         let detailed = outcome
             .changes
             .iter()
@@ -256,10 +382,20 @@ impl ResourceProvider for Provider {
                     (ChangeKind::Update, false) => Kind::Update,
                     (ChangeKind::Update, true) => Kind::UpdateReplace,
                 };
-                (c.path.clone(), rpc::PropertyDiff { kind: kind as i32, input_diff: true })
+                (
+                    c.path.clone(),
+                    rpc::PropertyDiff {
+                        kind: kind as i32,
+                        input_diff: true,
+                    },
+                )
             })
             .collect();
-        let changes = if outcome.changes.is_empty() { rpc::diff_response::DiffChanges::DiffNone } else { rpc::diff_response::DiffChanges::DiffSome };
+        let changes = if outcome.changes.is_empty() {
+            rpc::diff_response::DiffChanges::DiffNone
+        } else {
+            rpc::diff_response::DiffChanges::DiffSome
+        };
         Ok(Response::new(rpc::DiffResponse {
             replaces: outcome.replaced_properties(),
             stables: vec![],
@@ -279,7 +415,11 @@ impl ResourceProvider for Provider {
         let inputs = decoded(&op, request.properties.as_ref())?;
         if request.preview {
             let preview = preview_outputs(spec, &inputs, None);
-            return Ok(Response::new(rpc::CreateResponse { id: String::new(), properties: Some(outputs(spec, &preview)), refresh_before_update: false }));
+            return Ok(Response::new(rpc::CreateResponse {
+                id: String::new(),
+                properties: Some(outputs(spec, &preview)),
+                refresh_before_update: false,
+            }));
         }
         let ctx = self.context(&request.urn)?;
         let created = resource
@@ -289,7 +429,11 @@ impl ResourceProvider for Provider {
             .map_err(|e| from_resource_error(&op, &e))?;
         let mut props = created.outputs;
         props.inherit_secrets(&inputs);
-        Ok(Response::new(rpc::CreateResponse { id: created.id, properties: Some(outputs(spec, &props)), refresh_before_update: false }))
+        Ok(Response::new(rpc::CreateResponse {
+            id: created.id,
+            properties: Some(outputs(spec, &props)),
+            refresh_before_update: false,
+        }))
     }
 
     async fn read(&self, request: Request<rpc::ReadRequest>) -> Reply<rpc::ReadResponse> {
@@ -333,7 +477,10 @@ impl ResourceProvider for Provider {
         let news = decoded(&op, request.news.as_ref())?;
         if request.preview {
             let preview = preview_outputs(spec, &news, Some(&olds));
-            return Ok(Response::new(rpc::UpdateResponse { properties: Some(outputs(spec, &preview)), refresh_before_update: false }));
+            return Ok(Response::new(rpc::UpdateResponse {
+                properties: Some(outputs(spec, &preview)),
+                refresh_before_update: false,
+            }));
         }
         let ctx = self.context(&request.urn)?;
         let mut props = resource
@@ -342,7 +489,10 @@ impl ResourceProvider for Provider {
             .await
             .map_err(|e| from_resource_error(&op, &e))?;
         props.inherit_secrets(&news);
-        Ok(Response::new(rpc::UpdateResponse { properties: Some(outputs(spec, &props)), refresh_before_update: false }))
+        Ok(Response::new(rpc::UpdateResponse {
+            properties: Some(outputs(spec, &props)),
+            refresh_before_update: false,
+        }))
     }
 
     async fn delete(&self, request: Request<rpc::DeleteRequest>) -> Reply<()> {
@@ -371,7 +521,9 @@ impl ResourceProvider for Provider {
     }
 
     async fn get_plugin_info(&self, _: Request<()>) -> Reply<crate::proto::pulumirpc::PluginInfo> {
-        Ok(Response::new(crate::proto::pulumirpc::PluginInfo { version: env!("CARGO_PKG_VERSION").to_owned() }))
+        Ok(Response::new(crate::proto::pulumirpc::PluginInfo {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }))
     }
 
     async fn attach(&self, request: Request<crate::proto::pulumirpc::PluginAttach>) -> Reply<()> {
@@ -379,11 +531,17 @@ impl ResourceProvider for Provider {
         Ok(Response::new(()))
     }
 
-    async fn get_mapping(&self, _: Request<rpc::GetMappingRequest>) -> Reply<rpc::GetMappingResponse> {
+    async fn get_mapping(
+        &self,
+        _: Request<rpc::GetMappingRequest>,
+    ) -> Reply<rpc::GetMappingResponse> {
         Ok(Response::new(rpc::GetMappingResponse::default()))
     }
 
-    async fn get_mappings(&self, _: Request<rpc::GetMappingsRequest>) -> Reply<rpc::GetMappingsResponse> {
+    async fn get_mappings(
+        &self,
+        _: Request<rpc::GetMappingsRequest>,
+    ) -> Reply<rpc::GetMappingsResponse> {
         Ok(Response::new(rpc::GetMappingsResponse::default()))
     }
 }
@@ -394,8 +552,17 @@ mod tests {
 
     #[test]
     fn the_type_token_comes_from_the_urn_also_under_a_parent() {
-        assert_eq!(type_from_urn("urn:pulumi:dev::app::pgentra:index:Grant::g1"), "pgentra:index:Grant");
-        assert_eq!(type_from_urn("urn:pulumi:dev::app::my:comp:Db$pgentra:index:Grant::g1"), "pgentra:index:Grant");
-        assert_eq!(name_from_urn("urn:pulumi:dev::app::pgentra:index:Grant::g1"), "g1");
+        assert_eq!(
+            type_from_urn("urn:pulumi:dev::app::pgentra:index:Grant::g1"),
+            "pgentra:index:Grant"
+        );
+        assert_eq!(
+            type_from_urn("urn:pulumi:dev::app::my:comp:Db$pgentra:index:Grant::g1"),
+            "pgentra:index:Grant"
+        );
+        assert_eq!(
+            name_from_urn("urn:pulumi:dev::app::pgentra:index:Grant::g1"),
+            "g1"
+        );
     }
 }

@@ -9,7 +9,10 @@ use tonic::{Code, Status};
 
 /// "creating pgentra:index:FlexibleServer \"pg-1\"": the frame every error message starts with.
 pub fn operation(verb: &str, token: &str, urn: &str) -> String {
-    let name = urn.rsplit("::").next().filter(|n| !n.is_empty() && !urn.is_empty());
+    let name = urn
+        .rsplit("::")
+        .next()
+        .filter(|n| !n.is_empty() && !urn.is_empty());
     match name {
         Some(name) => format!("{verb} {token} {name:?}"),
         None => format!("{verb} {token}"),
@@ -23,6 +26,24 @@ pub fn from_resource_error(operation: &str, error: &Error) -> Status {
         Error::NotAvailable { .. } => Code::FailedPrecondition,
         Error::InvalidInput(_) => Code::InvalidArgument,
         Error::Cancelled(_) => Code::Cancelled,
+        Error::AlreadyExists { .. } => Code::AlreadyExists,
+        Error::InitFailed {
+            id,
+            outputs,
+            reason,
+        } => {
+            let properties = crate::pulumi::codec::encode(outputs, |_| false);
+            return init_failed(
+                operation,
+                ErrorResourceInitFailed {
+                    id: id.clone(),
+                    properties: Some(properties),
+                    reasons: vec![reason.clone()],
+                    inputs: None,
+                    refresh_before_update: false,
+                },
+            );
+        }
         Error::Azure(e) => match e.class() {
             crate::azure::ErrorClass::Unavailable => Code::Unavailable,
             crate::azure::ErrorClass::InvalidArgument => Code::InvalidArgument,

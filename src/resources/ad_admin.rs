@@ -5,8 +5,10 @@
 //! the other Entra roles (Principal). A server may have several. Every field is fixed at creation,
 //! as in Terraform: a change replaces the administrator.
 
+use crate::azure::ids::{AdAdminId, FlexibleServerId};
 use crate::resource::Resource;
 use crate::resources::arm_fields::ArmField;
+use crate::resources::arm_resource::{bad_id, named, ArmBinding, UpdateVerb, WriteScope};
 use crate::resources::common::{object_id, tenant_id, RESOURCE_GROUP_NAME, SERVER_NAME};
 use crate::rules;
 use crate::spec::{Property, Replacement, ResourceSpec, Type};
@@ -43,11 +45,38 @@ pub static ARM: &[ArmField] = &[
     ArmField::new("tenantId", "properties.tenantId"),
 ];
 
+pub static BINDING: ArmBinding = ArmBinding {
+    api_version: "2025-08-01",
+    fields: ARM,
+    id_of: |subscription, inputs| {
+        let server = FlexibleServerId::new(
+            subscription,
+            inputs.str("resourceGroupName")?,
+            inputs.str("serverName")?,
+        );
+        Some(AdAdminId::new(server, inputs.str("objectId")?).to_string())
+    },
+    inputs_of_id: |id| {
+        let id = AdAdminId::parse(id).map_err(bad_id)?;
+        Ok(named(&[
+            ("resourceGroupName", &id.server.resource_group),
+            ("serverName", &id.server.name),
+            ("objectId", &id.object_id),
+        ]))
+    },
+    update: UpdateVerb::Put,
+    scope: WriteScope::Server,
+};
+
 pub struct AdAdmin;
 
 impl Resource for AdAdmin {
     fn spec(&self) -> &'static ResourceSpec {
         &SPEC
+    }
+
+    fn arm(&self) -> Option<&'static ArmBinding> {
+        Some(&BINDING)
     }
 }
 
@@ -74,24 +103,60 @@ mod tests {
 
     #[test]
     fn bad_ids_names_and_types_are_refused_on_their_property() {
-        refused(&AdAdmin, &with(&seed(), json!({"objectId": "<entra-group-object-id>"})), "objectId");
-        refused(&AdAdmin, &with(&seed(), json!({"serverName": "pg--myapp"})), "serverName");
-        refused(&AdAdmin, &with(&seed(), json!({"principalName": ""})), "principalName");
-        refused(&AdAdmin, &with(&seed(), json!({"principalName": "x".repeat(257)})), "principalName");
-        assert!(refused(&AdAdmin, &with(&seed(), json!({"principalType": "Application"})), "principalType").contains("ServicePrincipal"));
-        refused(&AdAdmin, &with(&seed(), json!({"tenantId": "contoso"})), "tenantId");
+        refused(
+            &AdAdmin,
+            &with(&seed(), json!({"objectId": "<entra-group-object-id>"})),
+            "objectId",
+        );
+        refused(
+            &AdAdmin,
+            &with(&seed(), json!({"serverName": "pg--myapp"})),
+            "serverName",
+        );
+        refused(
+            &AdAdmin,
+            &with(&seed(), json!({"principalName": ""})),
+            "principalName",
+        );
+        refused(
+            &AdAdmin,
+            &with(&seed(), json!({"principalName": "x".repeat(257)})),
+            "principalName",
+        );
+        assert!(refused(
+            &AdAdmin,
+            &with(&seed(), json!({"principalType": "Application"})),
+            "principalType"
+        )
+        .contains("ServicePrincipal"));
+        refused(
+            &AdAdmin,
+            &with(&seed(), json!({"tenantId": "contoso"})),
+            "tenantId",
+        );
     }
 
     #[test]
     fn another_object_id_creates_the_new_admin_before_removing_the_old() {
-        let outcome = diff(&AdAdmin, &seed(), &with(&seed(), json!({"objectId": "3c2e1d0f-aaaa-4bbb-8ccc-0123456789ab"})));
+        let outcome = diff(
+            &AdAdmin,
+            &seed(),
+            &with(
+                &seed(),
+                json!({"objectId": "3c2e1d0f-aaaa-4bbb-8ccc-0123456789ab"}),
+            ),
+        );
         assert!(outcome.replaces());
         assert!(!outcome.delete_before_replace);
     }
 
     #[test]
     fn a_renamed_principal_with_the_same_object_id_is_removed_first() {
-        let outcome = diff(&AdAdmin, &seed(), &with(&seed(), json!({"principalName": "PG Administrators"})));
+        let outcome = diff(
+            &AdAdmin,
+            &seed(),
+            &with(&seed(), json!({"principalName": "PG Administrators"})),
+        );
         assert_eq!(outcome.replaced_properties(), ["principalName"]);
         assert!(outcome.delete_before_replace);
     }

@@ -17,13 +17,24 @@ pub struct ArmField {
 
 impl ArmField {
     pub const fn new(property: &'static str, path: &'static str) -> Self {
-        Self { property, path, write_only: false, read_only: false }
+        Self {
+            property,
+            path,
+            write_only: false,
+            read_only: false,
+        }
     }
     pub const fn write_only(self) -> Self {
-        Self { write_only: true, ..self }
+        Self {
+            write_only: true,
+            ..self
+        }
     }
     pub const fn read_only(self) -> Self {
-        Self { read_only: true, ..self }
+        Self {
+            read_only: true,
+            ..self
+        }
     }
 }
 
@@ -42,7 +53,11 @@ pub fn to_arm(fields: &[ArmField], inputs: &Props) -> Value {
 pub fn from_arm(fields: &[ArmField], body: &Value, state: &Props) -> Props {
     let mut props = Props::default();
     for field in fields {
-        let value = if field.write_only { state.get(field.property).cloned() } else { get_path(body, field.path).cloned() };
+        let value = if field.write_only {
+            state.get(field.property).cloned()
+        } else {
+            get_path(body, field.path).cloned()
+        };
         if let Some(value) = value.filter(|v| !v.is_null()) {
             props.set(field.property, value);
         }
@@ -52,7 +67,8 @@ pub fn from_arm(fields: &[ArmField], body: &Value, state: &Props) -> Props {
 }
 
 pub fn get_path<'a>(body: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(body, |current, key| current.get(key))
+    path.split('.')
+        .try_fold(body, |current, key| current.get(key))
 }
 
 fn set_path(body: &mut Value, path: &str, value: Value) {
@@ -70,7 +86,9 @@ fn set_path(body: &mut Value, path: &str, value: Value) {
             map.insert(key.to_owned(), value);
             return;
         }
-        current = map.entry(key.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+        current = map
+            .entry(key.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
     }
 }
 
@@ -88,7 +106,9 @@ mod tests {
 
     #[test]
     fn the_body_nests_writable_fields_and_leaves_out_read_only_ones() {
-        let inputs = Props::from_json(json!({"location": "eastus", "sizeGb": 64, "password": "p", "fqdn": "x"}));
+        let inputs = Props::from_json(
+            json!({"location": "eastus", "sizeGb": 64, "password": "p", "fqdn": "x"}),
+        );
         assert_eq!(
             to_arm(FIELDS, &inputs),
             json!({"location": "eastus", "properties": {"storage": {"storageSizeGB": 64}, "password": "p"}})
@@ -101,7 +121,11 @@ mod tests {
         let mut state = Props::from_json(json!({"password": "p", "location": "eastus"}));
         state.mark_secret("password");
         let props = from_arm(FIELDS, &body, &state);
-        assert_eq!(props.get("location"), Some(&json!("westeurope")), "drift shows");
+        assert_eq!(
+            props.get("location"),
+            Some(&json!("westeurope")),
+            "drift shows"
+        );
         assert_eq!(props.get("sizeGb"), Some(&json!(128)));
         assert_eq!(props.get("fqdn"), Some(&json!("db.example")));
         assert_eq!(props.get("password"), Some(&json!("p")));

@@ -3,26 +3,40 @@
 use crate::rules;
 use crate::spec::{Property, Type};
 
-pub const RESOURCE_GROUP_NAME: Property =
-    Property::input("resourceGroupName", Type::String, "The resource group that holds the resource.")
-        .required()
-        .replace()
-        .rule(rules::resource_group_name);
+pub const RESOURCE_GROUP_NAME: Property = Property::input(
+    "resourceGroupName",
+    Type::String,
+    "The resource group that holds the resource.",
+)
+.required()
+.replace()
+.rule(rules::resource_group_name);
 
-pub const LOCATION: Property =
-    Property::input("location", Type::String, "The Azure region, such as `eastus`.")
-        .required()
-        .replace()
-        .rule(rules::location);
+pub const LOCATION: Property = Property::input(
+    "location",
+    Type::String,
+    "The Azure region, such as `eastus`.",
+)
+.required()
+.replace()
+.rule(rules::location);
 
-pub const TAGS: Property = Property::input("tags", Type::Map(&Type::String), "Tags to set on the resource.").rule(rules::tags);
+pub const TAGS: Property = Property::input(
+    "tags",
+    Type::Map(&Type::String),
+    "Tags to set on the resource.",
+)
+.rule(rules::tags);
 
 /// The Flexible Server a child resource (administrator, database, firewall rule, parameter) belongs to.
-pub const SERVER_NAME: Property =
-    Property::input("serverName", Type::String, "The name of the Flexible Server, such as `pg-myapp-prod`.")
-        .required()
-        .replace()
-        .rule(rules::server_name);
+pub const SERVER_NAME: Property = Property::input(
+    "serverName",
+    Type::String,
+    "The name of the Flexible Server, such as `pg-myapp-prod`.",
+)
+.required()
+.replace()
+.rule(rules::server_name);
 
 /// The object ID of a Microsoft Entra principal; the caller states which one it is for.
 pub const fn object_id(doc: &'static str) -> Property {

@@ -35,8 +35,12 @@ pub static CONNECTION: ObjectType = ObjectType {
 };
 
 /// The `connection` input of Principal and Grant.
-pub const CONNECTION_PROPERTY: Property =
-    Property::input("connection", Type::Object(&CONNECTION), "How to reach PostgreSQL, signing in with a Microsoft Entra token.").required();
+pub const CONNECTION_PROPERTY: Property = Property::input(
+    "connection",
+    Type::Object(&CONNECTION),
+    "How to reach PostgreSQL, signing in with a Microsoft Entra token.",
+)
+.required();
 
 #[cfg(test)]
 mod tests {
@@ -48,23 +52,39 @@ mod tests {
     fn a_connection_fills_port_database_and_strict_tls() {
         let mut failures = vec![];
         let news = json!({"host": "pg-myapp-prod.postgres.database.azure.com", "username": "PG Admins Group"});
-        let checked = check_properties(CONNECTION.properties, news.as_object().unwrap(), "connection", &mut failures);
+        let checked = check_properties(
+            CONNECTION.properties,
+            news.as_object().unwrap(),
+            "connection",
+            &mut failures,
+        );
         assert!(failures.is_empty(), "{failures:?}");
-        assert_eq!(serde_json::Value::Object(checked), json!({
-            "host": "pg-myapp-prod.postgres.database.azure.com",
-            "port": 5432,
-            "database": "postgres",
-            "username": "PG Admins Group",
-            "sslMode": "verify-full",
-        }));
+        assert_eq!(
+            serde_json::Value::Object(checked),
+            json!({
+                "host": "pg-myapp-prod.postgres.database.azure.com",
+                "port": 5432,
+                "database": "postgres",
+                "username": "PG Admins Group",
+                "sslMode": "verify-full",
+            })
+        );
     }
 
     #[test]
     fn bad_ports_hosts_and_ssl_modes_are_refused_under_connection() {
         let mut failures = vec![];
         let news = json!({"host": "pg host", "port": 70000, "username": "admin@contoso.com", "sslMode": "disable"});
-        check_properties(CONNECTION.properties, news.as_object().unwrap(), "connection", &mut failures);
+        check_properties(
+            CONNECTION.properties,
+            news.as_object().unwrap(),
+            "connection",
+            &mut failures,
+        );
         let paths: Vec<&str> = failures.iter().map(|f| f.property.as_str()).collect();
-        assert_eq!(paths, ["connection.host", "connection.port", "connection.sslMode"]);
+        assert_eq!(
+            paths,
+            ["connection.host", "connection.port", "connection.sslMode"]
+        );
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! Azure has no update for a database: every property is fixed at creation.
 
+use crate::azure::ids::{DatabaseId, FlexibleServerId};
 use crate::resource::Resource;
 use crate::resources::arm_fields::ArmField;
+use crate::resources::arm_resource::{bad_id, named, ArmBinding, UpdateVerb, WriteScope};
 use crate::resources::common::{RESOURCE_GROUP_NAME, SERVER_NAME};
 use crate::rules;
 use crate::spec::{Property, Replacement, ResourceSpec, Type};
@@ -37,11 +39,38 @@ pub static ARM: &[ArmField] = &[
     ArmField::new("collation", "properties.collation"),
 ];
 
+pub static BINDING: ArmBinding = ArmBinding {
+    api_version: "2025-08-01",
+    fields: ARM,
+    id_of: |subscription, inputs| {
+        let server = FlexibleServerId::new(
+            subscription,
+            inputs.str("resourceGroupName")?,
+            inputs.str("serverName")?,
+        );
+        Some(DatabaseId::new(server, inputs.str("name")?).to_string())
+    },
+    inputs_of_id: |id| {
+        let id = DatabaseId::parse(id).map_err(bad_id)?;
+        Ok(named(&[
+            ("resourceGroupName", &id.server.resource_group),
+            ("serverName", &id.server.name),
+            ("name", &id.name),
+        ]))
+    },
+    update: UpdateVerb::Put,
+    scope: WriteScope::Server,
+};
+
 pub struct Database;
 
 impl Resource for Database {
     fn spec(&self) -> &'static ResourceSpec {
         &SPEC
+    }
+
+    fn arm(&self) -> Option<&'static ArmBinding> {
+        Some(&BINDING)
     }
 }
 
@@ -63,16 +92,32 @@ mod tests {
     #[test]
     fn names_charsets_and_collations_outside_the_spec_are_refused() {
         refused(&Database, &with(&seed(), json!({"name": "1db"})), "name");
-        refused(&Database, &with(&seed(), json!({"name": "x".repeat(64)})), "name");
+        refused(
+            &Database,
+            &with(&seed(), json!({"name": "x".repeat(64)})),
+            "name",
+        );
         refused(&Database, &with(&seed(), json!({"name": "my.db"})), "name");
-        refused(&Database, &with(&seed(), json!({"charset": "UTF-8"})), "charset");
-        refused(&Database, &with(&seed(), json!({"collation": "en_US/utf8"})), "collation");
+        refused(
+            &Database,
+            &with(&seed(), json!({"charset": "UTF-8"})),
+            "charset",
+        );
+        refused(
+            &Database,
+            &with(&seed(), json!({"collation": "en_US/utf8"})),
+            "collation",
+        );
         accepted(&Database, &with(&seed(), json!({"name": "_my-db_2"})));
     }
 
     #[test]
     fn another_collation_recreates_the_database_deleting_first() {
-        let outcome = diff(&Database, &seed(), &with(&seed(), json!({"collation": "C"})));
+        let outcome = diff(
+            &Database,
+            &seed(),
+            &with(&seed(), json!({"collation": "C"})),
+        );
         assert_eq!(outcome.replaced_properties(), ["collation"]);
         assert!(outcome.delete_before_replace);
     }

@@ -7,8 +7,10 @@
 //! exactly one audience, and allows at most 20 credentials per identity; credentials under one
 //! identity must be written one at a time.
 
+use crate::azure::ids::{FederatedCredentialId, ManagedIdentityId};
 use crate::resource::Resource;
 use crate::resources::arm_fields::ArmField;
+use crate::resources::arm_resource::{bad_id, named, ArmBinding, UpdateVerb, WriteScope};
 use crate::resources::common::RESOURCE_GROUP_NAME;
 use crate::rules;
 use crate::spec::{Default, Property, Replacement, ResourceSpec, Type};
@@ -49,11 +51,39 @@ pub static ARM: &[ArmField] = &[
     ArmField::new("audiences", "properties.audiences"),
 ];
 
+pub static BINDING: ArmBinding = ArmBinding {
+    api_version: "2024-11-30",
+    fields: ARM,
+    id_of: |subscription, inputs| {
+        let identity = ManagedIdentityId::new(
+            subscription,
+            inputs.str("resourceGroupName")?,
+            inputs.str("identityName")?,
+        );
+        Some(FederatedCredentialId::new(identity, inputs.str("name")?).to_string())
+    },
+    inputs_of_id: |id| {
+        let id = FederatedCredentialId::parse(id).map_err(bad_id)?;
+        Ok(named(&[
+            ("resourceGroupName", &id.identity.resource_group),
+            ("identityName", &id.identity.name),
+            ("name", &id.name),
+        ]))
+    },
+    update: UpdateVerb::Put,
+    // Azure answers 409 to overlapping credential writes on one identity.
+    scope: WriteScope::Identity,
+};
+
 pub struct FederatedCredential;
 
 impl Resource for FederatedCredential {
     fn spec(&self) -> &'static ResourceSpec {
         &SPEC
+    }
+
+    fn arm(&self) -> Option<&'static ArmBinding> {
+        Some(&BINDING)
     }
 }
 
@@ -76,33 +106,85 @@ mod tests {
     #[test]
     fn the_seed_credential_passes_with_the_token_exchange_audience() {
         let checked = accepted(&FederatedCredential, &seed());
-        assert_eq!(checked.get("audiences"), Some(&json!(["api://AzureADTokenExchange"])));
+        assert_eq!(
+            checked.get("audiences"),
+            Some(&json!(["api://AzureADTokenExchange"]))
+        );
     }
 
     #[test]
     fn names_issuers_and_subjects_outside_entra_rules_are_refused() {
-        refused(&FederatedCredential, &with(&seed(), json!({"name": "-fc"})), "name");
-        refused(&FederatedCredential, &with(&seed(), json!({"name": "fc"})), "name");
-        refused(&FederatedCredential, &with(&seed(), json!({"identityName": "id"})), "identityName");
-        refused(&FederatedCredential, &with(&seed(), json!({"issuer": "http://issuer.example"})), "issuer");
+        refused(
+            &FederatedCredential,
+            &with(&seed(), json!({"name": "-fc"})),
+            "name",
+        );
+        refused(
+            &FederatedCredential,
+            &with(&seed(), json!({"name": "fc"})),
+            "name",
+        );
+        refused(
+            &FederatedCredential,
+            &with(&seed(), json!({"identityName": "id"})),
+            "identityName",
+        );
+        refused(
+            &FederatedCredential,
+            &with(&seed(), json!({"issuer": "http://issuer.example"})),
+            "issuer",
+        );
         let long_issuer = format!("https://issuer.example/{}", "x".repeat(600));
-        refused(&FederatedCredential, &with(&seed(), json!({"issuer": long_issuer})), "issuer");
-        assert!(refused(&FederatedCredential, &with(&seed(), json!({"subject": "system:serviceaccount:myapp-ns:*"})), "subject").contains("wildcards"));
-        refused(&FederatedCredential, &with(&seed(), json!({"subject": ""})), "subject");
+        refused(
+            &FederatedCredential,
+            &with(&seed(), json!({"issuer": long_issuer})),
+            "issuer",
+        );
+        assert!(refused(
+            &FederatedCredential,
+            &with(
+                &seed(),
+                json!({"subject": "system:serviceaccount:myapp-ns:*"})
+            ),
+            "subject"
+        )
+        .contains("wildcards"));
+        refused(
+            &FederatedCredential,
+            &with(&seed(), json!({"subject": ""})),
+            "subject",
+        );
     }
 
     #[test]
     fn exactly_one_audience_is_accepted() {
         let two = json!({"audiences": ["api://AzureADTokenExchange", "api://other"]});
-        assert!(refused(&FederatedCredential, &with(&seed(), two), "audiences").contains("exactly one"));
-        refused(&FederatedCredential, &with(&seed(), json!({"audiences": []})), "audiences");
+        assert!(
+            refused(&FederatedCredential, &with(&seed(), two), "audiences").contains("exactly one")
+        );
+        refused(
+            &FederatedCredential,
+            &with(&seed(), json!({"audiences": []})),
+            "audiences",
+        );
     }
 
     #[test]
     fn a_new_subject_is_updated_in_place_and_a_new_name_replaces() {
-        let subject = diff(&FederatedCredential, &seed(), &with(&seed(), json!({"subject": "system:serviceaccount:myapp-ns:other-sa"})));
+        let subject = diff(
+            &FederatedCredential,
+            &seed(),
+            &with(
+                &seed(),
+                json!({"subject": "system:serviceaccount:myapp-ns:other-sa"}),
+            ),
+        );
         assert!(!subject.replaces());
-        let renamed = diff(&FederatedCredential, &seed(), &with(&seed(), json!({"name": "fc-myapp-aks-2"})));
+        let renamed = diff(
+            &FederatedCredential,
+            &seed(),
+            &with(&seed(), json!({"name": "fc-myapp-aks-2"})),
+        );
         assert!(renamed.replaces() && !renamed.delete_before_replace);
     }
 }

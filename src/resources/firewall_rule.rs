@@ -3,9 +3,11 @@
 //!
 //! The range changes in place; the name is part of the rule's ID.
 
+use crate::azure::ids::{FirewallRuleId, FlexibleServerId};
 use crate::props::Props;
 use crate::resource::Resource;
 use crate::resources::arm_fields::ArmField;
+use crate::resources::arm_resource::{bad_id, named, ArmBinding, UpdateVerb, WriteScope};
 use crate::resources::common::{RESOURCE_GROUP_NAME, SERVER_NAME};
 use crate::rules;
 use crate::spec::{CheckFailure, Property, Replacement, ResourceSpec, Type};
@@ -39,11 +41,38 @@ pub static ARM: &[ArmField] = &[
     ArmField::new("endIpAddress", "properties.endIpAddress"),
 ];
 
+pub static BINDING: ArmBinding = ArmBinding {
+    api_version: "2025-08-01",
+    fields: ARM,
+    id_of: |subscription, inputs| {
+        let server = FlexibleServerId::new(
+            subscription,
+            inputs.str("resourceGroupName")?,
+            inputs.str("serverName")?,
+        );
+        Some(FirewallRuleId::new(server, inputs.str("name")?).to_string())
+    },
+    inputs_of_id: |id| {
+        let id = FirewallRuleId::parse(id).map_err(bad_id)?;
+        Ok(named(&[
+            ("resourceGroupName", &id.server.resource_group),
+            ("serverName", &id.server.name),
+            ("name", &id.name),
+        ]))
+    },
+    update: UpdateVerb::Put,
+    scope: WriteScope::Server,
+};
+
 pub struct FirewallRule;
 
 impl Resource for FirewallRule {
     fn spec(&self) -> &'static ResourceSpec {
         &SPEC
+    }
+
+    fn arm(&self) -> Option<&'static ArmBinding> {
+        Some(&BINDING)
     }
 
     fn check(&self, news: &mut Props, _olds: &Props, failures: &mut Vec<CheckFailure>) {
@@ -82,15 +111,35 @@ mod tests {
 
     #[test]
     fn names_and_addresses_outside_the_spec_are_refused() {
-        refused(&FirewallRule, &with(&seed(), json!({"name": "deployer-"})), "name");
-        refused(&FirewallRule, &with(&seed(), json!({"name": "_deployer"})), "name");
-        refused(&FirewallRule, &with(&seed(), json!({"startIpAddress": "203.0.113"})), "startIpAddress");
-        refused(&FirewallRule, &with(&seed(), json!({"endIpAddress": "2001:db8::1"})), "endIpAddress");
+        refused(
+            &FirewallRule,
+            &with(&seed(), json!({"name": "deployer-"})),
+            "name",
+        );
+        refused(
+            &FirewallRule,
+            &with(&seed(), json!({"name": "_deployer"})),
+            "name",
+        );
+        refused(
+            &FirewallRule,
+            &with(&seed(), json!({"startIpAddress": "203.0.113"})),
+            "startIpAddress",
+        );
+        refused(
+            &FirewallRule,
+            &with(&seed(), json!({"endIpAddress": "2001:db8::1"})),
+            "endIpAddress",
+        );
     }
 
     #[test]
     fn a_range_ending_before_it_starts_is_refused_on_the_end() {
-        let reason = refused(&FirewallRule, &with(&seed(), json!({"startIpAddress": "203.0.113.9"})), "endIpAddress");
+        let reason = refused(
+            &FirewallRule,
+            &with(&seed(), json!({"startIpAddress": "203.0.113.9"})),
+            "endIpAddress",
+        );
         assert!(reason.contains("203.0.113.9"), "{reason}");
         let pending = with(&seed(), json!({"startIpAddress": unknown()}));
         assert!(check(&FirewallRule, &pending, &json!({})).1.is_empty());
@@ -98,7 +147,11 @@ mod tests {
 
     #[test]
     fn a_wider_range_is_an_update_in_place() {
-        let outcome = diff(&FirewallRule, &seed(), &with(&seed(), json!({"endIpAddress": "203.0.113.20"})));
+        let outcome = diff(
+            &FirewallRule,
+            &seed(),
+            &with(&seed(), json!({"endIpAddress": "203.0.113.20"})),
+        );
         assert_eq!(outcome.changed_properties(), ["endIpAddress"]);
         assert!(!outcome.replaces());
     }

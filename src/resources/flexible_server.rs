@@ -8,9 +8,12 @@
 //! In place: version (major upgrades), SKU, storage growth, auth switches, tenant, password,
 //! public network access, tags. Replaced: name, resource group, location, administrator login.
 
+use crate::azure::ids::FlexibleServerId;
 use crate::props::Props;
+use crate::resource::Context;
 use crate::resource::Resource;
 use crate::resources::arm_fields::ArmField;
+use crate::resources::arm_resource::{self, bad_id, named, ArmBinding, UpdateVerb, WriteScope};
 use crate::resources::common::{tenant_id, LOCATION, RESOURCE_GROUP_NAME, TAGS};
 use crate::rules;
 use crate::spec::{AutoName, CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
@@ -74,21 +77,82 @@ pub static ARM: &[ArmField] = &[
     ArmField::new("skuTier", "sku.tier"),
     ArmField::new("version", "properties.version"),
     ArmField::new("storageSizeGb", "properties.storage.storageSizeGB"),
-    ArmField::new("activeDirectoryAuth", "properties.authConfig.activeDirectoryAuth"),
+    ArmField::new(
+        "activeDirectoryAuth",
+        "properties.authConfig.activeDirectoryAuth",
+    ),
     ArmField::new("passwordAuth", "properties.authConfig.passwordAuth"),
     ArmField::new("tenantId", "properties.authConfig.tenantId"),
     ArmField::new("administratorLogin", "properties.administratorLogin"),
-    ArmField::new("administratorLoginPassword", "properties.administratorLoginPassword").write_only(),
-    ArmField::new("publicNetworkAccess", "properties.network.publicNetworkAccess"),
-    ArmField::new("fullyQualifiedDomainName", "properties.fullyQualifiedDomainName").read_only(),
+    ArmField::new(
+        "administratorLoginPassword",
+        "properties.administratorLoginPassword",
+    )
+    .write_only(),
+    ArmField::new(
+        "publicNetworkAccess",
+        "properties.network.publicNetworkAccess",
+    ),
+    ArmField::new(
+        "fullyQualifiedDomainName",
+        "properties.fullyQualifiedDomainName",
+    )
+    .read_only(),
     ArmField::new("state", "properties.state").read_only(),
 ];
 
+pub static BINDING: ArmBinding = ArmBinding {
+    api_version: "2025-08-01",
+    fields: ARM,
+    id_of: |subscription, inputs| {
+        Some(
+            FlexibleServerId::new(
+                subscription,
+                inputs.str("resourceGroupName")?,
+                inputs.str("serverName")?,
+            )
+            .to_string(),
+        )
+    },
+    inputs_of_id: |id| {
+        let id = FlexibleServerId::parse(id).map_err(bad_id)?;
+        Ok(named(&[
+            ("resourceGroupName", &id.resource_group),
+            ("serverName", &id.name),
+        ]))
+    },
+    update: UpdateVerb::Patch,
+    scope: WriteScope::Server,
+};
+
 pub struct FlexibleServer;
 
+#[async_trait::async_trait]
 impl Resource for FlexibleServer {
     fn spec(&self) -> &'static ResourceSpec {
         &SPEC
+    }
+
+    fn arm(&self) -> Option<&'static ArmBinding> {
+        Some(&BINDING)
+    }
+
+    /// A major version upgrade is a PATCH with createMode `Update`; everything else in place is a
+    /// plain PATCH of what changed.
+    async fn update(
+        &self,
+        ctx: &Context,
+        id: &str,
+        olds: &Props,
+        news: &Props,
+    ) -> Result<Props, crate::resource::Error> {
+        let upgrade = news.get("version").is_some() && news.get("version") != olds.get("version");
+        arm_resource::update(ctx, &BINDING, id, olds, news, |body| {
+            if upgrade {
+                body["properties"]["createMode"] = Value::String("Update".into());
+            }
+        })
+        .await
     }
 
     fn check(&self, news: &mut Props, olds: &Props, failures: &mut Vec<CheckFailure>) {
@@ -103,7 +167,12 @@ fn derive_sku_tier(news: &mut Props) {
     if news.get("skuTier").is_some() || news.is_unknown("skuName") {
         return;
     }
-    let Some(size) = news.str("skuName").and_then(|sku| sku.strip_prefix("Standard_")) else { return };
+    let Some(size) = news
+        .str("skuName")
+        .and_then(|sku| sku.strip_prefix("Standard_"))
+    else {
+        return;
+    };
     let tier = match size.chars().next().map(|c| c.to_ascii_uppercase()) {
         Some('B') => "Burstable",
         Some('E') => "MemoryOptimized",
@@ -127,7 +196,10 @@ fn check_authentication(news: &Props, olds: &Props, failures: &mut Vec<CheckFail
         }
         // A login the server already has may stay: removing it would replace the server.
         let kept = news.get("administratorLogin") == olds.get("administratorLogin");
-        if news.get("administratorLogin").is_some() && !news.is_unknown("administratorLogin") && !kept {
+        if news.get("administratorLogin").is_some()
+            && !news.is_unknown("administratorLogin")
+            && !kept
+        {
             failures.push(CheckFailure::new(
                 "administratorLogin",
                 "no password administrator exists with passwordAuth Disabled: remove administratorLogin, or set passwordAuth to Enabled",
@@ -140,7 +212,10 @@ fn check_authentication(news: &Props, olds: &Props, failures: &mut Vec<CheckFail
             ));
         }
     } else if olds.is_empty() {
-        for missing in ["administratorLogin", "administratorLoginPassword"].into_iter().filter(|p| news.get(p).is_none()) {
+        for missing in ["administratorLogin", "administratorLoginPassword"]
+            .into_iter()
+            .filter(|p| news.get(p).is_none())
+        {
             failures.push(CheckFailure::new(
                 missing,
                 format!("a new server with passwordAuth Enabled needs administratorLogin and administratorLoginPassword; set {missing}, or set passwordAuth to Disabled"),
@@ -199,12 +274,24 @@ mod tests {
 
     #[test]
     fn sku_tier_follows_the_sku_family_unless_given() {
-        let tier = |sku: &str| accepted(&FlexibleServer, &with(&seed(), json!({"skuName": sku}))).str("skuTier").map(str::to_owned);
+        let tier = |sku: &str| {
+            accepted(&FlexibleServer, &with(&seed(), json!({"skuName": sku})))
+                .str("skuTier")
+                .map(str::to_owned)
+        };
         assert_eq!(tier("Standard_B1ms").as_deref(), Some("Burstable"));
         assert_eq!(tier("Standard_E4ds_v5").as_deref(), Some("MemoryOptimized"));
-        let given = accepted(&FlexibleServer, &with(&seed(), json!({"skuTier": "MemoryOptimized"})));
+        let given = accepted(
+            &FlexibleServer,
+            &with(&seed(), json!({"skuTier": "MemoryOptimized"})),
+        );
         assert_eq!(given.str("skuTier"), Some("MemoryOptimized"));
-        let pending = check(&FlexibleServer, &with(&seed(), json!({"skuName": unknown()})), &json!({})).0;
+        let pending = check(
+            &FlexibleServer,
+            &with(&seed(), json!({"skuName": unknown()})),
+            &json!({}),
+        )
+        .0;
         assert_eq!(pending.get("skuTier"), None);
     }
 
@@ -219,17 +306,40 @@ mod tests {
             ("tenantId", json!("my-tenant")),
         ];
         for (property, value) in cases {
-            let reason = refused(&FlexibleServer, &with(&seed(), json!({ property: value })), property);
+            let reason = refused(
+                &FlexibleServer,
+                &with(&seed(), json!({ property: value })),
+                property,
+            );
             assert!(!reason.is_empty());
         }
-        assert!(refused(&FlexibleServer, &with(&seed(), json!({"storageSizeGb": 100})), "storageSizeGb").contains("32767"));
+        assert!(refused(
+            &FlexibleServer,
+            &with(&seed(), json!({"storageSizeGb": 100})),
+            "storageSizeGb"
+        )
+        .contains("32767"));
     }
 
     #[test]
     fn a_password_with_password_auth_disabled_is_refused() {
-        let reason = refused(&FlexibleServer, &with(&seed(), json!({"administratorLoginPassword": "Sup3r-Secret!"})), "administratorLoginPassword");
-        assert!(reason.contains("passwordAuth") && !reason.contains("Sup3r"), "{reason}");
-        refused(&FlexibleServer, &with(&seed(), json!({"administratorLogin": "pgadmin"})), "administratorLogin");
+        let reason = refused(
+            &FlexibleServer,
+            &with(
+                &seed(),
+                json!({"administratorLoginPassword": "Sup3r-Secret!"}),
+            ),
+            "administratorLoginPassword",
+        );
+        assert!(
+            reason.contains("passwordAuth") && !reason.contains("Sup3r"),
+            "{reason}"
+        );
+        refused(
+            &FlexibleServer,
+            &with(&seed(), json!({"administratorLogin": "pgadmin"})),
+            "administratorLogin",
+        );
     }
 
     #[test]
@@ -238,19 +348,42 @@ mod tests {
         let (_, failures) = check(&FlexibleServer, &news, &json!({}));
         refusal(&failures, "administratorLogin");
         refusal(&failures, "administratorLoginPassword");
-        accepted(&FlexibleServer, &with(&news, json!({"administratorLogin": "pgadmin", "administratorLoginPassword": "Sup3r-Secret!"})));
+        accepted(
+            &FlexibleServer,
+            &with(
+                &news,
+                json!({"administratorLogin": "pgadmin", "administratorLoginPassword": "Sup3r-Secret!"}),
+            ),
+        );
     }
 
     #[test]
     fn weak_passwords_and_reserved_logins_are_refused() {
-        let base = with(&seed(), json!({"passwordAuth": "Enabled", "administratorLogin": "pgadmin", "administratorLoginPassword": "Sup3r-Secret!"}));
-        refused(&FlexibleServer, &with(&base, json!({"administratorLoginPassword": "password"})), "administratorLoginPassword");
-        refused(&FlexibleServer, &with(&base, json!({"administratorLogin": "azure_superuser"})), "administratorLogin");
+        let base = with(
+            &seed(),
+            json!({"passwordAuth": "Enabled", "administratorLogin": "pgadmin", "administratorLoginPassword": "Sup3r-Secret!"}),
+        );
+        refused(
+            &FlexibleServer,
+            &with(&base, json!({"administratorLoginPassword": "password"})),
+            "administratorLoginPassword",
+        );
+        refused(
+            &FlexibleServer,
+            &with(&base, json!({"administratorLogin": "azure_superuser"})),
+            "administratorLogin",
+        );
     }
 
     #[test]
     fn turning_password_auth_off_keeps_the_existing_login() {
-        let olds = accepted(&FlexibleServer, &with(&seed(), json!({"passwordAuth": "Enabled", "administratorLogin": "pgadmin", "administratorLoginPassword": "Sup3r-Secret!"})));
+        let olds = accepted(
+            &FlexibleServer,
+            &with(
+                &seed(),
+                json!({"passwordAuth": "Enabled", "administratorLogin": "pgadmin", "administratorLoginPassword": "Sup3r-Secret!"}),
+            ),
+        );
         let news = with(&seed(), json!({"administratorLogin": "pgadmin"}));
         let (_, failures) = check(&FlexibleServer, &news, &Value::Object(olds.values));
         assert!(failures.is_empty(), "{failures:?}");
@@ -258,37 +391,69 @@ mod tests {
 
     #[test]
     fn both_sign_ins_disabled_is_refused_on_active_directory_auth() {
-        refused(&FlexibleServer, &with(&seed(), json!({"activeDirectoryAuth": "Disabled"})), "activeDirectoryAuth");
+        refused(
+            &FlexibleServer,
+            &with(&seed(), json!({"activeDirectoryAuth": "Disabled"})),
+            "activeDirectoryAuth",
+        );
     }
 
     #[test]
     fn unknown_password_auth_skips_the_password_rules() {
-        let news = with(&seed(), json!({"passwordAuth": unknown(), "administratorLoginPassword": "Sup3r-Secret!"}));
+        let news = with(
+            &seed(),
+            json!({"passwordAuth": unknown(), "administratorLoginPassword": "Sup3r-Secret!"}),
+        );
         assert!(check(&FlexibleServer, &news, &json!({})).1.is_empty());
     }
 
     #[test]
     fn shrinking_storage_is_refused_and_growing_passes() {
         let olds = Value::Object(accepted(&FlexibleServer, &seed()).values);
-        let (_, failures) = check(&FlexibleServer, &with(&seed(), json!({"storageSizeGb": 32})), &olds);
+        let (_, failures) = check(
+            &FlexibleServer,
+            &with(&seed(), json!({"storageSizeGb": 32})),
+            &olds,
+        );
         let reason = refusal(&failures, "storageSizeGb");
-        assert!(reason.contains("from 64 to 32 GB") && reason.contains("keep 64 or more"), "{reason}");
-        assert!(check(&FlexibleServer, &with(&seed(), json!({"storageSizeGb": 128})), &olds).1.is_empty());
+        assert!(
+            reason.contains("from 64 to 32 GB") && reason.contains("keep 64 or more"),
+            "{reason}"
+        );
+        assert!(check(
+            &FlexibleServer,
+            &with(&seed(), json!({"storageSizeGb": 128})),
+            &olds
+        )
+        .1
+        .is_empty());
     }
 
     #[test]
     fn downgrading_the_version_is_refused_and_upgrading_is_in_place() {
         let olds = Value::Object(accepted(&FlexibleServer, &seed()).values);
-        let (_, failures) = check(&FlexibleServer, &with(&seed(), json!({"version": "15"})), &olds);
+        let (_, failures) = check(
+            &FlexibleServer,
+            &with(&seed(), json!({"version": "15"})),
+            &olds,
+        );
         assert!(refusal(&failures, "version").contains("cannot be downgraded"));
-        let upgrade = diff(&FlexibleServer, &seed(), &with(&seed(), json!({"version": "17"})));
+        let upgrade = diff(
+            &FlexibleServer,
+            &seed(),
+            &with(&seed(), json!({"version": "17"})),
+        );
         assert_eq!(upgrade.changed_properties(), ["version"]);
         assert!(!upgrade.replaces());
     }
 
     #[test]
     fn a_location_change_with_a_fixed_server_name_deletes_first() {
-        let outcome = diff(&FlexibleServer, &seed(), &with(&seed(), json!({"location": "westeurope"})));
+        let outcome = diff(
+            &FlexibleServer,
+            &seed(),
+            &with(&seed(), json!({"location": "westeurope"})),
+        );
         assert_eq!(outcome.replaced_properties(), ["location"]);
         assert!(outcome.delete_before_replace);
     }
@@ -296,17 +461,31 @@ mod tests {
     #[test]
     fn a_location_change_with_a_provider_chosen_name_creates_first() {
         let autonamed = |location: &str| {
-            let mut props = accepted(&FlexibleServer, &with(&seed(), json!({"serverName": "myserver-1a2b3c4", "location": location})));
+            let mut props = accepted(
+                &FlexibleServer,
+                &with(
+                    &seed(),
+                    json!({"serverName": "myserver-1a2b3c4", "location": location}),
+                ),
+            );
             props.set(crate::spec::DEFAULTS_KEY, json!(["serverName"]));
             props
         };
-        let outcome = crate::spec::diff_inputs(&SPEC, &autonamed("eastus"), &autonamed("westeurope"));
+        let outcome =
+            crate::spec::diff_inputs(&SPEC, &autonamed("eastus"), &autonamed("westeurope"));
         assert!(outcome.replaces() && !outcome.delete_before_replace);
     }
 
     #[test]
     fn scaling_and_growing_are_in_place() {
-        let outcome = diff(&FlexibleServer, &seed(), &with(&seed(), json!({"skuName": "Standard_D4s_v3", "storageSizeGb": 128})));
+        let outcome = diff(
+            &FlexibleServer,
+            &seed(),
+            &with(
+                &seed(),
+                json!({"skuName": "Standard_D4s_v3", "storageSizeGb": 128}),
+            ),
+        );
         assert_eq!(outcome.changed_properties(), ["skuName", "storageSizeGb"]);
         assert!(!outcome.replaces());
     }
@@ -317,12 +496,23 @@ mod tests {
         let inputs = accepted(&FlexibleServer, &seed());
         let body = to_arm(ARM, &inputs);
         assert_eq!(body["location"], json!("eastus"));
-        assert_eq!(body["sku"], json!({"name": "Standard_D2s_v3", "tier": "GeneralPurpose"}));
+        assert_eq!(
+            body["sku"],
+            json!({"name": "Standard_D2s_v3", "tier": "GeneralPurpose"})
+        );
         assert_eq!(body["properties"]["version"], json!("16"));
         assert_eq!(body["properties"]["storage"], json!({"storageSizeGB": 64}));
-        assert_eq!(body["properties"]["authConfig"], json!({"activeDirectoryAuth": "Enabled", "passwordAuth": "Disabled"}));
-        assert!(body["properties"].get("administratorLoginPassword").is_none());
-        assert!(body["properties"].get("fullyQualifiedDomainName").is_none(), "read-only fields are never sent");
+        assert_eq!(
+            body["properties"]["authConfig"],
+            json!({"activeDirectoryAuth": "Enabled", "passwordAuth": "Disabled"})
+        );
+        assert!(body["properties"]
+            .get("administratorLoginPassword")
+            .is_none());
+        assert!(
+            body["properties"].get("fullyQualifiedDomainName").is_none(),
+            "read-only fields are never sent"
+        );
     }
 
     #[test]
@@ -338,8 +528,14 @@ mod tests {
         assert_eq!(props.get("version"), Some(&json!("17")));
         assert_eq!(props.get("skuTier"), Some(&json!("GeneralPurpose")));
         assert_eq!(props.get("passwordAuth"), Some(&json!("Enabled")));
-        assert_eq!(props.get("fullyQualifiedDomainName"), Some(&json!("exampleserver.postgres.database.azure.com")));
-        assert_eq!(props.get("administratorLoginPassword"), Some(&json!("Old-Passw0rd!")));
+        assert_eq!(
+            props.get("fullyQualifiedDomainName"),
+            Some(&json!("exampleserver.postgres.database.azure.com"))
+        );
+        assert_eq!(
+            props.get("administratorLoginPassword"),
+            Some(&json!("Old-Passw0rd!"))
+        );
         assert!(props.is_secret("administratorLoginPassword"));
     }
 }

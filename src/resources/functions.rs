@@ -11,11 +11,31 @@ pub static GET_CLIENT_CONFIG: FunctionSpec = FunctionSpec {
           an Entra administrator of the server.",
     inputs: &[],
     outputs: &[
-        Property::output("tenantId", Type::String, "The Microsoft Entra tenant signed in to."),
-        Property::output("subscriptionId", Type::String, "The Azure subscription ARM resources are created in."),
-        Property::output("objectId", Type::String, "The object ID of the signed-in user or service principal, for an AdAdmin's objectId."),
-        Property::output("name", Type::String, "The signed-in principal's name: a user's UPN, or a service principal's display name."),
-        Property::output("clientId", Type::String, "The application (client) ID signed in with; empty for a user."),
+        Property::output(
+            "tenantId",
+            Type::String,
+            "The Microsoft Entra tenant signed in to.",
+        ),
+        Property::output(
+            "subscriptionId",
+            Type::String,
+            "The Azure subscription ARM resources are created in.",
+        ),
+        Property::output(
+            "objectId",
+            Type::String,
+            "The object ID of the signed-in user or service principal, for an AdAdmin's objectId.",
+        ),
+        Property::output(
+            "name",
+            Type::String,
+            "The signed-in principal's name: a user's UPN, or a service principal's display name.",
+        ),
+        Property::output(
+            "clientId",
+            Type::String,
+            "The application (client) ID signed in with; empty for a user.",
+        ),
     ],
 };
 
@@ -52,8 +72,12 @@ mod tests {
 
     #[test]
     fn the_access_token_is_the_only_secret_output() {
-        let secrets: Vec<&str> =
-            [&GET_CLIENT_CONFIG, &GET_ACCESS_TOKEN].iter().flat_map(|f| f.outputs).filter(|p| p.secret).map(|p| p.name).collect();
+        let secrets: Vec<&str> = [&GET_CLIENT_CONFIG, &GET_ACCESS_TOKEN]
+            .iter()
+            .flat_map(|f| f.outputs)
+            .filter(|p| p.secret)
+            .map(|p| p.name)
+            .collect();
         assert_eq!(secrets, ["token"]);
     }
 }

@@ -50,14 +50,26 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     autoname: None,
 };
 
-const OBJECT_TYPES: &[&str] = &["database", "schema", "table", "sequence", "function", "role"];
+const OBJECT_TYPES: &[&str] = &[
+    "database", "schema", "table", "sequence", "function", "role",
+];
 
 /// The privileges each object type takes, in the order PostgreSQL documents them.
 fn privileges_of(object_type: &str) -> &'static [&'static str] {
     match object_type {
         "database" => &["CREATE", "CONNECT", "TEMPORARY", "ALL"],
         "schema" => &["CREATE", "USAGE", "ALL"],
-        "table" => &["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN", "ALL"],
+        "table" => &[
+            "SELECT",
+            "INSERT",
+            "UPDATE",
+            "DELETE",
+            "TRUNCATE",
+            "REFERENCES",
+            "TRIGGER",
+            "MAINTAIN",
+            "ALL",
+        ],
         "sequence" => &["USAGE", "SELECT", "UPDATE", "ALL"],
         "function" => &["EXECUTE", "ALL"],
         _ => &[],
@@ -76,7 +88,9 @@ impl Resource for Grant {
         if news.is_unknown("objectType") {
             return;
         }
-        let Some(object_type) = news.str("objectType").map(str::to_owned) else { return };
+        let Some(object_type) = news.str("objectType").map(str::to_owned) else {
+            return;
+        };
         check_privileges(news, &object_type, failures);
         check_targets(news, &object_type, failures);
     }
@@ -88,26 +102,45 @@ fn normalise_privileges(news: &mut Props) {
     if news.is_unknown("privileges") {
         return;
     }
-    let Some(items) = news.get("privileges").and_then(Value::as_array) else { return };
+    let Some(items) = news.get("privileges").and_then(Value::as_array) else {
+        return;
+    };
     let mut privileges: Vec<String> = items
         .iter()
         .filter_map(Value::as_str)
-        .map(|p| match p.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase().as_str() {
-            "TEMP" => "TEMPORARY".to_owned(),
-            "ALL PRIVILEGES" => "ALL".to_owned(),
-            other => other.to_owned(),
+        .map(|p| {
+            match p
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_uppercase()
+                .as_str()
+            {
+                "TEMP" => "TEMPORARY".to_owned(),
+                "ALL PRIVILEGES" => "ALL".to_owned(),
+                other => other.to_owned(),
+            }
         })
         .collect();
     privileges.sort();
     privileges.dedup();
-    news.set("privileges", privileges.into_iter().map(Value::String).collect());
+    news.set(
+        "privileges",
+        privileges.into_iter().map(Value::String).collect(),
+    );
 }
 
 fn check_privileges(news: &Props, object_type: &str, failures: &mut Vec<CheckFailure>) {
     if news.is_unknown("privileges") {
         return;
     }
-    let privileges: Vec<&str> = news.get("privileges").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let privileges: Vec<&str> = news
+        .get("privileges")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     let allowed = privileges_of(object_type);
     let mut refuse = |reason: String| failures.push(CheckFailure::new("privileges", reason));
     if object_type == "role" {
@@ -118,13 +151,20 @@ fn check_privileges(news: &Props, object_type: &str, failures: &mut Vec<CheckFai
     }
     let listed = allowed.join(", ");
     if privileges.is_empty() {
-        refuse(format!("give at least one privilege; a {object_type} takes {listed}"));
+        refuse(format!(
+            "give at least one privilege; a {object_type} takes {listed}"
+        ));
     }
     for bad in privileges.iter().filter(|p| !allowed.contains(*p)) {
-        refuse(format!("{bad} is not a privilege on a {object_type}; use {listed}"));
+        refuse(format!(
+            "{bad} is not a privilege on a {object_type}; use {listed}"
+        ));
     }
     if privileges.contains(&"ALL") && privileges.len() > 1 {
-        refuse("ALL already holds every privilege; give ALL alone or list the privileges without it".into());
+        refuse(
+            "ALL already holds every privilege; give ALL alone or list the privileges without it"
+                .into(),
+        );
     }
 }
 
@@ -137,20 +177,38 @@ fn check_targets(news: &Props, object_type: &str, failures: &mut Vec<CheckFailur
         Some(Value::Array(items)) => Some(items.len()),
         Some(_) => None,
     };
-    let mut refuse = |property: &str, reason: String| failures.push(CheckFailure::new(property, reason));
+    let mut refuse =
+        |property: &str, reason: String| failures.push(CheckFailure::new(property, reason));
     match object_type {
         "table" | "sequence" | "function" | "schema" if has_schema == Some(false) => {
-            refuse("schema", format!("a {object_type} grant needs the schema it is in; set schema, such as public"));
+            refuse(
+                "schema",
+                format!(
+                    "a {object_type} grant needs the schema it is in; set schema, such as public"
+                ),
+            );
         }
         "database" | "role" if has_schema == Some(true) => {
-            refuse("schema", format!("a {object_type} grant is not in a schema; remove schema"));
+            refuse(
+                "schema",
+                format!("a {object_type} grant is not in a schema; remove schema"),
+            );
         }
         _ => {}
     }
     match (object_type, objects) {
-        ("database", Some(n)) if n > 0 => refuse("objects", "a database grant is on the database named in database; leave objects empty".into()),
-        ("schema", Some(n)) if n > 0 => refuse("objects", "a schema grant is on the schema named in schema; leave objects empty".into()),
-        ("role", Some(0)) => refuse("objects", "a role grant needs the roles to grant in objects, such as myapp-db-readwrite".into()),
+        ("database", Some(n)) if n > 0 => refuse(
+            "objects",
+            "a database grant is on the database named in database; leave objects empty".into(),
+        ),
+        ("schema", Some(n)) if n > 0 => refuse(
+            "objects",
+            "a schema grant is on the schema named in schema; leave objects empty".into(),
+        ),
+        ("role", Some(0)) => refuse(
+            "objects",
+            "a role grant needs the roles to grant in objects, such as myapp-db-readwrite".into(),
+        ),
         _ => {}
     }
     if news.get("defaultPrivileges") == Some(&Value::Bool(true)) {
@@ -181,7 +239,14 @@ impl GrantTarget {
     pub fn from_inputs(inputs: &Props) -> Option<Self> {
         let text = |name: &str| inputs.str(name).map(str::to_owned);
         let list = |name: &str| -> Vec<String> {
-            inputs.get(name).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+            inputs
+                .get(name)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
         };
         Some(Self {
             role: text("role")?,
@@ -198,15 +263,30 @@ impl GrantTarget {
     pub fn grant_sql(&self, privileges: &[String]) -> Result<String, QuoteError> {
         let role = ident(&self.role)?;
         if self.object_type == "role" {
-            let option = if self.with_grant_option { " WITH ADMIN OPTION" } else { "" };
+            let option = if self.with_grant_option {
+                " WITH ADMIN OPTION"
+            } else {
+                ""
+            };
             return Ok(format!("GRANT {} TO {role}{option}", self.roles_granted()?));
         }
-        let option = if self.with_grant_option { " WITH GRANT OPTION" } else { "" };
+        let option = if self.with_grant_option {
+            " WITH GRANT OPTION"
+        } else {
+            ""
+        };
         let privileges = privilege_list(privileges);
         if self.default_privileges {
-            return Ok(format!("{} GRANT {privileges} ON {} TO {role}{option}", self.alter_default()?, self.plural()));
+            return Ok(format!(
+                "{} GRANT {privileges} ON {} TO {role}{option}",
+                self.alter_default()?,
+                self.plural()
+            ));
         }
-        Ok(format!("GRANT {privileges} ON {} TO {role}{option}", self.on_clause()?))
+        Ok(format!(
+            "GRANT {privileges} ON {} TO {role}{option}",
+            self.on_clause()?
+        ))
     }
 
     /// The statement that takes `privileges` (or the memberships) back, grant option included.
@@ -217,13 +297,25 @@ impl GrantTarget {
         }
         let privileges = privilege_list(privileges);
         if self.default_privileges {
-            return Ok(format!("{} REVOKE {privileges} ON {} FROM {role}", self.alter_default()?, self.plural()));
+            return Ok(format!(
+                "{} REVOKE {privileges} ON {} FROM {role}",
+                self.alter_default()?,
+                self.plural()
+            ));
         }
-        Ok(format!("REVOKE {privileges} ON {} FROM {role}", self.on_clause()?))
+        Ok(format!(
+            "REVOKE {privileges} ON {} FROM {role}",
+            self.on_clause()?
+        ))
     }
 
     fn roles_granted(&self) -> Result<String, QuoteError> {
-        Ok(self.objects.iter().map(|r| ident(r)).collect::<Result<Vec<_>, _>>()?.join(", "))
+        Ok(self
+            .objects
+            .iter()
+            .map(|r| ident(r))
+            .collect::<Result<Vec<_>, _>>()?
+            .join(", "))
     }
 
     fn schema(&self) -> Result<String, QuoteError> {
@@ -231,7 +323,10 @@ impl GrantTarget {
     }
 
     fn alter_default(&self) -> Result<String, QuoteError> {
-        Ok(format!("ALTER DEFAULT PRIVILEGES IN SCHEMA {}", self.schema()?))
+        Ok(format!(
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA {}",
+            self.schema()?
+        ))
     }
 
     fn plural(&self) -> &'static str {
@@ -246,10 +341,18 @@ impl GrantTarget {
         match self.object_type.as_str() {
             "database" => Ok(format!("DATABASE {}", ident(&self.database)?)),
             "schema" => Ok(format!("SCHEMA {}", self.schema()?)),
-            _ if self.objects.is_empty() => Ok(format!("ALL {} IN SCHEMA {}", self.plural(), self.schema()?)),
+            _ if self.objects.is_empty() => Ok(format!(
+                "ALL {} IN SCHEMA {}",
+                self.plural(),
+                self.schema()?
+            )),
             kind => {
                 let schema = self.schema.as_deref().unwrap_or_default();
-                let names = self.objects.iter().map(|o| qualified(schema, o)).collect::<Result<Vec<_>, _>>()?;
+                let names = self
+                    .objects
+                    .iter()
+                    .map(|o| qualified(schema, o))
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok(format!("{} {}", kind.to_uppercase(), names.join(", ")))
             }
         }
@@ -287,66 +390,152 @@ mod tests {
     fn the_seed_grants_pass() {
         accepted(&Grant, &tables());
         accepted(&Grant, &with(&tables(), json!({"defaultPrivileges": true})));
-        accepted(&Grant, &with(&tables(), json!({"objectType": "database", "schema": null, "privileges": ["CONNECT"]})));
-        accepted(&Grant, &with(&tables(), json!({"objectType": "schema", "privileges": ["USAGE"]})));
+        accepted(
+            &Grant,
+            &with(
+                &tables(),
+                json!({"objectType": "database", "schema": null, "privileges": ["CONNECT"]}),
+            ),
+        );
+        accepted(
+            &Grant,
+            &with(
+                &tables(),
+                json!({"objectType": "schema", "privileges": ["USAGE"]}),
+            ),
+        );
         let membership = json!({"role": "developer@yourcompany.com", "objectType": "role", "schema": null, "objects": ["myapp-db-readwrite"], "privileges": []});
         accepted(&Grant, &with(&tables(), membership));
     }
 
     #[test]
     fn privileges_are_upper_cased_deduplicated_and_sorted() {
-        let checked = accepted(&Grant, &with(&tables(), json!({"privileges": ["select", "insert", "select"]})));
-        assert_eq!(checked.get("privileges"), Some(&json!(["INSERT", "SELECT"])));
-        let database = json!({"objectType": "database", "schema": null, "privileges": ["temp", "Connect"]});
-        assert_eq!(accepted(&Grant, &with(&tables(), database)).get("privileges"), Some(&json!(["CONNECT", "TEMPORARY"])));
+        let checked = accepted(
+            &Grant,
+            &with(
+                &tables(),
+                json!({"privileges": ["select", "insert", "select"]}),
+            ),
+        );
+        assert_eq!(
+            checked.get("privileges"),
+            Some(&json!(["INSERT", "SELECT"]))
+        );
+        let database =
+            json!({"objectType": "database", "schema": null, "privileges": ["temp", "Connect"]});
+        assert_eq!(
+            accepted(&Grant, &with(&tables(), database)).get("privileges"),
+            Some(&json!(["CONNECT", "TEMPORARY"]))
+        );
     }
 
     #[test]
     fn an_unknown_privilege_names_what_the_object_type_allows() {
-        let reason = refused(&Grant, &with(&tables(), json!({"privileges": ["SELECT", "FLY"]})), "privileges");
-        assert!(reason.contains("FLY") && reason.contains("SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN"), "{reason}");
+        let reason = refused(
+            &Grant,
+            &with(&tables(), json!({"privileges": ["SELECT", "FLY"]})),
+            "privileges",
+        );
+        assert!(
+            reason.contains("FLY")
+                && reason.contains(
+                    "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN"
+                ),
+            "{reason}"
+        );
         let on_schema = json!({"objectType": "schema", "privileges": ["SELECT"]});
-        assert!(refused(&Grant, &with(&tables(), on_schema), "privileges").contains("CREATE, USAGE"));
+        assert!(
+            refused(&Grant, &with(&tables(), on_schema), "privileges").contains("CREATE, USAGE")
+        );
     }
 
     #[test]
     fn all_together_with_other_privileges_is_refused() {
-        assert!(refused(&Grant, &with(&tables(), json!({"privileges": ["all privileges", "select"]})), "privileges").contains("ALL alone"));
+        assert!(refused(
+            &Grant,
+            &with(
+                &tables(),
+                json!({"privileges": ["all privileges", "select"]})
+            ),
+            "privileges"
+        )
+        .contains("ALL alone"));
     }
 
     #[test]
     fn each_object_type_takes_only_its_targets() {
         refused(&Grant, &with(&tables(), json!({"schema": null})), "schema");
-        refused(&Grant, &with(&tables(), json!({"objectType": "database", "privileges": ["CONNECT"]})), "schema");
+        refused(
+            &Grant,
+            &with(
+                &tables(),
+                json!({"objectType": "database", "privileges": ["CONNECT"]}),
+            ),
+            "schema",
+        );
         let database_objects = json!({"objectType": "database", "schema": null, "objects": ["x"], "privileges": ["CONNECT"]});
         refused(&Grant, &with(&tables(), database_objects), "objects");
-        refused(&Grant, &with(&tables(), json!({"objectType": "schema", "objects": ["x"], "privileges": ["USAGE"]})), "objects");
+        refused(
+            &Grant,
+            &with(
+                &tables(),
+                json!({"objectType": "schema", "objects": ["x"], "privileges": ["USAGE"]}),
+            ),
+            "objects",
+        );
         let no_roles = json!({"objectType": "role", "schema": null, "privileges": []});
         let (_, failures) = check(&Grant, &with(&tables(), no_roles), &json!({}));
         refusal(&failures, "objects");
         let role_privileges = json!({"objectType": "role", "schema": null, "objects": ["readers"], "privileges": ["SELECT"]});
         refused(&Grant, &with(&tables(), role_privileges), "privileges");
-        refused(&Grant, &with(&tables(), json!({"privileges": []})), "privileges");
+        refused(
+            &Grant,
+            &with(&tables(), json!({"privileges": []})),
+            "privileges",
+        );
     }
 
     #[test]
     fn default_privileges_only_for_future_tables_sequences_and_functions() {
-        refused(&Grant, &with(&tables(), json!({"defaultPrivileges": true, "objects": ["orders"]})), "defaultPrivileges");
-        let on_schema = json!({"objectType": "schema", "privileges": ["USAGE"], "defaultPrivileges": true});
+        refused(
+            &Grant,
+            &with(
+                &tables(),
+                json!({"defaultPrivileges": true, "objects": ["orders"]}),
+            ),
+            "defaultPrivileges",
+        );
+        let on_schema =
+            json!({"objectType": "schema", "privileges": ["USAGE"], "defaultPrivileges": true});
         refused(&Grant, &with(&tables(), on_schema), "defaultPrivileges");
     }
 
     #[test]
     fn identifiers_and_roles_are_checked() {
         refused(&Grant, &with(&tables(), json!({"role": "public"})), "role");
-        refused(&Grant, &with(&tables(), json!({"objects": ["orders", ""]})), "objects");
-        refused(&Grant, &with(&tables(), json!({"database": "x".repeat(64)})), "database");
-        refused(&Grant, &with(&tables(), json!({"objectType": "view"})), "objectType");
+        refused(
+            &Grant,
+            &with(&tables(), json!({"objects": ["orders", ""]})),
+            "objects",
+        );
+        refused(
+            &Grant,
+            &with(&tables(), json!({"database": "x".repeat(64)})),
+            "database",
+        );
+        refused(
+            &Grant,
+            &with(&tables(), json!({"objectType": "view"})),
+            "objectType",
+        );
     }
 
     #[test]
     fn unknown_values_wait_for_their_rules() {
-        let pending = with(&tables(), json!({"schema": unknown(), "privileges": ["fly", unknown()]}));
+        let pending = with(
+            &tables(),
+            json!({"schema": unknown(), "privileges": ["fly", unknown()]}),
+        );
         let (checked, failures) = check(&Grant, &pending, &json!({}));
         assert!(failures.is_empty(), "{failures:?}");
         assert_eq!(checked.get("privileges"), Some(&json!(["fly", unknown()])));
@@ -354,16 +543,30 @@ mod tests {
 
     #[test]
     fn a_role_change_replaces_revoking_first() {
-        let outcome = diff(&Grant, &tables(), &with(&tables(), json!({"role": "myapp-db-readwrite"})));
+        let outcome = diff(
+            &Grant,
+            &tables(),
+            &with(&tables(), json!({"role": "myapp-db-readwrite"})),
+        );
         assert_eq!(outcome.replaced_properties(), ["role"]);
         assert!(outcome.delete_before_replace);
     }
 
     #[test]
     fn reordered_privileges_are_no_change_and_new_ones_update_in_place() {
-        let reordered = with(&tables(), json!({"privileges": ["delete", "UPDATE", "insert", "select"]}));
+        let reordered = with(
+            &tables(),
+            json!({"privileges": ["delete", "UPDATE", "insert", "select"]}),
+        );
         assert!(diff(&Grant, &tables(), &reordered).changes.is_empty());
-        let more = diff(&Grant, &tables(), &with(&tables(), json!({"privileges": ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"]})));
+        let more = diff(
+            &Grant,
+            &tables(),
+            &with(
+                &tables(),
+                json!({"privileges": ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"]}),
+            ),
+        );
         assert_eq!(more.changed_properties(), ["privileges"]);
         assert!(!more.replaces());
     }
@@ -371,7 +574,13 @@ mod tests {
     fn sql(grant: Value) -> String {
         let inputs = accepted(&Grant, &grant);
         let target = GrantTarget::from_inputs(&inputs).expect("a checked grant has its target");
-        let privileges: Vec<String> = inputs.get("privileges").and_then(Value::as_array).into_iter().flatten().filter_map(|p| p.as_str().map(str::to_owned)).collect();
+        let privileges: Vec<String> = inputs
+            .get("privileges")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str().map(str::to_owned))
+            .collect();
         target.grant_sql(&privileges).unwrap()
     }
 
@@ -385,32 +594,68 @@ mod tests {
 
     #[test]
     fn the_seed_grants_become_the_seed_statements() {
-        assert_eq!(sql(app(json!({"objectType": "database", "privileges": ["CONNECT"]}))), r#"GRANT CONNECT ON DATABASE "myappdb" TO "app-myapp-prod""#);
-        assert_eq!(sql(app(json!({"objectType": "schema", "schema": "public", "privileges": ["USAGE"]}))), r#"GRANT USAGE ON SCHEMA "public" TO "app-myapp-prod""#);
+        assert_eq!(
+            sql(app(
+                json!({"objectType": "database", "privileges": ["CONNECT"]})
+            )),
+            r#"GRANT CONNECT ON DATABASE "myappdb" TO "app-myapp-prod""#
+        );
+        assert_eq!(
+            sql(app(
+                json!({"objectType": "schema", "schema": "public", "privileges": ["USAGE"]})
+            )),
+            r#"GRANT USAGE ON SCHEMA "public" TO "app-myapp-prod""#
+        );
         let dml = json!(["select", "insert", "update", "delete"]);
         assert_eq!(
-            sql(app(json!({"objectType": "table", "schema": "public", "privileges": dml}))),
+            sql(app(
+                json!({"objectType": "table", "schema": "public", "privileges": dml})
+            )),
             r#"GRANT DELETE, INSERT, SELECT, UPDATE ON ALL TABLES IN SCHEMA "public" TO "app-myapp-prod""#
         );
         assert_eq!(
-            sql(app(json!({"objectType": "table", "schema": "public", "privileges": dml, "defaultPrivileges": true}))),
+            sql(app(
+                json!({"objectType": "table", "schema": "public", "privileges": dml, "defaultPrivileges": true})
+            )),
             r#"ALTER DEFAULT PRIVILEGES IN SCHEMA "public" GRANT DELETE, INSERT, SELECT, UPDATE ON TABLES TO "app-myapp-prod""#
         );
-        let membership = with(&app(json!({"objectType": "role", "objects": ["myapp-db-readwrite"], "privileges": []})), json!({"role": "developer@yourcompany.com"}));
-        assert_eq!(sql(membership), r#"GRANT "myapp-db-readwrite" TO "developer@yourcompany.com""#);
+        let membership = with(
+            &app(
+                json!({"objectType": "role", "objects": ["myapp-db-readwrite"], "privileges": []}),
+            ),
+            json!({"role": "developer@yourcompany.com"}),
+        );
+        assert_eq!(
+            sql(membership),
+            r#"GRANT "myapp-db-readwrite" TO "developer@yourcompany.com""#
+        );
     }
 
     #[test]
     fn named_objects_are_schema_qualified_and_quoted_whatever_their_characters() {
-        let grant = app(json!({"objectType": "sequence", "schema": "sales", "objects": ["order_id_seq", "odd\"name"], "privileges": ["usage"], "withGrantOption": true}));
-        assert_eq!(sql(grant), r#"GRANT USAGE ON SEQUENCE "sales"."order_id_seq", "sales"."odd""name" TO "app-myapp-prod" WITH GRANT OPTION"#);
+        let grant = app(
+            json!({"objectType": "sequence", "schema": "sales", "objects": ["order_id_seq", "odd\"name"], "privileges": ["usage"], "withGrantOption": true}),
+        );
+        assert_eq!(
+            sql(grant),
+            r#"GRANT USAGE ON SEQUENCE "sales"."order_id_seq", "sales"."odd""name" TO "app-myapp-prod" WITH GRANT OPTION"#
+        );
     }
 
     #[test]
     fn revoking_takes_back_exactly_the_listed_privileges() {
-        let inputs = accepted(&Grant, &app(json!({"objectType": "function", "schema": "api", "privileges": ["ALL"]})));
+        let inputs = accepted(
+            &Grant,
+            &app(json!({"objectType": "function", "schema": "api", "privileges": ["ALL"]})),
+        );
         let target = GrantTarget::from_inputs(&inputs).unwrap();
-        assert_eq!(target.revoke_sql(&["ALL".to_owned()]).unwrap(), r#"REVOKE ALL PRIVILEGES ON ALL FUNCTIONS IN SCHEMA "api" FROM "app-myapp-prod""#);
-        assert_eq!(target.revoke_sql(&["EXECUTE".to_owned()]).unwrap(), r#"REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA "api" FROM "app-myapp-prod""#);
+        assert_eq!(
+            target.revoke_sql(&["ALL".to_owned()]).unwrap(),
+            r#"REVOKE ALL PRIVILEGES ON ALL FUNCTIONS IN SCHEMA "api" FROM "app-myapp-prod""#
+        );
+        assert_eq!(
+            target.revoke_sql(&["EXECUTE".to_owned()]).unwrap(),
+            r#"REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA "api" FROM "app-myapp-prod""#
+        );
     }
 }

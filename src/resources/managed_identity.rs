@@ -4,8 +4,10 @@
 //! Its name becomes the display name of its service principal, which is also the PostgreSQL
 //! role name a Principal must use for it.
 
+use crate::azure::ids::ManagedIdentityId;
 use crate::resource::Resource;
 use crate::resources::arm_fields::ArmField;
+use crate::resources::arm_resource::{bad_id, named, ArmBinding, UpdateVerb, WriteScope};
 use crate::resources::common::{LOCATION, RESOURCE_GROUP_NAME, TAGS};
 use crate::rules;
 use crate::spec::{AutoName, Property, Replacement, ResourceSpec, Type};
@@ -38,11 +40,39 @@ pub static ARM: &[ArmField] = &[
     ArmField::new("tenantId", "properties.tenantId").read_only(),
 ];
 
+pub static BINDING: ArmBinding = ArmBinding {
+    api_version: "2024-11-30",
+    fields: ARM,
+    id_of: |subscription, inputs| {
+        Some(
+            ManagedIdentityId::new(
+                subscription,
+                inputs.str("resourceGroupName")?,
+                inputs.str("name")?,
+            )
+            .to_string(),
+        )
+    },
+    inputs_of_id: |id| {
+        let id = ManagedIdentityId::parse(id).map_err(bad_id)?;
+        Ok(named(&[
+            ("resourceGroupName", &id.resource_group),
+            ("name", &id.name),
+        ]))
+    },
+    update: UpdateVerb::Put,
+    scope: WriteScope::Free,
+};
+
 pub struct ManagedIdentity;
 
 impl Resource for ManagedIdentity {
     fn spec(&self) -> &'static ResourceSpec {
         &SPEC
+    }
+
+    fn arm(&self) -> Option<&'static ArmBinding> {
+        Some(&BINDING)
     }
 }
 
@@ -56,7 +86,15 @@ mod tests {
     fn the_seed_identity_passes_and_bad_names_are_refused() {
         let seed = json!({"resourceGroupName": "rg-myapp-prod", "name": "id-myapp-prod", "location": "eastus"});
         accepted(&ManagedIdentity, &seed);
-        refused(&ManagedIdentity, &with(&seed, json!({"name": "-id"})), "name");
-        refused(&ManagedIdentity, &with(&seed, json!({"resourceGroupName": "rg."})), "resourceGroupName");
+        refused(
+            &ManagedIdentity,
+            &with(&seed, json!({"name": "-id"})),
+            "name",
+        );
+        refused(
+            &ManagedIdentity,
+            &with(&seed, json!({"resourceGroupName": "rg."})),
+            "resourceGroupName",
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod ad_admin;
 pub mod arm_fields;
+pub mod arm_resource;
 pub mod common;
 pub mod connection;
 pub mod database;
@@ -35,7 +36,10 @@ pub fn all() -> Vec<Arc<dyn Resource>> {
 
 /// Every function pgentra serves.
 pub fn functions() -> Vec<Arc<dyn Function>> {
-    vec![Arc::new(functions::GetClientConfig), Arc::new(functions::GetAccessToken)]
+    vec![
+        Arc::new(functions::GetClientConfig),
+        Arc::new(functions::GetAccessToken),
+    ]
 }
 
 /// Drives a resource's description the way the Pulumi adapter does, for the unit tests.
@@ -48,11 +52,20 @@ pub(crate) mod testing {
 
     /// What Check answers for `news` given the previous inputs `olds` (`{}` for a new resource):
     /// the per-property rules, then the resource's own `check` when those passed.
-    pub fn check(resource: &dyn Resource, news: &Value, olds: &Value) -> (Props, Vec<CheckFailure>) {
+    pub fn check(
+        resource: &dyn Resource,
+        news: &Value,
+        olds: &Value,
+    ) -> (Props, Vec<CheckFailure>) {
         let news_map = news.as_object().expect("news is a JSON object");
         let olds = Props::from_json(olds.clone());
         let mut failures = vec![];
-        let mut checked = Props::new(check_properties(resource.spec().properties, news_map, "", &mut failures));
+        let mut checked = Props::new(check_properties(
+            resource.spec().properties,
+            news_map,
+            "",
+            &mut failures,
+        ));
         if failures.is_empty() {
             resource.check(&mut checked, &olds, &mut failures);
         }
@@ -62,7 +75,10 @@ pub(crate) mod testing {
     /// The checked inputs of a new resource, failing the test on any failure.
     pub fn accepted(resource: &dyn Resource, news: &Value) -> Props {
         let (checked, failures) = check(resource, news, &json!({}));
-        assert!(failures.is_empty(), "expected {news} to pass, got {failures:?}");
+        assert!(
+            failures.is_empty(),
+            "expected {news} to pass, got {failures:?}"
+        );
         checked
     }
 
@@ -84,7 +100,9 @@ pub(crate) mod testing {
     pub fn reference_json(relative: &str) -> Value {
         let shared = std::env::var("PGENTRA_SHARED")
             .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared").to_owned());
-        let path = std::path::Path::new(&shared).join("reference").join(relative);
+        let path = std::path::Path::new(&shared)
+            .join("reference")
+            .join(relative);
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!("cannot read {}: {e}; the reference material lives in ../shared beside the repo (or set PGENTRA_SHARED)", path.display())
         });
@@ -107,6 +125,10 @@ pub(crate) mod testing {
 
     /// The diff between two programs' inputs, each first checked as the engine would.
     pub fn diff(resource: &dyn Resource, olds: &Value, news: &Value) -> DiffOutcome {
-        diff_inputs(resource.spec(), &accepted(resource, olds), &accepted(resource, news))
+        diff_inputs(
+            resource.spec(),
+            &accepted(resource, olds),
+            &accepted(resource, news),
+        )
     }
 }

@@ -73,7 +73,12 @@ mod tests {
 
     #[test]
     fn the_seed_principals_pass() {
-        for name in ["app-myapp-prod", "myapp-db-readwrite", "developer@yourcompany.com", "id-myapp-prod"] {
+        for name in [
+            "app-myapp-prod",
+            "myapp-db-readwrite",
+            "developer@yourcompany.com",
+            "id-myapp-prod",
+        ] {
             let checked = accepted(&Principal, &principal(name));
             assert_eq!(checked.get("isAdmin"), Some(&json!(false)));
         }
@@ -88,15 +93,32 @@ mod tests {
 
     #[test]
     fn an_object_id_needs_a_principal_type() {
-        let by_oid = with(&principal("id-myapp-prod"), json!({"objectId": "0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69"}));
+        let by_oid = with(
+            &principal("id-myapp-prod"),
+            json!({"objectId": "0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69"}),
+        );
         assert!(refused(&Principal, &by_oid, "principalType").contains("service"));
-        accepted(&Principal, &with(&by_oid, json!({"principalType": "service"})));
-        refused(&Principal, &with(&by_oid, json!({"objectId": "id-myapp-prod"})), "objectId");
+        accepted(
+            &Principal,
+            &with(&by_oid, json!({"principalType": "service"})),
+        );
+        refused(
+            &Principal,
+            &with(&by_oid, json!({"objectId": "id-myapp-prod"})),
+            "objectId",
+        );
     }
 
     #[test]
     fn making_a_role_admin_drops_and_recreates_it() {
-        let outcome = diff(&Principal, &principal("developer@yourcompany.com"), &with(&principal("developer@yourcompany.com"), json!({"isAdmin": true})));
+        let outcome = diff(
+            &Principal,
+            &principal("developer@yourcompany.com"),
+            &with(
+                &principal("developer@yourcompany.com"),
+                json!({"isAdmin": true}),
+            ),
+        );
         assert_eq!(outcome.replaced_properties(), ["isAdmin"]);
         assert!(outcome.delete_before_replace);
     }
@@ -104,12 +126,18 @@ mod tests {
     #[test]
     fn signing_in_as_another_admin_is_in_place_and_another_host_replaces() {
         let olds = principal("app-myapp-prod");
-        let admin = with(&olds, json!({"connection": {"host": "pg-myapp-prod.postgres.database.azure.com", "username": "admin@yourcompany.com"}}));
+        let admin = with(
+            &olds,
+            json!({"connection": {"host": "pg-myapp-prod.postgres.database.azure.com", "username": "admin@yourcompany.com"}}),
+        );
         let outcome = diff(&Principal, &olds, &admin);
         assert_eq!(outcome.changes.len(), 1);
         assert_eq!(outcome.changes[0].path, "connection.username");
         assert!(!outcome.replaces());
-        let moved = with(&olds, json!({"connection": {"host": "pg-myapp-dr.postgres.database.azure.com", "username": "PG Admins Group"}}));
+        let moved = with(
+            &olds,
+            json!({"connection": {"host": "pg-myapp-dr.postgres.database.azure.com", "username": "PG Admins Group"}}),
+        );
         let outcome = diff(&Principal, &olds, &moved);
         assert_eq!(outcome.replaced_properties(), ["connection"]);
         assert!(!outcome.delete_before_replace);
@@ -124,6 +152,9 @@ mod tests {
         );
         let outcome = diff(&Principal, &olds, &news);
         assert_eq!(outcome.replaced_properties(), ["isMfa"]);
-        assert!(outcome.delete_before_replace, "the same role on the same server cannot exist twice");
+        assert!(
+            outcome.delete_before_replace,
+            "the same role on the same server cannot exist twice"
+        );
     }
 }

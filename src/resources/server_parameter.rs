@@ -4,11 +4,16 @@
 //! Parameters always exist; "creating" one sets it (`source: user-override`) and deleting one
 //! sets it back to its default. Static parameters take effect only after a restart.
 
+use crate::azure::ids::{FlexibleServerId, ServerParameterId};
+use crate::props::Props;
 use crate::resource::Resource;
+use crate::resource::{Context, Created, Error};
 use crate::resources::arm_fields::ArmField;
+use crate::resources::arm_resource::{self, bad_id, named, ArmBinding, UpdateVerb, WriteScope};
 use crate::resources::common::{RESOURCE_GROUP_NAME, SERVER_NAME};
 use crate::rules;
 use crate::spec::{Property, Replacement, ResourceSpec, Type};
+use serde_json::Value;
 
 pub static SPEC: ResourceSpec = ResourceSpec {
     token: "pgentra:index:ServerParameter",
@@ -40,17 +45,91 @@ pub static SPEC: ResourceSpec = ResourceSpec {
 /// Where each property lives in the configuration body (Configurations.json, 2025-08-01); writes also send `source: user-override`.
 pub static ARM: &[ArmField] = &[
     ArmField::new("value", "properties.value"),
-    ArmField::new("isConfigPendingRestart", "properties.isConfigPendingRestart").read_only(),
+    ArmField::new(
+        "isConfigPendingRestart",
+        "properties.isConfigPendingRestart",
+    )
+    .read_only(),
     ArmField::new("isDynamicConfig", "properties.isDynamicConfig").read_only(),
     ArmField::new("defaultValue", "properties.defaultValue").read_only(),
     ArmField::new("source", "properties.source").read_only(),
 ];
 
+pub static BINDING: ArmBinding = ArmBinding {
+    api_version: "2025-08-01",
+    fields: ARM,
+    id_of: |subscription, inputs| {
+        let server = FlexibleServerId::new(
+            subscription,
+            inputs.str("resourceGroupName")?,
+            inputs.str("serverName")?,
+        );
+        Some(ServerParameterId::new(server, inputs.str("name")?).to_string())
+    },
+    inputs_of_id: |id| {
+        let id = ServerParameterId::parse(id).map_err(bad_id)?;
+        Ok(named(&[
+            ("resourceGroupName", &id.server.resource_group),
+            ("serverName", &id.server.name),
+            ("name", &id.name),
+        ]))
+    },
+    update: UpdateVerb::Put,
+    scope: WriteScope::Server,
+};
+
+/// Values set through pgentra are user overrides, as `az postgres flexible-server parameter set` sends them.
+fn user_override(body: &mut Value) {
+    body["properties"]["source"] = Value::String("user-override".into());
+}
+
 pub struct ServerParameter;
 
+#[async_trait::async_trait]
 impl Resource for ServerParameter {
     fn spec(&self) -> &'static ResourceSpec {
         &SPEC
+    }
+
+    fn arm(&self) -> Option<&'static ArmBinding> {
+        Some(&BINDING)
+    }
+
+    /// A parameter always exists on its server: creating one sets its value.
+    async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
+        let id = arm_resource::id_for(ctx, &SPEC, &BINDING, inputs)?;
+        let outputs =
+            arm_resource::update(ctx, &BINDING, &id, &Props::default(), inputs, user_override)
+                .await?;
+        Ok(Created { id, outputs })
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context,
+        id: &str,
+        olds: &Props,
+        news: &Props,
+    ) -> Result<Props, Error> {
+        arm_resource::update(ctx, &BINDING, id, olds, news, user_override).await
+    }
+
+    /// A parameter cannot be removed: deleting one puts back the server's default value.
+    async fn delete(&self, ctx: &Context, id: &str, olds: &Props) -> Result<(), Error> {
+        let azure = ctx.azure()?;
+        let default = match olds.str("defaultValue") {
+            Some(value) => Value::String(value.to_owned()),
+            None => match azure.arm.get(id, BINDING.api_version).await? {
+                Some(current) => current["properties"]["defaultValue"].clone(),
+                None => return Ok(()),
+            },
+        };
+        let reset = Props::from_json(serde_json::json!({"value": default}));
+        arm_resource::update(ctx, &BINDING, id, olds, &reset, |body| {
+            body["properties"]["source"] = Value::String("system-default".into());
+        })
+        .await?;
+        Ok(())
     }
 }
 
@@ -67,19 +146,41 @@ mod tests {
     #[test]
     fn the_seed_parameter_passes_and_dotted_names_too() {
         accepted(&ServerParameter, &seed());
-        accepted(&ServerParameter, &with(&seed(), json!({"name": "azure.extensions", "value": "pgcrypto,uuid-ossp"})));
+        accepted(
+            &ServerParameter,
+            &with(
+                &seed(),
+                json!({"name": "azure.extensions", "value": "pgcrypto,uuid-ossp"}),
+            ),
+        );
     }
 
     #[test]
     fn names_outside_the_spec_and_a_missing_value_are_refused() {
-        refused(&ServerParameter, &with(&seed(), json!({"name": "shared preload"})), "name");
-        refused(&ServerParameter, &with(&seed(), json!({"name": ""})), "name");
-        refused(&ServerParameter, &with(&seed(), json!({"value": null})), "value");
+        refused(
+            &ServerParameter,
+            &with(&seed(), json!({"name": "shared preload"})),
+            "name",
+        );
+        refused(
+            &ServerParameter,
+            &with(&seed(), json!({"name": ""})),
+            "name",
+        );
+        refused(
+            &ServerParameter,
+            &with(&seed(), json!({"value": null})),
+            "value",
+        );
     }
 
     #[test]
     fn a_new_value_is_set_in_place() {
-        let outcome = diff(&ServerParameter, &seed(), &with(&seed(), json!({"value": "pg_aad_auth,pg_stat_statements"})));
+        let outcome = diff(
+            &ServerParameter,
+            &seed(),
+            &with(&seed(), json!({"value": "pg_aad_auth,pg_stat_statements"})),
+        );
         assert_eq!(outcome.changed_properties(), ["value"]);
         assert!(!outcome.replaces());
     }

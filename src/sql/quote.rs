@@ -40,7 +40,11 @@ pub fn literal(value: &str) -> Result<String, QuoteError> {
         return Err(QuoteError::Nul);
     }
     let quoted = value.replace('\'', "''");
-    Ok(if value.contains('\\') { format!("E'{}'", quoted.replace('\\', "\\\\")) } else { format!("'{quoted}'") })
+    Ok(if value.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
+    })
 }
 
 /// `schema.name`, each part quoted.
@@ -55,9 +59,15 @@ mod tests {
     #[test]
     fn identifiers_keep_every_character_inside_double_quotes() {
         assert_eq!(ident("app-myapp-prod").unwrap(), r#""app-myapp-prod""#);
-        assert_eq!(ident("developer@yourcompany.com").unwrap(), r#""developer@yourcompany.com""#);
+        assert_eq!(
+            ident("developer@yourcompany.com").unwrap(),
+            r#""developer@yourcompany.com""#
+        );
         assert_eq!(ident("PG Admins Group").unwrap(), r#""PG Admins Group""#);
-        assert_eq!(ident(r#"x"; DROP ROLE admin; --"#).unwrap(), r#""x""; DROP ROLE admin; --""#);
+        assert_eq!(
+            ident(r#"x"; DROP ROLE admin; --"#).unwrap(),
+            r#""x""; DROP ROLE admin; --""#
+        );
         assert_eq!(ident(r"back\slash").unwrap(), r#""back\slash""#);
         assert_eq!(ident("équipe-données").unwrap(), "\"équipe-données\"");
     }
@@ -65,10 +75,16 @@ mod tests {
     #[test]
     fn empty_overlong_and_nul_identifiers_are_refused() {
         assert_eq!(ident(""), Err(QuoteError::EmptyIdentifier));
-        assert!(matches!(ident(&"r".repeat(64)), Err(QuoteError::IdentifierTooLong(_))));
+        assert!(matches!(
+            ident(&"r".repeat(64)),
+            Err(QuoteError::IdentifierTooLong(_))
+        ));
         assert!(ident(&"r".repeat(63)).is_ok());
         // 32 two-byte characters are 64 bytes: too long even though 32 characters.
-        assert!(matches!(ident(&"é".repeat(32)), Err(QuoteError::IdentifierTooLong(_))));
+        assert!(matches!(
+            ident(&"é".repeat(32)),
+            Err(QuoteError::IdentifierTooLong(_))
+        ));
         assert_eq!(ident("a\0b"), Err(QuoteError::Nul));
     }
 
@@ -76,7 +92,10 @@ mod tests {
     fn literals_double_single_quotes_and_escape_backslashes() {
         assert_eq!(literal("plain").unwrap(), "'plain'");
         assert_eq!(literal("it's").unwrap(), "'it''s'");
-        assert_eq!(literal("'; DROP TABLE t; --").unwrap(), "'''; DROP TABLE t; --'");
+        assert_eq!(
+            literal("'; DROP TABLE t; --").unwrap(),
+            "'''; DROP TABLE t; --'"
+        );
         assert_eq!(literal(r"a\b").unwrap(), r"E'a\\b'");
         assert_eq!(literal(r"\'").unwrap(), r"E'\\'''");
         assert_eq!(literal("").unwrap(), "''");
@@ -86,7 +105,13 @@ mod tests {
 
     #[test]
     fn qualified_names_quote_both_parts() {
-        assert_eq!(qualified("public", "orders").unwrap(), r#""public"."orders""#);
-        assert_eq!(qualified("my schema", "a.b").unwrap(), r#""my schema"."a.b""#);
+        assert_eq!(
+            qualified("public", "orders").unwrap(),
+            r#""public"."orders""#
+        );
+        assert_eq!(
+            qualified("my schema", "a.b").unwrap(),
+            r#""my schema"."a.b""#
+        );
     }
 }

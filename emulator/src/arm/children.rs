@@ -102,17 +102,31 @@ pub(super) fn config_body(s: &Server, p: &Param) -> Value {
     })
 }
 
-pub(super) fn handle(ctx: &Ctx, rg: &str, server: &str, kind: &str, rest: &[&str]) -> ArmResult<Resp> {
-    let Some(kind) = Kind::parse(kind) else { return Err(ArmError::not_found_route(&ctx.req.path)) };
+pub(super) fn handle(
+    ctx: &Ctx,
+    rg: &str,
+    server: &str,
+    kind: &str,
+    rest: &[&str],
+) -> ArmResult<Resp> {
+    let Some(kind) = Kind::parse(kind) else {
+        return Err(ArmError::not_found_route(&ctx.req.path));
+    };
     let m = ctx.req.method.as_str();
     let mut w = ctx.inner.world();
     require_rg(&w, rg)?;
     let sk = key(rg, server);
-    let s = w.servers.get(&sk).ok_or_else(|| server_not_found(rg, server))?;
+    let s = w
+        .servers
+        .get(&sk)
+        .ok_or_else(|| server_not_found(rg, server))?;
     match (m, rest) {
         ("GET", []) => Ok(list_body(match kind.map(s) {
             Some(map) => map.values().cloned().collect(),
-            None => config_catalogue::CATALOGUE.iter().map(|p| config_body(s, p)).collect(),
+            None => config_catalogue::CATALOGUE
+                .iter()
+                .map(|p| config_body(s, p))
+                .collect(),
         })),
         ("GET", [name]) => match kind {
             Kind::Config => config_catalogue::find(name)
@@ -124,7 +138,9 @@ pub(super) fn handle(ctx: &Ctx, rg: &str, server: &str, kind: &str, rest: &[&str
                 .map(|v| Resp::json(200, v))
                 .ok_or_else(|| child_not_found(kind, rg, server, name)),
         },
-        ("PUT", [name]) | ("PATCH", [name]) if kind == Kind::Config => write_config(ctx, &mut w, rg, server, name),
+        ("PUT", [name]) | ("PATCH", [name]) if kind == Kind::Config => {
+            write_config(ctx, &mut w, rg, server, name)
+        }
         ("PUT", [name]) => put(ctx, &mut w, rg, server, kind, name),
         ("DELETE", [name]) if kind != Kind::Config => delete(ctx, &mut w, rg, server, kind, name),
         (_, [_]) => Err(ArmError::method_not_allowed(m)),
@@ -136,7 +152,10 @@ fn props_of(ctx: &Ctx) -> ArmResult<Value> {
     let b = ctx.json_body()?;
     match b.get("properties") {
         Some(p) if p.is_object() => Ok(p.clone()),
-        _ => Err(ArmError::invalid_body("The 'properties' object is required.").with_target("properties")),
+        _ => Err(
+            ArmError::invalid_body("The 'properties' object is required.")
+                .with_target("properties"),
+        ),
     }
 }
 
@@ -144,7 +163,14 @@ fn bad(target: &str, message: impl Into<String>) -> ArmError {
     ArmError::bad_request("InvalidParameterValue", message).with_target(target)
 }
 
-fn put(ctx: &Ctx, w: &mut World, rg: &str, server: &str, kind: Kind, name: &str) -> ArmResult<Resp> {
+fn put(
+    ctx: &Ctx,
+    w: &mut World,
+    rg: &str,
+    server: &str,
+    kind: Kind,
+    name: &str,
+) -> ArmResult<Resp> {
     let p = props_of(ctx)?;
     let sk = key(rg, server);
     let s = &w.servers[&sk];
@@ -183,7 +209,14 @@ fn put(ctx: &Ctx, w: &mut World, rg: &str, server: &str, kind: Kind, name: &str)
     ))
 }
 
-fn delete(ctx: &Ctx, w: &mut World, rg: &str, server: &str, kind: Kind, name: &str) -> ArmResult<Resp> {
+fn delete(
+    ctx: &Ctx,
+    w: &mut World,
+    rg: &str,
+    server: &str,
+    kind: Kind,
+    name: &str,
+) -> ArmResult<Resp> {
     let sk = key(rg, server);
     let ck = child_key(kind, name);
     let s = &w.servers[&sk];
@@ -191,10 +224,16 @@ fn delete(ctx: &Ctx, w: &mut World, rg: &str, server: &str, kind: Kind, name: &s
         return Ok(Resp::empty(204));
     }
     if kind == Kind::Database && matches!(name, "postgres" | "azure_maintenance" | "azure_sys") {
-        return Err(ArmError::bad_request("CannotDropSystemDatabase", format!("The system database '{name}' cannot be dropped.")));
+        return Err(ArmError::bad_request(
+            "CannotDropSystemDatabase",
+            format!("The system database '{name}' cannot be dropped."),
+        ));
     }
     ensure_idle(w, rg, server)?;
-    let (location, id) = (s.location.clone(), format!("{}/{}/{name}", s.id, kind.segment()));
+    let (location, id) = (
+        s.location.clone(),
+        format!("{}/{}/{name}", s.id, kind.segment()),
+    );
     let sk2 = sk.clone();
     Ok(lro::start(
         ctx,
@@ -215,29 +254,57 @@ fn delete(ctx: &Ctx, w: &mut World, rg: &str, server: &str, kind: Kind, name: &s
 }
 
 fn admin_body(ctx: &Ctx, s: &Server, id: &str, object_id: &str, p: &Value) -> ArmResult<Value> {
-    if s.props.get("authConfig").and_then(|a| a.get("activeDirectoryAuth")).and_then(Value::as_str) != Some("Enabled") {
+    if s.props
+        .get("authConfig")
+        .and_then(|a| a.get("activeDirectoryAuth"))
+        .and_then(Value::as_str)
+        != Some("Enabled")
+    {
         return Err(ArmError::bad_request(
             "AadAuthenticationNotEnabled",
             format!("Microsoft Entra authentication is not enabled on server '{}'; enable authConfig.activeDirectoryAuth first.", s.name),
         ));
     }
     if !is_guid(object_id) {
-        return Err(bad("objectId", format!("'{object_id}' is not a valid object id (a GUID).")));
+        return Err(bad(
+            "objectId",
+            format!("'{object_id}' is not a valid object id (a GUID)."),
+        ));
     }
     let principal_type = match p.get("principalType") {
         Some(v) => match v.as_str() {
             Some(t @ ("User" | "Group" | "ServicePrincipal" | "Unknown")) => t,
-            _ => return Err(bad("properties.principalType", format!("Invalid principalType {v}; allowed: User, Group, ServicePrincipal, Unknown."))),
+            _ => return Err(bad(
+                "properties.principalType",
+                format!(
+                    "Invalid principalType {v}; allowed: User, Group, ServicePrincipal, Unknown."
+                ),
+            )),
         },
-        None => return Err(bad("properties.principalType", "principalType is required.")),
+        None => {
+            return Err(bad(
+                "properties.principalType",
+                "principalType is required.",
+            ))
+        }
     };
-    let Some(principal_name) = p.get("principalName").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
-        return Err(bad("properties.principalName", "principalName is required."));
+    let Some(principal_name) = p
+        .get("principalName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    else {
+        return Err(bad(
+            "properties.principalName",
+            "principalName is required.",
+        ));
     };
     let tenant = ctx.inner.opts.tenant_id.clone();
     if let Some(t) = p.get("tenantId").and_then(Value::as_str) {
         if !t.eq_ignore_ascii_case(&tenant) {
-            return Err(bad("properties.tenantId", format!("Tenant '{t}' is not the tenant of the server ('{tenant}').")));
+            return Err(bad(
+                "properties.tenantId",
+                format!("Tenant '{t}' is not the tenant of the server ('{tenant}')."),
+            ));
         }
     }
     Ok(json!({
@@ -255,20 +322,46 @@ fn admin_body(ctx: &Ctx, s: &Server, id: &str, object_id: &str, p: &Value) -> Ar
 
 fn database_body(id: &str, name: &str, p: &Value) -> ArmResult<Value> {
     let ok_name = (1..=63).contains(&name.len())
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !ok_name {
         return Err(bad("databaseName", format!("Database name '{name}' is invalid: 1-63 letters, digits, '_' or '-', starting with a letter or '_'.")));
     }
     let charset = p.get("charset").and_then(Value::as_str).unwrap_or("UTF8");
-    let collation = p.get("collation").and_then(Value::as_str).unwrap_or("en_US.utf8");
-    if !charset.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) || !charset.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(bad("properties.charset", format!("Charset '{charset}' is invalid.")));
-    }
-    if !collation.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '-')
-        || !collation.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' '))
+    let collation = p
+        .get("collation")
+        .and_then(Value::as_str)
+        .unwrap_or("en_US.utf8");
+    if !charset
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        || !charset
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
     {
-        return Err(bad("properties.collation", format!("Collation '{collation}' is invalid.")));
+        return Err(bad(
+            "properties.charset",
+            format!("Charset '{charset}' is invalid."),
+        ));
+    }
+    if !collation
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '-')
+        || !collation
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' '))
+    {
+        return Err(bad(
+            "properties.collation",
+            format!("Collation '{collation}' is invalid."),
+        ));
     }
     Ok(json!({
         "id": id,
@@ -280,21 +373,37 @@ fn database_body(id: &str, name: &str, p: &Value) -> ArmResult<Value> {
 
 fn firewall_body(id: &str, name: &str, p: &Value) -> ArmResult<Value> {
     let ok_name = (1..=80).contains(&name.len())
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
         && !name.ends_with('-')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !ok_name {
-        return Err(bad("firewallRuleName", format!("Firewall rule name '{name}' is invalid.")));
+        return Err(bad(
+            "firewallRuleName",
+            format!("Firewall rule name '{name}' is invalid."),
+        ));
     }
     let ip = |f: &str| -> ArmResult<Ipv4Addr> {
         p.get(f)
             .and_then(Value::as_str)
             .and_then(|s| s.parse::<Ipv4Addr>().ok())
-            .ok_or_else(|| bad(&format!("properties.{f}"), format!("'{f}' is required and must be an IPv4 address.")))
+            .ok_or_else(|| {
+                bad(
+                    &format!("properties.{f}"),
+                    format!("'{f}' is required and must be an IPv4 address."),
+                )
+            })
     };
     let (start, end) = (ip("startIpAddress")?, ip("endIpAddress")?);
     if u32::from(start) > u32::from(end) {
-        return Err(bad("properties.startIpAddress", "startIpAddress must not be greater than endIpAddress."));
+        return Err(bad(
+            "properties.startIpAddress",
+            "startIpAddress must not be greater than endIpAddress.",
+        ));
     }
     Ok(json!({
         "id": id,
@@ -310,22 +419,38 @@ fn write_config(ctx: &Ctx, w: &mut World, rg: &str, server: &str, name: &str) ->
     let Some(param) = config_catalogue::find(name) else {
         return Err(child_not_found(Kind::Config, rg, server, name));
     };
-    let source = p.get("source").and_then(Value::as_str).unwrap_or("user-override").to_string();
+    let source = p
+        .get("source")
+        .and_then(Value::as_str)
+        .unwrap_or("user-override")
+        .to_string();
     let value = match p.get("value") {
         Some(Value::String(v)) => v.clone(),
         None | Some(Value::Null) if source == "system-default" => param.default.to_string(),
-        Some(v) => return Err(bad("properties.value", format!("The value {v} must be a string."))),
+        Some(v) => {
+            return Err(bad(
+                "properties.value",
+                format!("The value {v} must be a string."),
+            ))
+        }
         None => return Err(bad("properties.value", "value is required.")),
     };
     if !param.accepts(&value) {
         return Err(ArmError::bad_request(
             "InvalidParameterValue",
-            format!("Invalid value given for parameter '{}': '{value}'. Allowed values: {}.", param.name, param.allowed),
-        ).with_target("properties.value"));
+            format!(
+                "Invalid value given for parameter '{}': '{value}'. Allowed values: {}.",
+                param.name, param.allowed
+            ),
+        )
+        .with_target("properties.value"));
     }
     ensure_idle(w, rg, server)?;
     let s = &w.servers[&sk];
-    let (location, id) = (s.location.clone(), format!("{}/configurations/{}", s.id, param.name));
+    let (location, id) = (
+        s.location.clone(),
+        format!("{}/configurations/{}", s.id, param.name),
+    );
     let sk2 = sk.clone();
     let pname = param.name;
     Ok(lro::start(
@@ -339,11 +464,14 @@ fn write_config(ctx: &Ctx, w: &mut World, rg: &str, server: &str, name: &str) ->
             on_success: Box::new(move |w: &mut World| {
                 let s = w.servers.get_mut(&sk2)?;
                 let p = config_catalogue::find(pname)?;
-                let c = s.configs.entry(pname.to_string()).or_insert_with(|| ConfigValue {
-                    value: p.default.into(),
-                    running: p.default.into(),
-                    source: "system-default".into(),
-                });
+                let c = s
+                    .configs
+                    .entry(pname.to_string())
+                    .or_insert_with(|| ConfigValue {
+                        value: p.default.into(),
+                        running: p.default.into(),
+                        source: "system-default".into(),
+                    });
                 c.value = value;
                 c.source = source;
                 if p.dynamic {

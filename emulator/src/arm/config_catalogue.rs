@@ -133,12 +133,19 @@ impl Param {
         match self.data_type {
             "Set" => {
                 let allowed: Vec<&str> = self.allowed.split(',').collect();
-                v.is_empty() || v.split(',').all(|x| allowed.iter().any(|a| a.eq_ignore_ascii_case(x.trim())))
+                v.is_empty()
+                    || v.split(',')
+                        .all(|x| allowed.iter().any(|a| a.eq_ignore_ascii_case(x.trim())))
             }
-            "Boolean" => matches!(v.to_ascii_lowercase().as_str(), "on" | "off" | "true" | "false"),
+            "Boolean" => matches!(
+                v.to_ascii_lowercase().as_str(),
+                "on" | "off" | "true" | "false"
+            ),
             "Enumeration" => self.allowed.split(',').any(|a| a.eq_ignore_ascii_case(v)),
             "Integer" => {
-                let Ok(n) = v.parse::<i64>() else { return false };
+                let Ok(n) = v.parse::<i64>() else {
+                    return false;
+                };
                 // "lo-hi" where lo may be negative: split at the first '-' after position 0.
                 let split = self.allowed[1..].find('-').map(|i| i + 1);
                 match split {
@@ -151,7 +158,11 @@ impl Param {
                 }
             }
             // Strings: any non-empty value made of the characters the pattern names.
-            _ => !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)),
+            _ => {
+                !v.is_empty()
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
+            }
         }
     }
 }

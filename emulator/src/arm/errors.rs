@@ -17,7 +17,13 @@ pub type ArmResult<T> = Result<T, ArmError>;
 
 impl ArmError {
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
-        Self { status, code: code.into(), message: message.into(), target: None, details: Vec::new() }
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+            target: None,
+            details: Vec::new(),
+        }
     }
 
     pub fn with_target(mut self, target: &str) -> Self {
@@ -82,7 +88,11 @@ impl ArmError {
     }
 
     pub fn resource_group_not_found(rg: &str) -> Self {
-        Self::new(404, "ResourceGroupNotFound", format!("Resource group '{rg}' could not be found."))
+        Self::new(
+            404,
+            "ResourceGroupNotFound",
+            format!("Resource group '{rg}' could not be found."),
+        )
     }
 
     /// `The Resource '{Namespace}/{type}/{name}' under resource group '{rg}' was not found.`
@@ -95,11 +105,19 @@ impl ArmError {
     }
 
     pub fn not_found_route(path: &str) -> Self {
-        Self::new(404, "InvalidResourceType", format!("The resource type could not be found for the request path '{path}'."))
+        Self::new(
+            404,
+            "InvalidResourceType",
+            format!("The resource type could not be found for the request path '{path}'."),
+        )
     }
 
     pub fn method_not_allowed(method: &str) -> Self {
-        Self::new(405, "MethodNotAllowed", format!("The requested resource does not support http method '{method}'."))
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            format!("The requested resource does not support http method '{method}'."),
+        )
     }
 
     pub fn server_busy(server: &str) -> Self {

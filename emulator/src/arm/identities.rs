@@ -10,7 +10,8 @@ use crate::util;
 use serde_json::{json, Value};
 
 const TYPE: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
-const FIC_TYPE: &str = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials";
+const FIC_TYPE: &str =
+    "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials";
 const MAX_FICS: usize = 20;
 
 fn identity_body(i: &Identity) -> Value {
@@ -42,7 +43,10 @@ fn fic_body(i: &Identity, f: &Fic) -> Value {
 }
 
 fn not_found(rg: &str, name: &str) -> ArmError {
-    ArmError::resource_not_found(&format!("{MSI_NAMESPACE}/userAssignedIdentities/{name}"), rg)
+    ArmError::resource_not_found(
+        &format!("{MSI_NAMESPACE}/userAssignedIdentities/{name}"),
+        rg,
+    )
 }
 
 pub(super) fn list(ctx: &Ctx, rg: Option<&str>) -> ArmResult<Resp> {
@@ -68,7 +72,10 @@ pub(super) async fn handle(ctx: &Ctx<'_>, rg: &str, rest: &[&str]) -> ArmResult<
         [name, kind] if kind.eq_ignore_ascii_case("federatedIdentityCredentials") && m == "GET" => {
             let w = ctx.inner.world();
             require_rg(&w, rg)?;
-            let i = w.identities.get(&key(rg, name)).ok_or_else(|| not_found(rg, name))?;
+            let i = w
+                .identities
+                .get(&key(rg, name))
+                .ok_or_else(|| not_found(rg, name))?;
             fic_page(ctx, i)
         }
         [name, kind, fic] if kind.eq_ignore_ascii_case("federatedIdentityCredentials") => {
@@ -81,14 +88,27 @@ pub(super) async fn handle(ctx: &Ctx<'_>, rg: &str, rest: &[&str]) -> ArmResult<
 
 /// The credentials list, paged by `$top` with a `nextLink` carrying `$skiptoken` (an offset).
 fn fic_page(ctx: &Ctx, i: &Identity) -> ArmResult<Resp> {
-    let skip: usize = ctx.req.query_param("$skiptoken").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let skip: usize = ctx
+        .req
+        .query_param("$skiptoken")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let top: usize = match ctx.req.query_param("$top") {
         None => usize::MAX,
         Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-            ArmError::bad_request("InvalidRequestParameter", format!("The value '{v}' of $top is not a positive integer."))
+            ArmError::bad_request(
+                "InvalidRequestParameter",
+                format!("The value '{v}' of $top is not a positive integer."),
+            )
         })?,
     };
-    let items: Vec<Value> = i.fics.iter().skip(skip).take(top).map(|f| fic_body(i, f)).collect();
+    let items: Vec<Value> = i
+        .fics
+        .iter()
+        .skip(skip)
+        .take(top)
+        .map(|f| fic_body(i, f))
+        .collect();
     let mut body = json!({ "value": items });
     if skip.saturating_add(top) < i.fics.len() {
         body["nextLink"] = json!(format!(
@@ -105,7 +125,8 @@ fn fic_page(ctx: &Ctx, i: &Identity) -> ArmResult<Resp> {
 fn valid_identity_name(n: &str) -> bool {
     (3..=128).contains(&n.len())
         && n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn identity(ctx: &Ctx, rg: &str, name: &str) -> ArmResult<Resp> {
@@ -113,7 +134,11 @@ fn identity(ctx: &Ctx, rg: &str, name: &str) -> ArmResult<Resp> {
     let mut w = ctx.inner.world();
     let rg_name = require_rg(&w, rg)?;
     match ctx.req.method.as_str() {
-        "GET" => w.identities.get(&k).map(|i| Resp::json(200, &identity_body(i))).ok_or_else(|| not_found(rg, name)),
+        "GET" => w
+            .identities
+            .get(&k)
+            .map(|i| Resp::json(200, &identity_body(i)))
+            .ok_or_else(|| not_found(rg, name)),
         "PUT" => {
             if !valid_identity_name(name) {
                 return Err(ArmError::bad_request(
@@ -122,12 +147,22 @@ fn identity(ctx: &Ctx, rg: &str, name: &str) -> ArmResult<Resp> {
                 ));
             }
             let b = ctx.json_body()?;
-            let location = b.get("location").and_then(Value::as_str).unwrap_or_default().to_string();
+            let location = b
+                .get("location")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             if location.is_empty() {
-                return Err(ArmError::bad_request("LocationRequired", "The location property is required for this definition."));
+                return Err(ArmError::bad_request(
+                    "LocationRequired",
+                    "The location property is required for this definition.",
+                ));
             }
             let tags = tags_of(&b)?.unwrap_or(Value::Null);
-            let scope = b.pointer("/properties/isolationScope").and_then(Value::as_str).unwrap_or("None");
+            let scope = b
+                .pointer("/properties/isolationScope")
+                .and_then(Value::as_str)
+                .unwrap_or("None");
             if !matches!(scope, "None" | "Regional") {
                 return Err(ArmError::bad_request(
                     "InvalidRequestContent",
@@ -145,7 +180,10 @@ fn identity(ctx: &Ctx, rg: &str, name: &str) -> ArmResult<Resp> {
                 i.isolation_scope = scope.to_string();
                 return Ok(Resp::json(200, &identity_body(i)));
             }
-            let id = format!("/subscriptions/{}/resourcegroups/{rg_name}/providers/{TYPE}/{name}", ctx.sub);
+            let id = format!(
+                "/subscriptions/{}/resourcegroups/{rg_name}/providers/{TYPE}/{name}",
+                ctx.sub
+            );
             let i = Identity {
                 id: id.clone(),
                 name: name.to_string(),
@@ -159,7 +197,9 @@ fn identity(ctx: &Ctx, rg: &str, name: &str) -> ArmResult<Resp> {
                 fics: Vec::new(),
                 fic_write_in_flight: false,
             };
-            ctx.inner.directory.add_managed_identity(name, &i.principal_id, &i.client_id, &id);
+            ctx.inner
+                .directory
+                .add_managed_identity(name, &i.principal_id, &i.client_id, &id);
             let body = identity_body(&i);
             w.identities.insert(k, i);
             Ok(Resp::json(201, &body))
@@ -167,7 +207,10 @@ fn identity(ctx: &Ctx, rg: &str, name: &str) -> ArmResult<Resp> {
         "PATCH" => {
             let b = ctx.json_body()?;
             let tags = tags_of(&b)?;
-            let i = w.identities.get_mut(&k).ok_or_else(|| not_found(rg, name))?;
+            let i = w
+                .identities
+                .get_mut(&k)
+                .ok_or_else(|| not_found(rg, name))?;
             if let Some(t) = tags {
                 i.tags = t;
             }
@@ -187,7 +230,8 @@ fn identity(ctx: &Ctx, rg: &str, name: &str) -> ArmResult<Resp> {
 fn valid_fic_name(n: &str) -> bool {
     (3..=120).contains(&n.len())
         && n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn bad(message: impl Into<String>) -> ArmError {
@@ -213,7 +257,10 @@ async fn federated_credential(ctx: &Ctx<'_>, rg: &str, name: &str, fic: &str) ->
     {
         let mut w = ctx.inner.world();
         require_rg(&w, rg)?;
-        let i = w.identities.get_mut(&k).ok_or_else(|| not_found(rg, name))?;
+        let i = w
+            .identities
+            .get_mut(&k)
+            .ok_or_else(|| not_found(rg, name))?;
         if i.fic_write_in_flight {
             return Err(ArmError::new(
                 409,
@@ -225,7 +272,9 @@ async fn federated_credential(ctx: &Ctx<'_>, rg: &str, name: &str, fic: &str) ->
     }
     tokio::time::sleep(ctx.inner.opts.fic_write_window).await;
     let mut w = ctx.inner.world();
-    let Some(i) = w.identities.get_mut(&k) else { return Err(not_found(rg, name)) };
+    let Some(i) = w.identities.get_mut(&k) else {
+        return Err(not_found(rg, name));
+    };
     i.fic_write_in_flight = false;
     if method == "DELETE" {
         let before = i.fics.len();
@@ -233,8 +282,12 @@ async fn federated_credential(ctx: &Ctx<'_>, rg: &str, name: &str, fic: &str) ->
         return Ok(Resp::empty(if i.fics.len() < before { 200 } else { 204 }));
     }
     let f = parse_fic(ctx, fic)?;
-    if i.fics.iter().any(|x| !x.name.eq_ignore_ascii_case(fic) && x.issuer == f.issuer && x.subject == f.subject) {
-        return Err(bad("Issuer and subject combination already exists for this Managed Identity."));
+    if i.fics.iter().any(|x| {
+        !x.name.eq_ignore_ascii_case(fic) && x.issuer == f.issuer && x.subject == f.subject
+    }) {
+        return Err(bad(
+            "Issuer and subject combination already exists for this Managed Identity.",
+        ));
     }
     match i.fics.iter_mut().find(|x| x.name.eq_ignore_ascii_case(fic)) {
         Some(existing) => {
@@ -259,39 +312,75 @@ async fn federated_credential(ctx: &Ctx<'_>, rg: &str, name: &str, fic: &str) ->
 
 fn parse_fic(ctx: &Ctx, name: &str) -> ArmResult<Fic> {
     if !valid_fic_name(name) {
-        return Err(bad(format!("Federated Identity Credential name '{name}' is invalid.")));
+        return Err(bad(format!(
+            "Federated Identity Credential name '{name}' is invalid."
+        )));
     }
     let b = ctx.json_body()?;
-    let Some(props) = b.get("properties").filter(|p| p.as_object().is_some_and(|o| !o.is_empty())) else {
-        return Err(bad("The Federated Identity Credential properties must not be empty."));
+    let Some(props) = b
+        .get("properties")
+        .filter(|p| p.as_object().is_some_and(|o| !o.is_empty()))
+    else {
+        return Err(bad(
+            "The Federated Identity Credential properties must not be empty.",
+        ));
     };
     let text = |field: &str| -> ArmResult<String> {
         match props.get(field) {
             Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-            _ => Err(bad(format!("Federated Identity Credential property '{field}' is required.")).with_target(&format!("properties.{field}"))),
+            _ => Err(bad(format!(
+                "Federated Identity Credential property '{field}' is required."
+            ))
+            .with_target(&format!("properties.{field}"))),
         }
     };
     let issuer = text("issuer")?;
     let subject = text("subject")?;
     let audiences: Vec<String> = match props.get("audiences") {
-        Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
-            a.iter().filter_map(Value::as_str).map(str::to_string).collect()
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => {
+            return Err(
+                bad("Federated Identity Credential property 'audiences' is required.")
+                    .with_target("properties.audiences"),
+            )
         }
-        _ => return Err(bad("Federated Identity Credential property 'audiences' is required.").with_target("properties.audiences")),
     };
     if audiences.len() != 1 {
-        return Err(bad("Federated Identity Credential must have exactly one audience.").with_target("properties.audiences"));
+        return Err(
+            bad("Federated Identity Credential must have exactly one audience.")
+                .with_target("properties.audiences"),
+        );
     }
     if !issuer.starts_with("https://") {
-        return Err(bad(format!("Issuer '{issuer}' is invalid: it must be an https URL.")).with_target("properties.issuer"));
+        return Err(bad(format!(
+            "Issuer '{issuer}' is invalid: it must be an https URL."
+        ))
+        .with_target("properties.issuer"));
     }
-    for (field, v) in [("issuer", &issuer), ("subject", &subject), ("audiences", &audiences[0])] {
+    for (field, v) in [
+        ("issuer", &issuer),
+        ("subject", &subject),
+        ("audiences", &audiences[0]),
+    ] {
         if v.len() > 600 {
-            return Err(bad(format!("Federated Identity Credential property '{field}' must be at most 600 characters.")));
+            return Err(bad(format!(
+                "Federated Identity Credential property '{field}' must be at most 600 characters."
+            )));
         }
         if v.contains('*') {
-            return Err(bad(format!("Federated Identity Credential property '{field}' must not contain wildcards.")));
+            return Err(bad(format!(
+                "Federated Identity Credential property '{field}' must not contain wildcards."
+            )));
         }
     }
-    Ok(Fic { name: name.to_string(), issuer, subject, audiences })
+    Ok(Fic {
+        name: name.to_string(),
+        issuer,
+        subject,
+        audiences,
+    })
 }

@@ -34,7 +34,11 @@ fn urls(ctx: &Ctx, location: &str, id: &str) -> (String, String) {
 /// answers 202 with the polling headers.
 pub(crate) fn start(ctx: &Ctx, w: &mut World, op: NewOp) -> Resp {
     let id = util::uuid();
-    let planned = ctx.inner.faults().take_lro(&op.resource_id).unwrap_or(Outcome::Succeeded);
+    let planned = ctx
+        .inner
+        .faults()
+        .take_lro(&op.resource_id)
+        .unwrap_or(Outcome::Succeeded);
     let location = super::normalize_location(&op.location);
     if let Some(b) = &op.busy_key {
         w.busy.insert(b.clone(), id.clone());
@@ -83,9 +87,17 @@ pub(super) fn status(ctx: &Ctx, kind: &str, id: &str) -> ArmResult<Resp> {
         return Err(ArmError::method_not_allowed(&ctx.req.method));
     }
     let w = ctx.inner.world();
-    let op = w.operations.get(&id.to_ascii_lowercase()).or_else(|| w.operations.get(id)).ok_or_else(|| {
-        ArmError::new(404, "OperationNotFound", format!("The operation '{id}' could not be found."))
-    })?;
+    let op = w
+        .operations
+        .get(&id.to_ascii_lowercase())
+        .or_else(|| w.operations.get(id))
+        .ok_or_else(|| {
+            ArmError::new(
+                404,
+                "OperationNotFound",
+                format!("The operation '{id}' could not be found."),
+            )
+        })?;
     let (async_url, location_url) = urls(ctx, &op.location, &op.id);
     match kind {
         "azureasyncoperation" => {
@@ -103,16 +115,24 @@ pub(super) fn status(ctx: &Ctx, kind: &str, id: &str) -> ArmResult<Resp> {
                 body["error"] = e.object();
             }
             let r = Resp::json(200, &body);
-            Ok(if op.status.is_none() { r.with_header("retry-after", ctx.retry_after()) } else { r })
+            Ok(if op.status.is_none() {
+                r.with_header("retry-after", ctx.retry_after())
+            } else {
+                r
+            })
         }
         "operationresults" => match op.status {
-            None => Ok(Resp::empty(202).with_header("location", location_url).with_header("retry-after", ctx.retry_after())),
+            None => Ok(Resp::empty(202)
+                .with_header("location", location_url)
+                .with_header("retry-after", ctx.retry_after())),
             Some(Outcome::Succeeded) => Ok(match (&op.final_body, op.is_delete) {
                 (Some(b), false) => Resp::json(200, b),
                 (_, true) => Resp::empty(204),
                 (None, false) => Resp::empty(200),
             }),
-            Some(_) => Err(op.error.clone().unwrap_or_else(|| ArmError::new(500, "InternalServerError", "The operation failed."))),
+            Some(_) => Err(op.error.clone().unwrap_or_else(|| {
+                ArmError::new(500, "InternalServerError", "The operation failed.")
+            })),
         },
         _ => Err(ArmError::not_found_route(&ctx.req.path)),
     }

@@ -1,8 +1,8 @@
 //! Azure Resource Manager: authentication, api-versions and the routing of resource paths.
 
-pub mod errors;
 mod children;
 mod config_catalogue;
+pub mod errors;
 mod identities;
 mod lro;
 mod resource_groups;
@@ -44,16 +44,22 @@ impl Ctx<'_> {
             return Ok(Value::Object(Default::default()));
         }
         let v: Value = serde_json::from_slice(&self.req.body).map_err(|e| {
-            ArmError::invalid_body(format!("The request content was invalid and could not be deserialized: '{e}'."))
+            ArmError::invalid_body(format!(
+                "The request content was invalid and could not be deserialized: '{e}'."
+            ))
         })?;
         if !v.is_object() {
-            return Err(ArmError::invalid_body("The request content must be a JSON object."));
+            return Err(ArmError::invalid_body(
+                "The request content must be a JSON object.",
+            ));
         }
         Ok(v)
     }
 
     pub fn lro_delay(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.inner.lro_ms.load(std::sync::atomic::Ordering::Relaxed))
+        std::time::Duration::from_millis(
+            self.inner.lro_ms.load(std::sync::atomic::Ordering::Relaxed),
+        )
     }
 
     pub fn retry_after(&self) -> String {
@@ -79,7 +85,10 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: Req) -> Resp {
         query: req.raw_query.clone(),
         request: serde_json::from_slice(&req.body).ok(),
         status: resp.status,
-        response: resp.body.as_deref().and_then(|b| serde_json::from_slice(b).ok()),
+        response: resp
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_slice(b).ok()),
     });
     resp
 }
@@ -91,16 +100,18 @@ fn authenticate(inner: &Inner, req: &Req) -> ArmResult<()> {
             "Authentication failed. The 'Authorization' header is missing.",
         ));
     };
-    let Some(token) = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")) else {
+    let Some(token) = auth
+        .strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("bearer "))
+    else {
         return Err(ArmError::unauthenticated(
             "AuthenticationFailed",
             "Authentication failed. The 'Authorization' header is provided in an invalid format.",
         ));
     };
-    let decoded = inner
-        .keys
-        .verify(token)
-        .map_err(|_| ArmError::unauthenticated("InvalidAuthenticationToken", "The access token is invalid."))?;
+    let decoded = inner.keys.verify(token).map_err(|_| {
+        ArmError::unauthenticated("InvalidAuthenticationToken", "The access token is invalid.")
+    })?;
     let c = &decoded.claims;
     let iss = c.get("iss").and_then(Value::as_str).unwrap_or_default();
     if iss != crate::entra::tokens::issuer(inner) {
@@ -133,11 +144,17 @@ fn authenticate(inner: &Inner, req: &Req) -> ArmResult<()> {
 }
 
 fn check_api_version(req: &Req, supported: &[&str], resource_type: &str) -> ArmResult<()> {
-    let v = req.query_param("api-version").ok_or_else(ArmError::missing_api_version)?;
+    let v = req
+        .query_param("api-version")
+        .ok_or_else(ArmError::missing_api_version)?;
     if supported.is_empty() || supported.iter().any(|s| s.eq_ignore_ascii_case(v)) {
         Ok(())
     } else {
-        Err(ArmError::unsupported_api_version(v, resource_type, supported))
+        Err(ArmError::unsupported_api_version(
+            v,
+            resource_type,
+            supported,
+        ))
     }
 }
 
@@ -151,9 +168,17 @@ async fn route(inner: &Inner, req: &Req) -> ArmResult<Resp> {
     }
     let sub = segs[1];
     if !sub.eq_ignore_ascii_case(&inner.opts.subscription_id) {
-        return Err(ArmError::new(404, "SubscriptionNotFound", format!("The subscription '{sub}' could not be found.")));
+        return Err(ArmError::new(
+            404,
+            "SubscriptionNotFound",
+            format!("The subscription '{sub}' could not be found."),
+        ));
     }
-    let ctx = Ctx { inner, req, sub: inner.opts.subscription_id.clone() };
+    let ctx = Ctx {
+        inner,
+        req,
+        sub: inner.opts.subscription_id.clone(),
+    };
     let pg = PG_NAMESPACE.to_ascii_lowercase();
     let msi = MSI_NAMESPACE.to_ascii_lowercase();
     match &l[2..] {
@@ -206,19 +231,29 @@ pub(crate) fn require_rg(w: &crate::state::World, rg: &str) -> ArmResult<String>
 pub(crate) fn is_guid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() == 5
-        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// Normalises a location the way ARM echoes it in URLs (`East US` -> `eastus`).
 pub(crate) fn normalize_location(l: &str) -> String {
-    l.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase()
+    l.chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase()
 }
 
 /// Copies `tags` from a body, checking it is an object of strings.
 pub(crate) fn tags_of(body: &Value) -> ArmResult<Option<Value>> {
     match body.get("tags") {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(m)) if m.values().all(Value::is_string) => Ok(Some(Value::Object(m.clone()))),
-        Some(_) => Err(ArmError::invalid_body("The 'tags' property must be an object whose values are strings.")),
+        Some(Value::Object(m)) if m.values().all(Value::is_string) => {
+            Ok(Some(Value::Object(m.clone())))
+        }
+        Some(_) => Err(ArmError::invalid_body(
+            "The 'tags' property must be an object whose values are strings.",
+        )),
     }
 }

@@ -23,7 +23,8 @@ fn body(sub: &str, g: &ResourceGroup) -> Value {
 fn valid_name(n: &str) -> bool {
     (1..=90).contains(&n.len())
         && !n.ends_with('.')
-        && n.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'))
+        && n.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'))
 }
 
 pub(super) fn list(ctx: &Ctx) -> ArmResult<Resp> {
@@ -31,7 +32,12 @@ pub(super) fn list(ctx: &Ctx) -> ArmResult<Resp> {
         return Err(ArmError::method_not_allowed(&ctx.req.method));
     }
     let w = ctx.inner.world();
-    Ok(list_body(w.resource_groups.values().map(|g| body(&ctx.sub, g)).collect()))
+    Ok(list_body(
+        w.resource_groups
+            .values()
+            .map(|g| body(&ctx.sub, g))
+            .collect(),
+    ))
 }
 
 pub(super) fn handle(ctx: &Ctx, name: &str) -> ArmResult<Resp> {
@@ -52,14 +58,23 @@ pub(super) fn handle(ctx: &Ctx, name: &str) -> ArmResult<Resp> {
                 ));
             }
             let b = ctx.json_body()?;
-            let location = b.get("location").and_then(Value::as_str).unwrap_or_default().to_string();
+            let location = b
+                .get("location")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             if location.is_empty() {
-                return Err(ArmError::bad_request("LocationRequired", "The location property is required for this definition."));
+                return Err(ArmError::bad_request(
+                    "LocationRequired",
+                    "The location property is required for this definition.",
+                ));
             }
             let tags = tags_of(&b)?.unwrap_or(Value::Null);
             let status = match w.resource_groups.get_mut(&key) {
                 Some(g) => {
-                    if !super::normalize_location(&g.location).eq(&super::normalize_location(&location)) {
+                    if !super::normalize_location(&g.location)
+                        .eq(&super::normalize_location(&location))
+                    {
                         return Err(ArmError::new(
                             409,
                             "InvalidResourceGroupLocation",
@@ -70,11 +85,21 @@ pub(super) fn handle(ctx: &Ctx, name: &str) -> ArmResult<Resp> {
                     200
                 }
                 None => {
-                    w.resource_groups.insert(key.clone(), ResourceGroup { name: name.to_string(), location, tags });
+                    w.resource_groups.insert(
+                        key.clone(),
+                        ResourceGroup {
+                            name: name.to_string(),
+                            location,
+                            tags,
+                        },
+                    );
                     201
                 }
             };
-            Ok(Resp::json(status, &body(&ctx.sub, &w.resource_groups[&key])))
+            Ok(Resp::json(
+                status,
+                &body(&ctx.sub, &w.resource_groups[&key]),
+            ))
         }
         "DELETE" => {
             if w.resource_groups.remove(&key).is_none() {
@@ -89,13 +114,23 @@ pub(super) fn handle(ctx: &Ctx, name: &str) -> ArmResult<Resp> {
 
 fn remove_contents(ctx: &Ctx, w: &mut World, rg_key: &str) {
     let prefix = format!("{rg_key}/");
-    let ids: Vec<String> = w.identities.keys().filter(|k| k.starts_with(&prefix)).cloned().collect();
+    let ids: Vec<String> = w
+        .identities
+        .keys()
+        .filter(|k| k.starts_with(&prefix))
+        .cloned()
+        .collect();
     for k in ids {
         if let Some(i) = w.identities.remove(&k) {
             ctx.inner.directory.remove(&i.principal_id);
         }
     }
-    let servers: Vec<String> = w.servers.keys().filter(|k| k.starts_with(&prefix)).cloned().collect();
+    let servers: Vec<String> = w
+        .servers
+        .keys()
+        .filter(|k| k.starts_with(&prefix))
+        .cloned()
+        .collect();
     for k in servers {
         w.servers.remove(&k);
         w.passwords.remove(&k);

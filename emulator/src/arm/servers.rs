@@ -61,7 +61,10 @@ pub(super) fn handle(ctx: &Ctx, rg: &str, rest: &[&str]) -> ArmResult<Resp> {
             "GET" => {
                 let w = ctx.inner.world();
                 require_rg(&w, rg)?;
-                w.servers.get(&key(rg, name)).map(|s| Resp::json(200, &server_body(s))).ok_or_else(|| not_found(rg, name))
+                w.servers
+                    .get(&key(rg, name))
+                    .map(|s| Resp::json(200, &server_body(s)))
+                    .ok_or_else(|| not_found(rg, name))
             }
             "PUT" => put(ctx, rg, name),
             "PATCH" => patch(ctx, rg, name),
@@ -84,11 +87,18 @@ pub(super) fn ensure_idle(w: &World, rg: &str, name: &str) -> ArmResult<()> {
 
 fn valid_server_name(n: &str) -> bool {
     (3..=63).contains(&n.len())
-        && n.split('-').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        && n.split('-').all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
 }
 
 fn template(ctx: &Ctx, rg: &str, name: &str, location: &str) -> Server {
-    let id = format!("/subscriptions/{}/resourceGroups/{rg}/providers/{TYPE}/{name}", ctx.sub);
+    let id = format!(
+        "/subscriptions/{}/resourceGroups/{rg}/providers/{TYPE}/{name}",
+        ctx.sub
+    );
     let props = json!({
         "replica": {"role": "Primary", "capacity": 5},
         "storage": {"type": "Premium_LRS", "iops": 120, "tier": "P4", "storageSizeGB": 32, "autoGrow": "Disabled"},
@@ -110,7 +120,14 @@ fn template(ctx: &Ctx, rg: &str, name: &str, location: &str) -> Server {
     let configs = CATALOGUE
         .iter()
         .map(|p| {
-            (p.name.to_string(), ConfigValue { value: p.default.into(), running: p.default.into(), source: "system-default".into() })
+            (
+                p.name.to_string(),
+                ConfigValue {
+                    value: p.default.into(),
+                    running: p.default.into(),
+                    source: "system-default".into(),
+                },
+            )
         })
         .collect();
     let db = |n: &str| {
@@ -131,7 +148,10 @@ fn template(ctx: &Ctx, rg: &str, name: &str, location: &str) -> Server {
         created_at: util::now_iso(),
         admins: BTreeMap::new(),
         configs,
-        databases: ["azure_maintenance", "azure_sys", "postgres"].iter().map(|n| db(n)).collect(),
+        databases: ["azure_maintenance", "azure_sys", "postgres"]
+            .iter()
+            .map(|n| db(n))
+            .collect(),
         firewall_rules: BTreeMap::new(),
     }
 }
@@ -152,17 +172,38 @@ fn put(ctx: &Ctx, rg: &str, name: &str) -> ArmResult<Resp> {
             format!("Server name '{name}' is invalid: use 3-63 lower-case letters, digits and single hyphens, not starting or ending with a hyphen."),
         ));
     }
-    if w.servers.values().any(|s| s.name.eq_ignore_ascii_case(name)) {
-        return Err(ArmError::new(409, "ServerNameAlreadyExists", format!("Specified server name '{name}' is already used.")));
+    if w.servers
+        .values()
+        .any(|s| s.name.eq_ignore_ascii_case(name))
+    {
+        return Err(ArmError::new(
+            409,
+            "ServerNameAlreadyExists",
+            format!("Specified server name '{name}' is already used."),
+        ));
     }
-    let location = body.get("location").and_then(Value::as_str).unwrap_or_default().to_string();
+    let location = body
+        .get("location")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     if location.is_empty() {
-        return Err(ArmError::bad_request("LocationRequired", "The location property is required for this definition."));
+        return Err(ArmError::bad_request(
+            "LocationRequired",
+            "The location property is required for this definition.",
+        ));
     }
     if body.get("sku").is_none() {
-        return Err(ArmError::bad_request("InvalidRequestContent", "The 'sku' property (name and tier) is required.").with_target("sku"));
+        return Err(ArmError::bad_request(
+            "InvalidRequestContent",
+            "The 'sku' property (name and tier) is required.",
+        )
+        .with_target("sku"));
     }
-    let create_mode = body.pointer("/properties/createMode").and_then(Value::as_str).unwrap_or("Default");
+    let create_mode = body
+        .pointer("/properties/createMode")
+        .and_then(Value::as_str)
+        .unwrap_or("Default");
     if !matches!(create_mode, "Default" | "Create") {
         return Err(ArmError::bad_request(
             "CreateModeNotSupported",
@@ -171,13 +212,24 @@ fn put(ctx: &Ctx, rg: &str, name: &str) -> ArmResult<Resp> {
     }
     let mut server = template(ctx, &rg_name, name, &location);
     let password = apply(ctx, &mut server, &body, Mode::Create)?;
-    if server.props.get("authConfig").and_then(|a| a.get("passwordAuth")).and_then(Value::as_str) == Some("Enabled") && password.is_none() {
+    if server
+        .props
+        .get("authConfig")
+        .and_then(|a| a.get("passwordAuth"))
+        .and_then(Value::as_str)
+        == Some("Enabled")
+        && password.is_none()
+    {
         return Err(ArmError::bad_request(
             "AdministratorLoginPasswordRequired",
             "administratorLoginPassword is required when password authentication is enabled.",
-        ).with_target("properties.administratorLoginPassword"));
+        )
+        .with_target("properties.administratorLoginPassword"));
     }
-    server.props.insert("fullyQualifiedDomainName".into(), json!(w.allocate_loopback()));
+    server.props.insert(
+        "fullyQualifiedDomainName".into(),
+        json!(w.allocate_loopback()),
+    );
     let id = server.id.clone();
     let k2 = k.clone();
     let resp = lro::start(
@@ -212,7 +264,11 @@ fn update(ctx: &Ctx, rg: &str, name: &str, body: Value, is_put: bool) -> ArmResu
     let mut w = ctx.inner.world();
     require_rg(&w, rg)?;
     let k = key(rg, name);
-    let current = w.servers.get(&k).cloned().ok_or_else(|| not_found(rg, name))?;
+    let current = w
+        .servers
+        .get(&k)
+        .cloned()
+        .ok_or_else(|| not_found(rg, name))?;
     ensure_idle(&w, rg, name)?;
     if is_put {
         if let Some(l) = body.get("location").and_then(Value::as_str) {
@@ -225,8 +281,18 @@ fn update(ctx: &Ctx, rg: &str, name: &str, body: Value, is_put: bool) -> ArmResu
         }
     }
     let mut next = current.clone();
-    let password = apply(ctx, &mut next, &body, if is_put { Mode::Put } else { Mode::Patch })?;
-    let password_auth_on = next.props.get("authConfig").and_then(|a| a.get("passwordAuth")).and_then(Value::as_str) == Some("Enabled");
+    let password = apply(
+        ctx,
+        &mut next,
+        &body,
+        if is_put { Mode::Put } else { Mode::Patch },
+    )?;
+    let password_auth_on = next
+        .props
+        .get("authConfig")
+        .and_then(|a| a.get("passwordAuth"))
+        .and_then(Value::as_str)
+        == Some("Enabled");
     if password_auth_on && password.is_none() && !w.passwords.contains_key(&k) {
         return Err(ArmError::bad_request(
             "AdministratorLoginPasswordRequired",
@@ -307,7 +373,15 @@ fn power(ctx: &Ctx, rg: &str, name: &str, action: &str) -> ArmResult<Resp> {
     let mut w = ctx.inner.world();
     require_rg(&w, rg)?;
     let k = key(rg, name);
-    let state = w.servers.get(&k).ok_or_else(|| not_found(rg, name))?.props.get("state").and_then(Value::as_str).unwrap_or("Ready").to_string();
+    let state = w
+        .servers
+        .get(&k)
+        .ok_or_else(|| not_found(rg, name))?
+        .props
+        .get("state")
+        .and_then(Value::as_str)
+        .unwrap_or("Ready")
+        .to_string();
     ensure_idle(&w, rg, name)?;
     let (during, after) = match (action, state.as_str()) {
         ("restart", "Ready") => ("Restarting", "Ready"),
@@ -369,7 +443,13 @@ fn invalid(target: &str, message: impl Into<String>) -> ArmError {
 fn enum_str<'a>(v: &'a Value, allowed: &[&str], target: &str) -> ArmResult<&'a str> {
     match v.as_str() {
         Some(s) if allowed.contains(&s) => Ok(s),
-        _ => Err(invalid(target, format!("Invalid value {v} for '{target}'; allowed values: {}.", allowed.join(", ")))),
+        _ => Err(invalid(
+            target,
+            format!(
+                "Invalid value {v} for '{target}'; allowed values: {}.",
+                allowed.join(", ")
+            ),
+        )),
     }
 }
 
@@ -387,14 +467,27 @@ fn apply(ctx: &Ctx, s: &mut Server, body: &Value, mode: Mode) -> ArmResult<Optio
         s.tags = t;
     }
     if let Some(sku) = body.get("sku") {
-        let Some(sku_obj) = sku.as_object() else { return Err(ArmError::invalid_body("'sku' must be an object.")) };
+        let Some(sku_obj) = sku.as_object() else {
+            return Err(ArmError::invalid_body("'sku' must be an object."));
+        };
         if mode != Mode::Patch && (sku_obj.get("name").is_none() || sku_obj.get("tier").is_none()) {
-            return Err(ArmError::bad_request("InvalidRequestContent", "The sku must have a name and a tier.").with_target("sku"));
+            return Err(ArmError::bad_request(
+                "InvalidRequestContent",
+                "The sku must have a name and a tier.",
+            )
+            .with_target("sku"));
         }
         if let Some(n) = sku_obj.get("name") {
             match n.as_str() {
                 Some(n) if n.starts_with("Standard_") => s.sku["name"] = json!(n),
-                _ => return Err(invalid("sku.name", format!("The sku name {n} is not valid (e.g. Standard_B1ms, Standard_D2ds_v5)."))),
+                _ => {
+                    return Err(invalid(
+                        "sku.name",
+                        format!(
+                            "The sku name {n} is not valid (e.g. Standard_B1ms, Standard_D2ds_v5)."
+                        ),
+                    ))
+                }
             }
         }
         if let Some(t) = sku_obj.get("tier") {
@@ -408,13 +501,19 @@ fn apply(ctx: &Ctx, s: &mut Server, body: &Value, mode: Mode) -> ArmResult<Optio
     }
     if let Some(v) = p.get("version") {
         let new = enum_str(v, VERSIONS, "properties.version")?;
-        let cur: u32 = s.props.get("version").and_then(Value::as_str).and_then(|x| x.parse().ok()).unwrap_or(0);
+        let cur: u32 = s
+            .props
+            .get("version")
+            .and_then(Value::as_str)
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(0);
         let newn: u32 = new.parse().unwrap_or(0);
         if mode != Mode::Create && newn < cur {
             return Err(ArmError::bad_request(
                 "VersionDowngradeNotSupported",
                 format!("The server runs PostgreSQL {cur}; downgrading to {new} is not supported."),
-            ).with_target("properties.version"));
+            )
+            .with_target("properties.version"));
         }
         s.props.insert("version".into(), json!(new));
         if newn != cur && mode != Mode::Create {
@@ -422,12 +521,24 @@ fn apply(ctx: &Ctx, s: &mut Server, body: &Value, mode: Mode) -> ArmResult<Optio
         }
     }
     if let Some(st) = p.get("storage") {
-        let Some(st) = st.as_object() else { return Err(ArmError::invalid_body("'properties.storage' must be an object.")) };
+        let Some(st) = st.as_object() else {
+            return Err(ArmError::invalid_body(
+                "'properties.storage' must be an object.",
+            ));
+        };
         if let Some(v) = st.get("storageSizeGB") {
             let Some(n) = v.as_i64().filter(|n| STORAGE_SIZES.contains(n)) else {
-                return Err(invalid("properties.storage.storageSizeGB", format!("Storage size {v} GB is not supported; use one of {STORAGE_SIZES:?}.")));
+                return Err(invalid(
+                    "properties.storage.storageSizeGB",
+                    format!("Storage size {v} GB is not supported; use one of {STORAGE_SIZES:?}."),
+                ));
             };
-            let cur = s.props.get("storage").and_then(|x| x.get("storageSizeGB")).and_then(Value::as_i64).unwrap_or(0);
+            let cur = s
+                .props
+                .get("storage")
+                .and_then(|x| x.get("storageSizeGB"))
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             if mode != Mode::Create && n < cur {
                 return Err(ArmError::bad_request(
                     "StorageSizeDecreaseNotSupported",
@@ -445,14 +556,27 @@ fn apply(ctx: &Ctx, s: &mut Server, body: &Value, mode: Mode) -> ArmResult<Optio
         let tenant = ctx.inner.opts.tenant_id.clone();
         let auth = obj(&mut s.props, "authConfig");
         if let Some(v) = a.get("activeDirectoryAuth") {
-            auth.insert("activeDirectoryAuth".into(), json!(enum_str(v, ENABLED, "properties.authConfig.activeDirectoryAuth")?));
+            auth.insert(
+                "activeDirectoryAuth".into(),
+                json!(enum_str(
+                    v,
+                    ENABLED,
+                    "properties.authConfig.activeDirectoryAuth"
+                )?),
+            );
         }
         if let Some(v) = a.get("passwordAuth") {
-            auth.insert("passwordAuth".into(), json!(enum_str(v, ENABLED, "properties.authConfig.passwordAuth")?));
+            auth.insert(
+                "passwordAuth".into(),
+                json!(enum_str(v, ENABLED, "properties.authConfig.passwordAuth")?),
+            );
         }
         if let Some(t) = a.get("tenantId").and_then(Value::as_str) {
             if !t.eq_ignore_ascii_case(&tenant) {
-                return Err(invalid("properties.authConfig.tenantId", format!("Tenant '{t}' is not the tenant of this subscription ('{tenant}').")));
+                return Err(invalid(
+                    "properties.authConfig.tenantId",
+                    format!("Tenant '{t}' is not the tenant of this subscription ('{tenant}')."),
+                ));
             }
         }
         let ad_on = auth.get("activeDirectoryAuth").and_then(Value::as_str) == Some("Enabled");
@@ -469,21 +593,44 @@ fn apply(ctx: &Ctx, s: &mut Server, body: &Value, mode: Mode) -> ArmResult<Optio
             auth.remove("tenantId");
         }
     }
-    let current_login = s.props.get("administratorLogin").and_then(Value::as_str).map(str::to_string);
+    let current_login = s
+        .props
+        .get("administratorLogin")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     if let Some(l) = p.get("administratorLogin") {
         let Some(l) = l.as_str().filter(|l| !l.is_empty()) else {
-            return Err(invalid("properties.administratorLogin", "administratorLogin must be a non-empty string."));
+            return Err(invalid(
+                "properties.administratorLogin",
+                "administratorLogin must be a non-empty string.",
+            ));
         };
         match &current_login {
             Some(c) if c != l => {
                 return Err(ArmError::bad_request(
                     "AdministratorLoginCannotBeChanged",
-                    format!("The administrator login of the server is '{c}' and cannot be changed."),
-                ).with_target("properties.administratorLogin"))
+                    format!(
+                        "The administrator login of the server is '{c}' and cannot be changed."
+                    ),
+                )
+                .with_target("properties.administratorLogin"))
             }
             _ => {
-                if matches!(l.to_ascii_lowercase().as_str(), "azure_superuser" | "azure_pg_admin" | "admin" | "administrator" | "root" | "guest" | "public") || l.starts_with("pg_") {
-                    return Err(invalid("properties.administratorLogin", format!("The administrator login '{l}' is reserved.")));
+                if matches!(
+                    l.to_ascii_lowercase().as_str(),
+                    "azure_superuser"
+                        | "azure_pg_admin"
+                        | "admin"
+                        | "administrator"
+                        | "root"
+                        | "guest"
+                        | "public"
+                ) || l.starts_with("pg_")
+                {
+                    return Err(invalid(
+                        "properties.administratorLogin",
+                        format!("The administrator login '{l}' is reserved."),
+                    ));
                 }
                 s.props.insert("administratorLogin".into(), json!(l));
             }
@@ -492,19 +639,33 @@ fn apply(ctx: &Ctx, s: &mut Server, body: &Value, mode: Mode) -> ArmResult<Optio
     let password = match p.get("administratorLoginPassword") {
         None | Some(Value::Null) => None,
         Some(Value::String(pw)) if pw.len() >= 8 => Some(pw.clone()),
-        Some(_) => return Err(invalid("properties.administratorLoginPassword", "The password must be at least 8 characters.")),
+        Some(_) => {
+            return Err(invalid(
+                "properties.administratorLoginPassword",
+                "The password must be at least 8 characters.",
+            ))
+        }
     };
-    let pw_on = s.props.get("authConfig").and_then(|a| a.get("passwordAuth")).and_then(Value::as_str) == Some("Enabled");
+    let pw_on = s
+        .props
+        .get("authConfig")
+        .and_then(|a| a.get("passwordAuth"))
+        .and_then(Value::as_str)
+        == Some("Enabled");
     if pw_on && s.props.get("administratorLogin").is_none() {
         return Err(ArmError::bad_request(
             "AdministratorLoginRequired",
             "administratorLogin is required when password authentication is enabled.",
-        ).with_target("properties.administratorLogin"));
+        )
+        .with_target("properties.administratorLogin"));
     }
     if let Some(b) = p.get("backup") {
         if let Some(d) = b.get("backupRetentionDays") {
             let Some(n) = d.as_i64().filter(|n| (7..=35).contains(n)) else {
-                return Err(invalid("properties.backup.backupRetentionDays", "backupRetentionDays must be between 7 and 35."));
+                return Err(invalid(
+                    "properties.backup.backupRetentionDays",
+                    "backupRetentionDays must be between 7 and 35.",
+                ));
             };
             obj(&mut s.props, "backup").insert("backupRetentionDays".into(), json!(n));
         }
@@ -518,10 +679,21 @@ fn apply(ctx: &Ctx, s: &mut Server, body: &Value, mode: Mode) -> ArmResult<Optio
         obj(&mut s.props, "network").insert("publicNetworkAccess".into(), json!(v));
     }
     if let Some(m) = p.get("highAvailability").and_then(|h| h.get("mode")) {
-        let v = enum_str(m, &["Disabled", "ZoneRedundant", "SameZone"], "properties.highAvailability.mode")?;
+        let v = enum_str(
+            m,
+            &["Disabled", "ZoneRedundant", "SameZone"],
+            "properties.highAvailability.mode",
+        )?;
         let ha = obj(&mut s.props, "highAvailability");
         ha.insert("mode".into(), json!(v));
-        ha.insert("state".into(), json!(if v == "Disabled" { "NotEnabled" } else { "Healthy" }));
+        ha.insert(
+            "state".into(),
+            json!(if v == "Disabled" {
+                "NotEnabled"
+            } else {
+                "Healthy"
+            }),
+        );
     }
     if let Some(Value::Object(mw)) = p.get("maintenanceWindow") {
         let w = obj(&mut s.props, "maintenanceWindow");

@@ -107,7 +107,11 @@ impl Directory {
     /// Adds `member` (an object id) to the group `group` (an object id). False if no such group.
     pub fn add_group_member(&self, group: &str, member: &str) -> bool {
         let mut d = self.lock();
-        match d.groups.iter_mut().find(|g| g.object_id.eq_ignore_ascii_case(group)) {
+        match d
+            .groups
+            .iter_mut()
+            .find(|g| g.object_id.eq_ignore_ascii_case(group))
+        {
             Some(g) => {
                 if !g.members.iter().any(|m| m.eq_ignore_ascii_case(member)) {
                     g.members.push(member.to_string());
@@ -132,7 +136,13 @@ impl Directory {
     }
 
     /// Registers the service principal of a managed identity (no secret).
-    pub(crate) fn add_managed_identity(&self, display_name: &str, object_id: &str, app_id: &str, resource_id: &str) {
+    pub(crate) fn add_managed_identity(
+        &self,
+        display_name: &str,
+        object_id: &str,
+        app_id: &str,
+        resource_id: &str,
+    ) {
         self.lock().service_principals.push(ServicePrincipal {
             object_id: object_id.to_string(),
             app_id: app_id.to_string(),
@@ -145,7 +155,10 @@ impl Directory {
     /// Adds another client secret to an application; None if no such app id.
     pub fn add_secret(&self, app_id: &str) -> Option<String> {
         let mut d = self.lock();
-        let sp = d.service_principals.iter_mut().find(|s| s.app_id.eq_ignore_ascii_case(app_id))?;
+        let sp = d
+            .service_principals
+            .iter_mut()
+            .find(|s| s.app_id.eq_ignore_ascii_case(app_id))?;
         let s = util::secret(40);
         sp.secrets.push(s.clone());
         Some(s)
@@ -154,25 +167,40 @@ impl Directory {
     /// Removes any object with this object id (and its group memberships).
     pub fn remove(&self, object_id: &str) {
         let mut d = self.lock();
-        d.users.retain(|u| !u.object_id.eq_ignore_ascii_case(object_id));
-        d.groups.retain(|g| !g.object_id.eq_ignore_ascii_case(object_id));
-        d.service_principals.retain(|s| !s.object_id.eq_ignore_ascii_case(object_id));
+        d.users
+            .retain(|u| !u.object_id.eq_ignore_ascii_case(object_id));
+        d.groups
+            .retain(|g| !g.object_id.eq_ignore_ascii_case(object_id));
+        d.service_principals
+            .retain(|s| !s.object_id.eq_ignore_ascii_case(object_id));
         for g in &mut d.groups {
             g.members.retain(|m| !m.eq_ignore_ascii_case(object_id));
         }
     }
 
     pub fn service_principal_by_app_id(&self, app_id: &str) -> Option<ServicePrincipal> {
-        self.lock().service_principals.iter().find(|s| s.app_id.eq_ignore_ascii_case(app_id)).cloned()
+        self.lock()
+            .service_principals
+            .iter()
+            .find(|s| s.app_id.eq_ignore_ascii_case(app_id))
+            .cloned()
     }
 
     /// Finds any object by object id.
     pub fn get(&self, object_id: &str) -> Option<Principal> {
         let d = self.lock();
-        if let Some(u) = d.users.iter().find(|u| u.object_id.eq_ignore_ascii_case(object_id)) {
+        if let Some(u) = d
+            .users
+            .iter()
+            .find(|u| u.object_id.eq_ignore_ascii_case(object_id))
+        {
             return Some(Principal::User(u.clone()));
         }
-        if let Some(g) = d.groups.iter().find(|g| g.object_id.eq_ignore_ascii_case(object_id)) {
+        if let Some(g) = d
+            .groups
+            .iter()
+            .find(|g| g.object_id.eq_ignore_ascii_case(object_id))
+        {
             return Some(Principal::Group(g.clone()));
         }
         d.service_principals
@@ -185,10 +213,26 @@ impl Directory {
     pub fn find_by_name(&self, name: &str) -> Vec<Principal> {
         let d = self.lock();
         let mut out: Vec<Principal> = Vec::new();
-        out.extend(d.users.iter().filter(|u| u.user_principal_name.eq_ignore_ascii_case(name)).cloned().map(Principal::User));
-        out.extend(d.groups.iter().filter(|g| g.display_name == name).cloned().map(Principal::Group));
         out.extend(
-            d.service_principals.iter().filter(|s| s.display_name == name).cloned().map(Principal::ServicePrincipal),
+            d.users
+                .iter()
+                .filter(|u| u.user_principal_name.eq_ignore_ascii_case(name))
+                .cloned()
+                .map(Principal::User),
+        );
+        out.extend(
+            d.groups
+                .iter()
+                .filter(|g| g.display_name == name)
+                .cloned()
+                .map(Principal::Group),
+        );
+        out.extend(
+            d.service_principals
+                .iter()
+                .filter(|s| s.display_name == name)
+                .cloned()
+                .map(Principal::ServicePrincipal),
         );
         out
     }
@@ -203,7 +247,13 @@ impl Directory {
                 continue;
             }
             seen.push(g.clone());
-            let Some(grp) = d.groups.iter().find(|x| x.object_id.eq_ignore_ascii_case(&g)) else { continue };
+            let Some(grp) = d
+                .groups
+                .iter()
+                .find(|x| x.object_id.eq_ignore_ascii_case(&g))
+            else {
+                continue;
+            };
             for m in &grp.members {
                 if m.eq_ignore_ascii_case(member) {
                     return true;

@@ -8,14 +8,30 @@ use crate::{util, Inner};
 use serde_json::Value;
 
 /// Validates a client assertion for `client_id`; returns the identity's service principal.
-pub(crate) fn by_assertion(inner: &Inner, client_id: &str, assertion: &str) -> Result<ServicePrincipal, Resp> {
+pub(crate) fn by_assertion(
+    inner: &Inner,
+    client_id: &str,
+    assertion: &str,
+) -> Result<ServicePrincipal, Resp> {
     let invalid = |msg: &str| aad_error(400, "invalid_client", 50027, msg);
-    let decoded = crate::entra::jwt::decode(assertion).map_err(|_| invalid("JWT token is invalid or malformed."))?;
+    let decoded = crate::entra::jwt::decode(assertion)
+        .map_err(|_| invalid("JWT token is invalid or malformed."))?;
     let claims = &decoded.claims;
-    let iss = claims.get("iss").and_then(Value::as_str).unwrap_or_default().to_string();
-    let sub = claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_string();
+    let iss = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let aud = audiences(claims);
-    let sp = inner.directory.service_principal_by_app_id(client_id).ok_or_else(|| unknown_app(inner, client_id))?;
+    let sp = inner
+        .directory
+        .service_principal_by_app_id(client_id)
+        .ok_or_else(|| unknown_app(inner, client_id))?;
     // The only OIDC issuer reachable offline is the emulator's own; its JWKS verifies the signature.
     if iss.trim_end_matches('/') != inner.urls.oidc_issuer.trim_end_matches('/') {
         return Err(aad_error(
@@ -45,9 +61,14 @@ pub(crate) fn by_assertion(inner: &Inner, client_id: &str, assertion: &str) -> R
         ));
     }
     let world = inner.world();
-    let identity = world.identities.values().find(|i| i.client_id.eq_ignore_ascii_case(client_id));
+    let identity = world
+        .identities
+        .values()
+        .find(|i| i.client_id.eq_ignore_ascii_case(client_id));
     let matched = identity.is_some_and(|i| {
-        i.fics.iter().any(|f| f.issuer == iss && f.subject == sub && f.audiences.iter().any(|a| aud.contains(a)))
+        i.fics.iter().any(|f| {
+            f.issuer == iss && f.subject == sub && f.audiences.iter().any(|a| aud.contains(a))
+        })
     });
     drop(world);
     if !matched {

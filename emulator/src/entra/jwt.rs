@@ -43,11 +43,16 @@ pub struct Decoded {
 
 impl KeyPair {
     pub fn generate() -> Result<Self, JwtError> {
-        let key = RsaPrivateKey::new(&mut OsRng, 2048).map_err(|e| JwtError::KeyGen(e.to_string()))?;
+        let key =
+            RsaPrivateKey::new(&mut OsRng, 2048).map_err(|e| JwtError::KeyGen(e.to_string()))?;
         let public = key.to_public_key();
         let thumb = Sha256::digest(public.n().to_bytes_be());
         let kid = B64.encode(&thumb[..20]);
-        Ok(Self { private: SigningKey::<Sha256>::new(key), public, kid })
+        Ok(Self {
+            private: SigningKey::<Sha256>::new(key),
+            public,
+            kid,
+        })
     }
 
     pub fn kid(&self) -> &str {
@@ -106,17 +111,23 @@ impl KeyPair {
 /// Splits and base64url-decodes a compact JWT without checking anything.
 pub fn decode(token: &str) -> Result<Decoded, JwtError> {
     let mut parts = token.trim().split('.');
-    let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(c), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(JwtError::Malformed);
     };
     let json_part = |p: &str| -> Result<Value, JwtError> {
-        let bytes = B64.decode(p.trim_end_matches('=')).map_err(|_| JwtError::Malformed)?;
+        let bytes = B64
+            .decode(p.trim_end_matches('='))
+            .map_err(|_| JwtError::Malformed)?;
         serde_json::from_slice(&bytes).map_err(|_| JwtError::Malformed)
     };
     Ok(Decoded {
         header: json_part(h)?,
         claims: json_part(c)?,
         signing_input: format!("{h}.{c}"),
-        signature: B64.decode(s.trim_end_matches('=')).map_err(|_| JwtError::Malformed)?,
+        signature: B64
+            .decode(s.trim_end_matches('='))
+            .map_err(|_| JwtError::Malformed)?,
     })
 }

@@ -14,7 +14,8 @@ pub fn aad_error(status: u16, error: &str, code: u32, message: &str) -> Resp {
     let trace = util::uuid();
     let corr = util::uuid();
     let ts = util::now_iso();
-    let description = format!("AADSTS{code}: {message} Trace ID: {trace} Correlation ID: {corr} Timestamp: {ts}");
+    let description =
+        format!("AADSTS{code}: {message} Trace ID: {trace} Correlation ID: {corr} Timestamp: {ts}");
     Resp::json(
         status,
         &json!({
@@ -36,7 +37,12 @@ pub(crate) fn issuer(inner: &Inner) -> String {
 
 /// Builds and signs an access token for a principal; returns it with its lifetime in seconds.
 /// `appidacr`: "1" client secret, "2" certificate/assertion/managed identity.
-pub(crate) fn issue_for_principal(inner: &Inner, p: &Principal, resource: &str, appidacr: Option<&str>) -> (String, u64) {
+pub(crate) fn issue_for_principal(
+    inner: &Inner,
+    p: &Principal,
+    resource: &str,
+    appidacr: Option<&str>,
+) -> (String, u64) {
     let now = util::now_secs();
     let life = inner.opts.token_lifetime.as_secs().max(1);
     let tid = &inner.opts.tenant_id;
@@ -129,7 +135,12 @@ fn token(inner: &Inner, req: &Req, v1: bool) -> Resp {
     let get = |k: &str| form.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let basic = basic_auth(req);
     let missing = |p: &str| {
-        aad_error(400, "invalid_request", 900144, &format!("The request body must contain the following parameter: '{p}'."))
+        aad_error(
+            400,
+            "invalid_request",
+            900144,
+            &format!("The request body must contain the following parameter: '{p}'."),
+        )
     };
     let grant = match get("grant_type") {
         Some(g) => g,
@@ -143,7 +154,10 @@ fn token(inner: &Inner, req: &Req, v1: bool) -> Resp {
             &format!("The app requested an unsupported grant type '{grant}'."),
         );
     }
-    let client_id = match get("client_id").map(str::to_string).or_else(|| basic.as_ref().map(|b| b.0.clone())) {
+    let client_id = match get("client_id")
+        .map(str::to_string)
+        .or_else(|| basic.as_ref().map(|b| b.0.clone()))
+    {
         Some(c) => c,
         None => return missing("client_id"),
     };
@@ -157,7 +171,10 @@ fn token(inner: &Inner, req: &Req, v1: bool) -> Resp {
         (false, None, _) => return missing("scope"),
         (true, _, None) => return missing("resource"),
     };
-    let Some(resource) = scope.strip_suffix("/.default").filter(|r| !r.is_empty() && !r.contains(' ')) else {
+    let Some(resource) = scope
+        .strip_suffix("/.default")
+        .filter(|r| !r.is_empty() && !r.contains(' '))
+    else {
         return aad_error(
             400,
             "invalid_scope",
@@ -165,7 +182,9 @@ fn token(inner: &Inner, req: &Req, v1: bool) -> Resp {
             &format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
         );
     };
-    let secret = get("client_secret").map(str::to_string).or_else(|| basic.map(|b| b.1));
+    let secret = get("client_secret")
+        .map(str::to_string)
+        .or_else(|| basic.map(|b| b.1));
     let principal = if let Some(secret) = secret {
         match by_secret(inner, &client_id, &secret) {
             Ok(sp) => sp,
@@ -192,8 +211,17 @@ fn token(inner: &Inner, req: &Req, v1: bool) -> Resp {
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
         );
     };
-    let acr = if form.contains_key("client_assertion") { "2" } else { "1" };
-    let (token, life) = issue_for_principal(inner, &Principal::ServicePrincipal(principal), resource, Some(acr));
+    let acr = if form.contains_key("client_assertion") {
+        "2"
+    } else {
+        "1"
+    };
+    let (token, life) = issue_for_principal(
+        inner,
+        &Principal::ServicePrincipal(principal),
+        resource,
+        Some(acr),
+    );
     let body = if v1 {
         let now = util::now_secs();
         json!({"token_type": "Bearer", "expires_in": life.to_string(), "ext_expires_in": life.to_string(),
@@ -207,14 +235,19 @@ fn token(inner: &Inner, req: &Req, v1: bool) -> Resp {
 
 fn basic_auth(req: &Req) -> Option<(String, String)> {
     let v = req.header("authorization")?.strip_prefix("Basic ")?;
-    let raw = base64::engine::general_purpose::STANDARD.decode(v.trim()).ok()?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(v.trim())
+        .ok()?;
     let s = String::from_utf8(raw).ok()?;
     let (u, p) = s.split_once(':')?;
     Some((util::form_decode(u), util::form_decode(p)))
 }
 
 fn by_secret(inner: &Inner, client_id: &str, secret: &str) -> Result<ServicePrincipal, Resp> {
-    let sp = inner.directory.service_principal_by_app_id(client_id).ok_or_else(|| unknown_app(inner, client_id))?;
+    let sp = inner
+        .directory
+        .service_principal_by_app_id(client_id)
+        .ok_or_else(|| unknown_app(inner, client_id))?;
     if !sp.secrets.iter().any(|s| s == secret) {
         return Err(aad_error(
             401,
@@ -242,7 +275,11 @@ pub(crate) fn unknown_app(inner: &Inner, client_id: &str) -> Resp {
 pub(crate) fn audiences(claims: &Value) -> Vec<String> {
     match claims.get("aud") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         _ => Vec::new(),
     }
 }

@@ -26,13 +26,21 @@ pub struct Env {
 }
 
 pub async fn start() -> Env {
-    start_with(EmulatorOptions { lro_duration: Duration::from_millis(60), ..Default::default() }).await
+    start_with(EmulatorOptions {
+        lro_duration: Duration::from_millis(60),
+        ..Default::default()
+    })
+    .await
 }
 
 /// An emulator whose operations run long enough (600 ms) to observe them in flight, even on a
 /// loaded machine.
 pub async fn start_slow_lro() -> Env {
-    start_with(EmulatorOptions { lro_duration: Duration::from_millis(600), ..Default::default() }).await
+    start_with(EmulatorOptions {
+        lro_duration: Duration::from_millis(600),
+        ..Default::default()
+    })
+    .await
 }
 
 pub async fn start_with(opts: EmulatorOptions) -> Env {
@@ -51,8 +59,16 @@ pub async fn start_with(opts: EmulatorOptions) -> Env {
         )
         .await
         .expect("token request");
-    assert_eq!(r.status, 200, "deployer token: {}", String::from_utf8_lossy(&r.body));
-    let token = r.json()["access_token"].as_str().expect("access_token").to_string();
+    assert_eq!(
+        r.status,
+        200,
+        "deployer token: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let token = r.json()["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string();
     Env {
         emu,
         client,
@@ -73,16 +89,23 @@ impl Env {
     }
 
     pub fn server_path(&self, rg: &str, server: &str) -> String {
-        format!("{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{server}", self.rg_path(rg))
+        format!(
+            "{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{server}",
+            self.rg_path(rg)
+        )
     }
 
     pub fn identity_path(&self, rg: &str, name: &str) -> String {
-        format!("{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}", self.rg_path(rg))
+        format!(
+            "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}",
+            self.rg_path(rg)
+        )
     }
 
     /// An authorized ARM call; `path` carries its query. The answer is checked against the specs.
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Response {
-        self.call_raw(method, &format!("{}{path}", self.emu.arm_url()), body).await
+        self.call_raw(method, &format!("{}{path}", self.emu.arm_url()), body)
+            .await
     }
 
     /// Same, with an absolute URL (as given in Azure-AsyncOperation / Location).
@@ -93,12 +116,18 @@ impl Env {
             .send(
                 method,
                 url,
-                &[("authorization", &auth), ("content-type", "application/json")],
+                &[
+                    ("authorization", &auth),
+                    ("content-type", "application/json"),
+                ],
                 body.map(|b| serde_json::to_vec(&b).unwrap()),
             )
             .await
             .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-        assert!(r.header("x-ms-request-id").is_some(), "{method} {url}: no x-ms-request-id");
+        assert!(
+            r.header("x-ms-request-id").is_some(),
+            "{method} {url}: no x-ms-request-id"
+        );
         self.check_against_spec(method, url, &r);
         r
     }
@@ -109,11 +138,18 @@ impl Env {
         if r.body.is_empty() {
             return;
         }
-        let errs = self.specs.lock().unwrap().check_response(method, &path_only, r.status, &r.json());
+        let errs =
+            self.specs
+                .lock()
+                .unwrap()
+                .check_response(method, &path_only, r.status, &r.json());
         let Some(errs) = errs else { return }; // no stored spec for the route
         *self.validated.lock().unwrap() += 1;
         for e in errs {
-            self.problems.lock().unwrap().push(format!("{method} {path_only} -> {}: {e}", r.status));
+            self.problems
+                .lock()
+                .unwrap()
+                .push(format!("{method} {path_only} -> {}: {e}", r.status));
         }
     }
 
@@ -121,23 +157,49 @@ impl Env {
     pub fn check_recorded_exchanges(&self) -> usize {
         let mut specs = self.specs.lock().unwrap();
         let (n, problems) = self.emu.check_arm_exchanges(&mut specs);
-        assert!(problems.is_empty(), "recorded exchanges that break the specs:\n{}", problems.join("\n"));
+        assert!(
+            problems.is_empty(),
+            "recorded exchanges that break the specs:\n{}",
+            problems.join("\n")
+        );
         n
     }
 
     /// Asserts every response seen so far matched its spec; returns how many were checked.
     pub fn assert_spec_clean(&self) -> usize {
         let p = self.problems.lock().unwrap();
-        assert!(p.is_empty(), "responses that do not match the official specs:\n{}", p.join("\n"));
+        assert!(
+            p.is_empty(),
+            "responses that do not match the official specs:\n{}",
+            p.join("\n")
+        );
         *self.validated.lock().unwrap()
     }
 
     /// Follows an LRO's Azure-AsyncOperation URL (verbatim) to a terminal status body.
     pub async fn wait(&self, started: &Response) -> Value {
-        assert_eq!(started.status, 202, "expected 202, got {}: {}", started.status, String::from_utf8_lossy(&started.body));
-        let url = started.header("azure-asyncoperation").expect("Azure-AsyncOperation header");
-        assert!(started.header("location").is_some_and(|l| l.starts_with("https://")), "absolute Location");
-        assert!(started.header("retry-after").is_some_and(|r| r.parse::<u64>().is_ok()), "integer Retry-After");
+        assert_eq!(
+            started.status,
+            202,
+            "expected 202, got {}: {}",
+            started.status,
+            String::from_utf8_lossy(&started.body)
+        );
+        let url = started
+            .header("azure-asyncoperation")
+            .expect("Azure-AsyncOperation header");
+        assert!(
+            started
+                .header("location")
+                .is_some_and(|l| l.starts_with("https://")),
+            "absolute Location"
+        );
+        assert!(
+            started
+                .header("retry-after")
+                .is_some_and(|r| r.parse::<u64>().is_ok()),
+            "integer Retry-After"
+        );
         for _ in 0..200 {
             let s = self.call_raw("GET", &url, None).await;
             assert_eq!(s.status, 200);
@@ -151,8 +213,18 @@ impl Env {
     }
 
     pub async fn create_rg(&self, rg: &str) {
-        let r = self.call("PUT", &format!("{}?{RG}", self.rg_path(rg)), Some(json!({"location": "eastus"}))).await;
-        assert!(r.status == 201 || r.status == 200, "create rg: {}", r.status);
+        let r = self
+            .call(
+                "PUT",
+                &format!("{}?{RG}", self.rg_path(rg)),
+                Some(json!({"location": "eastus"})),
+            )
+            .await;
+        assert!(
+            r.status == 201 || r.status == 200,
+            "create rg: {}",
+            r.status
+        );
     }
 
     /// Creates an Entra-only server and waits for it.
@@ -175,6 +247,8 @@ impl Env {
             .await;
         let done = self.wait(&r).await;
         assert_eq!(done["status"], "Succeeded", "{done}");
-        self.call("GET", &format!("{}?{PG}", self.server_path(rg, name)), None).await.json()
+        self.call("GET", &format!("{}?{PG}", self.server_path(rg, name)), None)
+            .await
+            .json()
     }
 }

@@ -1,0 +1,296 @@
+//! What every ARM-backed resource does the same way, written once: Create checks that nothing
+//! exists yet, then PUTs and follows the operation; Read of a missing resource answers "gone";
+//! Update PUTs or PATCHes what changed; Delete follows the operation to its end. Writes to one
+//! server (or one identity) are serialised, and each server write waits for the server to be
+//! Ready first. A resource file supplies an [`ArmBinding`] and keeps only what is its own.
+
+use crate::azure::{ArmError, Azure};
+use crate::props::Props;
+use crate::resource::{Context, Created, Error, ReadOutcome};
+use crate::resources::arm_fields::{from_arm, to_arm, ArmField};
+use crate::spec::{ResourceSpec, DEFAULTS_KEY};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateVerb {
+    /// PUT the whole body again (ARM's create-or-update).
+    Put,
+    /// PATCH only the fields that changed (a flexible server).
+    Patch,
+}
+
+/// Whose writes Azure refuses to overlap, and what must be true before writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteScope {
+    /// Writes run in parallel.
+    Free,
+    /// A flexible server or one of its children: serialised per server; the server must be Ready.
+    Server,
+    /// A federated credential: serialised per managed identity.
+    Identity,
+}
+
+pub struct ArmBinding {
+    pub api_version: &'static str,
+    pub fields: &'static [ArmField],
+    /// The ARM ID these inputs name; `None` when a part is missing.
+    pub id_of: fn(subscription_id: &str, inputs: &Props) -> Option<String>,
+    /// The identifying inputs (resource group, names) an ID holds, for import.
+    pub inputs_of_id: fn(id: &str) -> Result<Props, Error>,
+    pub update: UpdateVerb,
+    pub scope: WriteScope,
+}
+
+const API_SERVERS: &str = "2025-08-01";
+
+/// An ID that is not of the expected type, as the user's error (import with a wrong ID).
+pub fn bad_id(error: crate::azure::ids::IdError) -> Error {
+    Error::InvalidInput(error.to_string())
+}
+
+/// Inputs from name/value pairs (the parts of an ID).
+pub fn named(parts: &[(&str, &str)]) -> Props {
+    let mut props = Props::default();
+    for (name, value) in parts {
+        props.set(name, Value::String((*value).to_owned()));
+    }
+    props
+}
+
+impl Context {
+    pub fn azure(&self) -> Result<&Azure, Error> {
+        self.azure.as_deref().ok_or_else(|| {
+            Error::InvalidInput("the provider has no Azure client; Configure did not run".into())
+        })
+    }
+}
+
+fn subscription(azure: &Azure) -> Result<&str, Error> {
+    azure.subscription_id.as_deref().ok_or_else(|| {
+        Error::InvalidInput("no Azure subscription is configured: set pgentra:subscriptionId or AZURE_SUBSCRIPTION_ID".into())
+    })
+}
+
+/// The ARM ID of the server that owns `id` (itself for a server).
+fn server_of(id: &str) -> String {
+    let lower = id.to_ascii_lowercase();
+    match lower.find("/flexibleservers/") {
+        Some(at) => {
+            let end = id[at + "/flexibleservers/".len()..]
+                .find('/')
+                .map(|i| at + "/flexibleservers/".len() + i)
+                .unwrap_or(id.len());
+            id[..end].to_owned()
+        }
+        None => id.to_owned(),
+    }
+}
+
+/// The ARM ID of the identity that owns a federated credential.
+fn identity_of(id: &str) -> String {
+    let lower = id.to_ascii_lowercase();
+    match lower.find("/federatedidentitycredentials/") {
+        Some(at) => id[..at].to_owned(),
+        None => id.to_owned(),
+    }
+}
+
+/// Holds the write lock of `id`'s scope and, for a server, waits until it is Ready.
+async fn before_write(
+    azure: &Azure,
+    binding: &ArmBinding,
+    id: &str,
+) -> Result<Option<crate::azure::locks::LockGuard>, Error> {
+    match binding.scope {
+        WriteScope::Free => Ok(None),
+        WriteScope::Identity => Ok(Some(
+            azure
+                .locks
+                .lock(&format!("identity:{}", identity_of(id)))
+                .await,
+        )),
+        WriteScope::Server => {
+            let server = server_of(id);
+            let guard = azure.locks.lock(&format!("server:{server}")).await;
+            // A server being created is not there yet; its own create needs no wait.
+            if !crate::azure::ids::same_id(&server, id)
+                || azure.arm.get(&server, API_SERVERS).await?.is_some()
+            {
+                azure
+                    .arm
+                    .wait_for(&server, API_SERVERS, "Ready", |body| {
+                        body["properties"]["state"] == "Ready"
+                    })
+                    .await?;
+            }
+            Ok(Some(guard))
+        }
+    }
+}
+
+/// The state after a write: the inputs, overlaid with what Azure reports.
+fn state_after(binding: &ArmBinding, inputs: &Props, resource: &Value) -> Props {
+    let mut state = inputs.clone();
+    state.values.remove(DEFAULTS_KEY);
+    for (name, value) in from_arm(binding.fields, resource, inputs).values {
+        state.set(&name, value);
+    }
+    state
+}
+
+/// The ARM ID the inputs name in the configured subscription.
+pub fn id_for(
+    ctx: &Context,
+    spec: &ResourceSpec,
+    binding: &ArmBinding,
+    inputs: &Props,
+) -> Result<String, Error> {
+    (binding.id_of)(subscription(ctx.azure()?)?, inputs).ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "the inputs of {} do not name a resource",
+            spec.token
+        ))
+    })
+}
+
+pub async fn create(
+    ctx: &Context,
+    spec: &ResourceSpec,
+    binding: &ArmBinding,
+    inputs: &Props,
+    body: Value,
+) -> Result<Created, Error> {
+    let azure = ctx.azure()?;
+    let id = id_for(ctx, spec, binding, inputs)?;
+    let _guard = before_write(azure, binding, &id).await?;
+    if azure.arm.get(&id, binding.api_version).await?.is_some() {
+        return Err(Error::AlreadyExists {
+            id,
+            token: spec.token,
+        });
+    }
+    match azure.arm.put(&id, binding.api_version, &body).await {
+        Ok(resource) => Ok(Created {
+            outputs: state_after(binding, inputs, &resource),
+            id,
+        }),
+        Err(error) => Err(accepted_or(error, &id, inputs)),
+    }
+}
+
+/// A write Azure accepted and then lost still has an ID: the engine keeps it in the state
+/// (ErrorResourceInitFailed) rather than orphaning the resource.
+fn accepted_or(error: ArmError, id: &str, inputs: &Props) -> Error {
+    if error.accepted_resource_id().is_some() {
+        let mut outputs = inputs.clone();
+        outputs.values.remove(DEFAULTS_KEY);
+        Error::InitFailed {
+            id: id.to_owned(),
+            outputs,
+            reason: error.to_string(),
+        }
+    } else {
+        Error::Azure(error)
+    }
+}
+
+/// The default create: the body is the writable fields of the inputs.
+pub async fn create_default(
+    ctx: &Context,
+    spec: &ResourceSpec,
+    binding: &ArmBinding,
+    inputs: &Props,
+) -> Result<Created, Error> {
+    create(ctx, spec, binding, inputs, to_arm(binding.fields, inputs)).await
+}
+
+pub async fn read(
+    ctx: &Context,
+    spec: &ResourceSpec,
+    binding: &ArmBinding,
+    id: &str,
+    state: &Props,
+) -> Result<Option<ReadOutcome>, Error> {
+    let azure = ctx.azure()?;
+    let Some(resource) = azure.arm.get(id, binding.api_version).await? else {
+        return Ok(None);
+    };
+    let mut outputs = (binding.inputs_of_id)(id)?;
+    for (name, value) in from_arm(binding.fields, &resource, state).values {
+        outputs.set(&name, value);
+    }
+    outputs.inherit_secrets(state);
+    let mut inputs = Props::default();
+    for property in spec.inputs() {
+        if let Some(value) = outputs.get(property.name) {
+            inputs.set(property.name, value.clone());
+        }
+    }
+    inputs.inherit_secrets(&outputs);
+    Ok(Some(ReadOutcome {
+        id: id.to_owned(),
+        outputs,
+        inputs,
+    }))
+}
+
+pub async fn update(
+    ctx: &Context,
+    binding: &ArmBinding,
+    id: &str,
+    olds: &Props,
+    news: &Props,
+    extra: impl FnOnce(&mut Value),
+) -> Result<Props, Error> {
+    let azure = ctx.azure()?;
+    let _guard = before_write(azure, binding, id).await?;
+    let resource = match binding.update {
+        UpdateVerb::Put => {
+            let mut body = to_arm(binding.fields, news);
+            extra(&mut body);
+            azure.arm.put(id, binding.api_version, &body).await
+        }
+        UpdateVerb::Patch => {
+            let mut changed = Props::default();
+            for field in binding.fields.iter().filter(|f| !f.read_only) {
+                if let Some(value) = news
+                    .get(field.property)
+                    .filter(|v| olds.get(field.property) != Some(*v))
+                {
+                    changed.set(field.property, value.clone());
+                }
+            }
+            let mut body = to_arm(binding.fields, &changed);
+            extra(&mut body);
+            azure.arm.patch(id, binding.api_version, &body).await
+        }
+    };
+    match resource {
+        Ok(resource) => Ok(state_after(binding, news, &resource)),
+        Err(error) => Err(accepted_or(error, id, news)),
+    }
+}
+
+pub async fn delete(ctx: &Context, binding: &ArmBinding, id: &str) -> Result<(), Error> {
+    let azure = ctx.azure()?;
+    let _guard = before_write(azure, binding, id).await?;
+    azure.arm.delete(id, binding.api_version).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_write_locks_its_server_and_a_credential_its_identity() {
+        let server = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-1";
+        assert_eq!(server_of(&format!("{server}/firewallRules/office")), server);
+        assert_eq!(server_of(server), server);
+        let identity = "/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-1";
+        assert_eq!(
+            identity_of(&format!("{identity}/federatedIdentityCredentials/fc")),
+            identity
+        );
+    }
+}
