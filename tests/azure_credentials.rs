@@ -17,7 +17,9 @@ async fn a_client_secret_token_is_asked_for_once_per_scope_across_many_calls() {
     for _ in 0..20 {
         let arm = env.arm.clone();
         let path = env.rg_path("rg-cache");
-        calls.push(tokio::spawn(async move { arm.get(&path, azure_support::RG).await }));
+        calls.push(tokio::spawn(async move {
+            arm.get(&path, azure_support::RG).await
+        }));
     }
     for c in calls {
         assert!(c.await.unwrap().unwrap().is_some());
@@ -28,7 +30,11 @@ async fn a_client_secret_token_is_asked_for_once_per_scope_across_many_calls() {
         let claims = env.emu.verify_token(token.token.secret()).unwrap();
         assert_eq!(claims["aud"], "https://ossrdbms-aad.database.windows.net");
     }
-    assert_eq!(env.token_requests(), 2, "one for ARM, one for PostgreSQL, however many calls");
+    assert_eq!(
+        env.token_requests(),
+        2,
+        "one for ARM, one for PostgreSQL, however many calls"
+    );
 }
 
 #[tokio::test]
@@ -44,14 +50,30 @@ async fn when_no_source_works_the_error_names_each_source_and_why() {
         ..Default::default()
     };
     let endpoints = CloudEndpoints::from_config(&config);
-    let chain = CredentialChain::from_config(&config, &endpoints, &http::build_client(config.ca_cert_file.as_deref()).unwrap());
-    let err = chain.get_token(&[endpoints.arm_scope.as_str()], None).await.expect_err("nothing works").to_string();
+    let chain = CredentialChain::from_config(
+        &config,
+        &endpoints,
+        &http::build_client(config.ca_cert_file.as_deref()).unwrap(),
+    );
+    let err = chain
+        .get_token(&[endpoints.arm_scope.as_str()], None)
+        .await
+        .expect_err("nothing works")
+        .to_string();
     println!("{err}");
-    for source in ["client secret: not configured", "workload identity: not configured", "managed identity:", "Azure CLI:"] {
+    for source in [
+        "client secret: not configured",
+        "workload identity: not configured",
+        "managed identity:",
+        "Azure CLI:",
+    ] {
         assert!(err.contains(source), "{source:?} missing from: {err}");
     }
     assert!(err.contains("clientSecret (AZURE_CLIENT_SECRET)"), "{err}");
-    assert!(err.contains("oidcTokenFilePath (AZURE_FEDERATED_TOKEN_FILE)"), "{err}");
+    assert!(
+        err.contains("oidcTokenFilePath (AZURE_FEDERATED_TOKEN_FILE)"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -60,10 +82,21 @@ async fn a_wrong_client_secret_reports_the_token_services_answer() {
     let mut config = deployer_config(&emu);
     config.client_secret = Some("not-the-secret".into());
     let env = env_for(emu, config);
-    let err = env.tokens.get(&env.endpoints.arm_scope).await.expect_err("refused").to_string();
+    let err = env
+        .tokens
+        .get(&env.endpoints.arm_scope)
+        .await
+        .expect_err("refused")
+        .to_string();
     println!("{err}");
-    assert!(err.contains("client secret:") && err.contains("AADSTS"), "{err}");
-    assert!(!err.contains("not-the-secret"), "the secret must never appear in an error: {err}");
+    assert!(
+        err.contains("client secret:") && err.contains("AADSTS"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("not-the-secret"),
+        "the secret must never appear in an error: {err}"
+    );
 }
 
 #[tokio::test]
@@ -71,8 +104,19 @@ async fn workload_identity_signs_in_with_the_federated_token_file() {
     let deployer = start().await;
     deployer.create_rg("rg-wi").await;
     let identity_path = deployer.identity_path("rg-wi", "app-id");
-    let identity = deployer.arm.put(&identity_path, azure_support::MSI, &json!({"location": "eastus"})).await.unwrap();
-    let client_id = identity["properties"]["clientId"].as_str().unwrap().to_string();
+    let identity = deployer
+        .arm
+        .put(
+            &identity_path,
+            azure_support::MSI,
+            &json!({"location": "eastus"}),
+        )
+        .await
+        .unwrap();
+    let client_id = identity["properties"]["clientId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let subject = "system:serviceaccount:apps:api";
     deployer
         .arm
@@ -84,7 +128,11 @@ async fn workload_identity_signs_in_with_the_federated_token_file() {
         .await
         .unwrap();
     let token_file = std::env::temp_dir().join(format!("pgentra-wi-{}.jwt", std::process::id()));
-    std::fs::write(&token_file, deployer.emu.mint_service_account_token("apps", "api")).unwrap();
+    std::fs::write(
+        &token_file,
+        deployer.emu.mint_service_account_token("apps", "api"),
+    )
+    .unwrap();
 
     let config = ProviderConfig {
         tenant_id: deployer.config.tenant_id.clone(),
@@ -97,7 +145,11 @@ async fn workload_identity_signs_in_with_the_federated_token_file() {
     };
     let emu = deployer.emu;
     let workload = env_for(emu, config);
-    let token = workload.tokens.get(&workload.endpoints.postgres_scope()).await.expect("federated sign-in");
+    let token = workload
+        .tokens
+        .get(&workload.endpoints.postgres_scope())
+        .await
+        .expect("federated sign-in");
     let claims = workload.emu.verify_token(token.token.secret()).unwrap();
     assert_eq!(claims["appid"], client_id.as_str());
     assert_eq!(claims["aud"], "https://ossrdbms-aad.database.windows.net");
@@ -107,8 +159,31 @@ async fn workload_identity_signs_in_with_the_federated_token_file() {
 #[tokio::test]
 async fn a_token_service_briefly_down_is_retried_until_it_answers() {
     let env = start().await;
-    env.emu.add_fault(pgentra_emulator::FaultRule::new(pgentra_emulator::FaultKind::Unavailable, "/", 2).on(pgentra_emulator::Service::Login));
-    let token = env.tokens.get(&env.endpoints.arm_scope).await.expect("signed in after the outage");
+    env.emu.add_fault(
+        pgentra_emulator::FaultRule::new(pgentra_emulator::FaultKind::Unavailable, "/", 2)
+            .on(pgentra_emulator::Service::Login),
+    );
+    let token = env
+        .tokens
+        .get(&env.endpoints.arm_scope)
+        .await
+        .expect("signed in after the outage");
     assert!(env.emu.verify_token(token.token.secret()).is_some());
-    assert_eq!(env.token_requests(), 1, "the retries happen below the cache");
+    assert_eq!(
+        env.token_requests(),
+        1,
+        "the retries happen below the cache"
+    );
+}
+
+#[tokio::test]
+async fn the_caller_is_read_from_the_arm_token() {
+    let emu = Emulator::start(EmulatorOptions::default()).await.unwrap();
+    let azure = pgentra::azure::Azure::from_config(&deployer_config(&emu)).unwrap();
+    let caller = azure.caller().await.unwrap();
+    let deployer = emu.deployer();
+    assert_eq!(caller.tenant_id, emu.tenant_id());
+    assert_eq!(caller.object_id, deployer.object_id);
+    assert_eq!(caller.client_id.as_deref(), Some(deployer.app_id.as_str()));
+    assert_eq!(caller.kind, "app");
 }
