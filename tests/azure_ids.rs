@@ -30,21 +30,28 @@ fn every_server_child_round_trips() {
     let server = FlexibleServerId::new(SUB, "rg", "pg");
     let admin = AdAdminId::new(server.clone(), "4f1c5a52-3a4b-4a8e-9b1e-0e7c4d6a8f10");
     assert_eq!(AdAdminId::parse(&admin.to_string()).unwrap(), admin);
-    assert!(admin.to_string().ends_with("/flexibleServers/pg/administrators/4f1c5a52-3a4b-4a8e-9b1e-0e7c4d6a8f10"));
+    assert!(admin
+        .to_string()
+        .ends_with("/flexibleServers/pg/administrators/4f1c5a52-3a4b-4a8e-9b1e-0e7c4d6a8f10"));
     let db = DatabaseId::new(server.clone(), "app");
     assert_eq!(DatabaseId::parse(&db.to_string()).unwrap(), db);
     let fw = FirewallRuleId::new(server.clone(), "office");
     assert_eq!(FirewallRuleId::parse(&fw.to_string()).unwrap(), fw);
     let param = ServerParameterId::new(server, "azure.extensions");
     assert_eq!(ServerParameterId::parse(&param.to_string()).unwrap(), param);
-    assert!(param.to_string().ends_with("/configurations/azure.extensions"));
+    assert!(param
+        .to_string()
+        .ends_with("/configurations/azure.extensions"));
 }
 
 #[test]
 fn a_federated_credential_id_round_trips() {
     let id = FederatedCredentialId::new(ManagedIdentityId::new(SUB, "rg", "app"), "aks");
     let text = id.to_string();
-    assert!(text.ends_with("/userAssignedIdentities/app/federatedIdentityCredentials/aks"), "{text}");
+    assert!(
+        text.ends_with("/userAssignedIdentities/app/federatedIdentityCredentials/aks"),
+        "{text}"
+    );
     assert_eq!(text.parse::<FederatedCredentialId>().unwrap(), id);
 }
 
@@ -52,11 +59,17 @@ fn a_federated_credential_id_round_trips() {
 fn an_id_of_another_type_is_refused_with_the_expected_shape() {
     let server = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg");
     let err = DatabaseId::parse(&server).unwrap_err();
-    assert!(err.to_string().contains("flexibleServers/{name}/databases/{name}"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("flexibleServers/{name}/databases/{name}"),
+        "{err}"
+    );
     assert!(FlexibleServerId::parse(&format!("{server}/databases/app")).is_err());
     assert!(FirewallRuleId::parse(&format!("{server}/databases/app")).is_err());
     assert!(FlexibleServerId::parse("pg").is_err());
-    assert!(FlexibleServerId::parse(&server.replace("/resourceGroups/rg", "/resourceGroups/")).is_err());
+    assert!(
+        FlexibleServerId::parse(&server.replace("/resourceGroups/rg", "/resourceGroups/")).is_err()
+    );
 }
 
 #[test]

@@ -23,10 +23,19 @@ async fn the_host_managed_identity_signs_in_through_the_identity_endpoint() {
     };
     let host = emu.host_identity();
     let env = env_for(emu, config);
-    let token = env.tokens.get(&env.endpoints.arm_scope).await.expect("managed identity sign-in");
+    let token = env
+        .tokens
+        .get(&env.endpoints.arm_scope)
+        .await
+        .expect("managed identity sign-in");
     let claims = env.emu.verify_token(token.token.secret()).unwrap();
     assert_eq!(claims["appid"], host.app_id);
     // And ARM accepts it.
-    assert!(env.arm.get(&env.rg_path("none-here"), azure_support::RG).await.unwrap().is_none());
+    assert!(env
+        .arm
+        .get(&env.rg_path("none-here"), azure_support::RG)
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(env.token_requests(), 1);
 }

@@ -90,7 +90,10 @@ pub struct ArmClient {
 
 impl std::fmt::Debug for ArmClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ArmClient").field("endpoint", &self.inner.endpoint).field("deadline", &self.deadline).finish()
+        f.debug_struct("ArmClient")
+            .field("endpoint", &self.inner.endpoint)
+            .field("deadline", &self.deadline)
+            .finish()
     }
 }
 
@@ -103,18 +106,41 @@ enum Verb {
 }
 
 impl ArmClient {
-    pub fn new(http: reqwest::Client, endpoint: &str, scope: &str, tokens: Arc<TokenCache>) -> Self {
+    pub fn new(
+        http: reqwest::Client,
+        endpoint: &str,
+        scope: &str,
+        tokens: Arc<TokenCache>,
+    ) -> Self {
         Self::with_policy(http, endpoint, scope, tokens, RetryPolicy::default())
     }
 
-    pub fn with_policy(http: reqwest::Client, endpoint: &str, scope: &str, tokens: Arc<TokenCache>, policy: RetryPolicy) -> Self {
-        let inner = Inner { http, endpoint: endpoint.trim_end_matches('/').to_string(), scope: scope.to_string(), tokens, policy };
-        Self { inner: Arc::new(inner), deadline: None }
+    pub fn with_policy(
+        http: reqwest::Client,
+        endpoint: &str,
+        scope: &str,
+        tokens: Arc<TokenCache>,
+        policy: RetryPolicy,
+    ) -> Self {
+        let inner = Inner {
+            http,
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            scope: scope.to_string(),
+            tokens,
+            policy,
+        };
+        Self {
+            inner: Arc::new(inner),
+            deadline: None,
+        }
     }
 
     /// The same client, every call of which must end by `deadline` (the engine's timeout).
     pub fn with_deadline(&self, deadline: Instant) -> Self {
-        Self { inner: self.inner.clone(), deadline: Some(deadline) }
+        Self {
+            inner: self.inner.clone(),
+            deadline: Some(deadline),
+        }
     }
 
     pub fn with_timeout(&self, timeout: Duration) -> Self {
@@ -126,7 +152,8 @@ impl ArmClient {
     }
 
     fn deadline(&self) -> Instant {
-        self.deadline.unwrap_or_else(|| Instant::now() + self.inner.policy.default_timeout)
+        self.deadline
+            .unwrap_or_else(|| Instant::now() + self.inner.policy.default_timeout)
     }
 
     /// GET a resource: `Ok(None)` when it does not exist (404).
@@ -143,28 +170,53 @@ impl ArmClient {
 
     /// PUT (create or replace) and follow the operation to its end; returns the resource as a GET
     /// then shows it. A failure after Azure accepted the write is [`ArmError::Accepted`].
-    pub async fn put(&self, path: &str, api_version: &str, body: &Value) -> Result<Value, ArmError> {
-        self.write(Verb::Put, path, api_version, Some(body)).await.map(|v| v.unwrap_or(Value::Null))
+    pub async fn put(
+        &self,
+        path: &str,
+        api_version: &str,
+        body: &Value,
+    ) -> Result<Value, ArmError> {
+        self.write(Verb::Put, path, api_version, Some(body))
+            .await
+            .map(|v| v.unwrap_or(Value::Null))
     }
 
     /// PATCH and follow the operation to its end; returns the resource as a GET then shows it.
-    pub async fn patch(&self, path: &str, api_version: &str, body: &Value) -> Result<Value, ArmError> {
-        self.write(Verb::Patch, path, api_version, Some(body)).await.map(|v| v.unwrap_or(Value::Null))
+    pub async fn patch(
+        &self,
+        path: &str,
+        api_version: &str,
+        body: &Value,
+    ) -> Result<Value, ArmError> {
+        self.write(Verb::Patch, path, api_version, Some(body))
+            .await
+            .map(|v| v.unwrap_or(Value::Null))
     }
 
     /// DELETE and follow the operation to its end. A resource already gone is success.
     pub async fn delete(&self, path: &str, api_version: &str) -> Result<(), ArmError> {
-        self.write(Verb::Delete, path, api_version, None).await.map(|_| ())
+        self.write(Verb::Delete, path, api_version, None)
+            .await
+            .map(|_| ())
     }
 
     /// POST an action (e.g. `.../restart`) and follow it to its end; returns the action's result
     /// body, if it has one. Actions are not resources: a failure is never [`ArmError::Accepted`].
-    pub async fn post(&self, path: &str, api_version: &str, body: Option<&Value>) -> Result<Option<Value>, ArmError> {
+    pub async fn post(
+        &self,
+        path: &str,
+        api_version: &str,
+        body: Option<&Value>,
+    ) -> Result<Option<Value>, ArmError> {
         self.write(Verb::Post, path, api_version, body).await
     }
 
     /// GET a collection, following `nextLink` (verbatim) to the end; a missing parent is `None`.
-    pub async fn list(&self, path: &str, api_version: &str) -> Result<Option<Vec<Value>>, ArmError> {
+    pub async fn list(
+        &self,
+        path: &str,
+        api_version: &str,
+    ) -> Result<Option<Vec<Value>>, ArmError> {
         let deadline = self.deadline();
         let mut url = self.url(path, api_version);
         let mut items = Vec::new();
@@ -178,7 +230,12 @@ impl ArmClient {
             if let Some(values) = resp.body.get("value").and_then(Value::as_array) {
                 items.extend(values.iter().cloned());
             }
-            match resp.body.get("nextLink").and_then(Value::as_str).filter(|l| !l.is_empty()) {
+            match resp
+                .body
+                .get("nextLink")
+                .and_then(Value::as_str)
+                .filter(|l| !l.is_empty())
+            {
                 Some(next) => url = next.to_string(),
                 None => return Ok(Some(items)),
             }
@@ -187,13 +244,20 @@ impl ArmClient {
 
     /// Polls a resource until `ready` says yes (e.g. a server's `state` is `Ready` before the next
     /// write to it: turning Entra on restarts it). A resource that is gone is an error.
-    pub async fn wait_for(&self, path: &str, api_version: &str, what: &str, ready: impl Fn(&Value) -> bool) -> Result<Value, ArmError> {
+    pub async fn wait_for(
+        &self,
+        path: &str,
+        api_version: &str,
+        what: &str,
+        ready: impl Fn(&Value) -> bool,
+    ) -> Result<Value, ArmError> {
         let deadline = self.deadline();
         let url = self.url(path, api_version);
         let mut wait = Duration::ZERO;
         loop {
             if !wait.is_zero() {
-                self.sleep_until_poll(wait, deadline, &format!("waiting for {path} to be {what}")).await?;
+                self.sleep_until_poll(wait, deadline, &format!("waiting for {path} to be {what}"))
+                    .await?;
             }
             let resp = self.send(Method::GET, &url, None, deadline).await?;
             if !resp.status.is_success() {
@@ -206,7 +270,13 @@ impl ArmClient {
         }
     }
 
-    async fn write(&self, verb: Verb, path: &str, api_version: &str, body: Option<&Value>) -> Result<Option<Value>, ArmError> {
+    async fn write(
+        &self,
+        verb: Verb,
+        path: &str,
+        api_version: &str,
+        body: Option<&Value>,
+    ) -> Result<Option<Value>, ArmError> {
         let deadline = self.deadline();
         let url = self.url(path, api_version);
         let (method, name) = match verb {
@@ -229,13 +299,24 @@ impl ArmClient {
         match followed {
             Ok(v) => Ok(v),
             Err(e) if matches!(verb, Verb::Delete | Verb::Post) => Err(e),
-            Err(e) => Err(ArmError::Accepted { resource_id, cause: Box::new(e) }),
+            Err(e) => Err(ArmError::Accepted {
+                resource_id,
+                cause: Box::new(e),
+            }),
         }
     }
 
     /// Follows an accepted write: Azure-AsyncOperation first, else Location, else the resource's
     /// own provisioningState; then, for PUT/PATCH, the final GET of the resource URL.
-    async fn follow(&self, first: &ArmResponse, url: &str, name: &str, path: &str, verb: Verb, deadline: Instant) -> Result<Option<Value>, ArmError> {
+    async fn follow(
+        &self,
+        first: &ArmResponse,
+        url: &str,
+        name: &str,
+        path: &str,
+        verb: Verb,
+        deadline: Instant,
+    ) -> Result<Option<Value>, ArmError> {
         let is_delete = verb == Verb::Delete;
         let is_post = verb == Verb::Post;
         let async_url = first.header("azure-asyncoperation").map(str::to_string);
@@ -247,13 +328,23 @@ impl ArmClient {
         let mut wait = self.poll_delay(first);
         if let Some(status_url) = async_url.filter(|_| !(is_post && location.is_some())) {
             loop {
-                self.sleep_until_poll(wait, deadline, &format!("waiting for {name} {path} to finish")).await?;
+                self.sleep_until_poll(
+                    wait,
+                    deadline,
+                    &format!("waiting for {name} {path} to finish"),
+                )
+                .await?;
                 let poll = self.send(Method::GET, &status_url, None, deadline).await?;
                 if !poll.status.is_success() {
                     // A status URL that cannot be read says nothing about the operation itself.
                     return Err(api_error("GET", &status_url, &poll));
                 }
-                let status = poll.body.get("status").and_then(Value::as_str).unwrap_or("").to_string();
+                let status = poll
+                    .body
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
                 match status.as_str() {
                     s if s.eq_ignore_ascii_case("Succeeded") => break,
                     s if s.eq_ignore_ascii_case("Failed") || s.eq_ignore_ascii_case("Canceled") => {
@@ -264,8 +355,15 @@ impl ArmClient {
             }
         } else if let Some(mut location_url) = location {
             loop {
-                self.sleep_until_poll(wait, deadline, &format!("waiting for {name} {path} to finish")).await?;
-                let poll = self.send(Method::GET, &location_url, None, deadline).await?;
+                self.sleep_until_poll(
+                    wait,
+                    deadline,
+                    &format!("waiting for {name} {path} to finish"),
+                )
+                .await?;
+                let poll = self
+                    .send(Method::GET, &location_url, None, deadline)
+                    .await?;
                 match poll.status.as_u16() {
                     202 => {
                         if let Some(next) = poll.header("location") {
@@ -277,20 +375,34 @@ impl ArmClient {
                     200..=299 => break,
                     404 if is_delete => return Ok(None),
                     _ => {
-                        let body = ErrorBody::from_json(&poll.body).unwrap_or_else(|| ErrorBody::from_text(poll.status.as_u16(), &poll.body.to_string()));
-                        return Err(ArmError::OperationFailed { resource: path.to_string(), status: "Failed".into(), body: Box::new(body), request_id: poll.request_id().or(request_id) });
+                        let body = ErrorBody::from_json(&poll.body).unwrap_or_else(|| {
+                            ErrorBody::from_text(poll.status.as_u16(), &poll.body.to_string())
+                        });
+                        return Err(ArmError::OperationFailed {
+                            resource: path.to_string(),
+                            status: "Failed".into(),
+                            body: Box::new(body),
+                            request_id: poll.request_id().or(request_id),
+                        });
                     }
                 }
             }
         } else if !is_delete && !is_terminal(&first.body) {
             // 200/201 with a provisioningState still running: poll the resource itself.
             loop {
-                self.sleep_until_poll(wait, deadline, &format!("waiting for {name} {path} to be provisioned")).await?;
+                self.sleep_until_poll(
+                    wait,
+                    deadline,
+                    &format!("waiting for {name} {path} to be provisioned"),
+                )
+                .await?;
                 let poll = self.send(Method::GET, url, None, deadline).await?;
                 if !poll.status.is_success() {
                     return Err(api_error("GET", path, &poll));
                 }
-                let state = provisioning_state(&poll.body).unwrap_or("Succeeded").to_string();
+                let state = provisioning_state(&poll.body)
+                    .unwrap_or("Succeeded")
+                    .to_string();
                 if state.eq_ignore_ascii_case("Failed") || state.eq_ignore_ascii_case("Canceled") {
                     return Err(operation_failed(path, &state, &poll.body, request_id));
                 }
@@ -316,14 +428,24 @@ impl ArmClient {
 
     fn poll_delay(&self, resp: &ArmResponse) -> Duration {
         let p = &self.inner.policy;
-        retry_after(&resp.headers).unwrap_or(p.default_poll_interval).max(p.min_poll_interval)
+        retry_after(&resp.headers)
+            .unwrap_or(p.default_poll_interval)
+            .max(p.min_poll_interval)
     }
 
-    async fn sleep_until_poll(&self, wait: Duration, deadline: Instant, doing: &str) -> Result<(), ArmError> {
+    async fn sleep_until_poll(
+        &self,
+        wait: Duration,
+        deadline: Instant,
+        doing: &str,
+    ) -> Result<(), ArmError> {
         let now = Instant::now();
         if now >= deadline || deadline - now < wait {
             tokio::time::sleep_until(deadline).await;
-            return Err(ArmError::DeadlineExceeded { doing: doing.to_string(), last_error: None });
+            return Err(ArmError::DeadlineExceeded {
+                doing: doing.to_string(),
+                last_error: None,
+            });
         }
         tokio::time::sleep(wait).await;
         Ok(())
@@ -331,12 +453,21 @@ impl ArmClient {
 
     fn url(&self, path: &str, api_version: &str) -> String {
         let sep = if path.contains('?') { '&' } else { '?' };
-        format!("{}{}{sep}api-version={api_version}", self.inner.endpoint, path)
+        format!(
+            "{}{}{sep}api-version={api_version}",
+            self.inner.endpoint, path
+        )
     }
 
     /// One request with retries. Any answer that is not retried is returned, errors included; a URL
     /// from Azure (absolute) is used verbatim.
-    pub async fn send(&self, method: Method, url: &str, body: Option<&Value>, deadline: Instant) -> Result<ArmResponse, ArmError> {
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        deadline: Instant,
+    ) -> Result<ArmResponse, ArmError> {
         let p = &self.inner.policy;
         let path = display_path(url, &self.inner.endpoint);
         let mut transient = 0u32;
@@ -344,7 +475,10 @@ impl ArmClient {
         let mut auth_retried = false;
         loop {
             if Instant::now() >= deadline {
-                return Err(ArmError::DeadlineExceeded { doing: format!("calling {method} {path}"), last_error: None });
+                return Err(ArmError::DeadlineExceeded {
+                    doing: format!("calling {method} {path}"),
+                    last_error: None,
+                });
             }
             let token = self.inner.tokens.get(&self.inner.scope).await?;
             let mut req = self
@@ -354,16 +488,26 @@ impl ArmClient {
                 .header(AUTHORIZATION, format!("Bearer {}", token.token.secret()))
                 .header("accept", "application/json")
                 .header(reqwest::header::USER_AGENT, crate::azure::http::USER_AGENT)
-                .timeout(deadline.saturating_duration_since(Instant::now()).min(Duration::from_secs(120)));
+                .timeout(
+                    deadline
+                        .saturating_duration_since(Instant::now())
+                        .min(Duration::from_secs(120)),
+                );
             if let Some(b) = body {
-                req = req.header(CONTENT_TYPE, "application/json").body(b.to_string());
+                req = req
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(b.to_string());
             }
             let (retry, delay, last) = match req.send().await {
                 Err(e) => {
                     transient += 1;
                     let message = error_chain(&e);
                     tracing::debug!(%method, %path, attempt = transient, error = %message, "no answer; retrying");
-                    let last = ArmError::Transport { method: method.to_string(), path: path.clone(), message };
+                    let last = ArmError::Transport {
+                        method: method.to_string(),
+                        path: path.clone(),
+                        message,
+                    };
                     (transient <= p.max_retries, None, last)
                 }
                 Ok(r) => {
@@ -373,28 +517,51 @@ impl ArmClient {
                         Ok(t) => t,
                         Err(e) => {
                             transient += 1;
-                            let last = ArmError::Transport { method: method.to_string(), path: path.clone(), message: error_chain(&e) };
-                            self.pause(transient <= p.max_retries, None, transient, deadline, last).await?;
+                            let last = ArmError::Transport {
+                                method: method.to_string(),
+                                path: path.clone(),
+                                message: error_chain(&e),
+                            };
+                            self.pause(transient <= p.max_retries, None, transient, deadline, last)
+                                .await?;
                             continue;
                         }
                     };
-                    let body = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-                    let resp = ArmResponse { status, headers, body };
+                    let body = if text.trim().is_empty() {
+                        Value::Null
+                    } else {
+                        serde_json::from_str(&text).unwrap_or(Value::String(text))
+                    };
+                    let resp = ArmResponse {
+                        status,
+                        headers,
+                        body,
+                    };
                     tracing::debug!(%method, %path, status = status.as_u16(), request_id = resp.request_id().unwrap_or_default(), "ARM answered");
-                    let code = ErrorBody::from_json(&resp.body).map(|b| b.code).unwrap_or_default();
+                    let code = ErrorBody::from_json(&resp.body)
+                        .map(|b| b.code)
+                        .unwrap_or_default();
                     let s = status.as_u16();
                     if s == 401 && !auth_retried && code == "ExpiredAuthenticationToken" {
                         auth_retried = true;
                         self.inner.tokens.invalidate(&self.inner.scope).await;
                         continue;
                     }
-                    let is_race = (s == 409 || s == 429 || s == 400) && RACE_CODES.iter().any(|c| c.eq_ignore_ascii_case(&code));
+                    let is_race = (s == 409 || s == 429 || s == 400)
+                        && RACE_CODES.iter().any(|c| c.eq_ignore_ascii_case(&code));
                     if is_race {
                         races += 1;
                         let last = api_error(method.as_str(), &path, &resp);
                         tracing::debug!(%method, %path, code, attempt = races, "another write is running; retrying");
-                        (races <= p.max_race_retries, retry_after(&resp.headers), last)
-                    } else if s == 408 || s == 429 || (500..=599).contains(&s) && s != 501 && s != 505 {
+                        (
+                            races <= p.max_race_retries,
+                            retry_after(&resp.headers),
+                            last,
+                        )
+                    } else if s == 408
+                        || s == 429
+                        || (500..=599).contains(&s) && s != 501 && s != 505
+                    {
                         transient += 1;
                         let last = api_error(method.as_str(), &path, &resp);
                         tracing::debug!(%method, %path, status = s, attempt = transient, "transient answer; retrying");
@@ -410,14 +577,24 @@ impl ArmClient {
     }
 
     /// Waits before the next try, or gives up with `last` (when out of retries or time).
-    async fn pause(&self, retry: bool, retry_after: Option<Duration>, attempt: u32, deadline: Instant, last: ArmError) -> Result<(), ArmError> {
+    async fn pause(
+        &self,
+        retry: bool,
+        retry_after: Option<Duration>,
+        attempt: u32,
+        deadline: Instant,
+        last: ArmError,
+    ) -> Result<(), ArmError> {
         if !retry {
             return Err(last);
         }
         let delay = retry_after.unwrap_or_else(|| backoff(&self.inner.policy, attempt));
         let now = Instant::now();
         if now + delay >= deadline {
-            return Err(ArmError::DeadlineExceeded { doing: "retrying".into(), last_error: Some(last.to_string()) });
+            return Err(ArmError::DeadlineExceeded {
+                doing: "retrying".into(),
+                last_error: Some(last.to_string()),
+            });
         }
         tokio::time::sleep(delay).await;
         Ok(())
@@ -426,7 +603,10 @@ impl ArmClient {
 
 /// Exponential backoff with jitter: a random point in [d/2, d], d = initial * 2^(attempt-1).
 fn backoff(p: &RetryPolicy, attempt: u32) -> Duration {
-    let exp = p.initial_delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(p.max_delay);
+    let exp = p
+        .initial_delay
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        .min(p.max_delay);
     let half = exp / 2;
     half + Duration::from_nanos(jitter(half.as_nanos() as u64))
 }
@@ -436,7 +616,10 @@ fn jitter(bound: u64) -> u64 {
     if bound == 0 {
         return 0;
     }
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(7);
     let mut x = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) ^ seed;
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
@@ -447,21 +630,29 @@ fn jitter(bound: u64) -> u64 {
 /// `Retry-After` in seconds (ARM's form), or `retry-after-ms` / `x-ms-retry-after-ms`.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
-    if let Some(ms) = get("retry-after-ms").or_else(|| get("x-ms-retry-after-ms")).and_then(|v| v.parse::<u64>().ok()) {
+    if let Some(ms) = get("retry-after-ms")
+        .or_else(|| get("x-ms-retry-after-ms"))
+        .and_then(|v| v.parse::<u64>().ok())
+    {
         return Some(Duration::from_millis(ms));
     }
-    get("retry-after").and_then(|v| v.parse::<u64>().ok()).map(Duration::from_secs)
+    get("retry-after")
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 fn provisioning_state(body: &Value) -> Option<&str> {
-    body.pointer("/properties/provisioningState").and_then(Value::as_str)
+    body.pointer("/properties/provisioningState")
+        .and_then(Value::as_str)
 }
 
 /// A resource without provisioningState counts as Succeeded.
 fn is_terminal(body: &Value) -> bool {
     match provisioning_state(body) {
         None => true,
-        Some(s) => ["Succeeded", "Failed", "Canceled"].iter().any(|t| t.eq_ignore_ascii_case(s)),
+        Some(s) => ["Succeeded", "Failed", "Canceled"]
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(s)),
     }
 }
 
@@ -472,21 +663,41 @@ fn api_error(method: &str, path: &str, resp: &ArmResponse) -> ArmError {
         Value::Null => ErrorBody::from_text(status, resp.status.canonical_reason().unwrap_or("")),
         other => ErrorBody::from_text(status, &other.to_string()),
     });
-    ArmError::Api { method: method.to_string(), path: path.to_string(), status, body: Box::new(body), request_id: resp.request_id() }
+    ArmError::Api {
+        method: method.to_string(),
+        path: path.to_string(),
+        status,
+        body: Box::new(body),
+        request_id: resp.request_id(),
+    }
 }
 
-fn operation_failed(path: &str, status: &str, body: &Value, request_id: Option<String>) -> ArmError {
+fn operation_failed(
+    path: &str,
+    status: &str,
+    body: &Value,
+    request_id: Option<String>,
+) -> ArmError {
     let body = ErrorBody::from_json(body).unwrap_or_else(|| ErrorBody {
         code: status.to_string(),
         message: format!("the operation ended {status} without an error body"),
         ..Default::default()
     });
-    ArmError::OperationFailed { resource: path.to_string(), status: status.to_string(), body: Box::new(body), request_id }
+    ArmError::OperationFailed {
+        resource: path.to_string(),
+        status: status.to_string(),
+        body: Box::new(body),
+        request_id,
+    }
 }
 
 /// The path of a URL for messages (no host, no query: nothing secret, short).
 fn display_path(url: &str, endpoint: &str) -> String {
-    let rest = url.strip_prefix(endpoint).unwrap_or_else(|| url.split_once("://").map(|(_, r)| r.find('/').map(|i| &r[i..]).unwrap_or(r)).unwrap_or(url));
+    let rest = url.strip_prefix(endpoint).unwrap_or_else(|| {
+        url.split_once("://")
+            .map(|(_, r)| r.find('/').map(|i| &r[i..]).unwrap_or(r))
+            .unwrap_or(url)
+    });
     rest.split('?').next().unwrap_or(rest).to_string()
 }
 
@@ -509,16 +720,32 @@ mod tests {
 
     #[test]
     fn backoff_grows_with_jitter_and_stays_under_the_cap() {
-        let p = RetryPolicy { initial_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1), ..Default::default() };
+        let p = RetryPolicy {
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            ..Default::default()
+        };
         let first = backoff(&p, 1);
-        assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100), "{first:?}");
+        assert!(
+            first >= Duration::from_millis(50) && first <= Duration::from_millis(100),
+            "{first:?}"
+        );
         let late = backoff(&p, 12);
-        assert!(late >= Duration::from_millis(500) && late <= Duration::from_secs(1), "{late:?}");
+        assert!(
+            late >= Duration::from_millis(500) && late <= Duration::from_secs(1),
+            "{late:?}"
+        );
     }
 
     #[test]
     fn paths_in_messages_drop_host_and_query() {
-        assert_eq!(display_path("https://h:1/subscriptions/s?api-version=1", "https://h:1"), "/subscriptions/s");
-        assert_eq!(display_path("https://other/x/y?api-version=1", "https://h:1"), "/x/y");
+        assert_eq!(
+            display_path("https://h:1/subscriptions/s?api-version=1", "https://h:1"),
+            "/subscriptions/s"
+        );
+        assert_eq!(
+            display_path("https://other/x/y?api-version=1", "https://h:1"),
+            "/x/y"
+        );
     }
 }

@@ -18,7 +18,10 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// Reads `{"error": {...}}`, or a bare `{code, message}` as some RPs send; None when neither.
     pub fn from_json(value: &Value) -> Option<Self> {
-        let e = value.get("error").filter(|e| e.is_object()).unwrap_or(value);
+        let e = value
+            .get("error")
+            .filter(|e| e.is_object())
+            .unwrap_or(value);
         let code = e.get("code").and_then(Value::as_str)?;
         Some(Self::from_object(e, code))
     }
@@ -32,7 +35,15 @@ impl ErrorBody {
             details: e
                 .get("details")
                 .and_then(Value::as_array)
-                .map(|d| d.iter().filter_map(|x| x.get("code").and_then(Value::as_str).map(|c| Self::from_object(x, c))).collect())
+                .map(|d| {
+                    d.iter()
+                        .filter_map(|x| {
+                            x.get("code")
+                                .and_then(Value::as_str)
+                                .map(|c| Self::from_object(x, c))
+                        })
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
@@ -43,7 +54,12 @@ impl ErrorBody {
         if message.is_empty() {
             message = "(no error body)".into();
         }
-        Self { code: format!("HttpStatus{status}"), message, target: None, details: Vec::new() }
+        Self {
+            code: format!("HttpStatus{status}"),
+            message,
+            target: None,
+            details: Vec::new(),
+        }
     }
 }
 
@@ -65,20 +81,41 @@ impl fmt::Display for ErrorBody {
 pub enum ArmError {
     /// ARM answered with an error status.
     #[error("{method} {path}: HTTP {status} {body}{}", request_id_suffix(.request_id))]
-    Api { method: String, path: String, status: u16, body: Box<ErrorBody>, request_id: Option<String> },
+    Api {
+        method: String,
+        path: String,
+        status: u16,
+        body: Box<ErrorBody>,
+        request_id: Option<String>,
+    },
     /// A long-running operation ended Failed or Canceled.
     #[error("the operation on {resource} ended {status}: {body}{}", request_id_suffix(.request_id))]
-    OperationFailed { resource: String, status: String, body: Box<ErrorBody>, request_id: Option<String> },
+    OperationFailed {
+        resource: String,
+        status: String,
+        body: Box<ErrorBody>,
+        request_id: Option<String>,
+    },
     /// Azure accepted a write (the resource exists under `resource_id`, or may) and then the
     /// operation failed, was cancelled, or could not be followed to its end.
     #[error("Azure accepted the write of {resource_id} but it did not complete: {cause}")]
-    Accepted { resource_id: String, cause: Box<ArmError> },
+    Accepted {
+        resource_id: String,
+        cause: Box<ArmError>,
+    },
     /// The overall deadline (the engine's timeout) passed.
     #[error("timed out {doing}{}", last_error_suffix(.last_error))]
-    DeadlineExceeded { doing: String, last_error: Option<String> },
+    DeadlineExceeded {
+        doing: String,
+        last_error: Option<String>,
+    },
     /// No answer: connection refused, reset or dropped, TLS failure, read timeout.
     #[error("{method} {path}: no answer from Azure: {message}")]
-    Transport { method: String, path: String, message: String },
+    Transport {
+        method: String,
+        path: String,
+        message: String,
+    },
     /// No token could be had.
     #[error("signing in to Microsoft Entra ID: {0}")]
     Credential(String),
@@ -87,15 +124,23 @@ pub enum ArmError {
     Setup(String),
     /// Azure answered something this client cannot read.
     #[error("{method} {path}: unexpected answer: {message}")]
-    InvalidResponse { method: String, path: String, message: String },
+    InvalidResponse {
+        method: String,
+        path: String,
+        message: String,
+    },
 }
 
 fn request_id_suffix(id: &Option<String>) -> String {
-    id.as_deref().map(|id| format!(" (x-ms-request-id: {id})")).unwrap_or_default()
+    id.as_deref()
+        .map(|id| format!(" (x-ms-request-id: {id})"))
+        .unwrap_or_default()
 }
 
 fn last_error_suffix(e: &Option<String>) -> String {
-    e.as_deref().map(|e| format!("; last error: {e}")).unwrap_or_default()
+    e.as_deref()
+        .map(|e| format!("; last error: {e}"))
+        .unwrap_or_default()
 }
 
 /// How an error should reach the engine (the adapter turns this into a gRPC code).
@@ -134,7 +179,9 @@ impl ArmError {
     /// The `x-ms-request-id` of the answer (or of the accepted request of a failed operation).
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            Self::Api { request_id, .. } | Self::OperationFailed { request_id, .. } => request_id.as_deref(),
+            Self::Api { request_id, .. } | Self::OperationFailed { request_id, .. } => {
+                request_id.as_deref()
+            }
             Self::Accepted { cause, .. } => cause.request_id(),
             _ => None,
         }
@@ -157,8 +204,12 @@ impl ArmError {
                 _ => ErrorClass::FailedPrecondition,
             },
             Self::Transport { .. } => ErrorClass::Unavailable,
-            Self::OperationFailed { .. } | Self::Credential(_) | Self::Setup(_) => ErrorClass::FailedPrecondition,
-            Self::Accepted { .. } | Self::DeadlineExceeded { .. } | Self::InvalidResponse { .. } => ErrorClass::Unknown,
+            Self::OperationFailed { .. } | Self::Credential(_) | Self::Setup(_) => {
+                ErrorClass::FailedPrecondition
+            }
+            Self::Accepted { .. }
+            | Self::DeadlineExceeded { .. }
+            | Self::InvalidResponse { .. } => ErrorClass::Unknown,
         }
     }
 }
@@ -173,8 +224,17 @@ mod tests {
         let body = ErrorBody::from_json(&json!({"error": {"code": "InvalidParameter", "message": "Bad sku.", "target": "sku.name",
             "details": [{"code": "SkuNotAvailable", "message": "Not here."}]}}))
         .unwrap();
-        assert_eq!(body.to_string(), "InvalidParameter: Bad sku. (target sku.name); SkuNotAvailable: Not here.");
-        let e = ArmError::Api { method: "PUT".into(), path: "/x".into(), status: 400, body: Box::new(body), request_id: Some("rid-1".into()) };
+        assert_eq!(
+            body.to_string(),
+            "InvalidParameter: Bad sku. (target sku.name); SkuNotAvailable: Not here."
+        );
+        let e = ArmError::Api {
+            method: "PUT".into(),
+            path: "/x".into(),
+            status: 400,
+            body: Box::new(body),
+            request_id: Some("rid-1".into()),
+        };
         assert!(e.to_string().ends_with("(x-ms-request-id: rid-1)"), "{e}");
         assert_eq!(e.class(), ErrorClass::InvalidArgument);
     }

@@ -78,15 +78,27 @@ mod tests {
         let gov = CloudEndpoints::of(Cloud::UsGovernment);
         assert_eq!(gov.arm_endpoint, "https://management.usgovcloudapi.net");
         assert_eq!(gov.authority_host, "https://login.microsoftonline.us");
-        assert_eq!(gov.arm_scope, "https://management.usgovcloudapi.net/.default");
-        assert_eq!(gov.postgres_scope(), "https://ossrdbms-aad.database.usgovcloudapi.net/.default");
+        assert_eq!(
+            gov.arm_scope,
+            "https://management.usgovcloudapi.net/.default"
+        );
+        assert_eq!(
+            gov.postgres_scope(),
+            "https://ossrdbms-aad.database.usgovcloudapi.net/.default"
+        );
         let china = CloudEndpoints::of(Cloud::China);
         assert_eq!(china.arm_endpoint, "https://management.chinacloudapi.cn");
         assert_eq!(china.authority_host, "https://login.chinacloudapi.cn");
-        assert_eq!(china.postgres_audience, "https://ossrdbms-aad.database.chinacloudapi.cn");
+        assert_eq!(
+            china.postgres_audience,
+            "https://ossrdbms-aad.database.chinacloudapi.cn"
+        );
         let public = CloudEndpoints::of(Cloud::Public);
         assert_eq!(public.arm_scope, "https://management.azure.com/.default");
-        assert_eq!(public.postgres_scope(), "https://ossrdbms-aad.database.windows.net/.default");
+        assert_eq!(
+            public.postgres_scope(),
+            "https://ossrdbms-aad.database.windows.net/.default"
+        );
     }
 
     #[test]
@@ -100,6 +112,9 @@ mod tests {
         assert_eq!(e.arm_endpoint, "https://127.0.0.1:8443");
         assert_eq!(e.authority_host, "https://127.0.0.1:8444");
         assert_eq!(e.arm_scope, "https://management.azure.com/.default");
-        assert_eq!(e.token_endpoint("t"), "https://127.0.0.1:8444/t/oauth2/v2.0/token");
+        assert_eq!(
+            e.token_endpoint("t"),
+            "https://127.0.0.1:8444/t/oauth2/v2.0/token"
+        );
     }
 }

@@ -10,9 +10,10 @@ use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequest
 use azure_core::error::ErrorKind;
 use azure_core::http::{ClientOptions, Transport};
 use azure_identity::{
-    AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredentialOptions, ClientSecretCredential,
-    ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
-    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+    AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredentialOptions,
+    ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential,
+    WorkloadIdentityCredentialOptions,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -35,7 +36,9 @@ pub struct CredentialChain {
 
 impl std::fmt::Debug for CredentialChain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.sources.iter().map(|s| s.name)).finish()
+        f.debug_list()
+            .entries(self.sources.iter().map(|s| s.name))
+            .finish()
     }
 }
 
@@ -43,13 +46,20 @@ impl CredentialChain {
     /// A chain of named credentials, tried in order.
     pub fn new(sources: Vec<NamedSource>) -> Self {
         Self {
-            sources: sources.into_iter().map(|(name, credential)| Source { name, credential }).collect(),
+            sources: sources
+                .into_iter()
+                .map(|(name, credential)| Source { name, credential })
+                .collect(),
             chosen: AtomicUsize::new(usize::MAX),
         }
     }
 
     /// The chain for a provider configuration (config values already carry the AZURE_* env).
-    pub fn from_config(config: &ProviderConfig, endpoints: &CloudEndpoints, http: &reqwest::Client) -> Self {
+    pub fn from_config(
+        config: &ProviderConfig,
+        endpoints: &CloudEndpoints,
+        http: &reqwest::Client,
+    ) -> Self {
         let client_options = || {
             let mut custom = CustomConfiguration::default();
             custom.authority_host = endpoints.authority_host.clone();
@@ -62,7 +72,11 @@ impl CredentialChain {
         let tenant = config.tenant_id.clone().filter(|s| !s.is_empty());
         let client_id = config.client_id.clone().filter(|s| !s.is_empty());
         let missing = |what: &[(&str, bool)]| -> Option<String> {
-            let names: Vec<&str> = what.iter().filter(|(_, present)| !present).map(|(n, _)| *n).collect();
+            let names: Vec<&str> = what
+                .iter()
+                .filter(|(_, present)| !present)
+                .map(|(n, _)| *n)
+                .collect();
             (!names.is_empty()).then(|| format!("not configured: {} not set", names.join(", ")))
         };
 
@@ -77,21 +91,31 @@ impl CredentialChain {
                 tenant.as_deref().unwrap_or_default(),
                 client_id.clone().unwrap_or_default(),
                 Secret::new(secret.unwrap_or_default()),
-                Some(ClientSecretCredentialOptions { client_options: client_options() }),
+                Some(ClientSecretCredentialOptions {
+                    client_options: client_options(),
+                }),
             )
             .map(|c| c as Arc<dyn TokenCredential>)
             .map_err(|e| e.to_string()),
         };
 
-        let token_file = config.oidc_token_file_path.clone().filter(|s| !s.is_empty());
+        let token_file = config
+            .oidc_token_file_path
+            .clone()
+            .filter(|s| !s.is_empty());
         let workload = match missing(&[
-            ("oidcTokenFilePath (AZURE_FEDERATED_TOKEN_FILE)", token_file.is_some()),
+            (
+                "oidcTokenFilePath (AZURE_FEDERATED_TOKEN_FILE)",
+                token_file.is_some(),
+            ),
             ("tenantId (AZURE_TENANT_ID)", tenant.is_some()),
             ("clientId (AZURE_CLIENT_ID)", client_id.is_some()),
         ]) {
             Some(why) => Err(why),
             None => WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
-                credential_options: ClientAssertionCredentialOptions { client_options: client_options() },
+                credential_options: ClientAssertionCredentialOptions {
+                    client_options: client_options(),
+                },
                 client_id: client_id.clone(),
                 tenant_id: tenant.clone(),
                 token_file_path: token_file.map(Into::into),
@@ -104,16 +128,22 @@ impl CredentialChain {
             Err(why) => Err(why),
             Ok(()) => ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
                 // With a client secret the client ID is the service principal's, not an identity's.
-                user_assigned_id: client_id.clone().filter(|_| config.client_secret.is_none()).map(UserAssignedId::ClientId),
+                user_assigned_id: client_id
+                    .clone()
+                    .filter(|_| config.client_secret.is_none())
+                    .map(UserAssignedId::ClientId),
                 client_options: client_options(),
             }))
             .map(|c| c as Arc<dyn TokenCredential>)
             .map_err(|e| e.to_string()),
         };
 
-        let cli = AzureCliCredential::new(Some(AzureCliCredentialOptions { tenant_id: tenant.clone(), ..Default::default() }))
-            .map(|c| c as Arc<dyn TokenCredential>)
-            .map_err(|e| e.to_string());
+        let cli = AzureCliCredential::new(Some(AzureCliCredentialOptions {
+            tenant_id: tenant.clone(),
+            ..Default::default()
+        }))
+        .map(|c| c as Arc<dyn TokenCredential>)
+        .map_err(|e| e.to_string());
 
         Self::new(vec![
             ("client secret", client_secret),
@@ -128,7 +158,10 @@ impl CredentialChain {
 /// set, or when the VM metadata endpoint answers a TCP connect quickly; otherwise the chain
 /// would wait on an address that is not there.
 fn managed_identity_available(use_msi: bool) -> Result<(), String> {
-    if use_msi || std::env::var_os("IDENTITY_ENDPOINT").is_some() || std::env::var_os("MSI_ENDPOINT").is_some() {
+    if use_msi
+        || std::env::var_os("IDENTITY_ENDPOINT").is_some()
+        || std::env::var_os("MSI_ENDPOINT").is_some()
+    {
         return Ok(());
     }
     let imds: std::net::SocketAddr = ([169, 254, 169, 254], 80).into();
@@ -140,9 +173,16 @@ fn managed_identity_available(use_msi: bool) -> Result<(), String> {
 
 #[async_trait::async_trait]
 impl TokenCredential for CredentialChain {
-    async fn get_token(&self, scopes: &[&str], options: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
         let chosen = self.chosen.load(Ordering::Relaxed);
-        if let Some(Source { credential: Ok(c), .. }) = self.sources.get(chosen) {
+        if let Some(Source {
+            credential: Ok(c), ..
+        }) = self.sources.get(chosen)
+        {
             return c.get_token(scopes, options).await;
         }
         let mut reasons = Vec::new();
@@ -155,13 +195,18 @@ impl TokenCredential for CredentialChain {
                         self.chosen.store(i, Ordering::Relaxed);
                         return Ok(token);
                     }
-                    Err(e) => reasons.push(format!("{}: {}", source.name, one_line(&e.to_string()))),
+                    Err(e) => {
+                        reasons.push(format!("{}: {}", source.name, one_line(&e.to_string())))
+                    }
                 },
             }
         }
         Err(azure_core::Error::with_message(
             ErrorKind::Credential,
-            format!("no credential worked; tried, in order:\n  - {}", reasons.join("\n  - ")),
+            format!(
+                "no credential worked; tried, in order:\n  - {}",
+                reasons.join("\n  - ")
+            ),
         ))
     }
 }

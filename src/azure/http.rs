@@ -19,8 +19,9 @@ pub fn build_client(ca_cert_file: Option<&str>) -> Result<reqwest::Client, ArmEr
         None => Vec::new(),
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
-        .map_err(|e| ArmError::Setup(format!("loading the trusted CA certificates: {e}")))?;
+    let verifier =
+        rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
+            .map_err(|e| ArmError::Setup(format!("loading the trusted CA certificates: {e}")))?;
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| ArmError::Setup(format!("configuring TLS: {e}")))?
@@ -38,12 +39,15 @@ pub fn build_client(ca_cert_file: Option<&str>) -> Result<reqwest::Client, ArmEr
 }
 
 fn read_ca_file(path: &str) -> Result<Vec<CertificateDer<'static>>, ArmError> {
-    let bytes = std::fs::read(path).map_err(|e| ArmError::Setup(format!("reading caCertFile {path}: {e}")))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| ArmError::Setup(format!("reading caCertFile {path}: {e}")))?;
     let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| ArmError::Setup(format!("caCertFile {path} is not PEM: {e}")))?;
     if certs.is_empty() {
-        return Err(ArmError::Setup(format!("caCertFile {path} holds no CERTIFICATE block")));
+        return Err(ArmError::Setup(format!(
+            "caCertFile {path} holds no CERTIFICATE block"
+        )));
     }
     Ok(certs)
 }

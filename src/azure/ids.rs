@@ -20,7 +20,12 @@ pub struct IdError {
 
 /// Splits `/subscriptions/{s}/resourceGroups/{g}/providers/{ns}/{t1}/{n1}[/{t2}/{n2}]` and checks
 /// every key against `types` (case-insensitively). Returns subscription, group and the names.
-fn parse_parts(id: &str, kind: &'static str, namespace: &str, types: &[&str]) -> Result<(String, String, Vec<String>), IdError> {
+fn parse_parts(
+    id: &str,
+    kind: &'static str,
+    namespace: &str,
+    types: &[&str],
+) -> Result<(String, String, Vec<String>), IdError> {
     let expected = {
         let mut s = format!("/subscriptions/{{subscriptionId}}/resourceGroups/{{resourceGroupName}}/providers/{namespace}");
         for t in types {
@@ -28,15 +33,25 @@ fn parse_parts(id: &str, kind: &'static str, namespace: &str, types: &[&str]) ->
         }
         s
     };
-    let err = || IdError { kind, id: id.to_string(), expected: expected.clone() };
+    let err = || IdError {
+        kind,
+        id: id.to_string(),
+        expected: expected.clone(),
+    };
     let trimmed = id.trim().trim_end_matches('/');
-    let Some(rest) = trimmed.strip_prefix('/') else { return Err(err()) };
+    let Some(rest) = trimmed.strip_prefix('/') else {
+        return Err(err());
+    };
     let segs: Vec<&str> = rest.split('/').collect();
     if segs.len() != 6 + 2 * types.len() || segs.iter().any(|s| s.is_empty()) {
         return Err(err());
     }
     let key = |i: usize, want: &str| segs[i].eq_ignore_ascii_case(want);
-    if !(key(0, "subscriptions") && key(2, "resourceGroups") && key(4, "providers") && key(5, namespace)) {
+    if !(key(0, "subscriptions")
+        && key(2, "resourceGroups")
+        && key(4, "providers")
+        && key(5, namespace))
+    {
         return Err(err());
     }
     let mut names = Vec::new();
@@ -70,7 +85,11 @@ pub struct FlexibleServerId {
 
 impl FlexibleServerId {
     pub fn new(subscription_id: &str, resource_group: &str, name: &str) -> Self {
-        Self { subscription_id: subscription_id.into(), resource_group: resource_group.into(), name: name.into() }
+        Self {
+            subscription_id: subscription_id.into(),
+            resource_group: resource_group.into(),
+            name: name.into(),
+        }
     }
 
     pub fn parse(id: &str) -> Result<Self, IdError> {
@@ -79,7 +98,11 @@ impl FlexibleServerId {
     }
 
     /// Parses a child ID of a server: the server and the child's name.
-    fn parse_child(id: &str, kind: &'static str, child_type: &str) -> Result<(Self, String), IdError> {
+    fn parse_child(
+        id: &str,
+        kind: &'static str,
+        child_type: &str,
+    ) -> Result<(Self, String), IdError> {
         let (s, g, mut n) = parse_parts(id, kind, PG, &["flexibleServers", child_type])?;
         let child = n.pop().unwrap_or_default();
         Ok((Self::new(&s, &g, &n[0]), child))
@@ -88,7 +111,11 @@ impl FlexibleServerId {
 
 impl fmt::Display for FlexibleServerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "/subscriptions/{}/resourceGroups/{}/providers/{PG}/flexibleServers/{}", self.subscription_id, self.resource_group, self.name)
+        write!(
+            f,
+            "/subscriptions/{}/resourceGroups/{}/providers/{PG}/flexibleServers/{}",
+            self.subscription_id, self.resource_group, self.name
+        )
     }
 }
 from_str_via_parse!(FlexibleServerId);
@@ -150,18 +177,31 @@ pub struct ManagedIdentityId {
 
 impl ManagedIdentityId {
     pub fn new(subscription_id: &str, resource_group: &str, name: &str) -> Self {
-        Self { subscription_id: subscription_id.into(), resource_group: resource_group.into(), name: name.into() }
+        Self {
+            subscription_id: subscription_id.into(),
+            resource_group: resource_group.into(),
+            name: name.into(),
+        }
     }
 
     pub fn parse(id: &str) -> Result<Self, IdError> {
-        let (s, g, n) = parse_parts(id, "user-assigned managed identity", MSI, &["userAssignedIdentities"])?;
+        let (s, g, n) = parse_parts(
+            id,
+            "user-assigned managed identity",
+            MSI,
+            &["userAssignedIdentities"],
+        )?;
         Ok(Self::new(&s, &g, &n[0]))
     }
 }
 
 impl fmt::Display for ManagedIdentityId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "/subscriptions/{}/resourceGroups/{}/providers/{MSI}/userAssignedIdentities/{}", self.subscription_id, self.resource_group, self.name)
+        write!(
+            f,
+            "/subscriptions/{}/resourceGroups/{}/providers/{MSI}/userAssignedIdentities/{}",
+            self.subscription_id, self.resource_group, self.name
+        )
     }
 }
 from_str_via_parse!(ManagedIdentityId);
@@ -175,23 +215,36 @@ pub struct FederatedCredentialId {
 
 impl FederatedCredentialId {
     pub fn new(identity: ManagedIdentityId, name: &str) -> Self {
-        Self { identity, name: name.into() }
+        Self {
+            identity,
+            name: name.into(),
+        }
     }
 
     pub fn parse(id: &str) -> Result<Self, IdError> {
-        let (s, g, n) = parse_parts(id, "federated identity credential", MSI, &["userAssignedIdentities", "federatedIdentityCredentials"])?;
+        let (s, g, n) = parse_parts(
+            id,
+            "federated identity credential",
+            MSI,
+            &["userAssignedIdentities", "federatedIdentityCredentials"],
+        )?;
         Ok(Self::new(ManagedIdentityId::new(&s, &g, &n[0]), &n[1]))
     }
 }
 
 impl fmt::Display for FederatedCredentialId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/federatedIdentityCredentials/{}", self.identity, self.name)
+        write!(
+            f,
+            "{}/federatedIdentityCredentials/{}",
+            self.identity, self.name
+        )
     }
 }
 from_str_via_parse!(FederatedCredentialId);
 
 /// Two ARM IDs name the same resource (ARM compares them case-insensitively).
 pub fn same_id(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/').eq_ignore_ascii_case(b.trim_end_matches('/'))
+    a.trim_end_matches('/')
+        .eq_ignore_ascii_case(b.trim_end_matches('/'))
 }

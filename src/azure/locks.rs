@@ -44,16 +44,26 @@ mod tests {
     #[tokio::test]
     async fn one_name_serialises_and_other_names_run_in_parallel() {
         let locks = Arc::new(Locks::default());
-        let held = locks.lock("server:/subscriptions/s/resourceGroups/RG/x").await;
+        let held = locks
+            .lock("server:/subscriptions/s/resourceGroups/RG/x")
+            .await;
         let same = {
             let locks = locks.clone();
-            tokio::spawn(async move { locks.lock("server:/subscriptions/s/resourcegroups/rg/X").await })
+            tokio::spawn(async move {
+                locks
+                    .lock("server:/subscriptions/s/resourcegroups/rg/X")
+                    .await
+            })
         };
         tokio::time::sleep(Duration::from_millis(30)).await;
         assert!(!same.is_finished(), "the same name (any case) must wait");
-        let other = tokio::time::timeout(Duration::from_millis(100), locks.lock("server:other")).await;
+        let other =
+            tokio::time::timeout(Duration::from_millis(100), locks.lock("server:other")).await;
         assert!(other.is_ok(), "another name must not wait");
         drop(held);
-        tokio::time::timeout(Duration::from_secs(1), same).await.expect("released").unwrap();
+        tokio::time::timeout(Duration::from_secs(1), same)
+            .await
+            .expect("released")
+            .unwrap();
     }
 }

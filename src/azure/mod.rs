@@ -91,13 +91,31 @@ pub struct Caller {
 
 impl Caller {
     pub fn from_token(token: &str) -> Result<Self, ArmError> {
-        let bad = |why: &str| ArmError::Credential(format!("the access token cannot be read: {why}"));
+        let bad =
+            |why: &str| ArmError::Credential(format!("the access token cannot be read: {why}"));
         let payload = token.split('.').nth(1).ok_or_else(|| bad("not a JWT"))?;
-        let bytes = azure_core::base64::decode_url_safe(payload).map_err(|_| bad("payload is not base64url"))?;
-        let claims: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| bad("payload is not JSON"))?;
-        let s = |k: &str| claims.get(k).and_then(serde_json::Value::as_str).filter(|v| !v.is_empty()).map(str::to_string);
-        let name = s("upn").or_else(|| s("preferred_username")).or_else(|| s("unique_name")).or_else(|| s("name"));
-        let kind = s("idtyp").unwrap_or_else(|| if s("scp").is_some() { "user".into() } else { "app".into() });
+        let bytes = azure_core::base64::decode_url_safe(payload)
+            .map_err(|_| bad("payload is not base64url"))?;
+        let claims: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|_| bad("payload is not JSON"))?;
+        let s = |k: &str| {
+            claims
+                .get(k)
+                .and_then(serde_json::Value::as_str)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let name = s("upn")
+            .or_else(|| s("preferred_username"))
+            .or_else(|| s("unique_name"))
+            .or_else(|| s("name"));
+        let kind = s("idtyp").unwrap_or_else(|| {
+            if s("scp").is_some() {
+                "user".into()
+            } else {
+                "app".into()
+            }
+        });
         Ok(Self {
             tenant_id: s("tid").ok_or_else(|| bad("no tid claim"))?,
             object_id: s("oid").ok_or_else(|| bad("no oid claim"))?,

@@ -23,7 +23,9 @@ pub struct TokenCache {
 
 impl std::fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenCache").field("credential", &self.credential).finish_non_exhaustive()
+        f.debug_struct("TokenCache")
+            .field("credential", &self.credential)
+            .finish_non_exhaustive()
     }
 }
 
@@ -34,7 +36,11 @@ impl TokenCache {
 
     pub fn with_margin(credential: Arc<dyn TokenCredential>, margin: std::time::Duration) -> Self {
         let margin = TimeDuration::try_from(margin).unwrap_or(TimeDuration::minutes(5));
-        Self { credential, slots: Mutex::new(HashMap::new()), margin }
+        Self {
+            credential,
+            slots: Mutex::new(HashMap::new()),
+            margin,
+        }
     }
 
     /// A token for `scope`, renewed once it is within the renewal margin of its expiry (or past
@@ -53,14 +59,23 @@ impl TokenCache {
             }
         }
         tracing::debug!(scope, "requesting an access token");
-        let token = self.credential.get_token(&[scope], None).await.map_err(|e| ArmError::Credential(e.to_string()))?;
+        let token = self
+            .credential
+            .get_token(&[scope], None)
+            .await
+            .map_err(|e| ArmError::Credential(e.to_string()))?;
         *cached = Some((token.clone(), now));
         Ok(token)
     }
 
     /// Forgets the token of a scope (e.g. after ARM rejected it as expired).
     pub async fn invalidate(&self, scope: &str) {
-        let slot = self.slots.lock().unwrap_or_else(|e| e.into_inner()).get(scope).cloned();
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(scope)
+            .cloned();
         if let Some(slot) = slot {
             *slot.lock().await = None;
         }
@@ -81,40 +96,76 @@ mod tests {
 
     #[async_trait::async_trait]
     impl TokenCredential for Fake {
-        async fn get_token(&self, _: &[&str], _: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
+        async fn get_token(
+            &self,
+            _: &[&str],
+            _: Option<TokenRequestOptions<'_>>,
+        ) -> azure_core::Result<AccessToken> {
             let n = self.calls.fetch_add(1, Ordering::SeqCst);
-            Ok(AccessToken::new(format!("token-{n}"), OffsetDateTime::now_utc() + self.lifetime))
+            Ok(AccessToken::new(
+                format!("token-{n}"),
+                OffsetDateTime::now_utc() + self.lifetime,
+            ))
         }
     }
 
     #[tokio::test]
     async fn a_token_is_renewed_only_when_near_its_expiry() {
-        let fake = Arc::new(Fake { calls: AtomicUsize::new(0), lifetime: TimeDuration::minutes(60) });
+        let fake = Arc::new(Fake {
+            calls: AtomicUsize::new(0),
+            lifetime: TimeDuration::minutes(60),
+        });
         let cache = TokenCache::with_margin(fake.clone(), std::time::Duration::from_secs(3600 - 1));
         cache.get("s/.default").await.unwrap();
         cache.get("s/.default").await.unwrap();
-        assert_eq!(fake.calls.load(Ordering::SeqCst), 1, "a fresh token is kept until half its life at least");
-        let fake = Arc::new(Fake { calls: AtomicUsize::new(0), lifetime: TimeDuration::seconds(0) });
+        assert_eq!(
+            fake.calls.load(Ordering::SeqCst),
+            1,
+            "a fresh token is kept until half its life at least"
+        );
+        let fake = Arc::new(Fake {
+            calls: AtomicUsize::new(0),
+            lifetime: TimeDuration::seconds(0),
+        });
         let cache = TokenCache::new(fake.clone());
         cache.get("s/.default").await.unwrap();
         cache.get("s/.default").await.unwrap();
-        assert_eq!(fake.calls.load(Ordering::SeqCst), 2, "an expired token is renewed");
+        assert_eq!(
+            fake.calls.load(Ordering::SeqCst),
+            2,
+            "an expired token is renewed"
+        );
     }
 
     #[tokio::test]
     async fn a_short_lived_token_is_kept_for_half_its_life() {
-        let fake = Arc::new(Fake { calls: AtomicUsize::new(0), lifetime: TimeDuration::minutes(4) });
+        let fake = Arc::new(Fake {
+            calls: AtomicUsize::new(0),
+            lifetime: TimeDuration::minutes(4),
+        });
         let cache = TokenCache::new(fake.clone());
         cache.get("s/.default").await.unwrap();
         cache.get("s/.default").await.unwrap();
-        assert_eq!(fake.calls.load(Ordering::SeqCst), 1, "a 4-minute token is not renewed on every call");
+        assert_eq!(
+            fake.calls.load(Ordering::SeqCst),
+            1,
+            "a 4-minute token is not renewed on every call"
+        );
     }
 
     #[tokio::test]
     async fn concurrent_askers_of_one_scope_share_one_request() {
-        let fake = Arc::new(Fake { calls: AtomicUsize::new(0), lifetime: TimeDuration::hours(1) });
+        let fake = Arc::new(Fake {
+            calls: AtomicUsize::new(0),
+            lifetime: TimeDuration::hours(1),
+        });
         let cache = Arc::new(TokenCache::new(fake.clone()));
-        let tasks: Vec<_> = (0..32).map(|_| { let c = cache.clone(); tokio::spawn(async move { c.get("s/.default").await }) }).collect();
+        let tasks: Vec<_> = (0..32)
+            .map(|_| {
+                let c = cache.clone();
+                tokio::spawn(async move { c.get("s/.default").await })
+            })
+            .collect();
         for t in tasks {
             t.await.unwrap().unwrap();
         }
@@ -123,7 +174,10 @@ mod tests {
 
     #[tokio::test]
     async fn each_scope_has_its_own_token() {
-        let fake = Arc::new(Fake { calls: AtomicUsize::new(0), lifetime: TimeDuration::hours(1) });
+        let fake = Arc::new(Fake {
+            calls: AtomicUsize::new(0),
+            lifetime: TimeDuration::hours(1),
+        });
         let cache = TokenCache::new(fake.clone());
         for _ in 0..5 {
             cache.get("a/.default").await.unwrap();

@@ -24,7 +24,11 @@ pub struct Counting {
 
 #[async_trait::async_trait]
 impl TokenCredential for Counting {
-    async fn get_token(&self, scopes: &[&str], options: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.get_token(scopes, options).await
     }
@@ -81,10 +85,26 @@ pub fn env_for(emu: RunningEmulator, config: ProviderConfig) -> Env {
     let endpoints = CloudEndpoints::from_config(&config);
     let client = http::build_client(config.ca_cert_file.as_deref()).expect("http client");
     let chain = CredentialChain::from_config(&config, &endpoints, &client);
-    let counting = Arc::new(Counting { inner: Arc::new(chain), calls: AtomicUsize::new(0) });
+    let counting = Arc::new(Counting {
+        inner: Arc::new(chain),
+        calls: AtomicUsize::new(0),
+    });
     let tokens = Arc::new(TokenCache::new(counting.clone()));
-    let arm = ArmClient::with_policy(client, &endpoints.arm_endpoint, &endpoints.arm_scope, tokens.clone(), fast_policy());
-    Env { emu, config, endpoints, counting, tokens, arm }
+    let arm = ArmClient::with_policy(
+        client,
+        &endpoints.arm_endpoint,
+        &endpoints.arm_scope,
+        tokens.clone(),
+        fast_policy(),
+    );
+    Env {
+        emu,
+        config,
+        endpoints,
+        counting,
+        tokens,
+        arm,
+    }
 }
 
 impl Env {
@@ -105,7 +125,10 @@ impl Env {
     }
 
     pub async fn create_rg(&self, rg: &str) {
-        self.arm.put(&self.rg_path(rg), RG, &json!({"location": "eastus"})).await.expect("resource group");
+        self.arm
+            .put(&self.rg_path(rg), RG, &json!({"location": "eastus"}))
+            .await
+            .expect("resource group");
     }
 
     pub fn token_requests(&self) -> usize {
