@@ -7,6 +7,7 @@ pub mod proto {
     }
 }
 pub mod azure;
+pub mod cli;
 pub mod config;
 pub mod logging;
 pub mod props;

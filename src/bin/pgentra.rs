@@ -7,6 +7,7 @@ const USAGE: &str = "\
 pgentra: passwordless Azure PostgreSQL, as a Pulumi provider
 
 Usage:
+  pgentra emulator [--json]     Serve a local Azure (ARM, Entra, managed identity) for stacks and tests
   pgentra schema [--out FILE]   Print the Pulumi package schema, or write it to FILE
   pgentra version               Print the version
   pgentra help                  Show this help
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("schema") => schema(&args[1..]),
+        Some("emulator") => emulator(&args[1..]),
         Some("version" | "--version" | "-V") => {
             println!("pgentra {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
@@ -51,6 +53,35 @@ fn schema(args: &[String]) -> ExitCode {
         _ => {
             eprintln!("pgentra schema: expected no arguments or --out FILE\n\n{USAGE}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn emulator(args: &[String]) -> ExitCode {
+    use pgentra::cli::emulator;
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{}", emulator::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    let options = match emulator::Options::parse(args) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("pgentra emulator: {error}\n\n{}", emulator::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("pgentra emulator: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(emulator::run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("pgentra emulator: {error}");
+            ExitCode::FAILURE
         }
     }
 }

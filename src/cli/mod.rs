@@ -1,0 +1,3 @@
+//! The `pgentra` command line's commands, one module each.
+
+pub mod emulator;
