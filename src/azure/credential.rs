@@ -124,19 +124,28 @@ impl CredentialChain {
             .map_err(|e| e.to_string()),
         };
 
-        let managed = match managed_identity_available(config.use_msi) {
-            Err(why) => Err(why),
-            Ok(()) => ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
-                // With a client secret the client ID is the service principal's, not an identity's.
-                user_assigned_id: client_id
-                    .clone()
-                    .filter(|_| config.client_secret.is_none())
-                    .map(UserAssignedId::ClientId),
-                client_options: client_options(),
-            }))
-            .map(|c| c as Arc<dyn TokenCredential>)
-            .map_err(|e| e.to_string()),
-        };
+        let explicit = config.use_msi
+            || std::env::var_os("IDENTITY_ENDPOINT").is_some()
+            || std::env::var_os("MSI_ENDPOINT").is_some();
+        let managed = ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+            // With a client secret the client ID is the service principal's, not an identity's.
+            user_assigned_id: client_id
+                .clone()
+                .filter(|_| config.client_secret.is_none())
+                .map(UserAssignedId::ClientId),
+            client_options: client_options(),
+        }))
+        .map(|c| {
+            if explicit {
+                c as Arc<dyn TokenCredential>
+            } else {
+                Arc::new(ImdsProbed {
+                    inner: c,
+                    reachable: tokio::sync::OnceCell::new(),
+                }) as Arc<dyn TokenCredential>
+            }
+        })
+        .map_err(|e| e.to_string());
 
         let cli = AzureCliCredential::new(Some(AzureCliCredentialOptions {
             tenant_id: tenant.clone(),
@@ -154,20 +163,43 @@ impl CredentialChain {
     }
 }
 
-/// Managed identity is tried when asked for (`useMsi`), when an App Service style endpoint is
-/// set, or when the VM metadata endpoint answers a TCP connect quickly; otherwise the chain
-/// would wait on an address that is not there.
-fn managed_identity_available(use_msi: bool) -> Result<(), String> {
-    if use_msi
-        || std::env::var_os("IDENTITY_ENDPOINT").is_some()
-        || std::env::var_os("MSI_ENDPOINT").is_some()
-    {
-        return Ok(());
-    }
-    let imds: std::net::SocketAddr = ([169, 254, 169, 254], 80).into();
-    match std::net::TcpStream::connect_timeout(&imds, Duration::from_millis(300)) {
-        Ok(_) => Ok(()),
-        Err(_) => Err("not available: useMsi is off, IDENTITY_ENDPOINT is not set and no instance metadata endpoint answered at 169.254.169.254".into()),
+/// Managed identity without `useMsi` or an App Service style endpoint: only the VM metadata
+/// endpoint could serve it, so the chain first checks (once, asynchronously) that something
+/// answers a TCP connect there; otherwise it would wait on an address that is not there.
+#[derive(Debug)]
+struct ImdsProbed {
+    inner: Arc<ManagedIdentityCredential>,
+    reachable: tokio::sync::OnceCell<bool>,
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for ImdsProbed {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        let reachable = *self
+            .reachable
+            .get_or_init(|| async {
+                let imds: std::net::SocketAddr = ([169, 254, 169, 254], 80).into();
+                matches!(
+                    tokio::time::timeout(
+                        Duration::from_millis(300),
+                        tokio::net::TcpStream::connect(imds)
+                    )
+                    .await,
+                    Ok(Ok(_))
+                )
+            })
+            .await;
+        if !reachable {
+            return Err(azure_core::Error::with_message(
+                ErrorKind::Credential,
+                "not available: useMsi is off, IDENTITY_ENDPOINT is not set and no instance metadata endpoint answered at 169.254.169.254",
+            ));
+        }
+        self.inner.get_token(scopes, options).await
     }
 }
 
