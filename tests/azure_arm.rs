@@ -360,3 +360,68 @@ async fn an_unreadable_ca_cert_file_is_a_setup_error_naming_it() {
     let err = pgentra::azure::Azure::from_config(&config).expect_err("refused");
     assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
 }
+
+#[tokio::test]
+async fn an_operation_ending_canceled_says_so_and_keeps_the_resource_id() {
+    let env = start().await;
+    env.create_rg("rg-cancel").await;
+    let path = env.server_path("rg-cancel", "pg-cancel");
+    env.emu
+        .add_fault(FaultRule::new(FaultKind::LroCanceled, &path, 1));
+    let err = env
+        .arm
+        .put(&path, PG, &server_body())
+        .await
+        .expect_err("cancelled");
+    assert_eq!(err.accepted_resource_id(), Some(path.as_str()));
+    let ArmError::Accepted { cause, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        matches!(cause.as_ref(), ArmError::OperationFailed { status, .. } if status == "Canceled"),
+        "{cause:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_patch_follows_its_operation_and_returns_the_updated_resource() {
+    let env = start().await;
+    env.create_rg("rg-patch").await;
+    let path = env.server_path("rg-patch", "pg-patch");
+    env.arm.put(&path, PG, &server_body()).await.unwrap();
+    let patched = env
+        .arm
+        .patch(&path, PG, &json!({"tags": {"team": "data"}}))
+        .await
+        .expect("patched");
+    assert_eq!(patched["tags"]["team"], "data", "{patched}");
+}
+
+#[tokio::test]
+async fn the_clients_requests_and_the_answers_it_reads_match_the_official_specs() {
+    let Ok(mut specs) = pgentra_emulator::spec::Specs::load_default() else {
+        eprintln!("skipped: the official Azure specs are not available here");
+        return;
+    };
+    let env = start().await;
+    env.create_rg("rg-spec").await;
+    let path = env.server_path("rg-spec", "pg-spec");
+    env.arm.put(&path, PG, &server_body()).await.unwrap();
+    env.arm
+        .patch(&path, PG, &json!({"tags": {"a": "b"}}))
+        .await
+        .unwrap();
+    let identity = env.identity_path("rg-spec", "id-spec");
+    env.arm
+        .put(
+            &identity,
+            azure_support::MSI,
+            &json!({"location": "eastus"}),
+        )
+        .await
+        .unwrap();
+    env.arm.delete(&path, PG).await.unwrap();
+    let (checked, problems) = env.emu.check_arm_exchanges(&mut specs);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked >= 4, "bodies checked: {checked}");
+}
