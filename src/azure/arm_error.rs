@@ -203,6 +203,8 @@ impl ArmError {
                 404 => ErrorClass::NotFound,
                 _ => ErrorClass::FailedPrecondition,
             },
+            // A write whose answer never came may or may not have reached Azure.
+            Self::Transport { method, .. } if method != "GET" => ErrorClass::Unknown,
             Self::Transport { .. } => ErrorClass::Unavailable,
             Self::OperationFailed { .. } | Self::Credential(_) | Self::Setup(_) => {
                 ErrorClass::FailedPrecondition
@@ -237,5 +239,16 @@ mod tests {
         };
         assert!(e.to_string().ends_with("(x-ms-request-id: rid-1)"), "{e}");
         assert_eq!(e.class(), ErrorClass::InvalidArgument);
+    }
+
+    #[test]
+    fn a_lost_answer_to_a_write_is_an_unknown_outcome_but_to_a_read_is_unavailable() {
+        let lost = |method: &str| ArmError::Transport {
+            method: method.into(),
+            path: "/x".into(),
+            message: "connection closed".into(),
+        };
+        assert_eq!(lost("PUT").class(), ErrorClass::Unknown);
+        assert_eq!(lost("GET").class(), ErrorClass::Unavailable);
     }
 }
