@@ -41,6 +41,10 @@ impl ArmField {
 /// The request body for a PUT or PATCH: every writable field the inputs set.
 pub fn to_arm(fields: &[ArmField], inputs: &Props) -> Value {
     let mut body = Value::Object(Map::new());
+    // ARM wants the `properties` object even when every property in it is optional and unset.
+    if fields.iter().any(|f| !f.read_only && f.path.starts_with("properties.")) {
+        body["properties"] = Value::Object(Map::new());
+    }
     for field in fields.iter().filter(|f| !f.read_only) {
         if let Some(value) = inputs.get(field.property) {
             set_path(&mut body, field.path, value.clone());

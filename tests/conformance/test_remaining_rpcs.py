@@ -1,5 +1,6 @@
-"""Update, Read, Delete, Invoke and DiffConfig as the engine calls them, while the control and
-data planes are not in this build: previews work, real operations fail cleanly and say so."""
+"""Update, Read, Delete, Invoke and DiffConfig as the engine calls them: previews work, and the
+operations of the SQL resources, whose data plane is not in this build yet, fail cleanly and
+say so."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ import pytest
 
 from harness import UNKNOWN, from_struct, secret, to_struct, urn
 from pulumi.runtime.proto import provider_pb2
-from test_lifecycle import FLEX, SERVER, SERVER_ID, SERVER_STATE, SUBSCRIPTION
+from test_lifecycle import CONNECTION, FLEX, SERVER, SERVER_ID, SERVER_STATE, SUBSCRIPTION
+
+PRINCIPAL = "pgentra:index:Principal"
+PRINCIPAL_ID = "pg-myapp-prod.postgres.database.azure.com:5432/postgres/pg-admins/role/app-myapp-prod"
+PRINCIPAL_STATE = {"connection": CONNECTION, "name": "app-myapp-prod", "isAdmin": False, "isMfa": False}
 
 DiffChanges = provider_pb2.DiffResponse.DiffChanges
 CLEAN_FAILURES = (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.INVALID_ARGUMENT)
@@ -29,7 +34,7 @@ def update(provider, olds: dict, news: dict, preview: bool) -> provider_pb2.Upda
 def assert_clean_failure(err: pytest.ExceptionInfo, verb: str) -> None:
     assert err.value.code() in CLEAN_FAILURES, err.value.code()
     details = err.value.details() or ""
-    assert details.startswith(f"{verb} {FLEX}"), details
+    assert details.startswith(f"{verb} {PRINCIPAL}"), details
     assert re.search(r"not available", details), details
 
 
@@ -41,22 +46,27 @@ def test_preview_update_keeps_stable_outputs_and_marks_volatile_ones_unknown(con
     assert outputs["state"] == UNKNOWN
 
 
-def test_update_fails_cleanly_while_not_available(configured):
+def test_sql_update_fails_cleanly_while_not_available(configured):
     with pytest.raises(grpc.RpcError) as err:
-        update(configured, SERVER_STATE, {**SERVER_STATE, "tags": {"env": "prod"}}, preview=False)
+        configured.stub.Update(
+            provider_pb2.UpdateRequest(id=PRINCIPAL_ID, urn=urn(PRINCIPAL, "app"), olds=to_struct(PRINCIPAL_STATE),
+                                       news=to_struct({**PRINCIPAL_STATE, "isMfa": True}), name="app", type=PRINCIPAL),
+            timeout=10,
+        )
     assert_clean_failure(err, "updating")
 
 
-def test_read_fails_cleanly_while_not_available(configured):
+def test_sql_read_fails_cleanly_while_not_available(configured):
     with pytest.raises(grpc.RpcError) as err:
-        configured.stub.Read(provider_pb2.ReadRequest(id=SERVER_ID, urn=urn(FLEX, "db"), name="db", type=FLEX), timeout=10)
+        configured.stub.Read(provider_pb2.ReadRequest(id=PRINCIPAL_ID, urn=urn(PRINCIPAL, "app"), name="app", type=PRINCIPAL), timeout=10)
     assert_clean_failure(err, "reading")
 
 
-def test_delete_fails_cleanly_while_not_available(configured):
+def test_sql_delete_fails_cleanly_while_not_available(configured):
     with pytest.raises(grpc.RpcError) as err:
         configured.stub.Delete(
-            provider_pb2.DeleteRequest(id=SERVER_ID, urn=urn(FLEX, "db"), properties=to_struct(SERVER_STATE), name="db", type=FLEX),
+            provider_pb2.DeleteRequest(id=PRINCIPAL_ID, urn=urn(PRINCIPAL, "app"), properties=to_struct(PRINCIPAL_STATE),
+                                       name="app", type=PRINCIPAL),
             timeout=10,
         )
     assert_clean_failure(err, "deleting")
