@@ -144,11 +144,7 @@ pub trait Resource: Send + Sync {
 pub trait Function: Send + Sync {
     fn spec(&self) -> &'static FunctionSpec;
 
-    async fn invoke(&self, _ctx: &Context, _args: &Props) -> Result<Props, Error> {
-        Err(Error::NotAvailable {
-            reason: "functions need the Azure credential chain, which this build does not have yet",
-        })
-    }
+    async fn invoke(&self, ctx: &Context, args: &Props) -> Result<Props, Error>;
 }
 
 /// Every resource type and function pgentra serves, by token.

@@ -17,7 +17,6 @@ use azure_identity::{
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// One link of the chain: a credential, or why it could not be set up.
 /// A named source: a credential, or why it is not configured.
@@ -135,17 +134,16 @@ impl CredentialChain {
                 .map(UserAssignedId::ClientId),
             client_options: client_options(),
         }))
-        .map(|c| {
+        .map_err(|e| e.to_string())
+        .and_then(|c| {
+            // The VM metadata endpoint is only dialled when asked for: an implicit probe of
+            // 169.254.169.254 would reach out from every machine that runs a preview.
             if explicit {
-                c as Arc<dyn TokenCredential>
+                Ok(c as Arc<dyn TokenCredential>)
             } else {
-                Arc::new(ImdsProbed {
-                    inner: c,
-                    reachable: tokio::sync::OnceCell::new(),
-                }) as Arc<dyn TokenCredential>
+                Err("not tried: set useMsi (ARM_USE_MSI=true) to sign in with the machine's managed identity, or IDENTITY_ENDPOINT for App Service style".to_owned())
             }
-        })
-        .map_err(|e| e.to_string());
+        });
 
         let cli = AzureCliCredential::new(Some(AzureCliCredentialOptions {
             tenant_id: tenant.clone(),
@@ -160,46 +158,6 @@ impl CredentialChain {
             ("managed identity", managed),
             ("Azure CLI", cli),
         ])
-    }
-}
-
-/// Managed identity without `useMsi` or an App Service style endpoint: only the VM metadata
-/// endpoint could serve it, so the chain first checks (once, asynchronously) that something
-/// answers a TCP connect there; otherwise it would wait on an address that is not there.
-#[derive(Debug)]
-struct ImdsProbed {
-    inner: Arc<ManagedIdentityCredential>,
-    reachable: tokio::sync::OnceCell<bool>,
-}
-
-#[async_trait::async_trait]
-impl TokenCredential for ImdsProbed {
-    async fn get_token(
-        &self,
-        scopes: &[&str],
-        options: Option<TokenRequestOptions<'_>>,
-    ) -> azure_core::Result<AccessToken> {
-        let reachable = *self
-            .reachable
-            .get_or_init(|| async {
-                let imds: std::net::SocketAddr = ([169, 254, 169, 254], 80).into();
-                matches!(
-                    tokio::time::timeout(
-                        Duration::from_millis(300),
-                        tokio::net::TcpStream::connect(imds)
-                    )
-                    .await,
-                    Ok(Ok(_))
-                )
-            })
-            .await;
-        if !reachable {
-            return Err(azure_core::Error::with_message(
-                ErrorKind::Credential,
-                "not available: useMsi is off, IDENTITY_ENDPOINT is not set and no instance metadata endpoint answered at 169.254.169.254",
-            ));
-        }
-        self.inner.get_token(scopes, options).await
     }
 }
 

@@ -1,7 +1,9 @@
 //! The functions: who the provider signs in as, and a token for a scope. Both answer from the
 //! provider's credential chain (client secret, workload identity, managed identity, Azure CLI).
 
-use crate::resource::Function;
+use crate::props::Props;
+use crate::resource::{Context, Error, Function};
+use serde_json::json;
 use crate::spec::{FunctionSpec, Property, Type};
 
 pub static GET_CLIENT_CONFIG: FunctionSpec = FunctionSpec {
@@ -52,17 +54,44 @@ pub static GET_ACCESS_TOKEN: FunctionSpec = FunctionSpec {
 
 pub struct GetClientConfig;
 
+#[async_trait::async_trait]
 impl Function for GetClientConfig {
     fn spec(&self) -> &'static FunctionSpec {
         &GET_CLIENT_CONFIG
+    }
+
+    /// Read from the claims of the deployer's ARM token: the same identity every ARM call uses.
+    async fn invoke(&self, ctx: &Context, _args: &Props) -> Result<Props, Error> {
+        let azure = ctx.azure()?;
+        let caller = azure.caller().await?;
+        Ok(Props::from_json(json!({
+            "tenantId": caller.tenant_id,
+            "subscriptionId": azure.subscription_id.clone().unwrap_or_default(),
+            "objectId": caller.object_id,
+            "name": caller.name.unwrap_or_default(),
+            "clientId": caller.client_id.unwrap_or_default(),
+        })))
     }
 }
 
 pub struct GetAccessToken;
 
+#[async_trait::async_trait]
 impl Function for GetAccessToken {
     fn spec(&self) -> &'static FunctionSpec {
         &GET_ACCESS_TOKEN
+    }
+
+    async fn invoke(&self, ctx: &Context, args: &Props) -> Result<Props, Error> {
+        let azure = ctx.azure()?;
+        let scope = args.str("scope").map(str::to_owned).unwrap_or_else(|| azure.endpoints.postgres_scope());
+        let token = azure.tokens.get(&scope).await?;
+        let mut result = Props::from_json(json!({
+            "token": token.token.secret(),
+            "expiresOn": azure_core::time::to_rfc3339(&token.expires_on),
+        }));
+        result.mark_secret("token");
+        Ok(result)
     }
 }
 

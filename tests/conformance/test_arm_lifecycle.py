@@ -4,6 +4,7 @@ update, refresh with drift, import, delete, and the failures a user must see cle
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import ssl
@@ -228,3 +229,22 @@ def test_a_server_whose_operation_fails_after_azure_accepted_it_stays_in_the_sta
     assert status.details[0].Unpack(detail)
     assert detail.id.lower() == path.lower()
     assert detail.reasons and "Failed" in detail.reasons[0]
+
+
+def invoke(p, token: str, args: dict) -> dict:
+    resp = p.stub.Invoke(provider_pb2.InvokeRequest(tok=token, args=to_struct(args)), timeout=30)
+    assert not resp.failures, [(f.property, f.reason) for f in resp.failures]
+    return from_struct(getattr(resp, "return"))  # `return` is a Python keyword
+
+
+def test_get_client_config_and_get_access_token_answer_for_the_deployer(azure, emulator):
+    config = invoke(azure, "pgentra:index:getClientConfig", {})
+    assert config["tenantId"] == emulator.info["tenantId"]
+    assert config["subscriptionId"] == emulator.info["subscriptionId"]
+    assert config["clientId"] == emulator.info["clientId"] and config["objectId"]
+    result = invoke(azure, "pgentra:index:getAccessToken", {})
+    assert is_secret(result["token"]), "the token must travel as a secret"
+    payload = unwrap(result["token"]).split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["aud"].rstrip("/") == "https://ossrdbms-aad.database.windows.net"
+    assert result["expiresOn"].endswith("Z") or "+" in result["expiresOn"]

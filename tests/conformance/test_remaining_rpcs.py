@@ -86,11 +86,13 @@ def test_invoke_of_an_unknown_function_is_refused_by_name(configured):
     assert "getNothing" in (err.value.details() or "")
 
 
-def test_invoke_fails_cleanly_while_not_available(configured):
+def test_invoke_without_any_credential_lists_each_source_and_why(configured):
     with pytest.raises(grpc.RpcError) as err:
-        configured.stub.Invoke(provider_pb2.InvokeRequest(tok="pgentra:index:getClientConfig", args=to_struct({})), timeout=10)
-    assert err.value.code() in CLEAN_FAILURES, err.value.code()
-    assert "not available" in (err.value.details() or "")
+        configured.stub.Invoke(provider_pb2.InvokeRequest(tok="pgentra:index:getClientConfig", args=to_struct({})), timeout=30)
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION, err.value.code()
+    details = err.value.details() or ""
+    for source in ("client secret", "workload identity", "managed identity", "Azure CLI"):
+        assert source in details, details
 
 
 def test_diff_config_reports_changes_but_never_replaces_the_provider(configured):
