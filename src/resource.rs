@@ -59,6 +59,8 @@ pub struct Context {
     pub log: Arc<dyn LogSink>,
     /// The Azure client of this configured provider (built at Configure; it sends nothing until used).
     pub azure: Option<Arc<crate::azure::Azure>>,
+    /// The engine's timeout for this operation (customTimeouts), when it set one.
+    pub timeout: Option<std::time::Duration>,
 }
 
 pub struct Created {

@@ -55,7 +55,7 @@ impl Provider {
         })
     }
 
-    fn context(&self, urn: &str) -> Result<Context, Status> {
+    fn context(&self, urn: &str, timeout_seconds: f64) -> Result<Context, Status> {
         let configured = self.config.read().expect("config lock").clone();
         let configured = configured.ok_or_else(|| {
             Status::failed_precondition("the pgentra provider was used before Configure")
@@ -64,6 +64,7 @@ impl Provider {
             config: configured.config,
             log: self.engine.for_urn(urn),
             azure: Some(configured.azure),
+            timeout: (timeout_seconds > 0.0).then(|| std::time::Duration::from_secs_f64(timeout_seconds)),
         })
     }
 }
@@ -289,7 +290,7 @@ impl ResourceProvider for Provider {
                 failures: failures(problems),
             }));
         }
-        let ctx = self.context("")?;
+        let ctx = self.context("", 0.0)?;
         let result = function
             .invoke(&ctx, &checked)
             .instrument(tracing::info_span!("invoke", token = %request.tok))
@@ -421,7 +422,7 @@ impl ResourceProvider for Provider {
                 refresh_before_update: false,
             }));
         }
-        let ctx = self.context(&request.urn)?;
+        let ctx = self.context(&request.urn, request.timeout)?;
         let created = resource
             .create(&ctx, &inputs)
             .instrument(tracing::info_span!("create", urn = %request.urn))
@@ -442,7 +443,7 @@ impl ResourceProvider for Provider {
         let spec = resource.spec();
         let op = operation("reading", spec.token, &request.urn);
         let state = decoded(&op, request.properties.as_ref())?;
-        let ctx = self.context(&request.urn)?;
+        let ctx = self.context(&request.urn, request.timeout)?;
         let found = resource
             .read(&ctx, &request.id, &state)
             .instrument(tracing::info_span!("read", urn = %request.urn))
@@ -482,7 +483,7 @@ impl ResourceProvider for Provider {
                 refresh_before_update: false,
             }));
         }
-        let ctx = self.context(&request.urn)?;
+        let ctx = self.context(&request.urn, request.timeout)?;
         let mut props = resource
             .update(&ctx, &request.id, &olds, &news)
             .instrument(tracing::info_span!("update", urn = %request.urn))
@@ -501,7 +502,7 @@ impl ResourceProvider for Provider {
         let spec = resource.spec();
         let op = operation("deleting", spec.token, &request.urn);
         let olds = decoded(&op, request.properties.as_ref())?;
-        let ctx = self.context(&request.urn)?;
+        let ctx = self.context(&request.urn, request.timeout)?;
         resource
             .delete(&ctx, &request.id, &olds)
             .instrument(tracing::info_span!("delete", urn = %request.urn))

@@ -4,7 +4,7 @@
 //! server (or one identity) are serialised, and each server write waits for the server to be
 //! Ready first. A resource file supplies an [`ArmBinding`] and keeps only what is its own.
 
-use crate::azure::{ArmError, Azure};
+use crate::azure::{ArmClient, ArmError, Azure};
 use crate::props::Props;
 use crate::resource::{Context, Created, Error, ReadOutcome};
 use crate::resources::arm_fields::{from_arm, to_arm, ArmField};
@@ -58,6 +58,16 @@ pub fn named(parts: &[(&str, &str)]) -> Props {
 }
 
 impl Context {
+    /// The ARM client for this operation: the engine's timeout, when given, bounds every
+    /// retry and poll of it.
+    pub fn arm(&self) -> Result<ArmClient, Error> {
+        let arm = &self.azure()?.arm;
+        Ok(match self.timeout {
+            Some(timeout) => arm.with_timeout(timeout),
+            None => arm.clone(),
+        })
+    }
+
     pub fn azure(&self) -> Result<&Azure, Error> {
         self.azure.as_deref().ok_or_else(|| {
             Error::InvalidInput("the provider has no Azure client; Configure did not run".into())
@@ -98,6 +108,7 @@ fn identity_of(id: &str) -> String {
 /// Holds the write lock of `id`'s scope and, for a server, waits until it is Ready.
 async fn before_write(
     azure: &Azure,
+    arm: &ArmClient,
     binding: &ArmBinding,
     id: &str,
 ) -> Result<Option<crate::azure::locks::LockGuard>, Error> {
@@ -114,7 +125,7 @@ async fn before_write(
             let guard = azure.locks.lock(&format!("server:{server}")).await;
             // A server being created is not there yet; its own create needs no wait.
             if !crate::azure::ids::same_id(&server, id)
-                || azure.arm.get(&server, API_SERVERS).await?.is_some()
+                || arm.get(&server, API_SERVERS).await?.is_some()
             {
                 azure
                     .arm
@@ -160,16 +171,16 @@ pub async fn create(
     inputs: &Props,
     body: Value,
 ) -> Result<Created, Error> {
-    let azure = ctx.azure()?;
+    let (azure, arm) = (ctx.azure()?, ctx.arm()?);
     let id = id_for(ctx, spec, binding, inputs)?;
-    let _guard = before_write(azure, binding, &id).await?;
-    if azure.arm.get(&id, binding.api_version).await?.is_some() {
+    let _guard = before_write(azure, &arm, binding, &id).await?;
+    if arm.get(&id, binding.api_version).await?.is_some() {
         return Err(Error::AlreadyExists {
             id,
             token: spec.token,
         });
     }
-    match azure.arm.put(&id, binding.api_version, &body).await {
+    match arm.put(&id, binding.api_version, &body).await {
         Ok(resource) => Ok(Created {
             outputs: state_after(binding, inputs, &resource),
             id,
@@ -211,8 +222,8 @@ pub async fn read(
     id: &str,
     state: &Props,
 ) -> Result<Option<ReadOutcome>, Error> {
-    let azure = ctx.azure()?;
-    let Some(resource) = azure.arm.get(id, binding.api_version).await? else {
+    let arm = ctx.arm()?;
+    let Some(resource) = arm.get(id, binding.api_version).await? else {
         return Ok(None);
     };
     let mut outputs = (binding.inputs_of_id)(id)?;
@@ -242,13 +253,13 @@ pub async fn update(
     news: &Props,
     extra: impl FnOnce(&mut Value),
 ) -> Result<Props, Error> {
-    let azure = ctx.azure()?;
-    let _guard = before_write(azure, binding, id).await?;
+    let (azure, arm) = (ctx.azure()?, ctx.arm()?);
+    let _guard = before_write(azure, &arm, binding, id).await?;
     let resource = match binding.update {
         UpdateVerb::Put => {
             let mut body = to_arm(binding.fields, news);
             extra(&mut body);
-            azure.arm.put(id, binding.api_version, &body).await
+            arm.put(id, binding.api_version, &body).await
         }
         UpdateVerb::Patch => {
             let mut changed = Props::default();
@@ -262,7 +273,7 @@ pub async fn update(
             }
             let mut body = to_arm(binding.fields, &changed);
             extra(&mut body);
-            azure.arm.patch(id, binding.api_version, &body).await
+            arm.patch(id, binding.api_version, &body).await
         }
     };
     match resource {
@@ -272,9 +283,9 @@ pub async fn update(
 }
 
 pub async fn delete(ctx: &Context, binding: &ArmBinding, id: &str) -> Result<(), Error> {
-    let azure = ctx.azure()?;
-    let _guard = before_write(azure, binding, id).await?;
-    azure.arm.delete(id, binding.api_version).await?;
+    let (azure, arm) = (ctx.azure()?, ctx.arm()?);
+    let _guard = before_write(azure, &arm, binding, id).await?;
+    arm.delete(id, binding.api_version).await?;
     Ok(())
 }
 

@@ -116,10 +116,9 @@ impl Resource for ServerParameter {
 
     /// A parameter cannot be removed: deleting one puts back the server's default value.
     async fn delete(&self, ctx: &Context, id: &str, olds: &Props) -> Result<(), Error> {
-        let azure = ctx.azure()?;
         let default = match olds.str("defaultValue") {
             Some(value) => Value::String(value.to_owned()),
-            None => match azure.arm.get(id, BINDING.api_version).await? {
+            None => match ctx.arm()?.get(id, BINDING.api_version).await? {
                 Some(current) => current["properties"]["defaultValue"].clone(),
                 None => return Ok(()),
             },
