@@ -62,7 +62,8 @@ pub fn from_arm(fields: &[ArmField], body: &Value, state: &Props) -> Props {
         } else {
             get_path(body, field.path).cloned()
         };
-        if let Some(value) = value.filter(|v| !v.is_null()) {
+        // ARM reports unset strings as "" (authConfig.tenantId defaults to ""): that is no value.
+        if let Some(value) = value.filter(|v| !v.is_null() && v.as_str() != Some("")) {
             props.set(field.property, value);
         }
     }
