@@ -5,10 +5,10 @@
 //! the other Entra roles (Principal). A server may have several. Every field is fixed at creation,
 //! as in Terraform: a change replaces the administrator.
 
-use crate::azure::ids::{AdAdminId, FlexibleServerId};
+use crate::azure::ids::AdAdminId;
 use crate::resource::Resource;
 use crate::resources::arm_fields::ArmField;
-use crate::resources::arm_resource::{bad_id, named, ArmBinding, UpdateVerb, WriteScope};
+use crate::resources::arm_resource::{server_child_binding, ArmBinding};
 use crate::resources::common::{object_id, tenant_id, RESOURCE_GROUP_NAME, SERVER_NAME};
 use crate::rules;
 use crate::spec::{Property, Replacement, ResourceSpec, Type};
@@ -45,28 +45,7 @@ pub static ARM: &[ArmField] = &[
     ArmField::new("tenantId", "properties.tenantId"),
 ];
 
-pub static BINDING: ArmBinding = ArmBinding {
-    api_version: "2025-08-01",
-    fields: ARM,
-    id_of: |subscription, inputs| {
-        let server = FlexibleServerId::new(
-            subscription,
-            inputs.str("resourceGroupName")?,
-            inputs.str("serverName")?,
-        );
-        Some(AdAdminId::new(server, inputs.str("objectId")?).to_string())
-    },
-    inputs_of_id: |id| {
-        let id = AdAdminId::parse(id).map_err(bad_id)?;
-        Ok(named(&[
-            ("resourceGroupName", &id.server.resource_group),
-            ("serverName", &id.server.name),
-            ("objectId", &id.object_id),
-        ]))
-    },
-    update: UpdateVerb::Put,
-    scope: WriteScope::Server,
-};
+pub static BINDING: ArmBinding = server_child_binding!(AdAdminId, object_id, "objectId", ARM);
 
 pub struct AdAdmin;
 

@@ -43,6 +43,36 @@ pub struct ArmBinding {
 
 const API_SERVERS: &str = "2025-08-01";
 
+/// The binding of a flexible server's child (admin, database, firewall rule, parameter): its ID
+/// is the server's plus `<type>/<name>`, its writes are serialised with the server's.
+macro_rules! server_child_binding {
+    ($id:ty, $field:ident, $property:literal, $fields:expr) => {
+        $crate::resources::arm_resource::ArmBinding {
+            api_version: "2025-08-01",
+            fields: $fields,
+            id_of: |subscription, inputs| {
+                let server = $crate::azure::ids::FlexibleServerId::new(
+                    subscription,
+                    inputs.str("resourceGroupName")?,
+                    inputs.str("serverName")?,
+                );
+                Some(<$id>::new(server, inputs.str($property)?).to_string())
+            },
+            inputs_of_id: |id| {
+                let id = <$id>::parse(id).map_err($crate::resources::arm_resource::bad_id)?;
+                Ok($crate::resources::arm_resource::named(&[
+                    ("resourceGroupName", &id.server.resource_group),
+                    ("serverName", &id.server.name),
+                    ($property, &id.$field),
+                ]))
+            },
+            update: $crate::resources::arm_resource::UpdateVerb::Put,
+            scope: $crate::resources::arm_resource::WriteScope::Server,
+        }
+    };
+}
+pub(crate) use server_child_binding;
+
 /// An ID that is not of the expected type, as the user's error (import with a wrong ID).
 pub fn bad_id(error: crate::azure::ids::IdError) -> Error {
     Error::InvalidInput(error.to_string())

@@ -3,10 +3,10 @@
 //!
 //! Azure has no update for a database: every property is fixed at creation.
 
-use crate::azure::ids::{DatabaseId, FlexibleServerId};
+use crate::azure::ids::DatabaseId;
 use crate::resource::Resource;
 use crate::resources::arm_fields::ArmField;
-use crate::resources::arm_resource::{bad_id, named, ArmBinding, UpdateVerb, WriteScope};
+use crate::resources::arm_resource::{server_child_binding, ArmBinding};
 use crate::resources::common::{RESOURCE_GROUP_NAME, SERVER_NAME};
 use crate::rules;
 use crate::spec::{Property, Replacement, ResourceSpec, Type};
@@ -39,28 +39,7 @@ pub static ARM: &[ArmField] = &[
     ArmField::new("collation", "properties.collation"),
 ];
 
-pub static BINDING: ArmBinding = ArmBinding {
-    api_version: "2025-08-01",
-    fields: ARM,
-    id_of: |subscription, inputs| {
-        let server = FlexibleServerId::new(
-            subscription,
-            inputs.str("resourceGroupName")?,
-            inputs.str("serverName")?,
-        );
-        Some(DatabaseId::new(server, inputs.str("name")?).to_string())
-    },
-    inputs_of_id: |id| {
-        let id = DatabaseId::parse(id).map_err(bad_id)?;
-        Ok(named(&[
-            ("resourceGroupName", &id.server.resource_group),
-            ("serverName", &id.server.name),
-            ("name", &id.name),
-        ]))
-    },
-    update: UpdateVerb::Put,
-    scope: WriteScope::Server,
-};
+pub static BINDING: ArmBinding = server_child_binding!(DatabaseId, name, "name", ARM);
 
 pub struct Database;
 

@@ -3,11 +3,11 @@
 //!
 //! The range changes in place; the name is part of the rule's ID.
 
-use crate::azure::ids::{FirewallRuleId, FlexibleServerId};
+use crate::azure::ids::FirewallRuleId;
 use crate::props::Props;
 use crate::resource::Resource;
 use crate::resources::arm_fields::ArmField;
-use crate::resources::arm_resource::{bad_id, named, ArmBinding, UpdateVerb, WriteScope};
+use crate::resources::arm_resource::{server_child_binding, ArmBinding};
 use crate::resources::common::{RESOURCE_GROUP_NAME, SERVER_NAME};
 use crate::rules;
 use crate::spec::{CheckFailure, Property, Replacement, ResourceSpec, Type};
@@ -41,28 +41,7 @@ pub static ARM: &[ArmField] = &[
     ArmField::new("endIpAddress", "properties.endIpAddress"),
 ];
 
-pub static BINDING: ArmBinding = ArmBinding {
-    api_version: "2025-08-01",
-    fields: ARM,
-    id_of: |subscription, inputs| {
-        let server = FlexibleServerId::new(
-            subscription,
-            inputs.str("resourceGroupName")?,
-            inputs.str("serverName")?,
-        );
-        Some(FirewallRuleId::new(server, inputs.str("name")?).to_string())
-    },
-    inputs_of_id: |id| {
-        let id = FirewallRuleId::parse(id).map_err(bad_id)?;
-        Ok(named(&[
-            ("resourceGroupName", &id.server.resource_group),
-            ("serverName", &id.server.name),
-            ("name", &id.name),
-        ]))
-    },
-    update: UpdateVerb::Put,
-    scope: WriteScope::Server,
-};
+pub static BINDING: ArmBinding = server_child_binding!(FirewallRuleId, name, "name", ARM);
 
 pub struct FirewallRule;
 

@@ -4,12 +4,12 @@
 //! Parameters always exist; "creating" one sets it (`source: user-override`) and deleting one
 //! sets it back to its default. Static parameters take effect only after a restart.
 
-use crate::azure::ids::{FlexibleServerId, ServerParameterId};
+use crate::azure::ids::ServerParameterId;
 use crate::props::Props;
 use crate::resource::Resource;
 use crate::resource::{Context, Created, Error};
 use crate::resources::arm_fields::ArmField;
-use crate::resources::arm_resource::{self, bad_id, named, ArmBinding, UpdateVerb, WriteScope};
+use crate::resources::arm_resource::{self, server_child_binding, ArmBinding};
 use crate::resources::common::{RESOURCE_GROUP_NAME, SERVER_NAME};
 use crate::rules;
 use crate::spec::{Property, Replacement, ResourceSpec, Type};
@@ -55,28 +55,7 @@ pub static ARM: &[ArmField] = &[
     ArmField::new("source", "properties.source").read_only(),
 ];
 
-pub static BINDING: ArmBinding = ArmBinding {
-    api_version: "2025-08-01",
-    fields: ARM,
-    id_of: |subscription, inputs| {
-        let server = FlexibleServerId::new(
-            subscription,
-            inputs.str("resourceGroupName")?,
-            inputs.str("serverName")?,
-        );
-        Some(ServerParameterId::new(server, inputs.str("name")?).to_string())
-    },
-    inputs_of_id: |id| {
-        let id = ServerParameterId::parse(id).map_err(bad_id)?;
-        Ok(named(&[
-            ("resourceGroupName", &id.server.resource_group),
-            ("serverName", &id.server.name),
-            ("name", &id.name),
-        ]))
-    },
-    update: UpdateVerb::Put,
-    scope: WriteScope::Server,
-};
+pub static BINDING: ArmBinding = server_child_binding!(ServerParameterId, name, "name", ARM);
 
 /// Values set through pgentra are user overrides, as `az postgres flexible-server parameter set` sends them.
 fn user_override(body: &mut Value) {
