@@ -25,14 +25,23 @@ pub struct Options {
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Self, String> {
-        let mut options = Options { ca_file: None, lro: Duration::from_millis(2000), json: false };
+        let mut options = Options {
+            ca_file: None,
+            lro: Duration::from_millis(2000),
+            json: false,
+        };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
-                "--ca-file" => options.ca_file = Some(args.next().ok_or("--ca-file needs a file")?.into()),
+                "--ca-file" => {
+                    options.ca_file = Some(args.next().ok_or("--ca-file needs a file")?.into())
+                }
                 "--lro-ms" => {
                     let ms = args.next().ok_or("--lro-ms needs a number")?;
-                    options.lro = Duration::from_millis(ms.parse().map_err(|_| format!("--lro-ms takes milliseconds, not {ms:?}"))?);
+                    options.lro = Duration::from_millis(
+                        ms.parse()
+                            .map_err(|_| format!("--lro-ms takes milliseconds, not {ms:?}"))?,
+                    );
                 }
                 "--json" => options.json = true,
                 other => return Err(format!("unknown option {other:?}")),
@@ -43,11 +52,18 @@ impl Options {
 }
 
 pub async fn run(options: Options) -> Result<(), String> {
-    let emulator = Emulator::start(EmulatorOptions { lro_duration: options.lro, ..EmulatorOptions::default() })
-        .await
-        .map_err(|e| format!("starting the emulator: {e}"))?;
-    let ca_file = options.ca_file.unwrap_or_else(|| std::env::temp_dir().join(format!("pgentra-emulator-ca-{}.pem", std::process::id())));
-    let config = emulator.provider_config_with_ca(&ca_file).map_err(|e| format!("writing the CA to {}: {e}", ca_file.display()))?;
+    let emulator = Emulator::start(EmulatorOptions {
+        lro_duration: options.lro,
+        ..EmulatorOptions::default()
+    })
+    .await
+    .map_err(|e| format!("starting the emulator: {e}"))?;
+    let ca_file = options.ca_file.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("pgentra-emulator-ca-{}.pem", std::process::id()))
+    });
+    let config = emulator
+        .provider_config_with_ca(&ca_file)
+        .map_err(|e| format!("writing the CA to {}: {e}", ca_file.display()))?;
     if options.json {
         let mut line = emulator.describe();
         line["caCertFile"] = ca_file.display().to_string().into();
@@ -61,7 +77,10 @@ pub async fn run(options: Options) -> Result<(), String> {
     Ok(())
 }
 
-fn print_instructions(emulator: &pgentra_emulator::RunningEmulator, config: &std::collections::BTreeMap<String, String>) {
+fn print_instructions(
+    emulator: &pgentra_emulator::RunningEmulator,
+    config: &std::collections::BTreeMap<String, String>,
+) {
     println!("pgentra emulator is running (Ctrl-C stops it).\n");
     println!("  ARM               {}", emulator.arm_url());
     println!("  Entra authority   {}", emulator.authority_url());
@@ -69,7 +88,11 @@ fn print_instructions(emulator: &pgentra_emulator::RunningEmulator, config: &std
     println!("  OIDC issuer       {}", emulator.oidc_issuer_url());
     println!("\nPoint a stack at it (the client secret belongs to the emulator's deployer, not to Azure):\n");
     for (key, value) in config {
-        let secret = if key == "clientSecret" { "--secret " } else { "" };
+        let secret = if key == "clientSecret" {
+            "--secret "
+        } else {
+            ""
+        };
         println!("  pulumi config set {secret}pgentra:{key} {value}");
     }
     println!("\nor, for the environment:\n");
@@ -91,7 +114,10 @@ fn print_instructions(emulator: &pgentra_emulator::RunningEmulator, config: &std
 
 async fn wait_for_interrupt() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {

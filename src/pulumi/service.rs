@@ -64,7 +64,8 @@ impl Provider {
             config: configured.config,
             log: self.engine.for_urn(urn),
             azure: Some(configured.azure),
-            timeout: (timeout_seconds > 0.0).then(|| std::time::Duration::from_secs_f64(timeout_seconds)),
+            timeout: (timeout_seconds > 0.0)
+                .then(|| std::time::Duration::from_secs_f64(timeout_seconds)),
         })
     }
 }

@@ -42,7 +42,10 @@ impl ArmField {
 pub fn to_arm(fields: &[ArmField], inputs: &Props) -> Value {
     let mut body = Value::Object(Map::new());
     // ARM wants the `properties` object even when every property in it is optional and unset.
-    if fields.iter().any(|f| !f.read_only && f.path.starts_with("properties.")) {
+    if fields
+        .iter()
+        .any(|f| !f.read_only && f.path.starts_with("properties."))
+    {
         body["properties"] = Value::Object(Map::new());
     }
     for field in fields.iter().filter(|f| !f.read_only) {

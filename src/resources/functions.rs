@@ -3,8 +3,8 @@
 
 use crate::props::Props;
 use crate::resource::{Context, Error, Function};
-use serde_json::json;
 use crate::spec::{FunctionSpec, Property, Type};
+use serde_json::json;
 
 pub static GET_CLIENT_CONFIG: FunctionSpec = FunctionSpec {
     token: "pgentra:index:getClientConfig",
@@ -84,7 +84,10 @@ impl Function for GetAccessToken {
 
     async fn invoke(&self, ctx: &Context, args: &Props) -> Result<Props, Error> {
         let azure = ctx.azure()?;
-        let scope = args.str("scope").map(str::to_owned).unwrap_or_else(|| azure.endpoints.postgres_scope());
+        let scope = args
+            .str("scope")
+            .map(str::to_owned)
+            .unwrap_or_else(|| azure.endpoints.postgres_scope());
         let token = azure.tokens.get(&scope).await?;
         let mut result = Props::from_json(json!({
             "token": token.token.secret(),
