@@ -7,7 +7,11 @@
 //! place: a change drops the role and creates a new one.
 
 use crate::props::Props;
-use crate::resource::Resource;
+use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
+use crate::sql::id::SqlId;
+use crate::sql::{introspect, quote, session_for, ConnInfo, SqlError};
+use async_trait::async_trait;
+use serde_json::{json, Value};
 use crate::resources::common::object_id;
 use crate::resources::connection::CONNECTION_PROPERTY;
 use crate::rules;
@@ -43,6 +47,7 @@ pub static SPEC: ResourceSpec = ResourceSpec {
 
 pub struct Principal;
 
+#[async_trait]
 impl Resource for Principal {
     fn spec(&self) -> &'static ResourceSpec {
         &SPEC
@@ -55,6 +60,201 @@ impl Resource for Principal {
                 "a principal created by objectId needs its principalType: user, group or service",
             ));
         }
+    }
+
+    async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
+        let wanted = Wanted::from_inputs(inputs)?;
+        let id = wanted.id();
+        let fail = |e: SqlError| Error::InvalidInput(format!("creating {id}: {e}"));
+        let session = session_for(ctx, &wanted.conn).await.map_err(fail)?;
+        if introspect::role_exists(&session, &wanted.name).await.map_err(fail)? {
+            return Err(Error::AlreadyExists {
+                id,
+                token: SPEC.token,
+            });
+        }
+        let function = if wanted.object_id.is_some() {
+            "pgaadauth_create_principal_with_oid"
+        } else {
+            "pgaadauth_create_principal"
+        };
+        if !introspect::has_function(&session, function).await.map_err(fail)? {
+            return Err(fail(SqlError::Setup(format!(
+                "the server has no {function} in database {:?}: Microsoft Entra authentication \
+                 must be enabled on the server (activeDirectoryAuth), and Entra roles are created \
+                 from the postgres database",
+                wanted.conn.database
+            ))));
+        }
+        ctx.log.log(
+            crate::resource::Severity::Info,
+            &format!("creating the Entra role {:?} with {function}", wanted.name),
+        );
+        match &wanted.object_id {
+            Some(oid) => {
+                let sql = "SELECT pgaadauth_create_principal_with_oid($1::text, $2::text, $3::text, $4::boolean, $5::boolean)";
+                session
+                    .query(
+                        sql,
+                        &[
+                            &wanted.name,
+                            oid,
+                            &wanted.principal_type.clone().unwrap_or_default(),
+                            &wanted.is_admin,
+                            &wanted.is_mfa,
+                        ],
+                    )
+                    .await
+            }
+            None => {
+                let sql = "SELECT pgaadauth_create_principal($1::text, $2::boolean, $3::boolean)";
+                session
+                    .query(sql, &[&wanted.name, &wanted.is_admin, &wanted.is_mfa])
+                    .await
+            }
+        }
+        .map_err(fail)?;
+        Ok(Created {
+            id,
+            outputs: inputs.clone(),
+        })
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context,
+        id: &str,
+        state: &Props,
+    ) -> Result<Option<ReadOutcome>, Error> {
+        let parsed = parse_id(id)?;
+        let name = parsed.get("principal").unwrap_or_default().to_owned();
+        let conn = ConnInfo::from_props(state).unwrap_or_else(|| parsed.conn.clone());
+        let fail = |e: SqlError| Error::InvalidInput(format!("reading {id}: {e}"));
+        let session = session_for(ctx, &conn).await.map_err(fail)?;
+        if !introspect::role_exists(&session, &name).await.map_err(fail)? {
+            return Ok(None);
+        }
+        let mut inputs = Props::from_json(json!({
+            "connection": conn.to_json(),
+            "name": name,
+        }));
+        for key in ["objectId", "principalType", "isAdmin", "isMfa"] {
+            if let Some(v) = state.get(key) {
+                inputs.set(key, v.clone());
+            }
+        }
+        if let Some(p) = introspect::entra_principal(&session, &name).await.map_err(fail)? {
+            inputs.set("isAdmin", Value::Bool(p.is_admin));
+            inputs.set("isMfa", Value::Bool(p.is_mfa));
+            // The object id and type are reported when the program gave them, or on import.
+            if state.get("objectId").is_some() || state.is_empty() {
+                if !p.object_id.is_empty() {
+                    inputs.set("objectId", Value::String(p.object_id.clone()));
+                }
+                if !p.principal_type.is_empty() {
+                    inputs.set("principalType", Value::String(p.principal_type.to_lowercase()));
+                }
+            }
+        }
+        for key in ["isAdmin", "isMfa"] {
+            if inputs.get(key).is_none() {
+                inputs.set(key, Value::Bool(false));
+            }
+        }
+        let mut outputs = state.clone();
+        for (k, v) in inputs_entries(&inputs) {
+            outputs.set(&k, v);
+        }
+        Ok(Some(ReadOutcome {
+            id: id.to_owned(),
+            outputs,
+            inputs,
+        }))
+    }
+
+    async fn update(
+        &self,
+        _ctx: &Context,
+        _id: &str,
+        _olds: &Props,
+        news: &Props,
+    ) -> Result<Props, Error> {
+        // Only the signing-in admin or the TLS check changes in place: nothing to run.
+        Ok(news.clone())
+    }
+
+    async fn delete(&self, ctx: &Context, id: &str, olds: &Props) -> Result<(), Error> {
+        let parsed = parse_id(id)?;
+        let name = parsed.get("principal").unwrap_or_default().to_owned();
+        let conn = ConnInfo::from_props(olds).unwrap_or_else(|| parsed.conn.clone());
+        let fail = |e: SqlError| Error::InvalidInput(format!("deleting {id}: {e}"));
+        let session = session_for(ctx, &conn).await.map_err(fail)?;
+        if !introspect::role_exists(&session, &name).await.map_err(fail)? {
+            return Ok(());
+        }
+        let owned = introspect::owned_by(&session, &name).await.map_err(fail)?;
+        if !owned.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "deleting {id}: the role {name:?} owns {}; pgentra never drops what a role owns: \
+                 change their owner (ALTER ... OWNER TO) or drop them, then delete again",
+                owned.join(", ")
+            )));
+        }
+        let sql = format!("DROP ROLE {}", quote::ident(&name).map_err(|e| fail(e.into()))?);
+        session.execute(&sql).await.map_err(fail)
+    }
+}
+
+fn inputs_entries(props: &Props) -> Vec<(String, Value)> {
+    ["connection", "name", "objectId", "principalType", "isAdmin", "isMfa"]
+        .iter()
+        .filter_map(|k| props.get(k).map(|v| (k.to_string(), v.clone())))
+        .collect()
+}
+
+fn parse_id(id: &str) -> Result<SqlId, Error> {
+    let parsed = SqlId::parse(id).map_err(Error::InvalidInput)?;
+    if parsed.get("principal").is_none_or(str::is_empty) {
+        return Err(Error::InvalidInput(format!(
+            "{id:?} is not a Principal ID: it names no principal (expected ...?principal=NAME)"
+        )));
+    }
+    Ok(parsed)
+}
+
+/// A Principal's checked inputs.
+struct Wanted {
+    conn: ConnInfo,
+    name: String,
+    object_id: Option<String>,
+    principal_type: Option<String>,
+    is_admin: bool,
+    is_mfa: bool,
+}
+
+impl Wanted {
+    fn from_inputs(inputs: &Props) -> Result<Self, Error> {
+        let conn = ConnInfo::from_props(inputs).ok_or_else(|| {
+            Error::InvalidInput("a Principal needs connection.host and connection.username".into())
+        })?;
+        let name = inputs
+            .str("name")
+            .ok_or_else(|| Error::InvalidInput("a Principal needs a name".into()))?
+            .to_owned();
+        Ok(Self {
+            conn,
+            name,
+            object_id: inputs.str("objectId").map(str::to_owned),
+            principal_type: inputs.str("principalType").map(str::to_owned),
+            is_admin: inputs.get("isAdmin") == Some(&Value::Bool(true)),
+            is_mfa: inputs.get("isMfa") == Some(&Value::Bool(true)),
+        })
+    }
+
+    fn id(&self) -> String {
+        SqlId::new(&self.conn)
+            .with("principal", self.name.clone())
+            .to_string()
     }
 }
 

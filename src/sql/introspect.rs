@@ -1,0 +1,306 @@
+//! What the server says exists: roles, Entra principals, ownership, and the privileges a role
+//! actually holds, read from the ACLs with aclexplode (the owner's implicit privileges through
+//! acldefault). Every value is a bind parameter.
+
+use crate::sql::pool::Session;
+use crate::sql::session::SqlError;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// An Entra principal as pgaadauth_list_principals reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntraPrincipal {
+    pub name: String,
+    pub principal_type: String,
+    pub object_id: String,
+    pub is_admin: bool,
+    pub is_mfa: bool,
+}
+
+pub async fn role_exists(session: &Session, role: &str) -> Result<bool, SqlError> {
+    Ok(!session
+        .query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", &[&role])
+        .await?
+        .is_empty())
+}
+
+/// Whether the server has a function of that name (pgaadauth_* exist only where Entra
+/// authentication is on, in the database Azure installs them in).
+pub async fn has_function(session: &Session, name: &str) -> Result<bool, SqlError> {
+    Ok(!session
+        .query(
+            "SELECT 1 FROM pg_catalog.pg_proc WHERE proname = $1",
+            &[&name],
+        )
+        .await?
+        .is_empty())
+}
+
+pub async fn entra_principal(
+    session: &Session,
+    role: &str,
+) -> Result<Option<EntraPrincipal>, SqlError> {
+    if !has_function(session, "pgaadauth_list_principals").await? {
+        return Ok(None);
+    }
+    let rows = session
+        .query(
+            "SELECT rolname::text, principaltype::text, objectid::text, ismfa::int, isadmin::int \
+             FROM pgaadauth_list_principals(false) WHERE rolname = $1",
+            &[&role],
+        )
+        .await?;
+    Ok(rows.first().map(|r| EntraPrincipal {
+        name: r.get(0),
+        principal_type: r.get::<_, Option<String>>(1).unwrap_or_default(),
+        object_id: r.get::<_, Option<String>>(2).unwrap_or_default(),
+        is_mfa: r.get::<_, Option<i32>>(3) == Some(1),
+        is_admin: r.get::<_, Option<i32>>(4) == Some(1),
+    }))
+}
+
+/// What the role owns, described: objects in the session's database by name, databases, and
+/// a count for objects in other databases (pg_shdepend is shared across the server).
+pub async fn owned_by(session: &Session, role: &str) -> Result<Vec<String>, SqlError> {
+    let rows = session
+        .query(
+            "SELECT CASE WHEN s.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) \
+                         THEN pg_catalog.pg_describe_object(s.classid, s.objid, s.objsubid) \
+                         ELSE NULL END, \
+                    d.datname::text \
+             FROM pg_catalog.pg_shdepend s \
+             LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid \
+             WHERE s.deptype = 'o' \
+               AND s.refclassid = 'pg_catalog.pg_authid'::regclass \
+               AND s.refobjid = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1) \
+             ORDER BY 2, 1",
+            &[&role],
+        )
+        .await?;
+    let mut here = Vec::new();
+    let mut elsewhere: BTreeMap<String, usize> = BTreeMap::new();
+    for row in rows {
+        let described: Option<String> = row.get(0);
+        let database: Option<String> = row.get(1);
+        match described {
+            Some(d) => here.push(d),
+            None => {
+                *elsewhere
+                    .entry(database.unwrap_or_else(|| "the server".into()))
+                    .or_default() += 1
+            }
+        }
+    }
+    let databases = session
+        .query(
+            "SELECT datname::text FROM pg_catalog.pg_database \
+             WHERE datdba = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1) ORDER BY 1",
+            &[&role],
+        )
+        .await?;
+    for row in databases {
+        here.push(format!("database {}", row.get::<_, String>(0)));
+    }
+    for (database, n) in elsewhere {
+        here.push(format!("{n} object(s) in database {database}"));
+    }
+    Ok(here)
+}
+
+/// `server_version_num`, such as 150020.
+pub async fn server_version(session: &Session) -> Result<i32, SqlError> {
+    let rows = session
+        .query(
+            "SELECT current_setting('server_version_num')::int",
+            &[],
+        )
+        .await?;
+    Ok(rows.first().map(|r| r.get(0)).unwrap_or(0))
+}
+
+/// Every privilege `ALL` stands for on an object type, on this server version.
+pub fn all_privileges(object_type: &str, version: i32) -> Vec<&'static str> {
+    match object_type {
+        "database" => vec!["CONNECT", "CREATE", "TEMPORARY"],
+        "schema" => vec!["CREATE", "USAGE"],
+        "table" => {
+            let mut all = vec![
+                "DELETE",
+                "INSERT",
+                "REFERENCES",
+                "SELECT",
+                "TRIGGER",
+                "TRUNCATE",
+                "UPDATE",
+            ];
+            if version >= 170000 {
+                all.push("MAINTAIN");
+                all.sort();
+            }
+            all
+        }
+        "sequence" => vec!["SELECT", "UPDATE", "USAGE"],
+        "function" => vec!["EXECUTE"],
+        _ => vec![],
+    }
+}
+
+/// Where privileges are held.
+pub enum On<'a> {
+    Database(&'a str),
+    Schema(&'a str),
+    /// Tables, sequences or functions in a schema: the named ones, or all that exist now.
+    Objects {
+        object_type: &'a str,
+        schema: &'a str,
+        names: &'a [String],
+    },
+    /// Default privileges the session's user set in a schema for future objects.
+    Defaults {
+        object_type: &'a str,
+        schema: &'a str,
+    },
+}
+
+/// The privileges `role` holds on every one of the objects (with the grant option when
+/// `grantable`). `None` when there is no object to read (no table in the schema yet).
+pub async fn privileges_held(
+    session: &Session,
+    role: &str,
+    on: On<'_>,
+    grantable: bool,
+) -> Result<Option<BTreeSet<String>>, SqlError> {
+    const ROLE: &str = "(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)";
+    let rows = match on {
+        On::Database(database) => {
+            let sql = format!(
+                "SELECT d.datname::text, a.privilege_type, a.is_grantable \
+                 FROM pg_catalog.pg_database d \
+                 LEFT JOIN LATERAL aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a \
+                   ON a.grantee = {ROLE} \
+                 WHERE d.datname = $2"
+            );
+            session.query(&sql, &[&role, &database]).await?
+        }
+        On::Schema(schema) => {
+            let sql = format!(
+                "SELECT n.nspname::text, a.privilege_type, a.is_grantable \
+                 FROM pg_catalog.pg_namespace n \
+                 LEFT JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a \
+                   ON a.grantee = {ROLE} \
+                 WHERE n.nspname = $2"
+            );
+            session.query(&sql, &[&role, &schema]).await?
+        }
+        On::Objects {
+            object_type,
+            schema,
+            names,
+        } => {
+            let names: Option<Vec<String>> = (!names.is_empty()).then(|| names.to_vec());
+            let sql = if object_type == "function" {
+                format!(
+                    "SELECT p.oid::regprocedure::text, a.privilege_type, a.is_grantable \
+                     FROM pg_catalog.pg_proc p \
+                     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+                     LEFT JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a \
+                       ON a.grantee = {ROLE} \
+                     WHERE n.nspname = $2 AND p.prokind IN ('f', 'a', 'w') \
+                       AND ($3::text[] IS NULL OR p.proname = ANY($3))"
+                )
+            } else {
+                let kinds = if object_type == "sequence" {
+                    "'S'"
+                } else {
+                    "'r', 'p', 'v', 'm', 'f'"
+                };
+                format!(
+                    "SELECT c.relname::text, a.privilege_type, a.is_grantable \
+                     FROM pg_catalog.pg_class c \
+                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                     LEFT JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner))) a \
+                       ON a.grantee = {ROLE} \
+                     WHERE n.nspname = $2 AND c.relkind IN ({kinds}) \
+                       AND ($3::text[] IS NULL OR c.relname = ANY($3))"
+                )
+            };
+            let rows = session.query(&sql, &[&role, &schema, &names]).await?;
+            if let Some(names) = &names {
+                // A named object that does not exist holds nothing.
+                let found: BTreeSet<String> = rows.iter().map(|r| r.get(0)).collect();
+                if object_type != "function" && names.iter().any(|n| !found.contains(n)) {
+                    return Ok(Some(BTreeSet::new()));
+                }
+            }
+            rows
+        }
+        On::Defaults {
+            object_type,
+            schema,
+        } => {
+            let kind = match object_type {
+                "sequence" => "S",
+                "function" => "f",
+                _ => "r",
+            };
+            let sql = format!(
+                "SELECT n.nspname::text, a.privilege_type, a.is_grantable \
+                 FROM pg_catalog.pg_default_acl d \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace \
+                 CROSS JOIN LATERAL aclexplode(d.defaclacl) a \
+                 WHERE a.grantee = {ROLE} AND n.nspname = $2 AND d.defaclobjtype::text = $3 \
+                   AND d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)"
+            );
+            let rows = session.query(&sql, &[&role, &schema, &kind]).await?;
+            let held: BTreeSet<String> = rows
+                .iter()
+                .filter(|r| !grantable || r.get::<_, bool>(2))
+                .map(|r| r.get(1))
+                .collect();
+            return Ok(Some(held));
+        }
+    };
+    // Per object, the privileges held; then what every object has.
+    let mut per_object: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for row in rows {
+        let object: String = row.get(0);
+        let entry = per_object.entry(object).or_default();
+        let privilege: Option<String> = row.get(1);
+        let is_grantable: Option<bool> = row.get(2);
+        if let Some(p) = privilege {
+            if !grantable || is_grantable == Some(true) {
+                entry.insert(p);
+            }
+        }
+    }
+    let mut sets = per_object.into_values();
+    let Some(first) = sets.next() else {
+        return Ok(None);
+    };
+    Ok(Some(
+        sets.fold(first, |acc, s| acc.intersection(&s).cloned().collect()),
+    ))
+}
+
+/// Which of `roles` the role is a member of (with the admin option when `admin`).
+pub async fn memberships(
+    session: &Session,
+    role: &str,
+    roles: &[String],
+    admin: bool,
+) -> Result<BTreeSet<String>, SqlError> {
+    let rows = session
+        .query(
+            "SELECT r.rolname::text, m.admin_option \
+             FROM pg_catalog.pg_auth_members m \
+             JOIN pg_catalog.pg_roles r ON r.oid = m.roleid \
+             WHERE m.member = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1) \
+               AND r.rolname = ANY($2)",
+            &[&role, &roles],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .filter(|r| !admin || r.get::<_, bool>(1))
+        .map(|r| r.get(0))
+        .collect())
+}
