@@ -11,6 +11,7 @@ pub mod faults;
 pub mod http;
 pub mod msi_endpoint;
 pub mod oidc;
+pub mod pg;
 mod router;
 pub mod spec;
 pub mod state;
@@ -125,6 +126,8 @@ pub(crate) struct Inner {
     pub exchanges: Mutex<Vec<Exchange>>,
     /// The LRO duration in force (milliseconds); starts as `opts.lro_duration`, settable at run time.
     pub lro_ms: std::sync::atomic::AtomicU64,
+    /// The PostgreSQL token gateways, one per server (see [`pg`]).
+    pub(crate) pg: pg::Gateways,
 }
 
 /// One ARM request and its answer, as recorded for checking against the specs.
@@ -209,6 +212,7 @@ impl Emulator {
             host_identity,
             exchanges: Mutex::new(Vec::new()),
             lro_ms: std::sync::atomic::AtomicU64::new(opts.lro_duration.as_millis() as u64),
+            pg: Default::default(),
             opts,
         });
         let (tx, rx) = watch::channel(false);
@@ -223,6 +227,7 @@ impl Emulator {
                 rx.clone(),
             ));
         }
+        tokio::spawn(pg::run(inner.clone(), rx.clone()));
         tracing::info!(arm = %urls.arm, authority = %urls.authority, "emulator started");
         Ok(RunningEmulator {
             inner,
