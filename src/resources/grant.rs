@@ -7,7 +7,13 @@
 //! the new GRANT.
 
 use crate::props::Props;
-use crate::resource::Resource;
+use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
+use crate::sql::id::{join_list, split_list, SqlId};
+use crate::sql::introspect::{self, On};
+use crate::sql::pool::{self, Session};
+use crate::sql::{session_for, ConnInfo, SqlError};
+use async_trait::async_trait;
+use std::collections::BTreeSet;
 use crate::resources::connection::CONNECTION_PROPERTY;
 use crate::rules;
 use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
@@ -78,6 +84,7 @@ fn privileges_of(object_type: &str) -> &'static [&'static str] {
 
 pub struct Grant;
 
+#[async_trait]
 impl Resource for Grant {
     fn spec(&self) -> &'static ResourceSpec {
         &SPEC
@@ -94,6 +101,321 @@ impl Resource for Grant {
         check_privileges(news, &object_type, failures);
         check_targets(news, &object_type, failures);
     }
+
+    async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
+        let (conn, target) = wanted(inputs)?;
+        let id = grant_id(&conn, &target);
+        let fail = |e: SqlError| Error::InvalidInput(format!("creating {id}: {e}"));
+        let sql = target.grant_sql(&privileges(inputs)).map_err(|e| fail(e.into()))?;
+        let info = target.session_info(&conn);
+        let session = session_for(ctx, &info).await.map_err(fail)?;
+        write(&session, &target.lock_info(&conn), &sql)
+            .await
+            .map_err(fail)?;
+        Ok(Created {
+            id,
+            outputs: inputs.clone(),
+        })
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context,
+        id: &str,
+        state: &Props,
+    ) -> Result<Option<ReadOutcome>, Error> {
+        let (id_conn, id_target) = parse_grant_id(id)?;
+        let conn = ConnInfo::from_props(state).unwrap_or(id_conn);
+        // The ID says what the Grant is on; the state adds the privileges it claims.
+        let target = GrantTarget::from_inputs(state).unwrap_or(id_target);
+        let fail = |e: SqlError| Error::InvalidInput(format!("reading {id}: {e}"));
+        let session = session_for(ctx, &target.session_info(&conn))
+            .await
+            .map_err(fail)?;
+        if !introspect::role_exists(&session, &target.role)
+            .await
+            .map_err(fail)?
+        {
+            return Ok(None);
+        }
+        let mut inputs = target.to_inputs(&conn);
+        if target.object_type == "role" {
+            let held = introspect::memberships(
+                &session,
+                &target.role,
+                &target.objects,
+                target.with_grant_option,
+            )
+            .await
+            .map_err(fail)?;
+            let objects: Vec<Value> = target
+                .objects
+                .iter()
+                .filter(|o| held.contains(*o))
+                .map(|o| Value::String(o.clone()))
+                .collect();
+            if objects.is_empty() {
+                return Ok(None);
+            }
+            inputs.set("objects", Value::Array(objects));
+            inputs.set("privileges", Value::Array(vec![]));
+        } else {
+            let version = introspect::server_version(&session).await.map_err(fail)?;
+            let all = introspect::all_privileges(&target.object_type, version);
+            let claimed = privileges(state);
+            let claims_all = claimed.is_empty() || claimed.iter().any(|p| p == "ALL");
+            let held = introspect::privileges_held(
+                &session,
+                &target.role,
+                target.on(),
+                target.with_grant_option,
+            )
+            .await
+            .map_err(fail)?;
+            let reported: Vec<String> = match held {
+                // Nothing to read privileges on (no table in the schema yet): as claimed.
+                None => claimed.clone(),
+                Some(held) => {
+                    let wanted: BTreeSet<String> = if claims_all {
+                        all.iter().map(|p| p.to_string()).collect()
+                    } else {
+                        claimed.iter().cloned().collect()
+                    };
+                    let have: BTreeSet<String> = held.intersection(&wanted).cloned().collect();
+                    if have.is_empty() {
+                        return Ok(None);
+                    }
+                    if claims_all && all.iter().all(|p| have.contains(*p)) {
+                        vec!["ALL".to_owned()]
+                    } else {
+                        have.into_iter().collect()
+                    }
+                }
+            };
+            inputs.set(
+                "privileges",
+                Value::Array(reported.into_iter().map(Value::String).collect()),
+            );
+        }
+        let mut outputs = state.clone();
+        for (k, v) in &inputs.values {
+            outputs.set(k, v.clone());
+        }
+        Ok(Some(ReadOutcome {
+            id: id.to_owned(),
+            outputs,
+            inputs,
+        }))
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context,
+        id: &str,
+        olds: &Props,
+        news: &Props,
+    ) -> Result<Props, Error> {
+        let (_, old) = wanted(olds)?;
+        let (conn, new) = wanted(news)?;
+        let fail = |e: SqlError| Error::InvalidInput(format!("updating {id}: {e}"));
+        let info = new.session_info(&conn);
+        let session = session_for(ctx, &info).await.map_err(fail)?;
+        let statements = if new.object_type == "role" {
+            role_update_sql(&old, &new)
+        } else {
+            let version = introspect::server_version(&session).await.map_err(fail)?;
+            privilege_update_sql(&old, &privileges(olds), &new, &privileges(news), version)
+        }
+        .map_err(|e| fail(e.into()))?;
+        if !statements.is_empty() {
+            write(&session, &new.lock_info(&conn), &statements.join(";\n"))
+                .await
+                .map_err(fail)?;
+        }
+        Ok(news.clone())
+    }
+
+    async fn delete(&self, ctx: &Context, id: &str, olds: &Props) -> Result<(), Error> {
+        let (id_conn, id_target) = parse_grant_id(id)?;
+        let conn = ConnInfo::from_props(olds).unwrap_or(id_conn);
+        let target = GrantTarget::from_inputs(olds).unwrap_or(id_target);
+        let fail = |e: SqlError| Error::InvalidInput(format!("deleting {id}: {e}"));
+        let held = privileges(olds);
+        let held = if held.is_empty() && target.object_type != "role" {
+            vec!["ALL".to_owned()]
+        } else {
+            held
+        };
+        let sql = target.revoke_sql(&held).map_err(|e| fail(e.into()))?;
+        let session = session_for(ctx, &target.session_info(&conn))
+            .await
+            .map_err(fail)?;
+        if !introspect::role_exists(&session, &target.role)
+            .await
+            .map_err(fail)?
+        {
+            return Ok(());
+        }
+        match write(&session, &target.lock_info(&conn), &sql).await {
+            // What it was on is gone already (object, schema, function): nothing to take back.
+            Err(e) if matches!(e.code(), Some("42P01" | "3F000" | "42883" | "3D000" | "42704")) => {
+                Ok(())
+            }
+            other => other.map_err(fail),
+        }
+    }
+}
+
+/// Runs GRANT/REVOKE statements under the in-process lock of their database, retrying once
+/// when PostgreSQL reports "tuple concurrently updated" (another process wrote the same ACL).
+async fn write(session: &Session, lock: &ConnInfo, sql: &str) -> Result<(), SqlError> {
+    let lock = pool::write_lock(lock);
+    let _held = lock.lock().await;
+    match session.execute(sql).await {
+        Err(e) if e.code() == Some("XX000") && e.to_string().contains("tuple concurrently updated") => {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            session.execute(sql).await
+        }
+        other => other,
+    }
+}
+
+fn privileges(props: &Props) -> Vec<String> {
+    props
+        .get("privileges")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn wanted(inputs: &Props) -> Result<(ConnInfo, GrantTarget), Error> {
+    let conn = ConnInfo::from_props(inputs).ok_or_else(|| {
+        Error::InvalidInput("a Grant needs connection.host and connection.username".into())
+    })?;
+    let target = GrantTarget::from_inputs(inputs).ok_or_else(|| {
+        Error::InvalidInput("a Grant needs role, database and objectType".into())
+    })?;
+    Ok((conn, target))
+}
+
+fn grant_id(conn: &ConnInfo, target: &GrantTarget) -> String {
+    let mut id = SqlId::new(conn)
+        .with("grant", target.role.clone())
+        .with("in", target.database.clone())
+        .with("on", target.object_type.clone());
+    if let Some(schema) = &target.schema {
+        id = id.with("schema", schema.clone());
+    }
+    if !target.objects.is_empty() {
+        id = id.with("objects", join_list(&target.objects));
+    }
+    if target.with_grant_option {
+        id = id.with("grantOption", "true");
+    }
+    if target.default_privileges {
+        id = id.with("defaults", "true");
+    }
+    id.to_string()
+}
+
+fn parse_grant_id(id: &str) -> Result<(ConnInfo, GrantTarget), Error> {
+    let parsed = SqlId::parse(id).map_err(Error::InvalidInput)?;
+    let missing = |what: &str| {
+        Error::InvalidInput(format!(
+            "{id:?} is not a Grant ID: it has no {what} (expected ...?grant=ROLE&in=DATABASE&on=TYPE...)"
+        ))
+    };
+    let role = parsed.get("grant").ok_or_else(|| missing("grant=ROLE"))?;
+    let database = parsed.get("in").ok_or_else(|| missing("in=DATABASE"))?;
+    let object_type = parsed.get("on").ok_or_else(|| missing("on=TYPE"))?;
+    if !OBJECT_TYPES.contains(&object_type) {
+        return Err(missing("known on=TYPE"));
+    }
+    let target = GrantTarget {
+        role: role.to_owned(),
+        database: database.to_owned(),
+        object_type: object_type.to_owned(),
+        schema: parsed.get("schema").map(str::to_owned),
+        objects: split_list(parsed.get("objects").unwrap_or_default())
+            .map_err(Error::InvalidInput)?,
+        with_grant_option: parsed.get("grantOption") == Some("true"),
+        default_privileges: parsed.get("defaults") == Some("true"),
+    };
+    Ok((parsed.conn, target))
+}
+
+/// The statements that move memberships from `old` to `new`.
+fn role_update_sql(old: &GrantTarget, new: &GrantTarget) -> Result<Vec<String>, QuoteError> {
+    let mut statements = Vec::new();
+    let removed: Vec<String> = old
+        .objects
+        .iter()
+        .filter(|o| !new.objects.contains(o))
+        .cloned()
+        .collect();
+    if !removed.is_empty() {
+        let gone = GrantTarget {
+            objects: removed,
+            ..old.clone()
+        };
+        statements.push(gone.revoke_sql(&[])?);
+    }
+    if old.with_grant_option && !new.with_grant_option {
+        let kept: Vec<String> = new
+            .objects
+            .iter()
+            .filter(|o| old.objects.contains(o))
+            .cloned()
+            .collect();
+        if !kept.is_empty() {
+            let kept = GrantTarget {
+                objects: kept,
+                ..new.clone()
+            };
+            statements.push(kept.revoke_grant_option_sql(&[])?);
+        }
+    }
+    statements.push(new.grant_sql(&[])?);
+    Ok(statements)
+}
+
+/// The statements that move privileges from (`old`, `old_privileges`) to (`new`, `new_privileges`).
+fn privilege_update_sql(
+    old: &GrantTarget,
+    old_privileges: &[String],
+    new: &GrantTarget,
+    new_privileges: &[String],
+    version: i32,
+) -> Result<Vec<String>, QuoteError> {
+    let mut statements = Vec::new();
+    if old.objects != new.objects {
+        // Other objects: take everything back from the old ones, then give on the new ones.
+        statements.push(old.revoke_sql(old_privileges)?);
+    } else {
+        let expand = |privileges: &[String]| -> BTreeSet<String> {
+            if privileges.iter().any(|p| p == "ALL") {
+                introspect::all_privileges(&old.object_type, version)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            } else {
+                privileges.iter().cloned().collect()
+            }
+        };
+        let kept = expand(new_privileges);
+        let removed: Vec<String> = expand(old_privileges).difference(&kept).cloned().collect();
+        if !removed.is_empty() {
+            statements.push(old.revoke_sql(&removed)?);
+        }
+        if old.with_grant_option && !new.with_grant_option {
+            statements.push(new.revoke_grant_option_sql(new_privileges)?);
+        }
+    }
+    statements.push(new.grant_sql(new_privileges)?);
+    Ok(statements)
 }
 
 /// Upper case, `TEMP` as `TEMPORARY`, `ALL PRIVILEGES` as `ALL`, each once, sorted: the same
@@ -291,11 +613,27 @@ impl GrantTarget {
 
     /// The statement that takes `privileges` (or the memberships) back, grant option included.
     pub fn revoke_sql(&self, privileges: &[String]) -> Result<String, QuoteError> {
+        self.revoke(privileges, "")
+    }
+
+    /// The statement that takes back only the grant (admin) option of `privileges` (memberships).
+    pub fn revoke_grant_option_sql(&self, privileges: &[String]) -> Result<String, QuoteError> {
+        if self.object_type == "role" {
+            self.revoke(privileges, "ADMIN OPTION FOR ")
+        } else {
+            self.revoke(privileges, "GRANT OPTION FOR ")
+        }
+    }
+
+    fn revoke(&self, privileges: &[String], option_for: &str) -> Result<String, QuoteError> {
         let role = ident(&self.role)?;
         if self.object_type == "role" {
-            return Ok(format!("REVOKE {} FROM {role}", self.roles_granted()?));
+            return Ok(format!(
+                "REVOKE {option_for}{} FROM {role}",
+                self.roles_granted()?
+            ));
         }
-        let privileges = privilege_list(privileges);
+        let privileges = format!("{option_for}{}", privilege_list(privileges));
         if self.default_privileges {
             return Ok(format!(
                 "{} REVOKE {privileges} ON {} FROM {role}",
@@ -307,6 +645,62 @@ impl GrantTarget {
             "REVOKE {privileges} ON {} FROM {role}",
             self.on_clause()?
         ))
+    }
+
+    /// Where the statements run: in the database holding the objects (schemas, tables,
+    /// sequences, functions, default privileges), else in the connection's database.
+    fn session_info(&self, conn: &ConnInfo) -> ConnInfo {
+        match self.object_type.as_str() {
+            "database" | "role" => conn.clone(),
+            _ => conn.in_database(&self.database),
+        }
+    }
+
+    /// The lock key: databases and memberships live in catalogs the whole server shares.
+    fn lock_info(&self, conn: &ConnInfo) -> ConnInfo {
+        match self.object_type.as_str() {
+            "database" | "role" => conn.in_database(""),
+            _ => conn.in_database(&self.database),
+        }
+    }
+
+    fn on(&self) -> On<'_> {
+        let schema = self.schema.as_deref().unwrap_or_default();
+        match self.object_type.as_str() {
+            "database" => On::Database(&self.database),
+            "schema" => On::Schema(schema),
+            object_type if self.default_privileges => On::Defaults {
+                object_type,
+                schema,
+            },
+            object_type => On::Objects {
+                object_type,
+                schema,
+                names: &self.objects,
+            },
+        }
+    }
+
+    /// The inputs describing this target (privileges added by the caller).
+    fn to_inputs(&self, conn: &ConnInfo) -> Props {
+        let mut inputs = Props::from_json(serde_json::json!({
+            "connection": conn.to_json(),
+            "role": self.role,
+            "database": self.database,
+            "objectType": self.object_type,
+            "withGrantOption": self.with_grant_option,
+            "defaultPrivileges": self.default_privileges,
+        }));
+        if let Some(schema) = &self.schema {
+            inputs.set("schema", Value::String(schema.clone()));
+        }
+        if !self.objects.is_empty() {
+            inputs.set(
+                "objects",
+                self.objects.iter().cloned().map(Value::String).collect(),
+            );
+        }
+        inputs
     }
 
     fn roles_granted(&self) -> Result<String, QuoteError> {
