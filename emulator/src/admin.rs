@@ -1,18 +1,38 @@
 //! The emulator's own admin API on the ARM listener, under `/_emulator`:
 //! `GET /_emulator/state`, `GET|POST|DELETE /_emulator/faults`, `POST /_emulator/settings`
 //! (`{"lroDurationMs": n}`),
-//! `POST /_emulator/directory/{users|groups|servicePrincipals}`.
+//! `POST /_emulator/directory/{users|groups|servicePrincipals}`,
+//! `GET /_emulator/conformance[?since=n]` (every recorded ARM exchange, from the n-th on, checked
+//! against the official specs: `{"checked", "problems", "exchanges"}`; 503 `SpecsNotFound` when
+//! the specs cannot be loaded, so a conformance check can never pass without them),
+//! `GET /_emulator/exchanges[?since=n]` (the recorded ARM exchanges' method, path, query and
+//! status, bodies left out: they may hold an administrator password).
 
 use crate::faults::FaultRule;
 use crate::http::{Req, Resp};
+use crate::spec::Specs;
 use crate::state::Outcome;
-use crate::Inner;
+use crate::{Exchange, Inner};
 use serde_json::{json, Value};
 
 pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
     let path = req.path.trim_end_matches('/');
     match (req.method.as_str(), path) {
         ("GET", "/_emulator/state") => Resp::json(200, &state_json(inner)),
+        ("GET", "/_emulator/conformance") => conformance(inner, req),
+        ("GET", "/_emulator/exchanges") => match since(req) {
+            Ok(since) => {
+                let x = inner.exchanges.lock().unwrap_or_else(|e| e.into_inner());
+                let list: Vec<Value> = x
+                    .get(since..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|e| json!({"method": e.method, "path": e.path, "query": e.query, "status": e.status}))
+                    .collect();
+                Resp::json(200, &json!(list))
+            }
+            Err(resp) => resp,
+        },
         ("GET", "/_emulator/faults") => Resp::json(200, &json!(inner.faults().list())),
         ("DELETE", "/_emulator/faults") => {
             inner.faults().clear();
@@ -59,6 +79,74 @@ pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
             &json!({"error": {"code": "NotFound", "message": "unknown admin route"}}),
         ),
     }
+}
+
+/// The recorded ARM exchanges (from `?since=n`, default 0) against the official specs.
+fn conformance(inner: &Inner, req: &Req) -> Resp {
+    let since = match since(req) {
+        Ok(n) => n,
+        Err(resp) => return resp,
+    };
+    let mut specs = match Specs::load_default() {
+        Ok(specs) => specs,
+        Err(message) => {
+            return Resp::json(
+                503,
+                &json!({"error": {"code": "SpecsNotFound", "message": message}}),
+            )
+        }
+    };
+    let exchanges = inner
+        .exchanges
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let total = exchanges.len();
+    let (checked, problems) = check_exchanges(exchanges.get(since..).unwrap_or(&[]), &mut specs);
+    Resp::json(
+        200,
+        &json!({"checked": checked, "problems": problems, "exchanges": total}),
+    )
+}
+
+/// The `since` query parameter: the index of the first recorded exchange wanted (default 0).
+fn since(req: &Req) -> Result<usize, Resp> {
+    match req.query_param("since").map(str::parse::<usize>) {
+        None => Ok(0),
+        Some(Ok(n)) => Ok(n),
+        Some(Err(e)) => Err(Resp::json(
+            400,
+            &json!({"error": {"code": "InvalidSince", "message": format!("since: {e}")}}),
+        )),
+    }
+}
+
+/// Checks each exchange's request body and response body against the specs; returns (how many
+/// bodies were checked, the problems found, each naming the method, path, status and side).
+pub(crate) fn check_exchanges(exchanges: &[Exchange], specs: &mut Specs) -> (usize, Vec<String>) {
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for e in exchanges {
+        let mut note = |what: &str, r: Option<Vec<String>>| {
+            if let Some(errs) = r {
+                checked += 1;
+                problems.extend(
+                    errs.into_iter()
+                        .map(|x| format!("{} {} ({what} {}): {x}", e.method, e.path, e.status)),
+                );
+            }
+        };
+        if let Some(b) = &e.request {
+            note("request", specs.check_request(&e.method, &e.path, b));
+        }
+        if let Some(b) = &e.response {
+            note(
+                "response",
+                specs.check_response(&e.method, &e.path, e.status, b),
+            );
+        }
+    }
+    (checked, problems)
 }
 
 fn directory(inner: &Inner, kind: &str, req: &Req) -> Resp {
@@ -161,4 +249,39 @@ pub(crate) fn state_json(inner: &Inner) -> Value {
         "directory": inner.directory.snapshot(),
         "faults": inner.faults().list(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(method: &str, path: &str, request: Value, status: u16) -> Exchange {
+        Exchange {
+            method: method.into(),
+            path: path.into(),
+            query: "api-version=2024-11-30".into(),
+            request: Some(request),
+            status,
+            response: None,
+        }
+    }
+
+    #[test]
+    fn a_request_body_off_the_spec_is_a_problem_and_a_good_one_is_counted() {
+        let mut specs = Specs::load_default().expect("the official specs");
+        let path = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-1";
+        let (checked, problems) = check_exchanges(
+            &[
+                exchange("PUT", path, json!({"location": "eastus"}), 201),
+                exchange("PUT", path, json!({"location": 5}), 400),
+            ],
+            &mut specs,
+        );
+        assert_eq!(checked, 2);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("(request 400)") && problems[0].contains("$.location"),
+            "{problems:?}"
+        );
+    }
 }

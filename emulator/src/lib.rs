@@ -460,29 +460,7 @@ impl RunningEmulator {
     /// Checks every recorded ARM request body and response body against the official specs;
     /// returns (how many bodies were checked, the problems found).
     pub fn check_arm_exchanges(&self, specs: &mut spec::Specs) -> (usize, Vec<String>) {
-        let mut checked = 0;
-        let mut problems = Vec::new();
-        for e in self.arm_exchanges() {
-            let mut note = |what: &str, r: Option<Vec<String>>| {
-                if let Some(errs) = r {
-                    checked += 1;
-                    problems
-                        .extend(errs.into_iter().map(|x| {
-                            format!("{} {} ({what} {}): {x}", e.method, e.path, e.status)
-                        }));
-                }
-            };
-            if let Some(b) = &e.request {
-                note("request", specs.check_request(&e.method, &e.path, b));
-            }
-            if let Some(b) = &e.response {
-                note(
-                    "response",
-                    specs.check_response(&e.method, &e.path, e.status, b),
-                );
-            }
-        }
-        (checked, problems)
+        admin::check_exchanges(&self.arm_exchanges(), specs)
     }
 
     /// Changes how long operations started from now on run (e.g. long, to test a client's timeout).

@@ -6,124 +6,27 @@ from __future__ import annotations
 
 import base64
 import json
-import signal
-import ssl
-import subprocess
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import grpc
 import pytest
 
-from harness import REPO_ROOT, from_struct, is_secret, secret, status_details, to_struct, unwrap, urn
+from arm_support import (  # noqa: F401 (fixtures are found by name in the module)
+    IDENTITY,
+    MSI_API,
+    PG_API,
+    RG,
+    SERVER,
+    DiffChanges,
+    arm_conformance,
+    azure,
+    check,
+    create,
+    delete,
+    emulator,
+    read,
+)
+from harness import from_struct, is_secret, status_details, to_struct, unwrap, urn
 from pulumi.runtime.proto import provider_pb2
-
-EMULATOR = REPO_ROOT / "target" / "debug" / "pgentra"
-RG = "rg-myapp-prod"
-PG_API = "2025-08-01"
-MSI_API = "2024-11-30"
-DiffChanges = provider_pb2.DiffResponse.DiffChanges
-
-
-class Emulator:
-    """`pgentra emulator --json`, plus a raw ARM client that makes changes outside the stack."""
-
-    def __init__(self):
-        if not EMULATOR.exists():
-            pytest.fail(f"{EMULATOR} is missing: run scripts/test (or `cargo build --bins`) first")
-        self.proc = subprocess.Popen([str(EMULATOR), "emulator", "--json", "--lro-ms", "50"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line:
-            pytest.fail(f"pgentra emulator printed nothing: {self.proc.stderr.read()}")
-        self.info = json.loads(line)
-        self.tls = ssl.create_default_context(cafile=self.info["caCertFile"])
-        self.token = self._token()
-        self.subscription = self.info["subscriptionId"]
-
-    def _token(self) -> str:
-        form = urllib.parse.urlencode({
-            "grant_type": "client_credentials", "client_id": self.info["clientId"],
-            "client_secret": self.info["clientSecret"], "scope": "https://management.azure.com/.default",
-        }).encode()
-        with urllib.request.urlopen(self.info["tokenEndpoint"], form, context=self.tls, timeout=10) as resp:
-            return json.load(resp)["access_token"]
-
-    def call(self, method: str, path: str, api: str, body: dict | None = None) -> tuple[int, dict | None]:
-        url = f"{self.info['armEndpoint']}{path}?api-version={api}"
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(url, data=data, method=method, headers={
-            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, context=self.tls, timeout=10) as resp:
-                text = resp.read()
-                return resp.status, (json.loads(text) if text else None)
-        except urllib.error.HTTPError as err:
-            text = err.read()
-            return err.code, (json.loads(text) if text else None)
-
-    def admin(self, path: str, body: dict) -> None:
-        req = urllib.request.Request(f"{self.info['adminApi']}/{path}", data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-        urllib.request.urlopen(req, context=self.tls, timeout=10).close()
-
-    def path(self, kind: str, *names: str) -> str:
-        base = f"/subscriptions/{self.subscription}/resourceGroups/{RG}/providers"
-        if kind == "identity":
-            p = f"{base}/Microsoft.ManagedIdentity/userAssignedIdentities/{names[0]}"
-            return p + (f"/federatedIdentityCredentials/{names[1]}" if len(names) > 1 else "")
-        p = f"{base}/Microsoft.DBforPostgreSQL/flexibleServers/{names[0]}"
-        return p + (f"/{names[1]}/{names[2]}" if len(names) > 2 else "")
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    emu = Emulator()
-    status, _ = emu.call("PUT", f"/subscriptions/{emu.subscription}/resourcegroups/{RG}", "2021-04-01", {"location": "eastus"})
-    assert status in (200, 201), status
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
-def azure(spawn, emulator):
-    """A provider configured for the emulator's deployer, the client secret passed as a secret."""
-    config = dict(emulator.info["providerConfig"])
-    config["clientSecret"] = secret(config["clientSecret"])
-    return spawn().start(config)
-
-
-def check(p, token: str, name: str, news: dict, olds: dict | None = None) -> dict:
-    resp = p.check(token, name, news, olds)
-    assert not resp.failures, [(f.property, f.reason) for f in resp.failures]
-    return from_struct(resp.inputs)
-
-
-def create(p, token: str, name: str, inputs: dict) -> provider_pb2.CreateResponse:
-    return p.stub.Create(provider_pb2.CreateRequest(urn=urn(token, name), properties=to_struct(inputs), name=name,
-                                                    type=token, timeout=60), timeout=90)
-
-
-def read(p, token: str, name: str, id: str, state: dict | None = None, inputs: dict | None = None) -> provider_pb2.ReadResponse:
-    return p.stub.Read(provider_pb2.ReadRequest(id=id, urn=urn(token, name), properties=to_struct(state or {}),
-                                                inputs=to_struct(inputs or {}), name=name, type=token), timeout=60)
-
-
-def delete(p, token: str, name: str, id: str, state: dict) -> None:
-    p.stub.Delete(provider_pb2.DeleteRequest(id=id, urn=urn(token, name), properties=to_struct(state), name=name,
-                                             type=token, timeout=60), timeout=90)
-
-
-IDENTITY = "pgentra:index:ManagedIdentity"
-SERVER = "pgentra:index:FlexibleServer"
 
 
 def test_a_managed_identity_lives_its_whole_life_through_the_provider(azure, emulator):

@@ -11,7 +11,7 @@ import pytest
 
 from harness import from_struct, status_details, to_struct, urn
 from pulumi.runtime.proto import provider_pb2
-from test_arm_lifecycle import RG, SERVER, azure, check, emulator  # noqa: F401 (fixtures)
+from arm_support import RG, SERVER, arm_conformance, azure, check, emulator  # noqa: F401 (fixtures)
 
 
 def set_lro_ms(emulator, ms: int) -> None:
