@@ -496,8 +496,43 @@ async fn a_group_member_signs_in_with_the_group_name() {
         .1,
         "28P01"
     );
-    drop((admin, member));
-    clean_up(&env, &[&group.display_name, &upn]).await;
+    // By object id, as an admin: the user signs in with its UPN and is in azure_pg_admin.
+    let created: String = admin
+        .query_one(
+            "SELECT pgaadauth_create_principal_with_oid($1, $2, 'user', true, false)",
+            &[&outsider.user_principal_name, &outsider.object_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        created,
+        format!("Created role for \"{}\"", outsider.user_principal_name)
+    );
+    let o = connect(
+        &env,
+        &s,
+        &outsider.user_principal_name,
+        &pg_token(&env, &outsider.object_id),
+        "postgres",
+    )
+    .await
+    .expect("a principal created by object id signs in");
+    let is_admin: bool = o
+        .query_one(
+            "SELECT pg_has_role(current_user, 'azure_pg_admin', 'MEMBER')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(is_admin);
+    drop((admin, member, o));
+    clean_up(
+        &env,
+        &[&group.display_name, &outsider.user_principal_name, &upn],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -548,8 +583,77 @@ async fn databases_created_through_arm_are_real_and_go_with_the_server() {
         env.emu.pg_gateway(&s.host).await.is_none(),
         "the gateway stops with its server"
     );
-    assert!(tokio::net::TcpStream::connect((s.host.as_str(), s.port))
+    // Its real databases went with it (the address may be reused by another test's server).
+    let (b, conn) = tokio_postgres::connect(
+        &format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres",
+            env.emu.pg_backend().rsplit_once(':').unwrap().1
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let left: i64 = b
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE starts_with(datname, $1)",
+            &[&format!("{}__", gw.backend_prefix)],
+        )
         .await
-        .is_err());
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the server's backend databases are dropped");
     clean_up(&env, &[&upn]).await;
+}
+
+#[tokio::test]
+async fn password_auth_follows_the_servers_auth_config() {
+    let env = support::start().await;
+    require_backend(&env.emu).await;
+    let login = unique("pgadmin").replace('-', "_");
+    env.create_rg("rg-gw6").await;
+    let path = format!("{}?{PG}", env.server_path("rg-gw6", "pg-gw6"));
+    let r = env
+        .call("PUT", &path, Some(json!({
+            "location": "eastus",
+            "sku": {"name": "Standard_B1ms", "tier": "Burstable"},
+            "properties": {"version": "16", "administratorLogin": login, "administratorLoginPassword": "S3cret!pass",
+                "authConfig": {"activeDirectoryAuth": "Disabled", "passwordAuth": "Enabled"}},
+        })))
+        .await;
+    assert_eq!(env.wait(&r).await["status"], "Succeeded");
+    let fqdn = env.call("GET", &path, None).await.json()["properties"]["fullyQualifiedDomainName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let gw = env.emu.pg_gateway(&fqdn).await.unwrap();
+    let s = Server {
+        host: fqdn,
+        port: gw.addr.port(),
+    };
+
+    let c = connect(&env, &s, &login, "S3cret!pass", "postgres")
+        .await
+        .expect("the administrator login signs in");
+    let who: String = c
+        .query_one("SELECT current_user::text", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(who, login);
+    drop(c);
+    assert_eq!(refused(&env, &s, &login, "wrong").await.1, "28P01");
+    // Entra is off: even a valid token for a real principal is only a wrong password.
+    let sp = env.emu.directory().add_service_principal(&unique("app"));
+    let (sev, code, msg) =
+        refused(&env, &s, &sp.display_name, &pg_token(&env, &sp.object_id)).await;
+    assert_eq!((sev.as_str(), code.as_str()), ("FATAL", "28P01"));
+    assert_eq!(
+        msg,
+        format!(
+            "password authentication failed for user \"{}\"",
+            sp.display_name
+        )
+    );
+    clean_up(&env, &[&login]).await;
 }
