@@ -3,9 +3,9 @@
 
 mod sql_support;
 
+use pgentra::props::Props;
 use pgentra::resource::Resource;
 use pgentra::resources::grant::Grant;
-use pgentra::props::Props;
 use serde_json::{json, Value};
 use sql_support::*;
 
@@ -59,27 +59,69 @@ fn privileges(read: &Props) -> Value {
 fn table_privileges_are_granted_read_back_drift_after_an_outside_revoke_and_are_revoked() {
     run(async {
         let (role, schema) = fixture().await;
-        let inputs = grant(&role, json!({"objectType": "table", "schema": schema, "privileges": ["INSERT", "SELECT"]}));
+        let inputs = grant(
+            &role,
+            json!({"objectType": "table", "schema": schema, "privileges": ["INSERT", "SELECT"]}),
+        );
         let created = Grant.create(&ctx(), &inputs).await.unwrap();
-        let read = Grant.read(&ctx(), &created.id, &inputs).await.unwrap().unwrap();
+        let read = Grant
+            .read(&ctx(), &created.id, &inputs)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(privileges(&read.inputs), json!(["INSERT", "SELECT"]));
 
         let esc = role.replace('"', "\"\"");
-        exec(DB, &format!(r#"REVOKE INSERT ON "{schema}".items FROM "{esc}""#)).await;
-        let drifted = Grant.read(&ctx(), &created.id, &inputs).await.unwrap().unwrap();
-        assert_eq!(privileges(&drifted.inputs), json!(["SELECT"]), "one table lost INSERT");
+        exec(
+            DB,
+            &format!(r#"REVOKE INSERT ON "{schema}".items FROM "{esc}""#),
+        )
+        .await;
+        let drifted = Grant
+            .read(&ctx(), &created.id, &inputs)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            privileges(&drifted.inputs),
+            json!(["SELECT"]),
+            "one table lost INSERT"
+        );
 
         // Update: INSERT goes, UPDATE comes; applied on every table again.
-        let news = grant(&role, json!({"objectType": "table", "schema": schema, "privileges": ["SELECT", "UPDATE"]}));
-        Grant.update(&ctx(), &created.id, &inputs, &news).await.unwrap();
-        let read = Grant.read(&ctx(), &created.id, &news).await.unwrap().unwrap();
+        let news = grant(
+            &role,
+            json!({"objectType": "table", "schema": schema, "privileges": ["SELECT", "UPDATE"]}),
+        );
+        Grant
+            .update(&ctx(), &created.id, &inputs, &news)
+            .await
+            .unwrap();
+        let read = Grant
+            .read(&ctx(), &created.id, &news)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(privileges(&read.inputs), json!(["SELECT", "UPDATE"]));
-        let insert = sql(DB).await.query(
-            "SELECT has_table_privilege($1, $2, 'INSERT')", &[&role, &format!("\"{schema}\".orders")]).await.unwrap();
-        assert!(!insert[0].get::<_, bool>(0), "INSERT was revoked by the update");
+        let insert = sql(DB)
+            .await
+            .query(
+                "SELECT has_table_privilege($1, $2, 'INSERT')",
+                &[&role, &format!("\"{schema}\".orders")],
+            )
+            .await
+            .unwrap();
+        assert!(
+            !insert[0].get::<_, bool>(0),
+            "INSERT was revoked by the update"
+        );
 
         Grant.delete(&ctx(), &created.id, &news).await.unwrap();
-        assert!(Grant.read(&ctx(), &created.id, &news).await.unwrap().is_none());
+        assert!(Grant
+            .read(&ctx(), &created.id, &news)
+            .await
+            .unwrap()
+            .is_none());
         cleanup(&role, &schema).await;
     });
 }
@@ -88,7 +130,13 @@ fn table_privileges_are_granted_read_back_drift_after_an_outside_revoke_and_are_
 fn all_reads_back_as_all_on_this_servers_version() {
     run(async {
         let (role, schema) = fixture().await;
-        for (object_type, objects) in [("table", json!(["orders"])), ("sequence", json!([])), ("function", json!([])), ("schema", json!(null)), ("database", json!(null))] {
+        for (object_type, objects) in [
+            ("table", json!(["orders"])),
+            ("sequence", json!([])),
+            ("function", json!([])),
+            ("schema", json!(null)),
+            ("database", json!(null)),
+        ] {
             let mut fields = json!({"objectType": object_type, "privileges": ["ALL"]});
             if object_type != "database" {
                 fields["schema"] = json!(schema);
@@ -98,7 +146,11 @@ fn all_reads_back_as_all_on_this_servers_version() {
             }
             let inputs = grant(&role, fields);
             let created = Grant.create(&ctx(), &inputs).await.unwrap();
-            let read = Grant.read(&ctx(), &created.id, &inputs).await.unwrap().unwrap_or_else(|| panic!("{object_type} read"));
+            let read = Grant
+                .read(&ctx(), &created.id, &inputs)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("{object_type} read"));
             assert_eq!(privileges(&read.inputs), json!(["ALL"]), "{object_type}");
             Grant.delete(&ctx(), &created.id, &inputs).await.unwrap();
         }
@@ -110,18 +162,42 @@ fn all_reads_back_as_all_on_this_servers_version() {
 fn default_privileges_and_grant_option_are_read_from_pg_default_acl() {
     run(async {
         let (role, schema) = fixture().await;
-        let inputs = grant(&role, json!({"objectType": "table", "schema": schema, "privileges": ["SELECT"], "defaultPrivileges": true, "withGrantOption": true}));
+        let inputs = grant(
+            &role,
+            json!({"objectType": "table", "schema": schema, "privileges": ["SELECT"], "defaultPrivileges": true, "withGrantOption": true}),
+        );
         let created = Grant.create(&ctx(), &inputs).await.unwrap();
-        assert!(created.id.contains("defaults=true") && created.id.contains("grantOption=true"), "{}", created.id);
-        let read = Grant.read(&ctx(), &created.id, &inputs).await.unwrap().unwrap();
+        assert!(
+            created.id.contains("defaults=true") && created.id.contains("grantOption=true"),
+            "{}",
+            created.id
+        );
+        let read = Grant
+            .read(&ctx(), &created.id, &inputs)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(privileges(&read.inputs), json!(["SELECT"]));
         // A table created later gets SELECT.
         exec(DB, &format!(r#"CREATE TABLE "{schema}".later (id int)"#)).await;
-        let later = sql(DB).await.query(
-            "SELECT has_table_privilege($1, $2, 'SELECT WITH GRANT OPTION')", &[&role, &format!("\"{schema}\".later")]).await.unwrap();
+        let later = sql(DB)
+            .await
+            .query(
+                "SELECT has_table_privilege($1, $2, 'SELECT WITH GRANT OPTION')",
+                &[&role, &format!("\"{schema}\".later")],
+            )
+            .await
+            .unwrap();
         assert!(later[0].get::<_, bool>(0));
         Grant.delete(&ctx(), &created.id, &inputs).await.unwrap();
-        assert!(Grant.read(&ctx(), &created.id, &inputs).await.unwrap().is_none(), "default ACL revoked");
+        assert!(
+            Grant
+                .read(&ctx(), &created.id, &inputs)
+                .await
+                .unwrap()
+                .is_none(),
+            "default ACL revoked"
+        );
         cleanup(&role, &schema).await;
     });
 }
@@ -132,18 +208,57 @@ fn role_membership_is_granted_read_updated_and_revoked() {
         let (role, schema) = fixture().await;
         let group_a = unique("readwrite ");
         let group_b = unique("readonly ");
-        exec(DB, &format!(r#"CREATE ROLE "{group_a}"; CREATE ROLE "{group_b}""#)).await;
-        let inputs = grant(&role, json!({"objectType": "role", "objects": [group_a], "privileges": []}));
+        exec(
+            DB,
+            &format!(r#"CREATE ROLE "{group_a}"; CREATE ROLE "{group_b}""#),
+        )
+        .await;
+        let inputs = grant(
+            &role,
+            json!({"objectType": "role", "objects": [group_a], "privileges": []}),
+        );
         let created = Grant.create(&ctx(), &inputs).await.unwrap();
-        let read = Grant.read(&ctx(), &created.id, &inputs).await.unwrap().unwrap();
+        let read = Grant
+            .read(&ctx(), &created.id, &inputs)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(read.inputs.get("objects"), Some(&json!([group_a])));
-        let news = grant(&role, json!({"objectType": "role", "objects": [group_b], "privileges": []}));
-        Grant.update(&ctx(), &created.id, &inputs, &news).await.unwrap();
-        assert!(Grant.read(&ctx(), &created.id, &inputs).await.unwrap().is_none(), "left group a");
-        assert!(Grant.read(&ctx(), &created.id, &news).await.unwrap().is_some(), "joined group b");
+        let news = grant(
+            &role,
+            json!({"objectType": "role", "objects": [group_b], "privileges": []}),
+        );
+        Grant
+            .update(&ctx(), &created.id, &inputs, &news)
+            .await
+            .unwrap();
+        assert!(
+            Grant
+                .read(&ctx(), &created.id, &inputs)
+                .await
+                .unwrap()
+                .is_none(),
+            "left group a"
+        );
+        assert!(
+            Grant
+                .read(&ctx(), &created.id, &news)
+                .await
+                .unwrap()
+                .is_some(),
+            "joined group b"
+        );
         Grant.delete(&ctx(), &created.id, &news).await.unwrap();
-        assert!(Grant.read(&ctx(), &created.id, &news).await.unwrap().is_none());
-        exec(DB, &format!(r#"DROP ROLE "{group_a}"; DROP ROLE "{group_b}""#)).await;
+        assert!(Grant
+            .read(&ctx(), &created.id, &news)
+            .await
+            .unwrap()
+            .is_none());
+        exec(
+            DB,
+            &format!(r#"DROP ROLE "{group_a}"; DROP ROLE "{group_b}""#),
+        )
+        .await;
         cleanup(&role, &schema).await;
     });
 }
@@ -152,15 +267,28 @@ fn role_membership_is_granted_read_updated_and_revoked() {
 fn a_grant_imports_from_its_id_alone() {
     run(async {
         let (role, schema) = fixture().await;
-        let inputs = grant(&role, json!({"objectType": "sequence", "schema": schema, "objects": ["orders_id_seq"], "privileges": ["USAGE"]}));
+        let inputs = grant(
+            &role,
+            json!({"objectType": "sequence", "schema": schema, "objects": ["orders_id_seq"], "privileges": ["USAGE"]}),
+        );
         let created = Grant.create(&ctx(), &inputs).await.unwrap();
-        let imported = Grant.read(&ctx(), &created.id, &props(json!({}))).await.unwrap().unwrap();
+        let imported = Grant
+            .read(&ctx(), &created.id, &props(json!({})))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(imported.inputs.get("role"), Some(&json!(role)));
         assert_eq!(imported.inputs.get("schema"), Some(&json!(schema)));
-        assert_eq!(imported.inputs.get("objects"), Some(&json!(["orders_id_seq"])));
+        assert_eq!(
+            imported.inputs.get("objects"),
+            Some(&json!(["orders_id_seq"]))
+        );
         assert_eq!(imported.inputs.get("connection"), Some(&connection(DB)));
         assert_eq!(privileges(&imported.inputs), json!(["USAGE"]));
-        Grant.delete(&ctx(), &created.id, &props(json!({}))).await.unwrap();
+        Grant
+            .delete(&ctx(), &created.id, &props(json!({})))
+            .await
+            .unwrap();
         cleanup(&role, &schema).await;
     });
 }
@@ -176,12 +304,23 @@ fn many_parallel_grants_on_the_same_objects_all_succeed_within_the_pool_bound() 
         let tasks: Vec<_> = roles
             .iter()
             .map(|r| {
-                let inputs = grant(r, json!({"objectType": "table", "schema": schema, "privileges": ["SELECT"]}));
-                let db = grant(r, json!({"objectType": "database", "privileges": ["CONNECT"]}));
+                let inputs = grant(
+                    r,
+                    json!({"objectType": "table", "schema": schema, "privileges": ["SELECT"]}),
+                );
+                let db = grant(
+                    r,
+                    json!({"objectType": "database", "privileges": ["CONNECT"]}),
+                );
                 tokio::spawn(async move {
                     let a = Grant.create(&ctx(), &inputs).await.map(|c| c.id);
                     let b = Grant.create(&ctx(), &db).await.map(|c| c.id);
-                    (a.map_err(|e| e.to_string()), b.map_err(|e| e.to_string()), inputs, db)
+                    (
+                        a.map_err(|e| e.to_string()),
+                        b.map_err(|e| e.to_string()),
+                        inputs,
+                        db,
+                    )
                 })
             })
             .collect();
@@ -192,7 +331,9 @@ fn many_parallel_grants_on_the_same_objects_all_succeed_within_the_pool_bound() 
             Grant.delete(&ctx(), &a, &inputs).await.unwrap();
             Grant.delete(&ctx(), &b, &db).await.unwrap();
         }
-        assert!(pgentra::sql::pool::idle_count(&admin(DB)) <= pgentra::sql::pool::MAX_SESSIONS_PER_KEY);
+        assert!(
+            pgentra::sql::pool::idle_count(&admin(DB)) <= pgentra::sql::pool::MAX_SESSIONS_PER_KEY
+        );
         for r in &roles {
             exec(DB, &format!(r#"DROP ROLE "{r}""#)).await;
         }
@@ -204,11 +345,22 @@ fn many_parallel_grants_on_the_same_objects_all_succeed_within_the_pool_bound() 
 fn deleting_a_grant_whose_role_is_gone_succeeds() {
     run(async {
         let (role, schema) = fixture().await;
-        let inputs = grant(&role, json!({"objectType": "schema", "schema": schema, "privileges": ["USAGE"]}));
+        let inputs = grant(
+            &role,
+            json!({"objectType": "schema", "schema": schema, "privileges": ["USAGE"]}),
+        );
         let created = Grant.create(&ctx(), &inputs).await.unwrap();
         let esc = role.replace('"', "\"\"");
-        exec(DB, &format!(r#"REVOKE USAGE ON SCHEMA "{schema}" FROM "{esc}"; DROP ROLE "{esc}""#)).await;
-        assert!(Grant.read(&ctx(), &created.id, &inputs).await.unwrap().is_none());
+        exec(
+            DB,
+            &format!(r#"REVOKE USAGE ON SCHEMA "{schema}" FROM "{esc}"; DROP ROLE "{esc}""#),
+        )
+        .await;
+        assert!(Grant
+            .read(&ctx(), &created.id, &inputs)
+            .await
+            .unwrap()
+            .is_none());
         Grant.delete(&ctx(), &created.id, &inputs).await.unwrap();
         exec(DB, &format!(r#"DROP SCHEMA "{schema}" CASCADE"#)).await;
     });

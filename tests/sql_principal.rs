@@ -22,17 +22,37 @@ fn a_principal_by_object_id_is_created_read_back_and_dropped() {
             "isAdmin": false, "isMfa": true,
         }));
         let created = Principal.create(&ctx(), &inputs).await.unwrap();
-        assert!(created.id.starts_with("postgresql://postgres@127.0.0.1:5432/pgentra_sql_test?principal="));
-        let read = Principal.read(&ctx(), &created.id, &inputs).await.unwrap().expect("exists");
+        assert!(created
+            .id
+            .starts_with("postgresql://postgres@127.0.0.1:5432/pgentra_sql_test?principal="));
+        let read = Principal
+            .read(&ctx(), &created.id, &inputs)
+            .await
+            .unwrap()
+            .expect("exists");
         assert_eq!(read.inputs.get("isMfa"), Some(&json!(true)));
-        assert_eq!(read.inputs.get("objectId"), Some(&json!("0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69")));
+        assert_eq!(
+            read.inputs.get("objectId"),
+            Some(&json!("0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69"))
+        );
         // Import: the ID alone.
-        let imported = Principal.read(&ctx(), &created.id, &props(json!({}))).await.unwrap().expect("exists");
+        let imported = Principal
+            .read(&ctx(), &created.id, &props(json!({})))
+            .await
+            .unwrap()
+            .expect("exists");
         assert_eq!(imported.inputs.get("name"), Some(&json!(name)));
         assert_eq!(imported.inputs.get("principalType"), Some(&json!("user")));
         assert_eq!(imported.inputs.get("connection"), Some(&connection(DB)));
-        Principal.delete(&ctx(), &created.id, &inputs).await.unwrap();
-        assert!(Principal.read(&ctx(), &created.id, &inputs).await.unwrap().is_none());
+        Principal
+            .delete(&ctx(), &created.id, &inputs)
+            .await
+            .unwrap();
+        assert!(Principal
+            .read(&ctx(), &created.id, &inputs)
+            .await
+            .unwrap()
+            .is_none());
     });
 }
 
@@ -41,7 +61,11 @@ fn creating_a_role_that_exists_asks_for_an_import() {
     run(async {
         let name = unique("existing-");
         exec(DB, &format!("CREATE ROLE \"{name}\"")).await;
-        let err = Principal.create(&ctx(), &props(principal(&name))).await.err().unwrap();
+        let err = Principal
+            .create(&ctx(), &props(principal(&name)))
+            .await
+            .err()
+            .unwrap();
         assert!(matches!(err, Error::AlreadyExists { .. }), "{err}");
         assert!(err.to_string().contains("import"), "{err}");
         exec(DB, &format!("DROP ROLE \"{name}\"")).await;
@@ -55,8 +79,15 @@ fn a_role_dropped_outside_reads_as_gone_and_deletes_quietly() {
         let inputs = props(principal(&name));
         let created = Principal.create(&ctx(), &inputs).await.unwrap();
         exec(DB, &format!("DROP ROLE \"{name}\"")).await;
-        assert!(Principal.read(&ctx(), &created.id, &inputs).await.unwrap().is_none());
-        Principal.delete(&ctx(), &created.id, &inputs).await.unwrap();
+        assert!(Principal
+            .read(&ctx(), &created.id, &inputs)
+            .await
+            .unwrap()
+            .is_none());
+        Principal
+            .delete(&ctx(), &created.id, &inputs)
+            .await
+            .unwrap();
     });
 }
 
@@ -67,12 +98,31 @@ fn a_role_that_owns_objects_is_not_dropped_and_the_error_lists_them() {
         let table = unique("owned_table_");
         let inputs = props(principal(&name));
         let created = Principal.create(&ctx(), &inputs).await.unwrap();
-        exec(DB, &format!("CREATE TABLE {table} (id int); ALTER TABLE {table} OWNER TO \"{name}\"")).await;
-        let err = Principal.delete(&ctx(), &created.id, &inputs).await.err().unwrap().to_string();
+        exec(
+            DB,
+            &format!("CREATE TABLE {table} (id int); ALTER TABLE {table} OWNER TO \"{name}\""),
+        )
+        .await;
+        let err = Principal
+            .delete(&ctx(), &created.id, &inputs)
+            .await
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains(&table) && err.contains("owns"), "{err}");
-        assert!(Principal.read(&ctx(), &created.id, &inputs).await.unwrap().is_some(), "still there");
+        assert!(
+            Principal
+                .read(&ctx(), &created.id, &inputs)
+                .await
+                .unwrap()
+                .is_some(),
+            "still there"
+        );
         exec(DB, &format!("DROP TABLE {table}")).await;
-        Principal.delete(&ctx(), &created.id, &inputs).await.unwrap();
+        Principal
+            .delete(&ctx(), &created.id, &inputs)
+            .await
+            .unwrap();
     });
 }
 
@@ -81,8 +131,16 @@ fn without_pgaadauth_the_error_says_entra_auth_and_the_postgres_database() {
     run(async {
         let name = unique("nofn-");
         let inputs = props(json!({"connection": connection("template1"), "name": name}));
-        let err = Principal.create(&ctx(), &inputs).await.err().unwrap().to_string();
-        assert!(err.contains("pgaadauth_create_principal") && err.contains("postgres database"), "{err}");
+        let err = Principal
+            .create(&ctx(), &inputs)
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("pgaadauth_create_principal") && err.contains("postgres database"),
+            "{err}"
+        );
     });
 }
 
@@ -92,8 +150,16 @@ fn signing_in_as_a_role_that_does_not_exist_names_the_user_name_used() {
         let mut conn = connection(DB);
         conn["username"] = json!("nobody@yourcompany.com");
         let inputs = props(json!({"connection": conn, "name": "whoever"}));
-        let err = Principal.create(&ctx(), &inputs).await.err().unwrap().to_string();
-        assert!(err.contains("\"nobody@yourcompany.com\"") && err.contains("connection.username"), "{err}");
+        let err = Principal
+            .create(&ctx(), &inputs)
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("\"nobody@yourcompany.com\"") && err.contains("connection.username"),
+            "{err}"
+        );
         assert!(err.contains("principal"), "{err}");
     });
 }
@@ -104,7 +170,12 @@ fn verify_full_refuses_the_local_self_signed_certificate() {
         let mut conn = connection(DB);
         conn["sslMode"] = json!("verify-full");
         let inputs = props(json!({"connection": conn, "name": unique("tls-")}));
-        let err = Principal.create(&ctx(), &inputs).await.err().unwrap().to_string();
+        let err = Principal
+            .create(&ctx(), &inputs)
+            .await
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.to_lowercase().contains("certificate"), "{err}");
     });
 }
@@ -112,7 +183,11 @@ fn verify_full_refuses_the_local_self_signed_certificate() {
 #[test]
 fn a_foreign_id_is_refused() {
     run(async {
-        let err = Principal.read(&ctx(), "app-myapp-prod", &props(json!({}))).await.err().unwrap();
+        let err = Principal
+            .read(&ctx(), "app-myapp-prod", &props(json!({})))
+            .await
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("postgresql://"), "{err}");
     });
 }

@@ -8,17 +8,17 @@
 
 use crate::props::Props;
 use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
-use crate::sql::id::{join_list, split_list, SqlId};
-use crate::sql::introspect::{self, On};
-use crate::sql::pool::{self, Session};
-use crate::sql::{session_for, ConnInfo, SqlError};
-use async_trait::async_trait;
-use std::collections::BTreeSet;
 use crate::resources::connection::CONNECTION_PROPERTY;
 use crate::rules;
 use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
+use crate::sql::id::{join_list, split_list, SqlId};
+use crate::sql::introspect::{self, On};
+use crate::sql::pool::{self, Session};
 use crate::sql::quote::{ident, qualified, QuoteError};
+use crate::sql::{session_for, ConnInfo, SqlError};
+use async_trait::async_trait;
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 pub static SPEC: ResourceSpec = ResourceSpec {
     token: "pgentra:index:Grant",
@@ -106,7 +106,9 @@ impl Resource for Grant {
         let (conn, target) = wanted(inputs)?;
         let id = grant_id(&conn, &target);
         let fail = |e: SqlError| Error::InvalidInput(format!("creating {id}: {e}"));
-        let sql = target.grant_sql(&privileges(inputs)).map_err(|e| fail(e.into()))?;
+        let sql = target
+            .grant_sql(&privileges(inputs))
+            .map_err(|e| fail(e.into()))?;
         let info = target.session_info(&conn);
         let session = session_for(ctx, &info).await.map_err(fail)?;
         write(&session, &target.lock_info(&conn), &sql)
@@ -258,7 +260,12 @@ impl Resource for Grant {
         }
         match write(&session, &target.lock_info(&conn), &sql).await {
             // What it was on is gone already (object, schema, function): nothing to take back.
-            Err(e) if matches!(e.code(), Some("42P01" | "3F000" | "42883" | "3D000" | "42704")) => {
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some("42P01" | "3F000" | "42883" | "3D000" | "42704")
+                ) =>
+            {
                 Ok(())
             }
             other => other.map_err(fail),
@@ -272,7 +279,10 @@ async fn write(session: &Session, lock: &ConnInfo, sql: &str) -> Result<(), SqlE
     let lock = pool::write_lock(lock);
     let _held = lock.lock().await;
     match session.execute(sql).await {
-        Err(e) if e.code() == Some("XX000") && e.to_string().contains("tuple concurrently updated") => {
+        Err(e)
+            if e.code() == Some("XX000")
+                && e.to_string().contains("tuple concurrently updated") =>
+        {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             session.execute(sql).await
         }
@@ -295,9 +305,8 @@ fn wanted(inputs: &Props) -> Result<(ConnInfo, GrantTarget), Error> {
     let conn = ConnInfo::from_props(inputs).ok_or_else(|| {
         Error::InvalidInput("a Grant needs connection.host and connection.username".into())
     })?;
-    let target = GrantTarget::from_inputs(inputs).ok_or_else(|| {
-        Error::InvalidInput("a Grant needs role, database and objectType".into())
-    })?;
+    let target = GrantTarget::from_inputs(inputs)
+        .ok_or_else(|| Error::InvalidInput("a Grant needs role, database and objectType".into()))?;
     Ok((conn, target))
 }
 

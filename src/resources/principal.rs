@@ -8,14 +8,14 @@
 
 use crate::props::Props;
 use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
-use crate::sql::id::SqlId;
-use crate::sql::{introspect, quote, session_for, ConnInfo, SqlError};
-use async_trait::async_trait;
-use serde_json::{json, Value};
 use crate::resources::common::object_id;
 use crate::resources::connection::CONNECTION_PROPERTY;
 use crate::rules;
 use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
+use crate::sql::id::SqlId;
+use crate::sql::{introspect, quote, session_for, ConnInfo, SqlError};
+use async_trait::async_trait;
+use serde_json::{json, Value};
 
 pub static SPEC: ResourceSpec = ResourceSpec {
     token: "pgentra:index:Principal",
@@ -67,7 +67,10 @@ impl Resource for Principal {
         let id = wanted.id();
         let fail = |e: SqlError| Error::InvalidInput(format!("creating {id}: {e}"));
         let session = session_for(ctx, &wanted.conn).await.map_err(fail)?;
-        if introspect::role_exists(&session, &wanted.name).await.map_err(fail)? {
+        if introspect::role_exists(&session, &wanted.name)
+            .await
+            .map_err(fail)?
+        {
             return Err(Error::AlreadyExists {
                 id,
                 token: SPEC.token,
@@ -78,7 +81,10 @@ impl Resource for Principal {
         } else {
             "pgaadauth_create_principal"
         };
-        if !introspect::has_function(&session, function).await.map_err(fail)? {
+        if !introspect::has_function(&session, function)
+            .await
+            .map_err(fail)?
+        {
             return Err(fail(SqlError::Setup(format!(
                 "the server has no {function} in database {:?}: Microsoft Entra authentication \
                  must be enabled on the server (activeDirectoryAuth), and Entra roles are created \
@@ -131,7 +137,10 @@ impl Resource for Principal {
         let conn = ConnInfo::from_props(state).unwrap_or_else(|| parsed.conn.clone());
         let fail = |e: SqlError| Error::InvalidInput(format!("reading {id}: {e}"));
         let session = session_for(ctx, &conn).await.map_err(fail)?;
-        if !introspect::role_exists(&session, &name).await.map_err(fail)? {
+        if !introspect::role_exists(&session, &name)
+            .await
+            .map_err(fail)?
+        {
             return Ok(None);
         }
         let mut inputs = Props::from_json(json!({
@@ -143,7 +152,10 @@ impl Resource for Principal {
                 inputs.set(key, v.clone());
             }
         }
-        if let Some(p) = introspect::entra_principal(&session, &name).await.map_err(fail)? {
+        if let Some(p) = introspect::entra_principal(&session, &name)
+            .await
+            .map_err(fail)?
+        {
             inputs.set("isAdmin", Value::Bool(p.is_admin));
             inputs.set("isMfa", Value::Bool(p.is_mfa));
             // The object id and type are reported when the program gave them, or on import.
@@ -152,7 +164,10 @@ impl Resource for Principal {
                     inputs.set("objectId", Value::String(p.object_id.clone()));
                 }
                 if !p.principal_type.is_empty() {
-                    inputs.set("principalType", Value::String(p.principal_type.to_lowercase()));
+                    inputs.set(
+                        "principalType",
+                        Value::String(p.principal_type.to_lowercase()),
+                    );
                 }
             }
         }
@@ -189,7 +204,10 @@ impl Resource for Principal {
         let conn = ConnInfo::from_props(olds).unwrap_or_else(|| parsed.conn.clone());
         let fail = |e: SqlError| Error::InvalidInput(format!("deleting {id}: {e}"));
         let session = session_for(ctx, &conn).await.map_err(fail)?;
-        if !introspect::role_exists(&session, &name).await.map_err(fail)? {
+        if !introspect::role_exists(&session, &name)
+            .await
+            .map_err(fail)?
+        {
             return Ok(());
         }
         let owned = introspect::owned_by(&session, &name).await.map_err(fail)?;
@@ -200,16 +218,26 @@ impl Resource for Principal {
                 owned.join(", ")
             )));
         }
-        let sql = format!("DROP ROLE {}", quote::ident(&name).map_err(|e| fail(e.into()))?);
+        let sql = format!(
+            "DROP ROLE {}",
+            quote::ident(&name).map_err(|e| fail(e.into()))?
+        );
         session.execute(&sql).await.map_err(fail)
     }
 }
 
 fn inputs_entries(props: &Props) -> Vec<(String, Value)> {
-    ["connection", "name", "objectId", "principalType", "isAdmin", "isMfa"]
-        .iter()
-        .filter_map(|k| props.get(k).map(|v| (k.to_string(), v.clone())))
-        .collect()
+    [
+        "connection",
+        "name",
+        "objectId",
+        "principalType",
+        "isAdmin",
+        "isMfa",
+    ]
+    .iter()
+    .filter_map(|k| props.get(k).map(|v| (k.to_string(), v.clone())))
+    .collect()
 }
 
 fn parse_id(id: &str) -> Result<SqlId, Error> {

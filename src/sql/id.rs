@@ -76,7 +76,9 @@ impl SqlId {
                  postgresql://ADMIN@HOST:PORT/DATABASE?principal=NAME or ?grant=ROLE&..., each part percent-encoded"
             )
         };
-        let rest = id.strip_prefix(SCHEME).ok_or_else(|| bad("no postgresql:// prefix"))?;
+        let rest = id
+            .strip_prefix(SCHEME)
+            .ok_or_else(|| bad("no postgresql:// prefix"))?;
         let (path, query) = rest.split_once('?').ok_or_else(|| bad("no ?"))?;
         let (user, rest) = path.split_once('@').ok_or_else(|| bad("no ADMIN@"))?;
         let (hostport, database) = rest.split_once('/').ok_or_else(|| bad("no /DATABASE"))?;
@@ -84,7 +86,9 @@ impl SqlId {
         let port: u16 = port.parse().map_err(|_| bad("the port is not a number"))?;
         let mut params = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').ok_or_else(|| bad("a query part has no ="))?;
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| bad("a query part has no ="))?;
             params.push((decode(k)?, decode(v)?));
         }
         let ssl_mode = match params.iter().find(|(k, _)| k == "sslmode") {
@@ -135,7 +139,11 @@ impl std::fmt::Display for SqlId {
 
 /// Objects joined with `,` (each encoded first, so a `,` in a name cannot split it).
 pub fn join_list(items: &[String]) -> String {
-    items.iter().map(|i| encode(i)).collect::<Vec<_>>().join(",")
+    items
+        .iter()
+        .map(|i| encode(i))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub fn split_list(text: &str) -> Result<Vec<String>, String> {
@@ -186,7 +194,13 @@ mod tests {
 
     #[test]
     fn foreign_ids_are_refused_with_the_expected_shape() {
-        for bad in ["", "pg-1", "postgresql://host/db", "postgresql://u@h:x/d?a=b", "postgresql://u@h:1/d?a=%G1"] {
+        for bad in [
+            "",
+            "pg-1",
+            "postgresql://host/db",
+            "postgresql://u@h:x/d?a=b",
+            "postgresql://u@h:1/d?a=%G1",
+        ] {
             assert!(SqlId::parse(bad).is_err(), "{bad}");
         }
     }

@@ -18,7 +18,10 @@ pub struct EntraPrincipal {
 
 pub async fn role_exists(session: &Session, role: &str) -> Result<bool, SqlError> {
     Ok(!session
-        .query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", &[&role])
+        .query(
+            "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1",
+            &[&role],
+        )
         .await?
         .is_empty())
 }
@@ -109,10 +112,7 @@ pub async fn owned_by(session: &Session, role: &str) -> Result<Vec<String>, SqlE
 /// `server_version_num`, such as 150020.
 pub async fn server_version(session: &Session) -> Result<i32, SqlError> {
     let rows = session
-        .query(
-            "SELECT current_setting('server_version_num')::int",
-            &[],
-        )
+        .query("SELECT current_setting('server_version_num')::int", &[])
         .await?;
     Ok(rows.first().map(|r| r.get(0)).unwrap_or(0))
 }
@@ -276,9 +276,9 @@ pub async fn privileges_held(
     let Some(first) = sets.next() else {
         return Ok(None);
     };
-    Ok(Some(
-        sets.fold(first, |acc, s| acc.intersection(&s).cloned().collect()),
-    ))
+    Ok(Some(sets.fold(first, |acc, s| {
+        acc.intersection(&s).cloned().collect()
+    })))
 }
 
 /// Which of `roles` the role is a member of (with the admin option when `admin`).

@@ -14,10 +14,7 @@ use std::sync::Arc;
 
 /// A session for a resource operation: the password from the provider's credential chain (or
 /// the process's fallback when there is no Azure client), TLS trusting caCertFile.
-pub(crate) async fn session_for(
-    ctx: &Context,
-    info: &ConnInfo,
-) -> Result<pool::Session, SqlError> {
+pub(crate) async fn session_for(ctx: &Context, info: &ConnInfo) -> Result<pool::Session, SqlError> {
     let source: Arc<dyn PasswordSource> = match &ctx.azure {
         Some(azure) => Arc::new(session::AzureToken(azure.clone())),
         None => pool::fallback_password_source().ok_or_else(|| {

@@ -58,7 +58,9 @@ pub struct Session {
 
 impl Session {
     pub fn client(&self) -> &tokio_postgres::Client {
-        self.client.as_ref().expect("a session holds its client until dropped")
+        self.client
+            .as_ref()
+            .expect("a session holds its client until dropped")
     }
 
     /// Runs `sql` (no parameters) and wraps a failure with the statement.

@@ -230,7 +230,9 @@ impl TlsConfigs {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> = Arc::new(
             rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
-                .map_err(|e| SqlError::Setup(format!("loading the trusted CA certificates: {e}")))?,
+                .map_err(|e| {
+                    SqlError::Setup(format!("loading the trusted CA certificates: {e}"))
+                })?,
         );
         let build = |verifier: Arc<dyn rustls::client::danger::ServerCertVerifier>| {
             rustls::ClientConfig::builder_with_provider(provider.clone())
