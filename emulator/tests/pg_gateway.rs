@@ -219,19 +219,24 @@ async fn refused(env: &Env, s: &Server, user: &str, password: &str) -> (String, 
     }
 }
 
-/// Drops this test's databases and roles from the shared backend.
-async fn clean_up(env: &Env, roles: &[&str]) {
-    env.emu.stop_pg_gateways().await;
+/// A superuser session on the backend's own `postgres` database.
+async fn backend_superuser(emu: &RunningEmulator) -> tokio_postgres::Client {
+    let backend = emu.pg_backend();
+    let (host, port) = backend.rsplit_once(':').unwrap();
     let (c, conn) = tokio_postgres::connect(
-        &format!(
-            "host=127.0.0.1 port={} user=postgres dbname=postgres",
-            env.emu.pg_backend().rsplit_once(':').unwrap().1
-        ),
+        &format!("host={host} port={port} user=postgres dbname=postgres"),
         tokio_postgres::NoTls,
     )
     .await
     .unwrap();
     tokio::spawn(conn);
+    c
+}
+
+/// Drops this test's databases and roles from the shared backend.
+async fn clean_up(env: &Env, roles: &[&str]) {
+    env.emu.stop_pg_gateways().await;
+    let c = backend_superuser(&env.emu).await;
     for r in roles {
         let _ = c
             .batch_execute(&format!(
@@ -584,16 +589,7 @@ async fn databases_created_through_arm_are_real_and_go_with_the_server() {
         "the gateway stops with its server"
     );
     // Its real databases went with it (the address may be reused by another test's server).
-    let (b, conn) = tokio_postgres::connect(
-        &format!(
-            "host=127.0.0.1 port={} user=postgres dbname=postgres",
-            env.emu.pg_backend().rsplit_once(':').unwrap().1
-        ),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let b = backend_superuser(&env.emu).await;
     let left: i64 = b
         .query_one(
             "SELECT count(*) FROM pg_database WHERE starts_with(datname, $1)",

@@ -181,12 +181,6 @@ pub(crate) async fn reconcile(inner: &Arc<Inner>) {
             .collect()
     };
     let backend = Backend::from_env();
-    if !*cluster_ready {
-        match backend.prepare_cluster().await {
-            Ok(()) => *cluster_ready = true,
-            Err(e) => tracing::warn!(error = %e, "pg gateway: backend not ready"),
-        }
-    }
     // Deleted servers (or servers whose address changed).
     let gone: Vec<Arc<ServerGateway>> = {
         let mut s = inner.pg.servers.lock().unwrap_or_else(|e| e.into_inner());
@@ -223,8 +217,23 @@ pub(crate) async fn reconcile(inner: &Arc<Inner>) {
             Err(e) => tracing::warn!(server = %w.name, error = %e, "pg gateway: cannot listen"),
         }
     }
-    if !*cluster_ready {
+    // The backend is touched only once a gateway is in use (ARM-only runs never need it).
+    let any_active = inner
+        .pg
+        .list()
+        .iter()
+        .any(|g| g.active.load(std::sync::atomic::Ordering::SeqCst));
+    if !any_active {
         return;
+    }
+    if !*cluster_ready {
+        match backend.prepare_cluster().await {
+            Ok(()) => *cluster_ready = true,
+            Err(e) => {
+                tracing::warn!(error = %e, "pg gateway: backend not ready");
+                return;
+            }
+        }
     }
     // Databases and the directory.
     for gw in inner.pg.list() {
