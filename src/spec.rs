@@ -70,6 +70,10 @@ pub struct Property {
     pub secret: bool,
     /// Azure or PostgreSQL cannot change this in place: a change replaces the resource.
     pub replace: bool,
+    /// Once set, Azure keeps it: setting it later is in place, dropping it from the program
+    /// changes nothing, and only changing it to another value replaces (a server's
+    /// administratorLogin).
+    pub sticky: bool,
     pub default: Option<Default>,
     /// For strings: the only values accepted (compared exactly).
     pub allowed: &'static [&'static str],
@@ -87,6 +91,7 @@ impl Property {
             role: Role::Input { required: false },
             secret: false,
             replace: false,
+            sticky: false,
             default: None,
             allowed: &[],
             rule: None,
@@ -121,6 +126,14 @@ impl Property {
     pub const fn replace(self) -> Self {
         Self {
             replace: true,
+            ..self
+        }
+    }
+    /// See [`Property::sticky`]: replaces only when changed from one value to another.
+    pub const fn sticky(self) -> Self {
+        Self {
+            replace: true,
+            sticky: true,
             ..self
         }
     }
@@ -520,6 +533,11 @@ fn diff_properties(
         let new = news.get(property.name).filter(|v| !v.is_null());
         let kind = match (old, new) {
             (None, None) => continue,
+            (Some(_), None) if property.sticky => continue,
+            (None, Some(_)) if property.sticky => {
+                changes.push(PropertyChange { path: at, kind: ChangeKind::Add, replace: false });
+                continue;
+            }
             (Some(o), Some(n)) if o == n && !contains_unknown(n) => continue,
             (Some(Value::Object(o)), Some(Value::Object(n)))
                 if matches!(property.ty, Type::Object(_)) =>
@@ -609,5 +627,25 @@ mod tests {
         assert_eq!(failures.len(), 1);
         assert_eq!(failures[0].property, "itemz");
         assert!(failures[0].reason.contains("items"));
+    }
+
+    static STICKY: ResourceSpec = ResourceSpec {
+        token: "test:index:Sticky",
+        doc: "",
+        properties: &[Property::input("login", Type::String, "Login.").sticky()],
+        replacement: Replacement::AlwaysDeleteFirst,
+        autoname: None,
+    };
+
+    #[test]
+    fn a_sticky_property_replaces_only_when_changed_to_another_value() {
+        let props = |v: Value| Props::from_json(v);
+        let removed = diff_inputs(&STICKY, &props(json!({"login": "pgadmin"})), &props(json!({})));
+        assert!(removed.changes.is_empty(), "dropping it from the program changes nothing");
+        let set_later = diff_inputs(&STICKY, &props(json!({})), &props(json!({"login": "pgadmin"})));
+        assert_eq!(set_later.changes.len(), 1);
+        assert!(!set_later.replaces(), "setting it later is in place");
+        let changed = diff_inputs(&STICKY, &props(json!({"login": "pgadmin"})), &props(json!({"login": "other"})));
+        assert!(changed.replaces());
     }
 }

@@ -52,8 +52,8 @@ pub static SPEC: ResourceSpec = ResourceSpec {
             .one_of(SWITCH)
             .default(Default::Str(DISABLED)),
         tenant_id("The Microsoft Entra tenant whose users and identities sign in. Defaults to the provider's tenant."),
-        Property::input("administratorLogin", Type::String, "The PostgreSQL password administrator, only with passwordAuth `Enabled`: 1-63 letters, digits and underscores starting with a letter, not starting with `pg_`, and none of azure_superuser, azure_pg_admin, admin, administrator, root, guest, public. It cannot change once set.")
-            .replace()
+        Property::input("administratorLogin", Type::String, "The PostgreSQL password administrator, only with passwordAuth `Enabled`: 1-63 letters, digits and underscores starting with a letter, not starting with `pg_`, and none of azure_superuser, azure_pg_admin, admin, administrator, root, guest, public. It can be set later in place, and dropping it from the program leaves Azure's unchanged; changing it to another name replaces the server.")
+            .sticky()
             .rule(rules::administrator_login),
         Property::input("administratorLoginPassword", Type::String, "The password of administratorLogin, only with passwordAuth `Enabled`: 8-128 characters from three of upper-case letters, lower-case letters, digits and symbols. Changes in place; Azure never returns it.")
             .secret()
