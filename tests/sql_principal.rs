@@ -191,3 +191,30 @@ fn a_foreign_id_is_refused() {
         assert!(err.to_string().contains("postgresql://"), "{err}");
     });
 }
+
+#[test]
+fn a_role_still_holding_privileges_is_not_dropped_and_the_error_says_which() {
+    run(async {
+        let name = unique("holder-");
+        let table = unique("shared_table_");
+        let inputs = props(principal(&name));
+        let created = Principal.create(&ctx(), &inputs).await.unwrap();
+        exec(
+            DB,
+            &format!("CREATE TABLE {table} (id int); GRANT SELECT ON {table} TO \"{name}\""),
+        )
+        .await;
+        let err = Principal
+            .delete(&ctx(), &created.id, &inputs)
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains(&table), "{err}");
+        exec(DB, &format!("DROP TABLE {table}")).await;
+        Principal
+            .delete(&ctx(), &created.id, &inputs)
+            .await
+            .unwrap();
+    });
+}

@@ -273,11 +273,18 @@ impl Resource for Grant {
     }
 }
 
-/// Runs GRANT/REVOKE statements under the in-process lock of their database, retrying once
-/// when PostgreSQL reports "tuple concurrently updated" (another process wrote the same ACL).
-async fn write(session: &Session, lock: &ConnInfo, sql: &str) -> Result<(), SqlError> {
+/// The advisory lock every pgentra process takes around its GRANT/REVOKE statements.
+const ACL_LOCK: i64 = 0x7067_656e_7472_61; // "pgentra"
+
+/// Runs GRANT/REVOKE statements under the in-process lock of their database and, across
+/// processes, a transaction-scoped advisory lock, all in one implicit transaction (one simple
+/// query); retries once when PostgreSQL still reports "tuple concurrently updated" (a writer
+/// that is not pgentra changed the same ACL).
+async fn write(session: &Session, lock: &ConnInfo, statements: &str) -> Result<(), SqlError> {
     let lock = pool::write_lock(lock);
     let _held = lock.lock().await;
+    let sql = format!("SELECT pg_advisory_xact_lock({ACL_LOCK});\n{statements}");
+    let sql = sql.as_str();
     match session.execute(sql).await {
         Err(e)
             if e.code() == Some("XX000")
@@ -1060,5 +1067,48 @@ mod tests {
             target.revoke_sql(&["EXECUTE".to_owned()]).unwrap(),
             r#"REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA "api" FROM "app-myapp-prod""#
         );
+    }
+
+    #[test]
+    fn an_update_revokes_what_was_removed_and_grants_what_stays() {
+        let old = GrantTarget::from_inputs(&accepted(
+            &Grant,
+            &app(json!({"objectType": "table", "schema": "public", "privileges": ["ALL"], "withGrantOption": true})),
+        ))
+        .unwrap();
+        let new = GrantTarget {
+            with_grant_option: false,
+            ..old.clone()
+        };
+        let statements =
+            privilege_update_sql(&old, &["ALL".into()], &new, &["SELECT".into()], 150000).unwrap();
+        assert_eq!(
+            statements,
+            [
+                r#"REVOKE DELETE, INSERT, REFERENCES, TRIGGER, TRUNCATE, UPDATE ON ALL TABLES IN SCHEMA "public" FROM "app-myapp-prod""#,
+                r#"REVOKE GRANT OPTION FOR SELECT ON ALL TABLES IN SCHEMA "public" FROM "app-myapp-prod""#,
+                r#"GRANT SELECT ON ALL TABLES IN SCHEMA "public" TO "app-myapp-prod""#,
+            ]
+        );
+        let pg17 =
+            privilege_update_sql(&old, &["ALL".into()], &old, &["SELECT".into()], 170000).unwrap();
+        assert!(pg17[0].contains("MAINTAIN"), "{pg17:?}");
+    }
+
+    #[test]
+    fn a_grant_id_round_trips_awkward_names() {
+        let inputs = accepted(
+            &Grant,
+            &with(
+                &app(
+                    json!({"objectType": "table", "schema": "my schema", "objects": ["a,b", "it's"], "privileges": ["SELECT"]}),
+                ),
+                json!({"role": "dev@corp.com \"x\""}),
+            ),
+        );
+        let (conn, target) = wanted(&inputs).unwrap();
+        let id = grant_id(&conn, &target);
+        let (conn2, target2) = parse_grant_id(&id).unwrap();
+        assert_eq!((conn2, target2), (conn, target));
     }
 }

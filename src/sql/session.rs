@@ -52,7 +52,10 @@ impl SqlError {
     pub fn statement(statement: &str, error: tokio_postgres::Error) -> Self {
         let code = error.code().map(|c| c.code().to_owned());
         let message = match error.as_db_error() {
-            Some(db) => db.message().to_owned(),
+            Some(db) => match db.detail() {
+                Some(detail) => format!("{} ({})", db.message(), detail.replace('\n', "; ")),
+                None => db.message().to_owned(),
+            },
             None => error.to_string(),
         };
         SqlError::Statement {
