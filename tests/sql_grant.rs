@@ -365,3 +365,37 @@ fn deleting_a_grant_whose_role_is_gone_succeeds() {
         exec(DB, &format!(r#"DROP SCHEMA "{schema}" CASCADE"#)).await;
     });
 }
+
+#[test]
+fn a_grant_in_a_database_dropped_outside_reads_as_gone_and_deletes_quietly() {
+    run(async {
+        let role = unique("dbgone-");
+        let database = unique("pgentra_gone_");
+        exec("postgres", &format!(r#"CREATE ROLE "{role}""#)).await;
+        exec("postgres", &format!("CREATE DATABASE {database}")).await;
+        let mut inputs = grant(
+            &role,
+            json!({"objectType": "schema", "schema": "public", "privileges": ["USAGE"]}),
+        );
+        inputs.set("database", json!(database));
+        let created = Grant.create(&ctx(), &inputs).await.unwrap();
+        assert!(Grant
+            .read(&ctx(), &created.id, &inputs)
+            .await
+            .unwrap()
+            .is_some());
+        // Idle sessions to it must go before the database can be dropped.
+        exec(
+            "postgres",
+            &format!("DROP DATABASE {database} WITH (FORCE)"),
+        )
+        .await;
+        assert!(Grant
+            .read(&ctx(), &created.id, &inputs)
+            .await
+            .unwrap()
+            .is_none());
+        Grant.delete(&ctx(), &created.id, &inputs).await.unwrap();
+        exec("postgres", &format!(r#"DROP ROLE "{role}""#)).await;
+    });
+}

@@ -131,9 +131,11 @@ impl Resource for Grant {
         // The ID says what the Grant is on; the state adds the privileges it claims.
         let target = GrantTarget::from_inputs(state).unwrap_or(id_target);
         let fail = |e: SqlError| Error::InvalidInput(format!("reading {id}: {e}"));
-        let session = session_for(ctx, &target.session_info(&conn))
-            .await
-            .map_err(fail)?;
+        let session = match session_for(ctx, &target.session_info(&conn)).await {
+            // The database the objects were in is gone, and the Grant with it.
+            Err(e) if e.code() == Some(DATABASE_GONE) => return Ok(None),
+            other => other.map_err(fail)?,
+        };
         if !introspect::role_exists(&session, &target.role)
             .await
             .map_err(fail)?
@@ -249,9 +251,10 @@ impl Resource for Grant {
             held
         };
         let sql = target.revoke_sql(&held).map_err(|e| fail(e.into()))?;
-        let session = session_for(ctx, &target.session_info(&conn))
-            .await
-            .map_err(fail)?;
+        let session = match session_for(ctx, &target.session_info(&conn)).await {
+            Err(e) if e.code() == Some(DATABASE_GONE) => return Ok(()),
+            other => other.map_err(fail)?,
+        };
         if !introspect::role_exists(&session, &target.role)
             .await
             .map_err(fail)?
@@ -272,6 +275,9 @@ impl Resource for Grant {
         }
     }
 }
+
+/// SQLSTATE invalid_catalog_name: signing in to a database that does not exist.
+const DATABASE_GONE: &str = "3D000";
 
 /// The advisory lock every pgentra process takes around its GRANT/REVOKE statements.
 const ACL_LOCK: i64 = 0x7067_656e_7472_61; // "pgentra"

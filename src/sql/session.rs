@@ -28,7 +28,11 @@ pub enum SqlError {
     #[error("getting a Microsoft Entra token for PostgreSQL: {0}")]
     Token(String),
     #[error("signing in to {target}: {message}")]
-    Connect { target: String, message: String },
+    Connect {
+        target: String,
+        message: String,
+        code: Option<String>,
+    },
     #[error("{statement}: {message}")]
     Statement {
         statement: String,
@@ -43,7 +47,7 @@ impl SqlError {
     /// SQLSTATE of a failed statement.
     pub fn code(&self) -> Option<&str> {
         match self {
-            SqlError::Statement { code, .. } => code.as_deref(),
+            SqlError::Statement { code, .. } | SqlError::Connect { code, .. } => code.as_deref(),
             _ => None,
         }
     }
@@ -527,5 +531,6 @@ async fn sign_in_error(
     SqlError::Connect {
         target: info.describe(),
         message,
+        code,
     }
 }
