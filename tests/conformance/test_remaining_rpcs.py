@@ -1,6 +1,5 @@
-"""Update, Read, Delete, Invoke and DiffConfig as the engine calls them: previews work, and the
-operations of the SQL resources, whose data plane is not in this build yet, fail cleanly and
-say so."""
+"""Update, Read, Delete, Invoke and DiffConfig as the engine calls them: previews work, and
+operations that cannot run (no credential, a malformed ID) fail cleanly and say why."""
 
 from __future__ import annotations
 
@@ -14,11 +13,14 @@ from pulumi.runtime.proto import provider_pb2
 from test_lifecycle import CONNECTION, FLEX, SERVER, SERVER_ID, SERVER_STATE, SUBSCRIPTION
 
 PRINCIPAL = "pgentra:index:Principal"
-PRINCIPAL_ID = "pg-myapp-prod.postgres.database.azure.com:5432/postgres/pg-admins/role/app-myapp-prod"
-PRINCIPAL_STATE = {"connection": CONNECTION, "name": "app-myapp-prod", "isAdmin": False, "isMfa": False}
+GRANT = "pgentra:index:Grant"
+# A server on a loopback port nothing listens on: these tests never reach past this machine.
+LOCAL = {**CONNECTION, "host": "127.0.0.1", "port": 9}
+PRINCIPAL_ID = "postgresql://pg-admins@127.0.0.1:9/postgres?principal=app-myapp-prod"
+PRINCIPAL_STATE = {"connection": LOCAL, "name": "app-myapp-prod", "isAdmin": False, "isMfa": False}
 
 DiffChanges = provider_pb2.DiffResponse.DiffChanges
-CLEAN_FAILURES = (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.INVALID_ARGUMENT)
+CLEAN_FAILURES = (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.INVALID_ARGUMENT)
 
 
 def update(provider, olds: dict, news: dict, preview: bool) -> provider_pb2.UpdateResponse:
@@ -32,10 +34,11 @@ def update(provider, olds: dict, news: dict, preview: bool) -> provider_pb2.Upda
 
 
 def assert_clean_failure(err: pytest.ExceptionInfo, verb: str) -> None:
+    """Nothing changed, and the message names the operation and why (no credential to sign in)."""
     assert err.value.code() in CLEAN_FAILURES, err.value.code()
     details = err.value.details() or ""
     assert details.startswith(f"{verb} {PRINCIPAL}"), details
-    assert re.search(r"not available", details), details
+    assert "client secret" in details and "managed identity" in details, details
 
 
 def test_preview_update_keeps_stable_outputs_and_marks_volatile_ones_unknown(configured):
@@ -46,23 +49,30 @@ def test_preview_update_keeps_stable_outputs_and_marks_volatile_ones_unknown(con
     assert outputs["state"] == UNKNOWN
 
 
-def test_sql_update_fails_cleanly_while_not_available(configured):
+def test_sql_update_without_a_credential_fails_cleanly_naming_the_sources(configured):
+    grant = {"connection": LOCAL, "role": "app-myapp-prod", "database": "myappdb", "objectType": "table",
+             "schema": "public", "privileges": ["SELECT"], "withGrantOption": False, "defaultPrivileges": False}
+    grant_id = "postgresql://pg-admins@127.0.0.1:9/postgres?grant=app-myapp-prod&in=myappdb&on=table&schema=public"
     with pytest.raises(grpc.RpcError) as err:
         configured.stub.Update(
-            provider_pb2.UpdateRequest(id=PRINCIPAL_ID, urn=urn(PRINCIPAL, "app"), olds=to_struct(PRINCIPAL_STATE),
-                                       news=to_struct({**PRINCIPAL_STATE, "isMfa": True}), name="app", type=PRINCIPAL),
+            provider_pb2.UpdateRequest(id=grant_id, urn=urn(GRANT, "g"), olds=to_struct(grant),
+                                       news=to_struct({**grant, "privileges": ["INSERT", "SELECT"]}), old_inputs=to_struct(grant),
+                                       name="g", type=GRANT),
             timeout=10,
         )
-    assert_clean_failure(err, "updating")
+    assert err.value.code() in CLEAN_FAILURES, err.value.code()
+    details = err.value.details() or ""
+    assert details.startswith(f"updating {GRANT}") and "client secret" in details, details
 
 
-def test_sql_read_fails_cleanly_while_not_available(configured):
+def test_sql_read_of_a_malformed_id_says_which_form_an_id_has(configured):
     with pytest.raises(grpc.RpcError) as err:
-        configured.stub.Read(provider_pb2.ReadRequest(id=PRINCIPAL_ID, urn=urn(PRINCIPAL, "app"), name="app", type=PRINCIPAL), timeout=10)
-    assert_clean_failure(err, "reading")
+        configured.stub.Read(provider_pb2.ReadRequest(id="pg-myapp-prod/app", urn=urn(PRINCIPAL, "app"), name="app", type=PRINCIPAL), timeout=10)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, err.value.code()
+    assert "postgresql://" in (err.value.details() or ""), err.value.details()
 
 
-def test_sql_delete_fails_cleanly_while_not_available(configured):
+def test_sql_delete_without_a_credential_fails_cleanly_naming_the_sources(configured):
     with pytest.raises(grpc.RpcError) as err:
         configured.stub.Delete(
             provider_pb2.DeleteRequest(id=PRINCIPAL_ID, urn=urn(PRINCIPAL, "app"), properties=to_struct(PRINCIPAL_STATE),
