@@ -274,12 +274,14 @@ fn admin_body(ctx: &Ctx, s: &Server, id: &str, object_id: &str, p: &Value) -> Ar
     let principal_type = match p.get("principalType") {
         Some(v) => match v.as_str() {
             Some(t @ ("User" | "Group" | "ServicePrincipal" | "Unknown")) => t,
-            _ => return Err(bad(
-                "properties.principalType",
-                format!(
+            _ => {
+                return Err(bad(
+                    "properties.principalType",
+                    format!(
                     "Invalid principalType {v}; allowed: User, Group, ServicePrincipal, Unknown."
                 ),
-            )),
+                ))
+            }
         },
         None => {
             return Err(bad(
