@@ -34,6 +34,13 @@ pub enum Error {
         outputs: Props,
         reason: String,
     },
+    /// PostgreSQL refused, failed, or could not be reached; `id` is the SQL resource's ID.
+    #[error("{id}: {source}")]
+    Sql {
+        id: String,
+        #[source]
+        source: crate::sql::session::SqlError,
+    },
     /// Azure refused, failed, or could not be reached (ARM's code, message and request id inside).
     #[error(transparent)]
     Azure(#[from] crate::azure::ArmError),

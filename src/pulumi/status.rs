@@ -27,6 +27,7 @@ pub fn from_resource_error(operation: &str, error: &Error) -> Status {
         Error::InvalidInput(_) => Code::InvalidArgument,
         Error::Cancelled(_) => Code::Cancelled,
         Error::AlreadyExists { .. } => Code::AlreadyExists,
+        Error::Sql { source, .. } => sql_code(source),
         Error::InitFailed {
             id,
             outputs,
@@ -54,6 +55,23 @@ pub fn from_resource_error(operation: &str, error: &Error) -> Status {
         },
     };
     Status::new(code, format!("{operation}: {error}"))
+}
+
+/// PostgreSQL's failures by what a retry could change: the network and lock conflicts may pass,
+/// sign-in and permission problems need the user, malformed input never passes.
+fn sql_code(error: &crate::sql::session::SqlError) -> Code {
+    use crate::sql::session::SqlError;
+    match error {
+        SqlError::Setup(_) | SqlError::Quote(_) => Code::InvalidArgument,
+        SqlError::Token(_) => Code::FailedPrecondition,
+        SqlError::Connect { code: None, .. } => Code::Unavailable,
+        SqlError::Connect { .. } => Code::FailedPrecondition,
+        SqlError::Statement { code, .. } => match code.as_deref() {
+            // serialization failure, deadlock, "tuple concurrently updated", admin shutdown
+            Some("40001" | "40P01" | "XX000" | "57P01") => Code::Unavailable,
+            _ => Code::FailedPrecondition,
+        },
+    }
 }
 
 /// A failure after the resource came to exist: the engine keeps `id` and `properties` in
