@@ -136,11 +136,20 @@ fn identity_of(id: &str) -> String {
 }
 
 /// Holds the write lock of `id`'s scope and, for a server, waits until it is Ready.
+/// Which write is about to happen: it decides whether the server must be waited for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Create,
+    Update,
+    Delete,
+}
+
 async fn before_write(
     azure: &Azure,
     arm: &ArmClient,
     binding: &ArmBinding,
     id: &str,
+    write: Write,
 ) -> Result<Option<crate::azure::locks::LockGuard>, Error> {
     match binding.scope {
         WriteScope::Free => Ok(None),
@@ -153,16 +162,18 @@ async fn before_write(
         WriteScope::Server => {
             let server = server_of(id);
             let guard = azure.locks.lock(&format!("server:{server}")).await;
-            // A server being created is not there yet; its own create needs no wait.
-            if !crate::azure::ids::same_id(&server, id)
-                || arm.get(&server, API_SERVERS).await?.is_some()
-            {
-                azure
-                    .arm
-                    .wait_for(&server, API_SERVERS, "Ready", |body| {
-                        body["properties"]["state"] == "Ready"
-                    })
-                    .await?;
+            // A server being created is not there yet, and one being deleted may be gone already;
+            // every other write waits (under the engine's deadline) for the server to be Ready.
+            let wait = match (crate::azure::ids::same_id(&server, id), write) {
+                (true, Write::Create) => false,
+                (true, Write::Delete) => arm.get(&server, API_SERVERS).await?.is_some(),
+                _ => true,
+            };
+            if wait {
+                arm.wait_for(&server, API_SERVERS, "Ready", |body| {
+                    body["properties"]["state"] == "Ready"
+                })
+                .await?;
             }
             Ok(Some(guard))
         }
@@ -203,7 +214,7 @@ pub async fn create(
 ) -> Result<Created, Error> {
     let (azure, arm) = (ctx.azure()?, ctx.arm()?);
     let id = id_for(ctx, spec, binding, inputs)?;
-    let _guard = before_write(azure, &arm, binding, &id).await?;
+    let _guard = before_write(azure, &arm, binding, &id, Write::Create).await?;
     if arm.get(&id, binding.api_version).await?.is_some() {
         return Err(Error::AlreadyExists {
             id,
@@ -284,7 +295,7 @@ pub async fn update(
     extra: impl FnOnce(&mut Value),
 ) -> Result<Props, Error> {
     let (azure, arm) = (ctx.azure()?, ctx.arm()?);
-    let _guard = before_write(azure, &arm, binding, id).await?;
+    let _guard = before_write(azure, &arm, binding, id, Write::Update).await?;
     let resource = match binding.update {
         UpdateVerb::Put => {
             let mut body = to_arm(binding.fields, news);
@@ -314,7 +325,7 @@ pub async fn update(
 
 pub async fn delete(ctx: &Context, binding: &ArmBinding, id: &str) -> Result<(), Error> {
     let (azure, arm) = (ctx.azure()?, ctx.arm()?);
-    let _guard = before_write(azure, &arm, binding, id).await?;
+    let _guard = before_write(azure, &arm, binding, id, Write::Delete).await?;
     arm.delete(id, binding.api_version).await?;
     Ok(())
 }
