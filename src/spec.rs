@@ -535,7 +535,11 @@ fn diff_properties(
             (None, None) => continue,
             (Some(_), None) if property.sticky => continue,
             (None, Some(_)) if property.sticky => {
-                changes.push(PropertyChange { path: at, kind: ChangeKind::Add, replace: false });
+                changes.push(PropertyChange {
+                    path: at,
+                    kind: ChangeKind::Add,
+                    replace: false,
+                });
                 continue;
             }
             (Some(o), Some(n)) if o == n && !contains_unknown(n) => continue,
@@ -640,12 +644,27 @@ mod tests {
     #[test]
     fn a_sticky_property_replaces_only_when_changed_to_another_value() {
         let props = |v: Value| Props::from_json(v);
-        let removed = diff_inputs(&STICKY, &props(json!({"login": "pgadmin"})), &props(json!({})));
-        assert!(removed.changes.is_empty(), "dropping it from the program changes nothing");
-        let set_later = diff_inputs(&STICKY, &props(json!({})), &props(json!({"login": "pgadmin"})));
+        let removed = diff_inputs(
+            &STICKY,
+            &props(json!({"login": "pgadmin"})),
+            &props(json!({})),
+        );
+        assert!(
+            removed.changes.is_empty(),
+            "dropping it from the program changes nothing"
+        );
+        let set_later = diff_inputs(
+            &STICKY,
+            &props(json!({})),
+            &props(json!({"login": "pgadmin"})),
+        );
         assert_eq!(set_later.changes.len(), 1);
         assert!(!set_later.replaces(), "setting it later is in place");
-        let changed = diff_inputs(&STICKY, &props(json!({"login": "pgadmin"})), &props(json!({"login": "other"})));
+        let changed = diff_inputs(
+            &STICKY,
+            &props(json!({"login": "pgadmin"})),
+            &props(json!({"login": "other"})),
+        );
         assert!(changed.replaces());
     }
 }

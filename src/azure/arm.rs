@@ -482,15 +482,18 @@ impl ArmClient {
             }
             // Signing in counts against the same deadline: the credential's own retries
             // (a token service that is down) must not outlive the engine's timeout.
-            let token = match tokio::time::timeout_at(deadline, self.inner.tokens.get(&self.inner.scope)).await {
-                Ok(token) => token?,
-                Err(_) => {
-                    return Err(ArmError::DeadlineExceeded {
-                        doing: format!("signing in to call {method} {path}"),
-                        last_error: None,
-                    })
-                }
-            };
+            let token =
+                match tokio::time::timeout_at(deadline, self.inner.tokens.get(&self.inner.scope))
+                    .await
+                {
+                    Ok(token) => token?,
+                    Err(_) => {
+                        return Err(ArmError::DeadlineExceeded {
+                            doing: format!("signing in to call {method} {path}"),
+                            last_error: None,
+                        })
+                    }
+                };
             let mut req = self
                 .inner
                 .http

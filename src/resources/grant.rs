@@ -105,7 +105,10 @@ impl Resource for Grant {
     async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
         let (conn, target) = wanted(inputs)?;
         let id = grant_id(&conn, &target);
-        let fail = |source: SqlError| Error::Sql { id: id.to_string(), source };
+        let fail = |source: SqlError| Error::Sql {
+            id: id.to_string(),
+            source,
+        };
         let sql = target
             .grant_sql(&privileges(inputs))
             .map_err(|e| fail(e.into()))?;
@@ -130,7 +133,10 @@ impl Resource for Grant {
         let conn = ConnInfo::from_props(state).unwrap_or(id_conn);
         // The ID says what the Grant is on; the state adds the privileges it claims.
         let target = GrantTarget::from_inputs(state).unwrap_or(id_target);
-        let fail = |source: SqlError| Error::Sql { id: id.to_string(), source };
+        let fail = |source: SqlError| Error::Sql {
+            id: id.to_string(),
+            source,
+        };
         let session = match session_for(ctx, &target.session_info(&conn)).await {
             // The database the objects were in is gone, and the Grant with it.
             Err(e) if e.code() == Some(DATABASE_GONE) => return Ok(None),
@@ -221,7 +227,10 @@ impl Resource for Grant {
     ) -> Result<Props, Error> {
         let (_, old) = wanted(olds)?;
         let (conn, new) = wanted(news)?;
-        let fail = |source: SqlError| Error::Sql { id: id.to_string(), source };
+        let fail = |source: SqlError| Error::Sql {
+            id: id.to_string(),
+            source,
+        };
         let info = new.session_info(&conn);
         let session = session_for(ctx, &info).await.map_err(fail)?;
         let statements = if new.object_type == "role" {
@@ -243,7 +252,10 @@ impl Resource for Grant {
         let (id_conn, id_target) = parse_grant_id(id)?;
         let conn = ConnInfo::from_props(olds).unwrap_or(id_conn);
         let target = GrantTarget::from_inputs(olds).unwrap_or(id_target);
-        let fail = |source: SqlError| Error::Sql { id: id.to_string(), source };
+        let fail = |source: SqlError| Error::Sql {
+            id: id.to_string(),
+            source,
+        };
         let held = privileges(olds);
         let held = if held.is_empty() && target.object_type != "role" {
             vec!["ALL".to_owned()]

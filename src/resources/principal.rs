@@ -65,7 +65,10 @@ impl Resource for Principal {
     async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
         let wanted = Wanted::from_inputs(inputs)?;
         let id = wanted.id();
-        let fail = |source: SqlError| Error::Sql { id: id.to_string(), source };
+        let fail = |source: SqlError| Error::Sql {
+            id: id.to_string(),
+            source,
+        };
         let session = session_for(ctx, &wanted.conn).await.map_err(fail)?;
         if introspect::role_exists(&session, &wanted.name)
             .await
@@ -135,7 +138,10 @@ impl Resource for Principal {
         let parsed = parse_id(id)?;
         let name = parsed.get("principal").unwrap_or_default().to_owned();
         let conn = ConnInfo::from_props(state).unwrap_or_else(|| parsed.conn.clone());
-        let fail = |source: SqlError| Error::Sql { id: id.to_string(), source };
+        let fail = |source: SqlError| Error::Sql {
+            id: id.to_string(),
+            source,
+        };
         let session = session_for(ctx, &conn).await.map_err(fail)?;
         if !introspect::role_exists(&session, &name)
             .await
@@ -202,7 +208,10 @@ impl Resource for Principal {
         let parsed = parse_id(id)?;
         let name = parsed.get("principal").unwrap_or_default().to_owned();
         let conn = ConnInfo::from_props(olds).unwrap_or_else(|| parsed.conn.clone());
-        let fail = |source: SqlError| Error::Sql { id: id.to_string(), source };
+        let fail = |source: SqlError| Error::Sql {
+            id: id.to_string(),
+            source,
+        };
         let session = session_for(ctx, &conn).await.map_err(fail)?;
         if !introspect::role_exists(&session, &name)
             .await
