@@ -18,8 +18,6 @@ pub enum Error {
     NotAvailable { reason: &'static str },
     #[error("{0}")]
     InvalidInput(String),
-    #[error("{0} was cancelled")]
-    Cancelled(&'static str),
     /// Create found the resource there already: taking it over silently could take someone
     /// else's server, so the user imports it instead.
     #[error(

@@ -12,7 +12,6 @@ use crate::pulumi::status::{bad_request, from_resource_error, operation};
 use crate::resource::{Context, Registry, Resource, Severity};
 use crate::spec::{check_properties, diff_inputs, ChangeKind, ResourceSpec, Role, DEFAULTS_KEY};
 use std::sync::{Arc, OnceLock, RwLock};
-use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
@@ -30,7 +29,6 @@ pub struct Provider {
     config: RwLock<Option<Configured>>,
     engine: EngineLog,
     schema: OnceLock<String>,
-    cancelled: watch::Sender<bool>,
 }
 
 impl Provider {
@@ -40,7 +38,6 @@ impl Provider {
             config: RwLock::new(None),
             engine,
             schema: OnceLock::new(),
-            cancelled: watch::channel(false).0,
         }
     }
 
@@ -516,9 +513,11 @@ impl ResourceProvider for Provider {
         Err(Status::unimplemented("pgentra has no component resources"))
     }
 
+    /// The engine cancels at the end of every run and on Ctrl-C, then sends SIGINT. Operations
+    /// in flight are bounded by their own deadlines (the engine's timeouts), so there is nothing
+    /// to stop here yet.
     async fn cancel(&self, _: Request<()>) -> Reply<()> {
         tracing::debug!("cancel requested");
-        let _ = self.cancelled.send(true);
         Ok(Response::new(()))
     }
 

@@ -25,7 +25,6 @@ pub fn from_resource_error(operation: &str, error: &Error) -> Status {
     let code = match error {
         Error::NotAvailable { .. } => Code::FailedPrecondition,
         Error::InvalidInput(_) => Code::InvalidArgument,
-        Error::Cancelled(_) => Code::Cancelled,
         Error::AlreadyExists { .. } => Code::AlreadyExists,
         Error::Sql { source, .. } => sql_code(source),
         Error::InitFailed {
