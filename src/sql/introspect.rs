@@ -146,7 +146,8 @@ pub fn all_privileges(object_type: &str, version: i32) -> Vec<&'static str> {
 
 /// Where privileges are held.
 pub enum On<'a> {
-    Database(&'a str),
+    /// The session's own database.
+    Database,
     Schema(&'a str),
     /// Tables, sequences or functions in a schema: the named ones, or all that exist now.
     Objects {
@@ -171,15 +172,15 @@ pub async fn privileges_held(
 ) -> Result<Option<BTreeSet<String>>, SqlError> {
     const ROLE: &str = "(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)";
     let rows = match on {
-        On::Database(database) => {
+        On::Database => {
             let sql = format!(
                 "SELECT d.datname::text, a.privilege_type, a.is_grantable \
                  FROM pg_catalog.pg_database d \
                  LEFT JOIN LATERAL aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a \
                    ON a.grantee = {ROLE} \
-                 WHERE d.datname = $2"
+                 WHERE d.datname = current_database()"
             );
-            session.query(&sql, &[&role, &database]).await?
+            session.query(&sql, &[&role]).await?
         }
         On::Schema(schema) => {
             let sql = format!(
