@@ -284,3 +284,45 @@ def test_an_app_identity_signs_in_with_its_token_and_can_do_exactly_what_its_gra
     assert emulator.call("GET", emulator.path("server", "pg-myapp-sql"), PG_API)[0] == 404
     assert emulator.call("GET", emulator.path("identity", app), MSI_API)[0] == 404
     assert time.monotonic() - started < 40, f"the SQL chain took {time.monotonic() - started:.1f} s"
+
+
+def test_a_long_apply_signs_each_new_session_in_with_a_renewed_token(azure, emulator):
+    """Tokens live an hour on Azure; an apply that outlives one must never sign in with an
+    expired token. Here tokens live 4 s, and each new session (a Grant in a database not used
+    before) comes after the last token expired: each needs, and gets, a renewed token."""
+    me = deployer(azure, emulator)
+    suffix = secrets.token_hex(3)
+    made: list[tuple[str, str, str, dict]] = []
+
+    def up(token: str, name: str, news: dict) -> dict:
+        created = create(azure, token, name, check(azure, token, name, news))
+        made.append((token, name, created.id, from_struct(created.properties)))
+        return made[-1][3]
+
+    def postgres_tokens() -> int:
+        return emulator.state()["tokensIssued"].get(POSTGRES_RESOURCE, 0)
+
+    try:
+        fqdn = up(SERVER, "pg-renew", server_inputs("pg-myapp-renew"))["fullyQualifiedDomainName"]
+        up(AD_ADMIN, "admin-renew", {"resourceGroupName": RG, "serverName": "pg-myapp-renew",
+                                     "objectId": me["objectId"], "principalName": me["name"],
+                                     "principalType": "ServicePrincipal"})
+        for db in ("renew1", "renew2"):
+            up(DATABASE, db, {"resourceGroupName": RG, "serverName": "pg-myapp-renew", "name": db})
+        port, _ = gateway_port(emulator, fqdn)
+        connection = {"host": fqdn, "port": port, "database": "postgres", "username": me["name"],
+                      "sslMode": "verify-full"}
+        app = f"app-renew-{suffix}"
+        up(IDENTITY, "app-renew-id", {"resourceGroupName": RG, "name": app, "location": "eastus"})
+        assert emulator.admin("settings", {"tokenLifetimeSeconds": 4})["tokenLifetimeSeconds"] == 4
+        before = postgres_tokens()
+        up(PRINCIPAL, "app-renew", {"connection": connection, "name": app})
+        assert postgres_tokens() == before + 1
+        for db in ("renew1", "renew2"):
+            time.sleep(4.5)  # the last token has expired: the gateway would refuse it
+            up(GRANT, f"usage-{db}", {"connection": connection, "role": app, "database": db,
+                                      "objectType": "schema", "schema": "public", "privileges": ["USAGE"]})
+        assert postgres_tokens() == before + 3, "each new session after an expiry signed in with a renewed token"
+    finally:
+        emulator.admin("settings", {"tokenLifetimeSeconds": 3600})
+        destroy(azure, made, quietly=True)
