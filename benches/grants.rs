@@ -25,7 +25,12 @@ use std::time::{Duration, Instant};
 use tonic::transport::Channel;
 
 const IN_FLIGHT: usize = 16;
+fn in_flight() -> usize {
+    env_number("PGENTRA_BENCH_IN_FLIGHT", IN_FLIGHT)
+}
 const ROLES: usize = 50;
+/// Of the roles, how many are groups others become members of.
+const GROUPS: usize = 5;
 const TABLES: usize = 20;
 const RG: &str = "rg-bench";
 const SERVER: &str = "pg-bench";
@@ -120,6 +125,7 @@ async fn bench(grants: usize, rounds: usize) {
         setup += &format!("CREATE TABLE IF NOT EXISTS app.t{t} (id serial PRIMARY KEY);\n");
     }
     psql.run(DATABASE, &setup);
+    let backend_database = pgentra_emulator::pg::backend_name(&gateway.backend_prefix, DATABASE);
     let connection = json!({
         "host": host, "port": gateway.addr.port(), "database": "postgres",
         "username": deployer.display_name, "sslMode": "verify-full",
@@ -129,7 +135,7 @@ async fn bench(grants: usize, rounds: usize) {
     for round in 0..rounds {
         for through_provider in [true, false] {
             let tag = format!("r{round}{}", if through_provider { "p" } else { "q" });
-            let roles: Vec<String> = (0..ROLES).map(|i| format!("bench_{tag}_{i}")).collect();
+            let roles: Vec<String> = (0..ROLES).map(|i| role_name(&tag, i)).collect();
             let create_roles: String = roles
                 .iter()
                 .map(|r| format!("CREATE ROLE \"{r}\" NOLOGIN;\n"))
@@ -154,6 +160,8 @@ async fn bench(grants: usize, rounds: usize) {
                 psql.run(DATABASE, &statements);
                 psql_times.push(began.elapsed());
             }
+            // Every run starts from the same ACLs: this run's roles and what they were given go.
+            drop_roles(&backend_database, &roles);
         }
     }
     // The server and its databases go; then the bench's roles, which are the backend cluster's.
@@ -168,7 +176,6 @@ async fn bench(grants: usize, rounds: usize) {
         .await
         .expect("delete the server");
     plugin.kill().ok();
-    drop_roles(rounds);
 
     provider_times.sort();
     psql_times.sort();
@@ -208,7 +215,12 @@ async fn bench(grants: usize, rounds: usize) {
 fn mixed_grants(count: usize, roles: &[String], connection: &Value) -> Vec<Value> {
     (0..count)
         .map(|i| {
-            let role = &roles[i % roles.len()];
+            // Memberships go from the first five roles (groups) to the others: never a cycle.
+            let role = if i % 7 == 6 {
+                &roles[GROUPS + i % (roles.len() - GROUPS)]
+            } else {
+                &roles[i % roles.len()]
+            };
             let table = format!("t{}", (i / roles.len()) % TABLES);
             let base = json!({"connection": connection, "role": role, "database": DATABASE});
             let extra = match i % 7 {
@@ -218,7 +230,7 @@ fn mixed_grants(count: usize, roles: &[String], connection: &Value) -> Vec<Value
                 3 => json!({"objectType": "table", "schema": "app", "privileges": ["SELECT"]}),
                 4 => json!({"objectType": "sequence", "schema": "app", "objects": [format!("{table}_id_seq")], "privileges": ["USAGE", "SELECT"]}),
                 5 => json!({"objectType": "table", "schema": "app", "privileges": ["SELECT", "DELETE"], "defaultPrivileges": true}),
-                _ => json!({"objectType": "role", "objects": [roles[(i + 1) % roles.len()]], "privileges": []}),
+                _ => json!({"objectType": "role", "objects": [roles[i % GROUPS]], "privileges": []}),
             };
             let mut grant = base;
             grant
@@ -247,7 +259,7 @@ fn statement_of(grant: &Value) -> String {
 }
 
 async fn create_all(client: &Client, specs: &[Value]) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    let slots = Arc::new(tokio::sync::Semaphore::new(in_flight()));
     let mut calls = tokio::task::JoinSet::new();
     for (i, spec) in specs.iter().enumerate() {
         let permit = slots.clone().acquire_owned().await.expect("semaphore");
@@ -387,6 +399,7 @@ impl Psql {
                 "-",
             ])
             .env("PGPASSWORD", &self.token)
+            .env("PGOPTIONS", "-c client_min_messages=warning")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -402,17 +415,20 @@ impl Psql {
     }
 }
 
-/// Drops the bench's roles from the backend cluster (as its superuser, once the server and
-/// the databases holding their privileges are gone).
-fn drop_roles(rounds: usize) {
-    let mut sql = String::new();
-    for round in 0..rounds {
-        for side in ["p", "q"] {
-            for i in 0..ROLES {
-                sql += &format!("DROP ROLE IF EXISTS \"bench_r{round}{side}_{i}\";\n");
-            }
-        }
-    }
+/// Roles are the backend cluster's: named by process, so a run never meets an earlier one's.
+fn role_name(tag: &str, i: usize) -> String {
+    format!("bench_{}_{tag}_{i}", std::process::id())
+}
+
+/// Drops `roles` and everything granted to them, as the backend cluster's superuser (roles and
+/// database privileges are the cluster's; the rest lives in the backend database).
+fn drop_roles(backend_database: &str, roles: &[String]) {
+    let list = roles
+        .iter()
+        .map(|r| format!("\"{r}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("DROP OWNED BY {list}; DROP ROLE {list};");
     let status = Command::new("psql")
         .args([
             "-X",
@@ -422,7 +438,7 @@ fn drop_roles(rounds: usize) {
             "-U",
             "postgres",
             "-d",
-            "postgres",
+            backend_database,
             "-c",
             &sql,
         ])

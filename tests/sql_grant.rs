@@ -117,11 +117,19 @@ fn table_privileges_are_granted_read_back_drift_after_an_outside_revoke_and_are_
         );
 
         Grant.delete(&ctx(), &created.id, &news).await.unwrap();
-        assert!(Grant
-            .read(&ctx(), &created.id, &news)
-            .await
-            .unwrap()
-            .is_none());
+        let refreshed = Grant.read(&ctx(), &created.id, &news).await.unwrap();
+        assert_eq!(
+            privileges(&refreshed.expect("the role is still there").inputs),
+            json!([])
+        );
+        assert!(
+            Grant
+                .read(&ctx(), &created.id, &props(json!({})))
+                .await
+                .unwrap()
+                .is_none(),
+            "an import finds nothing to import"
+        );
         cleanup(&role, &schema).await;
     });
 }
@@ -192,7 +200,7 @@ fn default_privileges_and_grant_option_are_read_from_pg_default_acl() {
         Grant.delete(&ctx(), &created.id, &inputs).await.unwrap();
         assert!(
             Grant
-                .read(&ctx(), &created.id, &inputs)
+                .read(&ctx(), &created.id, &props(json!({})))
                 .await
                 .unwrap()
                 .is_none(),
@@ -249,11 +257,14 @@ fn role_membership_is_granted_read_updated_and_revoked() {
             "joined group b"
         );
         Grant.delete(&ctx(), &created.id, &news).await.unwrap();
-        assert!(Grant
-            .read(&ctx(), &created.id, &news)
-            .await
-            .unwrap()
-            .is_none());
+        assert!(
+            Grant
+                .read(&ctx(), &created.id, &news)
+                .await
+                .unwrap()
+                .is_none(),
+            "memberships revoked: the Grant is gone"
+        );
         exec(
             DB,
             &format!(r#"DROP ROLE "{group_a}"; DROP ROLE "{group_b}""#),

@@ -61,7 +61,9 @@ pub async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     tonic::transport::Server::builder()
         .add_service(service)
         .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener),
+            // Nagle's algorithm would hold each reply's last HTTP/2 frames back until the
+            // engine's delayed ACK: ~40 ms added to every RPC.
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
             shutdown(),
         )
         .await?;

@@ -468,6 +468,15 @@ impl ResourceProvider for Provider {
             return Ok(Response::new(rpc::ReadResponse::default()));
         };
         let (mut props, mut inputs) = (found.outputs, found.inputs);
+        // A refresh keeps the program's inputs as the program wrote them: a property it never
+        // set, read back from Azure, would otherwise show as removed on the next `up` (and
+        // replace the resource when it forces replacement). An import (no old inputs) gets all.
+        let old_inputs = decoded(&op, request.inputs.as_ref())?;
+        if !old_inputs.is_empty() {
+            inputs
+                .values
+                .retain(|name, _| old_inputs.get(name).is_some());
+        }
         props.inherit_secrets(&state);
         inputs.inherit_secrets(&state);
         Ok(Response::new(rpc::ReadResponse {

@@ -208,11 +208,14 @@ impl Resource for Grant {
                     } else {
                         claimed.iter().cloned().collect()
                     };
+                    // Nothing held any more (revoked outside, or a new table in an "all
+                    // tables" Grant) is drift the next `up` restores, not a deleted Grant;
+                    // an import (no state) of a grant that holds nothing finds nothing.
                     let have: BTreeSet<String> = held.intersection(&wanted).cloned().collect();
-                    if have.is_empty() {
+                    if have.is_empty() && claimed.is_empty() {
                         return Ok(None);
                     }
-                    if claims_all && all.iter().all(|p| have.contains(*p)) {
+                    if claims_all && !have.is_empty() && all.iter().all(|p| have.contains(*p)) {
                         vec!["ALL".to_owned()]
                     } else {
                         have.into_iter().collect()
@@ -279,11 +282,9 @@ impl Resource for Grant {
             source,
         };
         let held = privileges(olds);
-        let held = if held.is_empty() && target.object_type != "role" {
-            vec!["ALL".to_owned()]
-        } else {
-            held
-        };
+        if held.is_empty() && target.object_type != "role" {
+            return Ok(()); // it holds nothing now (a refresh found it all revoked): nothing to take back
+        }
         let sql = target.revoke_sql(&held).map_err(|e| fail(e.into()))?;
         let session = match session_for(ctx, &target.session_info(&conn)).await {
             Err(e) if e.code() == Some(DATABASE_GONE) => return Ok(()),

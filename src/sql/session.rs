@@ -500,7 +500,11 @@ async fn sign_in_error(
 ) -> SqlError {
     let code = error.code().map(|c| c.code().to_owned());
     let message = match error.as_db_error() {
-        Some(db) => db.message().to_owned(),
+        // The DETAIL often holds the reason (Azure: "password authentication is disabled").
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({})", db.message(), detail.replace('\n', "; ")),
+            None => db.message().to_owned(),
+        },
         None => {
             let mut text = error.to_string();
             let mut cause = std::error::Error::source(&error);

@@ -70,3 +70,26 @@ def test_refresh_finds_password_auth_re_enabled_and_a_firewall_rule_widened_outs
     assert diff.changes == DiffChanges.DIFF_SOME and "passwordAuth" in diffed_properties(diff)
     # Azure keeps a login once set: putting passwordAuth back is a PATCH, never a new server.
     assert list(diff.replaces) == [], f"undoing the drift must not replace the server: {list(diff.replaces)}"
+
+
+def test_a_refresh_without_drift_leaves_the_next_up_with_nothing_to_do(azure, emulator):
+    """Read finds values the program never set (the admin's tenantId, the database's charset and
+    collation); they stay out of the refreshed inputs, so the next `up` neither updates nor (for
+    tenantId, which forces one) replaces anything."""
+    create(azure, SERVER, "pg-quiet", check(azure, SERVER, "pg-quiet", server_inputs("pg-quiet")))
+    programs = {
+        "pgentra:index:AdAdmin": {"resourceGroupName": RG, "serverName": "pg-quiet", "principalType": "Group",
+                                  "objectId": "6a3e2a40-8d8c-4f5e-9b8a-0c1d2e3f4a5b", "principalName": "PG Admins"},
+        "pgentra:index:Database": {"resourceGroupName": RG, "serverName": "pg-quiet", "name": "myappdb"},
+    }
+    for token, program in programs.items():
+        inputs = check(azure, token, "r", program)
+        created = create(azure, token, "r", inputs)
+        refreshed = read(azure, token, "r", created.id, from_struct(created.properties), inputs)
+        state = from_struct(refreshed.properties)
+        assert state.get("tenantId") or state.get("charset"), f"{token}: Read reports what Azure filled in: {state}"
+        assert set(from_struct(refreshed.inputs)) <= set(inputs), \
+            f"{token}: the refresh added inputs the program never set: {set(from_struct(refreshed.inputs)) - set(inputs)}"
+        following = check(azure, token, "r", program, olds=from_struct(refreshed.inputs))
+        diff = azure.diff(token, "r", state, following, old_inputs=from_struct(refreshed.inputs), id=created.id)
+        assert diff.changes == DiffChanges.DIFF_NONE, (token, diffed_properties(diff), list(diff.replaces))

@@ -35,8 +35,10 @@ from arm_support import (  # noqa: F401 (fixtures are found by name in the modul
     create,
     delete,
     emulator,
+    diffed_properties,
     read,
     server_inputs,
+    update,
 )
 from harness import from_struct, is_secret, to_struct, unwrap
 from pulumi.runtime.proto import provider_pb2
@@ -253,13 +255,17 @@ def test_an_app_identity_signs_in_with_its_token_and_can_do_exactly_what_its_gra
         assert psql.ok(app, token, "myappdb", "SELECT count(*) FROM public.invoices") == "1"
         assert psql.ok(app, token, "myappdb", "SELECT current_user") == app
 
-        # CONNECT revoked outside: refresh finds the Grant gone, the app is shut out, `up` restores it.
+        # CONNECT revoked outside: refresh shows it as drift, the app is shut out, `up` restores it.
         psql.ok(me["name"], admin_token, "postgres", f'REVOKE CONNECT ON DATABASE myappdb FROM "{app}"')
         drifted = read(azure, GRANT, "connect", connect_id, connect, check(azure, GRANT, "connect", connect_news))
-        assert not drifted.id, "a Grant whose privileges were all revoked outside still reads as present"
+        assert drifted.id == connect_id and from_struct(drifted.inputs)["privileges"] == [], from_struct(drifted.inputs)
         assert "permission denied for database" in psql.refused(app, token, "myappdb", "SELECT 1")
-        restored = create(azure, GRANT, "connect", check(azure, GRANT, "connect", connect_news))
-        assert restored.id == connect_id, (restored.id, connect_id)
+        following = check(azure, GRANT, "connect", connect_news, olds=from_struct(drifted.inputs))
+        diff = azure.diff(GRANT, "connect", from_struct(drifted.properties), following,
+                          old_inputs=from_struct(drifted.inputs), id=connect_id)
+        assert "privileges" in diffed_properties(diff) and not list(diff.replaces), diffed_properties(diff)
+        update(azure, GRANT, "connect", connect_id, from_struct(drifted.properties), following,
+               from_struct(drifted.inputs))
         assert psql.ok(app, token, "myappdb", "SELECT count(*) FROM public.orders") == "1"
 
         # ... and nothing it was not granted.

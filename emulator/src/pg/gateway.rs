@@ -53,6 +53,9 @@ async fn session(
     tls: tokio_rustls::TlsAcceptor,
     mut tcp: TcpStream,
 ) -> io::Result<()> {
+    // A relay of request/response traffic: Nagle's algorithm would hold each small message
+    // back for the peer's delayed ACK.
+    tcp.set_nodelay(true)?;
     loop {
         let (code, _) = wire::read_untyped(&mut tcp).await?;
         match code {
@@ -136,7 +139,10 @@ async fn session(
         .await;
     };
     let mut backend = match TcpStream::connect(&gw.backend.addr).await {
-        Ok(b) => b,
+        Ok(b) => {
+            b.set_nodelay(true)?;
+            b
+        }
         Err(e) => {
             let m = format!(
                 "the emulator's PostgreSQL backend at {} does not answer: {e}",
