@@ -1,9 +1,9 @@
 //! `pgentra doctor`: the seed's troubleshooting section as a command. Each check says PASS, FAIL
 //! or SKIP, what it saw, and for a failure the fix; the exit code is non-zero when one fails.
 //!
-//! The checks run in the order a sign-in depends on them: the server's ARM settings (Entra
-//! authentication, password authentication, an Entra administrator), the token (audience,
-//! expiry), the network and TLS, the sign-in, then inside the server pgaadauth and the role.
+//! The checks run in the order a sign-in depends on them: the token (audience, expiry), the
+//! server's ARM settings (Entra authentication, password authentication, an Entra
+//! administrator), the network and TLS, the sign-in, then inside the server pgaadauth and the role.
 
 use crate::azure::ids::FlexibleServerId;
 use crate::azure::Azure;
@@ -32,10 +32,12 @@ The exit code is 1 when a check fails, 0 otherwise.
   --port N        the server's PostgreSQL port (default 5432; `pgentra emulator` prints the
                   port of each emulated server)
 
-Checks: Entra authentication enabled; password authentication off; an Entra administrator set;
-a token for the PostgreSQL audience that has not expired; the server reachable; TLS with a
-certificate valid for the host; the sign-in; pgaadauth loaded; the role bound to the token's
-principal. Credentials and the cloud come from the environment, as for `pgentra token`.
+Checks, in order: a token for the PostgreSQL audience that has not expired (token); the server
+in Azure Resource Manager (server), Microsoft Entra authentication enabled (entra-auth),
+password authentication off (password-auth), an Entra administrator set (entra-admin); the host
+reachable (reach); TLS with a certificate valid for the host (tls); the sign-in with the token
+(sign-in); pgaadauth loaded in database postgres (pgaadauth); the role bound to the token's
+principal (role). Credentials and the cloud come from the environment, as for `pgentra token`.
 ";
 
 /// The ARM API version of Microsoft.DBforPostgreSQL the checks read.
@@ -175,7 +177,13 @@ impl Report {
                 Status::Fail => "FAIL",
                 Status::Skip => "SKIP",
             };
-            out.push_str(&format!("{status}  {:<14} {}\n", c.name, c.detail));
+            // A detail of several lines (the credential chain's sources) stays under its check.
+            for (i, line) in c.detail.lines().enumerate() {
+                match i {
+                    0 => out.push_str(&format!("{status}  {:<14} {line}\n", c.name)),
+                    _ => out.push_str(&format!("      {:<14} {line}\n", "")),
+                }
+            }
             if let Some(fix) = &c.fix {
                 for (i, line) in fix.lines().enumerate() {
                     let lead = if i == 0 { "fix:" } else { "    " };
@@ -206,6 +214,9 @@ pub async fn run(options: Options) -> Result<Report, String> {
     let azure = Azure::from_config(&config).map_err(|e| e.to_string())?;
     let mut report = Report::default();
 
+    // Who signs in comes first: the fixes of the server's checks name that principal.
+    let token = token_check(&azure, &mut report).await;
+    let signed_in = token.as_ref().map(|(_, info)| info);
     let facts = match &options.target {
         Target::Server {
             subscription,
@@ -220,7 +231,7 @@ pub async fn run(options: Options) -> Result<Report, String> {
                      or give the server's ARM ID",
                 )?;
             let id = FlexibleServerId::new(&subscription, resource_group, name);
-            arm_checks(&azure, &id, &mut report).await
+            arm_checks(&azure, &id, signed_in, &mut report).await
         }
         Target::Host(host) => {
             for name in ["server", "entra-auth", "password-auth", "entra-admin"] {
@@ -236,7 +247,6 @@ pub async fn run(options: Options) -> Result<Report, String> {
         }
     };
 
-    let token = token_check(&azure, &mut report).await;
     let user = options
         .user
         .clone()
@@ -281,9 +291,16 @@ pub async fn run(options: Options) -> Result<Report, String> {
             role_check(&session, &user, &info, &mut report).await;
         }
         None => {
+            // A missing role is the sign-in's diagnosis: keep it last, where the role is checked.
+            let role = report
+                .0
+                .iter()
+                .position(|c| c.name == "role")
+                .map(|i| report.0.remove(i));
             report.skip("pgaadauth", "not checked: the sign-in failed");
-            if !report.0.iter().any(|c| c.name == "role") {
-                report.skip("role", "not checked: the sign-in failed");
+            match role {
+                Some(role) => report.0.push(role),
+                None => report.skip("role", "not checked: the sign-in failed"),
             }
         }
     }
@@ -292,7 +309,12 @@ pub async fn run(options: Options) -> Result<Report, String> {
 
 // ---- ARM ----
 
-async fn arm_checks(azure: &Azure, id: &FlexibleServerId, report: &mut Report) -> ServerFacts {
+async fn arm_checks(
+    azure: &Azure,
+    id: &FlexibleServerId,
+    signed_in: Option<&TokenInfo>,
+    report: &mut Report,
+) -> ServerFacts {
     let path = id.to_string();
     let skip_rest = |report: &mut Report, why: &str| {
         for name in ["entra-auth", "password-auth", "entra-admin"] {
@@ -399,18 +421,58 @@ async fn arm_checks(azure: &Azure, id: &FlexibleServerId, report: &mut Report) -
                     )
                 })
                 .collect();
-            report.pass("entra-admin", format!("administrators: {}", names.join(", ")));
+            let yours = signed_in.is_some_and(|me| {
+                admins.iter().any(|a| {
+                    a["properties"]["objectId"]
+                        .as_str()
+                        .is_some_and(|oid| oid.eq_ignore_ascii_case(&me.caller.object_id))
+                })
+            });
+            report.pass(
+                "entra-admin",
+                format!(
+                    "administrators: {}{}",
+                    names.join(", "),
+                    if yours {
+                        " (the token's principal is one)"
+                    } else {
+                        ""
+                    }
+                ),
+            );
         }
-        Ok(_) => report.fail(
-            "entra-admin",
-            "the server has no Microsoft Entra administrator: nobody can sign in with Entra to create roles",
-            format!(
-                "az postgres flexible-server ad-admin create --resource-group {} --server-name {} \\\n  \
-                 --display-name <user UPN, group or service principal name> --object-id <its object id> --type <User|Group|ServicePrincipal>\n\
-                 (or a pgentra AdAdmin); `pgentra token --json` and getClientConfig show your own object id",
-                id.resource_group, id.name
-            ),
-        ),
+        Ok(_) => {
+            // Name the signed-in principal as the admin to add, when it is known.
+            let (display, oid, kind) = match signed_in {
+                Some(me) => (
+                    me.role_name
+                        .clone()
+                        .unwrap_or_else(|| "<its display name>".into()),
+                    me.caller.object_id.clone(),
+                    if me.caller.kind == "user" {
+                        "User"
+                    } else {
+                        "ServicePrincipal"
+                    }
+                    .to_owned(),
+                ),
+                None => (
+                    "<user UPN, group or service principal name>".into(),
+                    "<its object id>".into(),
+                    "<User|Group|ServicePrincipal>".into(),
+                ),
+            };
+            report.fail(
+                "entra-admin",
+                "the server has no Microsoft Entra administrator: nobody can sign in with Entra to create roles",
+                format!(
+                    "az postgres flexible-server ad-admin create --resource-group {} --server-name {} \\\n  \
+                     --display-name {display} --object-id {oid} --type {kind}\n\
+                     (or a pgentra AdAdmin; an Entra group as the admin lets its members in)",
+                    id.resource_group, id.name
+                ),
+            );
+        }
         Err(error) => report.fail(
             "entra-admin",
             format!("listing the administrators: {error}"),
