@@ -121,6 +121,10 @@ fn print_instructions(
             println!("  export {var}={}", shell_quote(value));
         }
     }
+    println!(
+        "\nThe exports also sign in `pgentra token`, `pgentra psql` and `pgentra doctor`. Each server's \
+         PostgreSQL address is printed below as the server is created."
+    );
 }
 
 /// Prints each server's PostgreSQL gateway as it starts (and when it stops): where psql and a
