@@ -1,5 +1,6 @@
 //! The emulator's own admin API on the ARM listener, under `/_emulator`:
-//! `GET /_emulator/state`, `GET|POST|DELETE /_emulator/faults`, `POST /_emulator/settings`
+//! `GET /_emulator/state` (every server with `pgGateway`: the host and port its PostgreSQL
+//! gateway listens on), `GET|POST|DELETE /_emulator/faults`, `POST /_emulator/settings`
 //! (`{"lroDurationMs": n, "tokenLifetimeSeconds": n}`: either or both, for what follows),
 //! `POST /_emulator/directory/{users|groups|servicePrincipals}`,
 //! `GET /_emulator/conformance[?since=n]` (every recorded ARM exchange, from the n-th on, checked
@@ -199,6 +200,13 @@ fn directory(inner: &Inner, kind: &str, req: &Req) -> Resp {
 
 /// A JSON picture of everything the emulator holds (passwords and secrets left out).
 pub(crate) fn state_json(inner: &Inner) -> Value {
+    // Read before the world's lock: the gateways' lock is never taken under it.
+    let gateways: std::collections::HashMap<String, crate::pg::PgGateway> = inner
+        .pg
+        .list()
+        .iter()
+        .map(|g| (g.key.clone(), g.info.clone()))
+        .collect();
     let w = inner.world();
     let rgs: Vec<Value> = w
         .resource_groups
@@ -220,9 +228,15 @@ pub(crate) fn state_json(inner: &Inner) -> Value {
         .collect();
     let servers: Vec<Value> = w
         .servers
-        .values()
-        .map(|s| {
+        .iter()
+        .map(|(key, s)| {
+            // Where the server's PostgreSQL gateway listens (the port is 5432 unless it was
+            // taken on that address); null until the server exists and its gateway started.
+            let gateway = gateways.get(key).map(|g| {
+                json!({"host": g.fqdn, "port": g.addr.port(), "address": g.addr.to_string()})
+            });
             json!({
+                "pgGateway": gateway,
                 "id": s.id, "name": s.name, "resourceGroup": s.rg, "location": s.location, "tags": s.tags,
                 "sku": s.sku, "properties": s.props,
                 "administrators": s.admins.values().collect::<Vec<_>>(),

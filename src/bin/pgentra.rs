@@ -6,8 +6,11 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 pgentra: passwordless Azure PostgreSQL, as a Pulumi provider
 
-Usage:
+Usage (`pgentra COMMAND --help` explains each):
   pgentra emulator [--json]     Serve a local Azure (ARM, Entra, managed identity) for stacks and tests
+  pgentra token [--json]        Print an Entra access token for PostgreSQL (the password of a sign-in)
+  pgentra psql HOST DB [USER]   Run psql signed in with a fresh Entra token
+  pgentra doctor SERVER [USER]  Check a server's Entra sign-in chain and say how to fix each problem
   pgentra schema [--out FILE]   Print the Pulumi package schema, or write it to FILE
   pgentra version               Print the version
   pgentra help                  Show this help
@@ -18,6 +21,9 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("schema") => schema(&args[1..]),
         Some("emulator") => emulator(&args[1..]),
+        Some("token") => token(&args[1..]),
+        Some("psql") => psql(&args[1..]),
+        Some("doctor") => doctor(&args[1..]),
         Some("version" | "--version" | "-V") => {
             println!("pgentra {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
@@ -86,5 +92,105 @@ fn emulator(args: &[String]) -> ExitCode {
             eprintln!("pgentra emulator: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `--help`/`-h` anywhere before a `--` asks for the command's help.
+fn wants_help(args: &[String]) -> bool {
+    args.iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--help" || a == "-h")
+}
+
+/// A runtime for one command; a failure to build one is reported as the command's.
+fn block_on<T>(command: &str, future: impl std::future::Future<Output = T>) -> Option<T> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => Some(runtime.block_on(future)),
+        Err(error) => {
+            eprintln!("pgentra {command}: cannot start the async runtime: {error}");
+            None
+        }
+    }
+}
+
+fn token(args: &[String]) -> ExitCode {
+    use pgentra::cli::token;
+    if wants_help(args) {
+        print!("{}", token::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    let options = match token::Options::parse(args) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("pgentra token: {error}\n\n{}", token::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    match block_on("token", token::run(options)) {
+        Some(Ok(())) => ExitCode::SUCCESS,
+        Some(Err(error)) => {
+            eprintln!("pgentra token: {error}");
+            ExitCode::FAILURE
+        }
+        None => ExitCode::FAILURE,
+    }
+}
+
+fn psql(args: &[String]) -> ExitCode {
+    use pgentra::cli::psql;
+    if wants_help(args) {
+        print!("{}", psql::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    let options = match psql::Options::parse(args) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("pgentra psql: {error}\n\n{}", psql::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    match block_on("psql", psql::prepare(options)) {
+        Some(Ok(command)) => {
+            eprintln!("pgentra psql: {}", psql::exec(command));
+            ExitCode::FAILURE
+        }
+        Some(Err(error)) => {
+            eprintln!("pgentra psql: {error}");
+            ExitCode::FAILURE
+        }
+        None => ExitCode::FAILURE,
+    }
+}
+
+fn doctor(args: &[String]) -> ExitCode {
+    use pgentra::cli::doctor;
+    if wants_help(args) {
+        print!("{}", doctor::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    let options = match doctor::Options::parse(args) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("pgentra doctor: {error}\n\n{}", doctor::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    match block_on("doctor", doctor::run(options)) {
+        Some(Ok(report)) => {
+            print!("{}", report.render());
+            if report.failed() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Some(Err(error)) => {
+            eprintln!("pgentra doctor: {error}");
+            ExitCode::FAILURE
+        }
+        None => ExitCode::FAILURE,
     }
 }

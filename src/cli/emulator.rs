@@ -15,6 +15,11 @@ and an OIDC issuer, all over TLS with a CA generated for this run.
   --ca-file FILE  where to write the CA certificate (default: a file in the temp directory)
   --lro-ms N      how long each long-running operation takes (default 2000)
   --json          print one JSON line with the provider config and endpoints, nothing else
+
+Each flexible server created in it gets a PostgreSQL gateway on its fullyQualifiedDomainName
+(a 127.0.1.x address) at port 5432, or at another port when 5432 is taken there: the address is
+printed as the server appears, and listed as `pgGateway` per server by GET {ARM}/_emulator/state.
+The exports it prints also sign `pgentra token`, `pgentra psql` and `pgentra doctor` in to it.
 ";
 
 pub struct Options {
@@ -72,7 +77,10 @@ pub async fn run(options: Options) -> Result<(), String> {
     } else {
         print_instructions(&emulator, &config);
     }
-    wait_for_interrupt().await;
+    tokio::select! {
+        _ = wait_for_interrupt() => {}
+        _ = announce_gateways(&emulator), if !options.json => {}
+    }
     emulator.shutdown();
     Ok(())
 }
@@ -93,7 +101,10 @@ fn print_instructions(
         } else {
             ""
         };
-        println!("  pulumi config set {secret}pgentra:{key} {value}");
+        println!(
+            "  pulumi config set {secret}pgentra:{key} {}",
+            shell_quote(value)
+        );
     }
     println!("\nor, for the environment:\n");
     let env = [
@@ -107,8 +118,54 @@ fn print_instructions(
     ];
     for (key, var) in env {
         if let Some(value) = config.get(key) {
-            println!("  export {var}={value}");
+            println!("  export {var}={}", shell_quote(value));
         }
+    }
+    println!(
+        "\nThe exports also sign in `pgentra token`, `pgentra psql` and `pgentra doctor`. Each server's \
+         PostgreSQL address is printed below as the server is created."
+    );
+}
+
+/// Prints each server's PostgreSQL gateway as it starts (and when it stops): where psql and a
+/// stack's `connection` reach the server. Never returns.
+async fn announce_gateways(emulator: &pgentra_emulator::RunningEmulator) {
+    let mut known: std::collections::BTreeMap<String, std::net::SocketAddr> = Default::default();
+    loop {
+        let now: std::collections::BTreeMap<String, std::net::SocketAddr> = emulator
+            .pg_gateways()
+            .into_iter()
+            .map(|g| (format!("{}/{}", g.resource_group, g.server), g.addr))
+            .collect();
+        for (server, addr) in &now {
+            if known.get(server) != Some(addr) {
+                println!(
+                    "\nserver {server}: PostgreSQL at {addr} (a Connection's host {}, port {})\n  \
+                     pgentra psql {addr} postgres    pgentra doctor {server} --port {}",
+                    addr.ip(),
+                    addr.port(),
+                    addr.port(),
+                );
+            }
+        }
+        for server in known.keys().filter(|s| !now.contains_key(*s)) {
+            println!("\nserver {server}: deleted, its PostgreSQL gateway stopped");
+        }
+        known = now;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// `value` as one POSIX shell word (quoted only when it needs to be).
+fn shell_quote(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if plain {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
     }
 }
 

@@ -1,3 +1,6 @@
 //! The `pgentra` command line's commands, one module each.
 
+pub mod doctor;
 pub mod emulator;
+pub mod psql;
+pub mod token;

@@ -113,7 +113,7 @@ pub(crate) struct Gateways {
 }
 
 impl Gateways {
-    fn list(&self) -> Vec<Arc<ServerGateway>> {
+    pub(crate) fn list(&self) -> Vec<Arc<ServerGateway>> {
         self.servers
             .lock()
             .unwrap_or_else(|e| e.into_inner())

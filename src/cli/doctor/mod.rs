@@ -1,0 +1,271 @@
+//! `pgentra doctor`: the seed's troubleshooting section as a command. Each check says PASS, FAIL
+//! or SKIP, what it saw, and for a failure the fix; the exit code is non-zero when one fails.
+//!
+//! The checks run in the order a sign-in depends on them: the token (audience, expiry), the
+//! server's ARM settings (Entra authentication, password authentication, an Entra
+//! administrator), the network and TLS, the sign-in, then inside the server pgaadauth and the role.
+
+mod report;
+mod server;
+mod signin;
+
+pub use report::{Check, Report, Status};
+
+use crate::azure::ids::FlexibleServerId;
+use crate::azure::Azure;
+use crate::cli::psql::split_host_port;
+use crate::cli::token;
+use crate::sql::{ConnInfo, SslMode};
+
+pub const USAGE: &str = "\
+pgentra doctor <server-or-host> [user] [--port N]
+
+Checks why a Microsoft Entra sign-in to Azure Database for PostgreSQL fails (or that it works),
+and says how to fix each problem. One line per check: PASS, FAIL or SKIP, then the fix.
+The exit code is 1 when a check fails, 0 otherwise.
+
+  server-or-host  one of:
+                    the server's ARM ID (/subscriptions/.../flexibleServers/NAME)
+                    RESOURCE_GROUP/SERVER (subscription from AZURE_SUBSCRIPTION_ID)
+                    the server's host name, host:port (the ARM checks are skipped then)
+  user            the PostgreSQL role to sign in as; default: the token's principal (a user's
+                  UPN, a managed identity's name)
+  --port N        the server's PostgreSQL port (default 5432; `pgentra emulator` prints the
+                  port of each emulated server)
+
+Checks, in order: a token for the PostgreSQL audience that has not expired (token); the server
+in Azure Resource Manager (server), Microsoft Entra authentication enabled (entra-auth),
+password authentication off (password-auth), an Entra administrator set (entra-admin); the host
+reachable (reach); TLS with a certificate valid for the host (tls); the sign-in with the token
+(sign-in); pgaadauth loaded in database postgres (pgaadauth); the role bound to the token's
+principal (role). Credentials and the cloud come from the environment, as for `pgentra token`.
+";
+
+/// The ARM API version of Microsoft.DBforPostgreSQL the checks read.
+const PG_API: &str = "2025-08-01";
+/// PostgreSQL's port, and Azure's.
+const DEFAULT_PORT: u16 = 5432;
+/// Tokens closer than this to their expiry are reported as a failure: a sign-in may outlive it.
+const EXPIRY_MARGIN_SECS: i64 = 60;
+
+#[derive(Debug, PartialEq)]
+pub enum Target {
+    /// An ARM ID, or a resource group and server name (the subscription comes from config).
+    Server {
+        subscription: Option<String>,
+        resource_group: String,
+        name: String,
+    },
+    Host(String),
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Options {
+    pub target: Target,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+}
+
+impl Options {
+    pub fn parse(args: &[String]) -> Result<Self, String> {
+        let mut positional = Vec::new();
+        let mut port = None;
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--port" => {
+                    let p = args.next().ok_or("--port needs a number")?;
+                    port = Some(
+                        p.parse::<u16>()
+                            .ok()
+                            .filter(|p| *p != 0)
+                            .ok_or_else(|| format!("--port takes 1 to 65535, not {p:?}"))?,
+                    );
+                }
+                flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}")),
+                _ => positional.push(arg.clone()),
+            }
+        }
+        let (target, user) = match positional.as_slice() {
+            [t] => (t, None),
+            [t, u] => (t, Some(u.clone())),
+            [] => return Err("expected <server-or-host>".into()),
+            _ => return Err("expected <server-or-host> [user], got more".into()),
+        };
+        let target = if target.starts_with("/subscriptions/") {
+            let id = FlexibleServerId::parse(target).map_err(|e| e.to_string())?;
+            Target::Server {
+                subscription: Some(id.subscription_id),
+                resource_group: id.resource_group,
+                name: id.name,
+            }
+        } else if let Some((group, name)) = target.split_once('/') {
+            if group.is_empty() || name.is_empty() || name.contains('/') {
+                return Err(format!(
+                    "{target:?} is neither RESOURCE_GROUP/SERVER nor an ARM ID (/subscriptions/...)"
+                ));
+            }
+            Target::Server {
+                subscription: None,
+                resource_group: group.into(),
+                name: name.into(),
+            }
+        } else {
+            let (host, host_port) = split_host_port(target)?;
+            if port.is_some() && host_port.is_some() {
+                return Err("give the port once: host:port or --port".into());
+            }
+            port = port.or(host_port);
+            Target::Host(host)
+        };
+        Ok(Options { target, user, port })
+    }
+}
+
+#[derive(Default)]
+struct ServerFacts {
+    /// `az ... --resource-group RG --server-name NAME` arguments, for the fixes.
+    az: Option<(String, String)>,
+    host: Option<String>,
+    shared_preload_libraries: Option<String>,
+}
+
+pub async fn run(options: Options) -> Result<Report, String> {
+    let config = token::config_from_env()?;
+    let azure = Azure::from_config(&config).map_err(|e| e.to_string())?;
+    let mut report = Report::default();
+
+    // Who signs in comes first: the fixes of the server's checks name that principal.
+    let token = signin::token_check(&azure, &mut report).await;
+    let signed_in = token.as_ref().map(|(_, info)| info);
+    let facts = match &options.target {
+        Target::Server {
+            subscription,
+            resource_group,
+            name,
+        } => {
+            let subscription = subscription
+                .clone()
+                .or_else(|| config.subscription_id.clone())
+                .ok_or(
+                    "RESOURCE_GROUP/SERVER needs the subscription: export AZURE_SUBSCRIPTION_ID, \
+                     or give the server's ARM ID",
+                )?;
+            let id = FlexibleServerId::new(&subscription, resource_group, name);
+            server::arm_checks(&azure, &id, signed_in, &mut report).await
+        }
+        Target::Host(host) => {
+            for name in ["server", "entra-auth", "password-auth", "entra-admin"] {
+                report.skip(
+                    name,
+                    "not checked: a host name was given (give the ARM ID or RESOURCE_GROUP/SERVER to check the server's settings)",
+                );
+            }
+            ServerFacts {
+                host: Some(host.clone()),
+                ..Default::default()
+            }
+        }
+    };
+
+    let user = options
+        .user
+        .clone()
+        .or_else(|| token.as_ref().and_then(|(_, info)| info.role_name.clone()));
+
+    let Some(host) = facts.host.clone() else {
+        for name in ["reach", "tls", "sign-in", "pgaadauth", "role"] {
+            report.skip(name, "not checked: the server's host is unknown");
+        }
+        return Ok(report);
+    };
+    let port = options.port.unwrap_or(DEFAULT_PORT);
+    if !signin::reach_check(&host, port, &mut report).await {
+        for name in ["tls", "sign-in", "pgaadauth", "role"] {
+            report.skip(name, format!("not checked: {host}:{port} does not answer"));
+        }
+        return Ok(report);
+    }
+    let (Some((token, info)), Some(user)) = (token, user) else {
+        report.skip("tls", "not checked: no token to sign in with");
+        let why = "not checked: no token, or no user name (give [user]: the role to sign in as)";
+        for name in ["sign-in", "pgaadauth", "role"] {
+            report.skip(name, why);
+        }
+        return Ok(report);
+    };
+    let source = signin::TokenPassword {
+        token: token.token.secret().to_owned(),
+        who: info.describe(),
+    };
+    let info_conn = ConnInfo {
+        host: host.clone(),
+        port,
+        database: "postgres".into(),
+        user: user.clone(),
+        ssl_mode: SslMode::VerifyFull,
+    };
+    let session = signin::sign_in_checks(&config, &info_conn, &source, &info, &mut report).await;
+    match session {
+        Some(session) => {
+            signin::pgaadauth_check(&session, &facts, &mut report).await;
+            signin::role_check(&session, &user, &info, &mut report).await;
+        }
+        None => {
+            // A missing role is the sign-in's diagnosis: keep it last, where the role is checked.
+            let role = report
+                .0
+                .iter()
+                .position(|c| c.name == "role")
+                .map(|i| report.0.remove(i));
+            report.skip("pgaadauth", "not checked: the sign-in failed");
+            match role {
+                Some(role) => report.0.push(role),
+                None => report.skip("role", "not checked: the sign-in failed"),
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(list: &[&str]) -> Result<Options, String> {
+        Options::parse(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn the_target_is_an_arm_id_a_group_and_name_or_a_host() {
+        let id = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg1";
+        assert_eq!(
+            parse(&[id]).unwrap().target,
+            Target::Server {
+                subscription: Some("00000000-0000-0000-0000-000000000001".into()),
+                resource_group: "rg".into(),
+                name: "pg1".into()
+            }
+        );
+        let o = parse(&["rg/pg1", "dev@example.com"]).unwrap();
+        assert_eq!(o.user.as_deref(), Some("dev@example.com"));
+        assert!(matches!(
+            o.target,
+            Target::Server {
+                subscription: None,
+                ..
+            }
+        ));
+        let o = parse(&["pg1.postgres.database.azure.com:6432"]).unwrap();
+        assert_eq!(
+            o.target,
+            Target::Host("pg1.postgres.database.azure.com".into())
+        );
+        assert_eq!(o.port, Some(6432));
+        assert!(parse(&["a/b/c"])
+            .unwrap_err()
+            .contains("RESOURCE_GROUP/SERVER"));
+        assert!(parse(&["h", "--port", "x"]).unwrap_err().contains("--port"));
+        assert!(parse(&[]).unwrap_err().contains("<server-or-host>"));
+    }
+}

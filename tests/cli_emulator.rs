@@ -1,0 +1,273 @@
+//! `pgentra emulator`, the real binary in its own process: what it prints points a client at it
+//! (the same configuration a `pulumi up` gets), and each server's PostgreSQL gateway address is
+//! printed as the server appears and listed by the admin API.
+
+mod azure_support;
+mod cli_support;
+
+use azure_support::{server_body, PG, RG};
+use cli_support::{claims, pgentra, unique, SYSTEM_PATH};
+use pgentra::azure::Azure;
+use pgentra::config::ProviderConfig;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+/// A running `pgentra emulator`, its stdout line by line; stopped (SIGTERM, as Ctrl-C) when dropped.
+struct EmulatorProcess {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl EmulatorProcess {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pgentra"))
+            .arg("emulator")
+            .args(args)
+            .env_clear()
+            .env("PATH", SYSTEM_PATH)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting pgentra emulator");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// The next line, within `wait`.
+    fn next_line(&self, wait: Duration) -> String {
+        self.lines.recv_timeout(wait).unwrap_or_else(|e| {
+            panic!("pgentra emulator printed nothing more within {wait:?}: {e}")
+        })
+    }
+
+    /// Lines up to and including the first that `done` accepts.
+    fn lines_until(&self, wait: Duration, done: impl Fn(&str) -> bool) -> Vec<String> {
+        let deadline = Instant::now() + wait;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| {
+                panic!(
+                    "pgentra emulator did not print the expected line; it printed:\n{}",
+                    seen.join("\n")
+                )
+            });
+            seen.push(line);
+            if done(seen.last().unwrap()) {
+                return seen;
+            }
+        }
+    }
+}
+
+impl Drop for EmulatorProcess {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn provider_config(map: &BTreeMap<String, String>) -> ProviderConfig {
+    let get = |k: &str| Some(map.get(k).unwrap_or_else(|| panic!("{k} printed")).clone());
+    ProviderConfig {
+        subscription_id: get("subscriptionId"),
+        tenant_id: get("tenantId"),
+        client_id: get("clientId"),
+        client_secret: get("clientSecret"),
+        arm_endpoint: get("armEndpoint"),
+        authority_host: get("authorityHost"),
+        ca_cert_file: get("caCertFile"),
+        ..Default::default()
+    }
+}
+
+/// Undoes the printed lines' shell quoting ('...' with '\'' for a quote).
+fn shell_word(word: &str) -> String {
+    match word.strip_prefix('\'').and_then(|w| w.strip_suffix('\'')) {
+        Some(inner) => inner.replace("'\\''", "'"),
+        None => word.to_string(),
+    }
+}
+
+#[test]
+fn json_prints_one_line_whose_config_signs_in_and_reaches_arm() {
+    let emulator = EmulatorProcess::start(&["--json", "--lro-ms", "50"]);
+    let line = emulator.next_line(Duration::from_secs(60));
+    let printed: Value = serde_json::from_str(&line).expect("one JSON line");
+    let config: BTreeMap<String, String> =
+        serde_json::from_value(printed["providerConfig"].clone()).expect("providerConfig");
+    for key in [
+        "armEndpoint",
+        "authorityHost",
+        "caCertFile",
+        "subscriptionId",
+        "tenantId",
+        "clientId",
+        "clientSecret",
+    ] {
+        assert!(config.contains_key(key), "providerConfig.{key} in {line}");
+    }
+    let rt = runtime();
+    // The environment it describes signs `pgentra token` in.
+    let env: Vec<(String, String)> = [
+        ("tenantId", "AZURE_TENANT_ID"),
+        ("clientId", "AZURE_CLIENT_ID"),
+        ("clientSecret", "AZURE_CLIENT_SECRET"),
+        ("authorityHost", "AZURE_AUTHORITY_HOST"),
+        ("caCertFile", "PGENTRA_CA_CERT_FILE"),
+    ]
+    .iter()
+    .map(|(key, var)| (var.to_string(), config[*key].clone()))
+    .collect();
+    let run = rt.block_on(pgentra(&["token", "--json"], &env));
+    run.expect_code(0);
+    let out: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    let token = claims(out["accessToken"].as_str().unwrap());
+    assert_eq!(token["aud"], pgentra_emulator::POSTGRES_RESOURCE);
+    assert_eq!(token["appid"].as_str(), Some(config["clientId"].as_str()));
+    assert_eq!(token["tid"].as_str(), Some(config["tenantId"].as_str()));
+    // And the provider configuration reaches its ARM: a missing resource group is a 404.
+    let azure = Azure::from_config(&provider_config(&config)).unwrap();
+    let rg = format!(
+        "/subscriptions/{}/resourcegroups/none-here",
+        config["subscriptionId"]
+    );
+    assert!(rt.block_on(azure.arm.get(&rg, RG)).unwrap().is_none());
+    // Nothing else was printed.
+    assert!(emulator
+        .lines
+        .recv_timeout(Duration::from_millis(300))
+        .is_err());
+}
+
+#[test]
+fn it_prints_pulumi_config_and_exports_then_each_servers_gateway_address() {
+    let emulator = EmulatorProcess::start(&["--lro-ms", "50"]);
+    let intro = emulator.lines_until(Duration::from_secs(60), |l| {
+        l.trim_start().starts_with("export PGENTRA_CA_CERT_FILE=")
+    });
+    let mut config = BTreeMap::new();
+    let mut exports = BTreeMap::new();
+    for line in &intro {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["pulumi", "config", "set", "--secret", key, value] => {
+                assert_eq!(*key, "pgentra:clientSecret", "only the secret is --secret");
+                config.insert("clientSecret".to_string(), shell_word(value));
+            }
+            ["pulumi", "config", "set", key, value] => {
+                config.insert(
+                    key.strip_prefix("pgentra:").unwrap().to_string(),
+                    shell_word(value),
+                );
+            }
+            ["export", assignment] => {
+                let (var, value) = assignment.split_once('=').unwrap();
+                exports.insert(var.to_string(), shell_word(value));
+            }
+            _ => {}
+        }
+    }
+    let intro_text = intro.join("\n");
+    let config_keys: Vec<&str> = config.keys().map(String::as_str).collect();
+    assert_eq!(
+        config_keys,
+        [
+            "armEndpoint",
+            "authorityHost",
+            "caCertFile",
+            "clientId",
+            "clientSecret",
+            "subscriptionId",
+            "tenantId"
+        ],
+        "{intro_text}"
+    );
+    assert_eq!(exports["AZURE_CLIENT_SECRET"], config["clientSecret"]);
+    assert_eq!(exports["PGENTRA_ARM_ENDPOINT"], config["armEndpoint"]);
+    assert_eq!(exports["AZURE_SUBSCRIPTION_ID"], config["subscriptionId"]);
+
+    // A stack creates a server through the printed configuration.
+    let rt = runtime();
+    let azure = Azure::from_config(&provider_config(&config)).unwrap();
+    let sub = &config["subscriptionId"];
+    let (rg, name) = (unique("rg-cli-emu"), unique("pg-cli-emu"));
+    rt.block_on(async {
+        azure
+            .arm
+            .put(&format!("/subscriptions/{sub}/resourcegroups/{rg}"), RG, &json!({"location": "eastus"}))
+            .await
+            .expect("resource group");
+        azure
+            .arm
+            .put(
+                &format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{name}"),
+                PG,
+                &server_body(),
+            )
+            .await
+            .expect("server");
+    });
+    let prefix = format!("server {rg}/{name}: PostgreSQL at ");
+    let announced = emulator.lines_until(Duration::from_secs(20), |l| l.starts_with(&prefix));
+    let address = announced.last().unwrap()[prefix.len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let usage = emulator.next_line(Duration::from_secs(5));
+    assert!(
+        usage.contains(&format!("pgentra psql {address} postgres")),
+        "{usage}"
+    );
+
+    // The admin API lists the same address for the server.
+    let state = rt
+        .block_on(azure.arm.get("/_emulator/state", PG))
+        .unwrap()
+        .expect("the emulator's state");
+    let server = state["flexibleServers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name.as_str())
+        .expect("the server in the state");
+    assert_eq!(server["pgGateway"]["address"], address.as_str(), "{server}");
+    let fqdn = server["properties"]["fullyQualifiedDomainName"]
+        .as_str()
+        .unwrap();
+    assert_eq!(server["pgGateway"]["host"], fqdn);
+    assert_eq!(
+        server["pgGateway"]["port"].as_u64().map(|p| p.to_string()),
+        address.rsplit(':').next().map(str::to_string)
+    );
+}
