@@ -7,6 +7,7 @@ const USAGE: &str = "\
 pgentra: passwordless Azure PostgreSQL, as a Pulumi provider
 
 Usage:
+  pgentra demo [--keep]         Show the whole passwordless chain working on this machine (--help: details)
   pgentra emulator [--json]     Serve a local Azure (ARM, Entra, managed identity) for stacks and tests
   pgentra schema [--out FILE]   Print the Pulumi package schema, or write it to FILE
   pgentra version               Print the version
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("schema") => schema(&args[1..]),
         Some("emulator") => emulator(&args[1..]),
+        Some("demo") => pgentra::cli::demo::main(&args[1..]),
         Some("version" | "--version" | "-V") => {
             println!("pgentra {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

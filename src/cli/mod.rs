@@ -1,3 +1,4 @@
 //! The `pgentra` command line's commands, one module each.
 
+pub mod demo;
 pub mod emulator;
