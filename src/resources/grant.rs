@@ -681,11 +681,12 @@ impl GrantTarget {
         ))
     }
 
-    /// Where the statements run: in the database holding the objects (schemas, tables,
-    /// sequences, functions, default privileges), else in the connection's database.
+    /// Where the statements run: in the database the privileges are in or on (a database's
+    /// own ACL is read there as `current_database()`, never by a name another layer may map),
+    /// and for role memberships, which have no database, in the connection's.
     fn session_info(&self, conn: &ConnInfo) -> ConnInfo {
         match self.object_type.as_str() {
-            "database" | "role" => conn.clone(),
+            "role" => conn.clone(),
             _ => conn.in_database(&self.database),
         }
     }
@@ -701,7 +702,7 @@ impl GrantTarget {
     fn on(&self) -> On<'_> {
         let schema = self.schema.as_deref().unwrap_or_default();
         match self.object_type.as_str() {
-            "database" => On::Database(&self.database),
+            "database" => On::Database,
             "schema" => On::Schema(schema),
             object_type if self.default_privileges => On::Defaults {
                 object_type,
