@@ -233,7 +233,8 @@ impl Deployment {
                 .position(|l| l.declared.name == declared.name)
             else {
                 render::resource(Op::Create, declared.type_token, &declared.name, "create");
-                for (key, _) in news.values.iter() {
+                // The connection is the same for every SQL resource; the rest says what is new.
+                for key in news.values.keys().filter(|k| *k != "connection") {
                     render::detail(format!("+ {key}: {}", render::value(&news, key)));
                 }
                 plans.push(Plan::Create(declared.clone()));

@@ -264,6 +264,7 @@ async fn with_emulator(
     let program = stack::seed(
         &names,
         &stack::Config {
+            tenant_id: emulator.tenant_id().to_owned(),
             admin_group_object_id: admins.object_id.clone(),
             oidc_issuer: emulator.oidc_issuer_url().to_owned(),
         },

@@ -134,9 +134,8 @@ pub async fn app_reads_and_writes(
     let token = endpoint.postgres_token(app_client_id).await?;
     let caller = Caller::from_token(&token).map_err(|e| e.to_string())?;
     render::detail(format!(
-        "token: from the managed-identity endpoint for client id {app_client_id}: principal {} ({}), for PostgreSQL (the token itself is not shown)",
-        caller.object_id,
-        caller.name.as_deref().unwrap_or("no name claim")
+        "token: from the managed-identity endpoint for client id {app_client_id}: principal {}, audience PostgreSQL (the token itself is not shown)",
+        caller.object_id
     ));
     let app = server
         .connect(app_role, database, &FixedPassword(token))

@@ -71,6 +71,7 @@ impl Names {
 /// Directory facts the program takes as configuration (Entra objects are not ARM resources).
 #[derive(Debug, Clone)]
 pub struct Config {
+    pub tenant_id: String,
     pub admin_group_object_id: String,
     pub oidc_issuer: String,
 }
@@ -105,6 +106,7 @@ pub fn seed(names: &Names, config: &Config) -> Vec<Declared> {
                 "resourceGroupName": rg, "serverName": SERVER_NAME, "location": LOCATION,
                 "version": "16", "skuName": "Standard_D2s_v3", "skuTier": "GeneralPurpose",
                 "storageSizeGb": 64, "activeDirectoryAuth": "Enabled", "passwordAuth": "Disabled",
+                "tenantId": config.tenant_id, "publicNetworkAccess": "Enabled",
                 "tags": {"app": "myapp", "env": "prod"},
             }),
         ),
@@ -114,7 +116,7 @@ pub fn seed(names: &Names, config: &Config) -> Vec<Declared> {
             json!({
                 "resourceGroupName": rg, "serverName": server,
                 "objectId": config.admin_group_object_id, "principalName": names.admin_group,
-                "principalType": "Group",
+                "principalType": "Group", "tenantId": config.tenant_id,
             }),
         ),
         Declared::new(
@@ -138,6 +140,7 @@ pub fn seed(names: &Names, config: &Config) -> Vec<Declared> {
             "db",
             json!({
                 "resourceGroupName": rg, "serverName": server, "name": DATABASE,
+                "charset": "UTF8", "collation": "en_US.utf8",
             }),
         ),
         Declared::new(
@@ -254,22 +257,22 @@ pub fn seed(names: &Names, config: &Config) -> Vec<Declared> {
 }
 
 /// The change the demo makes to the program: an owner tag on the server and the identity, and
-/// a new Grant (the readwrite group may use the sequences of public, for serial keys).
+/// a new Grant: the readwrite group's privileges on the tables created from now on (the seed
+/// gives them only on the tables that exist when it runs).
 pub fn changed(mut stack: Vec<Declared>) -> Vec<Declared> {
     for resource in &mut stack {
         if matches!(resource.name.as_str(), "server" | "app-identity") {
             resource.inputs["tags"]["owner"] = json!("platform-team");
         }
     }
-    let mut sequences = stack
+    let mut future = stack
         .iter()
         .find(|r| r.name == "readwrite-tables")
         .expect("the seed has readwrite-tables")
         .clone();
-    sequences.name = "readwrite-sequences".into();
-    sequences.inputs["objectType"] = json!("sequence");
-    sequences.inputs["privileges"] = json!(["USAGE", "SELECT"]);
-    stack.push(sequences);
+    future.name = "readwrite-future-tables".into();
+    future.inputs["defaultPrivileges"] = json!(true);
+    stack.push(future);
     stack
 }
 
