@@ -32,7 +32,8 @@ Shows the whole passwordless chain working on this machine, in about half a minu
   1. starts a local Azure (the pgentra emulator: ARM, Entra, managed identity, and a token-
      checking PostgreSQL gateway per server) in front of the local PostgreSQL on 127.0.0.1:5432,
      or, when none answers, a private PostgreSQL started from the installed server binaries
-     (/usr/lib/postgresql/*/bin) in a temporary folder and removed at the end;
+     (/usr/lib/postgresql/*/bin) in a temporary folder and removed at the end (with none
+     installed, it stops and says so: apt-get install -y postgresql);
   2. runs the stack of the passwordless-PostgreSQL guide (flexible server with Entra auth on and
      password auth off, Entra admin, managed identity with an AKS federated credential, database,
      firewall rule, server parameter, Entra principals, grants and default privileges) through
@@ -212,8 +213,12 @@ async fn with_emulator(
     );
 
     // Entra objects are not ARM resources: made in the directory, as an Entra admin would.
-    let suffix = &pgentra_emulator::util::secret(4).to_lowercase();
-    let names = stack::Names::with_suffix(&suffix[..4.min(suffix.len())]);
+    let suffix: String = pgentra_emulator::util::uuid()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(4)
+        .collect();
+    let names = stack::Names::with_suffix(&suffix.to_ascii_lowercase());
     let directory = emulator.directory();
     let deployer = emulator.deployer();
     let admins = directory.add_group(&names.admin_group, &[&deployer.object_id]);
@@ -253,6 +258,10 @@ async fn with_emulator(
         "  provider        {} (its own process), configured for the emulator; engine Log service on {engine_address}",
         binary.display()
     ));
+    // Configure's own log line (what the plugin is pointed at) belongs to the setup.
+    if let Ok(Some(line)) = tokio::time::timeout(Duration::from_millis(500), logs.recv()).await {
+        say(format!("  provider says   {}", line.message));
+    }
     // The plugin's log lines, as the engine shows them: under the resource they are about.
     let log_printer = tokio::spawn(async move {
         while let Some(line) = logs.recv().await {
@@ -290,6 +299,13 @@ async fn with_emulator(
     }
     plugin.shutdown().await;
     log_printer.abort();
+    if deployment.live.is_empty() {
+        // The gateway made the admin's role at its first sign-in (as Azure does); it is not the
+        // stack's, and roles outlive databases: take it off the backend too.
+        if let Err(e) = postgres::drop_role(&demo.names.admin_group).await {
+            say(format!("  (could not drop the admin's role: {e})"));
+        }
+    }
     result.map_err(|e| {
         format!(
             "{e}\n(the provider's own log: {})",

@@ -203,3 +203,20 @@ fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
+
+/// Drops a role from the backend the emulator relays to (as its superuser), if it exists.
+pub async fn drop_role(role: &str) -> Result<(), String> {
+    let backend = pgentra_emulator::pg::backend::Backend::from_env();
+    let client = backend
+        .superuser("postgres")
+        .await
+        .map_err(|e| e.to_string())?;
+    let sql = format!(
+        "DROP ROLE IF EXISTS {}",
+        crate::sql::quote::ident(role).map_err(|e| e.to_string())?
+    );
+    client
+        .batch_execute(&sql)
+        .await
+        .map_err(|e| format!("{sql}: {e}"))
+}
