@@ -18,7 +18,7 @@ fn stack_size() -> usize {
 }
 
 /// The lines of one step (from its header to the next one).
-fn section<'a>(output: &'a str, step: usize) -> &'a str {
+fn section(output: &str, step: usize) -> &str {
     let start = output
         .find(&format!("== Step {step}/7"))
         .unwrap_or_else(|| panic!("step {step} is missing from the output:\n{output}"));

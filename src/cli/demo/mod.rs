@@ -522,9 +522,10 @@ async fn keep_running(demo: &Demo, server: &proof::Server) {
         demo.ca_file.display()
     ));
     say(format!(
-        "  sign in as {} with a token of the deployer (client id {}), e.g. from `pgentra token`",
+        "  the Entra admin  {}: the deployer (client id {}) signs in as it with a token for {} from the authority above",
         demo.names.admin_group,
-        demo.emulator.deployer().app_id
+        demo.emulator.deployer().app_id,
+        pgentra_emulator::POSTGRES_RESOURCE
     ));
     let _ = tokio::signal::ctrl_c().await;
 }
