@@ -63,11 +63,14 @@ fn sql_code(error: &crate::sql::session::SqlError) -> Code {
     match error {
         SqlError::Setup(_) | SqlError::Quote(_) => Code::InvalidArgument,
         SqlError::Token(_) => Code::FailedPrecondition,
+        SqlError::TimedOut { .. } => Code::DeadlineExceeded,
         SqlError::Connect { code: None, .. } => Code::Unavailable,
         SqlError::Connect { .. } => Code::FailedPrecondition,
         SqlError::Statement { code, .. } => match code.as_deref() {
             // serialization failure, deadlock, "tuple concurrently updated", admin shutdown
             Some("40001" | "40P01" | "XX000" | "57P01") => Code::Unavailable,
+            // statement_timeout: the operation's own deadline
+            Some("57014") => Code::DeadlineExceeded,
             _ => Code::FailedPrecondition,
         },
     }

@@ -8,6 +8,7 @@
 
 use crate::props::Props;
 use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
+use crate::resources::common::waiting_for;
 use crate::resources::connection::CONNECTION_PROPERTY;
 use crate::rules;
 use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
@@ -19,6 +20,7 @@ use crate::sql::{session_for, ConnInfo, SqlError};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 pub static SPEC: ResourceSpec = ResourceSpec {
     token: "pgentra:index:Grant",
@@ -102,6 +104,21 @@ impl Resource for Grant {
         check_targets(news, &object_type, failures);
     }
 
+    fn planned_sql(&self, olds: Option<&Props>, news: &Props) -> Result<Vec<String>, String> {
+        waiting_for(news, &SQL_INPUTS)?;
+        let new = GrantTarget::from_inputs(news).ok_or("role, database and objectType")?;
+        let planned = match olds.and_then(|olds| Some((olds, GrantTarget::from_inputs(olds)?))) {
+            None => new.grant_sql(&privileges(news)).map(|sql| vec![sql]),
+            Some((_, old)) if new.object_type == "role" => role_update_sql(&old, &new),
+            // `ALL` expands to what the newest server version has; the update itself asks
+            // the server.
+            Some((olds, old)) => {
+                privilege_update_sql(&old, &privileges(olds), &new, &privileges(news), i32::MAX)
+            }
+        };
+        planned.map_err(|e| e.to_string())
+    }
+
     async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
         let (conn, target) = wanted(inputs)?;
         let id = grant_id(&conn, &target);
@@ -114,7 +131,7 @@ impl Resource for Grant {
             .map_err(|e| fail(e.into()))?;
         let info = target.session_info(&conn);
         let session = session_for(ctx, &info).await.map_err(fail)?;
-        write(&session, &target.lock_info(&conn), &sql)
+        write(&session, &target.lock_info(&conn), &sql, ctx.timeout)
             .await
             .map_err(fail)?;
         Ok(Created {
@@ -241,9 +258,14 @@ impl Resource for Grant {
         }
         .map_err(|e| fail(e.into()))?;
         if !statements.is_empty() {
-            write(&session, &new.lock_info(&conn), &statements.join(";\n"))
-                .await
-                .map_err(fail)?;
+            write(
+                &session,
+                &new.lock_info(&conn),
+                &statements.join(";\n"),
+                ctx.timeout,
+            )
+            .await
+            .map_err(fail)?;
         }
         Ok(news.clone())
     }
@@ -273,7 +295,7 @@ impl Resource for Grant {
         {
             return Ok(());
         }
-        match write(&session, &target.lock_info(&conn), &sql).await {
+        match write(&session, &target.lock_info(&conn), &sql, ctx.timeout).await {
             // What it was on is gone already (object, schema, function): nothing to take back.
             Err(e)
                 if matches!(
@@ -288,6 +310,17 @@ impl Resource for Grant {
     }
 }
 
+/// The inputs the statements are made of (the connection only says where they run).
+const SQL_INPUTS: [&str; 7] = [
+    "role",
+    "database",
+    "objectType",
+    "schema",
+    "objects",
+    "privileges",
+    "withGrantOption",
+];
+
 /// SQLSTATE invalid_catalog_name: signing in to a database that does not exist.
 const DATABASE_GONE: &str = "3D000";
 
@@ -297,11 +330,28 @@ const ACL_LOCK: i64 = 0x7067_656e_7472_61; // "pgentra"
 /// Runs GRANT/REVOKE statements under the in-process lock of their database and, across
 /// processes, a transaction-scoped advisory lock, all in one implicit transaction (one simple
 /// query); retries once when PostgreSQL still reports "tuple concurrently updated" (a writer
-/// that is not pgentra changed the same ACL).
-async fn write(session: &Session, lock: &ConnInfo, statements: &str) -> Result<(), SqlError> {
+/// that is not pgentra changed the same ACL). With the engine's `timeout`, waiting for either
+/// lock and the statements themselves stop there (statement_timeout: the server rolls back).
+async fn write(
+    session: &Session,
+    lock: &ConnInfo,
+    statements: &str,
+    timeout: Option<Duration>,
+) -> Result<(), SqlError> {
     let lock = pool::write_lock(lock);
-    let _held = lock.lock().await;
-    let sql = format!("SELECT pg_advisory_xact_lock({ACL_LOCK});\n{statements}");
+    let _held = match timeout {
+        Some(after) => tokio::time::timeout(after, lock.lock())
+            .await
+            .map_err(|_| SqlError::TimedOut {
+                what: "waiting for another Grant on the same objects",
+                after,
+            })?,
+        None => lock.lock().await,
+    };
+    let limit = timeout
+        .map(|t| format!("SET LOCAL statement_timeout = {};\n", t.as_millis().max(1)))
+        .unwrap_or_default();
+    let sql = format!("{limit}SELECT pg_advisory_xact_lock({ACL_LOCK});\n{statements}");
     let sql = sql.as_str();
     match session.execute(sql).await {
         Err(e)

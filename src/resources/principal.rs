@@ -8,7 +8,7 @@
 
 use crate::props::Props;
 use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
-use crate::resources::common::object_id;
+use crate::resources::common::{object_id, waiting_for};
 use crate::resources::connection::CONNECTION_PROPERTY;
 use crate::rules;
 use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
@@ -61,6 +61,36 @@ impl Resource for Principal {
                 "a principal created by objectId needs its principalType: user, group or service",
             ));
         }
+    }
+
+    fn planned_sql(&self, olds: Option<&Props>, news: &Props) -> Result<Vec<String>, String> {
+        if olds.is_some() {
+            return Ok(vec![]); // an update changes only how pgentra signs in
+        }
+        waiting_for(
+            news,
+            &["name", "objectId", "principalType", "isAdmin", "isMfa"],
+        )?;
+        let name = news.str("name").ok_or("name is given")?;
+        let flag = |key: &str| news.get(key) == Some(&Value::Bool(true));
+        let text = |s: &str| quote::literal(s).map_err(|e| e.to_string());
+        let call = match news.str("objectId") {
+            Some(oid) => format!(
+                "SELECT pgaadauth_create_principal_with_oid({}, {}, {}, {}, {})",
+                text(name)?,
+                text(oid)?,
+                text(news.str("principalType").unwrap_or_default())?,
+                flag("isAdmin"),
+                flag("isMfa")
+            ),
+            None => format!(
+                "SELECT pgaadauth_create_principal({}, {}, {})",
+                text(name)?,
+                flag("isAdmin"),
+                flag("isMfa")
+            ),
+        };
+        Ok(vec![call])
     }
 
     async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {

@@ -24,5 +24,16 @@ pub(crate) async fn session_for(ctx: &Context, info: &ConnInfo) -> Result<pool::
         })?,
     };
     let tls = pool::tls_for(ctx.config.ca_cert_file.as_deref())?;
-    pool::session(info, source.as_ref(), &tls).await
+    let signing_in = pool::session(info, source.as_ref(), &tls);
+    match ctx.timeout {
+        Some(after) => {
+            tokio::time::timeout(after, signing_in)
+                .await
+                .unwrap_or(Err(SqlError::TimedOut {
+                    what: "signing in to PostgreSQL",
+                    after,
+                }))
+        }
+        None => signing_in.await,
+    }
 }

@@ -41,6 +41,12 @@ pub enum SqlError {
     },
     #[error(transparent)]
     Quote(#[from] crate::sql::quote::QuoteError),
+    /// The engine's timeout for the operation (customTimeouts) ran out.
+    #[error("gave up {what} after {} s, the operation's timeout (customTimeouts); nothing was committed", after.as_secs_f64())]
+    TimedOut {
+        what: &'static str,
+        after: std::time::Duration,
+    },
 }
 
 impl SqlError {

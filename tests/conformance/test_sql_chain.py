@@ -284,3 +284,101 @@ def test_an_app_identity_signs_in_with_its_token_and_can_do_exactly_what_its_gra
     assert emulator.call("GET", emulator.path("server", "pg-myapp-sql"), PG_API)[0] == 404
     assert emulator.call("GET", emulator.path("identity", app), MSI_API)[0] == 404
     assert time.monotonic() - started < 40, f"the SQL chain took {time.monotonic() - started:.1f} s"
+
+
+def test_a_long_apply_signs_each_new_session_in_with_a_renewed_token(azure, emulator):
+    """Tokens live an hour on Azure; an apply that outlives one must never sign in with an
+    expired token. Here tokens live 4 s, and each new session (a Grant in a database not used
+    before) comes after the last token expired: each needs, and gets, a renewed token."""
+    me = deployer(azure, emulator)
+    suffix = secrets.token_hex(3)
+    made: list[tuple[str, str, str, dict]] = []
+
+    def up(token: str, name: str, news: dict) -> dict:
+        created = create(azure, token, name, check(azure, token, name, news))
+        made.append((token, name, created.id, from_struct(created.properties)))
+        return made[-1][3]
+
+    def postgres_tokens() -> int:
+        return emulator.state()["tokensIssued"].get(POSTGRES_RESOURCE, 0)
+
+    try:
+        fqdn = up(SERVER, "pg-renew", server_inputs("pg-myapp-renew"))["fullyQualifiedDomainName"]
+        up(AD_ADMIN, "admin-renew", {"resourceGroupName": RG, "serverName": "pg-myapp-renew",
+                                     "objectId": me["objectId"], "principalName": me["name"],
+                                     "principalType": "ServicePrincipal"})
+        for db in ("renew1", "renew2"):
+            up(DATABASE, db, {"resourceGroupName": RG, "serverName": "pg-myapp-renew", "name": db})
+        port, _ = gateway_port(emulator, fqdn)
+        connection = {"host": fqdn, "port": port, "database": "postgres", "username": me["name"],
+                      "sslMode": "verify-full"}
+        app = f"app-renew-{suffix}"
+        up(IDENTITY, "app-renew-id", {"resourceGroupName": RG, "name": app, "location": "eastus"})
+        assert emulator.admin("settings", {"tokenLifetimeSeconds": 4})["tokenLifetimeSeconds"] == 4
+        before = postgres_tokens()
+        up(PRINCIPAL, "app-renew", {"connection": connection, "name": app})
+        assert postgres_tokens() == before + 1
+        for db in ("renew1", "renew2"):
+            time.sleep(4.5)  # the last token has expired: the gateway would refuse it
+            up(GRANT, f"usage-{db}", {"connection": connection, "role": app, "database": db,
+                                      "objectType": "schema", "schema": "public", "privileges": ["USAGE"]})
+        assert postgres_tokens() == before + 3, "each new session after an expiry signed in with a renewed token"
+    finally:
+        emulator.admin("settings", {"tokenLifetimeSeconds": 3600})
+        destroy(azure, made, quietly=True)
+
+
+def test_a_grant_stuck_behind_a_lock_gives_up_at_the_engines_timeout(azure, emulator):
+    """customTimeouts bound the SQL too: a Grant waiting for a lock someone else holds fails with
+    DEADLINE_EXCEEDED at the timeout the engine sent, rolled back, and succeeds once it is free."""
+    me = deployer(azure, emulator)
+    cafile = emulator.info["caCertFile"]
+    made: list[tuple[str, str, str, dict]] = []
+
+    def up(token: str, name: str, news: dict) -> dict:
+        created = create(azure, token, name, check(azure, token, name, news))
+        made.append((token, name, created.id, from_struct(created.properties)))
+        return made[-1][3]
+
+    holder = None
+    try:
+        fqdn = up(SERVER, "pg-lock", server_inputs("pg-myapp-lock"))["fullyQualifiedDomainName"]
+        up(AD_ADMIN, "admin-lock", {"resourceGroupName": RG, "serverName": "pg-myapp-lock",
+                                    "objectId": me["objectId"], "principalName": me["name"],
+                                    "principalType": "ServicePrincipal"})
+        up(DATABASE, "db-lock", {"resourceGroupName": RG, "serverName": "pg-myapp-lock", "name": "myappdb"})
+        port, _ = gateway_port(emulator, fqdn)
+        connection = {"host": fqdn, "port": port, "database": "postgres", "username": me["name"],
+                      "sslMode": "verify-full"}
+        admin_token = Hidden(unwrap(invoke(azure, "pgentra:index:getAccessToken", {})["token"]))
+        psql = Psql(fqdn, port, cafile)
+        # Another pgentra process mid-GRANT in myappdb: it holds the ACL lock every Grant takes.
+        acl_lock = 0x7067_656E_7472_61
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["PGPASSWORD"] = admin_token
+        holder = subprocess.Popen(
+            [PSQL, "-X", "-q", "-d", f"host={fqdn} port={port} dbname=myappdb sslmode=verify-full "
+             f"sslrootcert={cafile} user='{me['name']}'",
+             "-c", f"SELECT pg_advisory_lock({acl_lock}); SELECT pg_sleep(6)"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        held = f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = {acl_lock & 0xFFFFFFFF}"
+        emulator.wait_until("the lock is held", lambda: psql.ok(me["name"], admin_token, "myappdb", held) == "1")
+
+        news = check(azure, GRANT, "usage", {"connection": connection, "role": me["name"], "database": "myappdb",
+                                             "objectType": "schema", "schema": "public", "privileges": ["CREATE"]})
+        started = time.monotonic()
+        with pytest.raises(grpc.RpcError) as err:
+            azure.stub.Create(provider_pb2.CreateRequest(urn=f"urn:pulumi:test::test::{GRANT}::usage",
+                                                         properties=to_struct(news), name="usage", type=GRANT,
+                                                         timeout=2), timeout=30)
+        took = time.monotonic() - started
+        assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED, (err.value.code(), err.value.details())
+        assert "statement timeout" in err.value.details(), err.value.details()
+        assert took < 10, f"the Grant gave up after {took:.1f} s, not at its 2 s timeout"
+
+        holder.wait(timeout=30)  # the other process is done: its session ends, and the lock with it
+        up(GRANT, "usage", news)
+    finally:
+        if holder is not None and holder.poll() is None:
+            holder.kill()
+        destroy(azure, made, quietly=True)

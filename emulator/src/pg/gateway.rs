@@ -103,7 +103,10 @@ async fn session(
     let database = get("database")
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| user.clone());
-    if !gw.active.swap(true, std::sync::atomic::Ordering::SeqCst) {
+    // The first session materialises the server in the backend; one arriving while that runs
+    // waits for it (reconciliations are serialised) instead of finding nothing there yet.
+    gw.active.store(true, std::sync::atomic::Ordering::SeqCst);
+    if gw.backend_database("postgres").is_none() {
         super::reconcile_boxed(inner.clone()).await;
     }
     s.write_all(&wire::auth_cleartext_password()).await?;
@@ -121,6 +124,10 @@ async fn session(
         Ok(r) => r,
         Err(e) => return fail(&mut s, e).await,
     };
+    if gw.backend_database(&database).is_none() {
+        // Created through ARM a moment ago: catch up rather than wait for the next tick.
+        super::reconcile_boxed(inner.clone()).await;
+    }
     let Some(real_db) = gw.backend_database(&database) else {
         return fail(
             &mut s,

@@ -1,0 +1,433 @@
+//! 1,000 mixed Grants created through the provider plugin as the engine would (a separate
+//! process over gRPC, 16 Create calls in flight), against the same GRANT statements sent by
+//! psql in one session, both through the emulator's PostgreSQL gateway (TLS, token sign-in) to
+//! the local PostgreSQL, alternating, in one run. Reports the medians, their ratio (target:
+//! the provider within 1.5x of psql) and the PostgreSQL token requests the provider made (one per
+//! scope per run).
+//!
+//! `cargo bench --bench grants` (needs PostgreSQL on 127.0.0.1:5432 and psql; the test command's
+//! scripts/test starts one). `PGENTRA_BENCH_GRANTS=N` and `PGENTRA_BENCH_ROUNDS=N` change the size.
+
+use pgentra::props::Props;
+use pgentra::proto::pulumirpc::{
+    resource_provider_client::ResourceProviderClient, CheckRequest, ConfigureRequest,
+    CreateRequest, DeleteRequest,
+};
+use pgentra::pulumi::codec::{decode, encode};
+use pgentra::resources::grant::GrantTarget;
+use pgentra_emulator::{Emulator, EmulatorOptions, RunningEmulator, POSTGRES_RESOURCE};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tonic::transport::Channel;
+
+const IN_FLIGHT: usize = 16;
+const ROLES: usize = 50;
+const TABLES: usize = 20;
+const RG: &str = "rg-bench";
+const SERVER: &str = "pg-bench";
+const DATABASE: &str = "benchdb";
+
+type Client = ResourceProviderClient<Channel>;
+
+fn main() {
+    let grants: usize = env_number("PGENTRA_BENCH_GRANTS", 1000);
+    let rounds: usize = env_number("PGENTRA_BENCH_ROUNDS", 3);
+    if std::net::TcpStream::connect("127.0.0.1:5432").is_err() {
+        panic!("PostgreSQL does not answer on 127.0.0.1:5432: start it (pg_ctlcluster 15 main start) or run scripts/test");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(bench(grants, rounds));
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{name} must be a number, not {v:?}"))
+        })
+        .unwrap_or(default)
+}
+
+async fn bench(grants: usize, rounds: usize) {
+    let emu = Emulator::start(EmulatorOptions {
+        lro_duration: Duration::from_millis(20),
+        ..EmulatorOptions::default()
+    })
+    .await
+    .expect("start the emulator");
+    let ca_file = std::env::temp_dir().join(format!("pgentra-bench-ca-{}.pem", std::process::id()));
+    let config = emu
+        .provider_config_with_ca(&ca_file)
+        .expect("provider config");
+    let deployer = emu.deployer();
+    create_resource_group(&config, &emu).await;
+    let (mut plugin, mut client) = start_plugin(&config).await;
+
+    // The server, its Entra admin (the deployer) and the database, through the provider.
+    let (server_id, server) = create(
+        &mut client,
+        "pgentra:index:FlexibleServer",
+        "pg",
+        json!({
+            "resourceGroupName": RG, "serverName": SERVER, "location": "eastus", "version": "16",
+            "skuName": "Standard_B1ms", "skuTier": "Burstable", "storageSizeGb": 32,
+        }),
+    )
+    .await;
+    let host = server["fullyQualifiedDomainName"]
+        .as_str()
+        .expect("fqdn")
+        .to_owned();
+    let _ = create(
+        &mut client,
+        "pgentra:index:AdAdmin",
+        "admin",
+        json!({
+            "resourceGroupName": RG, "serverName": SERVER, "objectId": deployer.object_id,
+            "principalName": deployer.display_name, "principalType": "ServicePrincipal",
+        }),
+    )
+    .await;
+    let _ = create(
+        &mut client,
+        "pgentra:index:Database",
+        "db",
+        json!({
+            "resourceGroupName": RG, "serverName": SERVER, "name": DATABASE,
+        }),
+    )
+    .await;
+    let gateway = emu.pg_gateway(&host).await.expect("the server's gateway");
+    let psql = Psql {
+        host: host.clone(),
+        port: gateway.addr.port(),
+        ca_file: ca_file.display().to_string(),
+        user: deployer.display_name.clone(),
+        token: emu
+            .issue_access_token(&deployer.object_id, POSTGRES_RESOURCE)
+            .expect("a token for the deployer"),
+    };
+    let mut setup = String::from("CREATE SCHEMA IF NOT EXISTS app;\n");
+    for t in 0..TABLES {
+        setup += &format!("CREATE TABLE IF NOT EXISTS app.t{t} (id serial PRIMARY KEY);\n");
+    }
+    psql.run(DATABASE, &setup);
+    let connection = json!({
+        "host": host, "port": gateway.addr.port(), "database": "postgres",
+        "username": deployer.display_name, "sslMode": "verify-full",
+    });
+
+    let (mut provider_times, mut psql_times, mut token_requests) = (vec![], vec![], vec![]);
+    for round in 0..rounds {
+        for through_provider in [true, false] {
+            let tag = format!("r{round}{}", if through_provider { "p" } else { "q" });
+            let roles: Vec<String> = (0..ROLES).map(|i| format!("bench_{tag}_{i}")).collect();
+            let create_roles: String = roles
+                .iter()
+                .map(|r| format!("CREATE ROLE \"{r}\" NOLOGIN;\n"))
+                .collect();
+            psql.run("postgres", &create_roles);
+            let specs = mixed_grants(grants, &roles, &connection);
+            if through_provider {
+                // A fresh plugin process per round, as each `pulumi up` is: its own token cache.
+                plugin.kill().ok();
+                (plugin, client) = start_plugin(&config).await;
+                let tokens_before = tokens_issued(&emu);
+                let began = Instant::now();
+                create_all(&client, &specs).await;
+                provider_times.push(began.elapsed());
+                token_requests.push(tokens_issued(&emu) - tokens_before);
+            } else {
+                let statements: String = specs
+                    .iter()
+                    .map(|s| format!("{};\n", statement_of(s)))
+                    .collect();
+                let began = Instant::now();
+                psql.run(DATABASE, &statements);
+                psql_times.push(began.elapsed());
+            }
+        }
+    }
+    // The server and its databases go; then the bench's roles, which are the backend cluster's.
+    client
+        .delete(DeleteRequest {
+            id: server_id,
+            urn: "urn:pulumi:bench::bench::pgentra:index:FlexibleServer::pg".into(),
+            r#type: "pgentra:index:FlexibleServer".into(),
+            timeout: 300.0,
+            ..Default::default()
+        })
+        .await
+        .expect("delete the server");
+    plugin.kill().ok();
+    drop_roles(rounds);
+
+    provider_times.sort();
+    psql_times.sort();
+    let median = |v: &[Duration]| v[v.len() / 2];
+    let (p, q) = (median(&provider_times), median(&psql_times));
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("{grants} mixed Grants through the emulator's gateway, {rounds} rounds, alternating:");
+    println!(
+        "  provider (16 Create calls in flight): median {:.0} ms ({:.2} ms/Grant), runs {:?}",
+        ms(p),
+        ms(p) / grants as f64,
+        provider_times
+            .iter()
+            .map(|d| ms(*d).round())
+            .collect::<Vec<_>>()
+    );
+    println!(
+        "  psql (one session, same statements):  median {:.0} ms ({:.2} ms/Grant), runs {:?}",
+        ms(q),
+        ms(q) / grants as f64,
+        psql_times
+            .iter()
+            .map(|d| ms(*d).round())
+            .collect::<Vec<_>>()
+    );
+    println!(
+        "  ratio provider/psql: {:.2}x (target <= 1.5x)",
+        ms(p) / ms(q)
+    );
+    println!("  PostgreSQL token requests per provider run: {token_requests:?} (target: 1 each)");
+    let _ = std::fs::remove_file(&ca_file);
+    emu.shutdown();
+}
+
+/// `count` Grants spread over the roles and every object type a stack grants on: database,
+/// schema, named tables, all tables, sequences, default privileges, role membership.
+fn mixed_grants(count: usize, roles: &[String], connection: &Value) -> Vec<Value> {
+    (0..count)
+        .map(|i| {
+            let role = &roles[i % roles.len()];
+            let table = format!("t{}", (i / roles.len()) % TABLES);
+            let base = json!({"connection": connection, "role": role, "database": DATABASE});
+            let extra = match i % 7 {
+                0 => json!({"objectType": "database", "privileges": ["CONNECT", "TEMPORARY"]}),
+                1 => json!({"objectType": "schema", "schema": "app", "privileges": ["USAGE"]}),
+                2 => json!({"objectType": "table", "schema": "app", "objects": [table], "privileges": ["SELECT", "INSERT", "UPDATE"]}),
+                3 => json!({"objectType": "table", "schema": "app", "privileges": ["SELECT"]}),
+                4 => json!({"objectType": "sequence", "schema": "app", "objects": [format!("{table}_id_seq")], "privileges": ["USAGE", "SELECT"]}),
+                5 => json!({"objectType": "table", "schema": "app", "privileges": ["SELECT", "DELETE"], "defaultPrivileges": true}),
+                _ => json!({"objectType": "role", "objects": [roles[(i + 1) % roles.len()]], "privileges": []}),
+            };
+            let mut grant = base;
+            grant
+                .as_object_mut()
+                .expect("object")
+                .extend(extra.as_object().expect("object").clone());
+            grant
+        })
+        .collect()
+}
+
+/// The statement pgentra runs for one Grant (the same function builds it).
+fn statement_of(grant: &Value) -> String {
+    let props = Props::from_json(grant.clone());
+    let privileges: Vec<String> = grant["privileges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
+    GrantTarget::from_inputs(&props)
+        .expect("a complete grant")
+        .grant_sql(&privileges)
+        .expect("quotable names")
+}
+
+async fn create_all(client: &Client, specs: &[Value]) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    let mut calls = tokio::task::JoinSet::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let permit = slots.clone().acquire_owned().await.expect("semaphore");
+        let mut client = client.clone();
+        let spec = spec.clone();
+        calls.spawn(async move {
+            let _ = create(&mut client, "pgentra:index:Grant", &format!("g{i}"), spec).await;
+            drop(permit);
+        });
+    }
+    while let Some(done) = calls.join_next().await {
+        done.expect("a Create call panicked");
+    }
+}
+
+/// Check then Create, as the engine sends them; the ID and the outputs.
+async fn create(client: &mut Client, token: &str, name: &str, inputs: Value) -> (String, Value) {
+    let urn = format!("urn:pulumi:bench::bench::{token}::{name}");
+    let news = encode(&Props::from_json(inputs), |_| false);
+    let checked = client
+        .check(CheckRequest {
+            urn: urn.clone(),
+            news: Some(news),
+            name: name.into(),
+            r#type: token.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("Check {urn}: {e}"))
+        .into_inner();
+    assert!(
+        checked.failures.is_empty(),
+        "Check {urn}: {:?}",
+        checked.failures
+    );
+    let created = client
+        .create(CreateRequest {
+            urn: urn.clone(),
+            properties: checked.inputs,
+            name: name.into(),
+            r#type: token.into(),
+            timeout: 300.0,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("Create {urn}: {}", e.message()))
+        .into_inner();
+    let outputs = decode(created.properties.as_ref()).expect("decodable outputs");
+    (created.id, Value::Object(outputs.values.clone()))
+}
+
+async fn start_plugin(config: &std::collections::BTreeMap<String, String>) -> (Child, Client) {
+    let plugin = env!("CARGO_BIN_EXE_pulumi-resource-pgentra");
+    let mut child = Command::new(plugin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the plugin");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the port");
+    let port: u16 = line.trim().parse().expect("the plugin prints its port");
+    let mut client = ResourceProviderClient::connect(format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("connect to the plugin");
+    let args: serde_json::Map<String, Value> = config
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    client
+        .configure(ConfigureRequest {
+            variables: HashMap::new(),
+            args: Some(encode(&Props::new(args), |_| false)),
+            accept_secrets: true,
+            accept_resources: true,
+            ..Default::default()
+        })
+        .await
+        .expect("Configure");
+    (child, client)
+}
+
+/// The resource group the stack goes in (a stack takes it as given), through pgentra's ARM client.
+async fn create_resource_group(
+    config: &std::collections::BTreeMap<String, String>,
+    emu: &RunningEmulator,
+) {
+    let args: serde_json::Map<String, Value> = config
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    let config = pgentra::config::ProviderConfig::resolve(&Props::new(args), |_| None)
+        .expect("the emulator's provider config");
+    let azure = pgentra::azure::Azure::from_config(&config).expect("an ARM client");
+    let path = format!(
+        "/subscriptions/{}/resourcegroups/{RG}",
+        emu.subscription_id()
+    );
+    azure
+        .arm
+        .put(&path, "2021-04-01", &json!({"location": "eastus"}))
+        .await
+        .expect("create the resource group");
+}
+
+fn tokens_issued(emu: &RunningEmulator) -> u64 {
+    emu.state()["tokensIssued"][POSTGRES_RESOURCE]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+struct Psql {
+    host: String,
+    port: u16,
+    ca_file: String,
+    user: String,
+    token: String,
+}
+
+impl Psql {
+    /// Runs `sql` in one session (each statement its own transaction, as pgentra's are).
+    fn run(&self, database: &str, sql: &str) {
+        let conninfo = format!(
+            "host={} port={} dbname={database} sslmode=verify-full sslrootcert={} user='{}'",
+            self.host, self.port, self.ca_file, self.user
+        );
+        let mut child = Command::new("psql")
+            .args([
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                &conninfo,
+                "-f",
+                "-",
+            ])
+            .env("PGPASSWORD", &self.token)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("psql is installed (apt-get install -y postgresql-client)");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(sql.as_bytes())
+            .expect("feed psql");
+        let status = child.wait().expect("psql ran");
+        assert!(status.success(), "psql failed in {database}");
+    }
+}
+
+/// Drops the bench's roles from the backend cluster (as its superuser, once the server and
+/// the databases holding their privileges are gone).
+fn drop_roles(rounds: usize) {
+    let mut sql = String::new();
+    for round in 0..rounds {
+        for side in ["p", "q"] {
+            for i in 0..ROLES {
+                sql += &format!("DROP ROLE IF EXISTS \"bench_r{round}{side}_{i}\";\n");
+            }
+        }
+    }
+    let status = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+            &sql,
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .expect("psql ran");
+    assert!(status.success(), "dropping the bench's roles failed");
+}
