@@ -108,23 +108,17 @@ impl Deployment {
                 .check(&t, &Props::default(), &news)
                 .await
                 .map_err(|e| e.to_string())?;
+            // The line first: the plugin's log lines for it (the SQL it would run) follow.
+            render::resource(Op::Create, declared.type_token, &declared.name, "create");
             let (_, planned) = self
                 .rpc
                 .create(&t, &checked, true)
                 .await
                 .map_err(|e| e.to_string())?;
             let unknown = render::unknown_outputs(&planned);
-            let note = if unknown.is_empty() {
-                String::new()
-            } else {
-                format!("  [known after create: {}]", unknown.join(", "))
-            };
-            render::resource(
-                Op::Create,
-                declared.type_token,
-                &declared.name,
-                format!("create{note}"),
-            );
+            if !unknown.is_empty() {
+                render::detail(format!("known after create: {}", unknown.join(", ")));
+            }
             outputs.insert(declared.name.clone(), planned);
             tally.add("to create");
         }

@@ -105,6 +105,11 @@ pub fn main(args: &[String]) -> ExitCode {
         }
     };
     let started = Instant::now();
+    // Before starting anything: the plugin the demo drives must be there.
+    if let Err(error) = engine::plugin_path() {
+        eprintln!("pgentra demo: {error}");
+        return ExitCode::FAILURE;
+    }
     say("pgentra demo: passwordless Azure PostgreSQL (Microsoft Entra ID end to end), on this machine");
     say("\n== Setup");
     let mut backend = match postgres::find_or_start(options.private_postgres) {
@@ -265,8 +270,7 @@ async fn with_emulator(
     // The plugin's log lines, as the engine shows them: under the resource they are about.
     let log_printer = tokio::spawn(async move {
         while let Some(line) = logs.recv().await {
-            let name = line.urn.rsplit("::").next().unwrap_or(&line.urn).to_owned();
-            say(format!("        [{name}] {}", line.message));
+            render::log_line(&line.urn, &line.message);
         }
     });
 

@@ -61,6 +61,18 @@ pub fn detail(text: impl AsRef<str>) {
     say(format!("        {}", text.as_ref()));
 }
 
+/// A log line of the plugin, under the resource it is about (named by the URN's last part);
+/// the lines of a multi-line message (SQL) indented beneath.
+pub fn log_line(urn: &str, message: &str) {
+    let name = urn.rsplit("::").next().unwrap_or(urn);
+    let mut lines = message.lines();
+    let mut text = format!("        [{name}] {}", lines.next().unwrap_or_default());
+    for more in lines {
+        text.push_str(&format!("\n            {}", more.trim()));
+    }
+    say(text);
+}
+
 /// `1.2s` / `340ms`.
 pub fn elapsed(d: Duration) -> String {
     if d < Duration::from_secs(1) {
