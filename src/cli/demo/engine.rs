@@ -145,35 +145,18 @@ impl ProviderPlugin {
             .stderr(stderr)
             .spawn()
             .map_err(|e| format!("starting {}: {e}", binary.display()))?;
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let first_line = tokio::task::spawn_blocking(move || {
-            let mut reader = std::io::BufReader::new(stdout);
-            let mut line = String::new();
-            let read = reader.read_line(&mut line);
-            // The plugin must print nothing else; keep draining so it never blocks on a full pipe.
-            std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-            read.map(|_| line)
-        });
-        let line = tokio::time::timeout(Duration::from_secs(10), first_line)
-            .await
-            .map_err(|_| format!("{PLUGIN} printed no port within 10 s"))?
-            .map_err(|e| format!("reading {PLUGIN}'s port: {e}"))?
-            .map_err(|e| format!("reading {PLUGIN}'s port: {e}"))?;
-        let port: u16 = line.trim().parse().map_err(|_| {
-            format!(
-                "{PLUGIN} printed {line:?} instead of its port; see {}",
-                stderr_file.display()
-            )
-        })?;
-        let client = ResourceProviderClient::connect(format!("http://127.0.0.1:{port}"))
-            .await
-            .map_err(|e| format!("connecting to {PLUGIN} on port {port}: {e}"))?
-            .max_decoding_message_size(64 * 1024 * 1024);
-        Ok(Self {
-            child,
-            rpc: Rpc { client },
-            stderr_file,
-        })
+        match connect(&mut child, &stderr_file).await {
+            Ok(client) => Ok(Self {
+                child,
+                rpc: Rpc { client },
+                stderr_file,
+            }),
+            Err(error) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(error)
+            }
+        }
     }
 
     /// Handshake, then Configure with the provider config (`secret_keys` travel as secrets).
@@ -226,6 +209,12 @@ impl ProviderPlugin {
     /// Cancel, then end the process (the engine is done with it; nothing is in flight).
     pub async fn shutdown(mut self) {
         let _ = self.rpc.client.cancel(()).await;
+    }
+}
+
+/// The plugin never outlives the demo, however the demo ends (an error, Ctrl-C).
+impl Drop for ProviderPlugin {
+    fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -426,6 +415,39 @@ impl Rpc {
             .map_err(Self::fail("delete", target))?;
         Ok(())
     }
+}
+
+/// Reads the port the plugin prints first and connects to it.
+async fn connect(
+    child: &mut Child,
+    stderr_file: &Path,
+) -> Result<ResourceProviderClient<Channel>, String> {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let first_line = tokio::task::spawn_blocking(move || {
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        let read = reader.read_line(&mut line);
+        // The plugin must print nothing else; keep draining so it never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        read.map(|_| line)
+    });
+    let line = tokio::time::timeout(Duration::from_secs(10), first_line)
+        .await
+        .map_err(|_| format!("{PLUGIN} printed no port within 10 s"))?
+        .map_err(|e| format!("reading {PLUGIN}'s port: {e}"))?
+        .map_err(|e| format!("reading {PLUGIN}'s port: {e}"))?;
+    let port: u16 = line.trim().parse().map_err(|_| {
+        format!(
+            "{PLUGIN} printed {line:?} instead of its port; see {}",
+            stderr_file.display()
+        )
+    })?;
+    Ok(
+        ResourceProviderClient::connect(format!("http://127.0.0.1:{port}"))
+            .await
+            .map_err(|e| format!("connecting to {PLUGIN} on port {port}: {e}"))?
+            .max_decoding_message_size(64 * 1024 * 1024),
+    )
 }
 
 /// What Diff said.

@@ -131,7 +131,15 @@ pub fn main(args: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(run(&options));
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = run(&options) => result,
+            _ = tokio::signal::ctrl_c(), if !options.keep => {
+                let _ = std::fs::remove_dir_all(work_dir());
+                Err(INTERRUPTED.to_owned())
+            }
+        }
+    });
     runtime.shutdown_timeout(Duration::from_secs(2));
     if let Some(cluster) = backend.private.as_mut() {
         cluster.stop();
@@ -168,8 +176,16 @@ struct Demo {
     ca_file: PathBuf,
 }
 
+const INTERRUPTED: &str = "interrupted (Ctrl-C): the plugin and the emulator are stopped; \
+                           roles the stack made in PostgreSQL may remain";
+
+/// This run's folder: the emulator's CA, the plugin's log.
+fn work_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("pgentra-demo-{}", std::process::id()))
+}
+
 async fn run(options: &Options) -> Result<(), String> {
-    let work_dir = std::env::temp_dir().join(format!("pgentra-demo-{}", std::process::id()));
+    let work_dir = work_dir();
     std::fs::create_dir_all(&work_dir)
         .map_err(|e| format!("creating {}: {e}", work_dir.display()))?;
     let result = run_in(options, &work_dir).await;
@@ -217,48 +233,19 @@ async fn with_emulator(
             .map_err(|e| format!("an ARM client for the emulator: {e}"))?,
     );
 
-    // Entra objects are not ARM resources: made in the directory, as an Entra admin would.
-    let suffix: String = pgentra_emulator::util::uuid()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(4)
-        .collect();
-    let names = stack::Names::with_suffix(&suffix.to_ascii_lowercase());
-    let directory = emulator.directory();
-    let deployer = emulator.deployer();
-    let admins = directory.add_group(&names.admin_group, &[&deployer.object_id]);
-    let developer = directory.add_user(&names.developer, "Developer");
-    directory.add_group(&names.readwrite_group, &[&developer.object_id]);
-    say(format!(
-        "  Entra directory group {} (the server's admin; member: the deployer {}), group {} (member: {}), user {}",
-        names.admin_group, deployer.display_name, names.readwrite_group, names.developer, names.developer
-    ));
-    let rg_path = format!(
-        "/subscriptions/{}/resourcegroups/{}",
-        emulator.subscription_id(),
-        stack::RESOURCE_GROUP
-    );
-    azure
-        .arm
-        .put(
-            &rg_path,
-            "2021-04-01",
-            &serde_json::json!({"location": stack::LOCATION}),
-        )
-        .await
-        .map_err(|e| format!("creating the resource group {}: {e}", stack::RESOURCE_GROUP))?;
-    say(format!(
-        "  resource group  {} ({})",
-        stack::RESOURCE_GROUP,
-        stack::LOCATION
-    ));
+    let (names, admins) = make_directory(&emulator);
+    create_resource_group(&azure, &emulator).await?;
 
     let binary = engine::plugin_path()?;
     let (engine_address, mut logs) = engine::serve_engine().await?;
     let mut plugin = engine::ProviderPlugin::start(&binary, &engine_address, work_dir).await?;
-    plugin
+    if let Err(e) = plugin
         .configure(&engine_address, &config, &["clientSecret"])
-        .await?;
+        .await
+    {
+        plugin.shutdown().await;
+        return Err(e);
+    }
     say(format!(
         "  provider        {} (its own process), configured for the emulator; engine Log service on {engine_address}",
         binary.display()
@@ -316,6 +303,51 @@ async fn with_emulator(
             demo.work_dir.join("provider.log").display()
         )
     })
+}
+
+/// The Entra objects the stack names (they are not ARM resources: an Entra admin makes them):
+/// the admin group with the deployer in it, the readwrite group and its developer.
+fn make_directory(emulator: &RunningEmulator) -> (stack::Names, pgentra_emulator::Group) {
+    let suffix: String = pgentra_emulator::util::uuid()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(4)
+        .collect();
+    let names = stack::Names::with_suffix(&suffix.to_ascii_lowercase());
+    let directory = emulator.directory();
+    let deployer = emulator.deployer();
+    let admins = directory.add_group(&names.admin_group, &[&deployer.object_id]);
+    let developer = directory.add_user(&names.developer, "Developer");
+    directory.add_group(&names.readwrite_group, &[&developer.object_id]);
+    say(format!(
+        "  Entra directory group {} (the server's admin; member: the deployer {}), group {} (member: {}), user {}",
+        names.admin_group, deployer.display_name, names.readwrite_group, names.developer, names.developer
+    ));
+    (names, admins)
+}
+
+/// The resource group the stack lives in (made outside the stack, like `az group create`).
+async fn create_resource_group(azure: &Azure, emulator: &RunningEmulator) -> Result<(), String> {
+    let path = format!(
+        "/subscriptions/{}/resourcegroups/{}",
+        emulator.subscription_id(),
+        stack::RESOURCE_GROUP
+    );
+    azure
+        .arm
+        .put(
+            &path,
+            "2021-04-01",
+            &serde_json::json!({"location": stack::LOCATION}),
+        )
+        .await
+        .map_err(|e| format!("creating the resource group {}: {e}", stack::RESOURCE_GROUP))?;
+    say(format!(
+        "  resource group  {} ({})",
+        stack::RESOURCE_GROUP,
+        stack::LOCATION
+    ));
+    Ok(())
 }
 
 fn provider_config(config: &std::collections::BTreeMap<String, String>) -> ProviderConfig {
