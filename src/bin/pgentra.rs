@@ -1,5 +1,4 @@
-//! The pgentra command line. More commands (demo, emulator, token, psql, doctor) arrive with
-//! the features they drive.
+//! The pgentra command line: one arm per command; each command lives in `pgentra::cli`.
 
 use std::process::ExitCode;
 
@@ -7,6 +6,7 @@ const USAGE: &str = "\
 pgentra: passwordless Azure PostgreSQL, as a Pulumi provider
 
 Usage (`pgentra COMMAND --help` explains each):
+  pgentra demo [--keep]         Show the whole passwordless chain working on this machine
   pgentra emulator [--json]     Serve a local Azure (ARM, Entra, managed identity) for stacks and tests
   pgentra token [--json]        Print an Entra access token for PostgreSQL (the password of a sign-in)
   pgentra psql HOST DB [USER]   Run psql signed in with a fresh Entra token
@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("schema") => schema(&args[1..]),
         Some("emulator") => emulator(&args[1..]),
+        Some("demo") => pgentra::cli::demo::main(&args[1..]),
         Some("token") => token(&args[1..]),
         Some("psql") => psql(&args[1..]),
         Some("doctor") => doctor(&args[1..]),

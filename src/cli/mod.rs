@@ -1,5 +1,6 @@
 //! The `pgentra` command line's commands, one module each.
 
+pub mod demo;
 pub mod doctor;
 pub mod emulator;
 pub mod psql;
