@@ -395,38 +395,32 @@ fn init(package: &Package) -> String {
 // ---- object types ---------------------------------------------------------------------------
 
 fn inputs(package: &Package) -> String {
-    let mut out = header();
-    out.push_str(IMPORTS);
-    let names: Vec<String> = package
-        .types
-        .iter()
-        .map(|t| format!("'{}Args'", t.name))
-        .collect();
-    let _ = write!(out, "\n__all__ = [{}]\n", names.join(", "));
-    for object in &package.types {
-        out.push_str("\n\n");
-        out.push_str(&args_class(
-            &format!("{}Args", object.name),
-            &object.description,
-            &object.properties,
-            None,
-        ));
-    }
-    out
+    types_module(package, &|object| {
+        let class = format!("{}Args", object.name);
+        let text = args_class(&class, &object.description, &object.properties, None);
+        (class, text)
+    })
 }
 
 fn outputs(package: &Package) -> String {
+    types_module(package, &|object| {
+        (object.name.clone(), output_class(object))
+    })
+}
+
+/// `_inputs.py` or `outputs.py`: one class per object type, given as (class name, class text).
+fn types_module(package: &Package, class: &dyn Fn(&ObjectType) -> (String, String)) -> String {
+    let classes: Vec<(String, String)> = package.types.iter().map(class).collect();
+    let names: Vec<String> = classes
+        .iter()
+        .map(|(name, _)| format!("'{name}'"))
+        .collect();
     let mut out = header();
     out.push_str(IMPORTS);
-    let names: Vec<String> = package
-        .types
-        .iter()
-        .map(|t| format!("'{}'", t.name))
-        .collect();
     let _ = write!(out, "\n__all__ = [{}]\n", names.join(", "));
-    for object in &package.types {
+    for (_, text) in &classes {
         out.push_str("\n\n");
-        out.push_str(&output_class(object));
+        out.push_str(text);
     }
     out
 }
