@@ -11,8 +11,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 /// The dependency and dev toolchain written into package.json; sdk/nodejs/package-lock.json pins
-/// them exactly (and `npm ci` fails when the two disagree).
-const PULUMI_DEPENDENCY: (&str, &str) = ("@pulumi/pulumi", "^3.276.0");
+/// them exactly (and `npm ci` fails when the two disagree). @pulumi/pulumi 3.248.0 is the newest
+/// that supports Node.js 20 (later ones declare `node >=22`), the Node.js these machines have.
+const PULUMI_DEPENDENCY: (&str, &str) = ("@pulumi/pulumi", "^3.248.0");
 const DEV_DEPENDENCIES: &[(&str, &str)] = &[("@types/node", "20.19.43"), ("typescript", "5.9.3")];
 
 pub fn generate(package: &Package) -> Result<Files, SchemaError> {
