@@ -870,7 +870,7 @@ fn function_module(function: &Function) -> String {
     let _ = write!(
         out,
         "\n\ndef {base}({plain}opts: Optional[pulumi.InvokeOptions] = None) -> {awaitable}:\n{doc}    __args__: dict[str, Any] = dict()\n{args_dict}    opts = pulumi.InvokeOptions.merge(_utilities.get_invoke_opts_defaults(), opts)\n    __ret__ = pulumi.runtime.invoke(\"{token}\", __args__, opts=opts, typ={result}).value\n\n    return {awaitable}(\n{kw}    )\n",
-        plain = if plain_params.is_empty() { String::new() } else { format!("\n{}", indent(&plain_params, 4 + base.len())) + &" ".repeat(4 + base.len()) },
+        plain = if plain_params.is_empty() { String::new() } else { format!("\n{}", indent(&plain_params, 5 + base.len())) + &" ".repeat(5 + base.len()) },
         token = function.token,
         kw = keyword_list("__ret__").replace("            ", "        "),
     );
@@ -883,7 +883,7 @@ fn function_module(function: &Function) -> String {
     let _ = write!(
         out,
         "\n\ndef {output_name}({params}opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]] = None) -> pulumi.Output[{result}]:\n{doc}    __args__: dict[str, Any] = dict()\n{args_dict}    opts = pulumi.InvokeOutputOptions.merge(_utilities.get_invoke_output_opts_defaults(), opts)\n    __ret__ = pulumi.runtime.invoke_output(\"{token}\", __args__, opts=opts, typ={result})\n    return {open}__ret__.apply(lambda __response__: {result}(\n{kw}    )){close}\n",
-        params = if output_params.is_empty() { String::new() } else { format!("\n{}", indent(&output_params, 4 + output_name.len())) + &" ".repeat(4 + output_name.len()) },
+        params = if output_params.is_empty() { String::new() } else { format!("\n{}", indent(&output_params, 5 + output_name.len())) + &" ".repeat(5 + output_name.len()) },
         token = function.token,
         kw = keyword_list("__response__").replace("            ", "        "),
         open = wrap.0,

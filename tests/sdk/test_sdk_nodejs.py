@@ -15,6 +15,7 @@ from sdk_support import (
     NODE_MODULES,
     NODE_SDK,
     SCHEMA,
+    mocks_environment,
     TSC,
     require_node_toolchain,
     resource,
@@ -227,6 +228,13 @@ const value = (output) => new Promise((resolve) => output.apply(resolve));
         passwordSecret: await server.administratorLoginPassword.isSecret,
         tokenSecret: await token.isSecret,
         token: (await value(token)).token,
+        config: {
+            subscriptionId: pgentra.config.subscriptionId,
+            tenantId: pgentra.config.tenantId,
+            environment: pgentra.config.environment,
+            useMsi: pgentra.config.useMsi,
+            clientSecretIsSecret: await pgentra.config.clientSecret.isSecret,
+        },
     };
     await new Promise((resolve) => setTimeout(resolve, 100));
     console.log(JSON.stringify({ sent, ...report }));
@@ -241,7 +249,7 @@ def mocked_run(sdk_build):
     script = out / "mock-program.js"
     script.write_text(MOCK_PROGRAM)
     # The compiled SDK lives outside sdk/nodejs: NODE_PATH lets it find the pinned @pulumi/pulumi.
-    env = dict(os.environ, NODE_PATH=str(NODE_MODULES))
+    env = mocks_environment(NODE_PATH=str(NODE_MODULES))
     result = run(["node", str(script), str(out / "index.js")], env=env, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -275,3 +283,13 @@ def test_under_mocks_schema_secrets_stay_secret(mocked_run):
     assert "clientS3cret" in json.dumps(provider["clientSecret"])
     calls = [r["call"] for r in mocked_run["sent"] if "call" in r]
     assert calls == ["pgentra:index:getAccessToken"]
+
+
+def test_config_reads_stack_config_then_the_environment_then_the_default(mocked_run):
+    assert mocked_run["config"] == {
+        "subscriptionId": "sub-from-stack",  # stack config wins over ARM_SUBSCRIPTION_ID
+        "tenantId": "tenant-from-env",
+        "environment": "public",  # the schema's default
+        "useMsi": True,
+        "clientSecretIsSecret": True,
+    }
