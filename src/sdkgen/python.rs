@@ -14,6 +14,8 @@ use std::path::PathBuf;
 
 /// The `pulumi` Python package the SDK is written against (the lowest it accepts).
 const PULUMI_REQUIREMENT: &str = "pulumi>=3.142.0,<4.0.0";
+/// For resource registration's versions (pulumi itself depends on it).
+const SEMVER_REQUIREMENT: &str = "semver>=3.0.0";
 
 pub fn generate(package: &Package) -> Result<Files, SchemaError> {
     let module = package.python_package.clone();
@@ -232,7 +234,7 @@ readme = \"README.md\"\n\
 requires-python = \">=3.9\"\n\
 license = {{ text = \"{license}\" }}\n\
 keywords = [{keywords}]\n\
-dependencies = [\"{PULUMI_REQUIREMENT}\"]\n\
+dependencies = [\"{PULUMI_REQUIREMENT}\", \"{SEMVER_REQUIREMENT}\"]\n\
 \n\
 [build-system]\n\
 requires = [\"setuptools>=61.0\"]\n\
@@ -286,9 +288,10 @@ fn utilities(package: &Package) -> String {
 
 import os
 import typing
-from typing import Any, Optional, TypeVar
+from typing import Any, Callable, Mapping, Optional, TypeVar
 
 import pulumi
+import semver
 
 _VERSION = "{version}"
 
@@ -355,6 +358,39 @@ def _as_inputs(props: Any) -> pulumi.Inputs:
     return typing.cast(pulumi.Inputs, props)
 
 
+def register_resources(
+    package: str,
+    module: str,
+    resources: Mapping[str, Callable[..., pulumi.Resource]],
+    provider: Callable[..., pulumi.ProviderResource],
+) -> None:
+    """Lets the runtime rebuild this package's resources and provider from the references (URNs)
+    it receives, such as a resource among another resource's outputs."""
+    version = semver.Version.parse(_VERSION)
+
+    class Module(pulumi.runtime.ResourceModule):
+        def version(self) -> Optional[semver.Version]:
+            return version
+
+        def construct(self, name: str, typ: str, urn: str) -> pulumi.Resource:
+            constructor = resources.get(typ)
+            if constructor is None:
+                raise ValueError(f"unknown resource type {{typ}}")
+            return constructor(name, pulumi.ResourceOptions(urn=urn))
+
+    class Package(pulumi.runtime.ResourcePackage):
+        def version(self) -> Optional[semver.Version]:
+            return version
+
+        def construct_provider(self, name: str, typ: str, urn: str) -> pulumi.ProviderResource:
+            if typ != f"pulumi:providers:{{package}}":
+                raise ValueError(f"unknown provider type {{typ}}")
+            return provider(name, pulumi.ResourceOptions(urn=urn))
+
+    pulumi.runtime.register_resource_module(package, module, Module())
+    pulumi.runtime.register_resource_package(package, Package())
+
+
 def get_resource_args_opts(
     args_type: type[_Args], opts_type: type[_Opts], *args: Any, **kwargs: Any
 ) -> tuple[Optional[_Args], Optional[_Opts]]:
@@ -389,6 +425,15 @@ fn init(package: &Package) -> String {
     for module in modules {
         let _ = writeln!(out, "from .{module} import *");
     }
+    let _ = write!(
+        out,
+        "\n_utilities.register_resources(\n    \"{}\",\n    \"index\",\n    {{\n",
+        package.name
+    );
+    for resource in &package.resources {
+        let _ = writeln!(out, "        \"{}\": {},", resource.token, resource.name);
+    }
+    out.push_str("    },\n    Provider,\n)\n");
     out
 }
 

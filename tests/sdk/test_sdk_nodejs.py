@@ -219,10 +219,15 @@ const value = (output) => new Promise((resolve) => output.apply(resolve));
         version: "16", skuName: "Standard_B1ms", administratorLoginPassword: "Passw0rd!x" });
     const grant = new pgentra.Grant("g", { connection: { host: server.fullyQualifiedDomainName,
         username: "admins" }, role: "app", database: "appdb", objectType: "table", privileges: ["SELECT"] });
-    new pgentra.Provider("explicit", { useMsi: true, clientSecret: "clientS3cret" });
+    const explicit = new pgentra.Provider("explicit", { useMsi: true, clientSecret: "clientS3cret" });
     const token = pgentra.getAccessTokenOutput();
     const connection = await value(grant.connection);
+    // A resource reference as the engine sends one: the registered module rebuilds the class.
+    const rebuilt = (urn) => pulumi.runtime.deserializeProperty({
+        "4dabf18193072939515e22adb298388d": "5cf8f73096256a8f31e491e813e4eb8e", urn, packageVersion: "",
+    }).constructor.name;
     const report = {
+        references: [rebuilt(await value(server.urn)), rebuilt(await value(explicit.urn))],
         fqdn: await value(server.fullyQualifiedDomainName),
         connection,
         passwordSecret: await server.administratorLoginPassword.isSecret,
@@ -293,3 +298,7 @@ def test_config_reads_stack_config_then_the_environment_then_the_default(mocked_
         "useMsi": True,
         "clientSecretIsSecret": True,
     }
+
+
+def test_resource_references_are_rebuilt_as_the_sdks_classes(mocked_run):
+    assert mocked_run["references"] == ["FlexibleServer", "Provider"]
