@@ -12,6 +12,8 @@ Usage (`pgentra COMMAND --help` explains each):
   pgentra psql HOST DB [USER]   Run psql signed in with a fresh Entra token
   pgentra doctor SERVER [USER]  Check a server's Entra sign-in chain and say how to fix each problem
   pgentra schema [--out FILE]   Print the Pulumi package schema, or write it to FILE
+  pgentra gen-sdk <python|nodejs> [--out DIR]
+                                Generate the SDK for a language from the schema (default DIR: sdk/<language>)
   pgentra version               Print the version
   pgentra help                  Show this help
 ";
@@ -20,6 +22,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("schema") => schema(&args[1..]),
+        Some("gen-sdk") => gen_sdk(&args[1..]),
         Some("emulator") => emulator(&args[1..]),
         Some("demo") => pgentra::cli::demo::main(&args[1..]),
         Some("token") => token(&args[1..]),
@@ -60,6 +63,51 @@ fn schema(args: &[String]) -> ExitCode {
         _ => {
             eprintln!("pgentra schema: expected no arguments or --out FILE\n\n{USAGE}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn gen_sdk(args: &[String]) -> ExitCode {
+    use pgentra::sdkgen::{self, Language};
+    let languages = || Language::ALL.map(Language::name).join(" or ");
+    let (language, out) = match args {
+        [language] => (language, None),
+        [language, flag, dir] if flag == "--out" => (language, Some(std::path::PathBuf::from(dir))),
+        _ => {
+            eprintln!(
+                "pgentra gen-sdk: expected a language ({}) and optionally --out DIR\n\n{USAGE}",
+                languages()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let Some(language) = Language::parse(language) else {
+        eprintln!(
+            "pgentra gen-sdk: unknown language {language:?}; expected {}",
+            languages()
+        );
+        return ExitCode::from(2);
+    };
+    let dir = out.unwrap_or_else(|| language.default_dir());
+    let files = match sdkgen::generate_builtin(language) {
+        Ok(files) => files,
+        Err(error) => {
+            eprintln!("pgentra gen-sdk: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match sdkgen::write(&files, &dir) {
+        Ok(()) => {
+            eprintln!(
+                "wrote the {language} SDK ({} files) to {}",
+                files.len(),
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("pgentra gen-sdk: {error}");
+            ExitCode::FAILURE
         }
     }
 }
