@@ -16,5 +16,6 @@ pub mod resource;
 pub mod resources;
 pub mod rules;
 pub mod schema;
+pub mod sdkgen;
 pub mod spec;
 pub mod sql;

@@ -9,6 +9,8 @@ pgentra: passwordless Azure PostgreSQL, as a Pulumi provider
 Usage:
   pgentra emulator [--json]     Serve a local Azure (ARM, Entra, managed identity) for stacks and tests
   pgentra schema [--out FILE]   Print the Pulumi package schema, or write it to FILE
+  pgentra gen-sdk <python|nodejs> [--out DIR]
+                                Generate the SDK for a language from the schema (default DIR: sdk/<language>)
   pgentra version               Print the version
   pgentra help                  Show this help
 ";
@@ -17,6 +19,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("schema") => schema(&args[1..]),
+        Some("gen-sdk") => gen_sdk(&args[1..]),
         Some("emulator") => emulator(&args[1..]),
         Some("version" | "--version" | "-V") => {
             println!("pgentra {}", env!("CARGO_PKG_VERSION"));
@@ -53,6 +56,51 @@ fn schema(args: &[String]) -> ExitCode {
         _ => {
             eprintln!("pgentra schema: expected no arguments or --out FILE\n\n{USAGE}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn gen_sdk(args: &[String]) -> ExitCode {
+    use pgentra::sdkgen::{self, Language};
+    let languages = || Language::ALL.map(Language::name).join(" or ");
+    let (language, out) = match args {
+        [language] => (language, None),
+        [language, flag, dir] if flag == "--out" => (language, Some(std::path::PathBuf::from(dir))),
+        _ => {
+            eprintln!(
+                "pgentra gen-sdk: expected a language ({}) and optionally --out DIR\n\n{USAGE}",
+                languages()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let Some(language) = Language::parse(language) else {
+        eprintln!(
+            "pgentra gen-sdk: unknown language {language:?}; expected {}",
+            languages()
+        );
+        return ExitCode::from(2);
+    };
+    let dir = out.unwrap_or_else(|| language.default_dir());
+    let files = match sdkgen::generate_builtin(language) {
+        Ok(files) => files,
+        Err(error) => {
+            eprintln!("pgentra gen-sdk: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match sdkgen::write(&files, &dir) {
+        Ok(()) => {
+            eprintln!(
+                "wrote the {language} SDK ({} files) to {}",
+                files.len(),
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("pgentra gen-sdk: {error}");
+            ExitCode::FAILURE
         }
     }
 }
