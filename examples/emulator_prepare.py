@@ -129,7 +129,7 @@ class Emulator:
 def main(argv=None, environ=None) -> int:
     import os
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--oidc-issuer", required=True,
                         help="the `OIDC issuer` URL `pgentra emulator` prints (stands in for the AKS cluster's)")

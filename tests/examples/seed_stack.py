@@ -47,31 +47,41 @@ IDENTITY, FIC, PRINCIPAL, GRANT = T + "ManagedIdentity", T + "FederatedCredentia
 GET_CLIENT_CONFIG = T + "getClientConfig"
 
 
+# What the mocked Azure adds to a new resource's inputs ("{input}" is filled from its inputs) and
+# answers to an invoke. The FQDN is not Azure's form, so no program can spell it out itself.
+MOCK_OUTPUTS = {
+    SERVER: {"fullyQualifiedDomainName": "{serverName}.mocked-fqdn.example", "state": "Ready"},
+    IDENTITY: {"principalId": IDENTITY_PRINCIPAL_ID, "clientId": IDENTITY_CLIENT_ID, "tenantId": CLIENT["tenantId"]},
+}
+MOCK_CALLS = {GET_CLIENT_CONFIG: CLIENT}
+
+
 def fqdn(server_name: str) -> str:
-    """The mocked server's host name: not Azure's form, so no program can spell it out itself."""
-    return f"{server_name}.mocked-fqdn.example"
+    return MOCK_OUTPUTS[SERVER]["fullyQualifiedDomainName"].format(serverName=server_name)
 
 
 def mock_state(token: str, inputs: dict) -> dict:
     """The state the mocked Azure returns for a new resource: its inputs plus its computed outputs."""
-    state = dict(inputs)
-    if token == SERVER:
-        state.update(fullyQualifiedDomainName=fqdn(inputs["serverName"]), state="Ready")
-    elif token == IDENTITY:
-        state.update(principalId=IDENTITY_PRINCIPAL_ID, clientId=IDENTITY_CLIENT_ID, tenantId=CLIENT["tenantId"])
-    return state
+    added = {k: v.format(**inputs) for k, v in MOCK_OUTPUTS.get(token, {}).items()}
+    return {**inputs, **added}
 
 
 def mock_call(token: str) -> dict:
-    if token == GET_CLIENT_CONFIG:
-        return dict(CLIENT)
+    if token in MOCK_CALLS:
+        return dict(MOCK_CALLS[token])
     raise AssertionError(f"the example invoked {token}, which the seed's stack does not need")
 
 
 def mocks_json() -> str:
-    """The mocked answers for a runner in another language (tests/examples/ts_mocks_runner.js)."""
-    return json.dumps({"client": CLIENT, "identityPrincipalId": IDENTITY_PRINCIPAL_ID,
-                       "identityClientId": IDENTITY_CLIENT_ID})
+    """The mocked answers, for the runner in another language (tests/examples/ts_mocks_runner.js)."""
+    return json.dumps({"outputs": MOCK_OUTPUTS, "calls": MOCK_CALLS})
+
+
+def connection_defaults() -> dict:
+    from schema_names import Schema
+
+    props = Schema().types[T + "Connection"]["properties"]
+    return {k: spec["default"] for k, spec in props.items() if "default" in spec}
 
 
 READ_WRITE = ["DELETE", "INSERT", "SELECT", "UPDATE"]
@@ -136,11 +146,14 @@ def assert_seed_stack(resources: list[dict], calls: list[str], outputs: dict) ->
     assert fic["audiences"] == ["api://AzureADTokenExchange"], fic
     assert (fic["issuer"], fic["identityName"]) == (cfg["oidcIssuerUrl"], cfg["identityName"])
 
-    # Every SQL resource signs in at the server's FQDN (from the server's output) as the admin group.
+    # Every SQL resource signs in at the server's FQDN (from the server's output) as the admin group;
+    # the rest of the connection is the schema's defaults (an SDK may fill them in, YAML does not).
     connection = {"host": fqdn(cfg["serverName"]), "username": cfg["adminGroupName"]}
+    defaults = connection_defaults()
     for r in resources:
         if r["type"] in (PRINCIPAL, GRANT):
-            given = {k: v for k, v in r["inputs"]["connection"].items() if v is not None}
+            given = {k: v for k, v in r["inputs"]["connection"].items()
+                     if v is not None and not (k in defaults and v == defaults[k])}
             assert given == connection, f"{r['name']}'s connection is {given}, not {connection}"
             if r["type"] == PRINCIPAL:
                 assert "deployerFirewallRule" in r["dependsOn"], \
