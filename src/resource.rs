@@ -107,6 +107,13 @@ pub trait Resource: Send + Sync {
         }
     }
 
+    /// The SQL a create (`olds` = None) or an update to `news` would run, shown in previews
+    /// so a reviewer sees the exact statements first. `Err` says which unknown value keeps
+    /// them from being known yet. Resources that run no SQL plan none.
+    fn planned_sql(&self, _olds: Option<&Props>, _news: &Props) -> Result<Vec<String>, String> {
+        Ok(vec![])
+    }
+
     /// `Ok(None)` when the resource no longer exists.
     async fn read(
         &self,

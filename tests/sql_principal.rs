@@ -127,20 +127,35 @@ fn a_role_that_owns_objects_is_not_dropped_and_the_error_lists_them() {
 }
 
 #[test]
-fn without_pgaadauth_the_error_says_entra_auth_and_the_postgres_database() {
+fn a_connection_to_another_database_still_creates_the_role_from_postgres() {
     run(async {
-        let name = unique("nofn-");
-        let inputs = props(json!({"connection": connection("template1"), "name": name}));
-        let err = Principal
-            .create(&ctx(), &inputs)
-            .await
-            .err()
-            .unwrap()
-            .to_string();
+        // pgaadauth lives in postgres only (as on Azure): a connection that names the app's
+        // database, as one shared by Principals and Grants does, works all the same.
+        let name = unique("app-db-conn-");
+        let inputs = props(json!({"connection": connection(DB), "name": name}));
+        let created = Principal.create(&ctx(), &inputs).await.unwrap();
         assert!(
-            err.contains("pgaadauth_create_principal") && err.contains("postgres database"),
-            "{err}"
+            created.id.contains(&format!("/{DB}?principal=")),
+            "{}",
+            created.id
         );
+        let listed = sql("postgres")
+            .await
+            .query(
+                "SELECT 1 FROM pgaadauth_list_principals(false) WHERE rolname = $1",
+                &[&name],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            listed.len(),
+            1,
+            "the role was made by pgaadauth_create_principal"
+        );
+        Principal
+            .delete(&ctx(), &created.id, &inputs)
+            .await
+            .unwrap();
     });
 }
 

@@ -1,6 +1,6 @@
 //! The emulator's own admin API on the ARM listener, under `/_emulator`:
 //! `GET /_emulator/state`, `GET|POST|DELETE /_emulator/faults`, `POST /_emulator/settings`
-//! (`{"lroDurationMs": n}`),
+//! (`{"lroDurationMs": n, "tokenLifetimeSeconds": n}`: either or both, for what follows),
 //! `POST /_emulator/directory/{users|groups|servicePrincipals}`,
 //! `GET /_emulator/conformance[?since=n]` (every recorded ARM exchange, from the n-th on, checked
 //! against the official specs: `{"checked", "problems", "exchanges"}`; 503 `SpecsNotFound` when
@@ -63,12 +63,19 @@ pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
         }
         ("POST", "/_emulator/settings") => {
             let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            use std::sync::atomic::Ordering::Relaxed;
             if let Some(ms) = body.get("lroDurationMs").and_then(Value::as_u64) {
-                inner.lro_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+                inner.lro_ms.store(ms, Relaxed);
+            }
+            if let Some(s) = body.get("tokenLifetimeSeconds").and_then(Value::as_u64) {
+                inner.token_lifetime_s.store(s.max(1), Relaxed);
             }
             Resp::json(
                 200,
-                &json!({"lroDurationMs": inner.lro_ms.load(std::sync::atomic::Ordering::Relaxed)}),
+                &json!({
+                    "lroDurationMs": inner.lro_ms.load(Relaxed),
+                    "tokenLifetimeSeconds": inner.token_lifetime_s.load(Relaxed),
+                }),
             )
         }
         ("POST", p) if p.starts_with("/_emulator/directory/") => {
@@ -248,6 +255,7 @@ pub(crate) fn state_json(inner: &Inner) -> Value {
         "busyServers": w.busy.keys().collect::<Vec<_>>(),
         "directory": inner.directory.snapshot(),
         "faults": inner.faults().list(),
+        "tokensIssued": *inner.tokens_issued.lock().unwrap_or_else(|e| e.into_inner()),
     })
 }
 

@@ -126,6 +126,10 @@ pub(crate) struct Inner {
     pub exchanges: Mutex<Vec<Exchange>>,
     /// The LRO duration in force (milliseconds); starts as `opts.lro_duration`, settable at run time.
     pub lro_ms: std::sync::atomic::AtomicU64,
+    /// The lifetime of tokens issued from now on (seconds); starts as `opts.token_lifetime`.
+    pub token_lifetime_s: std::sync::atomic::AtomicU64,
+    /// Access tokens issued so far, by audience (resource), as `/_emulator/state` reports them.
+    pub tokens_issued: Mutex<std::collections::BTreeMap<String, u64>>,
     /// The PostgreSQL token gateways, one per server (see [`pg`]).
     pub(crate) pg: pg::Gateways,
 }
@@ -212,6 +216,8 @@ impl Emulator {
             host_identity,
             exchanges: Mutex::new(Vec::new()),
             lro_ms: std::sync::atomic::AtomicU64::new(opts.lro_duration.as_millis() as u64),
+            token_lifetime_s: std::sync::atomic::AtomicU64::new(opts.token_lifetime.as_secs()),
+            tokens_issued: Mutex::default(),
             pg: Default::default(),
             opts,
         });

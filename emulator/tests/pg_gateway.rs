@@ -572,6 +572,29 @@ async fn databases_created_through_arm_are_real_and_go_with_the_server() {
         .await
         .unwrap_err();
     assert_eq!(db_error(&e).1, "42883");
+
+    // SQL that names the database by its Azure name reaches the backend database behind it,
+    // sent as a simple query and as a prepared statement.
+    c.batch_execute("COMMENT ON DATABASE appdb IS 'simple'")
+        .await
+        .expect("COMMENT ON DATABASE appdb through the gateway");
+    let comment = "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()";
+    let seen: String = c.query_one(comment, &[]).await.unwrap().get(0);
+    assert_eq!(seen, "simple");
+    c.execute("COMMENT ON DATABASE \"appdb\" IS 'prepared'", &[])
+        .await
+        .expect("a prepared statement naming \"appdb\"");
+    let seen: String = c.query_one(comment, &[]).await.unwrap().get(0);
+    assert_eq!(seen, "prepared");
+    let e = c
+        .batch_execute("GRANT CONNECT ON DATABASE otherdb TO PUBLIC")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        db_error(&e).1,
+        "3D000",
+        "another server's databases stay out of reach"
+    );
     drop(c);
 
     let r = env

@@ -52,6 +52,22 @@ impl Provider {
         })
     }
 
+    /// Tells the engine, for this resource, the SQL the operation would run.
+    fn log_planned_sql(
+        &self,
+        resource: &dyn Resource,
+        urn: &str,
+        olds: Option<&Props>,
+        news: &Props,
+    ) {
+        let message = match resource.planned_sql(olds, news) {
+            Ok(statements) if statements.is_empty() => return,
+            Ok(statements) => format!("would run:\n  {};", statements.join(";\n  ")),
+            Err(waiting) => format!("the SQL it would run is shown once {waiting}"),
+        };
+        self.engine.send(Severity::Info, urn, &message);
+    }
+
     fn context(&self, urn: &str, timeout_seconds: f64) -> Result<Context, Status> {
         let configured = self.config.read().expect("config lock").clone();
         let configured = configured.ok_or_else(|| {
@@ -413,6 +429,7 @@ impl ResourceProvider for Provider {
         let op = operation("creating", spec.token, &request.urn);
         let inputs = decoded(&op, request.properties.as_ref())?;
         if request.preview {
+            self.log_planned_sql(resource.as_ref(), &request.urn, None, &inputs);
             let preview = preview_outputs(spec, &inputs, None);
             return Ok(Response::new(rpc::CreateResponse {
                 id: String::new(),
@@ -475,6 +492,7 @@ impl ResourceProvider for Provider {
         let olds = decoded(&op, request.olds.as_ref())?;
         let news = decoded(&op, request.news.as_ref())?;
         if request.preview {
+            self.log_planned_sql(resource.as_ref(), &request.urn, Some(&olds), &news);
             let preview = preview_outputs(spec, &news, Some(&olds));
             return Ok(Response::new(rpc::UpdateResponse {
                 properties: Some(outputs(spec, &preview)),

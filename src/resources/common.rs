@@ -1,5 +1,6 @@
 //! Properties that many resources share, described once.
 
+use crate::props::Props;
 use crate::rules;
 use crate::spec::{Property, Type};
 
@@ -46,4 +47,16 @@ pub const fn object_id(doc: &'static str) -> Property {
 /// A Microsoft Entra tenant ID.
 pub const fn tenant_id(doc: &'static str) -> Property {
     Property::input("tenantId", Type::String, doc).rule(rules::uuid)
+}
+
+/// `Err` naming the first of `names` whose value is not known yet (a preview before the
+/// resources it comes from exist).
+pub fn waiting_for(inputs: &Props, names: &[&str]) -> Result<(), String> {
+    match names
+        .iter()
+        .find(|name| inputs.get(name).is_some_and(crate::props::contains_unknown))
+    {
+        Some(name) => Err(format!("{name} is known")),
+        None => Ok(()),
+    }
 }

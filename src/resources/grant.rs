@@ -8,6 +8,7 @@
 
 use crate::props::Props;
 use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
+use crate::resources::common::waiting_for;
 use crate::resources::connection::CONNECTION_PROPERTY;
 use crate::rules;
 use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
@@ -100,6 +101,21 @@ impl Resource for Grant {
         };
         check_privileges(news, &object_type, failures);
         check_targets(news, &object_type, failures);
+    }
+
+    fn planned_sql(&self, olds: Option<&Props>, news: &Props) -> Result<Vec<String>, String> {
+        waiting_for(news, &SQL_INPUTS)?;
+        let new = GrantTarget::from_inputs(news).ok_or("role, database and objectType")?;
+        let planned = match olds.and_then(|olds| Some((olds, GrantTarget::from_inputs(olds)?))) {
+            None => new.grant_sql(&privileges(news)).map(|sql| vec![sql]),
+            Some((_, old)) if new.object_type == "role" => role_update_sql(&old, &new),
+            // `ALL` expands to what the newest server version has; the update itself asks
+            // the server.
+            Some((olds, old)) => {
+                privilege_update_sql(&old, &privileges(olds), &new, &privileges(news), i32::MAX)
+            }
+        };
+        planned.map_err(|e| e.to_string())
     }
 
     async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
@@ -287,6 +303,17 @@ impl Resource for Grant {
         }
     }
 }
+
+/// The inputs the statements are made of (the connection only says where they run).
+const SQL_INPUTS: [&str; 7] = [
+    "role",
+    "database",
+    "objectType",
+    "schema",
+    "objects",
+    "privileges",
+    "withGrantOption",
+];
 
 /// SQLSTATE invalid_catalog_name: signing in to a database that does not exist.
 const DATABASE_GONE: &str = "3D000";
@@ -681,11 +708,12 @@ impl GrantTarget {
         ))
     }
 
-    /// Where the statements run: in the database holding the objects (schemas, tables,
-    /// sequences, functions, default privileges), else in the connection's database.
+    /// Where the statements run: in the database the privileges are in or on (a database's
+    /// own ACL is read there as `current_database()`, never by a name another layer may map),
+    /// and for role memberships, which have no database, in the connection's.
     fn session_info(&self, conn: &ConnInfo) -> ConnInfo {
         match self.object_type.as_str() {
-            "database" | "role" => conn.clone(),
+            "role" => conn.clone(),
             _ => conn.in_database(&self.database),
         }
     }
@@ -701,7 +729,7 @@ impl GrantTarget {
     fn on(&self) -> On<'_> {
         let schema = self.schema.as_deref().unwrap_or_default();
         match self.object_type.as_str() {
-            "database" => On::Database(&self.database),
+            "database" => On::Database,
             "schema" => On::Schema(schema),
             object_type if self.default_privileges => On::Defaults {
                 object_type,

@@ -8,11 +8,12 @@
 
 use crate::props::Props;
 use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
-use crate::resources::common::object_id;
+use crate::resources::common::{object_id, waiting_for};
 use crate::resources::connection::CONNECTION_PROPERTY;
 use crate::rules;
 use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
 use crate::sql::id::SqlId;
+use crate::sql::pool::Session;
 use crate::sql::{introspect, quote, session_for, ConnInfo, SqlError};
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -62,6 +63,36 @@ impl Resource for Principal {
         }
     }
 
+    fn planned_sql(&self, olds: Option<&Props>, news: &Props) -> Result<Vec<String>, String> {
+        if olds.is_some() {
+            return Ok(vec![]); // an update changes only how pgentra signs in
+        }
+        waiting_for(
+            news,
+            &["name", "objectId", "principalType", "isAdmin", "isMfa"],
+        )?;
+        let name = news.str("name").ok_or("name is given")?;
+        let flag = |key: &str| news.get(key) == Some(&Value::Bool(true));
+        let text = |s: &str| quote::literal(s).map_err(|e| e.to_string());
+        let call = match news.str("objectId") {
+            Some(oid) => format!(
+                "SELECT pgaadauth_create_principal_with_oid({}, {}, {}, {}, {})",
+                text(name)?,
+                text(oid)?,
+                text(news.str("principalType").unwrap_or_default())?,
+                flag("isAdmin"),
+                flag("isMfa")
+            ),
+            None => format!(
+                "SELECT pgaadauth_create_principal({}, {}, {})",
+                text(name)?,
+                flag("isAdmin"),
+                flag("isMfa")
+            ),
+        };
+        Ok(vec![call])
+    }
+
     async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
         let wanted = Wanted::from_inputs(inputs)?;
         let id = wanted.id();
@@ -69,7 +100,9 @@ impl Resource for Principal {
             id: id.to_string(),
             source,
         };
-        let session = session_for(ctx, &wanted.conn).await.map_err(fail)?;
+        let session = session_for(ctx, &in_postgres(&wanted.conn))
+            .await
+            .map_err(fail)?;
         if introspect::role_exists(&session, &wanted.name)
             .await
             .map_err(fail)?
@@ -89,10 +122,8 @@ impl Resource for Principal {
             .map_err(fail)?
         {
             return Err(fail(SqlError::Setup(format!(
-                "the server has no {function} in database {:?}: Microsoft Entra authentication \
-                 must be enabled on the server (activeDirectoryAuth), and Entra roles are created \
-                 from the postgres database",
-                wanted.conn.database
+                "the server has no {function} in its postgres database: Microsoft Entra \
+                 authentication must be enabled on the server (activeDirectoryAuth)"
             ))));
         }
         ctx.log.log(
@@ -142,7 +173,7 @@ impl Resource for Principal {
             id: id.to_string(),
             source,
         };
-        let session = session_for(ctx, &conn).await.map_err(fail)?;
+        let session = session_for(ctx, &in_postgres(&conn)).await.map_err(fail)?;
         if !introspect::role_exists(&session, &name)
             .await
             .map_err(fail)?
@@ -212,19 +243,20 @@ impl Resource for Principal {
             id: id.to_string(),
             source,
         };
-        let session = session_for(ctx, &conn).await.map_err(fail)?;
+        let session = session_for(ctx, &in_postgres(&conn)).await.map_err(fail)?;
         if !introspect::role_exists(&session, &name)
             .await
             .map_err(fail)?
         {
             return Ok(());
         }
-        let owned = introspect::owned_by(&session, &name).await.map_err(fail)?;
-        if !owned.is_empty() {
+        let blockers = blockers(ctx, &conn, &session, &name).await.map_err(fail)?;
+        if !blockers.is_empty() {
             return Err(Error::InvalidInput(format!(
-                "deleting {id}: the role {name:?} owns {}; pgentra never drops what a role owns: \
-                 change their owner (ALTER ... OWNER TO) or drop them, then delete again",
-                owned.join(", ")
+                "deleting {id}: the role {name:?} {}; pgentra never drops what a role owns or \
+                 revokes what it did not grant: change their owner (ALTER ... OWNER TO) or drop \
+                 them, revoke those privileges (or delete the Grants that gave them), then delete again",
+                blockers.join(", ")
             )));
         }
         let sql = format!(
@@ -257,6 +289,42 @@ fn parse_id(id: &str) -> Result<SqlId, Error> {
         )));
     }
     Ok(parsed)
+}
+
+/// Everything that keeps `role` from being dropped, described by name in each database where
+/// a session can open, else counted.
+async fn blockers(
+    ctx: &Context,
+    conn: &ConnInfo,
+    postgres: &Session,
+    role: &str,
+) -> Result<Vec<String>, SqlError> {
+    let found = introspect::dependents(postgres, role).await?;
+    let mut described = found.described;
+    for (database, count) in found.elsewhere {
+        let there = match session_for(ctx, &conn.in_database(&database)).await {
+            Ok(session) => introspect::dependents(&session, role).await.ok(),
+            Err(_) => None,
+        };
+        match there {
+            Some(there) if !there.described.is_empty() => described.extend(
+                there
+                    .described
+                    .into_iter()
+                    .map(|d| format!("{d} in database {database}")),
+            ),
+            _ => described.push(format!(
+                "has {count} object(s) or privileges in database {database}"
+            )),
+        }
+    }
+    Ok(described)
+}
+
+/// Where a Principal's SQL runs, whatever database the connection names: Azure installs the
+/// pgaadauth functions in `postgres` only, and roles are the whole server's.
+fn in_postgres(conn: &ConnInfo) -> ConnInfo {
+    conn.in_database("postgres")
 }
 
 /// A Principal's checked inputs.

@@ -61,52 +61,59 @@ pub async fn entra_principal(
     }))
 }
 
-/// What the role owns, described: objects in the session's database by name, databases, and
-/// a count for objects in other databases (pg_shdepend is shared across the server).
-pub async fn owned_by(session: &Session, role: &str) -> Result<Vec<String>, SqlError> {
+/// What keeps a role from being dropped, as `pg_shdepend` records it server-wide: objects it
+/// owns and objects it holds privileges on.
+#[derive(Debug, Default)]
+pub struct Dependents {
+    /// Described in the session's own database (or server-wide, such as a database it owns).
+    pub described: Vec<String>,
+    /// Other databases, with how many entries each holds there: describe them in a session of
+    /// that database (pg_describe_object only resolves objects of the current one).
+    pub elsewhere: BTreeMap<String, usize>,
+}
+
+impl Dependents {
+    pub fn is_empty(&self) -> bool {
+        self.described.is_empty() && self.elsewhere.is_empty()
+    }
+}
+
+/// What the role owns or holds privileges on: by name in the session's database, by count in
+/// the others.
+pub async fn dependents(session: &Session, role: &str) -> Result<Dependents, SqlError> {
     let rows = session
         .query(
-            "SELECT CASE WHEN s.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) \
+            "SELECT CASE WHEN s.dbid = 0 OR s.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) \
                          THEN pg_catalog.pg_describe_object(s.classid, s.objid, s.objsubid) \
                          ELSE NULL END, \
-                    d.datname::text \
+                    d.datname::text, \
+                    s.deptype = 'o' \
              FROM pg_catalog.pg_shdepend s \
              LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid \
-             WHERE s.deptype = 'o' \
+             WHERE s.deptype IN ('o', 'a') \
                AND s.refclassid = 'pg_catalog.pg_authid'::regclass \
                AND s.refobjid = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1) \
-             ORDER BY 2, 1",
+             ORDER BY 3 DESC, 2, 1",
             &[&role],
         )
         .await?;
-    let mut here = Vec::new();
-    let mut elsewhere: BTreeMap<String, usize> = BTreeMap::new();
+    let mut found = Dependents::default();
     for row in rows {
         let described: Option<String> = row.get(0);
         let database: Option<String> = row.get(1);
+        let owns: bool = row.get(2);
         match described {
-            Some(d) => here.push(d),
+            Some(d) if owns => found.described.push(format!("owns {d}")),
+            Some(d) => found.described.push(format!("holds privileges on {d}")),
             None => {
-                *elsewhere
+                *found
+                    .elsewhere
                     .entry(database.unwrap_or_else(|| "the server".into()))
                     .or_default() += 1
             }
         }
     }
-    let databases = session
-        .query(
-            "SELECT datname::text FROM pg_catalog.pg_database \
-             WHERE datdba = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1) ORDER BY 1",
-            &[&role],
-        )
-        .await?;
-    for row in databases {
-        here.push(format!("database {}", row.get::<_, String>(0)));
-    }
-    for (database, n) in elsewhere {
-        here.push(format!("{n} object(s) in database {database}"));
-    }
-    Ok(here)
+    Ok(found)
 }
 
 /// `server_version_num`, such as 150020.
@@ -146,7 +153,8 @@ pub fn all_privileges(object_type: &str, version: i32) -> Vec<&'static str> {
 
 /// Where privileges are held.
 pub enum On<'a> {
-    Database(&'a str),
+    /// The session's own database.
+    Database,
     Schema(&'a str),
     /// Tables, sequences or functions in a schema: the named ones, or all that exist now.
     Objects {
@@ -171,15 +179,15 @@ pub async fn privileges_held(
 ) -> Result<Option<BTreeSet<String>>, SqlError> {
     const ROLE: &str = "(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)";
     let rows = match on {
-        On::Database(database) => {
+        On::Database => {
             let sql = format!(
                 "SELECT d.datname::text, a.privilege_type, a.is_grantable \
                  FROM pg_catalog.pg_database d \
                  LEFT JOIN LATERAL aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a \
                    ON a.grantee = {ROLE} \
-                 WHERE d.datname = $2"
+                 WHERE d.datname = current_database()"
             );
-            session.query(&sql, &[&role, &database]).await?
+            session.query(&sql, &[&role]).await?
         }
         On::Schema(schema) => {
             let sql = format!(

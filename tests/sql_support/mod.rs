@@ -1,6 +1,7 @@
 //! Shared by the tests/sql_*.rs files: the local PostgreSQL (127.0.0.1:5432, trust, superuser
-//! postgres, TLS with a self-signed certificate), a test database with pgaadauth emulated, and
-//! a Context whose sessions sign in with an empty password.
+//! postgres, TLS with a self-signed certificate), a test database, stand-ins for Azure's
+//! pgaadauth functions in the cluster's `postgres` database (where Azure installs them and where
+//! Principal runs them), and a Context whose sessions sign in with an empty password.
 #![allow(dead_code)]
 
 use pgentra::config::ProviderConfig;
@@ -131,7 +132,7 @@ async fn setup() {
         if !exists {
             postgres.execute(&format!("CREATE DATABASE {DB}")).await.unwrap();
         }
-        exec(DB, PGAADAUTH).await;
+        exec("postgres", PGAADAUTH).await;
         postgres.execute("SELECT pg_advisory_unlock(774201)").await.unwrap();
     })
     .await;

@@ -44,7 +44,16 @@ pub(crate) fn issue_for_principal(
     appidacr: Option<&str>,
 ) -> (String, u64) {
     let now = util::now_secs();
-    let life = inner.opts.token_lifetime.as_secs().max(1);
+    let life = inner
+        .token_lifetime_s
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .max(1);
+    *inner
+        .tokens_issued
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(resource.to_owned())
+        .or_default() += 1;
     let tid = &inner.opts.tenant_id;
     let mut claims = json!({
         "aud": resource,

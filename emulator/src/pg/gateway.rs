@@ -160,18 +160,73 @@ async fn session(
         s.flush().await?;
         return Ok(());
     }
-    relay(s, backend).await
+    relay(gw, s, backend).await
 }
 
-async fn relay<A, B>(mut a: A, mut b: B) -> io::Result<()>
+/// Relays a signed-in session: the backend's messages verbatim, the client's message by message,
+/// with the database names in its SQL (simple queries and prepared statements) mapped to the
+/// backend's (see [`super::rewrite`]).
+async fn relay<A>(gw: &ServerGateway, mut client: A, backend: TcpStream) -> io::Result<()>
 where
     A: AsyncRead + AsyncWrite + Unpin,
-    B: AsyncRead + AsyncWrite + Unpin,
 {
-    a.flush().await?;
-    let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
-    let _ = a.shutdown().await;
+    client.flush().await?;
+    let (client_read, mut client_write) = tokio::io::split(client);
+    let (backend_read, backend_write) = backend.into_split();
+    let mut from_client = tokio::io::BufReader::new(client_read);
+    let mut to_backend = tokio::io::BufWriter::new(backend_write);
+    let upstream = async {
+        loop {
+            let (tag, body) = wire::read_session_message(&mut from_client).await?;
+            let body = match tag {
+                b'Q' | b'P' => map_statement(gw, tag, body),
+                _ => body,
+            };
+            to_backend.write_all(&wire::message(tag, &body)).await?;
+            // Flush once the client has nothing more queued (a Bind/Execute/Sync burst goes as one).
+            if from_client.buffer().is_empty() {
+                to_backend.flush().await?;
+            }
+            if tag == b'X' {
+                return Ok::<(), io::Error>(());
+            }
+        }
+    };
+    let downstream = async {
+        let mut backend_read = backend_read;
+        tokio::io::copy(&mut backend_read, &mut client_write).await?;
+        client_write.shutdown().await
+    };
+    tokio::select! {
+        _ = upstream => {}
+        _ = downstream => {}
+    }
     Ok(())
+}
+
+/// A Query ('Q': sql NUL) or Parse ('P': name NUL sql NUL rest) body with its database names mapped.
+fn map_statement(gw: &ServerGateway, tag: u8, body: Vec<u8>) -> Vec<u8> {
+    let sql_start = match tag {
+        b'P' => match body.iter().position(|b| *b == 0) {
+            Some(p) => p + 1,
+            None => return body,
+        },
+        _ => 0,
+    };
+    let Some(sql_len) = body[sql_start..].iter().position(|b| *b == 0) else {
+        return body;
+    };
+    let Ok(sql) = std::str::from_utf8(&body[sql_start..sql_start + sql_len]) else {
+        return body;
+    };
+    let Some(mapped) = super::rewrite::map_database_names(sql, |db| gw.backend_database(db)) else {
+        return body;
+    };
+    let mut out = Vec::with_capacity(body.len() + mapped.len() - sql.len());
+    out.extend_from_slice(&body[..sql_start]);
+    out.extend_from_slice(mapped.as_bytes());
+    out.extend_from_slice(&body[sql_start + sql_len..]);
+    out
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {

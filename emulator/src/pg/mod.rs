@@ -12,7 +12,9 @@
 //!   named `<prefix>__<database>`, where `<prefix>` is `<server name (at most 30 chars)>_<6 random
 //!   hex>` chosen when the gateway starts (so parallel emulators never share a database). They are
 //!   created/dropped as ARM creates/deletes them and all dropped with the server, owned by
-//!   `azure_pg_admin`. A client names the Azure database (`dbname=postgres`); the gateway maps it.
+//!   `azure_pg_admin`. A client names the Azure database (`dbname=postgres`); the gateway maps it,
+//!   at sign-in and in SQL that names a database after `DATABASE` (`GRANT CONNECT ON DATABASE
+//!   myappdb`). `current_database()` and `pg_database` still show the backend names.
 //! - **Roles** are cluster-wide in PostgreSQL and are not prefixed: every emulated server (and every
 //!   emulator) on one backend shares them. `azure_pg_admin` is created once per cluster; an Entra
 //!   admin's role is created on its first login (LOGIN CREATEROLE CREATEDB, member of
@@ -25,6 +27,7 @@
 pub mod backend;
 mod gateway;
 pub mod pgaadauth;
+mod rewrite;
 pub mod wire;
 
 use crate::{Inner, RunningEmulator};

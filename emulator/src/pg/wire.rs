@@ -57,11 +57,23 @@ pub fn startup_message(params: &[(String, String)]) -> Vec<u8> {
     out
 }
 
-/// A typed message: its tag and body.
+/// A typed message before sign-in: its tag and body (at most 1 MiB).
 pub async fn read_message<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<(u8, Vec<u8>)> {
+    read_message_up_to(r, MAX_MESSAGE).await
+}
+
+/// A typed message of a signed-in session, as large as PostgreSQL itself takes (1 GiB).
+pub async fn read_session_message<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<(u8, Vec<u8>)> {
+    read_message_up_to(r, 1 << 30).await
+}
+
+async fn read_message_up_to<R: AsyncRead + Unpin>(
+    r: &mut R,
+    max: usize,
+) -> io::Result<(u8, Vec<u8>)> {
     let tag = r.read_u8().await?;
     let len = r.read_i32().await?;
-    if len < 4 || len as usize > MAX_MESSAGE {
+    if len < 4 || len as usize > max {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "invalid message length",
