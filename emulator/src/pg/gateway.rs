@@ -103,7 +103,11 @@ async fn session(
     let database = get("database")
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| user.clone());
-    if !gw.active.swap(true, std::sync::atomic::Ordering::SeqCst) {
+    // The first sessions materialise the server in the backend. Several arrive at once (the
+    // Pulumi engine creates resources in parallel): each waits until its database exists, not
+    // only the one that flipped `active` (reconcile is serialised, and cheap once done).
+    gw.active.store(true, std::sync::atomic::Ordering::SeqCst);
+    if gw.backend_database(&database).is_none() {
         super::reconcile_boxed(inner.clone()).await;
     }
     s.write_all(&wire::auth_cleartext_password()).await?;
