@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shlex
-import signal
 import ssl
 import subprocess
 import sys
@@ -21,7 +20,6 @@ import yaml
 from schema_names import EXAMPLES, REPO
 
 PREPARE = EXAMPLES / "emulator_prepare.py"
-PGENTRA = REPO / "target" / "debug" / "pgentra"
 PROVIDER_ENV = {
     "armEndpoint": "PGENTRA_ARM_ENDPOINT", "authorityHost": "AZURE_AUTHORITY_HOST", "tenantId": "AZURE_TENANT_ID",
     "subscriptionId": "AZURE_SUBSCRIPTION_ID", "clientId": "AZURE_CLIENT_ID", "clientSecret": "AZURE_CLIENT_SECRET",
@@ -76,27 +74,6 @@ def test_the_readmes_document_every_config_key():
 
 # ---------------------------------------------------------------------------------------------
 # emulator_prepare.py against a real `pgentra emulator`
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    if not PGENTRA.exists():
-        pytest.fail(f"{PGENTRA.relative_to(REPO)} is missing: run scripts/test (or `cargo build --bins`) first",
-                    pytrace=False)
-    proc = subprocess.Popen([str(PGENTRA), "emulator", "--json", "--lro-ms", "50"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline()
-        if not line:
-            pytest.fail(f"pgentra emulator printed nothing: {proc.stderr.read()}", pytrace=False)
-        yield json.loads(line)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def clean_env() -> dict:
