@@ -23,6 +23,10 @@ pub fn generate(package: &Package) -> Result<Files, SchemaError> {
     };
     put("pyproject.toml".into(), pyproject(package));
     put("README.md".into(), readme(package));
+    put(
+        ".gitignore".into(),
+        format!("# {GENERATED_MARKER}\n__pycache__/\n*.egg-info/\nbuild/\ndist/\n.mypy_cache/\n"),
+    );
     put(format!("{module}/py.typed"), String::new());
     put(format!("{module}/pulumi-plugin.json"), plugin_json(package));
     put(format!("{module}/_utilities.py"), utilities(package));
@@ -565,6 +569,8 @@ struct ClassShape<'a> {
     /// Apply schema defaults to inputs (resources do; the provider leaves them to the plugin,
     /// which also reads their environment variables).
     apply_defaults: bool,
+    /// JSON-encode inputs that are not strings (provider configuration).
+    json_encode: bool,
     /// Offer `get(resource_name, id, opts)`.
     has_get: bool,
 }
@@ -583,6 +589,7 @@ fn resource_module(resource: &Resource) -> Result<String, SchemaError> {
         properties: &resource.properties,
         secrets: resource.secret_names(),
         apply_defaults: true,
+        json_encode: false,
         has_get: true,
     };
     Ok(class_module(&shape))
@@ -610,6 +617,7 @@ fn provider(package: &Package) -> Result<String, SchemaError> {
         properties: &[],
         secrets,
         apply_defaults: false,
+        json_encode: true,
         has_get: false,
     };
     Ok(class_module(&shape))
@@ -700,13 +708,21 @@ fn class_module(shape: &ClassShape<'_>) -> String {
                 literal(default)
             );
         }
+        let mut value = name.clone();
+        if shape.json_encode && p.ty != Type::String {
+            // Provider configuration travels as strings, as in Pulumi's SDKs.
+            value = format!("pulumi.Output.from_input({value}).apply(pulumi.runtime.to_json)");
+        }
         if p.secret {
+            value = format!("pulumi.Output.secret({value})");
+        }
+        if value == name {
+            let _ = writeln!(out, "        __props__.__dict__[\"{name}\"] = {name}");
+        } else {
             let _ = writeln!(
                 out,
-                "        __props__.__dict__[\"{name}\"] = None if {name} is None else pulumi.Output.secret({name})"
+                "        __props__.__dict__[\"{name}\"] = None if {name} is None else {value}"
             );
-        } else {
-            let _ = writeln!(out, "        __props__.__dict__[\"{name}\"] = {name}");
         }
     }
     for p in &shape.outputs_only {

@@ -266,7 +266,7 @@ class Provider(pulumi.ProviderResource):
         __props__.__dict__["client_id"] = client_id
         __props__.__dict__["client_secret"] = None if client_secret is None else pulumi.Output.secret(client_secret)
         __props__.__dict__["oidc_token_file_path"] = oidc_token_file_path
-        __props__.__dict__["use_msi"] = use_msi
+        __props__.__dict__["use_msi"] = None if use_msi is None else pulumi.Output.from_input(use_msi).apply(pulumi.runtime.to_json)
         __props__.__dict__["environment"] = environment
         __props__.__dict__["arm_endpoint"] = arm_endpoint
         __props__.__dict__["authority_host"] = authority_host
