@@ -53,3 +53,24 @@ def test_a_doctored_python_example_fails_the_check(tmp_path, old, new, says):
     ran = run_under_mocks(tmp_path)
     with pytest.raises(AssertionError, match=says):
         seed_stack.assert_seed_stack(ran["resources"], ran["calls"], ran["outputs"])
+
+
+def mypy(program, tmp_path) -> subprocess.CompletedProcess:
+    """mypy --strict over the program against the SDK, with the SDK's own mypy settings."""
+    env = {**os.environ, "MYPYPATH": str(SDK)}
+    return subprocess.run([sys.executable, "-m", "mypy", "--config-file", str(SDK / "pyproject.toml"),
+                           "--cache-dir", str(tmp_path / "mypy-cache"), str(program)],
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_the_python_example_type_checks_against_the_sdk(tmp_path):
+    done = mypy(EXAMPLES / "python" / "__main__.py", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_doctored_python_example_with_a_wrong_argument_fails_the_type_check(tmp_path):
+    text = (EXAMPLES / "python" / "__main__.py").read_text()
+    (tmp_path / "__main__.py").write_text(text.replace("password_auth=", "password_authentication=", 1))
+    done = mypy(tmp_path / "__main__.py", tmp_path)
+    assert done.returncode == 1 and 'Unexpected keyword argument "password_authentication"' in done.stdout, \
+        done.stdout + done.stderr
