@@ -250,6 +250,7 @@ def python_uses(path: Path, text: str | None = None) -> list[Use]:
             return "object", schema.token(name[: -len("Args")])
         return "resource", schema.token(name)
 
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     # First pass: which names hold SDK resources or function results.
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
@@ -284,18 +285,11 @@ def python_uses(path: Path, text: str | None = None) -> list[Use]:
             if isinstance(node.value, ast.Name) and node.value.id in bound:
                 uses.append(Use("output", bound[node.value.id], [camel(node.attr)], node.lineno, where))
             name = member(node)
-            if name is not None and not (name.startswith("get_") or name.endswith("Args")):
-                # pgentra.X used as anything (a call, an annotation): X must be a resource.
-                uses.append(Use("resource-name", schema.token(name), [], node.lineno, where))
-    # A bare reference `pgentra.X` (annotation) checks only that X exists.
-    checked = []
-    for use in uses:
-        if use.kind == "resource-name":
-            if use.token not in schema.resources:
-                checked.append(Use("resource", use.token, [], use.line, where))
-        else:
-            checked.append(use)
-    return checked
+            if name is not None and id(node) not in called and not (name.startswith("get_") or name.endswith("Args")):
+                # `pgentra.X` not called (an annotation, a value): X must be a resource class.
+                if schema.token(name) not in schema.resources:
+                    uses.append(Use("resource", schema.token(name), [], node.lineno, where))
+    return uses
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,17 +20,13 @@ import ssl
 
 import pytest
 
+from emulator_env import emulator_env
 from schema_names import EXAMPLES, REPO
 
 RUNNER = REPO / "tests" / "examples" / "py_engine_runner.py"
 PREPARE = EXAMPLES / "emulator_prepare.py"
 PROJECT = "pgentra-example-python"
 POSTGRES_RESOURCE = "https://ossrdbms-aad.database.windows.net"
-PROVIDER_ENV = {
-    "armEndpoint": "PGENTRA_ARM_ENDPOINT", "authorityHost": "AZURE_AUTHORITY_HOST", "tenantId": "AZURE_TENANT_ID",
-    "subscriptionId": "AZURE_SUBSCRIPTION_ID", "clientId": "AZURE_CLIENT_ID", "clientSecret": "AZURE_CLIENT_SECRET",
-    "caCertFile": "PGENTRA_CA_CERT_FILE",
-}
 
 
 class Token(str):
@@ -80,8 +76,7 @@ def test_the_python_example_runs_against_the_emulator_as_its_readme_says(emulato
                     pytrace=False)
     # Roles live in the one local PostgreSQL behind every emulated server: names no other run uses.
     suffix = secrets.token_hex(3)
-    env = {**{k: v for k, v in os.environ.items() if k not in PROVIDER_ENV.values()},
-           **{var: emulator["providerConfig"][key] for key, var in PROVIDER_ENV.items()}}
+    env = emulator_env(emulator)
     prepared = subprocess.run(
         [sys.executable, str(PREPARE), "--oidc-issuer", emulator["oidcIssuer"], "--server-name", f"pg-ex-{suffix}",
          "--admin-group", f"PG Admins {suffix}", "--readwrite-group", f"myapp-db-readwrite-{suffix}",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import shlex
 import ssl
@@ -14,17 +13,12 @@ import subprocess
 import sys
 import urllib.request
 
-import pytest
 import yaml
 
-from schema_names import EXAMPLES, REPO
+from emulator_env import clean_env, emulator_env
+from schema_names import EXAMPLES
 
 PREPARE = EXAMPLES / "emulator_prepare.py"
-PROVIDER_ENV = {
-    "armEndpoint": "PGENTRA_ARM_ENDPOINT", "authorityHost": "AZURE_AUTHORITY_HOST", "tenantId": "AZURE_TENANT_ID",
-    "subscriptionId": "AZURE_SUBSCRIPTION_ID", "clientId": "AZURE_CLIENT_ID", "clientSecret": "AZURE_CLIENT_SECRET",
-    "caCertFile": "PGENTRA_CA_CERT_FILE",
-}
 
 
 def yaml_config() -> dict[str, str | None]:
@@ -74,16 +68,6 @@ def test_the_readmes_document_every_config_key():
 
 # ---------------------------------------------------------------------------------------------
 # emulator_prepare.py against a real `pgentra emulator`
-
-
-def clean_env() -> dict:
-    """This process's environment without anything that would point the script elsewhere."""
-    return {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV.values()}
-
-
-def emulator_env(info: dict) -> dict:
-    """The environment the emulator's `export` lines make."""
-    return {**clean_env(), **{var: info["providerConfig"][key] for key, var in PROVIDER_ENV.items()}}
 
 
 def prepare(env: dict, *args: str) -> subprocess.CompletedProcess:

@@ -79,6 +79,8 @@ DOCTORED = {
          "FlexibleServer is missing its required input 'skuName'"),
         ("client.name", "client.display_name",
          "getClientConfig has no output property 'displayName'"),
+        ("principal: pgentra.Principal", "principal: pgentra.Principle",
+         "resource type 'pgentra:index:Principle' is not in schema.json"),
     ],
     "typescript": [
         ('passwordAuth: "Disabled"', 'passwordAuthentication: "Disabled"',
@@ -96,6 +98,8 @@ DOCTORED = {
          "FlexibleServer is missing its required input 'skuName'"),
         ("client.name", "client.displayName",
          "getClientConfig has no output property 'displayName'"),
+        ("principal: pgentra.Principal", "principal: pgentra.Principle",
+         "resource type 'pgentra:index:Principle' is not in schema.json"),
     ],
 }
 
