@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shlex
+import socket
 import subprocess
 import sys
 import urllib.parse
@@ -63,6 +64,24 @@ def psql(emulator: dict, host: str, user: str, password: str, database: str, sql
                           env=env, capture_output=True, text=True, timeout=30)
 
 
+def not_ours(fqdn: str, cafile: str) -> str | None:
+    """None when fqdn:5432 is this emulator's gateway (TLS with its CA, naming the address); else
+    what answers there. Another emulator on this machine (a concurrent test run) may hold it: this
+    one's gateway then listens elsewhere, and the example, which connects at 5432 as on Azure,
+    reaches the other one."""
+    try:
+        with socket.create_connection((fqdn, 5432), timeout=2) as sock:
+            sock.sendall((8).to_bytes(4, "big") + (80877103).to_bytes(4, "big"))  # SSLRequest
+            if sock.recv(1) != b"S":
+                return f"{fqdn}:5432 is not an emulator's gateway"
+            with ssl.create_default_context(cafile=cafile).wrap_socket(sock, server_hostname=fqdn):
+                return None
+    except ssl.SSLError as err:
+        return f"{fqdn}:5432 is another emulator's gateway (TLS: {err.reason})"
+    except OSError as err:
+        return f"nothing answers on {fqdn}:5432 ({err})"
+
+
 def ok(done: subprocess.CompletedProcess) -> str:
     assert done.returncode == 0, f"psql failed: {done.stderr.strip()}"
     return done.stdout.strip()
@@ -95,6 +114,11 @@ def test_the_python_example_runs_against_the_emulator_as_its_readme_says(emulato
     made_file.write_text(done.stdout)
     ran = json.loads(done.stdout)
     try:
+        server = next((r["state"] for r in ran["made"] if r["name"] == "server"), None)
+        collision = server and not_ours(server["fullyQualifiedDomainName"], emulator["caCertFile"])
+        if collision:
+            pytest.fail(f"{collision}: another pgentra emulator on this machine holds the address this "
+                        "emulator gave the server; run the tests alone", pytrace=False)
         assert ran["error"] is None, ran["error"]
         assert len(ran["made"]) == 17, [r["name"] for r in ran["made"]]
         state = {r["name"]: r["state"] for r in ran["made"]}
