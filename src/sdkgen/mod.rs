@@ -158,3 +158,105 @@ pub fn existing_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 fn with_path(error: std::io::Error, what: &str, path: &Path) -> std::io::Error {
     std::io::Error::new(error.kind(), format!("{what} {}: {error}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A package with one resource whose only property is `property`.
+    fn schema_with(name: &str, property: serde_json::Value) -> serde_json::Value {
+        json!({
+            "name": "demo",
+            "version": "1.2.3",
+            "resources": {
+                "demo:index:Thing": {
+                    "properties": {name: property.clone()},
+                    "inputProperties": {name: property},
+                    "requiredInputs": [name],
+                }
+            }
+        })
+    }
+
+    fn error(language: Language, schema: serde_json::Value) -> String {
+        match generate(language, &schema) {
+            Ok(_) => panic!("{language}: the schema was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_property_named_like_a_constructor_parameter_is_refused_naming_it() {
+        let message = error(
+            Language::Python,
+            schema_with("resourceName", json!({"type": "string"})),
+        );
+        assert!(
+            message.contains("demo:index:Thing.resourceName"),
+            "{message}"
+        );
+        assert!(message.contains("resource_name"), "{message}");
+        let message = error(
+            Language::Nodejs,
+            schema_with("urn", json!({"type": "string"})),
+        );
+        assert!(message.contains("demo:index:Thing.urn"), "{message}");
+    }
+
+    #[test]
+    fn an_unsupported_type_is_refused_naming_the_property_and_what_is_allowed() {
+        let message = error(
+            Language::Python,
+            schema_with("size", json!({"type": "float"})),
+        );
+        assert!(message.contains("demo:index:Thing.size"), "{message}");
+        assert!(
+            message.contains("string, integer, number, boolean"),
+            "{message}"
+        );
+        let message = error(
+            Language::Nodejs,
+            schema_with(
+                "other",
+                json!({"$ref": "/aws/v6.0.0/schema.json#/types/aws:x:Y"}),
+            ),
+        );
+        assert!(message.contains("demo:index:Thing.other"), "{message}");
+        assert!(
+            message.contains("not to a type of this package"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_python_keyword_gets_an_underscore_and_keeps_its_wire_name() {
+        let files = generate(
+            Language::Python,
+            &schema_with("from", json!({"type": "string"})),
+        )
+        .expect("a keyword is a valid property name");
+        let module = &files[Path::new("pulumi_demo/thing.py")];
+        assert!(
+            module.contains("from_: pulumi.Input[_builtins.str],"),
+            "{module}"
+        );
+        assert!(
+            module.contains("@pulumi.getter(name=\"from\")\n    def from_(self)"),
+            "{module}"
+        );
+    }
+
+    #[test]
+    fn package_names_and_version_come_from_the_schema() {
+        let schema = schema_with("size", json!({"type": "integer"}));
+        let python = generate(Language::Python, &schema).unwrap();
+        assert!(python[Path::new("pyproject.toml")]
+            .contains("name = \"pulumi_demo\"\nversion = \"1.2.3\""));
+        let nodejs = generate(Language::Nodejs, &schema).unwrap();
+        let package: serde_json::Value =
+            serde_json::from_str(&nodejs[Path::new("package.json")]).unwrap();
+        assert_eq!(package["name"], "@pulumi/demo");
+        assert_eq!(package["version"], "1.2.3");
+    }
+}

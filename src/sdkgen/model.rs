@@ -167,31 +167,9 @@ impl Package {
         if name.is_empty() {
             return Err(err("the package has no `name`"));
         }
-        let types = object_at(schema, "types")
-            .map(|types| {
-                types
-                    .iter()
-                    .map(|(token, body)| parse_object_type(token, body))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?
-            .unwrap_or_default();
-        let resources = object_at(schema, "resources")
-            .map(|all| {
-                all.iter()
-                    .map(|(token, body)| parse_resource(token, body))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?
-            .unwrap_or_default();
-        let functions = object_at(schema, "functions")
-            .map(|all| {
-                all.iter()
-                    .map(|(token, body)| parse_function(token, body))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?
-            .unwrap_or_default();
+        let types = parse_section(schema, "types", parse_object_type)?;
+        let resources = parse_section(schema, "resources", parse_resource)?;
+        let functions = parse_section(schema, "functions", parse_function)?;
         let config = match schema.pointer("/config/variables") {
             Some(variables) => parse_properties(variables, &[], "config.variables")?,
             None => Vec::new(),
@@ -199,14 +177,12 @@ impl Package {
         let provider = schema.get("provider").cloned().unwrap_or(Value::Null);
         let provider = Provider {
             description: str_at(&provider, "description").to_owned(),
-            inputs: match provider.get("inputProperties") {
-                Some(inputs) => parse_properties(
-                    inputs,
-                    &names_at(&provider, "requiredInputs"),
-                    "provider.inputProperties",
-                )?,
-                None => Vec::new(),
-            },
+            inputs: properties_at(
+                &provider,
+                "inputProperties",
+                "requiredInputs",
+                "provider.inputProperties",
+            )?,
         };
         Ok(Package {
             python_package: language_package(schema, "python")
@@ -231,57 +207,69 @@ impl Package {
     }
 }
 
+/// Every entry of a top-level section (`types`, `resources`, `functions`), in schema order.
+fn parse_section<T>(
+    schema: &Value,
+    key: &str,
+    parse: fn(&str, &Value) -> Result<T, SchemaError>,
+) -> Result<Vec<T>, SchemaError> {
+    object_at(schema, key)
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|(token, body)| parse(token, body))
+                .collect()
+        })
+        .unwrap_or_else(|| Ok(Vec::new()))
+}
+
+/// The properties under `key` of `body`, required as listed under `required_key`; none when
+/// `key` is absent.
+fn properties_at(
+    body: &Value,
+    key: &str,
+    required_key: &str,
+    at: &str,
+) -> Result<Vec<Property>, SchemaError> {
+    match body.get(key) {
+        Some(properties) => parse_properties(properties, &names_at(body, required_key), at),
+        None => Ok(Vec::new()),
+    }
+}
+
 fn parse_object_type(token: &str, body: &Value) -> Result<ObjectType, SchemaError> {
     if str_at(body, "type") != "object" {
         return Err(err(format!(
             "types.{token}: only object types are supported"
         )));
     }
-    let properties = match body.get("properties") {
-        Some(p) => parse_properties(p, &names_at(body, "required"), token)?,
-        None => Vec::new(),
-    };
     Ok(ObjectType {
         token: token.to_owned(),
         name: token_name(token)?,
         description: str_at(body, "description").to_owned(),
-        properties,
+        properties: properties_at(body, "properties", "required", token)?,
     })
 }
 
 fn parse_resource(token: &str, body: &Value) -> Result<Resource, SchemaError> {
-    let properties = match body.get("properties") {
-        Some(p) => parse_properties(p, &names_at(body, "required"), token)?,
-        None => Vec::new(),
-    };
-    let inputs = match body.get("inputProperties") {
-        Some(p) => parse_properties(
-            p,
-            &names_at(body, "requiredInputs"),
-            &format!("{token}.inputProperties"),
-        )?,
-        None => Vec::new(),
-    };
     Ok(Resource {
         token: token.to_owned(),
         name: token_name(token)?,
         description: str_at(body, "description").to_owned(),
-        properties,
-        inputs,
+        properties: properties_at(body, "properties", "required", token)?,
+        inputs: properties_at(
+            body,
+            "inputProperties",
+            "requiredInputs",
+            &format!("{token}.inputProperties"),
+        )?,
     })
 }
 
 fn parse_function(token: &str, body: &Value) -> Result<Function, SchemaError> {
-    let side = |key: &str| -> Result<Vec<Property>, SchemaError> {
-        match body.get(key) {
-            Some(object) => match object.get("properties") {
-                Some(p) => {
-                    parse_properties(p, &names_at(object, "required"), &format!("{token}.{key}"))
-                }
-                None => Ok(Vec::new()),
-            },
-            None => Ok(Vec::new()),
-        }
+    let side = |key: &str| match body.get(key) {
+        Some(side) => properties_at(side, "properties", "required", &format!("{token}.{key}")),
+        None => Ok(Vec::new()),
     };
     Ok(Function {
         token: token.to_owned(),

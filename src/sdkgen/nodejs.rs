@@ -11,8 +11,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 /// The dependency and dev toolchain written into package.json; sdk/nodejs/package-lock.json pins
-/// them exactly (and `npm ci` fails when the two disagree).
-const PULUMI_DEPENDENCY: (&str, &str) = ("@pulumi/pulumi", "^3.276.0");
+/// them exactly (and `npm ci` fails when the two disagree). @pulumi/pulumi 3.248.0 is the newest
+/// that supports Node.js 20 (later ones declare `node >=22`), the Node.js these machines have.
+const PULUMI_DEPENDENCY: (&str, &str) = ("@pulumi/pulumi", "^3.248.0");
 const DEV_DEPENDENCIES: &[(&str, &str)] = &[("@types/node", "20.19.43"), ("typescript", "5.9.3")];
 
 pub fn generate(package: &Package) -> Result<Files, SchemaError> {
@@ -207,59 +208,11 @@ The Node.js SDK of the `{name}` Pulumi provider, version {version}.\n\n\
 }
 
 fn utilities(package: &Package) -> String {
-    let mut out = header();
-    let _ = write!(
-        out,
-        r#"const version = "{version}";
-
-/** The SDK's version, which is the provider plugin version the engine loads. */
-export function getVersion(): string {{
-    return version;
-}}
-
-/** Options every resource and invoke of this package gets: the plugin version. */
-export function resourceOptsDefaults(): {{ version: string }} {{
-    return {{ version: getVersion() }};
-}}
-
-/** The value of the first of these environment variables that is set. */
-export function getEnv(...vars: string[]): string | undefined {{
-    for (const name of vars) {{
-        const value = process.env[name];
-        if (value !== undefined) {{
-            return value;
-        }}
-    }}
-    return undefined;
-}}
-
-export function getEnvBoolean(...vars: string[]): boolean | undefined {{
-    const value = getEnv(...vars);
-    if (value === undefined) {{
-        return undefined;
-    }}
-    if (["1", "t", "T", "true", "TRUE", "True"].includes(value)) {{
-        return true;
-    }}
-    if (["0", "f", "F", "false", "FALSE", "False"].includes(value)) {{
-        return false;
-    }}
-    return undefined;
-}}
-
-export function getEnvNumber(...vars: string[]): number | undefined {{
-    const value = getEnv(...vars);
-    if (value === undefined) {{
-        return undefined;
-    }}
-    const parsed = Number(value);
-    return Number.isNaN(parsed) ? undefined : parsed;
-}}
-"#,
-        version = package.version
-    );
-    out
+    // The helpers are a plain TypeScript file; only the version is filled in.
+    header() + &UTILITIES.replace("@VERSION@", &package.version)
 }
+
+const UTILITIES: &str = include_str!("templates/utilities.ts");
 
 fn index(package: &Package) -> String {
     let mut out = header();

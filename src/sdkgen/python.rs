@@ -14,6 +14,8 @@ use std::path::PathBuf;
 
 /// The `pulumi` Python package the SDK is written against (the lowest it accepts).
 const PULUMI_REQUIREMENT: &str = "pulumi>=3.142.0,<4.0.0";
+/// For resource registration's versions (pulumi itself depends on it).
+const SEMVER_REQUIREMENT: &str = "semver>=3.0.0";
 
 pub fn generate(package: &Package) -> Result<Files, SchemaError> {
     let module = package.python_package.clone();
@@ -184,6 +186,16 @@ fn getter(property: &Property) -> String {
     }
 }
 
+/// A read-only `@property` for a property, typed `ty`, reading the value pulumi keeps for it.
+fn property_getter(property: &Property, ty: &str) -> String {
+    let name = py_name(&property.name);
+    format!(
+        "\n    @_builtins.property\n    {}\n    def {name}(self) -> {ty}:\n{}        return pulumi.get(self, \"{name}\")\n",
+        getter(property),
+        docstring(&property.description, "        "),
+    )
+}
+
 /// Required properties first, then the others; schema order within each.
 fn required_first(properties: &[Property]) -> Vec<&Property> {
     let mut ordered: Vec<&Property> = properties.iter().filter(|p| p.required).collect();
@@ -232,7 +244,7 @@ readme = \"README.md\"\n\
 requires-python = \">=3.9\"\n\
 license = {{ text = \"{license}\" }}\n\
 keywords = [{keywords}]\n\
-dependencies = [\"{PULUMI_REQUIREMENT}\"]\n\
+dependencies = [\"{PULUMI_REQUIREMENT}\", \"{SEMVER_REQUIREMENT}\"]\n\
 \n\
 [build-system]\n\
 requires = [\"setuptools>=61.0\"]\n\
@@ -279,104 +291,12 @@ fn plugin_json(package: &Package) -> String {
 }
 
 fn utilities(package: &Package) -> String {
-    let mut out = header();
-    let _ = write!(
-        out,
-        r#""""Helpers the generated modules share."""
-
-import os
-import typing
-from typing import Any, Optional, TypeVar
-
-import pulumi
-
-_VERSION = "{version}"
-
-_Args = TypeVar("_Args")
-_Opts = TypeVar("_Opts")
-
-
-def get_version() -> str:
-    """The SDK's version, which is the provider plugin version the engine loads."""
-    return _VERSION
-
-
-def get_resource_opts_defaults() -> pulumi.ResourceOptions:
-    return pulumi.ResourceOptions(version=get_version())
-
-
-def get_invoke_opts_defaults() -> pulumi.InvokeOptions:
-    return pulumi.InvokeOptions(version=get_version())
-
-
-def get_invoke_output_opts_defaults() -> pulumi.InvokeOutputOptions:
-    return pulumi.InvokeOutputOptions(version=get_version())
-
-
-def get_env(*names: str) -> Optional[str]:
-    """The value of the first of these environment variables that is set."""
-    for name in names:
-        value = os.environ.get(name)
-        if value is not None:
-            return value
-    return None
-
-
-def get_env_bool(*names: str) -> Optional[bool]:
-    value = get_env(*names)
-    if value is None:
-        return None
-    if value in ("1", "t", "T", "true", "TRUE", "True"):
-        return True
-    if value in ("0", "f", "F", "false", "FALSE", "False"):
-        return False
-    return None
-
-
-def get_env_int(*names: str) -> Optional[int]:
-    value = get_env(*names)
-    try:
-        return None if value is None else int(value)
-    except ValueError:
-        return None
-
-
-def get_env_float(*names: str) -> Optional[float]:
-    value = get_env(*names)
-    try:
-        return None if value is None else float(value)
-    except ValueError:
-        return None
-
-
-def _as_inputs(props: Any) -> pulumi.Inputs:
-    """An `@pulumi.input_type` instance as a resource's props. pulumi accepts one there and
-    translates its names by the class's getters, though its annotation says Mapping."""
-    return typing.cast(pulumi.Inputs, props)
-
-
-def get_resource_args_opts(
-    args_type: type[_Args], opts_type: type[_Opts], *args: Any, **kwargs: Any
-) -> tuple[Optional[_Args], Optional[_Opts]]:
-    """Tells the two ways of calling a resource's constructor apart: with an args object
-    (positionally or as `args=`), or with the properties as keyword arguments."""
-    resource_args: Optional[_Args] = None
-    opts: Optional[_Opts] = None
-    rest = args
-    if rest and isinstance(rest[0], args_type):
-        resource_args, rest = rest[0], rest[1:]
-    if rest and isinstance(rest[0], opts_type):
-        opts = rest[0]
-    if resource_args is None and isinstance(kwargs.get("args"), args_type):
-        resource_args = kwargs["args"]
-    if opts is None and isinstance(kwargs.get("opts"), opts_type):
-        opts = kwargs["opts"]
-    return resource_args, opts
-"#,
-        version = package.version
-    );
-    out
+    // The helpers are a plain Python file, so they read (and lint) as Python; only the version
+    // is filled in.
+    header() + &UTILITIES.replace("@VERSION@", &package.version)
 }
+
+const UTILITIES: &str = include_str!("templates/_utilities.py");
 
 fn init(package: &Package) -> String {
     let mut out = header();
@@ -389,44 +309,47 @@ fn init(package: &Package) -> String {
     for module in modules {
         let _ = writeln!(out, "from .{module} import *");
     }
+    let _ = write!(
+        out,
+        "\n_utilities.register_resources(\n    \"{}\",\n    \"index\",\n    {{\n",
+        package.name
+    );
+    for resource in &package.resources {
+        let _ = writeln!(out, "        \"{}\": {},", resource.token, resource.name);
+    }
+    out.push_str("    },\n    Provider,\n)\n");
     out
 }
 
 // ---- object types ---------------------------------------------------------------------------
 
 fn inputs(package: &Package) -> String {
-    let mut out = header();
-    out.push_str(IMPORTS);
-    let names: Vec<String> = package
-        .types
-        .iter()
-        .map(|t| format!("'{}Args'", t.name))
-        .collect();
-    let _ = write!(out, "\n__all__ = [{}]\n", names.join(", "));
-    for object in &package.types {
-        out.push_str("\n\n");
-        out.push_str(&args_class(
-            &format!("{}Args", object.name),
-            &object.description,
-            &object.properties,
-            None,
-        ));
-    }
-    out
+    types_module(package, &|object| {
+        let class = format!("{}Args", object.name);
+        let text = args_class(&class, &object.description, &object.properties, None);
+        (class, text)
+    })
 }
 
 fn outputs(package: &Package) -> String {
+    types_module(package, &|object| {
+        (object.name.clone(), output_class(object))
+    })
+}
+
+/// `_inputs.py` or `outputs.py`: one class per object type, given as (class name, class text).
+fn types_module(package: &Package, class: &dyn Fn(&ObjectType) -> (String, String)) -> String {
+    let classes: Vec<(String, String)> = package.types.iter().map(class).collect();
+    let names: Vec<String> = classes
+        .iter()
+        .map(|(name, _)| format!("'{name}'"))
+        .collect();
     let mut out = header();
     out.push_str(IMPORTS);
-    let names: Vec<String> = package
-        .types
-        .iter()
-        .map(|t| format!("'{}'", t.name))
-        .collect();
     let _ = write!(out, "\n__all__ = [{}]\n", names.join(", "));
-    for object in &package.types {
+    for (_, text) in &classes {
         out.push_str("\n\n");
-        out.push_str(&output_class(object));
+        out.push_str(text);
     }
     out
 }
@@ -483,11 +406,10 @@ fn args_class(
     for p in &ordered {
         let name = py_name(&p.name);
         let ty = optional(input_type(&p.ty), p.required);
+        out.push_str(&property_getter(p, &ty));
         let _ = write!(
             out,
-            "\n    @_builtins.property\n    {}\n    def {name}(self) -> {ty}:\n{}        return pulumi.get(self, \"{name}\")\n\n    @{name}.setter\n    def {name}(self, value: {ty}) -> None:\n        pulumi.set(self, \"{name}\", value)\n",
-            getter(p),
-            docstring(&p.description, "        "),
+            "\n    @{name}.setter\n    def {name}(self, value: {ty}) -> None:\n        pulumi.set(self, \"{name}\", value)\n"
         );
     }
     out
@@ -538,14 +460,8 @@ fn result_class(
         }
     }
     for p in &ordered {
-        let name = py_name(&p.name);
         let ty = optional(plain_type(&p.ty, object), p.required);
-        let _ = write!(
-            out,
-            "\n    @_builtins.property\n    {}\n    def {name}(self) -> {ty}:\n{}        return pulumi.get(self, \"{name}\")\n",
-            getter(p),
-            docstring(&p.description, "        "),
-        );
+        out.push_str(&property_getter(p, &ty));
     }
     out
 }
@@ -786,17 +702,11 @@ fn class_module(shape: &ClassShape<'_>) -> String {
     }
 
     for p in shape.properties {
-        let name = py_name(&p.name);
         let ty = format!(
             "pulumi.Output[{}]",
             optional(plain_type(&p.ty, &output_object), p.required)
         );
-        let _ = write!(
-            out,
-            "\n    @_builtins.property\n    {}\n    def {name}(self) -> {ty}:\n{}        return pulumi.get(self, \"{name}\")\n",
-            getter(p),
-            docstring(&p.description, "        "),
-        );
+        out.push_str(&property_getter(p, &ty));
     }
     out
 }
@@ -876,7 +786,7 @@ fn function_module(function: &Function) -> String {
     let _ = write!(
         out,
         "\n\ndef {base}({plain}opts: Optional[pulumi.InvokeOptions] = None) -> {awaitable}:\n{doc}    __args__: dict[str, Any] = dict()\n{args_dict}    opts = pulumi.InvokeOptions.merge(_utilities.get_invoke_opts_defaults(), opts)\n    __ret__ = pulumi.runtime.invoke(\"{token}\", __args__, opts=opts, typ={result}).value\n\n    return {awaitable}(\n{kw}    )\n",
-        plain = if plain_params.is_empty() { String::new() } else { format!("\n{}", indent(&plain_params, 4 + base.len())) + &" ".repeat(4 + base.len()) },
+        plain = if plain_params.is_empty() { String::new() } else { format!("\n{}", indent(&plain_params, 5 + base.len())) + &" ".repeat(5 + base.len()) },
         token = function.token,
         kw = keyword_list("__ret__").replace("            ", "        "),
     );
@@ -889,7 +799,7 @@ fn function_module(function: &Function) -> String {
     let _ = write!(
         out,
         "\n\ndef {output_name}({params}opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]] = None) -> pulumi.Output[{result}]:\n{doc}    __args__: dict[str, Any] = dict()\n{args_dict}    opts = pulumi.InvokeOutputOptions.merge(_utilities.get_invoke_output_opts_defaults(), opts)\n    __ret__ = pulumi.runtime.invoke_output(\"{token}\", __args__, opts=opts, typ={result})\n    return {open}__ret__.apply(lambda __response__: {result}(\n{kw}    )){close}\n",
-        params = if output_params.is_empty() { String::new() } else { format!("\n{}", indent(&output_params, 4 + output_name.len())) + &" ".repeat(4 + output_name.len()) },
+        params = if output_params.is_empty() { String::new() } else { format!("\n{}", indent(&output_params, 5 + output_name.len())) + &" ".repeat(5 + output_name.len()) },
         token = function.token,
         kw = keyword_list("__response__").replace("            ", "        "),
         open = wrap.0,

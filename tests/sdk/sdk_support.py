@@ -4,6 +4,7 @@ the pinned toolchains (mypy in .venv, tsc in sdk/nodejs/node_modules)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -32,6 +33,23 @@ def resource_names() -> list[str]:
     return sorted(token.split(":")[2] for token in SCHEMA["resources"])
 
 
+# Stack config as the engine hands it to a program, and environment fallbacks for the others.
+CONFIG_ENVIRONMENT = {
+    "PULUMI_CONFIG": json.dumps({"pgentra:subscriptionId": "sub-from-stack", "pgentra:useMsi": "true"}),
+    "ARM_SUBSCRIPTION_ID": "sub-from-env",
+    "AZURE_TENANT_ID": "tenant-from-env",
+    "AZURE_CLIENT_SECRET": "secret-from-env",
+}
+
+
+def mocks_environment(**extra: str) -> dict:
+    """The environment of a program run under mocks: this machine's, without its Azure settings,
+    plus CONFIG_ENVIRONMENT."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "ARM_"))}
+    env.update(CONFIG_ENVIRONMENT, **extra)
+    return env
+
+
 def run(args: list[str], cwd: Path = REPO_ROOT, env: dict | None = None, timeout: int = 300):
     return subprocess.run(
         args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
@@ -40,8 +58,6 @@ def run(args: list[str], cwd: Path = REPO_ROOT, env: dict | None = None, timeout
 
 def mypy(args: list[str], cache: Path, extra_env: dict | None = None):
     """mypy from the test venv, strict, with the SDK's own configuration."""
-    import os
-
     env = dict(os.environ)
     env.update(extra_env or {})
     return run(

@@ -13,7 +13,16 @@ import textwrap
 
 import pytest
 
-from sdk_support import PYTHON_SDK, REPO_ROOT, SCHEMA, mypy, resource, resource_names, snake_case
+from sdk_support import (
+    PYTHON_SDK,
+    REPO_ROOT,
+    SCHEMA,
+    mocks_environment,
+    mypy,
+    resource,
+    resource_names,
+    snake_case,
+)
 
 sys.path.insert(0, str(PYTHON_SDK))
 import pulumi_pgentra  # noqa: E402  (imported from the committed SDK, not an installed copy)
@@ -161,6 +170,7 @@ def test_the_package_version_and_plugin_come_from_the_schema():
 MOCK_PROGRAM = r"""
 import json, sys
 import pulumi
+from google.protobuf import struct_pb2
 
 sent = []
 
@@ -189,18 +199,36 @@ def program():
     grant = pgentra.Grant("g", connection=pgentra.ConnectionArgs(host=server.fully_qualified_domain_name,
                           username="admins"), role="app", database="appdb", object_type="table",
                           privileges=["SELECT"])
-    pgentra.Provider("explicit", use_msi=True, client_secret="clientS3cret")
+    explicit = pgentra.Provider("explicit", use_msi=True, client_secret="clientS3cret")
     token = pgentra.get_access_token_output()
 
+    config_secret = pgentra.config.client_secret
+
+    def rebuilt(urn):
+        # A resource reference as the engine sends one: the registered module rebuilds the class.
+        ref = struct_pb2.Struct()
+        ref.update({"4dabf18193072939515e22adb298388d": "5cf8f73096256a8f31e491e813e4eb8e",
+                    "urn": urn, "packageVersion": ""})
+        return type(pulumi.runtime.rpc.deserialize_property(ref)).__name__
+
     def report(values):
-        fqdn, connection, password_secret, token_secret, token_value = values
+        (fqdn, connection, password_secret, token_secret, token_value, config_secret_is_secret,
+         server_urn, provider_urn) = values
         print(json.dumps({"sent": sent, "fqdn": fqdn, "connection_host": connection.host,
                           "connection_port": connection.port, "password_secret": password_secret,
-                          "token_secret": token_secret, "token": token_value.token}, default=str))
+                          "token_secret": token_secret, "token": token_value.token,
+                          "config": {"subscription_id": pgentra.config.subscription_id,
+                                     "tenant_id": pgentra.config.tenant_id,
+                                     "environment": pgentra.config.environment,
+                                     "use_msi": pgentra.config.use_msi,
+                                     "client_secret_is_secret": config_secret_is_secret},
+                          "references": [rebuilt(server_urn), rebuilt(provider_urn)]}, default=str))
 
     return pulumi.Output.all(server.fully_qualified_domain_name, grant.connection,
                              pulumi.Output.from_input(server.administrator_login_password.is_secret()),
-                             pulumi.Output.from_input(token.is_secret()), token).apply(report)
+                             pulumi.Output.from_input(token.is_secret()), token,
+                             pulumi.Output.from_input(config_secret.is_secret()),
+                             server.urn, explicit.urn).apply(report)
 
 program()
 """
@@ -208,7 +236,7 @@ program()
 
 @pytest.fixture(scope="module")
 def mocked_run():
-    env = dict(os.environ, PYTHONPATH=str(PYTHON_SDK))
+    env = mocks_environment(PYTHONPATH=str(PYTHON_SDK))
     result = subprocess.run(
         [sys.executable, "-c", MOCK_PROGRAM], cwd=REPO_ROOT, env=env,
         capture_output=True, text=True, timeout=120, check=False,
@@ -251,3 +279,17 @@ def test_under_mocks_schema_secrets_stay_secret(mocked_run):
 def test_under_mocks_functions_invoke_the_schema_tokens(mocked_run):
     calls = [r["call"] for r in mocked_run["sent"] if "call" in r]
     assert calls == ["pgentra:index:getAccessToken"]
+
+
+def test_config_reads_stack_config_then_the_environment_then_the_default(mocked_run):
+    assert mocked_run["config"] == {
+        "subscription_id": "sub-from-stack",  # stack config wins over ARM_SUBSCRIPTION_ID
+        "tenant_id": "tenant-from-env",
+        "environment": "public",  # the schema's default
+        "use_msi": True,
+        "client_secret_is_secret": True,
+    }
+
+
+def test_resource_references_are_rebuilt_as_the_sdks_classes(mocked_run):
+    assert mocked_run["references"] == ["FlexibleServer", "Provider"]

@@ -21,3 +21,20 @@ from .managed_identity import *
 from .principal import *
 from .provider import *
 from .server_parameter import *
+
+_utilities.register_resources(
+    "pgentra",
+    "index",
+    {
+        "pgentra:index:AdAdmin": AdAdmin,
+        "pgentra:index:Database": Database,
+        "pgentra:index:FederatedCredential": FederatedCredential,
+        "pgentra:index:FirewallRule": FirewallRule,
+        "pgentra:index:FlexibleServer": FlexibleServer,
+        "pgentra:index:Grant": Grant,
+        "pgentra:index:ManagedIdentity": ManagedIdentity,
+        "pgentra:index:Principal": Principal,
+        "pgentra:index:ServerParameter": ServerParameter,
+    },
+    Provider,
+)

@@ -5,9 +5,10 @@
 
 import os
 import typing
-from typing import Any, Optional, TypeVar
+from typing import Any, Callable, Mapping, Optional, TypeVar
 
 import pulumi
+import semver
 
 _VERSION = "0.1.0"
 
@@ -72,6 +73,39 @@ def _as_inputs(props: Any) -> pulumi.Inputs:
     """An `@pulumi.input_type` instance as a resource's props. pulumi accepts one there and
     translates its names by the class's getters, though its annotation says Mapping."""
     return typing.cast(pulumi.Inputs, props)
+
+
+def register_resources(
+    package: str,
+    module: str,
+    resources: Mapping[str, Callable[..., pulumi.Resource]],
+    provider: Callable[..., pulumi.ProviderResource],
+) -> None:
+    """Lets the runtime rebuild this package's resources and provider from the references (URNs)
+    it receives, such as a resource among another resource's outputs."""
+    version = semver.Version.parse(_VERSION)
+
+    class Module(pulumi.runtime.ResourceModule):
+        def version(self) -> Optional[semver.Version]:
+            return version
+
+        def construct(self, name: str, typ: str, urn: str) -> pulumi.Resource:
+            constructor = resources.get(typ)
+            if constructor is None:
+                raise ValueError(f"unknown resource type {typ}")
+            return constructor(name, pulumi.ResourceOptions(urn=urn))
+
+    class Package(pulumi.runtime.ResourcePackage):
+        def version(self) -> Optional[semver.Version]:
+            return version
+
+        def construct_provider(self, name: str, typ: str, urn: str) -> pulumi.ProviderResource:
+            if typ != f"pulumi:providers:{package}":
+                raise ValueError(f"unknown provider type {typ}")
+            return provider(name, pulumi.ResourceOptions(urn=urn))
+
+    pulumi.runtime.register_resource_module(package, module, Module())
+    pulumi.runtime.register_resource_package(package, Package())
 
 
 def get_resource_args_opts(

@@ -55,8 +55,8 @@ class AwaitableGetAccessTokenResult(GetAccessTokenResult):
 
 
 def get_access_token(
-                    scope: Optional[_builtins.str] = None,
-                    opts: Optional[pulumi.InvokeOptions] = None) -> AwaitableGetAccessTokenResult:
+                     scope: Optional[_builtins.str] = None,
+                     opts: Optional[pulumi.InvokeOptions] = None) -> AwaitableGetAccessTokenResult:
     """
     A Microsoft Entra access token for the signed-in deployer, by default for PostgreSQL: the password for psql or another client (`PGPASSWORD`). It expires within the hour.
 
@@ -74,8 +74,8 @@ def get_access_token(
 
 
 def get_access_token_output(
-                           scope: Optional[pulumi.Input[_builtins.str]] = None,
-                           opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]] = None) -> pulumi.Output[GetAccessTokenResult]:
+                            scope: Optional[pulumi.Input[_builtins.str]] = None,
+                            opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]] = None) -> pulumi.Output[GetAccessTokenResult]:
     """
     A Microsoft Entra access token for the signed-in deployer, by default for PostgreSQL: the password for psql or another client (`PGPASSWORD`). It expires within the hour.
 
