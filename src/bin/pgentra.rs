@@ -44,6 +44,10 @@ fn main() -> ExitCode {
 }
 
 fn schema(args: &[String]) -> ExitCode {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        print!("pgentra schema [--out FILE]\n\nPrints the Pulumi package schema of pgentra (JSON), or writes it to FILE.\n");
+        return ExitCode::SUCCESS;
+    }
     let text = pgentra::schema::render(&pgentra::resource::Registry::builtin());
     match args {
         [] => {
@@ -67,8 +71,21 @@ fn schema(args: &[String]) -> ExitCode {
     }
 }
 
+const GEN_SDK_USAGE: &str = "\
+pgentra gen-sdk <python|nodejs> [--out DIR]
+
+Generates the SDK for a language from the package schema (the one `pgentra schema` prints):
+Python (package pulumi_pgentra) or Node.js/TypeScript (package @pgentra/pulumi). DIR defaults
+to sdk/<language>. Files it generated before and no longer generates are removed; other files
+in DIR are left alone.
+";
+
 fn gen_sdk(args: &[String]) -> ExitCode {
     use pgentra::sdkgen::{self, Language};
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{GEN_SDK_USAGE}");
+        return ExitCode::SUCCESS;
+    }
     let languages = || Language::ALL.map(Language::name).join(" or ");
     let (language, out) = match args {
         [language] => (language, None),
