@@ -208,7 +208,10 @@ impl Emulator {
             keys,
             ca,
             directory: directory.clone(),
-            world: Mutex::new(state::World::default()),
+            world: Mutex::new(state::World {
+                loopback_block: util::loopback_block(),
+                ..state::World::default()
+            }),
             faults: Mutex::new(faults::Faults::default()),
             urls: urls.clone(),
             msi_header: util::secret(32),

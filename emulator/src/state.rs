@@ -107,6 +107,10 @@ pub struct World {
     /// Password of each server, kept apart so it can never leak into a body.
     pub passwords: BTreeMap<String, String>,
     pub next_loopback: u32,
+    /// The second octet of this emulator's server addresses (127.N.x.y), chosen at random per
+    /// emulator, so emulators running side by side (tests, a second `pgentra emulator`) rarely
+    /// hand out the same address and each gateway keeps PostgreSQL's port 5432.
+    pub loopback_block: u8,
 }
 
 pub fn key(rg: &str, name: &str) -> String {
@@ -174,10 +178,15 @@ impl World {
         }
     }
 
-    /// The next free loopback address for a server (127.0.1.1, 127.0.1.2, ...).
+    /// The next free loopback address for a server (127.N.1.2, 127.N.1.3, ...; N per emulator).
     pub fn allocate_loopback(&mut self) -> String {
         self.next_loopback += 1;
         let n = self.next_loopback;
-        format!("127.0.{}.{}", 1 + n / 250, 1 + n % 250)
+        format!(
+            "127.{}.{}.{}",
+            self.loopback_block,
+            1 + n / 250,
+            1 + n % 250
+        )
     }
 }

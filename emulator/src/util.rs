@@ -115,3 +115,9 @@ mod tests {
         assert_eq!(&u[14..15], "4");
     }
 }
+
+/// A second octet for this emulator's loopback addresses: 1..=254 at random (127.0.0.0/16
+/// holds the machine's own 127.0.0.1 and is left alone).
+pub fn loopback_block() -> u8 {
+    1 + (OsRng.next_u32() % 254) as u8
+}

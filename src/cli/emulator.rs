@@ -17,7 +17,7 @@ and an OIDC issuer, all over TLS with a CA generated for this run.
   --json          print one JSON line with the provider config and endpoints, nothing else
 
 Each flexible server created in it gets a PostgreSQL gateway on its fullyQualifiedDomainName
-(a 127.0.1.x address) at port 5432, or at another port when 5432 is taken there: the address is
+(a 127.N.1.x address, N per emulator) at port 5432, or at another port when 5432 is taken there: the address is
 printed as the server appears, and listed as `pgGateway` per server by GET {ARM}/_emulator/state.
 The exports it prints also sign `pgentra token`, `pgentra psql` and `pgentra doctor` in to it.
 ";

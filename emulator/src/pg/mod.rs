@@ -3,7 +3,7 @@
 //! on trust).
 //!
 //! - **Where**: a server's gateway listens on its `fullyQualifiedDomainName` (its own loopback
-//!   address, 127.0.1.x) at port 5432, like Azure; when that port is taken on that address (another
+//!   address, 127.N.1.x) at port 5432, like Azure; when that port is taken on that address (another
 //!   emulator in the same machine), on an ephemeral port of the same address.
 //!   [`RunningEmulator::pg_gateway`] answers the address for an FQDN. A gateway starts when its
 //!   server exists (its create finished) and stops, with its sessions, when the server is deleted.
