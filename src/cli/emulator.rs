@@ -78,7 +78,7 @@ pub async fn run(options: Options) -> Result<(), String> {
         print_instructions(&emulator, &config);
     }
     tokio::select! {
-        _ = wait_for_interrupt() => {}
+        _ = crate::pulumi::serve::interrupted() => {}
         _ = announce_gateways(&emulator), if !options.json => {}
     }
     emulator.shutdown();
@@ -166,19 +166,5 @@ fn shell_quote(value: &str) -> String {
         value.to_owned()
     } else {
         format!("'{}'", value.replace('\'', "'\\''"))
-    }
-}
-
-async fn wait_for_interrupt() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
     }
 }

@@ -64,13 +64,18 @@ pub async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             // Nagle's algorithm would hold each reply's last HTTP/2 frames back until the
             // engine's delayed ACK: ~40 ms added to every RPC.
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown(),
+            async {
+                interrupted().await;
+                tracing::debug!("shutting down on signal");
+            },
         )
         .await?;
     Ok(())
 }
 
-async fn shutdown() {
+/// Resolves on SIGINT or SIGTERM (never, when the handlers cannot be installed): how the
+/// engine, or a person at a terminal, stops a long-running pgentra process.
+pub async fn interrupted() {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut interrupt), Ok(mut terminate)) = (
         signal(SignalKind::interrupt()),
@@ -82,7 +87,6 @@ async fn shutdown() {
         _ = interrupt.recv() => {}
         _ = terminate.recv() => {}
     }
-    tracing::debug!("shutting down on signal");
 }
 
 #[cfg(test)]
