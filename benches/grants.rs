@@ -348,11 +348,7 @@ async fn create_resource_group(
     config: &std::collections::BTreeMap<String, String>,
     emu: &RunningEmulator,
 ) {
-    let args: serde_json::Map<String, Value> = config
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    let config = pgentra::config::ProviderConfig::resolve(&Props::new(args), |_| None)
+    let config = pgentra::config::ProviderConfig::from_settings(config)
         .expect("the emulator's provider config");
     let azure = pgentra::azure::Azure::from_config(&config).expect("an ARM client");
     let path = format!(

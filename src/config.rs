@@ -129,6 +129,18 @@ impl std::fmt::Debug for ProviderConfig {
 }
 
 impl ProviderConfig {
+    /// A config from plain `key -> value` settings, such as the ones `pgentra emulator` prints,
+    /// checked like stack config and without the environment's fallbacks.
+    pub fn from_settings(
+        settings: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Self, Vec<CheckFailure>> {
+        let args: Map<String, Value> = settings
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        Self::resolve(&Props::new(args), |_| None)
+    }
+
     /// Resolves checked config values against the environment (`env` is `std::env::var` in
     /// the plugin; tests pass their own).
     pub fn resolve(

@@ -97,17 +97,18 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn provider_config(map: &BTreeMap<String, String>) -> ProviderConfig {
-    let get = |k: &str| Some(map.get(k).unwrap_or_else(|| panic!("{k} printed")).clone());
-    ProviderConfig {
-        subscription_id: get("subscriptionId"),
-        tenant_id: get("tenantId"),
-        client_id: get("clientId"),
-        client_secret: get("clientSecret"),
-        arm_endpoint: get("armEndpoint"),
-        authority_host: get("authorityHost"),
-        ca_cert_file: get("caCertFile"),
-        ..Default::default()
+    for key in [
+        "subscriptionId",
+        "tenantId",
+        "clientId",
+        "clientSecret",
+        "armEndpoint",
+        "authorityHost",
+        "caCertFile",
+    ] {
+        assert!(map.contains_key(key), "{key} printed");
     }
+    ProviderConfig::from_settings(map).expect("the printed config checks")
 }
 
 /// Undoes the printed lines' shell quoting ('...' with '\'' for a quote).

@@ -56,18 +56,8 @@ pub fn fast_policy() -> RetryPolicy {
 
 /// The deployer's config (client secret) against the emulator, CA file included.
 pub fn deployer_config(emu: &RunningEmulator) -> ProviderConfig {
-    let map = emu.provider_config().expect("writing the CA file");
-    let get = |k: &str| map.get(k).cloned();
-    ProviderConfig {
-        subscription_id: get("subscriptionId"),
-        tenant_id: get("tenantId"),
-        client_id: get("clientId"),
-        client_secret: get("clientSecret"),
-        arm_endpoint: get("armEndpoint"),
-        authority_host: get("authorityHost"),
-        ca_cert_file: get("caCertFile"),
-        ..Default::default()
-    }
+    let settings = emu.provider_config().expect("writing the CA file");
+    ProviderConfig::from_settings(&settings).expect("the emulator's provider config checks")
 }
 
 pub async fn start() -> Env {

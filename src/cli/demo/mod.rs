@@ -228,8 +228,15 @@ async fn with_emulator(
         emulator.msi_endpoint(),
         render::elapsed(options.lro)
     ));
+    let settings = ProviderConfig::from_settings(&config).map_err(|failures| {
+        let reasons: Vec<String> = failures
+            .iter()
+            .map(|f| format!("{}: {}", f.property, f.reason))
+            .collect();
+        format!("the emulator's provider config: {}", reasons.join("; "))
+    })?;
     let azure = Arc::new(
-        Azure::from_config(&provider_config(&config))
+        Azure::from_config(&settings)
             .map_err(|e| format!("an ARM client for the emulator: {e}"))?,
     );
 
@@ -348,20 +355,6 @@ async fn create_resource_group(azure: &Azure, emulator: &RunningEmulator) -> Res
         stack::LOCATION
     ));
     Ok(())
-}
-
-fn provider_config(config: &std::collections::BTreeMap<String, String>) -> ProviderConfig {
-    let get = |k: &str| config.get(k).cloned();
-    ProviderConfig {
-        subscription_id: get("subscriptionId"),
-        tenant_id: get("tenantId"),
-        client_id: get("clientId"),
-        client_secret: get("clientSecret"),
-        arm_endpoint: get("armEndpoint"),
-        authority_host: get("authorityHost"),
-        ca_cert_file: get("caCertFile"),
-        ..Default::default()
-    }
 }
 
 /// After a server is created, where its PostgreSQL gateway listens: the server's FQDN at 5432
