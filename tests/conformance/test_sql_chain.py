@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
-import ssl
 import subprocess
 import time
 import urllib.parse
@@ -57,58 +55,18 @@ def invoke(p, token: str, args: dict) -> dict:
     return from_struct(getattr(resp, "return"))  # `return` is a Python keyword
 
 
-def _ours(fqdn: str, port: int, cafile: str) -> str | None:
-    """None when this emulator's gateway answers TLS for `fqdn` on fqdn:port (SSLRequest, then a
-    certificate of this emulator's CA naming the address); otherwise why not."""
-    try:
-        with socket.create_connection((fqdn, port), timeout=2) as sock:
-            sock.sendall((8).to_bytes(4, "big") + (80877103).to_bytes(4, "big"))  # SSLRequest
-            answer = sock.recv(1)
-            if answer != b"S":
-                return f"{fqdn}:{port} answered {answer!r} to SSLRequest"
-            with ssl.create_default_context(cafile=cafile).wrap_socket(sock, server_hostname=fqdn):
-                return None
-    except ssl.SSLError as err:
-        return f"{fqdn}:{port} is another emulator's gateway (TLS: {err.reason})"
-    except OSError as err:
-        return f"nothing answers on {fqdn}:{port} ({err})"
-
-
-def _listening_ports(pid: int, ip: str) -> list[int]:
-    """The TCP ports process `pid` listens on at `ip` (from /proc: the admin API does not say)."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    want = socket.inet_aton(ip)[::-1].hex().upper()  # /proc/net/tcp prints the address in host order
-    ports = []
-    with open("/proc/net/tcp") as table:
-        for line in list(table)[1:]:
-            fields = line.split()
-            addr, port = fields[1].split(":")
-            if addr == want and fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
-                ports.append(int(port, 16))
-    return ports
-
-
 def gateway_port(emulator, fqdn: str, timeout: float = 5.0) -> tuple[int, str | None]:
-    """Where this emulator's gateway for `fqdn` listens: (5432, None) as on Azure; else (the port it
-    fell back to, why 5432 is not it) when another emulator on this machine holds fqdn:5432."""
-    cafile = emulator.info["caCertFile"]
+    """Where this emulator's gateway for `fqdn` listens, as its state reports it: (5432, None) as
+    on Azure; else (the port it fell back to, why) when something else holds fqdn:5432."""
     deadline = time.monotonic() + timeout
     while True:
-        why = _ours(fqdn, 5432, cafile)
-        if why is None:
-            return 5432, None
-        for port in _listening_ports(emulator.proc.pid, fqdn):
-            if port != 5432 and _ours(fqdn, port, cafile) is None:
-                return port, why
+        for server in emulator.state()["flexibleServers"]:
+            gateway = server.get("pgGateway")
+            if gateway and gateway["host"] == fqdn:
+                port = gateway["port"]
+                return port, None if port == 5432 else f"{fqdn}:5432 is held by another process"
         if time.monotonic() > deadline:
-            pytest.fail(f"the emulator's gateway for {fqdn} never answered: {why}", pytrace=False)
+            pytest.fail(f"the emulator reports no PostgreSQL gateway for {fqdn}", pytrace=False)
         time.sleep(0.05)
 
 
