@@ -8,21 +8,16 @@
 //! `cargo bench --bench grants` (needs PostgreSQL on 127.0.0.1:5432 and psql; the test command's
 //! scripts/test starts one). `PGENTRA_BENCH_GRANTS=N` and `PGENTRA_BENCH_ROUNDS=N` change the size.
 
+use pgentra::cli::demo::engine::{serve_engine, ProviderPlugin, Rpc, Target};
 use pgentra::props::Props;
-use pgentra::proto::pulumirpc::{
-    resource_provider_client::ResourceProviderClient, CheckRequest, ConfigureRequest,
-    CreateRequest, DeleteRequest,
-};
-use pgentra::pulumi::codec::{decode, encode};
 use pgentra::resources::grant::GrantTarget;
 use pgentra_emulator::{Emulator, EmulatorOptions, RunningEmulator, POSTGRES_RESOURCE};
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tonic::transport::Channel;
 
 const IN_FLIGHT: usize = 16;
 fn in_flight() -> usize {
@@ -35,8 +30,6 @@ const TABLES: usize = 20;
 const RG: &str = "rg-bench";
 const SERVER: &str = "pg-bench";
 const DATABASE: &str = "benchdb";
-
-type Client = ResourceProviderClient<Channel>;
 
 fn main() {
     let grants: usize = env_number("PGENTRA_BENCH_GRANTS", 1000);
@@ -74,11 +67,13 @@ async fn bench(grants: usize, rounds: usize) {
         .expect("provider config");
     let deployer = emu.deployer();
     create_resource_group(&config, &emu).await;
-    let (mut plugin, mut client) = start_plugin(&config).await;
+    let (engine_address, _logs) = serve_engine().await.expect("the engine's Log service");
+    let work_dir = std::env::temp_dir();
+    let mut plugin = start_plugin(&engine_address, &work_dir, &config).await;
 
     // The server, its Entra admin (the deployer) and the database, through the provider.
     let (server_id, server) = create(
-        &mut client,
+        &plugin.rpc,
         "pgentra:index:FlexibleServer",
         "pg",
         json!({
@@ -92,7 +87,7 @@ async fn bench(grants: usize, rounds: usize) {
         .expect("fqdn")
         .to_owned();
     let _ = create(
-        &mut client,
+        &plugin.rpc,
         "pgentra:index:AdAdmin",
         "admin",
         json!({
@@ -102,7 +97,7 @@ async fn bench(grants: usize, rounds: usize) {
     )
     .await;
     let _ = create(
-        &mut client,
+        &plugin.rpc,
         "pgentra:index:Database",
         "db",
         json!({
@@ -144,11 +139,11 @@ async fn bench(grants: usize, rounds: usize) {
             let specs = mixed_grants(grants, &roles, &connection);
             if through_provider {
                 // A fresh plugin process per round, as each `pulumi up` is: its own token cache.
-                plugin.kill().ok();
-                (plugin, client) = start_plugin(&config).await;
+                plugin.shutdown().await;
+                plugin = start_plugin(&engine_address, &work_dir, &config).await;
                 let tokens_before = tokens_issued(&emu);
                 let began = Instant::now();
-                create_all(&client, &specs).await;
+                create_all(&plugin.rpc, &specs).await;
                 provider_times.push(began.elapsed());
                 token_requests.push(tokens_issued(&emu) - tokens_before);
             } else {
@@ -165,17 +160,17 @@ async fn bench(grants: usize, rounds: usize) {
         }
     }
     // The server and its databases go; then the bench's roles, which are the backend cluster's.
-    client
-        .delete(DeleteRequest {
-            id: server_id,
-            urn: "urn:pulumi:bench::bench::pgentra:index:FlexibleServer::pg".into(),
-            r#type: "pgentra:index:FlexibleServer".into(),
-            timeout: 300.0,
-            ..Default::default()
-        })
+    let server_target = Target {
+        type_token: "pgentra:index:FlexibleServer",
+        name: "pg",
+    };
+    let server_state = Props::from_json(server);
+    plugin
+        .rpc
+        .delete(&server_target, &server_id, &server_state, &server_state)
         .await
         .expect("delete the server");
-    plugin.kill().ok();
+    plugin.shutdown().await;
 
     provider_times.sort();
     psql_times.sort();
@@ -258,15 +253,15 @@ fn statement_of(grant: &Value) -> String {
         .expect("quotable names")
 }
 
-async fn create_all(client: &Client, specs: &[Value]) {
+async fn create_all(rpc: &Rpc, specs: &[Value]) {
     let slots = Arc::new(tokio::sync::Semaphore::new(in_flight()));
     let mut calls = tokio::task::JoinSet::new();
     for (i, spec) in specs.iter().enumerate() {
         let permit = slots.clone().acquire_owned().await.expect("semaphore");
-        let mut client = client.clone();
+        let rpc = rpc.clone();
         let spec = spec.clone();
         calls.spawn(async move {
-            let _ = create(&mut client, "pgentra:index:Grant", &format!("g{i}"), spec).await;
+            let _ = create(&rpc, "pgentra:index:Grant", &format!("g{i}"), spec).await;
             drop(permit);
         });
     }
@@ -275,79 +270,39 @@ async fn create_all(client: &Client, specs: &[Value]) {
     }
 }
 
-/// Check then Create, as the engine sends them; the ID and the outputs.
-async fn create(client: &mut Client, token: &str, name: &str, inputs: Value) -> (String, Value) {
-    let urn = format!("urn:pulumi:bench::bench::{token}::{name}");
-    let news = encode(&Props::from_json(inputs), |_| false);
-    let checked = client
-        .check(CheckRequest {
-            urn: urn.clone(),
-            news: Some(news),
-            name: name.into(),
-            r#type: token.into(),
-            ..Default::default()
-        })
+/// Check then Create, as the engine sends them (through the demo's engine); the ID and outputs.
+async fn create(rpc: &Rpc, type_token: &str, name: &str, inputs: Value) -> (String, Value) {
+    let target = Target { type_token, name };
+    let checked = rpc
+        .check(&target, &Props::default(), &Props::from_json(inputs))
         .await
-        .unwrap_or_else(|e| panic!("Check {urn}: {e}"))
-        .into_inner();
-    assert!(
-        checked.failures.is_empty(),
-        "Check {urn}: {:?}",
-        checked.failures
-    );
-    let created = client
-        .create(CreateRequest {
-            urn: urn.clone(),
-            properties: checked.inputs,
-            name: name.into(),
-            r#type: token.into(),
-            timeout: 300.0,
-            ..Default::default()
-        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (id, outputs) = rpc
+        .create(&target, &checked, false)
         .await
-        .unwrap_or_else(|e| panic!("Create {urn}: {}", e.message()))
-        .into_inner();
-    let outputs = decode(created.properties.as_ref()).expect("decodable outputs");
-    (created.id, Value::Object(outputs.values.clone()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    (id, Value::Object(outputs.values))
 }
 
-async fn start_plugin(config: &std::collections::BTreeMap<String, String>) -> (Child, Client) {
-    let plugin = env!("CARGO_BIN_EXE_pulumi-resource-pgentra");
-    let mut child = Command::new(plugin)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn the plugin");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read the port");
-    let port: u16 = line.trim().parse().expect("the plugin prints its port");
-    let mut client = ResourceProviderClient::connect(format!("http://127.0.0.1:{port}"))
+/// The plugin (a separate process, as the engine runs it), handshaken and configured.
+async fn start_plugin(
+    engine_address: &str,
+    work_dir: &std::path::Path,
+    config: &BTreeMap<String, String>,
+) -> ProviderPlugin {
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_pulumi-resource-pgentra"));
+    let mut plugin = ProviderPlugin::start(binary, engine_address, work_dir)
         .await
-        .expect("connect to the plugin");
-    let args: serde_json::Map<String, Value> = config
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    client
-        .configure(ConfigureRequest {
-            variables: HashMap::new(),
-            args: Some(encode(&Props::new(args), |_| false)),
-            accept_secrets: true,
-            accept_resources: true,
-            ..Default::default()
-        })
+        .expect("start the plugin");
+    plugin
+        .configure(engine_address, config, &["clientSecret"])
         .await
         .expect("Configure");
-    (child, client)
+    plugin
 }
 
 /// The resource group the stack goes in (a stack takes it as given), through pgentra's ARM client.
-async fn create_resource_group(
-    config: &std::collections::BTreeMap<String, String>,
-    emu: &RunningEmulator,
-) {
+async fn create_resource_group(config: &BTreeMap<String, String>, emu: &RunningEmulator) {
     let config = pgentra::config::ProviderConfig::from_settings(config)
         .expect("the emulator's provider config");
     let azure = pgentra::azure::Azure::from_config(&config).expect("an ARM client");
