@@ -4,7 +4,7 @@
 //! becomes [`UNKNOWN`]; a resource reference becomes the referenced resource's ID (or URN for
 //! a component); an output value becomes its value, unknown or secret as it says.
 
-use crate::props::{Props, UNKNOWN};
+use pgentra_core::props::{Props, UNKNOWN};
 use prost_types::{value::Kind, ListValue, Struct, Value as PbValue};
 use serde_json::{Map, Number, Value};
 

@@ -1,9 +1,9 @@
 //! The Pulumi package schema, generated from the registry's descriptions.
 //! `pgentra schema` writes it to schema.json; a test fails when the committed file is stale.
 
-use crate::config::CONFIG;
-use crate::resource::Registry;
-use crate::spec::{Default, ObjectType, Property, Role, Type};
+use pgentra_core::config::CONFIG;
+use pgentra_core::resource::Registry;
+use pgentra_core::spec::{Default, ObjectType, Property, Role, Type};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 
 use crate::proto::google_rpc;
 use crate::proto::pulumirpc::ErrorResourceInitFailed;
-use crate::resource::Error;
+use pgentra_core::resource::Error;
 use prost::Message;
 use tonic::{Code, Status};
 
@@ -32,7 +32,7 @@ pub fn from_resource_error(operation: &str, error: &Error) -> Status {
             outputs,
             reason,
         } => {
-            let properties = crate::pulumi::codec::encode(outputs, |_| false);
+            let properties = crate::codec::encode(outputs, |_| false);
             return init_failed(
                 operation,
                 ErrorResourceInitFailed {
@@ -45,12 +45,12 @@ pub fn from_resource_error(operation: &str, error: &Error) -> Status {
             );
         }
         Error::Azure(e) => match e.class() {
-            crate::azure::ErrorClass::Unavailable => Code::Unavailable,
-            crate::azure::ErrorClass::InvalidArgument => Code::InvalidArgument,
-            crate::azure::ErrorClass::NotFound => Code::NotFound,
-            crate::azure::ErrorClass::FailedPrecondition => Code::FailedPrecondition,
+            pgentra_core::azure::ErrorClass::Unavailable => Code::Unavailable,
+            pgentra_core::azure::ErrorClass::InvalidArgument => Code::InvalidArgument,
+            pgentra_core::azure::ErrorClass::NotFound => Code::NotFound,
+            pgentra_core::azure::ErrorClass::FailedPrecondition => Code::FailedPrecondition,
             // Accepted then lost, or timed out: the outcome is unknown (the engine records that).
-            crate::azure::ErrorClass::Unknown => Code::Unknown,
+            pgentra_core::azure::ErrorClass::Unknown => Code::Unknown,
         },
     };
     Status::new(code, format!("{operation}: {error}"))
@@ -58,8 +58,8 @@ pub fn from_resource_error(operation: &str, error: &Error) -> Status {
 
 /// PostgreSQL's failures by what a retry could change: the network and lock conflicts may pass,
 /// sign-in and permission problems need the user, malformed input never passes.
-fn sql_code(error: &crate::sql::session::SqlError) -> Code {
-    use crate::sql::session::SqlError;
+fn sql_code(error: &pgentra_core::sql::session::SqlError) -> Code {
+    use pgentra_core::sql::session::SqlError;
     match error {
         SqlError::Setup(_) | SqlError::Quote(_) => Code::InvalidArgument,
         SqlError::Token(_) => Code::FailedPrecondition,

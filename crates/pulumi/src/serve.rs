@@ -1,10 +1,10 @@
 //! Start-up as the engine expects it: serve on 127.0.0.1 on a free port, print that port and
 //! a newline on stdout (and nothing else, ever), log to stderr, stop on SIGINT or SIGTERM.
 
+use crate::engine_log::EngineLog;
 use crate::proto::pulumirpc::resource_provider_server::ResourceProviderServer;
-use crate::pulumi::engine_log::EngineLog;
-use crate::pulumi::service::Provider;
-use crate::resource::Registry;
+use crate::service::Provider;
+use pgentra_core::resource::Registry;
 use std::io::Write;
 use std::sync::Arc;
 use tokio::net::TcpListener;

@@ -89,7 +89,7 @@ pub fn generate(language: Language, schema: &serde_json::Value) -> Result<Files,
 
 /// The SDK for `language` from pgentra's own schema, exactly as `pgentra schema` renders it.
 pub fn generate_builtin(language: Language) -> Result<Files, SchemaError> {
-    let text = crate::schema::render(&crate::resource::Registry::builtin());
+    let text = crate::schema::render(&pgentra_core::resource::Registry::builtin());
     let schema: serde_json::Value =
         serde_json::from_str(&text).expect("the rendered schema is JSON");
     generate(language, &schema)

@@ -1,11 +1,11 @@
 //! The Pulumi resource provider plugin. The engine starts it, reads the port it prints, and
 //! drives it over gRPC.
 
-use pgentra::pulumi::serve::{serve, Args};
+use pgentra_pulumi::serve::{serve, Args};
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse(std::env::args().skip(1));
-    pgentra::logging::init(args.verbosity);
+    pgentra_core::logging::init(args.verbosity);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -4,7 +4,7 @@
 //! slow engine never blocks an operation.
 
 use crate::proto::pulumirpc::{engine_client::EngineClient, LogRequest, LogSeverity};
-use crate::resource::{LogSink, Severity};
+use pgentra_core::resource::{LogSink, Severity};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 

@@ -2,15 +2,17 @@
 //! the resource behind the request's type token, and encodes the answer. It knows no
 //! resource's fields; everything resource-shaped comes from the registry's descriptions.
 
-use crate::config::{check_config, ProviderConfig};
-use crate::props::{unknown, Props};
+use crate::autoname;
+use crate::codec::{decode, encode};
+use crate::engine_log::EngineLog;
 use crate::proto::pulumirpc::{self as rpc, resource_provider_server::ResourceProvider};
-use crate::pulumi::autoname;
-use crate::pulumi::codec::{decode, encode};
-use crate::pulumi::engine_log::EngineLog;
-use crate::pulumi::status::{bad_request, from_resource_error, operation};
-use crate::resource::{Context, Registry, Resource, Severity};
-use crate::spec::{check_properties, diff_inputs, ChangeKind, ResourceSpec, Role, DEFAULTS_KEY};
+use crate::status::{bad_request, from_resource_error, operation};
+use pgentra_core::config::{check_config, ProviderConfig};
+use pgentra_core::props::{unknown, Props};
+use pgentra_core::resource::{Context, Registry, Resource, Severity};
+use pgentra_core::spec::{
+    check_properties, diff_inputs, ChangeKind, ResourceSpec, Role, DEFAULTS_KEY,
+};
 use std::sync::{Arc, OnceLock, RwLock};
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
@@ -21,7 +23,7 @@ type Reply<T> = Result<Response<T>, Status>;
 #[derive(Clone)]
 struct Configured {
     config: Arc<ProviderConfig>,
-    azure: Arc<crate::azure::Azure>,
+    azure: Arc<pgentra_core::azure::Azure>,
 }
 
 pub struct Provider {
@@ -107,7 +109,7 @@ fn outputs(spec: &'static ResourceSpec, props: &Props) -> prost_types::Struct {
     encode(props, |name| spec.property(name).is_some_and(|p| p.secret))
 }
 
-fn failures(list: Vec<crate::spec::CheckFailure>) -> Vec<rpc::CheckFailure> {
+fn failures(list: Vec<pgentra_core::spec::CheckFailure>) -> Vec<rpc::CheckFailure> {
     list.into_iter()
         .map(|f| rpc::CheckFailure {
             property: f.property,
@@ -263,7 +265,7 @@ impl ResourceProvider for Provider {
             config.subscription_id.as_deref().unwrap_or("(not set)"),
             config.tenant_id.as_deref().unwrap_or("(not set)"),
         );
-        let azure = crate::azure::Azure::from_config(&config)
+        let azure = pgentra_core::azure::Azure::from_config(&config)
             .map_err(|e| Status::invalid_argument(format!("configuring pgentra: {e}")))?;
         *self.config.write().expect("config lock") = Some(Configured {
             config: Arc::new(config),

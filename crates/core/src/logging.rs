@@ -11,9 +11,19 @@ pub fn init(verbosity: Option<u32>) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_env("PGENTRA_LOG").unwrap_or_else(|_| {
-        EnvFilter::new(format!(
-            "pgentra={default},pulumi_resource_pgentra={default}"
-        ))
+        // Every pgentra crate's target: the core, each adapter, the binaries.
+        EnvFilter::new(
+            [
+                "pgentra",
+                "pgentra_core",
+                "pgentra_pulumi",
+                "pgentra_terraform",
+                "pulumi_resource_pgentra",
+                "terraform_provider_pgentra",
+            ]
+            .map(|target| format!("{target}={default}"))
+            .join(","),
+        )
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -3,15 +3,15 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
-        "proto/pulumi/provider.proto",
-        "proto/pulumi/engine.proto",
-        "proto/google/rpc/status.proto",
+        "../../proto/pulumi/provider.proto",
+        "../../proto/pulumi/engine.proto",
+        "../../proto/google/rpc/status.proto",
     ];
     for file in &files {
         println!("cargo:rerun-if-changed={file}");
     }
-    println!("cargo:rerun-if-changed=proto");
-    let descriptors = protox::compile(files, ["proto"])?;
+    println!("cargo:rerun-if-changed=../../proto");
+    let descriptors = protox::compile(files, ["../../proto"])?;
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)

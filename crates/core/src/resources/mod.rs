@@ -99,7 +99,7 @@ pub(crate) mod testing {
     /// A file of the reference material in `../shared/reference` (or `$PGENTRA_SHARED/reference`).
     pub fn reference_json(relative: &str) -> Value {
         let shared = std::env::var("PGENTRA_SHARED")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared").to_owned());
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared").to_owned());
         let path = std::path::Path::new(&shared)
             .join("reference")
             .join(relative);

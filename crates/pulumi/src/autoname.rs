@@ -2,9 +2,9 @@
 //! `<resource name>-<suffix>`, stable across previews (the suffix comes from the engine's
 //! random seed), kept across updates, fresh for a replacement.
 
-use crate::props::Props;
 use crate::proto::pulumirpc::check_request::{autonaming_options::Mode, AutonamingOptions};
-use crate::spec::{AutoName, CheckFailure, DEFAULTS_KEY};
+use pgentra_core::props::Props;
+use pgentra_core::spec::{AutoName, CheckFailure, DEFAULTS_KEY};
 use serde_json::Value;
 
 pub fn fill(
@@ -19,7 +19,7 @@ pub fn fill(
     if news.get(rule.property).is_some() {
         return;
     }
-    let previous_was_ours = crate::spec::provider_defaults(olds)
+    let previous_was_ours = pgentra_core::spec::provider_defaults(olds)
         .iter()
         .any(|p| p == rule.property);
     let name = match (olds.str(rule.property), previous_was_ours, options) {
@@ -35,7 +35,7 @@ pub fn fill(
         _ => generate(rule, resource_name, random_seed),
     };
     news.set(rule.property, Value::String(name));
-    let mut defaults = crate::spec::provider_defaults(news);
+    let mut defaults = pgentra_core::spec::provider_defaults(news);
     if !defaults.iter().any(|p| p == rule.property) {
         defaults.push(rule.property.to_owned());
     }
