@@ -4,6 +4,7 @@
 
 pub mod azure;
 pub mod config;
+pub mod error;
 pub mod logging;
 pub mod props;
 pub mod resource;

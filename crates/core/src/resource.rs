@@ -2,6 +2,7 @@
 //! [`Function`] traits, the context an operation runs in, and the registry of every type.
 
 use crate::config::ProviderConfig;
+use crate::error::ErrorClass;
 use crate::props::Props;
 use crate::resources::arm_resource::{self, ArmBinding};
 use crate::spec::{CheckFailure, FunctionSpec, ResourceSpec};
@@ -42,6 +43,23 @@ pub enum Error {
     /// Azure refused, failed, or could not be reached (ARM's code, message and request id inside).
     #[error(transparent)]
     Azure(#[from] crate::azure::ArmError),
+}
+
+impl Error {
+    /// What the failure means to the caller; the adapters map this to their wire once.
+    /// Every class but `Unknown` means that nothing changed.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::NotAvailable { .. } => ErrorClass::FailedPrecondition,
+            Error::InvalidInput(_) => ErrorClass::InvalidArgument,
+            Error::AlreadyExists { .. } => ErrorClass::AlreadyExists,
+            // The resource exists: the adapter records it (Pulumi's ErrorResourceInitFailed,
+            // Terraform's partial state) rather than reporting a clean failure.
+            Error::InitFailed { .. } => ErrorClass::Unknown,
+            Error::Sql { source, .. } => source.class(),
+            Error::Azure(error) => error.class(),
+        }
+    }
 }
 
 /// Where the resource layer reports progress to the user (the engine's log, or stderr).

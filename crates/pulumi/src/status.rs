@@ -3,6 +3,7 @@
 
 use crate::proto::google_rpc;
 use crate::proto::pulumirpc::ErrorResourceInitFailed;
+use pgentra_core::error::ErrorClass;
 use pgentra_core::resource::Error;
 use prost::Message;
 use tonic::{Code, Status};
@@ -20,59 +21,39 @@ pub fn operation(verb: &str, token: &str, urn: &str) -> String {
 }
 
 pub fn from_resource_error(operation: &str, error: &Error) -> Status {
-    // INTERNAL/UNKNOWN would tell the engine the outcome is unknown; these errors all mean
-    // that nothing changed, so they carry codes the engine records as a clean failure.
-    let code = match error {
-        Error::NotAvailable { .. } => Code::FailedPrecondition,
-        Error::InvalidInput(_) => Code::InvalidArgument,
-        Error::AlreadyExists { .. } => Code::AlreadyExists,
-        Error::Sql { source, .. } => sql_code(source),
-        Error::InitFailed {
-            id,
-            outputs,
-            reason,
-        } => {
-            let properties = crate::codec::encode(outputs, |_| false);
-            return init_failed(
-                operation,
-                ErrorResourceInitFailed {
-                    id: id.clone(),
-                    properties: Some(properties),
-                    reasons: vec![reason.clone()],
-                    inputs: None,
-                    refresh_before_update: false,
-                },
-            );
-        }
-        Error::Azure(e) => match e.class() {
-            pgentra_core::azure::ErrorClass::Unavailable => Code::Unavailable,
-            pgentra_core::azure::ErrorClass::InvalidArgument => Code::InvalidArgument,
-            pgentra_core::azure::ErrorClass::NotFound => Code::NotFound,
-            pgentra_core::azure::ErrorClass::FailedPrecondition => Code::FailedPrecondition,
-            // Accepted then lost, or timed out: the outcome is unknown (the engine records that).
-            pgentra_core::azure::ErrorClass::Unknown => Code::Unknown,
-        },
-    };
-    Status::new(code, format!("{operation}: {error}"))
+    if let Error::InitFailed {
+        id,
+        outputs,
+        reason,
+    } = error
+    {
+        let properties = crate::codec::encode(outputs, |_| false);
+        return init_failed(
+            operation,
+            ErrorResourceInitFailed {
+                id: id.clone(),
+                properties: Some(properties),
+                reasons: vec![reason.clone()],
+                inputs: None,
+                refresh_before_update: false,
+            },
+        );
+    }
+    Status::new(code(error.class()), format!("{operation}: {error}"))
 }
 
-/// PostgreSQL's failures by what a retry could change: the network and lock conflicts may pass,
-/// sign-in and permission problems need the user, malformed input never passes.
-fn sql_code(error: &pgentra_core::sql::session::SqlError) -> Code {
-    use pgentra_core::sql::session::SqlError;
-    match error {
-        SqlError::Setup(_) | SqlError::Quote(_) => Code::InvalidArgument,
-        SqlError::Token(_) => Code::FailedPrecondition,
-        SqlError::TimedOut { .. } => Code::DeadlineExceeded,
-        SqlError::Connect { code: None, .. } => Code::Unavailable,
-        SqlError::Connect { .. } => Code::FailedPrecondition,
-        SqlError::Statement { code, .. } => match code.as_deref() {
-            // serialization failure, deadlock, "tuple concurrently updated", admin shutdown
-            Some("40001" | "40P01" | "XX000" | "57P01") => Code::Unavailable,
-            // statement_timeout: the operation's own deadline
-            Some("57014") => Code::DeadlineExceeded,
-            _ => Code::FailedPrecondition,
-        },
+/// The gRPC code the engine reads correctly for each class. INTERNAL/UNKNOWN would tell the
+/// engine the outcome is unknown; every other class means that nothing changed, so it maps to
+/// a code the engine records as a clean failure.
+fn code(class: ErrorClass) -> Code {
+    match class {
+        ErrorClass::Unavailable => Code::Unavailable,
+        ErrorClass::InvalidArgument => Code::InvalidArgument,
+        ErrorClass::NotFound => Code::NotFound,
+        ErrorClass::AlreadyExists => Code::AlreadyExists,
+        ErrorClass::FailedPrecondition => Code::FailedPrecondition,
+        ErrorClass::DeadlineExceeded => Code::DeadlineExceeded,
+        ErrorClass::Unknown => Code::Unknown,
     }
 }
 

@@ -3,6 +3,7 @@
 //! that then failed or timed out is its own outcome ([`ArmError::Accepted`]): the resource layer
 //! returns the resource's ID with it (ErrorResourceInitFailed) so nothing is orphaned.
 
+use crate::error::ErrorClass;
 use serde_json::Value;
 use std::fmt;
 
@@ -141,21 +142,6 @@ fn last_error_suffix(e: &Option<String>) -> String {
     e.as_deref()
         .map(|e| format!("; last error: {e}"))
         .unwrap_or_default()
-}
-
-/// How an error should reach the engine (the adapter turns this into a gRPC code).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// Throttled, service unavailable, no answer: trying later may work.
-    Unavailable,
-    /// The request was wrong (400).
-    InvalidArgument,
-    /// The resource (or its parent) does not exist (404).
-    NotFound,
-    /// Azure refused in this state: conflicts, permissions, quota, a failed operation, sign-in.
-    FailedPrecondition,
-    /// The write may or may not have happened (accepted then lost, or timed out).
-    Unknown,
 }
 
 impl ArmError {

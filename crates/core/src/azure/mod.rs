@@ -11,8 +11,9 @@ pub mod ids;
 pub mod locks;
 pub mod token_cache;
 
+pub use crate::error::ErrorClass;
 pub use arm::{ArmClient, RetryPolicy};
-pub use arm_error::{ArmError, ErrorClass};
+pub use arm_error::ArmError;
 pub use cloud::CloudEndpoints;
 pub use credential::CredentialChain;
 pub use locks::Locks;

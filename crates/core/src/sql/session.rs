@@ -7,6 +7,7 @@
 //! cache renews it before it expires); in local tests, a fixed password. A token is never
 //! logged: errors name the principal it belongs to, read from its claims.
 
+use crate::error::ErrorClass;
 use crate::props::Props;
 use async_trait::async_trait;
 use rustls::pki_types::pem::PemObject;
@@ -50,6 +51,25 @@ pub enum SqlError {
 }
 
 impl SqlError {
+    /// PostgreSQL's failures by what a retry could change: the network and lock conflicts may
+    /// pass, sign-in and permission problems need the user, malformed input never passes.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            SqlError::Setup(_) | SqlError::Quote(_) => ErrorClass::InvalidArgument,
+            SqlError::Token(_) => ErrorClass::FailedPrecondition,
+            SqlError::TimedOut { .. } => ErrorClass::DeadlineExceeded,
+            SqlError::Connect { code: None, .. } => ErrorClass::Unavailable,
+            SqlError::Connect { .. } => ErrorClass::FailedPrecondition,
+            SqlError::Statement { code, .. } => match code.as_deref() {
+                // serialization failure, deadlock, "tuple concurrently updated", admin shutdown
+                Some("40001" | "40P01" | "XX000" | "57P01") => ErrorClass::Unavailable,
+                // statement_timeout: the operation's own deadline
+                Some("57014") => ErrorClass::DeadlineExceeded,
+                _ => ErrorClass::FailedPrecondition,
+            },
+        }
+    }
+
     /// SQLSTATE of a failed statement.
     pub fn code(&self) -> Option<&str> {
         match self {
