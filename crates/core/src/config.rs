@@ -38,32 +38,28 @@ pub static CONFIG: &[Property] = &[
         .env(&["PGENTRA_CA_CERT_FILE"]),
 ];
 
-/// Validates provider config. Stack config arrives as strings whatever the type, so
-/// booleans and numbers given as text are accepted and converted first.
+/// Validates provider config values (typed: adapters whose config arrives as text convert it
+/// first, see [`typed_from_text`]) and fills the defaults.
 pub fn check_config(news: &Props) -> (Props, Vec<CheckFailure>) {
-    let mut values = Map::new();
-    for (key, value) in &news.values {
-        // `version` is the engine's own key; keep it as given.
-        if key == "version" {
-            continue;
-        }
-        let converted = match (CONFIG.iter().find(|p| p.name == key).map(|p| p.ty), value) {
-            (Some(Type::Boolean), Value::String(s)) if !contains_unknown(value) => match s.trim() {
-                "true" | "True" | "TRUE" | "1" => Value::Bool(true),
-                "false" | "False" | "FALSE" | "0" | "" => Value::Bool(false),
-                _ => value.clone(),
-            },
-            _ => value.clone(),
-        };
-        values.insert(key.clone(), converted);
-    }
     let mut failures = Vec::new();
-    let mut checked = Props::new(check_properties(CONFIG, &values, "", &mut failures));
-    if let Some(version) = news.values.get("version") {
-        checked.set("version", version.clone());
-    }
+    let mut checked = Props::new(check_properties(CONFIG, &news.values, "", &mut failures));
     checked.inherit_secrets(news);
     (checked, failures)
+}
+
+/// A setting given as text (an environment-style `key=value`) as the value its property's
+/// type wants: `"true"` for a boolean is `true`. Text that does not convert stays text, so
+/// the check names what is wrong with it.
+pub fn typed_from_text(name: &str, value: &Value) -> Value {
+    let ty = CONFIG.iter().find(|p| p.name == name).map(|p| p.ty);
+    match (ty, value) {
+        (Some(Type::Boolean), Value::String(s)) if !contains_unknown(value) => match s.trim() {
+            "true" | "True" | "TRUE" | "1" => Value::Bool(true),
+            "false" | "False" | "FALSE" | "0" | "" => Value::Bool(false),
+            _ => value.clone(),
+        },
+        _ => value.clone(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -130,13 +126,13 @@ impl std::fmt::Debug for ProviderConfig {
 
 impl ProviderConfig {
     /// A config from plain `key -> value` settings, such as the ones `pgentra emulator` prints,
-    /// checked like stack config and without the environment's fallbacks.
+    /// converted to their types and checked, without the environment's fallbacks.
     pub fn from_settings(
         settings: &std::collections::BTreeMap<String, String>,
     ) -> Result<Self, Vec<CheckFailure>> {
         let args: Map<String, Value> = settings
             .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .map(|(k, v)| (k.clone(), typed_from_text(k, &Value::String(v.clone()))))
             .collect();
         Self::resolve(&Props::new(args), |_| None)
     }
@@ -198,8 +194,9 @@ mod tests {
     }
 
     #[test]
-    fn stack_config_strings_become_booleans() {
-        let (checked, failures) = check_config(&props(json!({"useMsi": "true"})));
+    fn text_settings_become_booleans() {
+        let typed = typed_from_text("useMsi", &json!("true"));
+        let (checked, failures) = check_config(&props(json!({ "useMsi": typed })));
         assert!(failures.is_empty(), "{failures:?}");
         assert_eq!(checked.get("useMsi"), Some(&json!(true)));
         assert_eq!(checked.get("environment"), Some(&json!("public")));

@@ -2,14 +2,16 @@
 //!
 //! The adapters decode their wire values into [`Props`]: secret wrappers are removed and the
 //! names of the top-level properties that held a secret are kept aside, so a secret input
-//! stays secret in every output that carries it. A value that is not known yet (preview)
-//! is the string [`UNKNOWN`], wherever it stands.
+//! stays secret in every output that carries it. A value that is not known yet (a preview, a
+//! plan) is the marker [`UNKNOWN`], wherever it stands; each codec maps its wire's own form
+//! (Pulumi's sentinel strings, Terraform's msgpack extension) to it and back.
 
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
-/// The engine's generic "computed" sentinel; typed sentinels are normalised to it on decode.
-pub const UNKNOWN: &str = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/// The core's marker for a value that is not known yet. No protocol sends it: the NUL bytes
+/// keep it apart from anything a user can write, and only the codecs translate it.
+pub const UNKNOWN: &str = "\u{0}pgentra:unknown\u{0}";
 
 /// True when the value, or anything inside it, is not known yet.
 pub fn contains_unknown(value: &Value) -> bool {
@@ -21,6 +23,11 @@ pub fn contains_unknown(value: &Value) -> bool {
     }
 }
 
+/// True when the whole value is the unknown marker.
+pub fn is_unknown(value: &Value) -> bool {
+    value.as_str() == Some(UNKNOWN)
+}
+
 pub fn unknown() -> Value {
     Value::String(UNKNOWN.to_owned())
 }
@@ -30,13 +37,16 @@ pub struct Props {
     pub values: Map<String, Value>,
     /// Top-level properties whose value (or part of it) was secret on the wire.
     pub secrets: BTreeSet<String>,
+    /// Top-level properties whose value the provider chose rather than the program (an
+    /// auto-name): a replacement may choose anew, so the old and new resources can coexist.
+    pub provider_chosen: BTreeSet<String>,
 }
 
 impl Props {
     pub fn new(values: Map<String, Value>) -> Self {
         Self {
             values,
-            secrets: BTreeSet::new(),
+            ..Self::default()
         }
     }
 
@@ -74,6 +84,15 @@ impl Props {
 
     pub fn mark_secret(&mut self, name: &str) {
         self.secrets.insert(name.to_owned());
+    }
+
+    /// Records that the provider, not the program, chose this property's value.
+    pub fn mark_provider_chosen(&mut self, name: &str) {
+        self.provider_chosen.insert(name.to_owned());
+    }
+
+    pub fn is_provider_chosen(&self, name: &str) -> bool {
+        self.provider_chosen.contains(name)
     }
 
     pub fn is_secret(&self, name: &str) -> bool {

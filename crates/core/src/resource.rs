@@ -19,11 +19,13 @@ pub enum Error {
     NotAvailable { reason: &'static str },
     #[error("{0}")]
     InvalidInput(String),
+    /// An operation that needs Azure arrived before the provider was configured.
+    #[error("the pgentra provider was used before Configure")]
+    NotConfigured,
     /// Create found the resource there already: taking it over silently could take someone
     /// else's server, so the user imports it instead.
-    #[error(
-        "{id} already exists; import it with `pulumi import {token} <name> {id}` to manage it"
-    )]
+    /// Each adapter tells its own import command; `token` names the type.
+    #[error("{id} already exists; import it to manage it")]
     AlreadyExists { id: String, token: &'static str },
     /// Azure accepted the write, so the resource exists, but the operation then failed: the
     /// engine keeps the ID and the outputs known so far.
@@ -50,7 +52,7 @@ impl Error {
     /// Every class but `Unknown` means that nothing changed.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Error::NotAvailable { .. } => ErrorClass::FailedPrecondition,
+            Error::NotAvailable { .. } | Error::NotConfigured => ErrorClass::FailedPrecondition,
             Error::InvalidInput(_) => ErrorClass::InvalidArgument,
             Error::AlreadyExists { .. } => ErrorClass::AlreadyExists,
             // The resource exists: the adapter records it (Pulumi's ErrorResourceInitFailed,
@@ -112,9 +114,14 @@ pub trait Resource: Send + Sync {
         None
     }
 
+    /// The values the provider computes for inputs the program left to it: derived values
+    /// and canonical forms, each marked in the description ([`crate::spec::Computed`]).
+    /// Runs after the per-property rules, on values that passed them.
+    fn fill_computed(&self, _inputs: &mut Props) {}
+
     /// Rules across properties, and against the previous inputs (`olds`, empty for a new
-    /// resource). Runs after the per-property rules, on values that passed them; may normalise.
-    fn check(&self, _news: &mut Props, _olds: &Props, _failures: &mut Vec<CheckFailure>) {}
+    /// resource). Runs after [`Resource::fill_computed`]; never changes a value.
+    fn validate(&self, _inputs: &Props, _olds: &Props, _failures: &mut Vec<CheckFailure>) {}
 
     async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
         match self.arm() {

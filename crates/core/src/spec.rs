@@ -2,8 +2,10 @@
 //!
 //! A [`ResourceSpec`] is all pgentra knows about a resource's shape: its properties with their
 //! types, docs, secret flags, defaults, allowed values, rules and replace-on-change marks.
-//! Check, Diff, preview outputs, the Pulumi schema and (later) the Terraform schema are all
-//! derived from it, so they cannot drift apart.
+//! Check, Diff, planned outputs, the Pulumi schema and the Terraform schema are all derived
+//! from it, so they cannot drift apart. Names are written once, in Pulumi's camelCase; the
+//! Terraform name follows by one rule ([`crate::names`]) unless the property names an
+//! exception.
 
 use crate::props::{contains_unknown, Props};
 use serde_json::{json, Map, Value};
@@ -61,6 +63,19 @@ impl Default {
     }
 }
 
+/// A value the provider computes for an input when the program leaves it to it, beside a
+/// plain [`Default`]. Terraform needs to know: such an attribute is optional+computed there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Computed {
+    /// The program's value, as written.
+    No,
+    /// Derived from other inputs when absent (a server's skuTier from its skuName).
+    Derived,
+    /// Put in a canonical form (privileges upper-cased, deduplicated, sorted): the protocol
+    /// may keep the program's spelling when the canonical forms agree.
+    Normalised,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Property {
     pub name: &'static str,
@@ -75,6 +90,11 @@ pub struct Property {
     /// administratorLogin).
     pub sticky: bool,
     pub default: Option<Default>,
+    /// Whether the provider derives or normalises the value (see [`Computed`]).
+    pub computed: Computed,
+    /// The Terraform name when the rule in [`crate::names`] does not give it (a name that
+    /// Terraform reserves, such as `connection`).
+    pub terraform_name: Option<&'static str>,
     /// For strings: the only values accepted (compared exactly).
     pub allowed: &'static [&'static str],
     pub rule: Option<Rule>,
@@ -93,6 +113,8 @@ impl Property {
             replace: false,
             sticky: false,
             default: None,
+            computed: Computed::No,
+            terraform_name: None,
             allowed: &[],
             rule: None,
             env: &[],
@@ -143,6 +165,27 @@ impl Property {
             ..self
         }
     }
+    /// See [`Computed::Derived`].
+    pub const fn derived(self) -> Self {
+        Self {
+            computed: Computed::Derived,
+            ..self
+        }
+    }
+    /// See [`Computed::Normalised`].
+    pub const fn normalised(self) -> Self {
+        Self {
+            computed: Computed::Normalised,
+            ..self
+        }
+    }
+    /// Names the property in Terraform where the rule cannot (see [`Property::terraform_name`]).
+    pub const fn terraform_name(self, name: &'static str) -> Self {
+        Self {
+            terraform_name: Some(name),
+            ..self
+        }
+    }
     pub const fn one_of(self, allowed: &'static [&'static str]) -> Self {
         Self { allowed, ..self }
     }
@@ -160,6 +203,17 @@ impl Property {
     }
     pub fn is_required(&self) -> bool {
         matches!(self.role, Role::Input { required: true })
+    }
+    /// The name in Terraform: the exception when there is one, else the snake_case rule.
+    pub fn tf_name(&self) -> String {
+        match self.terraform_name {
+            Some(name) => name.to_owned(),
+            None => crate::names::snake_case(self.name),
+        }
+    }
+    /// An input the provider may fill in when the program leaves it out.
+    pub fn is_provider_filled(&self) -> bool {
+        self.is_input() && (self.default.is_some() || self.computed == Computed::Derived)
     }
 }
 
@@ -199,10 +253,6 @@ pub struct FunctionSpec {
     pub outputs: &'static [Property],
 }
 
-/// The checked-inputs key listing the properties whose values the provider chose
-/// (auto-names), the convention of Pulumi's bridged providers.
-pub const DEFAULTS_KEY: &str = "__defaults";
-
 impl ResourceSpec {
     /// The short type name: `FlexibleServer` for `pgentra:index:FlexibleServer`.
     pub fn name(&self) -> &'static str {
@@ -216,6 +266,15 @@ impl ResourceSpec {
     }
     pub fn outputs_only(&self) -> impl Iterator<Item = &'static Property> {
         self.properties.iter().filter(|p| !p.is_input())
+    }
+    /// The Terraform resource type: `pgentra_flexible_server`.
+    pub fn tf_type_name(&self) -> String {
+        format!("pgentra_{}", crate::names::snake_case(self.name()))
+    }
+    /// The property the provider names when the program does not (Pulumi's auto-naming);
+    /// protocols without auto-naming require it.
+    pub fn is_auto_named(&self, property: &str) -> bool {
+        self.autoname.is_some_and(|rule| rule.property == property)
     }
 }
 
@@ -247,7 +306,7 @@ pub fn check_properties(
 ) -> Map<String, Value> {
     let mut checked = Map::new();
     for (key, value) in news {
-        if key == DEFAULTS_KEY || properties.iter().any(|p| p.name == key && p.is_input()) {
+        if properties.iter().any(|p| p.name == key && p.is_input()) {
             continue;
         }
         let names: Vec<&str> = properties
@@ -507,7 +566,7 @@ pub fn diff_inputs(spec: &ResourceSpec, olds: &Props, news: &Props) -> DiffOutco
         && match spec.replacement {
             Replacement::AlwaysDeleteFirst => true,
             Replacement::DeleteFirstWhenSameId(id_paths) => id_paths.iter().all(|path| {
-                let autonamed = provider_defaults(news).iter().any(|d| d == path);
+                let autonamed = news.is_provider_chosen(path);
                 let new = lookup(&news.values, path);
                 !autonamed
                     && new.is_some_and(|v| !contains_unknown(v))
@@ -575,20 +634,6 @@ fn lookup<'a>(values: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
         current = current.as_object()?.get(part)?;
     }
     (!current.is_null()).then_some(current)
-}
-
-/// The properties whose values the provider chose, as recorded in checked inputs.
-pub fn provider_defaults(props: &Props) -> Vec<String> {
-    props
-        .get(DEFAULTS_KEY)
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

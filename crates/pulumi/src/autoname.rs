@@ -4,7 +4,7 @@
 
 use crate::proto::pulumirpc::check_request::{autonaming_options::Mode, AutonamingOptions};
 use pgentra_core::props::Props;
-use pgentra_core::spec::{AutoName, CheckFailure, DEFAULTS_KEY};
+use pgentra_core::spec::{AutoName, CheckFailure};
 use serde_json::Value;
 
 pub fn fill(
@@ -19,9 +19,7 @@ pub fn fill(
     if news.get(rule.property).is_some() {
         return;
     }
-    let previous_was_ours = pgentra_core::spec::provider_defaults(olds)
-        .iter()
-        .any(|p| p == rule.property);
+    let previous_was_ours = olds.is_provider_chosen(rule.property);
     let name = match (olds.str(rule.property), previous_was_ours, options) {
         (Some(old), true, _) => old.to_owned(),
         (_, _, Some(options)) if options.mode == Mode::Disable as i32 => {
@@ -35,14 +33,7 @@ pub fn fill(
         _ => generate(rule, resource_name, random_seed),
     };
     news.set(rule.property, Value::String(name));
-    let mut defaults = pgentra_core::spec::provider_defaults(news);
-    if !defaults.iter().any(|p| p == rule.property) {
-        defaults.push(rule.property.to_owned());
-    }
-    news.set(
-        DEFAULTS_KEY,
-        defaults.into_iter().map(Value::String).collect(),
-    );
+    news.mark_provider_chosen(rule.property);
 }
 
 /// `<base>-<7 hex>` where base is the resource name reduced to letters, digits and single
@@ -106,8 +97,8 @@ mod tests {
 
     #[test]
     fn an_update_keeps_the_name_the_provider_chose() {
-        let olds =
-            Props::from_json(json!({"serverName": "db-1234567", DEFAULTS_KEY: ["serverName"]}));
+        let mut olds = Props::from_json(json!({"serverName": "db-1234567"}));
+        olds.mark_provider_chosen("serverName");
         let mut news = Props::default();
         let mut failures = vec![];
         fill(
@@ -136,6 +127,6 @@ mod tests {
             &mut vec![],
         );
         assert_eq!(news.str("serverName"), Some("mine"));
-        assert!(news.get(DEFAULTS_KEY).is_none());
+        assert!(!news.is_provider_chosen("serverName"));
     }
 }

@@ -1,7 +1,8 @@
 //! google.protobuf.Struct <-> [`Props`], with Pulumi's special values made explicit.
 //!
 //! Secrets are unwrapped and remembered by top-level property name; every unknown sentinel
-//! becomes [`UNKNOWN`]; a resource reference becomes the referenced resource's ID (or URN for
+//! becomes the core's [`UNKNOWN`] marker (and back: [`UNKNOWN_SENTINEL`]); the names in
+//! `__defaults` become the provider-chosen properties (and back); a resource reference becomes the referenced resource's ID (or URN for
 //! a component); an output value becomes its value, unknown or secret as it says.
 
 use pgentra_core::props::{Props, UNKNOWN};
@@ -16,9 +17,16 @@ pub const OUTPUT_SIG: &str = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
 pub const ASSET_SIG: &str = "c44067f5952c0a294b673a41bacd8c17";
 pub const ARCHIVE_SIG: &str = "0def7320c3a5731c473e5ecbe6d01bc7";
 
+/// The engine's generic "computed" sentinel: a value not known yet.
+pub const UNKNOWN_SENTINEL: &str = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/// The checked-inputs key listing the properties whose values the provider chose
+/// (auto-names), the convention of Pulumi's bridged providers.
+pub const DEFAULTS_KEY: &str = "__defaults";
+
 /// Every sentinel the engine may use for a value that is not known yet.
 const UNKNOWN_SENTINELS: &[&str] = &[
-    UNKNOWN,
+    UNKNOWN_SENTINEL,
     "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
     "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
     "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
@@ -39,6 +47,15 @@ pub fn decode(value: Option<&Struct>) -> Result<Props, CodecError> {
     let mut props = Props::default();
     let Some(value) = value else { return Ok(props) };
     for (name, field) in &value.fields {
+        if name == DEFAULTS_KEY {
+            let mut secret = false;
+            if let Value::Array(names) = decode_value(field, name, &mut secret)? {
+                for chosen in names.iter().filter_map(Value::as_str) {
+                    props.mark_provider_chosen(chosen);
+                }
+            }
+            continue;
+        }
         let mut secret = false;
         let decoded = decode_value(field, name, &mut secret)?;
         if secret {
@@ -149,7 +166,7 @@ fn number(n: f64) -> Value {
 /// Encodes properties, wrapping as secret every top-level property that `props` marks secret
 /// or for which `always_secret` says so.
 pub fn encode(props: &Props, always_secret: impl Fn(&str) -> bool) -> Struct {
-    let fields = props
+    let mut fields: std::collections::BTreeMap<String, PbValue> = props
         .values
         .iter()
         .map(|(name, value)| {
@@ -162,6 +179,15 @@ pub fn encode(props: &Props, always_secret: impl Fn(&str) -> bool) -> Struct {
             (name.clone(), wrapped)
         })
         .collect();
+    if !props.provider_chosen.is_empty() {
+        let chosen = props
+            .provider_chosen
+            .iter()
+            .cloned()
+            .map(Value::String)
+            .collect();
+        fields.insert(DEFAULTS_KEY.to_owned(), encode_value(&Value::Array(chosen)));
+    }
     Struct { fields }
 }
 
@@ -170,6 +196,7 @@ pub fn encode_value(value: &Value) -> PbValue {
         Value::Null => Kind::NullValue(0),
         Value::Bool(b) => Kind::BoolValue(*b),
         Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
+        Value::String(s) if s == UNKNOWN => Kind::StringValue(UNKNOWN_SENTINEL.to_owned()),
         Value::String(s) => Kind::StringValue(s.clone()),
         Value::Array(items) => Kind::ListValue(ListValue {
             values: items.iter().map(encode_value).collect(),

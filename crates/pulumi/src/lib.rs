@@ -17,4 +17,5 @@ pub mod schema;
 pub mod sdkgen;
 pub mod serve;
 pub mod service;
+pub mod stack_config;
 pub mod status;

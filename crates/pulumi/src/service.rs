@@ -1,34 +1,27 @@
-//! The `pulumirpc.ResourceProvider` service: decodes each request, hands typed properties to
-//! the resource behind the request's type token, and encodes the answer. It knows no
-//! resource's fields; everything resource-shaped comes from the registry's descriptions.
+//! The `pulumirpc.ResourceProvider` service: decodes each request, hands it to the core's
+//! [`pgentra_core::provider::Provider`] for the resource behind the request's type token, and
+//! encodes the answer. It knows no resource's fields and runs no step of its own: what is
+//! Pulumi's alone (URNs, auto-naming, `__defaults`, the import command) stays here.
 
 use crate::autoname;
 use crate::codec::{decode, encode};
 use crate::engine_log::EngineLog;
 use crate::proto::pulumirpc::{self as rpc, resource_provider_server::ResourceProvider};
+use crate::stack_config;
 use crate::status::{bad_request, from_resource_error, operation};
-use pgentra_core::config::{check_config, ProviderConfig};
-use pgentra_core::props::{unknown, Props};
-use pgentra_core::resource::{Context, Registry, Resource, Severity};
-use pgentra_core::spec::{
-    check_properties, diff_inputs, ChangeKind, ResourceSpec, Role, DEFAULTS_KEY,
-};
-use std::sync::{Arc, OnceLock, RwLock};
+use pgentra_core::config::ProviderConfig;
+use pgentra_core::props::Props;
+use pgentra_core::provider::{self as core, Operation};
+use pgentra_core::resource::{Registry, Resource, Severity};
+use pgentra_core::spec::{ChangeKind, ResourceSpec};
+use std::sync::{Arc, OnceLock};
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 type Reply<T> = Result<Response<T>, Status>;
 
-/// What Configure produced: the resolved config and the Azure client built from it.
-#[derive(Clone)]
-struct Configured {
-    config: Arc<ProviderConfig>,
-    azure: Arc<pgentra_core::azure::Azure>,
-}
-
 pub struct Provider {
-    registry: Arc<Registry>,
-    config: RwLock<Option<Configured>>,
+    core: core::Provider,
     engine: EngineLog,
     schema: OnceLock<String>,
 }
@@ -36,8 +29,7 @@ pub struct Provider {
 impl Provider {
     pub fn new(registry: Arc<Registry>, engine: EngineLog) -> Self {
         Self {
-            registry,
-            config: RwLock::new(None),
+            core: core::Provider::new(registry),
             engine,
             schema: OnceLock::new(),
         }
@@ -49,39 +41,21 @@ impl Provider {
         } else {
             type_token
         };
-        self.registry.resource(token).ok_or_else(|| {
+        self.core.registry().resource(token).ok_or_else(|| {
             Status::invalid_argument(format!("pgentra has no resource type {token:?} (urn {urn:?}); see `pulumi package get-schema pgentra`"))
         })
     }
 
-    /// Tells the engine, for this resource, the SQL the operation would run.
-    fn log_planned_sql(
-        &self,
-        resource: &dyn Resource,
-        urn: &str,
-        olds: Option<&Props>,
-        news: &Props,
-    ) {
-        let message = match resource.planned_sql(olds, news) {
-            Ok(statements) if statements.is_empty() => return,
-            Ok(statements) => format!("would run:\n  {};", statements.join(";\n  ")),
-            Err(waiting) => format!("the SQL it would run is shown once {waiting}"),
-        };
-        self.engine.send(Severity::Info, urn, &message);
-    }
-
-    fn context(&self, urn: &str, timeout_seconds: f64) -> Result<Context, Status> {
-        let configured = self.config.read().expect("config lock").clone();
-        let configured = configured.ok_or_else(|| {
-            Status::failed_precondition("the pgentra provider was used before Configure")
-        })?;
-        Ok(Context {
-            config: configured.config,
+    /// The operation's log (the engine's, for this resource) and deadline. The engine's
+    /// timeout is seconds as a double; anything that is not a positive finite number of
+    /// seconds means "none".
+    fn operation(&self, urn: &str, timeout_seconds: f64) -> Operation {
+        Operation {
             log: self.engine.for_urn(urn),
-            azure: Some(configured.azure),
             timeout: (timeout_seconds > 0.0)
-                .then(|| std::time::Duration::from_secs_f64(timeout_seconds)),
-        })
+                .then(|| std::time::Duration::try_from_secs_f64(timeout_seconds).ok())
+                .flatten(),
+        }
     }
 }
 
@@ -118,38 +92,17 @@ fn failures(list: Vec<pgentra_core::spec::CheckFailure>) -> Vec<rpc::CheckFailur
         .collect()
 }
 
-/// The old inputs of a resource: the engine's `old_inputs`, or the input properties of the
-/// old state when an older engine sends none.
-fn old_inputs(spec: &'static ResourceSpec, old_inputs: Props, olds: Props) -> Props {
-    if !old_inputs.is_empty() {
-        return old_inputs;
+/// A resource error as the engine's status; an "already exists" names Pulumi's import command.
+fn failed(op: &str, urn: &str, error: &pgentra_core::resource::Error) -> Status {
+    if let pgentra_core::resource::Error::AlreadyExists { id, token } = error {
+        let name = Some(name_from_urn(urn))
+            .filter(|n| !n.is_empty())
+            .unwrap_or("<name>");
+        return Status::already_exists(format!(
+            "{op}: {id} already exists; import it with `pulumi import {token} {name} {id}` to manage it"
+        ));
     }
-    let mut inputs = Props::default();
-    for property in spec.inputs() {
-        if let Some(value) = olds.values.get(property.name) {
-            inputs.set(property.name, value.clone());
-        }
-    }
-    if let Some(defaults) = olds.values.get(DEFAULTS_KEY) {
-        inputs.set(DEFAULTS_KEY, defaults.clone());
-    }
-    inputs.inherit_secrets(&olds);
-    inputs
-}
-
-/// What a preview shows as outputs: the inputs, plus every computed output as unknown
-/// (or, on update, its old value where it cannot change).
-fn preview_outputs(spec: &'static ResourceSpec, inputs: &Props, olds: Option<&Props>) -> Props {
-    let mut out = inputs.clone();
-    out.values.remove(DEFAULTS_KEY);
-    for property in spec.outputs_only() {
-        let kept = match (property.role, olds) {
-            (Role::Output { stable: true }, Some(olds)) => olds.get(property.name).cloned(),
-            _ => None,
-        };
-        out.set(property.name, kept.unwrap_or_else(unknown));
-    }
-    out
+    from_resource_error(op, error)
 }
 
 #[tonic::async_trait]
@@ -182,7 +135,7 @@ impl ResourceProvider for Provider {
     async fn get_schema(&self, _: Request<rpc::GetSchemaRequest>) -> Reply<rpc::GetSchemaResponse> {
         let schema = self
             .schema
-            .get_or_init(|| crate::schema::render(&self.registry))
+            .get_or_init(|| crate::schema::render(self.core.registry()))
             .clone();
         Ok(Response::new(rpc::GetSchemaResponse { schema }))
     }
@@ -190,7 +143,7 @@ impl ResourceProvider for Provider {
     async fn check_config(&self, request: Request<rpc::CheckRequest>) -> Reply<rpc::CheckResponse> {
         let request = request.into_inner();
         let news = decoded("checking the provider configuration", request.news.as_ref())?;
-        let (checked, problems) = check_config(&news);
+        let (checked, problems) = stack_config::check(&news);
         Ok(Response::new(rpc::CheckResponse {
             inputs: Some(encode(&checked, |name| name == "clientSecret")),
             failures: failures(problems),
@@ -250,6 +203,7 @@ impl ResourceProvider for Provider {
     ) -> Reply<rpc::ConfigureResponse> {
         let request = request.into_inner();
         let args = decoded("configuring pgentra", request.args.as_ref())?;
+        let args = stack_config::typed(&args);
         let config = ProviderConfig::resolve(&args, |name| std::env::var(name).ok()).map_err(
             |problems| {
                 let text: Vec<String> = problems
@@ -259,18 +213,10 @@ impl ResourceProvider for Provider {
                 Status::invalid_argument(format!("configuring pgentra: {}", text.join("; ")))
             },
         )?;
-        let summary = format!(
-            "pgentra configured: cloud {}, subscription {}, tenant {}",
-            config.cloud.name(),
-            config.subscription_id.as_deref().unwrap_or("(not set)"),
-            config.tenant_id.as_deref().unwrap_or("(not set)"),
-        );
-        let azure = pgentra_core::azure::Azure::from_config(&config)
+        let summary = self
+            .core
+            .configure(config)
             .map_err(|e| Status::invalid_argument(format!("configuring pgentra: {e}")))?;
-        *self.config.write().expect("config lock") = Some(Configured {
-            config: Arc::new(config),
-            azure: Arc::new(azure),
-        });
         self.engine.send(
             Severity::Debug,
             request.urn.as_deref().unwrap_or_default(),
@@ -288,34 +234,25 @@ impl ResourceProvider for Provider {
     async fn invoke(&self, request: Request<rpc::InvokeRequest>) -> Reply<rpc::InvokeResponse> {
         let request = request.into_inner();
         let op = format!("calling {}", request.tok);
-        let function = self.registry.function(&request.tok).ok_or_else(|| {
+        let function = self.core.registry().function(&request.tok).ok_or_else(|| {
             Status::invalid_argument(format!("pgentra has no function {:?}", request.tok))
         })?;
-        let spec = function.spec();
         let args = decoded(&op, request.args.as_ref())?;
-        let mut problems = Vec::new();
-        let checked = Props::new(check_properties(
-            spec.inputs,
-            &args.values,
-            "",
-            &mut problems,
-        ));
-        if !problems.is_empty() {
-            return Ok(Response::new(rpc::InvokeResponse {
+        let result = self
+            .core
+            .invoke(function.as_ref(), &args, &self.operation("", 0.0))
+            .instrument(tracing::info_span!("invoke", token = %request.tok))
+            .await
+            .map_err(|e| from_resource_error(&op, &e))?;
+        Ok(Response::new(match result {
+            Ok(result) => rpc::InvokeResponse {
+                r#return: Some(encode(&result, |_| false)),
+                failures: vec![],
+            },
+            Err(problems) => rpc::InvokeResponse {
                 r#return: None,
                 failures: failures(problems),
-            }));
-        }
-        let ctx = self.context("", 0.0)?;
-        let result = function
-            .invoke(&ctx, &checked)
-            .instrument(tracing::info_span!("invoke", token = %request.tok))
-            .await;
-        let result = result.map_err(|e| from_resource_error(&op, &e))?;
-        let secret = |name: &str| spec.outputs.iter().any(|p| p.name == name && p.secret);
-        Ok(Response::new(rpc::InvokeResponse {
-            r#return: Some(encode(&result, secret)),
-            failures: vec![],
+            },
         }))
     }
 
@@ -348,21 +285,10 @@ impl ResourceProvider for Provider {
                 &mut problems,
             );
         }
-        let mut checked = Props::new(check_properties(
-            spec.properties,
-            &news.values,
-            "",
-            &mut problems,
-        ));
-        if let Some(defaults) = news.values.get(DEFAULTS_KEY) {
-            checked.set(DEFAULTS_KEY, defaults.clone());
-        }
-        checked.inherit_secrets(&news);
-        if problems.is_empty() {
-            resource.check(&mut checked, &olds, &mut problems);
-        }
+        let checked = self.core.check(resource.as_ref(), &news, &olds);
+        problems.extend(checked.failures);
         Ok(Response::new(rpc::CheckResponse {
-            inputs: Some(outputs(spec, &checked)),
+            inputs: Some(outputs(spec, &checked.inputs)),
             failures: failures(problems),
         }))
     }
@@ -374,13 +300,13 @@ impl ResourceProvider for Provider {
         let spec = resource.spec();
         let op = operation("diffing", spec.token, &request.urn);
         let _span = tracing::debug_span!("diff", urn = %request.urn).entered();
-        let olds = old_inputs(
+        let olds = core::old_inputs(
             spec,
             decoded(&op, request.old_inputs.as_ref())?,
-            decoded(&op, request.olds.as_ref())?,
+            &decoded(&op, request.olds.as_ref())?,
         );
         let news = decoded(&op, request.news.as_ref())?;
-        let mut outcome = diff_inputs(spec, &olds, &news);
+        let mut outcome = self.core.diff(resource.as_ref(), &olds, &news);
         outcome.changes.retain(|c| {
             !request
                 .ignore_changes
@@ -430,26 +356,26 @@ impl ResourceProvider for Provider {
         let spec = resource.spec();
         let op = operation("creating", spec.token, &request.urn);
         let inputs = decoded(&op, request.properties.as_ref())?;
+        let operation = self.operation(&request.urn, request.timeout);
         if request.preview {
-            self.log_planned_sql(resource.as_ref(), &request.urn, None, &inputs);
-            let preview = preview_outputs(spec, &inputs, None);
+            let preview =
+                self.core
+                    .preview(resource.as_ref(), None, &inputs, operation.log.as_ref());
             return Ok(Response::new(rpc::CreateResponse {
                 id: String::new(),
                 properties: Some(outputs(spec, &preview)),
                 refresh_before_update: false,
             }));
         }
-        let ctx = self.context(&request.urn, request.timeout)?;
-        let created = resource
-            .create(&ctx, &inputs)
+        let created = self
+            .core
+            .create(resource.as_ref(), &inputs, &operation)
             .instrument(tracing::info_span!("create", urn = %request.urn))
             .await
-            .map_err(|e| from_resource_error(&op, &e))?;
-        let mut props = created.outputs;
-        props.inherit_secrets(&inputs);
+            .map_err(|e| failed(&op, &request.urn, &e))?;
         Ok(Response::new(rpc::CreateResponse {
             id: created.id,
-            properties: Some(outputs(spec, &props)),
+            properties: Some(outputs(spec, &created.outputs)),
             refresh_before_update: false,
         }))
     }
@@ -460,31 +386,26 @@ impl ResourceProvider for Provider {
         let spec = resource.spec();
         let op = operation("reading", spec.token, &request.urn);
         let state = decoded(&op, request.properties.as_ref())?;
-        let ctx = self.context(&request.urn, request.timeout)?;
-        let found = resource
-            .read(&ctx, &request.id, &state)
+        let old_inputs = decoded(&op, request.inputs.as_ref())?;
+        let found = self
+            .core
+            .read(
+                resource.as_ref(),
+                &request.id,
+                &state,
+                &old_inputs,
+                &self.operation(&request.urn, request.timeout),
+            )
             .instrument(tracing::info_span!("read", urn = %request.urn))
             .await
-            .map_err(|e| from_resource_error(&op, &e))?;
+            .map_err(|e| failed(&op, &request.urn, &e))?;
         let Some(found) = found else {
             return Ok(Response::new(rpc::ReadResponse::default()));
         };
-        let (mut props, mut inputs) = (found.outputs, found.inputs);
-        // A refresh keeps the program's inputs as the program wrote them: a property it never
-        // set, read back from Azure, would otherwise show as removed on the next `up` (and
-        // replace the resource when it forces replacement). An import (no old inputs) gets all.
-        let old_inputs = decoded(&op, request.inputs.as_ref())?;
-        if !old_inputs.is_empty() {
-            inputs
-                .values
-                .retain(|name, _| old_inputs.get(name).is_some());
-        }
-        props.inherit_secrets(&state);
-        inputs.inherit_secrets(&state);
         Ok(Response::new(rpc::ReadResponse {
             id: found.id,
-            properties: Some(outputs(spec, &props)),
-            inputs: Some(outputs(spec, &inputs)),
+            properties: Some(outputs(spec, &found.outputs)),
+            inputs: Some(outputs(spec, &found.inputs)),
             refresh_before_update: false,
         }))
     }
@@ -502,21 +423,25 @@ impl ResourceProvider for Provider {
         let op = operation("updating", spec.token, &request.urn);
         let olds = decoded(&op, request.olds.as_ref())?;
         let news = decoded(&op, request.news.as_ref())?;
+        let operation = self.operation(&request.urn, request.timeout);
         if request.preview {
-            self.log_planned_sql(resource.as_ref(), &request.urn, Some(&olds), &news);
-            let preview = preview_outputs(spec, &news, Some(&olds));
+            let preview = self.core.preview(
+                resource.as_ref(),
+                Some(&olds),
+                &news,
+                operation.log.as_ref(),
+            );
             return Ok(Response::new(rpc::UpdateResponse {
                 properties: Some(outputs(spec, &preview)),
                 refresh_before_update: false,
             }));
         }
-        let ctx = self.context(&request.urn, request.timeout)?;
-        let mut props = resource
-            .update(&ctx, &request.id, &olds, &news)
+        let props = self
+            .core
+            .update(resource.as_ref(), &request.id, &olds, &news, &operation)
             .instrument(tracing::info_span!("update", urn = %request.urn))
             .await
-            .map_err(|e| from_resource_error(&op, &e))?;
-        props.inherit_secrets(&news);
+            .map_err(|e| failed(&op, &request.urn, &e))?;
         Ok(Response::new(rpc::UpdateResponse {
             properties: Some(outputs(spec, &props)),
             refresh_before_update: false,
@@ -529,12 +454,16 @@ impl ResourceProvider for Provider {
         let spec = resource.spec();
         let op = operation("deleting", spec.token, &request.urn);
         let olds = decoded(&op, request.properties.as_ref())?;
-        let ctx = self.context(&request.urn, request.timeout)?;
-        resource
-            .delete(&ctx, &request.id, &olds)
+        self.core
+            .delete(
+                resource.as_ref(),
+                &request.id,
+                &olds,
+                &self.operation(&request.urn, request.timeout),
+            )
             .instrument(tracing::info_span!("delete", urn = %request.urn))
             .await
-            .map_err(|e| from_resource_error(&op, &e))?;
+            .map_err(|e| failed(&op, &request.urn, &e))?;
         Ok(Response::new(()))
     }
 

@@ -8,7 +8,7 @@ use crate::azure::{ArmClient, ArmError, Azure};
 use crate::props::Props;
 use crate::resource::{Context, Created, Error, ReadOutcome};
 use crate::resources::arm_fields::{from_arm, to_arm, ArmField};
-use crate::spec::{ResourceSpec, DEFAULTS_KEY};
+use crate::spec::ResourceSpec;
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +183,7 @@ async fn before_write(
 /// The state after a write: the inputs, overlaid with what Azure reports.
 fn state_after(binding: &ArmBinding, inputs: &Props, resource: &Value) -> Props {
     let mut state = inputs.clone();
-    state.values.remove(DEFAULTS_KEY);
+    state.provider_chosen.clear();
     for (name, value) in from_arm(binding.fields, resource, inputs).values {
         state.set(&name, value);
     }
@@ -235,7 +235,7 @@ pub async fn create(
 fn accepted_or(error: ArmError, id: &str, inputs: &Props) -> Error {
     if error.accepted_resource_id().is_some() {
         let mut outputs = inputs.clone();
-        outputs.values.remove(DEFAULTS_KEY);
+        outputs.provider_chosen.clear();
         Error::InitFailed {
             id: id.to_owned(),
             outputs,

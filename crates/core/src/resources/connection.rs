@@ -40,7 +40,8 @@ pub const CONNECTION_PROPERTY: Property = Property::input(
     Type::Object(&CONNECTION),
     "How to reach PostgreSQL, signing in with a Microsoft Entra token.",
 )
-.required();
+.required()
+.terraform_name("sql_connection");
 
 #[cfg(test)]
 mod tests {

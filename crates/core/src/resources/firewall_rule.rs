@@ -54,7 +54,7 @@ impl Resource for FirewallRule {
         Some(&BINDING)
     }
 
-    fn check(&self, news: &mut Props, _olds: &Props, failures: &mut Vec<CheckFailure>) {
+    fn validate(&self, news: &Props, _olds: &Props, failures: &mut Vec<CheckFailure>) {
         let address = |name| news.str(name).and_then(rules::parse_ipv4);
         if let (Some(start), Some(end)) = (address("startIpAddress"), address("endIpAddress")) {
             if start > end {

@@ -41,7 +41,8 @@ pub static SPEC: ResourceSpec = ResourceSpec {
             .required()
             .rule(rules::sku_name),
         Property::input("skuTier", Type::String, "The compute tier of skuName. When absent it is derived from skuName: `Standard_B…` is `Burstable`, `Standard_E…` `MemoryOptimized`, any other `GeneralPurpose`.")
-            .one_of(&["Burstable", "GeneralPurpose", "MemoryOptimized"]),
+            .one_of(&["Burstable", "GeneralPurpose", "MemoryOptimized"])
+            .derived(),
         Property::input("storageSizeGb", Type::Integer, "The storage size in GiB: 32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384 or 32767. It grows in place; Azure cannot shrink it.")
             .default(Default::Int(32))
             .rule(rules::storage_size_gb),
@@ -155,8 +156,11 @@ impl Resource for FlexibleServer {
         .await
     }
 
-    fn check(&self, news: &mut Props, olds: &Props, failures: &mut Vec<CheckFailure>) {
-        derive_sku_tier(news);
+    fn fill_computed(&self, inputs: &mut Props) {
+        derive_sku_tier(inputs);
+    }
+
+    fn validate(&self, news: &Props, olds: &Props, failures: &mut Vec<CheckFailure>) {
         check_authentication(news, olds, failures);
         check_growth(news, olds, failures);
     }
@@ -468,7 +472,7 @@ mod tests {
                     json!({"serverName": "myserver-1a2b3c4", "location": location}),
                 ),
             );
-            props.set(crate::spec::DEFAULTS_KEY, json!(["serverName"]));
+            props.mark_provider_chosen("serverName");
             props
         };
         let outcome =

@@ -47,7 +47,8 @@ pub static SPEC: ResourceSpec = ResourceSpec {
         Property::input("objects", Type::Array(&Type::String), "The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.")
             .rule(rules::pg_identifiers),
         Property::input("privileges", Type::Array(&Type::String), "The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.")
-            .required(),
+            .required()
+            .normalised(),
         Property::input("withGrantOption", Type::Boolean, "Whether the role may grant the privileges on to others (for objectType `role`: WITH ADMIN OPTION).")
             .default(Default::Bool(false)),
         Property::input("defaultPrivileges", Type::Boolean, "Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user; objects must be empty.")
@@ -92,8 +93,11 @@ impl Resource for Grant {
         &SPEC
     }
 
-    fn check(&self, news: &mut Props, _olds: &Props, failures: &mut Vec<CheckFailure>) {
-        normalise_privileges(news);
+    fn fill_computed(&self, inputs: &mut Props) {
+        normalise_privileges(inputs);
+    }
+
+    fn validate(&self, news: &Props, _olds: &Props, failures: &mut Vec<CheckFailure>) {
         if news.is_unknown("objectType") {
             return;
         }

@@ -42,12 +42,12 @@ pub fn functions() -> Vec<Arc<dyn Function>> {
     ]
 }
 
-/// Drives a resource's description the way the Pulumi adapter does, for the unit tests.
+/// Drives a resource's description through the core's own steps, for the unit tests.
 #[cfg(test)]
 pub(crate) mod testing {
     use crate::props::Props;
     use crate::resource::Resource;
-    use crate::spec::{check_properties, diff_inputs, CheckFailure, DiffOutcome};
+    use crate::spec::{diff_inputs, CheckFailure, DiffOutcome};
     use serde_json::{json, Value};
 
     /// What Check answers for `news` given the previous inputs `olds` (`{}` for a new resource):
@@ -57,19 +57,13 @@ pub(crate) mod testing {
         news: &Value,
         olds: &Value,
     ) -> (Props, Vec<CheckFailure>) {
-        let news_map = news.as_object().expect("news is a JSON object");
-        let olds = Props::from_json(olds.clone());
-        let mut failures = vec![];
-        let mut checked = Props::new(check_properties(
-            resource.spec().properties,
-            news_map,
-            "",
-            &mut failures,
-        ));
-        if failures.is_empty() {
-            resource.check(&mut checked, &olds, &mut failures);
-        }
-        (checked, failures)
+        assert!(news.is_object(), "news is a JSON object");
+        let checked = crate::provider::check(
+            resource,
+            &Props::from_json(news.clone()),
+            &Props::from_json(olds.clone()),
+        );
+        (checked.inputs, checked.failures)
     }
 
     /// The checked inputs of a new resource, failing the test on any failure.

@@ -54,7 +54,7 @@ impl Resource for Principal {
         &SPEC
     }
 
-    fn check(&self, news: &mut Props, _olds: &Props, failures: &mut Vec<CheckFailure>) {
+    fn validate(&self, news: &Props, _olds: &Props, failures: &mut Vec<CheckFailure>) {
         if news.get("objectId").is_some() && news.get("principalType").is_none() {
             failures.push(CheckFailure::new(
                 "principalType",
