@@ -3,6 +3,6 @@
 
 pub mod cli;
 
-pub use pgentra_core::{azure, config, logging, props, resource, resources, rules, spec, sql};
+pub use pgentra_core::{azure, config, props, resource, resources, rules, spec, sql};
 pub use pgentra_pulumi as pulumi;
-pub use pgentra_pulumi::{proto, schema, sdkgen};
+pub use pgentra_pulumi::{logging, proto, schema, sdkgen};

@@ -5,7 +5,6 @@
 pub mod azure;
 pub mod config;
 pub mod error;
-pub mod logging;
 pub mod names;
 pub mod props;
 pub mod provider;

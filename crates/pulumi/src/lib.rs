@@ -13,6 +13,7 @@ pub mod proto {
 pub mod autoname;
 pub mod codec;
 pub mod engine_log;
+pub mod logging;
 pub mod schema;
 pub mod sdkgen;
 pub mod serve;

@@ -5,7 +5,7 @@ use pgentra_pulumi::serve::{serve, Args};
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse(std::env::args().skip(1));
-    pgentra_core::logging::init(args.verbosity);
+    pgentra_pulumi::logging::init(args.verbosity);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
