@@ -38,10 +38,6 @@ impl<'a> SqlOperation<'a> {
         Ok((Self::new(ctx, id), parsed, conn))
     }
 
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
     /// The operation's timeout, when the engine set one.
     pub fn timeout(&self) -> Option<Duration> {
         self.ctx.timeout

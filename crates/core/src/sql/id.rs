@@ -35,9 +35,11 @@ impl SqlResourceId for PrincipalId {
         let url = SqlUrl::parse(id)?;
         let name = match url.get("principal") {
             Some(name) if !name.is_empty() => name.to_owned(),
-            _ => return Err(IdError(format!(
+            _ => {
+                return Err(IdError(format!(
                 "{id:?} is not a Principal ID: it names no principal (expected ...?principal=NAME)"
-            ))),
+            )))
+            }
         };
         Ok(Self {
             conn: url.conn,
