@@ -5,8 +5,10 @@
 //! server (and so which roles and objects) a resource lives on, so changing them replaces it;
 //! the signing-in user and the TLS check can change in place.
 
+use crate::props::Props;
 use crate::rules;
 use crate::spec::{Default, ObjectType, Property, Type};
+use crate::sql::{ConnInfo, SslMode};
 
 pub static CONNECTION: ObjectType = ObjectType {
     token: "pgentra:index:Connection",
@@ -42,6 +44,37 @@ pub const CONNECTION_PROPERTY: Property = Property::input(
 )
 .required()
 .terraform_name("sql_connection");
+
+/// The session a resource's `connection` input describes (defaults filled when no check ran,
+/// as for a state written before they existed).
+pub fn conn_info(props: &Props) -> Option<ConnInfo> {
+    let conn = props.get("connection")?.as_object()?;
+    let text = |name: &str| conn.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    Some(ConnInfo {
+        host: text("host")?,
+        port: conn
+            .get("port")
+            .and_then(|v| v.as_u64())
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(5432),
+        database: text("database").unwrap_or_else(|| "postgres".to_owned()),
+        user: text("username")?,
+        ssl_mode: text("sslMode")
+            .and_then(|m| SslMode::parse(&m))
+            .unwrap_or(SslMode::VerifyFull),
+    })
+}
+
+/// The `connection` input that describes `conn` (for read and import).
+pub fn connection_input(conn: &ConnInfo) -> serde_json::Value {
+    serde_json::json!({
+        "host": conn.host,
+        "port": conn.port,
+        "database": conn.database,
+        "username": conn.user,
+        "sslMode": conn.ssl_mode.as_str(),
+    })
+}
 
 #[cfg(test)]
 mod tests {

@@ -9,18 +9,20 @@
 use crate::props::Props;
 use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
 use crate::resources::common::waiting_for;
-use crate::resources::connection::CONNECTION_PROPERTY;
+use crate::resources::connection::{conn_info, connection_input, CONNECTION_PROPERTY};
+use crate::resources::sql_resource::SqlOperation;
 use crate::rules;
 use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
-use crate::sql::id::{join_list, split_list, SqlId};
-use crate::sql::introspect::{self, On};
-use crate::sql::pool::{self, Session};
-use crate::sql::quote::{ident, qualified, QuoteError};
-use crate::sql::{session_for, ConnInfo, SqlError};
+use crate::sql::grant::{privilege_update_sql, role_update_sql, write_acl, ObjectType};
+use crate::sql::id::GrantId;
+use crate::sql::introspect;
+use crate::sql::ConnInfo;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::time::Duration;
+
+/// What a Grant is on: the SQL layer's builder of its statements.
+pub use crate::sql::grant::GrantTarget;
 
 pub static SPEC: ResourceSpec = ResourceSpec {
     token: "pgentra:index:Grant",
@@ -59,30 +61,13 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     autoname: None,
 };
 
-const OBJECT_TYPES: &[&str] = &[
-    "database", "schema", "table", "sequence", "function", "role",
-];
+const OBJECT_TYPES: &[&str] = ObjectType::NAMES;
 
-/// The privileges each object type takes, in the order PostgreSQL documents them.
-fn privileges_of(object_type: &str) -> &'static [&'static str] {
-    match object_type {
-        "database" => &["CREATE", "CONNECT", "TEMPORARY", "ALL"],
-        "schema" => &["CREATE", "USAGE", "ALL"],
-        "table" => &[
-            "SELECT",
-            "INSERT",
-            "UPDATE",
-            "DELETE",
-            "TRUNCATE",
-            "REFERENCES",
-            "TRIGGER",
-            "MAINTAIN",
-            "ALL",
-        ],
-        "sequence" => &["USAGE", "SELECT", "UPDATE", "ALL"],
-        "function" => &["EXECUTE", "ALL"],
-        _ => &[],
-    }
+/// What a Grant on `object_type` may list, from the SQL layer's privilege table.
+fn privileges_of(object_type: &str) -> Vec<&'static str> {
+    ObjectType::parse(object_type)
+        .map(ObjectType::privileges)
+        .unwrap_or_default()
 }
 
 pub struct Grant;
@@ -113,7 +98,7 @@ impl Resource for Grant {
         let new = GrantTarget::from_inputs(news).ok_or("role, database and objectType")?;
         let planned = match olds.and_then(|olds| Some((olds, GrantTarget::from_inputs(olds)?))) {
             None => new.grant_sql(&privileges(news)).map(|sql| vec![sql]),
-            Some((_, old)) if new.object_type == "role" => role_update_sql(&old, &new),
+            Some((_, old)) if new.object_type == ObjectType::Role => role_update_sql(&old, &new),
             // `ALL` expands to what the newest server version has; the update itself asks
             // the server.
             Some((olds, old)) => {
@@ -124,22 +109,18 @@ impl Resource for Grant {
     }
 
     async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
-        let (conn, target) = wanted(inputs)?;
-        let id = grant_id(&conn, &target);
-        let fail = |source: SqlError| Error::Sql {
-            id: id.to_string(),
-            source,
-        };
+        let id = wanted(inputs)?;
+        let op = SqlOperation::new(ctx, id.to_string());
+        let target = &id.target;
         let sql = target
             .grant_sql(&privileges(inputs))
-            .map_err(|e| fail(e.into()))?;
-        let info = target.session_info(&conn);
-        let session = session_for(ctx, &info).await.map_err(fail)?;
-        write(&session, &target.lock_info(&conn), &sql, ctx.timeout)
+            .map_err(|e| op.fail(e))?;
+        let session = op.session(&target.session_info(&id.conn)).await?;
+        write_acl(&session, &target.lock_info(&id.conn), &sql, op.timeout())
             .await
-            .map_err(fail)?;
+            .map_err(|e| op.fail(e))?;
         Ok(Created {
-            id,
+            id: id.to_string(),
             outputs: inputs.clone(),
         })
     }
@@ -150,15 +131,11 @@ impl Resource for Grant {
         id: &str,
         state: &Props,
     ) -> Result<Option<ReadOutcome>, Error> {
-        let (id_conn, id_target) = parse_grant_id(id)?;
-        let conn = ConnInfo::from_props(state).unwrap_or(id_conn);
+        let (op, parsed, conn) = SqlOperation::existing::<GrantId>(ctx, id, state)?;
         // The ID says what the Grant is on; the state adds the privileges it claims.
-        let target = GrantTarget::from_inputs(state).unwrap_or(id_target);
-        let fail = |source: SqlError| Error::Sql {
-            id: id.to_string(),
-            source,
-        };
-        let session = match session_for(ctx, &target.session_info(&conn)).await {
+        let target = GrantTarget::from_inputs(state).unwrap_or(parsed.target);
+        let fail = |e| op.fail(e);
+        let session = match op.try_session(&target.session_info(&conn)).await {
             // The database the objects were in is gone, and the Grant with it.
             Err(e) if e.code() == Some(DATABASE_GONE) => return Ok(None),
             other => other.map_err(fail)?,
@@ -169,8 +146,8 @@ impl Resource for Grant {
         {
             return Ok(None);
         }
-        let mut inputs = target.to_inputs(&conn);
-        if target.object_type == "role" {
+        let mut inputs = target_inputs(&target, &conn);
+        if target.object_type == ObjectType::Role {
             let held = introspect::memberships(
                 &session,
                 &target.role,
@@ -192,7 +169,7 @@ impl Resource for Grant {
             inputs.set("privileges", Value::Array(vec![]));
         } else {
             let version = introspect::server_version(&session).await.map_err(fail)?;
-            let all = introspect::all_privileges(&target.object_type, version);
+            let all = target.object_type.all_privileges(version);
             let claimed = privileges(state);
             let claims_all = claimed.is_empty() || claimed.iter().any(|p| p == "ALL");
             let held = introspect::privileges_held(
@@ -249,27 +226,24 @@ impl Resource for Grant {
         olds: &Props,
         news: &Props,
     ) -> Result<Props, Error> {
-        let (_, old) = wanted(olds)?;
-        let (conn, new) = wanted(news)?;
-        let fail = |source: SqlError| Error::Sql {
-            id: id.to_string(),
-            source,
-        };
-        let info = new.session_info(&conn);
-        let session = session_for(ctx, &info).await.map_err(fail)?;
-        let statements = if new.object_type == "role" {
+        let old = wanted(olds)?.target;
+        let GrantId { conn, target: new } = wanted(news)?;
+        let op = SqlOperation::new(ctx, id);
+        let fail = |e| op.fail(e);
+        let session = op.session(&new.session_info(&conn)).await?;
+        let statements = if new.object_type == ObjectType::Role {
             role_update_sql(&old, &new)
         } else {
             let version = introspect::server_version(&session).await.map_err(fail)?;
             privilege_update_sql(&old, &privileges(olds), &new, &privileges(news), version)
         }
-        .map_err(|e| fail(e.into()))?;
+        .map_err(|e| op.fail(e))?;
         if !statements.is_empty() {
-            write(
+            write_acl(
                 &session,
                 &new.lock_info(&conn),
                 &statements.join(";\n"),
-                ctx.timeout,
+                op.timeout(),
             )
             .await
             .map_err(fail)?;
@@ -278,19 +252,15 @@ impl Resource for Grant {
     }
 
     async fn delete(&self, ctx: &Context, id: &str, olds: &Props) -> Result<(), Error> {
-        let (id_conn, id_target) = parse_grant_id(id)?;
-        let conn = ConnInfo::from_props(olds).unwrap_or(id_conn);
-        let target = GrantTarget::from_inputs(olds).unwrap_or(id_target);
-        let fail = |source: SqlError| Error::Sql {
-            id: id.to_string(),
-            source,
-        };
+        let (op, parsed, conn) = SqlOperation::existing::<GrantId>(ctx, id, olds)?;
+        let target = GrantTarget::from_inputs(olds).unwrap_or(parsed.target);
+        let fail = |e| op.fail(e);
         let held = privileges(olds);
-        if held.is_empty() && target.object_type != "role" {
+        if held.is_empty() && target.object_type != ObjectType::Role {
             return Ok(()); // it holds nothing now (a refresh found it all revoked): nothing to take back
         }
-        let sql = target.revoke_sql(&held).map_err(|e| fail(e.into()))?;
-        let session = match session_for(ctx, &target.session_info(&conn)).await {
+        let sql = target.revoke_sql(&held).map_err(|e| op.fail(e))?;
+        let session = match op.try_session(&target.session_info(&conn)).await {
             Err(e) if e.code() == Some(DATABASE_GONE) => return Ok(()),
             other => other.map_err(fail)?,
         };
@@ -300,7 +270,7 @@ impl Resource for Grant {
         {
             return Ok(());
         }
-        match write(&session, &target.lock_info(&conn), &sql, ctx.timeout).await {
+        match write_acl(&session, &target.lock_info(&conn), &sql, op.timeout()).await {
             // What it was on is gone already (object, schema, function): nothing to take back.
             Err(e)
                 if matches!(
@@ -329,47 +299,6 @@ const SQL_INPUTS: [&str; 7] = [
 /// SQLSTATE invalid_catalog_name: signing in to a database that does not exist.
 const DATABASE_GONE: &str = "3D000";
 
-/// The advisory lock every pgentra process takes around its GRANT/REVOKE statements.
-const ACL_LOCK: i64 = 0x7067_656e_7472_61; // "pgentra"
-
-/// Runs GRANT/REVOKE statements under the in-process lock of their database and, across
-/// processes, a transaction-scoped advisory lock, all in one implicit transaction (one simple
-/// query); retries once when PostgreSQL still reports "tuple concurrently updated" (a writer
-/// that is not pgentra changed the same ACL). With the engine's `timeout`, waiting for either
-/// lock and the statements themselves stop there (statement_timeout: the server rolls back).
-async fn write(
-    session: &Session,
-    lock: &ConnInfo,
-    statements: &str,
-    timeout: Option<Duration>,
-) -> Result<(), SqlError> {
-    let lock = pool::write_lock(lock);
-    let _held = match timeout {
-        Some(after) => tokio::time::timeout(after, lock.lock())
-            .await
-            .map_err(|_| SqlError::TimedOut {
-                what: "waiting for another Grant on the same objects",
-                after,
-            })?,
-        None => lock.lock().await,
-    };
-    let limit = timeout
-        .map(|t| format!("SET LOCAL statement_timeout = {};\n", t.as_millis().max(1)))
-        .unwrap_or_default();
-    let sql = format!("{limit}SELECT pg_advisory_xact_lock({ACL_LOCK});\n{statements}");
-    let sql = sql.as_str();
-    match session.execute(sql).await {
-        Err(e)
-            if e.code() == Some("XX000")
-                && e.to_string().contains("tuple concurrently updated") =>
-        {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            session.execute(sql).await
-        }
-        other => other,
-    }
-}
-
 fn privileges(props: &Props) -> Vec<String> {
     props
         .get("privileges")
@@ -381,130 +310,14 @@ fn privileges(props: &Props) -> Vec<String> {
         .collect()
 }
 
-fn wanted(inputs: &Props) -> Result<(ConnInfo, GrantTarget), Error> {
-    let conn = ConnInfo::from_props(inputs).ok_or_else(|| {
+/// The Grant its checked inputs describe, as its ID says it.
+fn wanted(inputs: &Props) -> Result<GrantId, Error> {
+    let conn = conn_info(inputs).ok_or_else(|| {
         Error::InvalidInput("a Grant needs connection.host and connection.username".into())
     })?;
     let target = GrantTarget::from_inputs(inputs)
         .ok_or_else(|| Error::InvalidInput("a Grant needs role, database and objectType".into()))?;
-    Ok((conn, target))
-}
-
-fn grant_id(conn: &ConnInfo, target: &GrantTarget) -> String {
-    let mut id = SqlId::new(conn)
-        .with("grant", target.role.clone())
-        .with("in", target.database.clone())
-        .with("on", target.object_type.clone());
-    if let Some(schema) = &target.schema {
-        id = id.with("schema", schema.clone());
-    }
-    if !target.objects.is_empty() {
-        id = id.with("objects", join_list(&target.objects));
-    }
-    if target.with_grant_option {
-        id = id.with("grantOption", "true");
-    }
-    if target.default_privileges {
-        id = id.with("defaults", "true");
-    }
-    id.to_string()
-}
-
-fn parse_grant_id(id: &str) -> Result<(ConnInfo, GrantTarget), Error> {
-    let parsed = SqlId::parse(id).map_err(Error::InvalidInput)?;
-    let missing = |what: &str| {
-        Error::InvalidInput(format!(
-            "{id:?} is not a Grant ID: it has no {what} (expected ...?grant=ROLE&in=DATABASE&on=TYPE...)"
-        ))
-    };
-    let role = parsed.get("grant").ok_or_else(|| missing("grant=ROLE"))?;
-    let database = parsed.get("in").ok_or_else(|| missing("in=DATABASE"))?;
-    let object_type = parsed.get("on").ok_or_else(|| missing("on=TYPE"))?;
-    if !OBJECT_TYPES.contains(&object_type) {
-        return Err(missing("known on=TYPE"));
-    }
-    let target = GrantTarget {
-        role: role.to_owned(),
-        database: database.to_owned(),
-        object_type: object_type.to_owned(),
-        schema: parsed.get("schema").map(str::to_owned),
-        objects: split_list(parsed.get("objects").unwrap_or_default())
-            .map_err(Error::InvalidInput)?,
-        with_grant_option: parsed.get("grantOption") == Some("true"),
-        default_privileges: parsed.get("defaults") == Some("true"),
-    };
-    Ok((parsed.conn, target))
-}
-
-/// The statements that move memberships from `old` to `new`.
-fn role_update_sql(old: &GrantTarget, new: &GrantTarget) -> Result<Vec<String>, QuoteError> {
-    let mut statements = Vec::new();
-    let removed: Vec<String> = old
-        .objects
-        .iter()
-        .filter(|o| !new.objects.contains(o))
-        .cloned()
-        .collect();
-    if !removed.is_empty() {
-        let gone = GrantTarget {
-            objects: removed,
-            ..old.clone()
-        };
-        statements.push(gone.revoke_sql(&[])?);
-    }
-    if old.with_grant_option && !new.with_grant_option {
-        let kept: Vec<String> = new
-            .objects
-            .iter()
-            .filter(|o| old.objects.contains(o))
-            .cloned()
-            .collect();
-        if !kept.is_empty() {
-            let kept = GrantTarget {
-                objects: kept,
-                ..new.clone()
-            };
-            statements.push(kept.revoke_grant_option_sql(&[])?);
-        }
-    }
-    statements.push(new.grant_sql(&[])?);
-    Ok(statements)
-}
-
-/// The statements that move privileges from (`old`, `old_privileges`) to (`new`, `new_privileges`).
-fn privilege_update_sql(
-    old: &GrantTarget,
-    old_privileges: &[String],
-    new: &GrantTarget,
-    new_privileges: &[String],
-    version: i32,
-) -> Result<Vec<String>, QuoteError> {
-    let mut statements = Vec::new();
-    if old.objects != new.objects {
-        // Other objects: take everything back from the old ones, then give on the new ones.
-        statements.push(old.revoke_sql(old_privileges)?);
-    } else {
-        let expand = |privileges: &[String]| -> BTreeSet<String> {
-            if privileges.iter().any(|p| p == "ALL") {
-                introspect::all_privileges(&old.object_type, version)
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect()
-            } else {
-                privileges.iter().cloned().collect()
-            }
-        };
-        let kept = expand(new_privileges);
-        let removed: Vec<String> = expand(old_privileges).difference(&kept).cloned().collect();
-        if !removed.is_empty() {
-            statements.push(old.revoke_sql(&removed)?);
-        }
-        if old.with_grant_option && !new.with_grant_option {
-            statements.push(new.revoke_grant_option_sql(new_privileges)?);
-        }
-    }
-    statements.push(new.grant_sql(new_privileges)?);
-    Ok(statements)
+    Ok(GrantId { conn, target })
 }
 
 /// Upper case, `TEMP` as `TEMPORARY`, `ALL PRIVILEGES` as `ALL`, each once, sorted: the same
@@ -632,21 +445,10 @@ fn check_targets(news: &Props, object_type: &str, failures: &mut Vec<CheckFailur
 }
 
 // ---------------------------------------------------------------------------------------------
-// The SQL a Grant runs. Every name goes through sql::quote.
-
-/// What a Grant is on, read from its checked inputs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GrantTarget {
-    pub role: String,
-    pub database: String,
-    pub object_type: String,
-    pub schema: Option<String>,
-    pub objects: Vec<String>,
-    pub with_grant_option: bool,
-    pub default_privileges: bool,
-}
+// Between a Grant's inputs and the SQL layer's GrantTarget (which knows no inputs).
 
 impl GrantTarget {
+    /// What a Grant is on, read from its checked inputs.
     pub fn from_inputs(inputs: &Props) -> Option<Self> {
         let text = |name: &str| inputs.str(name).map(str::to_owned);
         let list = |name: &str| -> Vec<String> {
@@ -662,193 +464,35 @@ impl GrantTarget {
         Some(Self {
             role: text("role")?,
             database: text("database")?,
-            object_type: text("objectType")?,
+            object_type: ObjectType::parse(inputs.str("objectType")?)?,
             schema: text("schema"),
             objects: list("objects"),
             with_grant_option: inputs.get("withGrantOption") == Some(&Value::Bool(true)),
             default_privileges: inputs.get("defaultPrivileges") == Some(&Value::Bool(true)),
         })
     }
-
-    /// The statement that grants `privileges` (for objectType `role`, the memberships in objects).
-    pub fn grant_sql(&self, privileges: &[String]) -> Result<String, QuoteError> {
-        let role = ident(&self.role)?;
-        if self.object_type == "role" {
-            let option = if self.with_grant_option {
-                " WITH ADMIN OPTION"
-            } else {
-                ""
-            };
-            return Ok(format!("GRANT {} TO {role}{option}", self.roles_granted()?));
-        }
-        let option = if self.with_grant_option {
-            " WITH GRANT OPTION"
-        } else {
-            ""
-        };
-        let privileges = privilege_list(privileges);
-        if self.default_privileges {
-            return Ok(format!(
-                "{} GRANT {privileges} ON {} TO {role}{option}",
-                self.alter_default()?,
-                self.plural()
-            ));
-        }
-        Ok(format!(
-            "GRANT {privileges} ON {} TO {role}{option}",
-            self.on_clause()?
-        ))
-    }
-
-    /// The statement that takes `privileges` (or the memberships) back, grant option included.
-    pub fn revoke_sql(&self, privileges: &[String]) -> Result<String, QuoteError> {
-        self.revoke(privileges, "")
-    }
-
-    /// The statement that takes back only the grant (admin) option of `privileges` (memberships).
-    pub fn revoke_grant_option_sql(&self, privileges: &[String]) -> Result<String, QuoteError> {
-        if self.object_type == "role" {
-            self.revoke(privileges, "ADMIN OPTION FOR ")
-        } else {
-            self.revoke(privileges, "GRANT OPTION FOR ")
-        }
-    }
-
-    fn revoke(&self, privileges: &[String], option_for: &str) -> Result<String, QuoteError> {
-        let role = ident(&self.role)?;
-        if self.object_type == "role" {
-            return Ok(format!(
-                "REVOKE {option_for}{} FROM {role}",
-                self.roles_granted()?
-            ));
-        }
-        let privileges = format!("{option_for}{}", privilege_list(privileges));
-        if self.default_privileges {
-            return Ok(format!(
-                "{} REVOKE {privileges} ON {} FROM {role}",
-                self.alter_default()?,
-                self.plural()
-            ));
-        }
-        Ok(format!(
-            "REVOKE {privileges} ON {} FROM {role}",
-            self.on_clause()?
-        ))
-    }
-
-    /// Where the statements run: in the database the privileges are in or on (a database's
-    /// own ACL is read there as `current_database()`, never by a name another layer may map),
-    /// and for role memberships, which have no database, in the connection's.
-    fn session_info(&self, conn: &ConnInfo) -> ConnInfo {
-        match self.object_type.as_str() {
-            "role" => conn.clone(),
-            _ => conn.in_database(&self.database),
-        }
-    }
-
-    /// The lock key: databases and memberships live in catalogs the whole server shares.
-    fn lock_info(&self, conn: &ConnInfo) -> ConnInfo {
-        match self.object_type.as_str() {
-            "database" | "role" => conn.in_database(""),
-            _ => conn.in_database(&self.database),
-        }
-    }
-
-    fn on(&self) -> On<'_> {
-        let schema = self.schema.as_deref().unwrap_or_default();
-        match self.object_type.as_str() {
-            "database" => On::Database,
-            "schema" => On::Schema(schema),
-            object_type if self.default_privileges => On::Defaults {
-                object_type,
-                schema,
-            },
-            object_type => On::Objects {
-                object_type,
-                schema,
-                names: &self.objects,
-            },
-        }
-    }
-
-    /// The inputs describing this target (privileges added by the caller).
-    fn to_inputs(&self, conn: &ConnInfo) -> Props {
-        let mut inputs = Props::from_json(serde_json::json!({
-            "connection": conn.to_json(),
-            "role": self.role,
-            "database": self.database,
-            "objectType": self.object_type,
-            "withGrantOption": self.with_grant_option,
-            "defaultPrivileges": self.default_privileges,
-        }));
-        if let Some(schema) = &self.schema {
-            inputs.set("schema", Value::String(schema.clone()));
-        }
-        if !self.objects.is_empty() {
-            inputs.set(
-                "objects",
-                self.objects.iter().cloned().map(Value::String).collect(),
-            );
-        }
-        inputs
-    }
-
-    fn roles_granted(&self) -> Result<String, QuoteError> {
-        Ok(self
-            .objects
-            .iter()
-            .map(|r| ident(r))
-            .collect::<Result<Vec<_>, _>>()?
-            .join(", "))
-    }
-
-    fn schema(&self) -> Result<String, QuoteError> {
-        ident(self.schema.as_deref().unwrap_or_default())
-    }
-
-    fn alter_default(&self) -> Result<String, QuoteError> {
-        Ok(format!(
-            "ALTER DEFAULT PRIVILEGES IN SCHEMA {}",
-            self.schema()?
-        ))
-    }
-
-    fn plural(&self) -> &'static str {
-        match self.object_type.as_str() {
-            "sequence" => "SEQUENCES",
-            "function" => "FUNCTIONS",
-            _ => "TABLES",
-        }
-    }
-
-    fn on_clause(&self) -> Result<String, QuoteError> {
-        match self.object_type.as_str() {
-            "database" => Ok(format!("DATABASE {}", ident(&self.database)?)),
-            "schema" => Ok(format!("SCHEMA {}", self.schema()?)),
-            _ if self.objects.is_empty() => Ok(format!(
-                "ALL {} IN SCHEMA {}",
-                self.plural(),
-                self.schema()?
-            )),
-            kind => {
-                let schema = self.schema.as_deref().unwrap_or_default();
-                let names = self
-                    .objects
-                    .iter()
-                    .map(|o| qualified(schema, o))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(format!("{} {}", kind.to_uppercase(), names.join(", ")))
-            }
-        }
-    }
 }
 
-fn privilege_list(privileges: &[String]) -> String {
-    if privileges.iter().any(|p| p == "ALL") {
-        "ALL PRIVILEGES".to_owned()
-    } else {
-        privileges.join(", ")
+/// The inputs describing `target` on `conn` (privileges added by the caller).
+fn target_inputs(target: &GrantTarget, conn: &ConnInfo) -> Props {
+    let mut inputs = Props::from_json(serde_json::json!({
+        "connection": connection_input(conn),
+        "role": target.role,
+        "database": target.database,
+        "objectType": target.object_type.as_str(),
+        "withGrantOption": target.with_grant_option,
+        "defaultPrivileges": target.default_privileges,
+    }));
+    if let Some(schema) = &target.schema {
+        inputs.set("schema", Value::String(schema.clone()));
     }
+    if !target.objects.is_empty() {
+        inputs.set(
+            "objects",
+            target.objects.iter().cloned().map(Value::String).collect(),
+        );
+    }
+    inputs
 }
 
 #[cfg(test)]
@@ -856,6 +500,7 @@ mod tests {
     use super::*;
     use crate::props::unknown;
     use crate::resources::testing::{accepted, check, diff, refusal, refused, with};
+    use crate::sql::id::SqlResourceId;
     use serde_json::json;
 
     /// The seed's `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public`.
@@ -1180,9 +825,16 @@ mod tests {
                 json!({"role": "dev@corp.com \"x\""}),
             ),
         );
-        let (conn, target) = wanted(&inputs).unwrap();
-        let id = grant_id(&conn, &target);
-        let (conn2, target2) = parse_grant_id(&id).unwrap();
+        let GrantId { conn, target } = wanted(&inputs).unwrap();
+        let id = GrantId {
+            conn: conn.clone(),
+            target: target.clone(),
+        }
+        .to_string();
+        let GrantId {
+            conn: conn2,
+            target: target2,
+        } = GrantId::parse(&id).unwrap();
         assert_eq!((conn2, target2), (conn, target));
     }
 }

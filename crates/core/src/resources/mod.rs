@@ -15,6 +15,7 @@ pub mod grant;
 pub mod managed_identity;
 pub mod principal;
 pub mod server_parameter;
+pub mod sql_resource;
 
 use crate::resource::{Function, Resource};
 use std::sync::Arc;

@@ -9,12 +9,13 @@
 use crate::props::Props;
 use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
 use crate::resources::common::{object_id, waiting_for};
-use crate::resources::connection::CONNECTION_PROPERTY;
+use crate::resources::connection::{conn_info, connection_input, CONNECTION_PROPERTY};
+use crate::resources::sql_resource::SqlOperation;
 use crate::rules;
 use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
-use crate::sql::id::SqlId;
+use crate::sql::id::PrincipalId;
 use crate::sql::pool::Session;
-use crate::sql::{introspect, quote, session_for, ConnInfo, SqlError};
+use crate::sql::{introspect, quote, ConnInfo, SqlError};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
@@ -95,14 +96,10 @@ impl Resource for Principal {
 
     async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
         let wanted = Wanted::from_inputs(inputs)?;
-        let id = wanted.id();
-        let fail = |source: SqlError| Error::Sql {
-            id: id.to_string(),
-            source,
-        };
-        let session = session_for(ctx, &in_postgres(&wanted.conn))
-            .await
-            .map_err(fail)?;
+        let id = wanted.id().to_string();
+        let op = SqlOperation::new(ctx, id.clone());
+        let fail = |e| op.fail(e);
+        let session = op.session(&in_postgres(&wanted.conn)).await?;
         if introspect::role_exists(&session, &wanted.name)
             .await
             .map_err(fail)?
@@ -166,14 +163,10 @@ impl Resource for Principal {
         id: &str,
         state: &Props,
     ) -> Result<Option<ReadOutcome>, Error> {
-        let parsed = parse_id(id)?;
-        let name = parsed.get("principal").unwrap_or_default().to_owned();
-        let conn = ConnInfo::from_props(state).unwrap_or_else(|| parsed.conn.clone());
-        let fail = |source: SqlError| Error::Sql {
-            id: id.to_string(),
-            source,
-        };
-        let session = session_for(ctx, &in_postgres(&conn)).await.map_err(fail)?;
+        let (op, PrincipalId { name, .. }, conn) =
+            SqlOperation::existing::<PrincipalId>(ctx, id, state)?;
+        let fail = |e| op.fail(e);
+        let session = op.session(&in_postgres(&conn)).await?;
         if !introspect::role_exists(&session, &name)
             .await
             .map_err(fail)?
@@ -181,7 +174,7 @@ impl Resource for Principal {
             return Ok(None);
         }
         let mut inputs = Props::from_json(json!({
-            "connection": conn.to_json(),
+            "connection": connection_input(&conn),
             "name": name,
         }));
         for key in ["objectId", "principalType", "isAdmin", "isMfa"] {
@@ -236,21 +229,18 @@ impl Resource for Principal {
     }
 
     async fn delete(&self, ctx: &Context, id: &str, olds: &Props) -> Result<(), Error> {
-        let parsed = parse_id(id)?;
-        let name = parsed.get("principal").unwrap_or_default().to_owned();
-        let conn = ConnInfo::from_props(olds).unwrap_or_else(|| parsed.conn.clone());
-        let fail = |source: SqlError| Error::Sql {
-            id: id.to_string(),
-            source,
-        };
-        let session = session_for(ctx, &in_postgres(&conn)).await.map_err(fail)?;
+        let (op, PrincipalId { name, .. }, conn) =
+            SqlOperation::existing::<PrincipalId>(ctx, id, olds)?;
+        let session = op.session(&in_postgres(&conn)).await?;
         if !introspect::role_exists(&session, &name)
             .await
-            .map_err(fail)?
+            .map_err(|e| op.fail(e))?
         {
             return Ok(());
         }
-        let blockers = blockers(ctx, &conn, &session, &name).await.map_err(fail)?;
+        let blockers = blockers(&op, &conn, &session, &name)
+            .await
+            .map_err(|e| op.fail(e))?;
         if !blockers.is_empty() {
             return Err(Error::InvalidInput(format!(
                 "deleting {id}: the role {name:?} {}; pgentra never drops what a role owns or \
@@ -259,11 +249,8 @@ impl Resource for Principal {
                 blockers.join(", ")
             )));
         }
-        let sql = format!(
-            "DROP ROLE {}",
-            quote::ident(&name).map_err(|e| fail(e.into()))?
-        );
-        session.execute(&sql).await.map_err(fail)
+        let sql = format!("DROP ROLE {}", quote::ident(&name).map_err(|e| op.fail(e))?);
+        session.execute(&sql).await.map_err(|e| op.fail(e))
     }
 }
 
@@ -281,20 +268,10 @@ fn inputs_entries(props: &Props) -> Vec<(String, Value)> {
     .collect()
 }
 
-fn parse_id(id: &str) -> Result<SqlId, Error> {
-    let parsed = SqlId::parse(id).map_err(Error::InvalidInput)?;
-    if parsed.get("principal").is_none_or(str::is_empty) {
-        return Err(Error::InvalidInput(format!(
-            "{id:?} is not a Principal ID: it names no principal (expected ...?principal=NAME)"
-        )));
-    }
-    Ok(parsed)
-}
-
 /// Everything that keeps `role` from being dropped, described by name in each database where
 /// a session can open, else counted.
 async fn blockers(
-    ctx: &Context,
+    op: &SqlOperation<'_>,
     conn: &ConnInfo,
     postgres: &Session,
     role: &str,
@@ -302,7 +279,7 @@ async fn blockers(
     let found = introspect::dependents(postgres, role).await?;
     let mut described = found.described;
     for (database, count) in found.elsewhere {
-        let there = match session_for(ctx, &conn.in_database(&database)).await {
+        let there = match op.try_session(&conn.in_database(&database)).await {
             Ok(session) => introspect::dependents(&session, role).await.ok(),
             Err(_) => None,
         };
@@ -339,7 +316,7 @@ struct Wanted {
 
 impl Wanted {
     fn from_inputs(inputs: &Props) -> Result<Self, Error> {
-        let conn = ConnInfo::from_props(inputs).ok_or_else(|| {
+        let conn = conn_info(inputs).ok_or_else(|| {
             Error::InvalidInput("a Principal needs connection.host and connection.username".into())
         })?;
         let name = inputs
@@ -356,10 +333,11 @@ impl Wanted {
         })
     }
 
-    fn id(&self) -> String {
-        SqlId::new(&self.conn)
-            .with("principal", self.name.clone())
-            .to_string()
+    fn id(&self) -> PrincipalId {
+        PrincipalId {
+            conn: self.conn.clone(),
+            name: self.name.clone(),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! actually holds, read from the ACLs with aclexplode (the owner's implicit privileges through
 //! acldefault). Every value is a bind parameter.
 
+use crate::sql::grant::ObjectType;
 use crate::sql::pool::Session;
 use crate::sql::session::SqlError;
 use std::collections::{BTreeMap, BTreeSet};
@@ -124,33 +125,6 @@ pub async fn server_version(session: &Session) -> Result<i32, SqlError> {
     Ok(rows.first().map(|r| r.get(0)).unwrap_or(0))
 }
 
-/// Every privilege `ALL` stands for on an object type, on this server version.
-pub fn all_privileges(object_type: &str, version: i32) -> Vec<&'static str> {
-    match object_type {
-        "database" => vec!["CONNECT", "CREATE", "TEMPORARY"],
-        "schema" => vec!["CREATE", "USAGE"],
-        "table" => {
-            let mut all = vec![
-                "DELETE",
-                "INSERT",
-                "REFERENCES",
-                "SELECT",
-                "TRIGGER",
-                "TRUNCATE",
-                "UPDATE",
-            ];
-            if version >= 170000 {
-                all.push("MAINTAIN");
-                all.sort();
-            }
-            all
-        }
-        "sequence" => vec!["SELECT", "UPDATE", "USAGE"],
-        "function" => vec!["EXECUTE"],
-        _ => vec![],
-    }
-}
-
 /// Where privileges are held.
 pub enum On<'a> {
     /// The session's own database.
@@ -158,13 +132,13 @@ pub enum On<'a> {
     Schema(&'a str),
     /// Tables, sequences or functions in a schema: the named ones, or all that exist now.
     Objects {
-        object_type: &'a str,
+        object_type: ObjectType,
         schema: &'a str,
         names: &'a [String],
     },
     /// Default privileges the session's user set in a schema for future objects.
     Defaults {
-        object_type: &'a str,
+        object_type: ObjectType,
         schema: &'a str,
     },
 }
@@ -205,7 +179,7 @@ pub async fn privileges_held(
             names,
         } => {
             let names: Option<Vec<String>> = (!names.is_empty()).then(|| names.to_vec());
-            let sql = if object_type == "function" {
+            let sql = if object_type == ObjectType::Function {
                 format!(
                     "SELECT p.oid::regprocedure::text, a.privilege_type, a.is_grantable \
                      FROM pg_catalog.pg_proc p \
@@ -216,7 +190,7 @@ pub async fn privileges_held(
                        AND ($3::text[] IS NULL OR p.proname = ANY($3))"
                 )
             } else {
-                let kinds = if object_type == "sequence" {
+                let kinds = if object_type == ObjectType::Sequence {
                     "'S'"
                 } else {
                     "'r', 'p', 'v', 'm', 'f'"
@@ -235,7 +209,7 @@ pub async fn privileges_held(
             if let Some(names) = &names {
                 // A named object that does not exist holds nothing.
                 let found: BTreeSet<String> = rows.iter().map(|r| r.get(0)).collect();
-                if object_type != "function" && names.iter().any(|n| !found.contains(n)) {
+                if object_type != ObjectType::Function && names.iter().any(|n| !found.contains(n)) {
                     return Ok(Some(BTreeSet::new()));
                 }
             }
@@ -246,8 +220,8 @@ pub async fn privileges_held(
             schema,
         } => {
             let kind = match object_type {
-                "sequence" => "S",
-                "function" => "f",
+                ObjectType::Sequence => "S",
+                ObjectType::Function => "f",
                 _ => "r",
             };
             let sql = format!(

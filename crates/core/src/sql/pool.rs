@@ -163,7 +163,7 @@ pub fn write_lock(info: &ConnInfo) -> Arc<tokio::sync::Mutex<()>> {
         .clone()
 }
 
-/// The password source used when the context has no Azure client (a provider that was never
+/// The password source used when the caller has no Azure client (a provider that was never
 /// configured: tests against a local PostgreSQL with trust authentication). Production always
 /// has an Azure client and never reads this.
 pub fn set_fallback_password_source(source: Arc<dyn PasswordSource>) {

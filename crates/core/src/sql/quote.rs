@@ -6,6 +6,14 @@
 //! longer than 63 bytes, which would make a GRANT land on another role, so such names are
 //! refused. Literals use the E'...' form when they hold a backslash, so their meaning does not
 //! depend on standard_conforming_strings. NUL cannot be stored in PostgreSQL text and is refused.
+//!
+//! Checked against the PostgreSQL client library's own escaping (postgres-protocol's
+//! `escape_identifier`/`escape_literal`, a translation of libpq's PQescapeInternal): for every
+//! value accepted here the text is the same, but for the one space postgres-protocol puts before
+//! `E'...'` (a guard for text spliced right after an identifier; pgentra always puts a space or
+//! a delimiter there). We keep our own functions rather than switch because they also refuse
+//! what postgres-protocol passes through: NUL, empty names, and names over 63 bytes that
+//! PostgreSQL would silently cut to another role's name.
 
 /// PostgreSQL's NAMEDATALEN - 1.
 pub const MAX_IDENTIFIER_BYTES: usize = 63;
@@ -113,5 +121,67 @@ mod tests {
             qualified("my schema", "a.b").unwrap(),
             r#""my schema"."a.b""#
         );
+    }
+    /// Awkward pieces: quotes of both kinds, backslashes, escape-string and dollar-quote
+    /// openers, comments, whitespace, multi-byte and zero-width characters, NUL.
+    const PIECES: &[&str] = &[
+        "a", "'", "\"", "\\", "E'", "$$", "--", ";", " ", "\n", "\t", "é", "日本", "🐘",
+        "\u{200B}", "\0", "%", "U&",
+    ];
+
+    /// Every string of up to three pieces, then longer pseudo-random ones (a fixed seed, so a
+    /// failure reproduces).
+    fn awkward_strings() -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut previous = vec![String::new()];
+        for _ in 0..3 {
+            let next: Vec<String> = previous
+                .iter()
+                .flat_map(|s| PIECES.iter().map(move |p| format!("{s}{p}")))
+                .collect();
+            all.extend(next.iter().cloned());
+            previous = next;
+        }
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 40) as usize;
+            let text: String = (0..len)
+                .map(|i| PIECES[((seed >> (i % 50)) as usize + i * 7) % PIECES.len()])
+                .collect();
+            all.push(text);
+        }
+        all
+    }
+
+    #[test]
+    fn identifiers_agree_with_postgres_protocol_wherever_we_accept_them() {
+        use postgres_protocol::escape::escape_identifier;
+        for s in awkward_strings() {
+            match ident(&s) {
+                Ok(quoted) => assert_eq!(quoted, escape_identifier(&s), "{s:?}"),
+                Err(QuoteError::EmptyIdentifier) => assert!(s.is_empty()),
+                Err(QuoteError::Nul) => assert!(s.contains('\0'), "{s:?}"),
+                Err(QuoteError::IdentifierTooLong(_)) => {
+                    assert!(s.len() > MAX_IDENTIFIER_BYTES, "{s:?}")
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn literals_agree_with_postgres_protocol_but_for_its_guard_space() {
+        use postgres_protocol::escape::escape_literal;
+        for s in awkward_strings() {
+            match literal(&s) {
+                Ok(quoted) => {
+                    let theirs = escape_literal(&s);
+                    assert_eq!(quoted, theirs.strip_prefix(' ').unwrap_or(&theirs), "{s:?}");
+                }
+                Err(e) => assert!(e == QuoteError::Nul && s.contains('\0'), "{s:?}"),
+            }
+        }
     }
 }

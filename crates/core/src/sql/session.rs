@@ -8,18 +8,12 @@
 //! logged: errors name the principal it belongs to, read from its claims.
 
 use crate::error::ErrorClass;
-use crate::props::Props;
 use async_trait::async_trait;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use std::future::Future;
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Errors of the SQL layer.
 #[derive(Debug, thiserror::Error)]
@@ -42,8 +36,8 @@ pub enum SqlError {
     },
     #[error(transparent)]
     Quote(#[from] crate::sql::quote::QuoteError),
-    /// The engine's timeout for the operation (customTimeouts) ran out.
-    #[error("gave up {what} after {} s, the operation's timeout (customTimeouts); nothing was committed", after.as_secs_f64())]
+    /// The operation's timeout, as the caller's engine set it, ran out.
+    #[error("gave up {what} after {} s, the operation's timeout; nothing was committed", after.as_secs_f64())]
     TimedOut {
         what: &'static str,
         after: std::time::Duration,
@@ -134,25 +128,6 @@ pub struct ConnInfo {
 }
 
 impl ConnInfo {
-    /// From a resource's `connection` object (defaults filled when Check did not run).
-    pub fn from_props(props: &Props) -> Option<Self> {
-        let conn = props.get("connection")?.as_object()?;
-        let text = |name: &str| conn.get(name).and_then(|v| v.as_str()).map(str::to_owned);
-        Some(Self {
-            host: text("host")?,
-            port: conn
-                .get("port")
-                .and_then(|v| v.as_u64())
-                .and_then(|p| u16::try_from(p).ok())
-                .unwrap_or(5432),
-            database: text("database").unwrap_or_else(|| "postgres".to_owned()),
-            user: text("username")?,
-            ssl_mode: text("sslMode")
-                .and_then(|m| SslMode::parse(&m))
-                .unwrap_or(SslMode::VerifyFull),
-        })
-    }
-
     /// The same server and user, another database.
     pub fn in_database(&self, database: &str) -> Self {
         Self {
@@ -167,17 +142,6 @@ impl ConnInfo {
             "{}@{}:{}/{}",
             self.user, self.host, self.port, self.database
         )
-    }
-
-    /// The `connection` object this describes (for outputs and import).
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "host": self.host,
-            "port": self.port,
-            "database": self.database,
-            "username": self.user,
-            "sslMode": self.ssl_mode.as_str(),
-        })
     }
 }
 
@@ -246,12 +210,14 @@ impl PasswordSource for FixedPassword {
 // ---------------------------------------------------------------------------------------------
 // TLS
 
-/// The rustls configurations (ring) for each sslMode, trusting the platform's roots plus caCertFile.
+/// The TLS connectors for each sslMode: rustls (ring) configurations trusting the platform's
+/// roots plus caCertFile, plugged into tokio-postgres by `tokio-postgres-rustls` (a well-kept
+/// crate for exactly this glue; it adds no second major version of any large crate).
 #[derive(Clone)]
 pub struct TlsConfigs {
-    verify_full: Arc<rustls::ClientConfig>,
-    verify_ca: Arc<rustls::ClientConfig>,
-    require: Arc<rustls::ClientConfig>,
+    verify_full: MakeRustlsConnect,
+    verify_ca: MakeRustlsConnect,
+    require: MakeRustlsConnect,
 }
 
 impl TlsConfigs {
@@ -271,7 +237,7 @@ impl TlsConfigs {
             rustls::ClientConfig::builder_with_provider(provider.clone())
                 .with_safe_default_protocol_versions()
                 .map(|b| {
-                    Arc::new(
+                    MakeRustlsConnect::new(
                         b.dangerous()
                             .with_custom_certificate_verifier(verifier)
                             .with_no_client_auth(),
@@ -286,7 +252,7 @@ impl TlsConfigs {
         })
     }
 
-    fn for_mode(&self, mode: SslMode) -> Arc<rustls::ClientConfig> {
+    fn for_mode(&self, mode: SslMode) -> MakeRustlsConnect {
         match mode {
             SslMode::VerifyFull => self.verify_full.clone(),
             SslMode::VerifyCa => self.verify_ca.clone(),
@@ -400,85 +366,6 @@ impl rustls::client::danger::ServerCertVerifier for NoCheck {
     }
 }
 
-/// tokio-postgres' TLS hook over tokio-rustls.
-#[derive(Clone)]
-pub struct RustlsConnect(Arc<rustls::ClientConfig>);
-
-impl<S> MakeTlsConnect<S> for RustlsConnect
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    type Stream = RustlsStream<S>;
-    type TlsConnect = RustlsHandshake;
-    type Error = io::Error;
-
-    fn make_tls_connect(&mut self, domain: &str) -> Result<RustlsHandshake, io::Error> {
-        let name = ServerName::try_from(domain.to_owned())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        Ok(RustlsHandshake {
-            config: self.0.clone(),
-            name,
-        })
-    }
-}
-
-pub struct RustlsHandshake {
-    config: Arc<rustls::ClientConfig>,
-    name: ServerName<'static>,
-}
-
-impl<S> TlsConnect<S> for RustlsHandshake
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    type Stream = RustlsStream<S>;
-    type Error = io::Error;
-    type Future = Pin<Box<dyn Future<Output = io::Result<RustlsStream<S>>> + Send>>;
-
-    fn connect(self, stream: S) -> Self::Future {
-        Box::pin(async move {
-            let stream = tokio_rustls::TlsConnector::from(self.config)
-                .connect(self.name, stream)
-                .await?;
-            Ok(RustlsStream(stream))
-        })
-    }
-}
-
-pub struct RustlsStream<S>(tokio_rustls::client::TlsStream<S>);
-
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for RustlsStream<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for RustlsStream<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> tokio_postgres::tls::TlsStream for RustlsStream<S> {
-    fn channel_binding(&self) -> ChannelBinding {
-        ChannelBinding::none()
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 
 /// Opens one session: TLS per sslMode, the password from `source`.
@@ -497,10 +384,13 @@ pub async fn connect(
         .password(password.0.as_bytes())
         .ssl_mode(tokio_postgres::config::SslMode::Require)
         .application_name("pgentra")
-        .connect_timeout(Duration::from_secs(20));
+        .connect_timeout(Duration::from_secs(20))
+        // As before the glue came from tokio-postgres-rustls (which offers tls-server-end-point
+        // channel binding): SCRAM without channel binding. Turning it on belongs to the TLS
+        // hardening, not to this change of glue.
+        .channel_binding(tokio_postgres::config::ChannelBinding::Disable);
     drop(password);
-    let connector = RustlsConnect(tls.for_mode(info.ssl_mode));
-    match config.connect(connector).await {
+    match config.connect(tls.for_mode(info.ssl_mode)).await {
         Ok((client, connection)) => {
             tokio::spawn(async move {
                 let _ = connection.await;
