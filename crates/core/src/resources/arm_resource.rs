@@ -319,8 +319,9 @@ mod tests {
     use crate::azure::ids::{
         FederatedCredentialId, FirewallRuleId, FlexibleServerId, ManagedIdentityId,
     };
+    use crate::resource::Error;
     use crate::resources::arm_resource::WriteScope;
-    use crate::resources::{federated_credential, firewall_rule, flexible_server};
+    use crate::resources::{database, federated_credential, firewall_rule, flexible_server};
 
     #[test]
     fn a_child_write_locks_its_server_and_a_credential_its_identity() {
@@ -342,6 +343,18 @@ mod tests {
         assert_eq!(
             (federated_credential::BINDING.scope)(&credential),
             WriteScope::Identity(ManagedIdentityId::parse(identity).unwrap())
+        );
+    }
+
+    #[test]
+    fn an_id_of_another_type_is_the_users_error_naming_the_id_and_its_expected_shape() {
+        let server = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-1";
+        let Err(Error::InvalidInput(reason)) = database::BINDING.parse_id(server) else {
+            panic!("a server ID is not a database ID");
+        };
+        assert!(
+            reason.contains(server) && reason.contains("/databases/{name}"),
+            "{reason}"
         );
     }
 }
