@@ -4,7 +4,6 @@
 use crate::config::ProviderConfig;
 use crate::error::ErrorClass;
 use crate::props::Props;
-use crate::resources::arm_resource::{self, ArmBinding};
 use crate::spec::{CheckFailure, FunctionSpec, ResourceSpec};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -88,6 +87,20 @@ pub struct Context {
     pub timeout: Option<std::time::Duration>,
 }
 
+impl Context {
+    /// The Azure client of this configured provider.
+    pub fn azure(&self) -> Result<&crate::azure::Azure, Error> {
+        self.azure.as_deref().ok_or_else(|| {
+            Error::InvalidInput("the provider has no Azure client; Configure did not run".into())
+        })
+    }
+
+    /// The ARM client for this operation, bounded by the engine's timeout when it set one.
+    pub fn arm(&self) -> Result<crate::azure::ArmClient, Error> {
+        Ok(self.azure()?.arm_within(self.timeout))
+    }
+}
+
 pub struct Created {
     pub id: String,
     pub outputs: Props,
@@ -100,19 +113,13 @@ pub struct ReadOutcome {
     pub inputs: Props,
 }
 
-const NOT_MANAGED_YET: &str = "this resource's operations are not in this build yet";
-
 /// One resource type. Shape, defaults, per-property rules and replace rules come from
-/// [`Resource::spec`]; an ARM-backed type names its [`ArmBinding`] and gets Azure's CRUD from
-/// it; the methods hold only what neither can say.
+/// [`Resource::spec`]; the methods hold only what the description cannot say. An ARM-backed
+/// type's CRUD delegates to its `ArmBinding` (resources/arm_resource.rs), a SQL type's to its
+/// session: the seam knows neither.
 #[async_trait]
 pub trait Resource: Send + Sync {
     fn spec(&self) -> &'static ResourceSpec;
-
-    /// How this type maps to Azure Resource Manager, when it is an ARM resource.
-    fn arm(&self) -> Option<&'static ArmBinding> {
-        None
-    }
 
     /// The values the provider computes for inputs the program left to it: derived values
     /// and canonical forms, each marked in the description ([`crate::spec::Computed`]).
@@ -123,14 +130,7 @@ pub trait Resource: Send + Sync {
     /// resource). Runs after [`Resource::fill_computed`]; never changes a value.
     fn validate(&self, _inputs: &Props, _olds: &Props, _failures: &mut Vec<CheckFailure>) {}
 
-    async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
-        match self.arm() {
-            Some(binding) => arm_resource::create_default(ctx, self.spec(), binding, inputs).await,
-            None => Err(Error::NotAvailable {
-                reason: NOT_MANAGED_YET,
-            }),
-        }
-    }
+    async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error>;
 
     /// The SQL a create (`olds` = None) or an update to `news` would run, shown in previews
     /// so a reviewer sees the exact statements first. `Err` says which unknown value keeps
@@ -145,14 +145,7 @@ pub trait Resource: Send + Sync {
         ctx: &Context,
         id: &str,
         state: &Props,
-    ) -> Result<Option<ReadOutcome>, Error> {
-        match self.arm() {
-            Some(binding) => arm_resource::read(ctx, self.spec(), binding, id, state).await,
-            None => Err(Error::NotAvailable {
-                reason: NOT_MANAGED_YET,
-            }),
-        }
-    }
+    ) -> Result<Option<ReadOutcome>, Error>;
 
     async fn update(
         &self,
@@ -160,23 +153,9 @@ pub trait Resource: Send + Sync {
         id: &str,
         olds: &Props,
         news: &Props,
-    ) -> Result<Props, Error> {
-        match self.arm() {
-            Some(binding) => arm_resource::update(ctx, binding, id, olds, news, |_| {}).await,
-            None => Err(Error::NotAvailable {
-                reason: NOT_MANAGED_YET,
-            }),
-        }
-    }
+    ) -> Result<Props, Error>;
 
-    async fn delete(&self, ctx: &Context, id: &str, _olds: &Props) -> Result<(), Error> {
-        match self.arm() {
-            Some(binding) => arm_resource::delete(ctx, binding, id).await,
-            None => Err(Error::NotAvailable {
-                reason: NOT_MANAGED_YET,
-            }),
-        }
-    }
+    async fn delete(&self, ctx: &Context, id: &str, olds: &Props) -> Result<(), Error>;
 }
 
 #[async_trait]

@@ -13,6 +13,7 @@ pub mod stack;
 
 use async_trait::async_trait;
 use deploy::{AfterCreate, Deployment};
+use pgentra_core::azure::ids::{FirewallRuleId, FlexibleServerId};
 use pgentra_core::azure::Azure;
 use pgentra_core::config::ProviderConfig;
 use pgentra_core::props::Props;
@@ -520,16 +521,16 @@ fn server_access(demo: &Demo, deployment: &Deployment) -> Result<proof::Server, 
 
 /// Someone widens the deployer's firewall rule in the portal: an ARM PUT outside the stack.
 async fn widen_firewall_rule(demo: &Demo) -> Result<String, String> {
-    let path = format!(
-        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{}/firewallRules/allow-deployer",
+    let server = FlexibleServerId::new(
         demo.emulator.subscription_id(),
         stack::RESOURCE_GROUP,
-        stack::SERVER_NAME
+        stack::SERVER_NAME,
     );
+    let rule = FirewallRuleId::new(server, "allow-deployer");
     let body = serde_json::json!({"properties": {"startIpAddress": stack::DEPLOYER_IP, "endIpAddress": "198.51.100.255"}});
     demo.azure
         .arm
-        .put(&path, "2025-08-01", &body)
+        .put_resource(&rule, &body)
         .await
         .map_err(|e| format!("changing the firewall rule through ARM: {e}"))?;
     Ok("PUT firewallRules/allow-deployer with endIpAddress 198.51.100.255 (the rule now admits a /24)".to_owned())

@@ -42,7 +42,7 @@ principal (role). Credentials and the cloud come from the environment, as for `p
 ";
 
 /// The ARM API version of Microsoft.DBforPostgreSQL the checks read.
-const PG_API: &str = "2025-08-01";
+const PG_API: &str = pgentra_core::azure::ids::POSTGRESQL_API_VERSION;
 /// PostgreSQL's port, and Azure's.
 const DEFAULT_PORT: u16 = 5432;
 /// Tokens closer than this to their expiry are reported as a failure: a sign-in may outlive it.

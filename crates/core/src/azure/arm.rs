@@ -4,6 +4,7 @@
 //! ARM's error bodies surfaced with the request id. Tokens never reach a log line.
 
 use crate::azure::arm_error::{ArmError, ErrorBody};
+use crate::azure::ids::ArmId;
 use crate::azure::TokenCache;
 use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
@@ -198,6 +199,41 @@ impl ArmClient {
         self.write(Verb::Delete, path, api_version, None)
             .await
             .map(|_| ())
+    }
+
+    /// GET the resource a typed ID names: `Ok(None)` when it does not exist.
+    pub async fn get_resource<Id: ArmId>(&self, id: &Id) -> Result<Option<Value>, ArmError> {
+        self.get(&id.to_string(), Id::API_VERSION).await
+    }
+
+    /// PUT the resource a typed ID names (see [`ArmClient::put`]).
+    pub async fn put_resource<Id: ArmId>(&self, id: &Id, body: &Value) -> Result<Value, ArmError> {
+        self.put(&id.to_string(), Id::API_VERSION, body).await
+    }
+
+    /// PATCH the resource a typed ID names (see [`ArmClient::patch`]).
+    pub async fn patch_resource<Id: ArmId>(
+        &self,
+        id: &Id,
+        body: &Value,
+    ) -> Result<Value, ArmError> {
+        self.patch(&id.to_string(), Id::API_VERSION, body).await
+    }
+
+    /// DELETE the resource a typed ID names (see [`ArmClient::delete`]).
+    pub async fn delete_resource<Id: ArmId>(&self, id: &Id) -> Result<(), ArmError> {
+        self.delete(&id.to_string(), Id::API_VERSION).await
+    }
+
+    /// Polls the resource a typed ID names until `ready` (see [`ArmClient::wait_for`]).
+    pub async fn wait_for_resource<Id: ArmId>(
+        &self,
+        id: &Id,
+        what: &str,
+        ready: impl Fn(&Value) -> bool,
+    ) -> Result<Value, ArmError> {
+        self.wait_for(&id.to_string(), Id::API_VERSION, what, ready)
+            .await
     }
 
     /// POST an action (e.g. `.../restart`) and follow it to its end; returns the action's result

@@ -9,6 +9,22 @@ use std::str::FromStr;
 const PG: &str = "Microsoft.DBforPostgreSQL";
 const MSI: &str = "Microsoft.ManagedIdentity";
 
+/// The api-version pgentra speaks to Microsoft.DBforPostgreSQL (servers and their children),
+/// the one its specs in `reference/azure/postgresql/` describe.
+pub const POSTGRESQL_API_VERSION: &str = "2025-08-01";
+/// The api-version pgentra speaks to Microsoft.ManagedIdentity (identities and their federated
+/// credentials), the one its specs in `reference/azure/msi/` describe.
+pub const MANAGED_IDENTITY_API_VERSION: &str = "2024-11-30";
+
+/// A typed ARM resource ID: parsed from ARM's string form, formatted back to the canonical one,
+/// and spoken to at its resource provider's api-version.
+pub trait ArmId: fmt::Display + Clone + Send + Sync + 'static {
+    /// The api-version of the resource provider this type belongs to.
+    const API_VERSION: &'static str;
+
+    fn parse(id: &str) -> Result<Self, IdError>;
+}
+
 /// An ID that does not have the shape of its type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{id:?} is not a {kind} ID; expected {expected}")]
@@ -64,12 +80,21 @@ fn parse_parts(
     Ok((segs[1].to_string(), segs[3].to_string(), names))
 }
 
-macro_rules! from_str_via_parse {
-    ($t:ty) => {
+/// `FromStr` and [`ArmId`] through the type's own `parse`.
+macro_rules! arm_id {
+    ($t:ty, $api_version:expr) => {
         impl FromStr for $t {
             type Err = IdError;
             fn from_str(s: &str) -> Result<Self, IdError> {
                 Self::parse(s)
+            }
+        }
+
+        impl ArmId for $t {
+            const API_VERSION: &'static str = $api_version;
+
+            fn parse(id: &str) -> Result<Self, IdError> {
+                Self::parse(id)
             }
         }
     };
@@ -118,7 +143,7 @@ impl fmt::Display for FlexibleServerId {
         )
     }
 }
-from_str_via_parse!(FlexibleServerId);
+arm_id!(FlexibleServerId, POSTGRESQL_API_VERSION);
 
 macro_rules! server_child {
     ($(#[$doc:meta])* $name:ident, $field:ident, $kind:literal, $segment:literal) => {
@@ -145,7 +170,7 @@ macro_rules! server_child {
                 write!(f, "{}/{}/{}", self.server, $segment, self.$field)
             }
         }
-        from_str_via_parse!($name);
+        arm_id!($name, POSTGRESQL_API_VERSION);
     };
 }
 
@@ -204,7 +229,7 @@ impl fmt::Display for ManagedIdentityId {
         )
     }
 }
-from_str_via_parse!(ManagedIdentityId);
+arm_id!(ManagedIdentityId, MANAGED_IDENTITY_API_VERSION);
 
 /// `.../userAssignedIdentities/{identity}/federatedIdentityCredentials/{name}`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -241,7 +266,7 @@ impl fmt::Display for FederatedCredentialId {
         )
     }
 }
-from_str_via_parse!(FederatedCredentialId);
+arm_id!(FederatedCredentialId, MANAGED_IDENTITY_API_VERSION);
 
 /// Two ARM IDs name the same resource (ARM compares them case-insensitively).
 pub fn same_id(a: &str, b: &str) -> bool {

@@ -17,7 +17,8 @@ pub type LockGuard = OwnedMutexGuard<()>;
 
 impl Locks {
     /// Waits for the lock of that name (names compare case-insensitively, as ARM IDs do).
-    pub async fn lock(&self, name: &str) -> LockGuard {
+    /// Private: every lock is named by a typed ID, through the methods below.
+    async fn lock(&self, name: &str) -> LockGuard {
         let mutex = {
             let mut named = self.named.lock().unwrap_or_else(|e| e.into_inner());
             named.entry(name.to_ascii_lowercase()).or_default().clone()

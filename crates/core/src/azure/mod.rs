@@ -64,6 +64,15 @@ impl Azure {
         })
     }
 
+    /// The ARM client for one operation: the engine's timeout, when it set one, bounds every
+    /// retry and poll of it.
+    pub fn arm_within(&self, timeout: Option<std::time::Duration>) -> ArmClient {
+        match timeout {
+            Some(timeout) => self.arm.with_timeout(timeout),
+            None => self.arm.clone(),
+        }
+    }
+
     /// A token for the cloud's PostgreSQL audience (the password of an Entra login).
     pub async fn postgres_token(&self) -> Result<azure_core::credentials::AccessToken, ArmError> {
         self.tokens.get(&self.endpoints.postgres_scope()).await

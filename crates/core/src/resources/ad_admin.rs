@@ -1,12 +1,14 @@
 //! `pgentra:index:AdAdmin`: a Microsoft Entra administrator of a Flexible Server
-//! (Microsoft.DBforPostgreSQL/flexibleServers/administrators/{objectId}, api-version 2025-08-01).
+//! (Microsoft.DBforPostgreSQL/flexibleServers/administrators/{objectId}, at
+//! `POSTGRESQL_API_VERSION`).
 //!
 //! An Entra administrator is the only principal that can first sign in with a token and create
 //! the other Entra roles (Principal). A server may have several. Every field is fixed at creation,
 //! as in Terraform: a change replaces the administrator.
 
 use crate::azure::ids::AdAdminId;
-use crate::resource::Resource;
+use crate::props::Props;
+use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
 use crate::resources::arm_fields::ArmField;
 use crate::resources::arm_resource::{server_child_binding, ArmBinding};
 use crate::resources::common::{object_id, tenant_id, RESOURCE_GROUP_NAME, SERVER_NAME};
@@ -38,24 +40,49 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     autoname: None,
 };
 
-/// Where each property lives in the administrator body (AdministratorsMicrosoftEntra.json, 2025-08-01); the object id is in the URL.
+/// Where each property lives in the administrator body (AdministratorsMicrosoftEntra.json); the object id is in the URL.
 pub static ARM: &[ArmField] = &[
     ArmField::new("principalName", "properties.principalName"),
     ArmField::new("principalType", "properties.principalType"),
     ArmField::new("tenantId", "properties.tenantId"),
 ];
 
-pub static BINDING: ArmBinding = server_child_binding!(AdAdminId, object_id, "objectId", ARM);
+pub static BINDING: ArmBinding<AdAdminId> =
+    server_child_binding!(&SPEC, AdAdminId, object_id, "objectId", ARM);
 
 pub struct AdAdmin;
 
+#[async_trait::async_trait]
 impl Resource for AdAdmin {
     fn spec(&self) -> &'static ResourceSpec {
         &SPEC
     }
 
-    fn arm(&self) -> Option<&'static ArmBinding> {
-        Some(&BINDING)
+    async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
+        BINDING.create(ctx, inputs).await
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context,
+        id: &str,
+        state: &Props,
+    ) -> Result<Option<ReadOutcome>, Error> {
+        BINDING.read(ctx, id, state).await
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context,
+        id: &str,
+        olds: &Props,
+        news: &Props,
+    ) -> Result<Props, Error> {
+        BINDING.update(ctx, id, olds, news).await
+    }
+
+    async fn delete(&self, ctx: &Context, id: &str, _olds: &Props) -> Result<(), Error> {
+        BINDING.delete(ctx, id).await
     }
 }
 

@@ -2,8 +2,14 @@
 //! exists yet, then PUTs and follows the operation; Read of a missing resource answers "gone";
 //! Update PUTs or PATCHes what changed; Delete follows the operation to its end. Writes to one
 //! server (or one identity) are serialised, and each server write waits for the server to be
-//! Ready first. A resource file supplies an [`ArmBinding`] and keeps only what is its own.
+//! Ready first.
+//!
+//! A resource file supplies an [`ArmBinding`] over its typed ID (azure/ids.rs) and delegates its
+//! CRUD to it. Every operation goes from the typed ID: Create builds it from the inputs, Read,
+//! Update and Delete parse the engine's ID once, at the start.
 
+use crate::azure::ids::{ArmId, FlexibleServerId, IdError, ManagedIdentityId};
+use crate::azure::locks::LockGuard;
 use crate::azure::{ArmClient, ArmError, Azure};
 use crate::props::Props;
 use crate::resource::{Context, Created, Error, ReadOutcome};
@@ -19,36 +25,41 @@ pub enum UpdateVerb {
     Patch,
 }
 
-/// Whose writes Azure refuses to overlap, and what must be true before writing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whose writes Azure refuses to overlap with a write to one resource (the lock it takes), and
+/// what must be true before writing.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteScope {
     /// Writes run in parallel.
     Free,
-    /// A flexible server or one of its children: serialised per server; the server must be Ready.
-    Server,
-    /// A federated credential: serialised per managed identity.
-    Identity,
+    /// The flexible server itself: serialised with its children's writes; an update (or the
+    /// delete of a server still there) waits for it to be Ready.
+    Server(FlexibleServerId),
+    /// A child of this flexible server (admin, database, rule, parameter): serialised per
+    /// server, and the server must be Ready first.
+    ServerChild(FlexibleServerId),
+    /// A federated credential of this identity: serialised per identity.
+    Identity(ManagedIdentityId),
 }
 
-pub struct ArmBinding {
-    pub api_version: &'static str,
+/// How one resource type maps to Azure Resource Manager, over its typed ID `Id`.
+pub struct ArmBinding<Id: ArmId> {
+    pub spec: &'static ResourceSpec,
     pub fields: &'static [ArmField],
-    /// The ARM ID these inputs name; `None` when a part is missing.
-    pub id_of: fn(subscription_id: &str, inputs: &Props) -> Option<String>,
+    /// The ID these inputs name in the subscription; `None` when a part is missing.
+    pub id_of: fn(subscription_id: &str, inputs: &Props) -> Option<Id>,
     /// The identifying inputs (resource group, names) an ID holds, for import.
-    pub inputs_of_id: fn(id: &str) -> Result<Props, Error>,
+    pub inputs_of_id: fn(&Id) -> Props,
     pub update: UpdateVerb,
-    pub scope: WriteScope,
+    /// The lock a write to this ID takes (its server's, its identity's, or none).
+    pub scope: fn(&Id) -> WriteScope,
 }
-
-const API_SERVERS: &str = "2025-08-01";
 
 /// The binding of a flexible server's child (admin, database, firewall rule, parameter): its ID
 /// is the server's plus `<type>/<name>`, its writes are serialised with the server's.
 macro_rules! server_child_binding {
-    ($id:ty, $field:ident, $property:literal, $fields:expr) => {
-        $crate::resources::arm_resource::ArmBinding {
-            api_version: "2025-08-01",
+    ($spec:expr, $id:ty, $field:ident, $property:literal, $fields:expr) => {
+        $crate::resources::arm_resource::ArmBinding::<$id> {
+            spec: $spec,
             fields: $fields,
             id_of: |subscription, inputs| {
                 let server = $crate::azure::ids::FlexibleServerId::new(
@@ -56,25 +67,24 @@ macro_rules! server_child_binding {
                     inputs.str("resourceGroupName")?,
                     inputs.str("serverName")?,
                 );
-                Some(<$id>::new(server, inputs.str($property)?).to_string())
+                Some(<$id>::new(server, inputs.str($property)?))
             },
             inputs_of_id: |id| {
-                let id = <$id>::parse(id).map_err($crate::resources::arm_resource::bad_id)?;
-                Ok($crate::resources::arm_resource::named(&[
+                $crate::resources::arm_resource::named(&[
                     ("resourceGroupName", &id.server.resource_group),
                     ("serverName", &id.server.name),
                     ($property, &id.$field),
-                ]))
+                ])
             },
             update: $crate::resources::arm_resource::UpdateVerb::Put,
-            scope: $crate::resources::arm_resource::WriteScope::Server,
+            scope: |id| $crate::resources::arm_resource::WriteScope::ServerChild(id.server.clone()),
         }
     };
 }
 pub(crate) use server_child_binding;
 
 /// An ID that is not of the expected type, as the user's error (import with a wrong ID).
-pub fn bad_id(error: crate::azure::ids::IdError) -> Error {
+pub fn bad_id(error: IdError) -> Error {
     Error::InvalidInput(error.to_string())
 }
 
@@ -87,55 +97,12 @@ pub fn named(parts: &[(&str, &str)]) -> Props {
     props
 }
 
-impl Context {
-    /// The ARM client for this operation: the engine's timeout, when given, bounds every
-    /// retry and poll of it.
-    pub fn arm(&self) -> Result<ArmClient, Error> {
-        let arm = &self.azure()?.arm;
-        Ok(match self.timeout {
-            Some(timeout) => arm.with_timeout(timeout),
-            None => arm.clone(),
-        })
-    }
-
-    pub fn azure(&self) -> Result<&Azure, Error> {
-        self.azure.as_deref().ok_or_else(|| {
-            Error::InvalidInput("the provider has no Azure client; Configure did not run".into())
-        })
-    }
-}
-
 fn subscription(azure: &Azure) -> Result<&str, Error> {
     azure.subscription_id.as_deref().ok_or_else(|| {
-        Error::InvalidInput("no Azure subscription is configured: set pgentra:subscriptionId or AZURE_SUBSCRIPTION_ID".into())
+        Error::InvalidInput("no Azure subscription is configured: set the provider's subscriptionId (or AZURE_SUBSCRIPTION_ID / ARM_SUBSCRIPTION_ID)".into())
     })
 }
 
-/// The ARM ID of the server that owns `id` (itself for a server).
-fn server_of(id: &str) -> String {
-    let lower = id.to_ascii_lowercase();
-    match lower.find("/flexibleservers/") {
-        Some(at) => {
-            let end = id[at + "/flexibleservers/".len()..]
-                .find('/')
-                .map(|i| at + "/flexibleservers/".len() + i)
-                .unwrap_or(id.len());
-            id[..end].to_owned()
-        }
-        None => id.to_owned(),
-    }
-}
-
-/// The ARM ID of the identity that owns a federated credential.
-fn identity_of(id: &str) -> String {
-    let lower = id.to_ascii_lowercase();
-    match lower.find("/federatedidentitycredentials/") {
-        Some(at) => id[..at].to_owned(),
-        None => id.to_owned(),
-    }
-}
-
-/// Holds the write lock of `id`'s scope and, for a server, waits until it is Ready.
 /// Which write is about to happen: it decides whether the server must be waited for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Write {
@@ -144,90 +111,37 @@ enum Write {
     Delete,
 }
 
+/// Takes the write lock of `scope` and, for a server or its child, waits until the server is
+/// Ready. The guard is held until the write has ended.
 async fn before_write(
     azure: &Azure,
     arm: &ArmClient,
-    binding: &ArmBinding,
-    id: &str,
+    scope: WriteScope,
     write: Write,
-) -> Result<Option<crate::azure::locks::LockGuard>, Error> {
-    match binding.scope {
-        WriteScope::Free => Ok(None),
-        WriteScope::Identity => Ok(Some(
-            azure
-                .locks
-                .lock(&format!("identity:{}", identity_of(id)))
-                .await,
-        )),
-        WriteScope::Server => {
-            let server = server_of(id);
-            let guard = azure.locks.lock(&format!("server:{server}")).await;
-            // A server being created is not there yet, and one being deleted may be gone already;
-            // every other write waits (under the engine's deadline) for the server to be Ready.
-            let wait = match (crate::azure::ids::same_id(&server, id), write) {
-                (true, Write::Create) => false,
-                (true, Write::Delete) => arm.get(&server, API_SERVERS).await?.is_some(),
-                _ => true,
-            };
-            if wait {
-                arm.wait_for(&server, API_SERVERS, "Ready", |body| {
-                    body["properties"]["state"] == "Ready"
-                })
-                .await?;
-            }
-            Ok(Some(guard))
+) -> Result<Option<LockGuard>, Error> {
+    let (server, is_the_server) = match scope {
+        WriteScope::Free => return Ok(None),
+        WriteScope::Identity(identity) => {
+            return Ok(Some(azure.locks.lock_identity(&identity).await))
         }
+        WriteScope::Server(server) => (server, true),
+        WriteScope::ServerChild(server) => (server, false),
+    };
+    let guard = azure.locks.lock_server(&server).await;
+    // A server being created is not there yet, and one being deleted may be gone already;
+    // every other write waits (under the engine's deadline) for the server to be Ready.
+    let wait = match (is_the_server, write) {
+        (true, Write::Create) => false,
+        (true, Write::Delete) => arm.get_resource(&server).await?.is_some(),
+        _ => true,
+    };
+    if wait {
+        arm.wait_for_resource(&server, "Ready", |body| {
+            body["properties"]["state"] == "Ready"
+        })
+        .await?;
     }
-}
-
-/// The state after a write: the inputs, overlaid with what Azure reports.
-fn state_after(binding: &ArmBinding, inputs: &Props, resource: &Value) -> Props {
-    let mut state = inputs.clone();
-    state.provider_chosen.clear();
-    for (name, value) in from_arm(binding.fields, resource, inputs).values {
-        state.set(&name, value);
-    }
-    state
-}
-
-/// The ARM ID the inputs name in the configured subscription.
-pub fn id_for(
-    ctx: &Context,
-    spec: &ResourceSpec,
-    binding: &ArmBinding,
-    inputs: &Props,
-) -> Result<String, Error> {
-    (binding.id_of)(subscription(ctx.azure()?)?, inputs).ok_or_else(|| {
-        Error::InvalidInput(format!(
-            "the inputs of {} do not name a resource",
-            spec.token
-        ))
-    })
-}
-
-pub async fn create(
-    ctx: &Context,
-    spec: &ResourceSpec,
-    binding: &ArmBinding,
-    inputs: &Props,
-    body: Value,
-) -> Result<Created, Error> {
-    let (azure, arm) = (ctx.azure()?, ctx.arm()?);
-    let id = id_for(ctx, spec, binding, inputs)?;
-    let _guard = before_write(azure, &arm, binding, &id, Write::Create).await?;
-    if arm.get(&id, binding.api_version).await?.is_some() {
-        return Err(Error::AlreadyExists {
-            id,
-            token: spec.token,
-        });
-    }
-    match arm.put(&id, binding.api_version, &body).await {
-        Ok(resource) => Ok(Created {
-            outputs: state_after(binding, inputs, &resource),
-            id,
-        }),
-        Err(error) => Err(accepted_or(error, &id, inputs)),
-    }
+    Ok(Some(guard))
 }
 
 /// A write Azure accepted and then lost still has an ID: the engine keeps it in the state
@@ -246,103 +160,201 @@ fn accepted_or(error: ArmError, id: &str, inputs: &Props) -> Error {
     }
 }
 
-/// The default create: the body is the writable fields of the inputs.
-pub async fn create_default(
-    ctx: &Context,
-    spec: &ResourceSpec,
-    binding: &ArmBinding,
-    inputs: &Props,
-) -> Result<Created, Error> {
-    create(ctx, spec, binding, inputs, to_arm(binding.fields, inputs)).await
-}
-
-pub async fn read(
-    ctx: &Context,
-    spec: &ResourceSpec,
-    binding: &ArmBinding,
-    id: &str,
-    state: &Props,
-) -> Result<Option<ReadOutcome>, Error> {
-    let arm = ctx.arm()?;
-    let Some(resource) = arm.get(id, binding.api_version).await? else {
-        return Ok(None);
-    };
-    let mut outputs = (binding.inputs_of_id)(id)?;
-    for (name, value) in from_arm(binding.fields, &resource, state).values {
-        outputs.set(&name, value);
+impl<Id: ArmId> ArmBinding<Id> {
+    /// The ARM ID the inputs name in the configured subscription.
+    pub fn id_for(&self, ctx: &Context, inputs: &Props) -> Result<Id, Error> {
+        (self.id_of)(subscription(ctx.azure()?)?, inputs).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "the inputs of {} do not name a resource",
+                self.spec.token
+            ))
+        })
     }
-    outputs.inherit_secrets(state);
-    let mut inputs = Props::default();
-    for property in spec.inputs() {
-        if let Some(value) = outputs.get(property.name) {
-            inputs.set(property.name, value.clone());
+
+    /// The engine's ID as this type's typed ID; one of another shape is the user's error.
+    pub fn parse_id(&self, id: &str) -> Result<Id, Error> {
+        Id::parse(id).map_err(bad_id)
+    }
+
+    /// The state after a write: the inputs, overlaid with what Azure reports.
+    fn state_after(&self, inputs: &Props, resource: &Value) -> Props {
+        let mut state = inputs.clone();
+        state.provider_chosen.clear();
+        for (name, value) in from_arm(self.fields, resource, inputs).values {
+            state.set(&name, value);
+        }
+        state
+    }
+
+    /// Create: the body is the writable fields of the inputs.
+    pub async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
+        self.create_with(ctx, inputs, to_arm(self.fields, inputs))
+            .await
+    }
+
+    /// Create with a body of the resource's own: fails when the resource exists already (ARM's
+    /// PUT would silently take it over).
+    pub async fn create_with(
+        &self,
+        ctx: &Context,
+        inputs: &Props,
+        body: Value,
+    ) -> Result<Created, Error> {
+        let (azure, arm) = (ctx.azure()?, ctx.arm()?);
+        let id = self.id_for(ctx, inputs)?;
+        let _guard = before_write(azure, &arm, (self.scope)(&id), Write::Create).await?;
+        if arm.get_resource(&id).await?.is_some() {
+            return Err(Error::AlreadyExists {
+                id: id.to_string(),
+                token: self.spec.token,
+            });
+        }
+        match arm.put_resource(&id, &body).await {
+            Ok(resource) => Ok(Created {
+                outputs: self.state_after(inputs, &resource),
+                id: id.to_string(),
+            }),
+            Err(error) => Err(accepted_or(error, &id.to_string(), inputs)),
         }
     }
-    inputs.inherit_secrets(&outputs);
-    Ok(Some(ReadOutcome {
-        id: id.to_owned(),
-        outputs,
-        inputs,
-    }))
-}
 
-pub async fn update(
-    ctx: &Context,
-    binding: &ArmBinding,
-    id: &str,
-    olds: &Props,
-    news: &Props,
-    extra: impl FnOnce(&mut Value),
-) -> Result<Props, Error> {
-    let (azure, arm) = (ctx.azure()?, ctx.arm()?);
-    let _guard = before_write(azure, &arm, binding, id, Write::Update).await?;
-    let resource = match binding.update {
-        UpdateVerb::Put => {
-            let mut body = to_arm(binding.fields, news);
-            extra(&mut body);
-            arm.put(id, binding.api_version, &body).await
+    /// The resource as Azure has it (`None` when it does not exist).
+    pub async fn get(&self, ctx: &Context, id: &Id) -> Result<Option<Value>, Error> {
+        Ok(ctx.arm()?.get_resource(id).await?)
+    }
+
+    /// Read: what exists, or `None` when it is gone. The answer keeps the engine's ID as given.
+    pub async fn read(
+        &self,
+        ctx: &Context,
+        id: &str,
+        state: &Props,
+    ) -> Result<Option<ReadOutcome>, Error> {
+        let arm = ctx.arm()?;
+        let typed = self.parse_id(id)?;
+        let Some(resource) = arm.get_resource(&typed).await? else {
+            return Ok(None);
+        };
+        let mut outputs = (self.inputs_of_id)(&typed);
+        for (name, value) in from_arm(self.fields, &resource, state).values {
+            outputs.set(&name, value);
         }
-        UpdateVerb::Patch => {
-            let mut changed = Props::default();
-            for field in binding.fields.iter().filter(|f| !f.read_only) {
-                if let Some(value) = news
-                    .get(field.property)
-                    .filter(|v| olds.get(field.property) != Some(*v))
-                {
-                    changed.set(field.property, value.clone());
-                }
+        outputs.inherit_secrets(state);
+        let mut inputs = Props::default();
+        for property in self.spec.inputs() {
+            if let Some(value) = outputs.get(property.name) {
+                inputs.set(property.name, value.clone());
             }
-            let mut body = to_arm(binding.fields, &changed);
-            extra(&mut body);
-            arm.patch(id, binding.api_version, &body).await
         }
-    };
-    match resource {
-        Ok(resource) => Ok(state_after(binding, news, &resource)),
-        Err(error) => Err(accepted_or(error, id, news)),
+        inputs.inherit_secrets(&outputs);
+        Ok(Some(ReadOutcome {
+            id: id.to_owned(),
+            outputs,
+            inputs,
+        }))
     }
-}
 
-pub async fn delete(ctx: &Context, binding: &ArmBinding, id: &str) -> Result<(), Error> {
-    let (azure, arm) = (ctx.azure()?, ctx.arm()?);
-    let _guard = before_write(azure, &arm, binding, id, Write::Delete).await?;
-    arm.delete(id, binding.api_version).await?;
-    Ok(())
+    /// Update: the binding's verb with the writable fields of `news`.
+    pub async fn update(
+        &self,
+        ctx: &Context,
+        id: &str,
+        olds: &Props,
+        news: &Props,
+    ) -> Result<Props, Error> {
+        self.update_with(ctx, &self.parse_id(id)?, olds, news, |_| {})
+            .await
+    }
+
+    /// Update, with `extra` adding what the body needs beyond the fields (a createMode, a source).
+    pub async fn update_with(
+        &self,
+        ctx: &Context,
+        id: &Id,
+        olds: &Props,
+        news: &Props,
+        extra: impl FnOnce(&mut Value),
+    ) -> Result<Props, Error> {
+        let (azure, arm) = (ctx.azure()?, ctx.arm()?);
+        let _guard = before_write(azure, &arm, (self.scope)(id), Write::Update).await?;
+        let resource = match self.update {
+            UpdateVerb::Put => {
+                let mut body = to_arm(self.fields, news);
+                extra(&mut body);
+                arm.put_resource(id, &body).await
+            }
+            UpdateVerb::Patch => {
+                let mut changed = Props::default();
+                for field in self.fields.iter().filter(|f| !f.read_only) {
+                    if let Some(value) = news
+                        .get(field.property)
+                        .filter(|v| olds.get(field.property) != Some(*v))
+                    {
+                        changed.set(field.property, value.clone());
+                    }
+                }
+                let mut body = to_arm(self.fields, &changed);
+                extra(&mut body);
+                arm.patch_resource(id, &body).await
+            }
+        };
+        match resource {
+            Ok(resource) => Ok(self.state_after(news, &resource)),
+            Err(error) => Err(accepted_or(error, &id.to_string(), news)),
+        }
+    }
+
+    /// Delete, followed to its end; a resource already gone is success.
+    pub async fn delete(&self, ctx: &Context, id: &str) -> Result<(), Error> {
+        let (azure, arm) = (ctx.azure()?, ctx.arm()?);
+        let id = self.parse_id(id)?;
+        let _guard = before_write(azure, &arm, (self.scope)(&id), Write::Delete).await?;
+        arm.delete_resource(&id).await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::azure::ids::{
+        FederatedCredentialId, FirewallRuleId, FlexibleServerId, ManagedIdentityId,
+    };
+    use crate::resource::Error;
+    use crate::resources::arm_resource::WriteScope;
+    use crate::resources::{database, federated_credential, firewall_rule, flexible_server};
 
     #[test]
     fn a_child_write_locks_its_server_and_a_credential_its_identity() {
         let server = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-1";
-        assert_eq!(server_of(&format!("{server}/firewallRules/office")), server);
-        assert_eq!(server_of(server), server);
+        let rule = FirewallRuleId::parse(&format!("{server}/firewallRules/office")).unwrap();
+        let WriteScope::ServerChild(owner) = (firewall_rule::BINDING.scope)(&rule) else {
+            panic!("a firewall rule's write is a server child's");
+        };
+        assert_eq!(owner.to_string(), server);
+        let itself = FlexibleServerId::parse(server).unwrap();
+        let WriteScope::Server(owner) = (flexible_server::BINDING.scope)(&itself) else {
+            panic!("a server's write is the server's own");
+        };
+        assert_eq!(owner.to_string(), server);
         let identity = "/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-1";
+        let credential =
+            FederatedCredentialId::parse(&format!("{identity}/federatedIdentityCredentials/fc"))
+                .unwrap();
         assert_eq!(
-            identity_of(&format!("{identity}/federatedIdentityCredentials/fc")),
-            identity
+            (federated_credential::BINDING.scope)(&credential),
+            WriteScope::Identity(ManagedIdentityId::parse(identity).unwrap())
+        );
+    }
+
+    #[test]
+    fn an_id_of_another_type_is_the_users_error_naming_the_id_and_its_expected_shape() {
+        let server = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-1";
+        let Err(Error::InvalidInput(reason)) = database::BINDING.parse_id(server) else {
+            panic!("a server ID is not a database ID");
+        };
+        assert!(
+            reason.contains(server) && reason.contains("/databases/{name}"),
+            "{reason}"
         );
     }
 }

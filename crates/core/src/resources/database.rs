@@ -1,10 +1,11 @@
 //! `pgentra:index:Database`: a database on a Flexible Server
-//! (Microsoft.DBforPostgreSQL/flexibleServers/databases, api-version 2025-08-01).
+//! (Microsoft.DBforPostgreSQL/flexibleServers/databases, at `POSTGRESQL_API_VERSION`).
 //!
 //! Azure has no update for a database: every property is fixed at creation.
 
 use crate::azure::ids::DatabaseId;
-use crate::resource::Resource;
+use crate::props::Props;
+use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
 use crate::resources::arm_fields::ArmField;
 use crate::resources::arm_resource::{server_child_binding, ArmBinding};
 use crate::resources::common::{RESOURCE_GROUP_NAME, SERVER_NAME};
@@ -33,23 +34,48 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     autoname: None,
 };
 
-/// Where each property lives in the database body (Databases.json, 2025-08-01).
+/// Where each property lives in the database body (Databases.json).
 pub static ARM: &[ArmField] = &[
     ArmField::new("charset", "properties.charset"),
     ArmField::new("collation", "properties.collation"),
 ];
 
-pub static BINDING: ArmBinding = server_child_binding!(DatabaseId, name, "name", ARM);
+pub static BINDING: ArmBinding<DatabaseId> =
+    server_child_binding!(&SPEC, DatabaseId, name, "name", ARM);
 
 pub struct Database;
 
+#[async_trait::async_trait]
 impl Resource for Database {
     fn spec(&self) -> &'static ResourceSpec {
         &SPEC
     }
 
-    fn arm(&self) -> Option<&'static ArmBinding> {
-        Some(&BINDING)
+    async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
+        BINDING.create(ctx, inputs).await
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context,
+        id: &str,
+        state: &Props,
+    ) -> Result<Option<ReadOutcome>, Error> {
+        BINDING.read(ctx, id, state).await
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context,
+        id: &str,
+        olds: &Props,
+        news: &Props,
+    ) -> Result<Props, Error> {
+        BINDING.update(ctx, id, olds, news).await
+    }
+
+    async fn delete(&self, ctx: &Context, id: &str, _olds: &Props) -> Result<(), Error> {
+        BINDING.delete(ctx, id).await
     }
 }
 

@@ -1,6 +1,6 @@
 //! `pgentra:index:FederatedCredential`: a federated identity credential on a user-assigned
-//! identity (Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials,
-//! api-version 2024-11-30).
+//! identity (Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials, at
+//! `MANAGED_IDENTITY_API_VERSION`).
 //!
 //! It lets tokens from an external issuer (an AKS cluster's OIDC issuer, a CI system) be
 //! exchanged for the identity's Entra tokens. Entra matches issuer and subject exactly, accepts
@@ -8,9 +8,10 @@
 //! identity must be written one at a time.
 
 use crate::azure::ids::{FederatedCredentialId, ManagedIdentityId};
-use crate::resource::Resource;
+use crate::props::Props;
+use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
 use crate::resources::arm_fields::ArmField;
-use crate::resources::arm_resource::{bad_id, named, ArmBinding, UpdateVerb, WriteScope};
+use crate::resources::arm_resource::{named, ArmBinding, UpdateVerb, WriteScope};
 use crate::resources::common::RESOURCE_GROUP_NAME;
 use crate::rules;
 use crate::spec::{Default, Property, Replacement, ResourceSpec, Type};
@@ -44,15 +45,15 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     autoname: None,
 };
 
-/// Where each property lives in the federated identity credential body (ManagedIdentity.json, 2024-11-30).
+/// Where each property lives in the federated identity credential body (ManagedIdentity.json).
 pub static ARM: &[ArmField] = &[
     ArmField::new("issuer", "properties.issuer"),
     ArmField::new("subject", "properties.subject"),
     ArmField::new("audiences", "properties.audiences"),
 ];
 
-pub static BINDING: ArmBinding = ArmBinding {
-    api_version: "2024-11-30",
+pub static BINDING: ArmBinding<FederatedCredentialId> = ArmBinding {
+    spec: &SPEC,
     fields: ARM,
     id_of: |subscription, inputs| {
         let identity = ManagedIdentityId::new(
@@ -60,30 +61,53 @@ pub static BINDING: ArmBinding = ArmBinding {
             inputs.str("resourceGroupName")?,
             inputs.str("identityName")?,
         );
-        Some(FederatedCredentialId::new(identity, inputs.str("name")?).to_string())
+        Some(FederatedCredentialId::new(identity, inputs.str("name")?))
     },
     inputs_of_id: |id| {
-        let id = FederatedCredentialId::parse(id).map_err(bad_id)?;
-        Ok(named(&[
+        named(&[
             ("resourceGroupName", &id.identity.resource_group),
             ("identityName", &id.identity.name),
             ("name", &id.name),
-        ]))
+        ])
     },
     update: UpdateVerb::Put,
     // Azure answers 409 to overlapping credential writes on one identity.
-    scope: WriteScope::Identity,
+    scope: |id| WriteScope::Identity(id.identity.clone()),
 };
 
 pub struct FederatedCredential;
 
+#[async_trait::async_trait]
 impl Resource for FederatedCredential {
     fn spec(&self) -> &'static ResourceSpec {
         &SPEC
     }
 
-    fn arm(&self) -> Option<&'static ArmBinding> {
-        Some(&BINDING)
+    async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
+        BINDING.create(ctx, inputs).await
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context,
+        id: &str,
+        state: &Props,
+    ) -> Result<Option<ReadOutcome>, Error> {
+        BINDING.read(ctx, id, state).await
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context,
+        id: &str,
+        olds: &Props,
+        news: &Props,
+    ) -> Result<Props, Error> {
+        BINDING.update(ctx, id, olds, news).await
+    }
+
+    async fn delete(&self, ctx: &Context, id: &str, _olds: &Props) -> Result<(), Error> {
+        BINDING.delete(ctx, id).await
     }
 }
 

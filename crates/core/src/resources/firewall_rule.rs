@@ -1,11 +1,12 @@
 //! `pgentra:index:FirewallRule`: a range of IPv4 addresses allowed to reach a Flexible Server's
-//! public endpoint (Microsoft.DBforPostgreSQL/flexibleServers/firewallRules, api-version 2025-08-01).
+//! public endpoint (Microsoft.DBforPostgreSQL/flexibleServers/firewallRules, at
+//! `POSTGRESQL_API_VERSION`).
 //!
 //! The range changes in place; the name is part of the rule's ID.
 
 use crate::azure::ids::FirewallRuleId;
 use crate::props::Props;
-use crate::resource::Resource;
+use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
 use crate::resources::arm_fields::ArmField;
 use crate::resources::arm_resource::{server_child_binding, ArmBinding};
 use crate::resources::common::{RESOURCE_GROUP_NAME, SERVER_NAME};
@@ -35,23 +36,48 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     autoname: None,
 };
 
-/// Where each property lives in the firewall rule body (FirewallRules.json, 2025-08-01).
+/// Where each property lives in the firewall rule body (FirewallRules.json).
 pub static ARM: &[ArmField] = &[
     ArmField::new("startIpAddress", "properties.startIpAddress"),
     ArmField::new("endIpAddress", "properties.endIpAddress"),
 ];
 
-pub static BINDING: ArmBinding = server_child_binding!(FirewallRuleId, name, "name", ARM);
+pub static BINDING: ArmBinding<FirewallRuleId> =
+    server_child_binding!(&SPEC, FirewallRuleId, name, "name", ARM);
 
 pub struct FirewallRule;
 
+#[async_trait::async_trait]
 impl Resource for FirewallRule {
     fn spec(&self) -> &'static ResourceSpec {
         &SPEC
     }
 
-    fn arm(&self) -> Option<&'static ArmBinding> {
-        Some(&BINDING)
+    async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
+        BINDING.create(ctx, inputs).await
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context,
+        id: &str,
+        state: &Props,
+    ) -> Result<Option<ReadOutcome>, Error> {
+        BINDING.read(ctx, id, state).await
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context,
+        id: &str,
+        olds: &Props,
+        news: &Props,
+    ) -> Result<Props, Error> {
+        BINDING.update(ctx, id, olds, news).await
+    }
+
+    async fn delete(&self, ctx: &Context, id: &str, _olds: &Props) -> Result<(), Error> {
+        BINDING.delete(ctx, id).await
     }
 
     fn validate(&self, news: &Props, _olds: &Props, failures: &mut Vec<CheckFailure>) {

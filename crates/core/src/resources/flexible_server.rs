@@ -1,5 +1,5 @@
 //! `pgentra:index:FlexibleServer`: an Azure Database for PostgreSQL Flexible Server
-//! (Microsoft.DBforPostgreSQL/flexibleServers, api-version 2025-08-01).
+//! (Microsoft.DBforPostgreSQL/flexibleServers, at `POSTGRESQL_API_VERSION`).
 //!
 //! pgentra's defaults are the passwordless posture: Entra ID sign-in on, password sign-in off,
 //! no administrator login and no password. Azure's own PUT default is the opposite
@@ -10,10 +10,9 @@
 
 use crate::azure::ids::FlexibleServerId;
 use crate::props::Props;
-use crate::resource::Context;
-use crate::resource::Resource;
+use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
 use crate::resources::arm_fields::ArmField;
-use crate::resources::arm_resource::{self, bad_id, named, ArmBinding, UpdateVerb, WriteScope};
+use crate::resources::arm_resource::{named, ArmBinding, UpdateVerb, WriteScope};
 use crate::resources::common::{tenant_id, LOCATION, RESOURCE_GROUP_NAME, TAGS};
 use crate::rules;
 use crate::spec::{AutoName, CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
@@ -70,7 +69,7 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     autoname: Some(AutoName { property: "serverName", max_len: 63, lowercase: true }),
 };
 
-/// Where each property lives in the server body (Servers.json, 2025-08-01).
+/// Where each property lives in the server body (Servers.json).
 pub static ARM: &[ArmField] = &[
     ArmField::new("location", "location"),
     ArmField::new("tags", "tags"),
@@ -102,28 +101,25 @@ pub static ARM: &[ArmField] = &[
     ArmField::new("state", "properties.state").read_only(),
 ];
 
-pub static BINDING: ArmBinding = ArmBinding {
-    api_version: "2025-08-01",
+pub static BINDING: ArmBinding<FlexibleServerId> = ArmBinding {
+    spec: &SPEC,
     fields: ARM,
     id_of: |subscription, inputs| {
-        Some(
-            FlexibleServerId::new(
-                subscription,
-                inputs.str("resourceGroupName")?,
-                inputs.str("serverName")?,
-            )
-            .to_string(),
-        )
+        Some(FlexibleServerId::new(
+            subscription,
+            inputs.str("resourceGroupName")?,
+            inputs.str("serverName")?,
+        ))
     },
     inputs_of_id: |id| {
-        let id = FlexibleServerId::parse(id).map_err(bad_id)?;
-        Ok(named(&[
+        named(&[
             ("resourceGroupName", &id.resource_group),
             ("serverName", &id.name),
-        ]))
+        ])
     },
     update: UpdateVerb::Patch,
-    scope: WriteScope::Server,
+    // Azure refuses overlapping writes to a server, and most writes while it is not Ready.
+    scope: |id| WriteScope::Server(id.clone()),
 };
 
 pub struct FlexibleServer;
@@ -134,8 +130,17 @@ impl Resource for FlexibleServer {
         &SPEC
     }
 
-    fn arm(&self) -> Option<&'static ArmBinding> {
-        Some(&BINDING)
+    async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
+        BINDING.create(ctx, inputs).await
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context,
+        id: &str,
+        state: &Props,
+    ) -> Result<Option<ReadOutcome>, Error> {
+        BINDING.read(ctx, id, state).await
     }
 
     /// A major version upgrade is a PATCH with createMode `Update`; everything else in place is a
@@ -146,14 +151,20 @@ impl Resource for FlexibleServer {
         id: &str,
         olds: &Props,
         news: &Props,
-    ) -> Result<Props, crate::resource::Error> {
+    ) -> Result<Props, Error> {
+        let id = BINDING.parse_id(id)?;
         let upgrade = news.get("version").is_some() && news.get("version") != olds.get("version");
-        arm_resource::update(ctx, &BINDING, id, olds, news, |body| {
-            if upgrade {
-                body["properties"]["createMode"] = Value::String("Update".into());
-            }
-        })
-        .await
+        BINDING
+            .update_with(ctx, &id, olds, news, |body| {
+                if upgrade {
+                    body["properties"]["createMode"] = Value::String("Update".into());
+                }
+            })
+            .await
+    }
+
+    async fn delete(&self, ctx: &Context, id: &str, _olds: &Props) -> Result<(), Error> {
+        BINDING.delete(ctx, id).await
     }
 
     fn fill_computed(&self, inputs: &mut Props) {
@@ -523,7 +534,10 @@ mod tests {
     fn the_official_get_example_reads_back_into_properties_and_keeps_the_password() {
         use crate::resources::arm_fields::from_arm;
         use crate::resources::testing::reference_json;
-        let example = reference_json("azure/postgresql/2025-08-01/examples/ServersGet.json");
+        let example = reference_json(&format!(
+            "azure/postgresql/{}/examples/ServersGet.json",
+            crate::azure::ids::POSTGRESQL_API_VERSION
+        ));
         let body = &example["responses"]["200"]["body"];
         let mut state = Props::from_json(json!({"administratorLoginPassword": "Old-Passw0rd!"}));
         state.mark_secret("administratorLoginPassword");

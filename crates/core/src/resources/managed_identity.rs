@@ -1,13 +1,14 @@
 //! `pgentra:index:ManagedIdentity`: a user-assigned managed identity
-//! (Microsoft.ManagedIdentity/userAssignedIdentities, api-version 2024-11-30).
+//! (Microsoft.ManagedIdentity/userAssignedIdentities, at `MANAGED_IDENTITY_API_VERSION`).
 //!
 //! Its name becomes the display name of its service principal, which is also the PostgreSQL
 //! role name a Principal must use for it.
 
 use crate::azure::ids::ManagedIdentityId;
-use crate::resource::Resource;
+use crate::props::Props;
+use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
 use crate::resources::arm_fields::ArmField;
-use crate::resources::arm_resource::{bad_id, named, ArmBinding, UpdateVerb, WriteScope};
+use crate::resources::arm_resource::{named, ArmBinding, UpdateVerb, WriteScope};
 use crate::resources::common::{LOCATION, RESOURCE_GROUP_NAME, TAGS};
 use crate::rules;
 use crate::spec::{AutoName, Property, Replacement, ResourceSpec, Type};
@@ -31,7 +32,7 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     autoname: Some(AutoName { property: "name", max_len: 128, lowercase: false }),
 };
 
-/// Where each property lives in the identity body (ManagedIdentity.json, 2024-11-30).
+/// Where each property lives in the identity body (ManagedIdentity.json).
 pub static ARM: &[ArmField] = &[
     ArmField::new("location", "location"),
     ArmField::new("tags", "tags"),
@@ -40,39 +41,59 @@ pub static ARM: &[ArmField] = &[
     ArmField::new("tenantId", "properties.tenantId").read_only(),
 ];
 
-pub static BINDING: ArmBinding = ArmBinding {
-    api_version: "2024-11-30",
+pub static BINDING: ArmBinding<ManagedIdentityId> = ArmBinding {
+    spec: &SPEC,
     fields: ARM,
     id_of: |subscription, inputs| {
-        Some(
-            ManagedIdentityId::new(
-                subscription,
-                inputs.str("resourceGroupName")?,
-                inputs.str("name")?,
-            )
-            .to_string(),
-        )
+        Some(ManagedIdentityId::new(
+            subscription,
+            inputs.str("resourceGroupName")?,
+            inputs.str("name")?,
+        ))
     },
     inputs_of_id: |id| {
-        let id = ManagedIdentityId::parse(id).map_err(bad_id)?;
-        Ok(named(&[
+        named(&[
             ("resourceGroupName", &id.resource_group),
             ("name", &id.name),
-        ]))
+        ])
     },
     update: UpdateVerb::Put,
-    scope: WriteScope::Free,
+    scope: |_| WriteScope::Free,
 };
 
 pub struct ManagedIdentity;
 
+#[async_trait::async_trait]
 impl Resource for ManagedIdentity {
     fn spec(&self) -> &'static ResourceSpec {
         &SPEC
     }
 
-    fn arm(&self) -> Option<&'static ArmBinding> {
-        Some(&BINDING)
+    async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
+        BINDING.create(ctx, inputs).await
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context,
+        id: &str,
+        state: &Props,
+    ) -> Result<Option<ReadOutcome>, Error> {
+        BINDING.read(ctx, id, state).await
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context,
+        id: &str,
+        olds: &Props,
+        news: &Props,
+    ) -> Result<Props, Error> {
+        BINDING.update(ctx, id, olds, news).await
+    }
+
+    async fn delete(&self, ctx: &Context, id: &str, _olds: &Props) -> Result<(), Error> {
+        BINDING.delete(ctx, id).await
     }
 }
 

@@ -1,15 +1,14 @@
 //! `pgentra:index:ServerParameter`: one server parameter of a Flexible Server
-//! (Microsoft.DBforPostgreSQL/flexibleServers/configurations, api-version 2025-08-01).
+//! (Microsoft.DBforPostgreSQL/flexibleServers/configurations, at `POSTGRESQL_API_VERSION`).
 //!
 //! Parameters always exist; "creating" one sets it (`source: user-override`) and deleting one
 //! sets it back to its default. Static parameters take effect only after a restart.
 
 use crate::azure::ids::ServerParameterId;
 use crate::props::Props;
-use crate::resource::Resource;
-use crate::resource::{Context, Created, Error};
+use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
 use crate::resources::arm_fields::ArmField;
-use crate::resources::arm_resource::{self, server_child_binding, ArmBinding};
+use crate::resources::arm_resource::{server_child_binding, ArmBinding};
 use crate::resources::common::{RESOURCE_GROUP_NAME, SERVER_NAME};
 use crate::rules;
 use crate::spec::{Property, Replacement, ResourceSpec, Type};
@@ -42,7 +41,7 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     autoname: None,
 };
 
-/// Where each property lives in the configuration body (Configurations.json, 2025-08-01); writes also send `source: user-override`.
+/// Where each property lives in the configuration body (Configurations.json); writes also send `source: user-override`.
 pub static ARM: &[ArmField] = &[
     ArmField::new("value", "properties.value"),
     ArmField::new(
@@ -55,7 +54,8 @@ pub static ARM: &[ArmField] = &[
     ArmField::new("source", "properties.source").read_only(),
 ];
 
-pub static BINDING: ArmBinding = server_child_binding!(ServerParameterId, name, "name", ARM);
+pub static BINDING: ArmBinding<ServerParameterId> =
+    server_child_binding!(&SPEC, ServerParameterId, name, "name", ARM);
 
 /// Values set through pgentra are user overrides, as `az postgres flexible-server parameter set` sends them.
 fn user_override(body: &mut Value) {
@@ -70,17 +70,25 @@ impl Resource for ServerParameter {
         &SPEC
     }
 
-    fn arm(&self) -> Option<&'static ArmBinding> {
-        Some(&BINDING)
-    }
-
     /// A parameter always exists on its server: creating one sets its value.
     async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
-        let id = arm_resource::id_for(ctx, &SPEC, &BINDING, inputs)?;
-        let outputs =
-            arm_resource::update(ctx, &BINDING, &id, &Props::default(), inputs, user_override)
-                .await?;
-        Ok(Created { id, outputs })
+        let id = BINDING.id_for(ctx, inputs)?;
+        let outputs = BINDING
+            .update_with(ctx, &id, &Props::default(), inputs, user_override)
+            .await?;
+        Ok(Created {
+            id: id.to_string(),
+            outputs,
+        })
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context,
+        id: &str,
+        state: &Props,
+    ) -> Result<Option<ReadOutcome>, Error> {
+        BINDING.read(ctx, id, state).await
     }
 
     async fn update(
@@ -90,23 +98,28 @@ impl Resource for ServerParameter {
         olds: &Props,
         news: &Props,
     ) -> Result<Props, Error> {
-        arm_resource::update(ctx, &BINDING, id, olds, news, user_override).await
+        let id = BINDING.parse_id(id)?;
+        BINDING
+            .update_with(ctx, &id, olds, news, user_override)
+            .await
     }
 
     /// A parameter cannot be removed: deleting one puts back the server's default value.
     async fn delete(&self, ctx: &Context, id: &str, olds: &Props) -> Result<(), Error> {
+        let id = BINDING.parse_id(id)?;
         let default = match olds.str("defaultValue") {
             Some(value) => Value::String(value.to_owned()),
-            None => match ctx.arm()?.get(id, BINDING.api_version).await? {
+            None => match BINDING.get(ctx, &id).await? {
                 Some(current) => current["properties"]["defaultValue"].clone(),
                 None => return Ok(()),
             },
         };
         let reset = Props::from_json(serde_json::json!({"value": default}));
-        arm_resource::update(ctx, &BINDING, id, olds, &reset, |body| {
-            body["properties"]["source"] = Value::String("system-default".into());
-        })
-        .await?;
+        BINDING
+            .update_with(ctx, &id, olds, &reset, |body| {
+                body["properties"]["source"] = Value::String("system-default".into());
+            })
+            .await?;
         Ok(())
     }
 }
