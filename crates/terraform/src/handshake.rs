@@ -46,6 +46,8 @@ pub enum HandshakeError {
 /// What the plugin host told us through the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginEnvironment {
+    /// PLUGIN_PROTOCOL_VERSIONS as the host sent it (it contains 6, or this would be an error).
+    pub offered_versions: String,
     /// PEM of the host's client certificate: present when AutoMTLS is on.
     pub client_cert_pem: Option<String>,
     /// Inclusive port range to listen in; `None` means any port.
@@ -89,6 +91,7 @@ impl PluginEnvironment {
         };
         let client_cert_pem = lookup("PLUGIN_CLIENT_CERT").filter(|pem| !pem.trim().is_empty());
         Ok(Self {
+            offered_versions: offered,
             client_cert_pem,
             port_range,
         })
@@ -219,6 +222,7 @@ mod tests {
         let taken = probe.local_addr().unwrap().port();
         // The first port of the range is taken, so the next one is used.
         let environment = PluginEnvironment {
+            offered_versions: "6".into(),
             client_cert_pem: None,
             port_range: Some((taken, taken.saturating_add(5))),
         };

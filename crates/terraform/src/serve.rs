@@ -70,6 +70,12 @@ pub enum StopReason {
 /// message for a human; the caller prints it to stderr and exits 1.
 pub async fn serve<P: Provider>(provider: P) -> Result<StopReason, ServeError> {
     let environment = PluginEnvironment::from_process_env()?;
+    tracing::debug!(
+        offered_versions = %environment.offered_versions,
+        port_range = ?environment.port_range,
+        auto_mtls = environment.client_cert_pem.is_some(),
+        "plugin environment"
+    );
     let listener = handshake::bind_listener(&environment).await?;
     let address = listener.local_addr().map_err(ServeError::LocalAddress)?;
     let tls = environment
@@ -204,13 +210,10 @@ fn accept_connections(
                 let connection = match tls {
                     None => PluginConnection::Plain(stream, peer),
                     Some(acceptor) => match acceptor.accept(stream).await {
-                        Ok(stream) => {
-                            let presented = stream.get_ref().1.peer_certificates().is_some();
-                            tracing::debug!(%peer, client_certificate_presented = presented, "TLS established");
-                            PluginConnection::Tls(Box::new(stream), peer)
-                        }
+                        Ok(stream) => PluginConnection::Tls(Box::new(stream), peer),
                         Err(error) => {
-                            tracing::warn!(%peer, %error, "TLS handshake failed");
+                            // Seen when the host drops a spare connection at exit: not alarming.
+                            tracing::debug!(%peer, %error, "TLS handshake failed");
                             return;
                         }
                     },

@@ -1,11 +1,12 @@
-//! go-plugin AutoMTLS, server side: a throw-away self-signed certificate for this process, and a
-//! rustls configuration that trusts the host's certificate from `PLUGIN_CLIENT_CERT`.
+//! go-plugin AutoMTLS, server side: a throw-away self-signed certificate for this process, whose
+//! DER goes into handshake field 6, and the rustls configuration serving it with ALPN h2.
 //!
-//! Terraform's client certificate is ECDSA P-521, whose signatures rustls' ring provider cannot
-//! verify. Client authentication is therefore *offered* (anchored on exactly the host's
-//! certificate) but not required: a client that can sign with a scheme we verify must present a
-//! certificate chaining to that anchor; a client that cannot (Go's TLS picks none for P-521 here)
-//! connects with server authentication only. Whether a certificate was presented is logged.
+//! Mutual authentication is reduced to server authentication, on purpose. The host's client
+//! certificate (`PLUGIN_CLIENT_CERT`) is ECDSA P-521, whose signatures rustls' ring provider cannot
+//! verify; if the server asks for a client certificate anyway, Go's TLS (Terraform) answers with
+//! none, and BoringSSL (grpcio) aborts with NO_COMMON_SIGNATURE_ALGORITHMS. So no certificate is
+//! requested: the PEM is only checked to be a certificate, and its presence switches TLS on.
+//! Real client authentication needs a P-521 verifier (aws-lc-rs or the p521 crate).
 
 use std::sync::Arc;
 
@@ -17,8 +18,7 @@ use rcgen::{
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig};
+use rustls::ServerConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -26,10 +26,6 @@ pub enum TlsError {
     Certificate(#[from] rcgen::Error),
     #[error("PLUGIN_CLIENT_CERT holds no PEM certificate: {0}")]
     ClientCertificatePem(String),
-    #[error("PLUGIN_CLIENT_CERT cannot be a trust anchor: {0}")]
-    ClientCertificateAnchor(#[source] rustls::Error),
-    #[error("building the client certificate verifier: {0}")]
-    Verifier(#[from] rustls::server::VerifierBuilderError),
     #[error("building the TLS server configuration: {0}")]
     ServerConfig(#[source] rustls::Error),
 }
@@ -41,25 +37,17 @@ pub struct AutoMtls {
 }
 
 impl AutoMtls {
-    /// Generates the server certificate and trusts the client certificate PEM from the host.
+    /// Generates the server certificate; `client_cert_pem` is the host's PEM from
+    /// `PLUGIN_CLIENT_CERT` (checked, not used for client authentication: see the module docs).
     pub fn new(client_cert_pem: &str) -> Result<Self, TlsError> {
-        let (certificate, private_key) = generate_server_certificate()?;
-        let client_certificate = CertificateDer::from_pem_slice(client_cert_pem.as_bytes())
+        CertificateDer::from_pem_slice(client_cert_pem.as_bytes())
             .map_err(|error| TlsError::ClientCertificatePem(error.to_string()))?;
-
-        let mut anchors = RootCertStore::empty();
-        anchors
-            .add(client_certificate)
-            .map_err(TlsError::ClientCertificateAnchor)?;
+        let (certificate, private_key) = generate_server_certificate()?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier =
-            WebPkiClientVerifier::builder_with_provider(Arc::new(anchors), provider.clone())
-                .allow_unauthenticated()
-                .build()?;
         let mut server_config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(TlsError::ServerConfig)?
-            .with_client_cert_verifier(verifier)
+            .with_no_client_auth()
             .with_single_cert(vec![certificate.clone()], private_key)
             .map_err(TlsError::ServerConfig)?;
         // grpc-go refuses a TLS connection whose ALPN did not select h2.
