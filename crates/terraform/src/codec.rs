@@ -4,7 +4,8 @@
 //! msgpack. Unknown values ("known after apply") are msgpack extensions on the wire; in
 //! `serde_json::Value` they are a marker value chosen by the caller (the core defines it), passed
 //! in as `unknown`: decoding turns any extension into a clone of it, encoding turns a value equal
-//! to it into extension 0.
+//! to it into extension 0. The marker must be a value no attribute can legitimately hold (not
+//! null, not a plain string), since encoding recognises it by equality.
 //!
 //! Objects are strict on the way out (go-cty refuses an object with a missing or extra key), so
 //! encoding fills absent attributes with null and refuses extra keys; decoding fills absent
@@ -329,8 +330,11 @@ fn conform_json(value: Value, ty: &CtyType, path: &ValuePath) -> Result<Value, C
         (Value::Object(entries), CtyType::Map(element_type)) => {
             let mut map = Map::new();
             for (key, element) in entries {
-                let element =
-                    conform_json(element, element_type, &path.child(PathStep::Key(key.clone())))?;
+                let element = conform_json(
+                    element,
+                    element_type,
+                    &path.child(PathStep::Key(key.clone())),
+                )?;
                 map.insert(key, element);
             }
             Ok(Value::Object(map))
@@ -486,7 +490,10 @@ mod tests {
         for extension in [
             Msgpack::Ext(0, vec![0]),
             Msgpack::Ext(0, vec![]),
-            Msgpack::Ext(12, msgpack_bytes(&Msgpack::Map(vec![(1.into(), false.into())]))),
+            Msgpack::Ext(
+                12,
+                msgpack_bytes(&Msgpack::Map(vec![(1.into(), false.into())])),
+            ),
         ] {
             let decoded =
                 decode_msgpack(&msgpack_bytes(&extension), &CtyType::Number, &marker()).unwrap();
@@ -517,7 +524,10 @@ mod tests {
             (Msgpack::from("5432"), json!(5432)),
             (Msgpack::from("18446744073709551615"), json!(u64::MAX)),
             (Msgpack::from("0.1"), json!(0.1)),
-            (Msgpack::from("123456789012345678901234567890"), json!(1.2345678901234568e29)),
+            (
+                Msgpack::from("123456789012345678901234567890"),
+                json!(1.2345678901234568e29),
+            ),
         ];
         for (wire, expected) in cases {
             let decoded =
@@ -534,7 +544,10 @@ mod tests {
             &marker(),
         )
         .unwrap_err();
-        assert!(matches!(error, CodecError::NumberOutOfRange { .. }), "{error}");
+        assert!(
+            matches!(error, CodecError::NumberOutOfRange { .. }),
+            "{error}"
+        );
     }
 
     #[test]
@@ -572,9 +585,11 @@ mod tests {
     #[test]
     fn decoding_fills_missing_attributes_with_null() {
         let wire = Msgpack::Map(vec![("port".into(), 5432.into())]);
-        let decoded =
-            decode_msgpack(&msgpack_bytes(&wire), &connection_type(), &marker()).unwrap();
-        assert_eq!(decoded, json!({"host": null, "port": 5432, "username": null}));
+        let decoded = decode_msgpack(&msgpack_bytes(&wire), &connection_type(), &marker()).unwrap();
+        assert_eq!(
+            decoded,
+            json!({"host": null, "port": 5432, "username": null})
+        );
     }
 
     #[test]
@@ -653,8 +668,8 @@ mod tests {
 
     #[test]
     fn responses_are_msgpack_only() {
-        let encoded = encode_dynamic_value(&json!({"host": "db"}), &connection_type(), &marker())
-            .unwrap();
+        let encoded =
+            encode_dynamic_value(&json!({"host": "db"}), &connection_type(), &marker()).unwrap();
         assert!(encoded.json.is_empty());
         assert!(!encoded.msgpack.is_empty());
     }

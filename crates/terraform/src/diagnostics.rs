@@ -81,7 +81,9 @@ pub fn attribute_path(path: &str) -> Result<AttributePath, PathSyntaxError> {
             if position == start {
                 return Err(fail(start, "expected an attribute name"));
             }
-            steps.push(step(Selector::AttributeName(path[start..position].to_string())));
+            steps.push(step(Selector::AttributeName(
+                path[start..position].to_string(),
+            )));
             expect_name = false;
             continue;
         }
@@ -96,7 +98,9 @@ pub fn attribute_path(path: &str) -> Result<AttributePath, PathSyntaxError> {
                     .find("\"]")
                     .map(|offset| start + offset)
                     .ok_or_else(|| fail(position, "unterminated [\"key\"]"))?;
-                steps.push(step(Selector::ElementKeyString(path[start..end].to_string())));
+                steps.push(step(Selector::ElementKeyString(
+                    path[start..end].to_string(),
+                )));
                 position = end + 2;
             }
             b'[' => {
@@ -199,7 +203,14 @@ mod tests {
 
     #[test]
     fn malformed_paths_are_refused_with_the_position() {
-        for (path, position) in [("", 0), ("a.", 2), ("a[x]", 2), ("a[1", 1), (".a", 0), ("a b", 1)] {
+        for (path, position) in [
+            ("", 0),
+            ("a.", 2),
+            ("a[x]", 2),
+            ("a[1", 1),
+            (".a", 0),
+            ("a b", 1),
+        ] {
             let error = attribute_path(path).unwrap_err();
             assert_eq!(error.position, position, "{path:?}: {error}");
         }
@@ -214,9 +225,12 @@ mod tests {
 
     #[test]
     fn error_at_sets_severity_summary_detail_and_attribute() {
-        let diagnostic =
-            error_at("privileges[2]", "Unknown privilege", "\"SELEKT\" is not a privilege")
-                .unwrap();
+        let diagnostic = error_at(
+            "privileges[2]",
+            "Unknown privilege",
+            "\"SELEKT\" is not a privilege",
+        )
+        .unwrap();
         assert_eq!(diagnostic.severity, Severity::Error as i32);
         assert_eq!(diagnostic.summary, "Unknown privilege");
         assert_eq!(diagnostic.detail, "\"SELEKT\" is not a privilege");

@@ -148,11 +148,17 @@ mod tests {
     #[test]
     fn missing_or_wrong_cookie_says_this_is_a_plugin() {
         let missing = environment(&[("PLUGIN_PROTOCOL_VERSIONS", "6")]).unwrap_err();
-        assert!(missing.to_string().contains("not a program to run directly"));
-        assert!(missing.to_string().contains("TF_PLUGIN_MAGIC_COOKIE is not set"));
-        let wrong = environment(&[(MAGIC_COOKIE_KEY, "x"), ("PLUGIN_PROTOCOL_VERSIONS", "6")])
-            .unwrap_err();
-        assert!(wrong.to_string().contains("TF_PLUGIN_MAGIC_COOKIE is wrong"));
+        assert!(missing
+            .to_string()
+            .contains("not a program to run directly"));
+        assert!(missing
+            .to_string()
+            .contains("TF_PLUGIN_MAGIC_COOKIE is not set"));
+        let wrong =
+            environment(&[(MAGIC_COOKIE_KEY, "x"), ("PLUGIN_PROTOCOL_VERSIONS", "6")]).unwrap_err();
+        assert!(wrong
+            .to_string()
+            .contains("TF_PLUGIN_MAGIC_COOKIE is wrong"));
     }
 
     #[test]
@@ -206,10 +212,7 @@ mod tests {
     #[test]
     fn handshake_line_has_six_fields() {
         let address: SocketAddr = "127.0.0.1:41234".parse().unwrap();
-        assert_eq!(
-            handshake_line(address, ""),
-            "1|6|tcp|127.0.0.1:41234|grpc|"
-        );
+        assert_eq!(handshake_line(address, ""), "1|6|tcp|127.0.0.1:41234|grpc|");
         assert_eq!(
             handshake_line(address, "MIIB"),
             "1|6|tcp|127.0.0.1:41234|grpc|MIIB"

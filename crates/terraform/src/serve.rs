@@ -87,7 +87,10 @@ pub async fn serve<P: Provider>(provider: P) -> Result<StopReason, ServeError> {
 
     let stop = StopSignal::new();
     watch_signals(&stop)?;
-    let connections = accept_connections(listener, tls.map(|tls| TlsAcceptor::from(tls.server_config())));
+    let connections = accept_connections(
+        listener,
+        tls.map(|tls| TlsAcceptor::from(tls.server_config())),
+    );
 
     handshake::announce(&handshake::handshake_line(
         address,
@@ -172,7 +175,10 @@ fn watch_signals(stop: &StopSignal) -> Result<(), ServeError> {
     tokio::spawn(async move {
         while interrupts.recv().await.is_some() {
             let count = ignored.fetch_add(1, Ordering::Relaxed) + 1;
-            tracing::debug!(count, "ignoring SIGINT; Terraform stops providers via StopProvider");
+            tracing::debug!(
+                count,
+                "ignoring SIGINT; Terraform stops providers via StopProvider"
+            );
         }
     });
     let stop = stop.clone();

@@ -117,7 +117,10 @@ mod tests {
         let mtls = AutoMtls::new(&client_certificate_pem()).unwrap();
         let field = mtls.certificate_base64();
         assert!(!field.ends_with('='));
-        assert!(field.len() > 50, "go-plugin ignores a field 6 of 50 characters or fewer");
+        assert!(
+            field.len() > 50,
+            "go-plugin ignores a field 6 of 50 characters or fewer"
+        );
         let der = base64::engine::general_purpose::STANDARD_NO_PAD
             .decode(&field)
             .unwrap();
@@ -133,6 +136,9 @@ mod tests {
     #[test]
     fn garbage_client_certificate_is_refused_with_the_variable_name() {
         let error = AutoMtls::new("not a certificate").err().unwrap();
-        assert!(error.to_string().starts_with("PLUGIN_CLIENT_CERT"), "{error}");
+        assert!(
+            error.to_string().starts_with("PLUGIN_CLIENT_CERT"),
+            "{error}"
+        );
     }
 }

@@ -58,7 +58,9 @@ impl Provider for SkeletonProvider {
         &self,
         _request: Request<get_resource_identity_schemas::Request>,
     ) -> Result<Response<get_resource_identity_schemas::Response>, Status> {
-        Ok(Response::new(get_resource_identity_schemas::Response::default()))
+        Ok(Response::new(
+            get_resource_identity_schemas::Response::default(),
+        ))
     }
 
     async fn validate_provider_config(
