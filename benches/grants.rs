@@ -8,6 +8,9 @@
 //! `cargo bench --bench grants` (needs PostgreSQL on 127.0.0.1:5432 and psql; the test command's
 //! scripts/test starts one). `PGENTRA_BENCH_GRANTS=N` and `PGENTRA_BENCH_ROUNDS=N` change the size.
 
+#[path = "support/binaries.rs"]
+mod support;
+
 use pgentra::cli::demo::engine::{serve_engine, ProviderPlugin, Rpc, Target};
 use pgentra::props::Props;
 use pgentra::resources::grant::GrantTarget;
@@ -290,7 +293,8 @@ async fn start_plugin(
     work_dir: &std::path::Path,
     config: &BTreeMap<String, String>,
 ) -> ProviderPlugin {
-    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_pulumi-resource-pgentra"));
+    let binary = support::release_binary("pgentra-pulumi", "pulumi-resource-pgentra");
+    let binary = binary.as_path();
     let mut plugin = ProviderPlugin::start(binary, engine_address, work_dir)
         .await
         .expect("start the plugin");

@@ -2,6 +2,9 @@
 //! `cargo bench --bench startup` builds the plugin in the release profile and reports medians.
 //! Targets: cold start under 20 ms, peak RSS under 25 MB.
 
+#[path = "support/binaries.rs"]
+mod support;
+
 use pgentra::proto::pulumirpc::{
     resource_provider_client::ResourceProviderClient, GetSchemaRequest, ProviderHandshakeRequest,
 };
@@ -12,7 +15,8 @@ use std::time::{Duration, Instant};
 const RUNS: usize = 40;
 
 fn main() {
-    let plugin = env!("CARGO_BIN_EXE_pulumi-resource-pgentra");
+    let plugin_path = support::release_binary("pgentra-pulumi", "pulumi-resource-pgentra");
+    let plugin = plugin_path.to_str().expect("a UTF-8 target path");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

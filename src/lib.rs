@@ -1,21 +1,8 @@
-pub mod proto {
-    pub mod pulumirpc {
-        tonic::include_proto!("pulumirpc");
-    }
-    pub mod google_rpc {
-        tonic::include_proto!("google.rpc");
-    }
-}
-pub mod azure;
+//! The `pgentra` command line (demo, emulator, token, psql, doctor, schema and SDK generation),
+//! and, for the integration tests and benches, the layers beneath it under their old paths.
+
 pub mod cli;
-pub mod config;
-pub mod logging;
-pub mod props;
-pub mod pulumi;
-pub mod resource;
-pub mod resources;
-pub mod rules;
-pub mod schema;
-pub mod sdkgen;
-pub mod spec;
-pub mod sql;
+
+pub use pgentra_core::{azure, config, logging, props, resource, resources, rules, spec, sql};
+pub use pgentra_pulumi as pulumi;
+pub use pgentra_pulumi::{proto, schema, sdkgen};

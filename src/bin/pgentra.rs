@@ -48,7 +48,7 @@ fn schema(args: &[String]) -> ExitCode {
         print!("pgentra schema [--out FILE]\n\nPrints the Pulumi package schema of pgentra (JSON), or writes it to FILE.\n");
         return ExitCode::SUCCESS;
     }
-    let text = pgentra::schema::render(&pgentra::resource::Registry::builtin());
+    let text = pgentra_pulumi::schema::render(&pgentra_core::resource::Registry::builtin());
     match args {
         [] => {
             print!("{text}");
@@ -81,7 +81,7 @@ in DIR are left alone.
 ";
 
 fn gen_sdk(args: &[String]) -> ExitCode {
-    use pgentra::sdkgen::{self, Language};
+    use pgentra_pulumi::sdkgen::{self, Language};
     if args.iter().any(|a| a == "--help" || a == "-h") {
         print!("{GEN_SDK_USAGE}");
         return ExitCode::SUCCESS;

@@ -78,7 +78,7 @@ pub async fn run(options: Options) -> Result<(), String> {
         print_instructions(&emulator, &config);
     }
     tokio::select! {
-        _ = crate::pulumi::serve::interrupted() => {}
+        _ = pgentra_pulumi::serve::interrupted() => {}
         _ = announce_gateways(&emulator), if !options.json => {}
     }
     emulator.shutdown();

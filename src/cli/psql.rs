@@ -100,7 +100,7 @@ pub async fn prepare(options: Options) -> Result<Command, String> {
         "psql is not installed (not found on PATH); install it: apt-get install -y postgresql-client",
     )?;
     let config = token::config_from_env()?;
-    let azure = crate::azure::Azure::from_config(&config).map_err(|e| e.to_string())?;
+    let azure = pgentra_core::azure::Azure::from_config(&config).map_err(|e| e.to_string())?;
     let token = token::get_token(&azure, &azure.endpoints.postgres_scope()).await?;
     let info = TokenInfo::read(token.token.secret())?;
     let user = match options.user.or_else(|| info.role_name.clone()) {

@@ -3,10 +3,10 @@
 //! --resource-type oss-rdbms`). Also the sign-in that `pgentra psql` and `pgentra doctor` share:
 //! the provider configuration from the environment, a token, and whose token it is.
 
-use crate::azure::{Azure, Caller};
-use crate::config::{ProviderConfig, CONFIG};
-use crate::props::Props;
 use azure_core::credentials::AccessToken;
+use pgentra_core::azure::{Azure, Caller};
+use pgentra_core::config::{ProviderConfig, CONFIG};
+use pgentra_core::props::Props;
 use serde_json::{json, Value};
 
 pub const USAGE: &str = "\

@@ -5,8 +5,8 @@
 use super::engine::{Diff, Rpc, Target};
 use super::render::{self, Op, Tally};
 use super::stack::{self, Declared};
-use crate::props::Props;
 use async_trait::async_trait;
+use pgentra_core::props::Props;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;

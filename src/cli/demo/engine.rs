@@ -4,14 +4,14 @@
 //! resource RPCs over gRPC with the values encoded as on the wire (secrets wrapped, unknowns as
 //! the engine's sentinel).
 
-use crate::props::Props;
-use crate::proto::pulumirpc::engine_server::{Engine, EngineServer};
-use crate::proto::pulumirpc::resource_provider_client::ResourceProviderClient;
-use crate::proto::pulumirpc::{
+use pgentra_core::props::Props;
+use pgentra_pulumi::codec;
+use pgentra_pulumi::proto::pulumirpc::engine_server::{Engine, EngineServer};
+use pgentra_pulumi::proto::pulumirpc::resource_provider_client::ResourceProviderClient;
+use pgentra_pulumi::proto::pulumirpc::{
     CheckRequest, ConfigureRequest, CreateRequest, DeleteRequest, DiffRequest, LogRequest,
     ProviderHandshakeRequest, ReadRequest, UpdateRequest,
 };
-use crate::pulumi::codec;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

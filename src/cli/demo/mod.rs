@@ -11,11 +11,11 @@ pub mod proof;
 pub mod render;
 pub mod stack;
 
-use crate::azure::Azure;
-use crate::config::ProviderConfig;
-use crate::props::Props;
 use async_trait::async_trait;
 use deploy::{AfterCreate, Deployment};
+use pgentra_core::azure::Azure;
+use pgentra_core::config::ProviderConfig;
+use pgentra_core::props::Props;
 use pgentra_emulator::{Emulator, EmulatorOptions, RunningEmulator};
 use render::say;
 use stack::Declared;
@@ -469,7 +469,7 @@ async fn steps(demo: &Demo, deployment: &mut Deployment, options: &Options) -> R
     let endpoint = proof::IdentityEndpoint {
         url: demo.emulator.msi_endpoint().to_owned(),
         header: demo.emulator.msi_header_secret().to_owned(),
-        http: crate::azure::http::build_client(Some(&demo.ca_file.display().to_string()))
+        http: pgentra_core::azure::http::build_client(Some(&demo.ca_file.display().to_string()))
             .map_err(|e| format!("an HTTP client for the identity endpoint: {e}"))?,
     };
     proof::app_reads_and_writes(
@@ -512,8 +512,9 @@ fn server_access(demo: &Demo, deployment: &Deployment) -> Result<proof::Server, 
         .and_then(|p| p.as_u64())
         .and_then(|p| u16::try_from(p).ok())
         .unwrap_or(pgentra_emulator::pg::GATEWAY_PORT);
-    let tls = crate::sql::session::TlsConfigs::new(Some(&demo.ca_file.display().to_string()))
-        .map_err(|e| e.to_string())?;
+    let tls =
+        pgentra_core::sql::session::TlsConfigs::new(Some(&demo.ca_file.display().to_string()))
+            .map_err(|e| e.to_string())?;
     Ok(proof::Server { host, port, tls })
 }
 

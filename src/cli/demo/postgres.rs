@@ -213,7 +213,7 @@ pub async fn drop_role(role: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let sql = format!(
         "DROP ROLE IF EXISTS {}",
-        crate::sql::quote::ident(role).map_err(|e| e.to_string())?
+        pgentra_core::sql::quote::ident(role).map_err(|e| e.to_string())?
     );
     client
         .batch_execute(&sql)

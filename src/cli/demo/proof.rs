@@ -5,9 +5,9 @@
 //! token is whose it is and when it expires.
 
 use super::render;
-use crate::azure::{Azure, Caller};
-use crate::sql::quote;
-use crate::sql::session::{
+use pgentra_core::azure::{Azure, Caller};
+use pgentra_core::sql::quote;
+use pgentra_core::sql::session::{
     self, AzureToken, ConnInfo, FixedPassword, PasswordSource, SslMode, TlsConfigs,
 };
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! line by line, so it reads the same in a terminal, a log and a CI job. Values of secret
 //! properties are never shown.
 
-use crate::props::{Props, UNKNOWN};
+use pgentra_core::props::{Props, UNKNOWN};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -169,7 +169,7 @@ pub fn unknown_outputs(outputs: &Props) -> Vec<String> {
     outputs
         .values
         .iter()
-        .filter(|(_, v)| crate::props::contains_unknown(v))
+        .filter(|(_, v)| pgentra_core::props::contains_unknown(v))
         .map(|(k, _)| k.clone())
         .collect()
 }

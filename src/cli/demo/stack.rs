@@ -2,7 +2,7 @@
 //! each resource with its type, name and inputs, where `"${name.property}"` stands for another
 //! resource's output (Pulumi YAML's notation) and makes this resource depend on that one.
 
-use crate::props::{Props, UNKNOWN};
+use pgentra_core::props::{Props, UNKNOWN};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use types::*;

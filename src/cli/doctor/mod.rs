@@ -11,11 +11,11 @@ mod signin;
 
 pub use report::{Check, Report, Status};
 
-use crate::azure::ids::FlexibleServerId;
-use crate::azure::Azure;
 use crate::cli::psql::split_host_port;
 use crate::cli::token;
-use crate::sql::{ConnInfo, SslMode};
+use pgentra_core::azure::ids::FlexibleServerId;
+use pgentra_core::azure::Azure;
+use pgentra_core::sql::{ConnInfo, SslMode};
 
 pub const USAGE: &str = "\
 pgentra doctor <server-or-host> [user] [--port N]

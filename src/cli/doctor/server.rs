@@ -2,9 +2,9 @@
 //! authentication, the Entra administrators, and what the later checks need (host, parameters).
 
 use super::{Report, ServerFacts, PG_API};
-use crate::azure::ids::FlexibleServerId;
-use crate::azure::Azure;
 use crate::cli::token::{self, TokenInfo};
+use pgentra_core::azure::ids::FlexibleServerId;
+use pgentra_core::azure::Azure;
 use serde_json::Value;
 
 pub(super) async fn arm_checks(

@@ -2,12 +2,12 @@
 //! inside the server pgaadauth and the role.
 
 use super::{Report, ServerFacts, EXPIRY_MARGIN_SECS};
-use crate::azure::Azure;
 use crate::cli::token::{self, TokenInfo};
-use crate::sql::introspect;
-use crate::sql::pool::{self, Session};
-use crate::sql::quote;
-use crate::sql::{ConnInfo, PasswordSource, SqlError, SslMode};
+use pgentra_core::azure::Azure;
+use pgentra_core::sql::introspect;
+use pgentra_core::sql::pool::{self, Session};
+use pgentra_core::sql::quote;
+use pgentra_core::sql::{ConnInfo, PasswordSource, SqlError, SslMode};
 use std::time::Duration;
 
 pub(super) async fn token_check(
@@ -103,8 +103,8 @@ pub(super) struct TokenPassword {
 
 #[async_trait::async_trait]
 impl PasswordSource for TokenPassword {
-    async fn password(&self) -> Result<crate::sql::session::Password, SqlError> {
-        Ok(crate::sql::session::Password(self.token.clone()))
+    async fn password(&self) -> Result<pgentra_core::sql::session::Password, SqlError> {
+        Ok(pgentra_core::sql::session::Password(self.token.clone()))
     }
     async fn principal(&self) -> Option<String> {
         Some(self.who.clone())
@@ -114,7 +114,7 @@ impl PasswordSource for TokenPassword {
 /// TLS (verify-full, then require to go on when the certificate does not verify) and the
 /// sign-in; the session when it worked.
 pub(super) async fn sign_in_checks(
-    config: &crate::config::ProviderConfig,
+    config: &pgentra_core::config::ProviderConfig,
     conn: &ConnInfo,
     source: &TokenPassword,
     info: &TokenInfo,

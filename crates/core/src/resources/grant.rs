@@ -1,0 +1,1188 @@
+//! `pgentra:index:Grant`: privileges on database objects, or membership in roles, given to a
+//! role with GRANT (or, with defaultPrivileges, ALTER DEFAULT PRIVILEGES for objects created
+//! later) and taken back with REVOKE.
+//!
+//! A Grant owns exactly the privileges it lists: an update revokes the ones removed and grants
+//! the ones added. A replacement always revokes first, since the old REVOKE would otherwise undo
+//! the new GRANT.
+
+use crate::props::Props;
+use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
+use crate::resources::common::waiting_for;
+use crate::resources::connection::CONNECTION_PROPERTY;
+use crate::rules;
+use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
+use crate::sql::id::{join_list, split_list, SqlId};
+use crate::sql::introspect::{self, On};
+use crate::sql::pool::{self, Session};
+use crate::sql::quote::{ident, qualified, QuoteError};
+use crate::sql::{session_for, ConnInfo, SqlError};
+use async_trait::async_trait;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+pub static SPEC: ResourceSpec = ResourceSpec {
+    token: "pgentra:index:Grant",
+    doc: "Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` \
+          on every table in a schema, or membership in other roles (objectType `role`). The Grant \
+          owns exactly the privileges it lists: removing one revokes it.",
+    properties: &[
+        CONNECTION_PROPERTY,
+        Property::input("role", Type::String, "The role that receives the privileges, such as a Principal's name.")
+            .required()
+            .replace()
+            .rule(rules::role_name),
+        Property::input("database", Type::String, "The database the privileges are in (for objectType `database`, the database they are on).")
+            .required()
+            .replace()
+            .rule(rules::pg_identifier),
+        Property::input("objectType", Type::String, "What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.")
+            .required()
+            .replace()
+            .one_of(OBJECT_TYPES),
+        Property::input("schema", Type::String, "The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.")
+            .replace()
+            .rule(rules::pg_identifier),
+        Property::input("objects", Type::Array(&Type::String), "The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.")
+            .rule(rules::pg_identifiers),
+        Property::input("privileges", Type::Array(&Type::String), "The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.")
+            .required()
+            .normalised(),
+        Property::input("withGrantOption", Type::Boolean, "Whether the role may grant the privileges on to others (for objectType `role`: WITH ADMIN OPTION).")
+            .default(Default::Bool(false)),
+        Property::input("defaultPrivileges", Type::Boolean, "Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user; objects must be empty.")
+            .default(Default::Bool(false))
+            .replace(),
+    ],
+    replacement: Replacement::AlwaysDeleteFirst,
+    autoname: None,
+};
+
+const OBJECT_TYPES: &[&str] = &[
+    "database", "schema", "table", "sequence", "function", "role",
+];
+
+/// The privileges each object type takes, in the order PostgreSQL documents them.
+fn privileges_of(object_type: &str) -> &'static [&'static str] {
+    match object_type {
+        "database" => &["CREATE", "CONNECT", "TEMPORARY", "ALL"],
+        "schema" => &["CREATE", "USAGE", "ALL"],
+        "table" => &[
+            "SELECT",
+            "INSERT",
+            "UPDATE",
+            "DELETE",
+            "TRUNCATE",
+            "REFERENCES",
+            "TRIGGER",
+            "MAINTAIN",
+            "ALL",
+        ],
+        "sequence" => &["USAGE", "SELECT", "UPDATE", "ALL"],
+        "function" => &["EXECUTE", "ALL"],
+        _ => &[],
+    }
+}
+
+pub struct Grant;
+
+#[async_trait]
+impl Resource for Grant {
+    fn spec(&self) -> &'static ResourceSpec {
+        &SPEC
+    }
+
+    fn fill_computed(&self, inputs: &mut Props) {
+        normalise_privileges(inputs);
+    }
+
+    fn validate(&self, news: &Props, _olds: &Props, failures: &mut Vec<CheckFailure>) {
+        if news.is_unknown("objectType") {
+            return;
+        }
+        let Some(object_type) = news.str("objectType").map(str::to_owned) else {
+            return;
+        };
+        check_privileges(news, &object_type, failures);
+        check_targets(news, &object_type, failures);
+    }
+
+    fn planned_sql(&self, olds: Option<&Props>, news: &Props) -> Result<Vec<String>, String> {
+        waiting_for(news, &SQL_INPUTS)?;
+        let new = GrantTarget::from_inputs(news).ok_or("role, database and objectType")?;
+        let planned = match olds.and_then(|olds| Some((olds, GrantTarget::from_inputs(olds)?))) {
+            None => new.grant_sql(&privileges(news)).map(|sql| vec![sql]),
+            Some((_, old)) if new.object_type == "role" => role_update_sql(&old, &new),
+            // `ALL` expands to what the newest server version has; the update itself asks
+            // the server.
+            Some((olds, old)) => {
+                privilege_update_sql(&old, &privileges(olds), &new, &privileges(news), i32::MAX)
+            }
+        };
+        planned.map_err(|e| e.to_string())
+    }
+
+    async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
+        let (conn, target) = wanted(inputs)?;
+        let id = grant_id(&conn, &target);
+        let fail = |source: SqlError| Error::Sql {
+            id: id.to_string(),
+            source,
+        };
+        let sql = target
+            .grant_sql(&privileges(inputs))
+            .map_err(|e| fail(e.into()))?;
+        let info = target.session_info(&conn);
+        let session = session_for(ctx, &info).await.map_err(fail)?;
+        write(&session, &target.lock_info(&conn), &sql, ctx.timeout)
+            .await
+            .map_err(fail)?;
+        Ok(Created {
+            id,
+            outputs: inputs.clone(),
+        })
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context,
+        id: &str,
+        state: &Props,
+    ) -> Result<Option<ReadOutcome>, Error> {
+        let (id_conn, id_target) = parse_grant_id(id)?;
+        let conn = ConnInfo::from_props(state).unwrap_or(id_conn);
+        // The ID says what the Grant is on; the state adds the privileges it claims.
+        let target = GrantTarget::from_inputs(state).unwrap_or(id_target);
+        let fail = |source: SqlError| Error::Sql {
+            id: id.to_string(),
+            source,
+        };
+        let session = match session_for(ctx, &target.session_info(&conn)).await {
+            // The database the objects were in is gone, and the Grant with it.
+            Err(e) if e.code() == Some(DATABASE_GONE) => return Ok(None),
+            other => other.map_err(fail)?,
+        };
+        if !introspect::role_exists(&session, &target.role)
+            .await
+            .map_err(fail)?
+        {
+            return Ok(None);
+        }
+        let mut inputs = target.to_inputs(&conn);
+        if target.object_type == "role" {
+            let held = introspect::memberships(
+                &session,
+                &target.role,
+                &target.objects,
+                target.with_grant_option,
+            )
+            .await
+            .map_err(fail)?;
+            let objects: Vec<Value> = target
+                .objects
+                .iter()
+                .filter(|o| held.contains(*o))
+                .map(|o| Value::String(o.clone()))
+                .collect();
+            if objects.is_empty() {
+                return Ok(None);
+            }
+            inputs.set("objects", Value::Array(objects));
+            inputs.set("privileges", Value::Array(vec![]));
+        } else {
+            let version = introspect::server_version(&session).await.map_err(fail)?;
+            let all = introspect::all_privileges(&target.object_type, version);
+            let claimed = privileges(state);
+            let claims_all = claimed.is_empty() || claimed.iter().any(|p| p == "ALL");
+            let held = introspect::privileges_held(
+                &session,
+                &target.role,
+                target.on(),
+                target.with_grant_option,
+            )
+            .await
+            .map_err(fail)?;
+            let reported: Vec<String> = match held {
+                // Nothing to read privileges on (no table in the schema yet): as claimed.
+                None => claimed.clone(),
+                Some(held) => {
+                    let wanted: BTreeSet<String> = if claims_all {
+                        all.iter().map(|p| p.to_string()).collect()
+                    } else {
+                        claimed.iter().cloned().collect()
+                    };
+                    // Nothing held any more (revoked outside, or a new table in an "all
+                    // tables" Grant) is drift the next `up` restores, not a deleted Grant;
+                    // an import (no state) of a grant that holds nothing finds nothing.
+                    let have: BTreeSet<String> = held.intersection(&wanted).cloned().collect();
+                    if have.is_empty() && claimed.is_empty() {
+                        return Ok(None);
+                    }
+                    if claims_all && !have.is_empty() && all.iter().all(|p| have.contains(*p)) {
+                        vec!["ALL".to_owned()]
+                    } else {
+                        have.into_iter().collect()
+                    }
+                }
+            };
+            inputs.set(
+                "privileges",
+                Value::Array(reported.into_iter().map(Value::String).collect()),
+            );
+        }
+        let mut outputs = state.clone();
+        for (k, v) in &inputs.values {
+            outputs.set(k, v.clone());
+        }
+        Ok(Some(ReadOutcome {
+            id: id.to_owned(),
+            outputs,
+            inputs,
+        }))
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context,
+        id: &str,
+        olds: &Props,
+        news: &Props,
+    ) -> Result<Props, Error> {
+        let (_, old) = wanted(olds)?;
+        let (conn, new) = wanted(news)?;
+        let fail = |source: SqlError| Error::Sql {
+            id: id.to_string(),
+            source,
+        };
+        let info = new.session_info(&conn);
+        let session = session_for(ctx, &info).await.map_err(fail)?;
+        let statements = if new.object_type == "role" {
+            role_update_sql(&old, &new)
+        } else {
+            let version = introspect::server_version(&session).await.map_err(fail)?;
+            privilege_update_sql(&old, &privileges(olds), &new, &privileges(news), version)
+        }
+        .map_err(|e| fail(e.into()))?;
+        if !statements.is_empty() {
+            write(
+                &session,
+                &new.lock_info(&conn),
+                &statements.join(";\n"),
+                ctx.timeout,
+            )
+            .await
+            .map_err(fail)?;
+        }
+        Ok(news.clone())
+    }
+
+    async fn delete(&self, ctx: &Context, id: &str, olds: &Props) -> Result<(), Error> {
+        let (id_conn, id_target) = parse_grant_id(id)?;
+        let conn = ConnInfo::from_props(olds).unwrap_or(id_conn);
+        let target = GrantTarget::from_inputs(olds).unwrap_or(id_target);
+        let fail = |source: SqlError| Error::Sql {
+            id: id.to_string(),
+            source,
+        };
+        let held = privileges(olds);
+        if held.is_empty() && target.object_type != "role" {
+            return Ok(()); // it holds nothing now (a refresh found it all revoked): nothing to take back
+        }
+        let sql = target.revoke_sql(&held).map_err(|e| fail(e.into()))?;
+        let session = match session_for(ctx, &target.session_info(&conn)).await {
+            Err(e) if e.code() == Some(DATABASE_GONE) => return Ok(()),
+            other => other.map_err(fail)?,
+        };
+        if !introspect::role_exists(&session, &target.role)
+            .await
+            .map_err(fail)?
+        {
+            return Ok(());
+        }
+        match write(&session, &target.lock_info(&conn), &sql, ctx.timeout).await {
+            // What it was on is gone already (object, schema, function): nothing to take back.
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some("42P01" | "3F000" | "42883" | "3D000" | "42704")
+                ) =>
+            {
+                Ok(())
+            }
+            other => other.map_err(fail),
+        }
+    }
+}
+
+/// The inputs the statements are made of (the connection only says where they run).
+const SQL_INPUTS: [&str; 7] = [
+    "role",
+    "database",
+    "objectType",
+    "schema",
+    "objects",
+    "privileges",
+    "withGrantOption",
+];
+
+/// SQLSTATE invalid_catalog_name: signing in to a database that does not exist.
+const DATABASE_GONE: &str = "3D000";
+
+/// The advisory lock every pgentra process takes around its GRANT/REVOKE statements.
+const ACL_LOCK: i64 = 0x7067_656e_7472_61; // "pgentra"
+
+/// Runs GRANT/REVOKE statements under the in-process lock of their database and, across
+/// processes, a transaction-scoped advisory lock, all in one implicit transaction (one simple
+/// query); retries once when PostgreSQL still reports "tuple concurrently updated" (a writer
+/// that is not pgentra changed the same ACL). With the engine's `timeout`, waiting for either
+/// lock and the statements themselves stop there (statement_timeout: the server rolls back).
+async fn write(
+    session: &Session,
+    lock: &ConnInfo,
+    statements: &str,
+    timeout: Option<Duration>,
+) -> Result<(), SqlError> {
+    let lock = pool::write_lock(lock);
+    let _held = match timeout {
+        Some(after) => tokio::time::timeout(after, lock.lock())
+            .await
+            .map_err(|_| SqlError::TimedOut {
+                what: "waiting for another Grant on the same objects",
+                after,
+            })?,
+        None => lock.lock().await,
+    };
+    let limit = timeout
+        .map(|t| format!("SET LOCAL statement_timeout = {};\n", t.as_millis().max(1)))
+        .unwrap_or_default();
+    let sql = format!("{limit}SELECT pg_advisory_xact_lock({ACL_LOCK});\n{statements}");
+    let sql = sql.as_str();
+    match session.execute(sql).await {
+        Err(e)
+            if e.code() == Some("XX000")
+                && e.to_string().contains("tuple concurrently updated") =>
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            session.execute(sql).await
+        }
+        other => other,
+    }
+}
+
+fn privileges(props: &Props) -> Vec<String> {
+    props
+        .get("privileges")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn wanted(inputs: &Props) -> Result<(ConnInfo, GrantTarget), Error> {
+    let conn = ConnInfo::from_props(inputs).ok_or_else(|| {
+        Error::InvalidInput("a Grant needs connection.host and connection.username".into())
+    })?;
+    let target = GrantTarget::from_inputs(inputs)
+        .ok_or_else(|| Error::InvalidInput("a Grant needs role, database and objectType".into()))?;
+    Ok((conn, target))
+}
+
+fn grant_id(conn: &ConnInfo, target: &GrantTarget) -> String {
+    let mut id = SqlId::new(conn)
+        .with("grant", target.role.clone())
+        .with("in", target.database.clone())
+        .with("on", target.object_type.clone());
+    if let Some(schema) = &target.schema {
+        id = id.with("schema", schema.clone());
+    }
+    if !target.objects.is_empty() {
+        id = id.with("objects", join_list(&target.objects));
+    }
+    if target.with_grant_option {
+        id = id.with("grantOption", "true");
+    }
+    if target.default_privileges {
+        id = id.with("defaults", "true");
+    }
+    id.to_string()
+}
+
+fn parse_grant_id(id: &str) -> Result<(ConnInfo, GrantTarget), Error> {
+    let parsed = SqlId::parse(id).map_err(Error::InvalidInput)?;
+    let missing = |what: &str| {
+        Error::InvalidInput(format!(
+            "{id:?} is not a Grant ID: it has no {what} (expected ...?grant=ROLE&in=DATABASE&on=TYPE...)"
+        ))
+    };
+    let role = parsed.get("grant").ok_or_else(|| missing("grant=ROLE"))?;
+    let database = parsed.get("in").ok_or_else(|| missing("in=DATABASE"))?;
+    let object_type = parsed.get("on").ok_or_else(|| missing("on=TYPE"))?;
+    if !OBJECT_TYPES.contains(&object_type) {
+        return Err(missing("known on=TYPE"));
+    }
+    let target = GrantTarget {
+        role: role.to_owned(),
+        database: database.to_owned(),
+        object_type: object_type.to_owned(),
+        schema: parsed.get("schema").map(str::to_owned),
+        objects: split_list(parsed.get("objects").unwrap_or_default())
+            .map_err(Error::InvalidInput)?,
+        with_grant_option: parsed.get("grantOption") == Some("true"),
+        default_privileges: parsed.get("defaults") == Some("true"),
+    };
+    Ok((parsed.conn, target))
+}
+
+/// The statements that move memberships from `old` to `new`.
+fn role_update_sql(old: &GrantTarget, new: &GrantTarget) -> Result<Vec<String>, QuoteError> {
+    let mut statements = Vec::new();
+    let removed: Vec<String> = old
+        .objects
+        .iter()
+        .filter(|o| !new.objects.contains(o))
+        .cloned()
+        .collect();
+    if !removed.is_empty() {
+        let gone = GrantTarget {
+            objects: removed,
+            ..old.clone()
+        };
+        statements.push(gone.revoke_sql(&[])?);
+    }
+    if old.with_grant_option && !new.with_grant_option {
+        let kept: Vec<String> = new
+            .objects
+            .iter()
+            .filter(|o| old.objects.contains(o))
+            .cloned()
+            .collect();
+        if !kept.is_empty() {
+            let kept = GrantTarget {
+                objects: kept,
+                ..new.clone()
+            };
+            statements.push(kept.revoke_grant_option_sql(&[])?);
+        }
+    }
+    statements.push(new.grant_sql(&[])?);
+    Ok(statements)
+}
+
+/// The statements that move privileges from (`old`, `old_privileges`) to (`new`, `new_privileges`).
+fn privilege_update_sql(
+    old: &GrantTarget,
+    old_privileges: &[String],
+    new: &GrantTarget,
+    new_privileges: &[String],
+    version: i32,
+) -> Result<Vec<String>, QuoteError> {
+    let mut statements = Vec::new();
+    if old.objects != new.objects {
+        // Other objects: take everything back from the old ones, then give on the new ones.
+        statements.push(old.revoke_sql(old_privileges)?);
+    } else {
+        let expand = |privileges: &[String]| -> BTreeSet<String> {
+            if privileges.iter().any(|p| p == "ALL") {
+                introspect::all_privileges(&old.object_type, version)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            } else {
+                privileges.iter().cloned().collect()
+            }
+        };
+        let kept = expand(new_privileges);
+        let removed: Vec<String> = expand(old_privileges).difference(&kept).cloned().collect();
+        if !removed.is_empty() {
+            statements.push(old.revoke_sql(&removed)?);
+        }
+        if old.with_grant_option && !new.with_grant_option {
+            statements.push(new.revoke_grant_option_sql(new_privileges)?);
+        }
+    }
+    statements.push(new.grant_sql(new_privileges)?);
+    Ok(statements)
+}
+
+/// Upper case, `TEMP` as `TEMPORARY`, `ALL PRIVILEGES` as `ALL`, each once, sorted: the same
+/// privileges always read the same, so a diff never shows a reordering.
+fn normalise_privileges(news: &mut Props) {
+    if news.is_unknown("privileges") {
+        return;
+    }
+    let Some(items) = news.get("privileges").and_then(Value::as_array) else {
+        return;
+    };
+    let mut privileges: Vec<String> = items
+        .iter()
+        .filter_map(Value::as_str)
+        .map(|p| {
+            match p
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_uppercase()
+                .as_str()
+            {
+                "TEMP" => "TEMPORARY".to_owned(),
+                "ALL PRIVILEGES" => "ALL".to_owned(),
+                other => other.to_owned(),
+            }
+        })
+        .collect();
+    privileges.sort();
+    privileges.dedup();
+    news.set(
+        "privileges",
+        privileges.into_iter().map(Value::String).collect(),
+    );
+}
+
+fn check_privileges(news: &Props, object_type: &str, failures: &mut Vec<CheckFailure>) {
+    if news.is_unknown("privileges") {
+        return;
+    }
+    let privileges: Vec<&str> = news
+        .get("privileges")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let allowed = privileges_of(object_type);
+    let mut refuse = |reason: String| failures.push(CheckFailure::new("privileges", reason));
+    if object_type == "role" {
+        if !privileges.is_empty() {
+            refuse("a role grant takes no privileges: list the roles to grant in objects and leave privileges empty".into());
+        }
+        return;
+    }
+    let listed = allowed.join(", ");
+    if privileges.is_empty() {
+        refuse(format!(
+            "give at least one privilege; a {object_type} takes {listed}"
+        ));
+    }
+    for bad in privileges.iter().filter(|p| !allowed.contains(*p)) {
+        refuse(format!(
+            "{bad} is not a privilege on a {object_type}; use {listed}"
+        ));
+    }
+    if privileges.contains(&"ALL") && privileges.len() > 1 {
+        refuse(
+            "ALL already holds every privilege; give ALL alone or list the privileges without it"
+                .into(),
+        );
+    }
+}
+
+/// Which of schema, objects and defaultPrivileges each object type takes.
+fn check_targets(news: &Props, object_type: &str, failures: &mut Vec<CheckFailure>) {
+    // `None` when not known yet: those rules wait until it is.
+    let has_schema = (!news.is_unknown("schema")).then(|| news.get("schema").is_some());
+    let objects = match news.get("objects") {
+        None => Some(0),
+        Some(Value::Array(items)) => Some(items.len()),
+        Some(_) => None,
+    };
+    let mut refuse =
+        |property: &str, reason: String| failures.push(CheckFailure::new(property, reason));
+    match object_type {
+        "table" | "sequence" | "function" | "schema" if has_schema == Some(false) => {
+            refuse(
+                "schema",
+                format!(
+                    "a {object_type} grant needs the schema it is in; set schema, such as public"
+                ),
+            );
+        }
+        "database" | "role" if has_schema == Some(true) => {
+            refuse(
+                "schema",
+                format!("a {object_type} grant is not in a schema; remove schema"),
+            );
+        }
+        _ => {}
+    }
+    match (object_type, objects) {
+        ("database", Some(n)) if n > 0 => refuse(
+            "objects",
+            "a database grant is on the database named in database; leave objects empty".into(),
+        ),
+        ("schema", Some(n)) if n > 0 => refuse(
+            "objects",
+            "a schema grant is on the schema named in schema; leave objects empty".into(),
+        ),
+        ("role", Some(0)) => refuse(
+            "objects",
+            "a role grant needs the roles to grant in objects, such as myapp-db-readwrite".into(),
+        ),
+        _ => {}
+    }
+    if news.get("defaultPrivileges") == Some(&Value::Bool(true)) {
+        if !matches!(object_type, "table" | "sequence" | "function") {
+            refuse("defaultPrivileges", format!("default privileges exist for tables, sequences and functions, not for a {object_type}; set defaultPrivileges to false"));
+        } else if objects.is_some_and(|n| n > 0) {
+            refuse("defaultPrivileges", "default privileges apply to objects created later, so objects must be empty; use another Grant for the existing objects".into());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SQL a Grant runs. Every name goes through sql::quote.
+
+/// What a Grant is on, read from its checked inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantTarget {
+    pub role: String,
+    pub database: String,
+    pub object_type: String,
+    pub schema: Option<String>,
+    pub objects: Vec<String>,
+    pub with_grant_option: bool,
+    pub default_privileges: bool,
+}
+
+impl GrantTarget {
+    pub fn from_inputs(inputs: &Props) -> Option<Self> {
+        let text = |name: &str| inputs.str(name).map(str::to_owned);
+        let list = |name: &str| -> Vec<String> {
+            inputs
+                .get(name)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        };
+        Some(Self {
+            role: text("role")?,
+            database: text("database")?,
+            object_type: text("objectType")?,
+            schema: text("schema"),
+            objects: list("objects"),
+            with_grant_option: inputs.get("withGrantOption") == Some(&Value::Bool(true)),
+            default_privileges: inputs.get("defaultPrivileges") == Some(&Value::Bool(true)),
+        })
+    }
+
+    /// The statement that grants `privileges` (for objectType `role`, the memberships in objects).
+    pub fn grant_sql(&self, privileges: &[String]) -> Result<String, QuoteError> {
+        let role = ident(&self.role)?;
+        if self.object_type == "role" {
+            let option = if self.with_grant_option {
+                " WITH ADMIN OPTION"
+            } else {
+                ""
+            };
+            return Ok(format!("GRANT {} TO {role}{option}", self.roles_granted()?));
+        }
+        let option = if self.with_grant_option {
+            " WITH GRANT OPTION"
+        } else {
+            ""
+        };
+        let privileges = privilege_list(privileges);
+        if self.default_privileges {
+            return Ok(format!(
+                "{} GRANT {privileges} ON {} TO {role}{option}",
+                self.alter_default()?,
+                self.plural()
+            ));
+        }
+        Ok(format!(
+            "GRANT {privileges} ON {} TO {role}{option}",
+            self.on_clause()?
+        ))
+    }
+
+    /// The statement that takes `privileges` (or the memberships) back, grant option included.
+    pub fn revoke_sql(&self, privileges: &[String]) -> Result<String, QuoteError> {
+        self.revoke(privileges, "")
+    }
+
+    /// The statement that takes back only the grant (admin) option of `privileges` (memberships).
+    pub fn revoke_grant_option_sql(&self, privileges: &[String]) -> Result<String, QuoteError> {
+        if self.object_type == "role" {
+            self.revoke(privileges, "ADMIN OPTION FOR ")
+        } else {
+            self.revoke(privileges, "GRANT OPTION FOR ")
+        }
+    }
+
+    fn revoke(&self, privileges: &[String], option_for: &str) -> Result<String, QuoteError> {
+        let role = ident(&self.role)?;
+        if self.object_type == "role" {
+            return Ok(format!(
+                "REVOKE {option_for}{} FROM {role}",
+                self.roles_granted()?
+            ));
+        }
+        let privileges = format!("{option_for}{}", privilege_list(privileges));
+        if self.default_privileges {
+            return Ok(format!(
+                "{} REVOKE {privileges} ON {} FROM {role}",
+                self.alter_default()?,
+                self.plural()
+            ));
+        }
+        Ok(format!(
+            "REVOKE {privileges} ON {} FROM {role}",
+            self.on_clause()?
+        ))
+    }
+
+    /// Where the statements run: in the database the privileges are in or on (a database's
+    /// own ACL is read there as `current_database()`, never by a name another layer may map),
+    /// and for role memberships, which have no database, in the connection's.
+    fn session_info(&self, conn: &ConnInfo) -> ConnInfo {
+        match self.object_type.as_str() {
+            "role" => conn.clone(),
+            _ => conn.in_database(&self.database),
+        }
+    }
+
+    /// The lock key: databases and memberships live in catalogs the whole server shares.
+    fn lock_info(&self, conn: &ConnInfo) -> ConnInfo {
+        match self.object_type.as_str() {
+            "database" | "role" => conn.in_database(""),
+            _ => conn.in_database(&self.database),
+        }
+    }
+
+    fn on(&self) -> On<'_> {
+        let schema = self.schema.as_deref().unwrap_or_default();
+        match self.object_type.as_str() {
+            "database" => On::Database,
+            "schema" => On::Schema(schema),
+            object_type if self.default_privileges => On::Defaults {
+                object_type,
+                schema,
+            },
+            object_type => On::Objects {
+                object_type,
+                schema,
+                names: &self.objects,
+            },
+        }
+    }
+
+    /// The inputs describing this target (privileges added by the caller).
+    fn to_inputs(&self, conn: &ConnInfo) -> Props {
+        let mut inputs = Props::from_json(serde_json::json!({
+            "connection": conn.to_json(),
+            "role": self.role,
+            "database": self.database,
+            "objectType": self.object_type,
+            "withGrantOption": self.with_grant_option,
+            "defaultPrivileges": self.default_privileges,
+        }));
+        if let Some(schema) = &self.schema {
+            inputs.set("schema", Value::String(schema.clone()));
+        }
+        if !self.objects.is_empty() {
+            inputs.set(
+                "objects",
+                self.objects.iter().cloned().map(Value::String).collect(),
+            );
+        }
+        inputs
+    }
+
+    fn roles_granted(&self) -> Result<String, QuoteError> {
+        Ok(self
+            .objects
+            .iter()
+            .map(|r| ident(r))
+            .collect::<Result<Vec<_>, _>>()?
+            .join(", "))
+    }
+
+    fn schema(&self) -> Result<String, QuoteError> {
+        ident(self.schema.as_deref().unwrap_or_default())
+    }
+
+    fn alter_default(&self) -> Result<String, QuoteError> {
+        Ok(format!(
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA {}",
+            self.schema()?
+        ))
+    }
+
+    fn plural(&self) -> &'static str {
+        match self.object_type.as_str() {
+            "sequence" => "SEQUENCES",
+            "function" => "FUNCTIONS",
+            _ => "TABLES",
+        }
+    }
+
+    fn on_clause(&self) -> Result<String, QuoteError> {
+        match self.object_type.as_str() {
+            "database" => Ok(format!("DATABASE {}", ident(&self.database)?)),
+            "schema" => Ok(format!("SCHEMA {}", self.schema()?)),
+            _ if self.objects.is_empty() => Ok(format!(
+                "ALL {} IN SCHEMA {}",
+                self.plural(),
+                self.schema()?
+            )),
+            kind => {
+                let schema = self.schema.as_deref().unwrap_or_default();
+                let names = self
+                    .objects
+                    .iter()
+                    .map(|o| qualified(schema, o))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(format!("{} {}", kind.to_uppercase(), names.join(", ")))
+            }
+        }
+    }
+}
+
+fn privilege_list(privileges: &[String]) -> String {
+    if privileges.iter().any(|p| p == "ALL") {
+        "ALL PRIVILEGES".to_owned()
+    } else {
+        privileges.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::props::unknown;
+    use crate::resources::testing::{accepted, check, diff, refusal, refused, with};
+    use serde_json::json;
+
+    /// The seed's `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public`.
+    fn tables() -> Value {
+        json!({
+            "connection": {"host": "pg-myapp-prod.postgres.database.azure.com", "username": "PG Admins Group"},
+            "role": "app-myapp-prod",
+            "database": "myappdb",
+            "objectType": "table",
+            "schema": "public",
+            "privileges": ["SELECT", "INSERT", "UPDATE", "DELETE"],
+        })
+    }
+
+    #[test]
+    fn the_seed_grants_pass() {
+        accepted(&Grant, &tables());
+        accepted(&Grant, &with(&tables(), json!({"defaultPrivileges": true})));
+        accepted(
+            &Grant,
+            &with(
+                &tables(),
+                json!({"objectType": "database", "schema": null, "privileges": ["CONNECT"]}),
+            ),
+        );
+        accepted(
+            &Grant,
+            &with(
+                &tables(),
+                json!({"objectType": "schema", "privileges": ["USAGE"]}),
+            ),
+        );
+        let membership = json!({"role": "developer@yourcompany.com", "objectType": "role", "schema": null, "objects": ["myapp-db-readwrite"], "privileges": []});
+        accepted(&Grant, &with(&tables(), membership));
+    }
+
+    #[test]
+    fn privileges_are_upper_cased_deduplicated_and_sorted() {
+        let checked = accepted(
+            &Grant,
+            &with(
+                &tables(),
+                json!({"privileges": ["select", "insert", "select"]}),
+            ),
+        );
+        assert_eq!(
+            checked.get("privileges"),
+            Some(&json!(["INSERT", "SELECT"]))
+        );
+        let database =
+            json!({"objectType": "database", "schema": null, "privileges": ["temp", "Connect"]});
+        assert_eq!(
+            accepted(&Grant, &with(&tables(), database)).get("privileges"),
+            Some(&json!(["CONNECT", "TEMPORARY"]))
+        );
+    }
+
+    #[test]
+    fn an_unknown_privilege_names_what_the_object_type_allows() {
+        let reason = refused(
+            &Grant,
+            &with(&tables(), json!({"privileges": ["SELECT", "FLY"]})),
+            "privileges",
+        );
+        assert!(
+            reason.contains("FLY")
+                && reason.contains(
+                    "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN"
+                ),
+            "{reason}"
+        );
+        let on_schema = json!({"objectType": "schema", "privileges": ["SELECT"]});
+        assert!(
+            refused(&Grant, &with(&tables(), on_schema), "privileges").contains("CREATE, USAGE")
+        );
+    }
+
+    #[test]
+    fn all_together_with_other_privileges_is_refused() {
+        assert!(refused(
+            &Grant,
+            &with(
+                &tables(),
+                json!({"privileges": ["all privileges", "select"]})
+            ),
+            "privileges"
+        )
+        .contains("ALL alone"));
+    }
+
+    #[test]
+    fn each_object_type_takes_only_its_targets() {
+        refused(&Grant, &with(&tables(), json!({"schema": null})), "schema");
+        refused(
+            &Grant,
+            &with(
+                &tables(),
+                json!({"objectType": "database", "privileges": ["CONNECT"]}),
+            ),
+            "schema",
+        );
+        let database_objects = json!({"objectType": "database", "schema": null, "objects": ["x"], "privileges": ["CONNECT"]});
+        refused(&Grant, &with(&tables(), database_objects), "objects");
+        refused(
+            &Grant,
+            &with(
+                &tables(),
+                json!({"objectType": "schema", "objects": ["x"], "privileges": ["USAGE"]}),
+            ),
+            "objects",
+        );
+        let no_roles = json!({"objectType": "role", "schema": null, "privileges": []});
+        let (_, failures) = check(&Grant, &with(&tables(), no_roles), &json!({}));
+        refusal(&failures, "objects");
+        let role_privileges = json!({"objectType": "role", "schema": null, "objects": ["readers"], "privileges": ["SELECT"]});
+        refused(&Grant, &with(&tables(), role_privileges), "privileges");
+        refused(
+            &Grant,
+            &with(&tables(), json!({"privileges": []})),
+            "privileges",
+        );
+    }
+
+    #[test]
+    fn default_privileges_only_for_future_tables_sequences_and_functions() {
+        refused(
+            &Grant,
+            &with(
+                &tables(),
+                json!({"defaultPrivileges": true, "objects": ["orders"]}),
+            ),
+            "defaultPrivileges",
+        );
+        let on_schema =
+            json!({"objectType": "schema", "privileges": ["USAGE"], "defaultPrivileges": true});
+        refused(&Grant, &with(&tables(), on_schema), "defaultPrivileges");
+    }
+
+    #[test]
+    fn identifiers_and_roles_are_checked() {
+        refused(&Grant, &with(&tables(), json!({"role": "public"})), "role");
+        refused(
+            &Grant,
+            &with(&tables(), json!({"objects": ["orders", ""]})),
+            "objects",
+        );
+        refused(
+            &Grant,
+            &with(&tables(), json!({"database": "x".repeat(64)})),
+            "database",
+        );
+        refused(
+            &Grant,
+            &with(&tables(), json!({"objectType": "view"})),
+            "objectType",
+        );
+    }
+
+    #[test]
+    fn unknown_values_wait_for_their_rules() {
+        let pending = with(
+            &tables(),
+            json!({"schema": unknown(), "privileges": ["fly", unknown()]}),
+        );
+        let (checked, failures) = check(&Grant, &pending, &json!({}));
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(checked.get("privileges"), Some(&json!(["fly", unknown()])));
+    }
+
+    #[test]
+    fn a_role_change_replaces_revoking_first() {
+        let outcome = diff(
+            &Grant,
+            &tables(),
+            &with(&tables(), json!({"role": "myapp-db-readwrite"})),
+        );
+        assert_eq!(outcome.replaced_properties(), ["role"]);
+        assert!(outcome.delete_before_replace);
+    }
+
+    #[test]
+    fn reordered_privileges_are_no_change_and_new_ones_update_in_place() {
+        let reordered = with(
+            &tables(),
+            json!({"privileges": ["delete", "UPDATE", "insert", "select"]}),
+        );
+        assert!(diff(&Grant, &tables(), &reordered).changes.is_empty());
+        let more = diff(
+            &Grant,
+            &tables(),
+            &with(
+                &tables(),
+                json!({"privileges": ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"]}),
+            ),
+        );
+        assert_eq!(more.changed_properties(), ["privileges"]);
+        assert!(!more.replaces());
+    }
+
+    fn sql(grant: Value) -> String {
+        let inputs = accepted(&Grant, &grant);
+        let target = GrantTarget::from_inputs(&inputs).expect("a checked grant has its target");
+        let privileges: Vec<String> = inputs
+            .get("privileges")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str().map(str::to_owned))
+            .collect();
+        target.grant_sql(&privileges).unwrap()
+    }
+
+    fn app(changes: Value) -> Value {
+        let base = json!({
+            "connection": {"host": "pg-myapp-prod.postgres.database.azure.com", "username": "PG Admins Group"},
+            "role": "app-myapp-prod", "database": "myappdb",
+        });
+        with(&base, changes)
+    }
+
+    #[test]
+    fn the_seed_grants_become_the_seed_statements() {
+        assert_eq!(
+            sql(app(
+                json!({"objectType": "database", "privileges": ["CONNECT"]})
+            )),
+            r#"GRANT CONNECT ON DATABASE "myappdb" TO "app-myapp-prod""#
+        );
+        assert_eq!(
+            sql(app(
+                json!({"objectType": "schema", "schema": "public", "privileges": ["USAGE"]})
+            )),
+            r#"GRANT USAGE ON SCHEMA "public" TO "app-myapp-prod""#
+        );
+        let dml = json!(["select", "insert", "update", "delete"]);
+        assert_eq!(
+            sql(app(
+                json!({"objectType": "table", "schema": "public", "privileges": dml})
+            )),
+            r#"GRANT DELETE, INSERT, SELECT, UPDATE ON ALL TABLES IN SCHEMA "public" TO "app-myapp-prod""#
+        );
+        assert_eq!(
+            sql(app(
+                json!({"objectType": "table", "schema": "public", "privileges": dml, "defaultPrivileges": true})
+            )),
+            r#"ALTER DEFAULT PRIVILEGES IN SCHEMA "public" GRANT DELETE, INSERT, SELECT, UPDATE ON TABLES TO "app-myapp-prod""#
+        );
+        let membership = with(
+            &app(
+                json!({"objectType": "role", "objects": ["myapp-db-readwrite"], "privileges": []}),
+            ),
+            json!({"role": "developer@yourcompany.com"}),
+        );
+        assert_eq!(
+            sql(membership),
+            r#"GRANT "myapp-db-readwrite" TO "developer@yourcompany.com""#
+        );
+    }
+
+    #[test]
+    fn named_objects_are_schema_qualified_and_quoted_whatever_their_characters() {
+        let grant = app(
+            json!({"objectType": "sequence", "schema": "sales", "objects": ["order_id_seq", "odd\"name"], "privileges": ["usage"], "withGrantOption": true}),
+        );
+        assert_eq!(
+            sql(grant),
+            r#"GRANT USAGE ON SEQUENCE "sales"."order_id_seq", "sales"."odd""name" TO "app-myapp-prod" WITH GRANT OPTION"#
+        );
+    }
+
+    #[test]
+    fn revoking_takes_back_exactly_the_listed_privileges() {
+        let inputs = accepted(
+            &Grant,
+            &app(json!({"objectType": "function", "schema": "api", "privileges": ["ALL"]})),
+        );
+        let target = GrantTarget::from_inputs(&inputs).unwrap();
+        assert_eq!(
+            target.revoke_sql(&["ALL".to_owned()]).unwrap(),
+            r#"REVOKE ALL PRIVILEGES ON ALL FUNCTIONS IN SCHEMA "api" FROM "app-myapp-prod""#
+        );
+        assert_eq!(
+            target.revoke_sql(&["EXECUTE".to_owned()]).unwrap(),
+            r#"REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA "api" FROM "app-myapp-prod""#
+        );
+    }
+
+    #[test]
+    fn an_update_revokes_what_was_removed_and_grants_what_stays() {
+        let old = GrantTarget::from_inputs(&accepted(
+            &Grant,
+            &app(json!({"objectType": "table", "schema": "public", "privileges": ["ALL"], "withGrantOption": true})),
+        ))
+        .unwrap();
+        let new = GrantTarget {
+            with_grant_option: false,
+            ..old.clone()
+        };
+        let statements =
+            privilege_update_sql(&old, &["ALL".into()], &new, &["SELECT".into()], 150000).unwrap();
+        assert_eq!(
+            statements,
+            [
+                r#"REVOKE DELETE, INSERT, REFERENCES, TRIGGER, TRUNCATE, UPDATE ON ALL TABLES IN SCHEMA "public" FROM "app-myapp-prod""#,
+                r#"REVOKE GRANT OPTION FOR SELECT ON ALL TABLES IN SCHEMA "public" FROM "app-myapp-prod""#,
+                r#"GRANT SELECT ON ALL TABLES IN SCHEMA "public" TO "app-myapp-prod""#,
+            ]
+        );
+        let pg17 =
+            privilege_update_sql(&old, &["ALL".into()], &old, &["SELECT".into()], 170000).unwrap();
+        assert!(pg17[0].contains("MAINTAIN"), "{pg17:?}");
+    }
+
+    #[test]
+    fn a_grant_id_round_trips_awkward_names() {
+        let inputs = accepted(
+            &Grant,
+            &with(
+                &app(
+                    json!({"objectType": "table", "schema": "my schema", "objects": ["a,b", "it's"], "privileges": ["SELECT"]}),
+                ),
+                json!({"role": "dev@corp.com \"x\""}),
+            ),
+        );
+        let (conn, target) = wanted(&inputs).unwrap();
+        let id = grant_id(&conn, &target);
+        let (conn2, target2) = parse_grant_id(&id).unwrap();
+        assert_eq!((conn2, target2), (conn, target));
+    }
+}

@@ -1,0 +1,465 @@
+//! `pgentra:index:Principal`: a PostgreSQL role for a Microsoft Entra user, group or service
+//! principal (managed identity), created inside the server with `pgaadauth_create_principal`
+//! (or `pgaadauth_create_principal_with_oid` when the object ID is given) by an Entra admin,
+//! in the `postgres` database, and dropped with `DROP ROLE`.
+//!
+//! The server binds the role to the principal's object ID, so nothing about it changes in
+//! place: a change drops the role and creates a new one.
+
+use crate::props::Props;
+use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
+use crate::resources::common::{object_id, waiting_for};
+use crate::resources::connection::CONNECTION_PROPERTY;
+use crate::rules;
+use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
+use crate::sql::id::SqlId;
+use crate::sql::pool::Session;
+use crate::sql::{introspect, quote, session_for, ConnInfo, SqlError};
+use async_trait::async_trait;
+use serde_json::{json, Value};
+
+pub static SPEC: ResourceSpec = ResourceSpec {
+    token: "pgentra:index:Principal",
+    doc: "A PostgreSQL role for a Microsoft Entra user, group or service principal (such as a \
+          managed identity), which then signs in with its Entra token and no password. Members of \
+          a group sign in with their own token and the group's name as user name.",
+    properties: &[
+        CONNECTION_PROPERTY,
+        Property::input("name", Type::String, "The role name, exactly the principal's Entra name: a user's UPN (such as `developer@yourcompany.com`), a group's display name, or a managed identity's name. 1-63 bytes, not starting with `pg_`.")
+            .required()
+            .replace()
+            .rule(rules::role_name),
+        object_id("The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.")
+            .replace(),
+        Property::input("principalType", Type::String, "What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).")
+            .replace()
+            .one_of(&["user", "group", "service"]),
+        Property::input("isAdmin", Type::Boolean, "Whether the role joins `azure_pg_admin` and may create roles and databases.")
+            .default(Default::Bool(false))
+            .replace(),
+        Property::input("isMfa", Type::Boolean, "Whether the server requires the sign-in token to carry a multi-factor authentication claim.")
+            .default(Default::Bool(false))
+            .replace(),
+    ],
+    // Replacing a role that keeps its name on the same server must drop the old one first.
+    replacement: Replacement::DeleteFirstWhenSameId(&["connection.host", "connection.port", "name"]),
+    autoname: None,
+};
+
+pub struct Principal;
+
+#[async_trait]
+impl Resource for Principal {
+    fn spec(&self) -> &'static ResourceSpec {
+        &SPEC
+    }
+
+    fn validate(&self, news: &Props, _olds: &Props, failures: &mut Vec<CheckFailure>) {
+        if news.get("objectId").is_some() && news.get("principalType").is_none() {
+            failures.push(CheckFailure::new(
+                "principalType",
+                "a principal created by objectId needs its principalType: user, group or service",
+            ));
+        }
+    }
+
+    fn planned_sql(&self, olds: Option<&Props>, news: &Props) -> Result<Vec<String>, String> {
+        if olds.is_some() {
+            return Ok(vec![]); // an update changes only how pgentra signs in
+        }
+        waiting_for(
+            news,
+            &["name", "objectId", "principalType", "isAdmin", "isMfa"],
+        )?;
+        let name = news.str("name").ok_or("name is given")?;
+        let flag = |key: &str| news.get(key) == Some(&Value::Bool(true));
+        let text = |s: &str| quote::literal(s).map_err(|e| e.to_string());
+        let call = match news.str("objectId") {
+            Some(oid) => format!(
+                "SELECT pgaadauth_create_principal_with_oid({}, {}, {}, {}, {})",
+                text(name)?,
+                text(oid)?,
+                text(news.str("principalType").unwrap_or_default())?,
+                flag("isAdmin"),
+                flag("isMfa")
+            ),
+            None => format!(
+                "SELECT pgaadauth_create_principal({}, {}, {})",
+                text(name)?,
+                flag("isAdmin"),
+                flag("isMfa")
+            ),
+        };
+        Ok(vec![call])
+    }
+
+    async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
+        let wanted = Wanted::from_inputs(inputs)?;
+        let id = wanted.id();
+        let fail = |source: SqlError| Error::Sql {
+            id: id.to_string(),
+            source,
+        };
+        let session = session_for(ctx, &in_postgres(&wanted.conn))
+            .await
+            .map_err(fail)?;
+        if introspect::role_exists(&session, &wanted.name)
+            .await
+            .map_err(fail)?
+        {
+            return Err(Error::AlreadyExists {
+                id,
+                token: SPEC.token,
+            });
+        }
+        let function = if wanted.object_id.is_some() {
+            "pgaadauth_create_principal_with_oid"
+        } else {
+            "pgaadauth_create_principal"
+        };
+        if !introspect::has_function(&session, function)
+            .await
+            .map_err(fail)?
+        {
+            return Err(fail(SqlError::Setup(format!(
+                "the server has no {function} in its postgres database: Microsoft Entra \
+                 authentication must be enabled on the server (activeDirectoryAuth)"
+            ))));
+        }
+        ctx.log.log(
+            crate::resource::Severity::Info,
+            &format!("creating the Entra role {:?} with {function}", wanted.name),
+        );
+        match &wanted.object_id {
+            Some(oid) => {
+                let sql = "SELECT pgaadauth_create_principal_with_oid($1::text, $2::text, $3::text, $4::boolean, $5::boolean)";
+                session
+                    .query(
+                        sql,
+                        &[
+                            &wanted.name,
+                            oid,
+                            &wanted.principal_type.clone().unwrap_or_default(),
+                            &wanted.is_admin,
+                            &wanted.is_mfa,
+                        ],
+                    )
+                    .await
+            }
+            None => {
+                let sql = "SELECT pgaadauth_create_principal($1::text, $2::boolean, $3::boolean)";
+                session
+                    .query(sql, &[&wanted.name, &wanted.is_admin, &wanted.is_mfa])
+                    .await
+            }
+        }
+        .map_err(fail)?;
+        Ok(Created {
+            id,
+            outputs: inputs.clone(),
+        })
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context,
+        id: &str,
+        state: &Props,
+    ) -> Result<Option<ReadOutcome>, Error> {
+        let parsed = parse_id(id)?;
+        let name = parsed.get("principal").unwrap_or_default().to_owned();
+        let conn = ConnInfo::from_props(state).unwrap_or_else(|| parsed.conn.clone());
+        let fail = |source: SqlError| Error::Sql {
+            id: id.to_string(),
+            source,
+        };
+        let session = session_for(ctx, &in_postgres(&conn)).await.map_err(fail)?;
+        if !introspect::role_exists(&session, &name)
+            .await
+            .map_err(fail)?
+        {
+            return Ok(None);
+        }
+        let mut inputs = Props::from_json(json!({
+            "connection": conn.to_json(),
+            "name": name,
+        }));
+        for key in ["objectId", "principalType", "isAdmin", "isMfa"] {
+            if let Some(v) = state.get(key) {
+                inputs.set(key, v.clone());
+            }
+        }
+        if let Some(p) = introspect::entra_principal(&session, &name)
+            .await
+            .map_err(fail)?
+        {
+            inputs.set("isAdmin", Value::Bool(p.is_admin));
+            inputs.set("isMfa", Value::Bool(p.is_mfa));
+            // The object id and type are reported when the program gave them, or on import.
+            if state.get("objectId").is_some() || state.is_empty() {
+                if !p.object_id.is_empty() {
+                    inputs.set("objectId", Value::String(p.object_id.clone()));
+                }
+                if !p.principal_type.is_empty() {
+                    inputs.set(
+                        "principalType",
+                        Value::String(p.principal_type.to_lowercase()),
+                    );
+                }
+            }
+        }
+        for key in ["isAdmin", "isMfa"] {
+            if inputs.get(key).is_none() {
+                inputs.set(key, Value::Bool(false));
+            }
+        }
+        let mut outputs = state.clone();
+        for (k, v) in inputs_entries(&inputs) {
+            outputs.set(&k, v);
+        }
+        Ok(Some(ReadOutcome {
+            id: id.to_owned(),
+            outputs,
+            inputs,
+        }))
+    }
+
+    async fn update(
+        &self,
+        _ctx: &Context,
+        _id: &str,
+        _olds: &Props,
+        news: &Props,
+    ) -> Result<Props, Error> {
+        // Only the signing-in admin or the TLS check changes in place: nothing to run.
+        Ok(news.clone())
+    }
+
+    async fn delete(&self, ctx: &Context, id: &str, olds: &Props) -> Result<(), Error> {
+        let parsed = parse_id(id)?;
+        let name = parsed.get("principal").unwrap_or_default().to_owned();
+        let conn = ConnInfo::from_props(olds).unwrap_or_else(|| parsed.conn.clone());
+        let fail = |source: SqlError| Error::Sql {
+            id: id.to_string(),
+            source,
+        };
+        let session = session_for(ctx, &in_postgres(&conn)).await.map_err(fail)?;
+        if !introspect::role_exists(&session, &name)
+            .await
+            .map_err(fail)?
+        {
+            return Ok(());
+        }
+        let blockers = blockers(ctx, &conn, &session, &name).await.map_err(fail)?;
+        if !blockers.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "deleting {id}: the role {name:?} {}; pgentra never drops what a role owns or \
+                 revokes what it did not grant: change their owner (ALTER ... OWNER TO) or drop \
+                 them, revoke those privileges (or delete the Grants that gave them), then delete again",
+                blockers.join(", ")
+            )));
+        }
+        let sql = format!(
+            "DROP ROLE {}",
+            quote::ident(&name).map_err(|e| fail(e.into()))?
+        );
+        session.execute(&sql).await.map_err(fail)
+    }
+}
+
+fn inputs_entries(props: &Props) -> Vec<(String, Value)> {
+    [
+        "connection",
+        "name",
+        "objectId",
+        "principalType",
+        "isAdmin",
+        "isMfa",
+    ]
+    .iter()
+    .filter_map(|k| props.get(k).map(|v| (k.to_string(), v.clone())))
+    .collect()
+}
+
+fn parse_id(id: &str) -> Result<SqlId, Error> {
+    let parsed = SqlId::parse(id).map_err(Error::InvalidInput)?;
+    if parsed.get("principal").is_none_or(str::is_empty) {
+        return Err(Error::InvalidInput(format!(
+            "{id:?} is not a Principal ID: it names no principal (expected ...?principal=NAME)"
+        )));
+    }
+    Ok(parsed)
+}
+
+/// Everything that keeps `role` from being dropped, described by name in each database where
+/// a session can open, else counted.
+async fn blockers(
+    ctx: &Context,
+    conn: &ConnInfo,
+    postgres: &Session,
+    role: &str,
+) -> Result<Vec<String>, SqlError> {
+    let found = introspect::dependents(postgres, role).await?;
+    let mut described = found.described;
+    for (database, count) in found.elsewhere {
+        let there = match session_for(ctx, &conn.in_database(&database)).await {
+            Ok(session) => introspect::dependents(&session, role).await.ok(),
+            Err(_) => None,
+        };
+        match there {
+            Some(there) if !there.described.is_empty() => described.extend(
+                there
+                    .described
+                    .into_iter()
+                    .map(|d| format!("{d} in database {database}")),
+            ),
+            _ => described.push(format!(
+                "has {count} object(s) or privileges in database {database}"
+            )),
+        }
+    }
+    Ok(described)
+}
+
+/// Where a Principal's SQL runs, whatever database the connection names: Azure installs the
+/// pgaadauth functions in `postgres` only, and roles are the whole server's.
+fn in_postgres(conn: &ConnInfo) -> ConnInfo {
+    conn.in_database("postgres")
+}
+
+/// A Principal's checked inputs.
+struct Wanted {
+    conn: ConnInfo,
+    name: String,
+    object_id: Option<String>,
+    principal_type: Option<String>,
+    is_admin: bool,
+    is_mfa: bool,
+}
+
+impl Wanted {
+    fn from_inputs(inputs: &Props) -> Result<Self, Error> {
+        let conn = ConnInfo::from_props(inputs).ok_or_else(|| {
+            Error::InvalidInput("a Principal needs connection.host and connection.username".into())
+        })?;
+        let name = inputs
+            .str("name")
+            .ok_or_else(|| Error::InvalidInput("a Principal needs a name".into()))?
+            .to_owned();
+        Ok(Self {
+            conn,
+            name,
+            object_id: inputs.str("objectId").map(str::to_owned),
+            principal_type: inputs.str("principalType").map(str::to_owned),
+            is_admin: inputs.get("isAdmin") == Some(&Value::Bool(true)),
+            is_mfa: inputs.get("isMfa") == Some(&Value::Bool(true)),
+        })
+    }
+
+    fn id(&self) -> String {
+        SqlId::new(&self.conn)
+            .with("principal", self.name.clone())
+            .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::testing::{accepted, diff, refused, with};
+    use serde_json::{json, Value};
+
+    fn principal(name: &str) -> Value {
+        json!({
+            "connection": {"host": "pg-myapp-prod.postgres.database.azure.com", "username": "PG Admins Group"},
+            "name": name,
+        })
+    }
+
+    #[test]
+    fn the_seed_principals_pass() {
+        for name in [
+            "app-myapp-prod",
+            "myapp-db-readwrite",
+            "developer@yourcompany.com",
+            "id-myapp-prod",
+        ] {
+            let checked = accepted(&Principal, &principal(name));
+            assert_eq!(checked.get("isAdmin"), Some(&json!(false)));
+        }
+    }
+
+    #[test]
+    fn reserved_and_overlong_role_names_are_refused() {
+        for name in ["pg_app", "PUBLIC", "session_user", &"x".repeat(64)] {
+            refused(&Principal, &principal(name), "name");
+        }
+    }
+
+    #[test]
+    fn an_object_id_needs_a_principal_type() {
+        let by_oid = with(
+            &principal("id-myapp-prod"),
+            json!({"objectId": "0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69"}),
+        );
+        assert!(refused(&Principal, &by_oid, "principalType").contains("service"));
+        accepted(
+            &Principal,
+            &with(&by_oid, json!({"principalType": "service"})),
+        );
+        refused(
+            &Principal,
+            &with(&by_oid, json!({"objectId": "id-myapp-prod"})),
+            "objectId",
+        );
+    }
+
+    #[test]
+    fn making_a_role_admin_drops_and_recreates_it() {
+        let outcome = diff(
+            &Principal,
+            &principal("developer@yourcompany.com"),
+            &with(
+                &principal("developer@yourcompany.com"),
+                json!({"isAdmin": true}),
+            ),
+        );
+        assert_eq!(outcome.replaced_properties(), ["isAdmin"]);
+        assert!(outcome.delete_before_replace);
+    }
+
+    #[test]
+    fn signing_in_as_another_admin_is_in_place_and_another_host_replaces() {
+        let olds = principal("app-myapp-prod");
+        let admin = with(
+            &olds,
+            json!({"connection": {"host": "pg-myapp-prod.postgres.database.azure.com", "username": "admin@yourcompany.com"}}),
+        );
+        let outcome = diff(&Principal, &olds, &admin);
+        assert_eq!(outcome.changes.len(), 1);
+        assert_eq!(outcome.changes[0].path, "connection.username");
+        assert!(!outcome.replaces());
+        let moved = with(
+            &olds,
+            json!({"connection": {"host": "pg-myapp-dr.postgres.database.azure.com", "username": "PG Admins Group"}}),
+        );
+        let outcome = diff(&Principal, &olds, &moved);
+        assert_eq!(outcome.replaced_properties(), ["connection"]);
+        assert!(!outcome.delete_before_replace);
+    }
+
+    #[test]
+    fn another_admin_and_a_replacing_change_together_still_drop_the_old_role_first() {
+        let olds = principal("app-myapp-prod");
+        let news = with(
+            &olds,
+            json!({"isMfa": true, "connection": {"host": "pg-myapp-prod.postgres.database.azure.com", "username": "admin@yourcompany.com"}}),
+        );
+        let outcome = diff(&Principal, &olds, &news);
+        assert_eq!(outcome.replaced_properties(), ["isMfa"]);
+        assert!(
+            outcome.delete_before_replace,
+            "the same role on the same server cannot exist twice"
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! Compiles proto/ with protox (a protobuf compiler in Rust, so no system protoc is needed)
+//! and generates the tonic services and prost messages from the resulting descriptors.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = [
+        "../../proto/pulumi/provider.proto",
+        "../../proto/pulumi/engine.proto",
+        "../../proto/google/rpc/status.proto",
+    ];
+    for file in &files {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    println!("cargo:rerun-if-changed=../../proto");
+    let descriptors = protox::compile(files, ["../../proto"])?;
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,332 @@
+//! google.protobuf.Struct <-> [`Props`], with Pulumi's special values made explicit.
+//!
+//! Secrets are unwrapped and remembered by top-level property name; every unknown sentinel
+//! becomes the core's [`UNKNOWN`] marker (and back: [`UNKNOWN_SENTINEL`]); the names in
+//! `__defaults` become the provider-chosen properties (and back); a resource reference becomes the referenced resource's ID (or URN for
+//! a component); an output value becomes its value, unknown or secret as it says.
+
+use pgentra_core::props::{Props, UNKNOWN};
+use prost_types::{value::Kind, ListValue, Struct, Value as PbValue};
+use serde_json::{Map, Number, Value};
+
+/// The key that marks a struct as a special value, and the signatures it may hold.
+pub const SIG_KEY: &str = "4dabf18193072939515e22adb298388d";
+pub const SECRET_SIG: &str = "1b47061264138c4ac30d75fd1eb44270";
+pub const RESOURCE_REF_SIG: &str = "5cf8f73096256a8f31e491e813e4eb8e";
+pub const OUTPUT_SIG: &str = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
+pub const ASSET_SIG: &str = "c44067f5952c0a294b673a41bacd8c17";
+pub const ARCHIVE_SIG: &str = "0def7320c3a5731c473e5ecbe6d01bc7";
+
+/// The engine's generic "computed" sentinel: a value not known yet.
+pub const UNKNOWN_SENTINEL: &str = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/// The checked-inputs key listing the properties whose values the provider chose
+/// (auto-names), the convention of Pulumi's bridged providers.
+pub const DEFAULTS_KEY: &str = "__defaults";
+
+/// Every sentinel the engine may use for a value that is not known yet.
+const UNKNOWN_SENTINELS: &[&str] = &[
+    UNKNOWN_SENTINEL,
+    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
+    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
+    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
+    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+    "030794c1-ac77-496b-92df-f27374a8bd58",
+    "e48ece36-62e2-4504-bad9-02848725956a",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("property {path}: {what} values are not supported by pgentra")]
+    Unsupported { path: String, what: &'static str },
+    #[error("property {path}: unrecognised special value signature {signature:?}")]
+    UnknownSignature { path: String, signature: String },
+}
+
+pub fn decode(value: Option<&Struct>) -> Result<Props, CodecError> {
+    let mut props = Props::default();
+    let Some(value) = value else { return Ok(props) };
+    for (name, field) in &value.fields {
+        if name == DEFAULTS_KEY {
+            let mut secret = false;
+            if let Value::Array(names) = decode_value(field, name, &mut secret)? {
+                for chosen in names.iter().filter_map(Value::as_str) {
+                    props.mark_provider_chosen(chosen);
+                }
+            }
+            continue;
+        }
+        let mut secret = false;
+        let decoded = decode_value(field, name, &mut secret)?;
+        if secret {
+            props.mark_secret(name);
+        }
+        props.values.insert(name.clone(), decoded);
+    }
+    Ok(props)
+}
+
+fn decode_value(value: &PbValue, path: &str, secret: &mut bool) -> Result<Value, CodecError> {
+    Ok(match &value.kind {
+        None | Some(Kind::NullValue(_)) => Value::Null,
+        Some(Kind::BoolValue(b)) => Value::Bool(*b),
+        Some(Kind::NumberValue(n)) => number(*n),
+        Some(Kind::StringValue(s)) if UNKNOWN_SENTINELS.contains(&s.as_str()) => {
+            Value::String(UNKNOWN.to_owned())
+        }
+        Some(Kind::StringValue(s)) => Value::String(s.clone()),
+        Some(Kind::ListValue(list)) => Value::Array(
+            list.values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| decode_value(v, &format!("{path}[{i}]"), secret))
+                .collect::<Result<_, _>>()?,
+        ),
+        Some(Kind::StructValue(s)) => match signature(s) {
+            None => Value::Object(
+                s.fields
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), decode_value(v, &format!("{path}.{k}"), secret)?)))
+                    .collect::<Result<Map<_, _>, CodecError>>()?,
+            ),
+            Some(SECRET_SIG) => {
+                *secret = true;
+                s.fields
+                    .get("value")
+                    .map(|v| decode_value(v, path, secret))
+                    .transpose()?
+                    .unwrap_or(Value::Null)
+            }
+            Some(OUTPUT_SIG) => {
+                if matches!(
+                    s.fields.get("secret").and_then(|v| v.kind.as_ref()),
+                    Some(Kind::BoolValue(true))
+                ) {
+                    *secret = true;
+                }
+                match s.fields.get("value") {
+                    Some(v) => decode_value(v, path, secret)?,
+                    None => Value::String(UNKNOWN.to_owned()),
+                }
+            }
+            Some(RESOURCE_REF_SIG) => {
+                let text = |key: &str| match s.fields.get(key).and_then(|v| v.kind.as_ref()) {
+                    Some(Kind::StringValue(s)) => Some(s.clone()),
+                    _ => None,
+                };
+                match (text("id"), text("urn")) {
+                    (Some(id), _) if id.is_empty() || UNKNOWN_SENTINELS.contains(&id.as_str()) => {
+                        Value::String(UNKNOWN.to_owned())
+                    }
+                    (Some(id), _) => Value::String(id),
+                    (None, Some(urn)) => Value::String(urn),
+                    (None, None) => Value::String(UNKNOWN.to_owned()),
+                }
+            }
+            Some(ASSET_SIG) => {
+                return Err(CodecError::Unsupported {
+                    path: path.to_owned(),
+                    what: "asset",
+                })
+            }
+            Some(ARCHIVE_SIG) => {
+                return Err(CodecError::Unsupported {
+                    path: path.to_owned(),
+                    what: "archive",
+                })
+            }
+            Some(other) => {
+                return Err(CodecError::UnknownSignature {
+                    path: path.to_owned(),
+                    signature: other.to_owned(),
+                })
+            }
+        },
+    })
+}
+
+fn signature(s: &Struct) -> Option<&str> {
+    match s.fields.get(SIG_KEY)?.kind.as_ref()? {
+        Kind::StringValue(sig) => Some(sig.as_str()),
+        _ => None,
+    }
+}
+
+fn number(n: f64) -> Value {
+    // The wire has only doubles; whole numbers go back to integers so rules and diffs see 64, not 64.0.
+    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        Value::Number(Number::from(n as i64))
+    } else {
+        Number::from_f64(n)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
+    }
+}
+
+/// Encodes properties, wrapping as secret every top-level property that `props` marks secret
+/// or for which `always_secret` says so.
+pub fn encode(props: &Props, always_secret: impl Fn(&str) -> bool) -> Struct {
+    let mut fields: std::collections::BTreeMap<String, PbValue> = props
+        .values
+        .iter()
+        .map(|(name, value)| {
+            let encoded = encode_value(value);
+            let wrapped = if props.is_secret(name) || always_secret(name) {
+                secret(encoded)
+            } else {
+                encoded
+            };
+            (name.clone(), wrapped)
+        })
+        .collect();
+    if !props.provider_chosen.is_empty() {
+        let chosen = props
+            .provider_chosen
+            .iter()
+            .cloned()
+            .map(Value::String)
+            .collect();
+        fields.insert(DEFAULTS_KEY.to_owned(), encode_value(&Value::Array(chosen)));
+    }
+    Struct { fields }
+}
+
+pub fn encode_value(value: &Value) -> PbValue {
+    let kind = match value {
+        Value::Null => Kind::NullValue(0),
+        Value::Bool(b) => Kind::BoolValue(*b),
+        Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
+        Value::String(s) if s == UNKNOWN => Kind::StringValue(UNKNOWN_SENTINEL.to_owned()),
+        Value::String(s) => Kind::StringValue(s.clone()),
+        Value::Array(items) => Kind::ListValue(ListValue {
+            values: items.iter().map(encode_value).collect(),
+        }),
+        Value::Object(map) => Kind::StructValue(Struct {
+            fields: map
+                .iter()
+                .map(|(k, v)| (k.clone(), encode_value(v)))
+                .collect(),
+        }),
+    };
+    PbValue { kind: Some(kind) }
+}
+
+fn secret(value: PbValue) -> PbValue {
+    let mut fields = std::collections::BTreeMap::new();
+    fields.insert(
+        SIG_KEY.to_owned(),
+        PbValue {
+            kind: Some(Kind::StringValue(SECRET_SIG.to_owned())),
+        },
+    );
+    fields.insert("value".to_owned(), value);
+    PbValue {
+        kind: Some(Kind::StructValue(Struct { fields })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pb(value: Value) -> PbValue {
+        encode_value(&value)
+    }
+
+    fn pb_struct(value: Value) -> Struct {
+        match pb(value).kind {
+            Some(Kind::StructValue(s)) => s,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_secret_input_is_unwrapped_and_remembered_by_name() {
+        let wire = pb_struct(
+            json!({"password": {SIG_KEY: SECRET_SIG, "value": "hunter2-Long"}, "login": "pgadmin"}),
+        );
+        let props = decode(Some(&wire)).unwrap();
+        assert_eq!(props.get("password"), Some(&json!("hunter2-Long")));
+        assert!(props.is_secret("password"));
+        assert!(!props.is_secret("login"));
+        let back = encode(&props, |_| false);
+        assert_eq!(
+            back.fields["password"],
+            pb(json!({SIG_KEY: SECRET_SIG, "value": "hunter2-Long"}))
+        );
+        assert_eq!(back.fields["login"], pb(json!("pgadmin")));
+    }
+
+    #[test]
+    fn a_secret_nested_in_a_map_makes_the_whole_property_secret() {
+        let wire = pb_struct(
+            json!({"tags": {"owner": {SIG_KEY: SECRET_SIG, "value": "me"}, "env": "prod"}}),
+        );
+        let props = decode(Some(&wire)).unwrap();
+        assert_eq!(
+            props.get("tags"),
+            Some(&json!({"owner": "me", "env": "prod"}))
+        );
+        assert!(props.is_secret("tags"));
+    }
+
+    #[test]
+    fn typed_unknown_sentinels_become_the_generic_one() {
+        let wire = pb_struct(
+            json!({"n": "3eeb2bf0-c639-47a8-9e75-3b44932eb421", "l": ["a", "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7"]}),
+        );
+        let props = decode(Some(&wire)).unwrap();
+        assert!(props.is_unknown("n"));
+        assert!(props.is_unknown("l"));
+    }
+
+    #[test]
+    fn an_output_value_without_a_value_is_unknown_and_a_secret_output_is_secret() {
+        let wire = pb_struct(json!({
+            "a": {SIG_KEY: OUTPUT_SIG, "dependencies": []},
+            "b": {SIG_KEY: OUTPUT_SIG, "value": "x", "secret": true},
+        }));
+        let props = decode(Some(&wire)).unwrap();
+        assert!(props.is_unknown("a"));
+        assert_eq!(props.get("b"), Some(&json!("x")));
+        assert!(props.is_secret("b"));
+    }
+
+    #[test]
+    fn a_resource_reference_becomes_its_id() {
+        let wire = pb_struct(json!({
+            "server": {SIG_KEY: RESOURCE_REF_SIG, "urn": "urn:pulumi:s::p::t::n", "id": "/subscriptions/x"},
+            "pending": {SIG_KEY: RESOURCE_REF_SIG, "urn": "urn:pulumi:s::p::t::n", "id": ""},
+        }));
+        let props = decode(Some(&wire)).unwrap();
+        assert_eq!(props.get("server"), Some(&json!("/subscriptions/x")));
+        assert!(props.is_unknown("pending"));
+    }
+
+    #[test]
+    fn whole_numbers_decode_as_integers() {
+        let props = decode(Some(&pb_struct(json!({"size": 64.0, "ratio": 0.5})))).unwrap();
+        assert_eq!(props.get("size"), Some(&json!(64)));
+        assert_eq!(props.get("ratio"), Some(&json!(0.5)));
+    }
+
+    #[test]
+    fn assets_are_refused_with_the_property_named() {
+        let wire = pb_struct(json!({"file": {SIG_KEY: ASSET_SIG, "hash": "00", "text": "x"}}));
+        let err = decode(Some(&wire)).unwrap_err().to_string();
+        assert!(err.contains("file") && err.contains("asset"), "{err}");
+    }
+
+    #[test]
+    fn always_secret_properties_are_wrapped_on_output() {
+        let props =
+            Props::from_json(json!({"token": "eyJ...", "expiresOn": "2026-01-01T00:00:00Z"}));
+        let wire = encode(&props, |name| name == "token");
+        assert_eq!(
+            wire.fields["token"],
+            pb(json!({SIG_KEY: SECRET_SIG, "value": "eyJ..."}))
+        );
+        assert_eq!(wire.fields["expiresOn"], pb(json!("2026-01-01T00:00:00Z")));
+    }
+}

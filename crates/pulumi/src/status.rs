@@ -1,0 +1,77 @@
+//! Turning errors into gRPC statuses the engine reads correctly: the code says whether
+//! anything changed, the message names the operation and the resource.
+
+use crate::proto::google_rpc;
+use crate::proto::pulumirpc::ErrorResourceInitFailed;
+use pgentra_core::error::ErrorClass;
+use pgentra_core::resource::Error;
+use prost::Message;
+use tonic::{Code, Status};
+
+/// "creating pgentra:index:FlexibleServer \"pg-1\"": the frame every error message starts with.
+pub fn operation(verb: &str, token: &str, urn: &str) -> String {
+    let name = urn
+        .rsplit("::")
+        .next()
+        .filter(|n| !n.is_empty() && !urn.is_empty());
+    match name {
+        Some(name) => format!("{verb} {token} {name:?}"),
+        None => format!("{verb} {token}"),
+    }
+}
+
+pub fn from_resource_error(operation: &str, error: &Error) -> Status {
+    if let Error::InitFailed {
+        id,
+        outputs,
+        reason,
+    } = error
+    {
+        let properties = crate::codec::encode(outputs, |_| false);
+        return init_failed(
+            operation,
+            ErrorResourceInitFailed {
+                id: id.clone(),
+                properties: Some(properties),
+                reasons: vec![reason.clone()],
+                inputs: None,
+                refresh_before_update: false,
+            },
+        );
+    }
+    Status::new(code(error.class()), format!("{operation}: {error}"))
+}
+
+/// The gRPC code the engine reads correctly for each class. INTERNAL/UNKNOWN would tell the
+/// engine the outcome is unknown; every other class means that nothing changed, so it maps to
+/// a code the engine records as a clean failure.
+fn code(class: ErrorClass) -> Code {
+    match class {
+        ErrorClass::Unavailable => Code::Unavailable,
+        ErrorClass::InvalidArgument => Code::InvalidArgument,
+        ErrorClass::NotFound => Code::NotFound,
+        ErrorClass::AlreadyExists => Code::AlreadyExists,
+        ErrorClass::FailedPrecondition => Code::FailedPrecondition,
+        ErrorClass::DeadlineExceeded => Code::DeadlineExceeded,
+        ErrorClass::Unknown => Code::Unknown,
+    }
+}
+
+/// A failure after the resource came to exist: the engine keeps `id` and `properties` in
+/// the state, so nothing is orphaned, and retries with an Update on the next run.
+pub fn init_failed(operation: &str, detail: ErrorResourceInitFailed) -> Status {
+    let message = format!("{operation}: {}", detail.reasons.join("; "));
+    let status = google_rpc::Status {
+        code: Code::Unknown as i32,
+        message: message.clone(),
+        details: vec![prost_types::Any {
+            type_url: "type.googleapis.com/pulumirpc.ErrorResourceInitFailed".to_owned(),
+            value: detail.encode_to_vec(),
+        }],
+    };
+    Status::with_details(Code::Unknown, message, status.encode_to_vec().into())
+}
+
+pub fn bad_request(operation: &str, message: impl std::fmt::Display) -> Status {
+    Status::invalid_argument(format!("{operation}: {message}"))
+}
