@@ -123,6 +123,81 @@ def test_plugin_exits_promptly_after_shutdown_instead_of_being_killed(
         assert (log_time(exited) - log_time(close)).total_seconds() < 1.0, (close, exited)
 
 
+CHAIN_SLICE_CONFIG = PROVIDER_ONLY_CONFIG + """
+resource "pgentra_flexible_server" "db" {
+  resource_group_name = "rg-data"
+  server_name         = "pg-orders"
+  location            = "westeurope"
+  version             = "16"
+  sku_name            = "Standard_B1ms"
+  tags                = { team = "data" }
+}
+
+resource "pgentra_grant" "connect" {
+  sql_connection {
+    host     = pgentra_flexible_server.db.fully_qualified_domain_name
+    username = "admin@example.com"
+  }
+  role        = "orders-api"
+  database    = "postgres"
+  object_type = "database"
+  privileges  = ["CONNECT"]
+}
+"""
+
+
+def validate_with(workspace: TerraformWorkspace, config: str):
+    workspace.write_config(config)
+    initialised = workspace.run("init", "-no-color")
+    assert initialised.returncode == 0, initialised.describe()
+    return workspace.run("validate", "-no-color")
+
+
+def test_validate_accepts_a_server_and_a_grant_with_its_sql_connection_block(
+    workspace: TerraformWorkspace,
+):
+    result = validate_with(workspace, CHAIN_SLICE_CONFIG)
+
+    assert result.returncode == 0, result.describe()
+    assert "Success! The configuration is valid." in result.stdout, result.describe()
+
+
+def test_validate_names_an_attribute_of_the_wrong_type(workspace: TerraformWorkspace):
+    config = CHAIN_SLICE_CONFIG.replace('"Standard_B1ms"', '"Standard_B1ms"\n  storage_size_gb = "lots"')
+
+    result = validate_with(workspace, config)
+
+    assert result.returncode == 1, result.describe()
+    text = " ".join(result.stderr.split())
+    assert "storage_size_gb" in text, result.describe()
+    assert "a number is required" in text, result.describe()
+
+
+def test_validate_names_an_attribute_with_a_value_outside_its_enum(workspace: TerraformWorkspace):
+    config = CHAIN_SLICE_CONFIG.replace('object_type = "database"', 'object_type = "galaxy"')
+
+    result = validate_with(workspace, config)
+
+    assert result.returncode == 1, result.describe()
+    text = " ".join(result.stderr.split())
+    assert "Invalid value for object_type" in text, result.describe()
+    assert 'object_type = "galaxy"' in text, "Terraform points at the attribute in main.tf"
+    assert '"galaxy" is not allowed' in text, result.describe()
+
+
+def test_validate_names_a_member_of_the_sql_connection_block(workspace: TerraformWorkspace):
+    config = CHAIN_SLICE_CONFIG.replace(
+        'username = "admin@example.com"', 'username = "admin@example.com"\n    ssl_mode = "sometimes"'
+    )
+
+    result = validate_with(workspace, config)
+
+    assert result.returncode == 1, result.describe()
+    text = " ".join(result.stderr.split())
+    assert "Invalid value for sql_connection.ssl_mode" in text, result.describe()
+    assert 'ssl_mode = "sometimes"' in text, result.describe()
+
+
 # --- the binary on its own ---------------------------------------------------------------------
 
 
@@ -309,7 +384,7 @@ def test_independent_client_holding_a_p521_certificate_reads_the_schema_then_shu
         provider = tfplugin6_grpc.ProviderStub(channel)
         schema = provider.GetProviderSchema(tfplugin6.GetProviderSchema.Request(), timeout=10)
         assert schema.HasField("provider") and schema.provider.HasField("block")
-        assert list(schema.resource_schemas) == []
+        assert "pgentra_flexible_server" in schema.resource_schemas
         assert list(schema.diagnostics) == []
 
         validated = provider.ValidateProviderConfig(
@@ -327,13 +402,16 @@ def test_independent_client_holding_a_p521_certificate_reads_the_schema_then_shu
     assert stdout == b"", "nothing but the handshake line may ever reach stdout"
 
 
-def test_rpcs_without_resources_answer_unimplemented(mtls_plugin, client_certificate):
+def test_rpcs_the_provider_does_not_serve_answer_unimplemented(mtls_plugin, client_certificate):
     with mtls_channel(mtls_plugin, client_certificate) as channel:
-        provider = tfplugin6_grpc.ProviderStub(channel)
+        # GetFunctions (6.5): pgentra has no provider functions.
+        call = channel.unary_unary(
+            "/tfplugin6.Provider/GetFunctions",
+            request_serializer=lambda _: b"",
+            response_deserializer=lambda data: data,
+        )
         with pytest.raises(grpc.RpcError) as raised:
-            provider.PlanResourceChange(
-                tfplugin6.PlanResourceChange.Request(type_name="pgentra_database"), timeout=10
-            )
+            call(None, timeout=10)
     assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
