@@ -159,24 +159,45 @@ pub fn plan_update(
         })
         .map(Property::tf_name)
         .collect();
-    let replacing = diff.replaces();
     let context = PlanContext {
         prior: Some(prior),
-        replacing,
+        replacing: false,
         config_unknown: news.has_unknowns(),
         same_meaning,
     };
     let mut planned = plan_block(&rt.block, config, &rt.to_tf_inputs(&checked.inputs), &context, true);
-    let id = match prior.get(ID) {
-        Some(id) if !replacing => id.clone(),
-        _ => unknown(),
-    };
-    planned.insert(ID.to_owned(), id);
+    // What Terraform compares: when every input planned is the prior one (an attribute left
+    // out of the configuration keeps what is there), nothing changes.
+    let inputs_unchanged = rt
+        .block
+        .attributes
+        .iter()
+        .filter(|a| a.property.is_some_and(Property::is_input))
+        .map(|a| &a.name)
+        .chain(rt.block.blocks.iter().map(|b| &b.name))
+        .all(|name| planned.get(name) == prior.get(name));
+    if inputs_unchanged {
+        return Ok(UpdatePlan::NoChange);
+    }
     let mut requires_replace: Vec<String> = Vec::new();
     for change in diff.changes.iter().filter(|c| c.replace) {
         let path = rt.tf_path(&change.path);
+        let top = path.split(['.', '[']).next().unwrap_or(&path);
+        if planned.get(top) == prior.get(top) {
+            continue; // kept as it is (left out of the configuration)
+        }
         if !requires_replace.contains(&path) {
             requires_replace.push(path);
+        }
+    }
+    // A replacement starts afresh: its ID and every output are known only after apply.
+    let replacing = !requires_replace.is_empty();
+    for attribute in &rt.block.attributes {
+        let is_output = attribute.property.is_some_and(|p| !p.is_input());
+        if attribute.name == ID || (replacing && is_output) {
+            let kept = prior.get(ID).filter(|_| !replacing).cloned();
+            let value = if attribute.name == ID { kept.unwrap_or_else(unknown) } else { unknown() };
+            planned.insert(attribute.name.clone(), value);
         }
     }
     Ok(UpdatePlan::Change {
@@ -518,6 +539,29 @@ mod tests {
         assert_eq!(planned["id"], prior["id"]);
         assert_eq!(planned["fully_qualified_domain_name"], prior["fully_qualified_domain_name"]);
         assert!(is_unknown(&planned["state"]), "volatile outputs are unknown on update");
+    }
+
+    #[test]
+    fn attributes_left_out_keep_what_azure_reported_so_an_import_plans_empty() {
+        let (core, rt) = setup("pgentra:index:FlexibleServer");
+        let cfg = server_config(&rt);
+        let mut imported = plan_create(&core, &rt, &cfg).unwrap();
+        imported.insert("id".into(), json!("/x"));
+        imported.insert("fully_qualified_domain_name".into(), json!("h"));
+        imported.insert("state".into(), json!("Ready"));
+        imported.insert("public_network_access".into(), json!("Enabled"));
+        imported.insert("tenant_id".into(), json!("11111111-1111-1111-1111-111111111111"));
+        imported.insert("tags".into(), json!({}));
+        assert_eq!(plan_update(&core, &rt, &imported, &cfg).unwrap(), UpdatePlan::NoChange);
+
+        let mut tagged = cfg.clone();
+        tagged.insert("tags".into(), json!({"team": "data"}));
+        let UpdatePlan::Change { planned, .. } = plan_update(&core, &rt, &imported, &tagged).unwrap()
+        else {
+            panic!("a change")
+        };
+        assert_eq!(planned["public_network_access"], json!("Enabled"));
+        assert_eq!(planned["tenant_id"], imported["tenant_id"]);
     }
 
     fn grant_config(rt: &ResourceType, privileges: Value) -> Map<String, Value> {

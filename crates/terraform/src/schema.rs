@@ -6,8 +6,10 @@
 //! - every resource gets a computed string `id` (the same ID as Pulumi's);
 //! - required input -> required; auto-named names (Pulumi's `serverName`) -> required too, since
 //!   Terraform has no URN to derive a name from;
-//! - an input the provider fills in (a default, a derived value) and a sticky one (Azure keeps it
-//!   when the program drops it) -> optional+computed; other inputs -> optional; outputs -> computed;
+//! - every other input is optional+computed: the provider fills some in (a default, a derived
+//!   value), Azure reports the rest back (a database's charset, a server's tenant), so leaving one
+//!   out of the configuration means "whatever it is now" and an imported resource plans empty;
+//!   only secrets, which are never read back, are plain optional; outputs -> computed;
 //! - `secret` -> sensitive; docs in markdown;
 //! - an object-typed property (`connection`) -> a nested block, nesting SINGLE, named by its
 //!   tf_name (`sql_connection`), whose members follow the same rules;
@@ -141,7 +143,7 @@ pub fn input_flags(property: &Property, auto_named: bool) -> (bool, bool, bool) 
     if property.is_required() || auto_named {
         (true, false, false)
     } else {
-        let computed = property.is_provider_filled() || property.sticky;
+        let computed = property.is_provider_filled() || !property.secret;
         (false, true, computed)
     }
 }
@@ -313,9 +315,10 @@ mod tests {
         assert_eq!(flags(at("storage_size_gb")), (false, true, true));
         assert_eq!(flags(at("active_directory_auth")), (false, true, true));
         assert_eq!(flags(at("sku_tier")), (false, true, true));
-        // Plain optional, and a sticky one Azure keeps.
-        assert_eq!(flags(at("public_network_access")), (false, true, false));
+        // Reported back by Azure when left out; a secret is never read back.
+        assert_eq!(flags(at("public_network_access")), (false, true, true));
         assert_eq!(flags(at("administrator_login")), (false, true, true));
+        assert_eq!(flags(at("administrator_login_password")), (false, true, false));
         assert!(at("administrator_login_password").sensitive);
         assert_eq!(flags(at("fully_qualified_domain_name")), (false, false, true));
         assert_eq!(at("storage_size_gb").ty, CtyType::Number);

@@ -564,7 +564,7 @@ impl Provider for PgentraProvider {
                 decode(request.config.as_ref(), &rt.ty, "configuration")?,
             ))
         })();
-        let (prior, planned, config) = match decoded {
+        let (prior, planned, _config) = match decoded {
             Ok(values) => values,
             Err(d) => return Ok(Response::new(keep(request.prior_state.clone(), vec![d]))),
         };
@@ -584,8 +584,8 @@ impl Provider for PgentraProvider {
             }
             // Create.
             (None, Some(planned)) => {
-                let config = config.unwrap_or_default();
-                let checked = self.core.check(resource, &rt.props_of(&config), &Props::default());
+                // The planned inputs: the configuration with what the plan filled in.
+                let checked = self.core.check(resource, &rt.inputs_of(&planned), &Props::default());
                 if !checked.failures.is_empty() {
                     let diagnostics = failure_diagnostics(rt.properties(), &format!("creating {}", rt.name), &checked.failures);
                     return Ok(Response::new(keep(None, diagnostics)));
@@ -610,9 +610,9 @@ impl Provider for PgentraProvider {
             // Update.
             (Some(prior), Some(planned)) => {
                 let id = prior.get(ID).and_then(Value::as_str).unwrap_or_default().to_owned();
-                let config = config.unwrap_or_default();
                 let olds = rt.checked_olds(&self.core, &prior);
-                let checked = self.core.check(resource, &rt.props_of(&config), &olds);
+                // The planned inputs: attributes left out of the configuration keep their value.
+                let checked = self.core.check(resource, &rt.inputs_of(&planned), &olds);
                 if !checked.failures.is_empty() {
                     let diagnostics = failure_diagnostics(rt.properties(), &format!("updating {}", rt.name), &checked.failures);
                     return Ok(Response::new(keep(request.prior_state.clone(), diagnostics)));
