@@ -127,7 +127,13 @@ pub fn plan_create(
         config_unknown: news.has_unknowns(),
         same_meaning: BTreeSet::new(),
     };
-    let mut planned = plan_block(&rt.block, config, &rt.to_tf_inputs(&checked.inputs), &context, true);
+    let mut planned = plan_block(
+        &rt.block,
+        config,
+        &rt.to_tf_inputs(&checked.inputs),
+        &context,
+        true,
+    );
     planned.insert(ID.to_owned(), unknown());
     Ok(planned)
 }
@@ -165,7 +171,13 @@ pub fn plan_update(
         config_unknown: news.has_unknowns(),
         same_meaning,
     };
-    let mut planned = plan_block(&rt.block, config, &rt.to_tf_inputs(&checked.inputs), &context, true);
+    let mut planned = plan_block(
+        &rt.block,
+        config,
+        &rt.to_tf_inputs(&checked.inputs),
+        &context,
+        true,
+    );
     // What Terraform compares: when every input planned is the prior one (an attribute left
     // out of the configuration keeps what is there), nothing changes.
     let inputs_unchanged = rt
@@ -196,7 +208,11 @@ pub fn plan_update(
         let is_output = attribute.property.is_some_and(|p| !p.is_input());
         if attribute.name == ID || (replacing && is_output) {
             let kept = prior.get(ID).filter(|_| !replacing).cloned();
-            let value = if attribute.name == ID { kept.unwrap_or_else(unknown) } else { unknown() };
+            let value = if attribute.name == ID {
+                kept.unwrap_or_else(unknown)
+            } else {
+                unknown()
+            };
             planned.insert(attribute.name.clone(), value);
         }
     }
@@ -229,7 +245,9 @@ fn plan_block(
         let configured = config.get(&attribute.name).unwrap_or(&null);
         let value = match property.role {
             Role::Output { stable } => match context.prior {
-                Some(_) if top && stable && !context.replacing && !prior(&attribute.name).is_null() => {
+                Some(_)
+                    if top && stable && !context.replacing && !prior(&attribute.name).is_null() =>
+                {
                     prior(&attribute.name).clone()
                 }
                 _ => unknown(),
@@ -274,7 +292,13 @@ fn plan_block(
                     config_unknown: context.config_unknown,
                     same_meaning: BTreeSet::new(),
                 };
-                Value::Object(plan_block(&nested.block, members, checked_members, &inner, false))
+                Value::Object(plan_block(
+                    &nested.block,
+                    members,
+                    checked_members,
+                    &inner,
+                    false,
+                ))
             }
             other => other.clone(),
         };
@@ -376,7 +400,9 @@ pub fn refreshed(
         let before = rt.inputs_of(prior);
         let resource = rt.resource.as_ref();
         let checked_before = core.check(resource, &before, &Props::default()).inputs;
-        let checked_now = core.check(resource, &found.inputs, &Props::default()).inputs;
+        let checked_now = core
+            .check(resource, &found.inputs, &Props::default())
+            .inputs;
         checked_before.get(property.name).is_some()
             && checked_before.get(property.name) == checked_now.get(property.name)
     };
@@ -513,14 +539,22 @@ mod tests {
         let cfg = server_config(&rt);
         let mut prior = plan_create(&core, &rt, &cfg).unwrap();
         prior.insert("id".into(), json!("/subscriptions/x/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-one"));
-        prior.insert("fully_qualified_domain_name".into(), json!("pg-one.postgres.database.azure.com"));
+        prior.insert(
+            "fully_qualified_domain_name".into(),
+            json!("pg-one.postgres.database.azure.com"),
+        );
         prior.insert("state".into(), json!("Ready"));
-        assert_eq!(plan_update(&core, &rt, &prior, &cfg).unwrap(), UpdatePlan::NoChange);
+        assert_eq!(
+            plan_update(&core, &rt, &prior, &cfg).unwrap(),
+            UpdatePlan::NoChange
+        );
 
         let mut moved = cfg.clone();
         moved.insert("location".into(), json!("northeurope"));
-        let UpdatePlan::Change { planned, requires_replace } =
-            plan_update(&core, &rt, &prior, &moved).unwrap()
+        let UpdatePlan::Change {
+            planned,
+            requires_replace,
+        } = plan_update(&core, &rt, &prior, &moved).unwrap()
         else {
             panic!("a change")
         };
@@ -530,15 +564,23 @@ mod tests {
 
         let mut tagged = cfg.clone();
         tagged.insert("tags".into(), json!({"team": "data"}));
-        let UpdatePlan::Change { planned, requires_replace } =
-            plan_update(&core, &rt, &prior, &tagged).unwrap()
+        let UpdatePlan::Change {
+            planned,
+            requires_replace,
+        } = plan_update(&core, &rt, &prior, &tagged).unwrap()
         else {
             panic!("a change")
         };
         assert!(requires_replace.is_empty());
         assert_eq!(planned["id"], prior["id"]);
-        assert_eq!(planned["fully_qualified_domain_name"], prior["fully_qualified_domain_name"]);
-        assert!(is_unknown(&planned["state"]), "volatile outputs are unknown on update");
+        assert_eq!(
+            planned["fully_qualified_domain_name"],
+            prior["fully_qualified_domain_name"]
+        );
+        assert!(
+            is_unknown(&planned["state"]),
+            "volatile outputs are unknown on update"
+        );
     }
 
     #[test]
@@ -550,13 +592,20 @@ mod tests {
         imported.insert("fully_qualified_domain_name".into(), json!("h"));
         imported.insert("state".into(), json!("Ready"));
         imported.insert("public_network_access".into(), json!("Enabled"));
-        imported.insert("tenant_id".into(), json!("11111111-1111-1111-1111-111111111111"));
+        imported.insert(
+            "tenant_id".into(),
+            json!("11111111-1111-1111-1111-111111111111"),
+        );
         imported.insert("tags".into(), json!({}));
-        assert_eq!(plan_update(&core, &rt, &imported, &cfg).unwrap(), UpdatePlan::NoChange);
+        assert_eq!(
+            plan_update(&core, &rt, &imported, &cfg).unwrap(),
+            UpdatePlan::NoChange
+        );
 
         let mut tagged = cfg.clone();
         tagged.insert("tags".into(), json!({"team": "data"}));
-        let UpdatePlan::Change { planned, .. } = plan_update(&core, &rt, &imported, &tagged).unwrap()
+        let UpdatePlan::Change { planned, .. } =
+            plan_update(&core, &rt, &imported, &tagged).unwrap()
         else {
             panic!("a change")
         };
@@ -591,7 +640,10 @@ mod tests {
         let mut prior = planned.clone();
         prior.insert("id".into(), json!("some-id"));
         let reordered = grant_config(&rt, json!(["CREATE", "connect"]));
-        assert_eq!(plan_update(&core, &rt, &prior, &reordered).unwrap(), UpdatePlan::NoChange);
+        assert_eq!(
+            plan_update(&core, &rt, &prior, &reordered).unwrap(),
+            UpdatePlan::NoChange
+        );
     }
 
     #[test]
@@ -609,13 +661,19 @@ mod tests {
         let planned = plan_create(&core, &rt, &server_config(&rt)).unwrap();
         let mut actual = planned.clone();
         actual.insert("location".into(), json!("West Europe"));
-        actual.insert("fully_qualified_domain_name".into(), json!("pg-one.example"));
+        actual.insert(
+            "fully_qualified_domain_name".into(),
+            json!("pg-one.example"),
+        );
         actual.insert("state".into(), json!("Ready"));
         actual.insert("id".into(), json!("the-id"));
         let (state, left) = settle(&rt.block, &planned, &actual);
         assert!(left.is_empty(), "{left:?}");
         assert_eq!(state["location"], json!("westeurope"));
-        assert_eq!(state["fully_qualified_domain_name"], json!("pg-one.example"));
+        assert_eq!(
+            state["fully_qualified_domain_name"],
+            json!("pg-one.example")
+        );
         assert_eq!(state["id"], json!("the-id"));
         assert!(!state.values().any(contains_unknown));
     }
@@ -623,8 +681,12 @@ mod tests {
     #[test]
     fn stored_json_loses_attributes_the_schema_no_longer_has() {
         let (_, rt) = setup("pgentra:index:Grant");
-        let stored = json!({"role": "app", "gone": 1, "sql_connection": {"host": "h", "old": true}});
+        let stored =
+            json!({"role": "app", "gone": 1, "sql_connection": {"host": "h", "old": true}});
         let value = drop_unknown_attributes(stored, &rt.ty);
-        assert_eq!(value, json!({"role": "app", "sql_connection": {"host": "h"}}));
+        assert_eq!(
+            value,
+            json!({"role": "app", "sql_connection": {"host": "h"}})
+        );
     }
 }

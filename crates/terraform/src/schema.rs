@@ -62,7 +62,11 @@ impl Block {
             self.attributes
                 .iter()
                 .map(|a| (a.name.clone(), a.ty.clone()))
-                .chain(self.blocks.iter().map(|b| (b.name.clone(), b.block.cty_type()))),
+                .chain(
+                    self.blocks
+                        .iter()
+                        .map(|b| (b.name.clone(), b.block.cty_type())),
+                ),
         )
     }
 
@@ -285,7 +289,10 @@ mod tests {
     #[test]
     fn every_resource_type_is_named_by_the_rule() {
         let registry = Registry::builtin();
-        let mut names: Vec<String> = registry.resources().map(|r| r.spec().tf_type_name()).collect();
+        let mut names: Vec<String> = registry
+            .resources()
+            .map(|r| r.spec().tf_type_name())
+            .collect();
         names.sort();
         assert_eq!(
             names,
@@ -318,9 +325,15 @@ mod tests {
         // Reported back by Azure when left out; a secret is never read back.
         assert_eq!(flags(at("public_network_access")), (false, true, true));
         assert_eq!(flags(at("administrator_login")), (false, true, true));
-        assert_eq!(flags(at("administrator_login_password")), (false, true, false));
+        assert_eq!(
+            flags(at("administrator_login_password")),
+            (false, true, false)
+        );
         assert!(at("administrator_login_password").sensitive);
-        assert_eq!(flags(at("fully_qualified_domain_name")), (false, false, true));
+        assert_eq!(
+            flags(at("fully_qualified_domain_name")),
+            (false, false, true)
+        );
         assert_eq!(at("storage_size_gb").ty, CtyType::Number);
         assert_eq!(at("tags").ty, CtyType::map(CtyType::String));
         assert!(server.blocks.is_empty());
@@ -332,7 +345,12 @@ mod tests {
         assert!(grant.attribute("connection").is_none());
         let block = grant.block("sql_connection").expect("sql_connection block");
         assert!(block.required);
-        let member = |name: &str| block.block.attribute(name).unwrap_or_else(|| panic!("{name}"));
+        let member = |name: &str| {
+            block
+                .block
+                .attribute(name)
+                .unwrap_or_else(|| panic!("{name}"))
+        };
         assert_eq!(flags(member("host")), (true, false, false));
         assert_eq!(flags(member("username")), (true, false, false));
         for defaulted in ["port", "database", "ssl_mode"] {
@@ -343,13 +361,23 @@ mod tests {
             CtyType::list(CtyType::String)
         );
         let proto = grant.to_proto();
-        let nested = proto.block_types.iter().find(|b| b.type_name == "sql_connection").unwrap();
-        assert_eq!(nested.nesting, schema::nested_block::NestingMode::Single as i32);
+        let nested = proto
+            .block_types
+            .iter()
+            .find(|b| b.type_name == "sql_connection")
+            .unwrap();
+        assert_eq!(
+            nested.nesting,
+            schema::nested_block::NestingMode::Single as i32
+        );
         assert_eq!((nested.min_items, nested.max_items), (1, 1));
         // The implied type carries the block as an object attribute.
         match grant.cty_type() {
             CtyType::Object(attributes) => {
-                assert!(matches!(attributes.get("sql_connection"), Some(CtyType::Object(_))))
+                assert!(matches!(
+                    attributes.get("sql_connection"),
+                    Some(CtyType::Object(_))
+                ))
             }
             other => panic!("{other:?}"),
         }
@@ -358,7 +386,11 @@ mod tests {
     #[test]
     fn the_provider_block_is_the_config_in_snake_case_with_the_secret_sensitive() {
         let provider = provider_block();
-        let names: Vec<&str> = provider.attributes.iter().map(|a| a.name.as_str()).collect();
+        let names: Vec<&str> = provider
+            .attributes
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
         assert_eq!(
             names,
             [
@@ -388,12 +420,28 @@ mod tests {
     #[test]
     fn the_client_config_data_source_has_computed_results_and_no_token_source_exists() {
         let registry = Registry::builtin();
-        let names: Vec<String> = registry.functions().map(|f| data_source_name(f.spec())).collect();
-        assert!(names.contains(&"pgentra_client_config".to_owned()), "{names:?}");
+        let names: Vec<String> = registry
+            .functions()
+            .map(|f| data_source_name(f.spec()))
+            .collect();
+        assert!(
+            names.contains(&"pgentra_client_config".to_owned()),
+            "{names:?}"
+        );
         let function = registry.function("pgentra:index:getClientConfig").unwrap();
         let block = function_block(function.spec());
-        for name in ["tenant_id", "subscription_id", "object_id", "name", "client_id"] {
-            assert_eq!(flags(block.attribute(name).unwrap()), (false, false, true), "{name}");
+        for name in [
+            "tenant_id",
+            "subscription_id",
+            "object_id",
+            "name",
+            "client_id",
+        ] {
+            assert_eq!(
+                flags(block.attribute(name).unwrap()),
+                (false, false, true),
+                "{name}"
+            );
         }
     }
 

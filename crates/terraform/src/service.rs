@@ -100,7 +100,11 @@ impl PgentraProvider {
                 format!("pgentra has no resource type {name:?}"),
                 format!(
                     "The resource types are: {}.",
-                    self.resources.keys().cloned().collect::<Vec<_>>().join(", ")
+                    self.resources
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         })
@@ -171,7 +175,9 @@ fn decode(
 }
 
 fn encode(value: Option<&Map<String, Value>>, ty: &CtyType) -> Result<DynamicValue, Diagnostic> {
-    let value = value.map(|m| Value::Object(m.clone())).unwrap_or(Value::Null);
+    let value = value
+        .map(|m| Value::Object(m.clone()))
+        .unwrap_or(Value::Null);
     encode_dynamic_value(&value, ty, &unknown()).map_err(|error| {
         diagnostics::error(
             format!("encoding a value for Terraform: {error}"),
@@ -281,7 +287,9 @@ impl Provider for PgentraProvider {
         &self,
         _request: Request<get_resource_identity_schemas::Request>,
     ) -> Reply<get_resource_identity_schemas::Response> {
-        Ok(Response::new(get_resource_identity_schemas::Response::default()))
+        Ok(Response::new(
+            get_resource_identity_schemas::Response::default(),
+        ))
     }
 
     async fn validate_provider_config(
@@ -289,7 +297,11 @@ impl Provider for PgentraProvider {
         request: Request<validate_provider_config::Request>,
     ) -> Reply<validate_provider_config::Response> {
         let request = request.into_inner();
-        let diagnostics = match decode(request.config.as_ref(), &self.provider_type, "provider configuration") {
+        let diagnostics = match decode(
+            request.config.as_ref(),
+            &self.provider_type,
+            "provider configuration",
+        ) {
             Err(diagnostic) => vec![diagnostic],
             Ok(config) => {
                 let props = values::to_props(CONFIG, &config.unwrap_or_default());
@@ -297,7 +309,9 @@ impl Provider for PgentraProvider {
                 failure_diagnostics(CONFIG, "provider \"pgentra\"", &failures)
             }
         };
-        Ok(Response::new(validate_provider_config::Response { diagnostics }))
+        Ok(Response::new(validate_provider_config::Response {
+            diagnostics,
+        }))
     }
 
     async fn validate_resource_config(
@@ -306,7 +320,9 @@ impl Provider for PgentraProvider {
     ) -> Reply<validate_resource_config::Response> {
         let request = request.into_inner();
         let diagnostics = (|| {
-            let rt = self.resource_type(&request.type_name).map_err(|d| vec![d])?;
+            let rt = self
+                .resource_type(&request.type_name)
+                .map_err(|d| vec![d])?;
             let config = decode(request.config.as_ref(), &rt.ty, "configuration")
                 .map_err(|d| vec![d])?
                 .unwrap_or_default();
@@ -316,7 +332,9 @@ impl Provider for PgentraProvider {
             Ok::<_, Vec<Diagnostic>>(failure_diagnostics(rt.properties(), &rt.name, &failures))
         })()
         .unwrap_or_else(|diagnostics| diagnostics);
-        Ok(Response::new(validate_resource_config::Response { diagnostics }))
+        Ok(Response::new(validate_resource_config::Response {
+            diagnostics,
+        }))
     }
 
     async fn validate_data_resource_config(
@@ -334,7 +352,9 @@ impl Provider for PgentraProvider {
                 Ok(_) => Vec::new(),
             },
         };
-        Ok(Response::new(validate_data_resource_config::Response { diagnostics }))
+        Ok(Response::new(validate_data_resource_config::Response {
+            diagnostics,
+        }))
     }
 
     async fn upgrade_resource_state(
@@ -344,7 +364,11 @@ impl Provider for PgentraProvider {
         let request = request.into_inner();
         let result = (|| {
             let rt = self.resource_type(&request.type_name)?;
-            let raw = request.raw_state.as_ref().map(|r| r.json.as_slice()).unwrap_or_default();
+            let raw = request
+                .raw_state
+                .as_ref()
+                .map(|r| r.json.as_slice())
+                .unwrap_or_default();
             if raw.is_empty() {
                 return encode(None, &rt.ty);
             }
@@ -377,7 +401,11 @@ impl Provider for PgentraProvider {
         request: Request<configure_provider::Request>,
     ) -> Reply<configure_provider::Response> {
         let request = request.into_inner();
-        let config = match decode(request.config.as_ref(), &self.provider_type, "provider configuration") {
+        let config = match decode(
+            request.config.as_ref(),
+            &self.provider_type,
+            "provider configuration",
+        ) {
             Ok(config) => config.unwrap_or_default(),
             Err(diagnostic) => {
                 return Ok(Response::new(configure_provider::Response {
@@ -414,7 +442,10 @@ impl Provider for PgentraProvider {
         Ok(Response::new(configure_provider::Response { diagnostics }))
     }
 
-    async fn read_resource(&self, request: Request<read_resource::Request>) -> Reply<read_resource::Response> {
+    async fn read_resource(
+        &self,
+        request: Request<read_resource::Request>,
+    ) -> Reply<read_resource::Response> {
         let request = request.into_inner();
         let private = request.private.clone();
         let fail = |diagnostics: Vec<Diagnostic>| read_resource::Response {
@@ -432,12 +463,19 @@ impl Provider for PgentraProvider {
             Ok(None) => return Ok(Response::new(fail(Vec::new()))),
             Err(d) => return Ok(Response::new(fail(vec![d]))),
         };
-        let id = state.get(ID).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let id = state
+            .get(ID)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         let op = self.operation(&rt.name);
         let old_inputs = rt.inputs_of(&state);
         let props = rt.props_of(&state);
         let read = self
-            .unless_stopped(self.core.read(rt.resource.as_ref(), &id, &props, &old_inputs, &op))
+            .unless_stopped(
+                self.core
+                    .read(rt.resource.as_ref(), &id, &props, &old_inputs, &op),
+            )
             .await;
         let doing = format!("reading {id} as");
         let response = match read {
@@ -481,9 +519,13 @@ impl Provider for PgentraProvider {
             Ok(rt) => rt,
             Err(d) => return Ok(Response::new(fail(vec![d]))),
         };
-        let decoded = decode(request.prior_state.as_ref(), &rt.ty, "prior state").and_then(|prior| {
-            Ok((prior, decode(request.config.as_ref(), &rt.ty, "configuration")?))
-        });
+        let decoded =
+            decode(request.prior_state.as_ref(), &rt.ty, "prior state").and_then(|prior| {
+                Ok((
+                    prior,
+                    decode(request.config.as_ref(), &rt.ty, "configuration")?,
+                ))
+            });
         let (prior, config) = match decoded {
             Ok(values) => values,
             Err(d) => return Ok(Response::new(fail(vec![d]))),
@@ -497,7 +539,11 @@ impl Provider for PgentraProvider {
                 ..Default::default()
             },
             (None, Some(config)) => match plan::plan_create(&self.core, &rt, &config) {
-                Err(failures) => fail(failure_diagnostics(rt.properties(), &format!("planning {}", rt.name), &failures)),
+                Err(failures) => fail(failure_diagnostics(
+                    rt.properties(),
+                    &format!("planning {}", rt.name),
+                    &failures,
+                )),
                 Ok(planned) => {
                     self.preview_log(&rt, None, &config);
                     match encode(Some(&planned), &rt.ty) {
@@ -510,34 +556,45 @@ impl Provider for PgentraProvider {
                     }
                 }
             },
-            (Some(prior), Some(config)) => match plan::plan_update(&self.core, &rt, &prior, &config) {
-                Err(failures) => fail(failure_diagnostics(rt.properties(), &format!("planning {}", rt.name), &failures)),
-                Ok(UpdatePlan::NoChange) => plan_resource_change::Response {
-                    // Exactly the prior state: Terraform sent msgpack, echo its bytes.
-                    planned_state: match request.prior_state {
-                        Some(prior_state) if !prior_state.msgpack.is_empty() => Some(prior_state),
-                        _ => encode(Some(&prior), &rt.ty).ok(),
-                    },
-                    planned_private: private,
-                    ..Default::default()
-                },
-                Ok(UpdatePlan::Change { planned, requires_replace }) => {
-                    self.preview_log(&rt, Some(&prior), &config);
-                    let paths = requires_replace
-                        .iter()
-                        .filter_map(|path| diagnostics::attribute_path(path).ok())
-                        .collect();
-                    match encode(Some(&planned), &rt.ty) {
-                        Ok(planned) => plan_resource_change::Response {
-                            planned_state: Some(planned),
-                            requires_replace: paths,
-                            planned_private: private,
-                            ..Default::default()
+            (Some(prior), Some(config)) => {
+                match plan::plan_update(&self.core, &rt, &prior, &config) {
+                    Err(failures) => fail(failure_diagnostics(
+                        rt.properties(),
+                        &format!("planning {}", rt.name),
+                        &failures,
+                    )),
+                    Ok(UpdatePlan::NoChange) => plan_resource_change::Response {
+                        // Exactly the prior state: Terraform sent msgpack, echo its bytes.
+                        planned_state: match request.prior_state {
+                            Some(prior_state) if !prior_state.msgpack.is_empty() => {
+                                Some(prior_state)
+                            }
+                            _ => encode(Some(&prior), &rt.ty).ok(),
                         },
-                        Err(d) => fail(vec![d]),
+                        planned_private: private,
+                        ..Default::default()
+                    },
+                    Ok(UpdatePlan::Change {
+                        planned,
+                        requires_replace,
+                    }) => {
+                        self.preview_log(&rt, Some(&prior), &config);
+                        let paths = requires_replace
+                            .iter()
+                            .filter_map(|path| diagnostics::attribute_path(path).ok())
+                            .collect();
+                        match encode(Some(&planned), &rt.ty) {
+                            Ok(planned) => plan_resource_change::Response {
+                                planned_state: Some(planned),
+                                requires_replace: paths,
+                                planned_private: private,
+                                ..Default::default()
+                            },
+                            Err(d) => fail(vec![d]),
+                        }
                     }
                 }
-            },
+            }
         };
         Ok(Response::new(response))
     }
@@ -548,10 +605,12 @@ impl Provider for PgentraProvider {
     ) -> Reply<apply_resource_change::Response> {
         let request = request.into_inner();
         let private = request.planned_private.clone();
-        let keep = |state: Option<DynamicValue>, diagnostics: Vec<Diagnostic>| apply_resource_change::Response {
-            new_state: state,
-            private: private.clone(),
-            diagnostics,
+        let keep = |state: Option<DynamicValue>, diagnostics: Vec<Diagnostic>| {
+            apply_resource_change::Response {
+                new_state: state,
+                private: private.clone(),
+                diagnostics,
+            }
         };
         let rt = match self.resource_type(&request.type_name) {
             Ok(rt) => rt,
@@ -574,57 +633,109 @@ impl Provider for PgentraProvider {
             (None, None) => keep(encode(None, &rt.ty).ok(), Vec::new()),
             // Delete.
             (Some(prior), None) => {
-                let id = prior.get(ID).and_then(Value::as_str).unwrap_or_default().to_owned();
+                let id = prior
+                    .get(ID)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
                 let olds = rt.checked_olds(&self.core, &prior);
-                match self.unless_stopped(self.core.delete(resource, &id, &olds, &op)).await {
+                match self
+                    .unless_stopped(self.core.delete(resource, &id, &olds, &op))
+                    .await
+                {
                     Ok(Ok(())) => keep(encode(None, &rt.ty).ok(), Vec::new()),
-                    Ok(Err(error)) => keep(request.prior_state.clone(), vec![error_diagnostic("deleting", &rt.name, &error)]),
-                    Err(Interrupted::Stopped) => keep(request.prior_state.clone(), vec![stopped_diagnostic("deleting", &rt.name)]),
+                    Ok(Err(error)) => keep(
+                        request.prior_state.clone(),
+                        vec![error_diagnostic("deleting", &rt.name, &error)],
+                    ),
+                    Err(Interrupted::Stopped) => keep(
+                        request.prior_state.clone(),
+                        vec![stopped_diagnostic("deleting", &rt.name)],
+                    ),
                 }
             }
             // Create.
             (None, Some(planned)) => {
                 // The planned inputs: the configuration with what the plan filled in.
-                let checked = self.core.check(resource, &rt.inputs_of(&planned), &Props::default());
+                let checked = self
+                    .core
+                    .check(resource, &rt.inputs_of(&planned), &Props::default());
                 if !checked.failures.is_empty() {
-                    let diagnostics = failure_diagnostics(rt.properties(), &format!("creating {}", rt.name), &checked.failures);
+                    let diagnostics = failure_diagnostics(
+                        rt.properties(),
+                        &format!("creating {}", rt.name),
+                        &checked.failures,
+                    );
                     return Ok(Response::new(keep(None, diagnostics)));
                 }
-                match self.unless_stopped(self.core.create(resource, &checked.inputs, &op)).await {
+                match self
+                    .unless_stopped(self.core.create(resource, &checked.inputs, &op))
+                    .await
+                {
                     Ok(Ok(created)) => {
                         let mut actual = plan::returned(&rt, &created.outputs);
                         actual.insert(ID.to_owned(), Value::String(created.id.clone()));
                         self.settled(&rt, &planned, &actual, Vec::new(), &keep)
                     }
                     Ok(Err(error @ CoreError::InitFailed { .. })) => {
-                        let CoreError::InitFailed { id, outputs, .. } = &error else { unreachable!() };
+                        let CoreError::InitFailed { id, outputs, .. } = &error else {
+                            unreachable!()
+                        };
                         let mut actual = plan::returned(&rt, outputs);
                         actual.insert(ID.to_owned(), Value::String(id.clone()));
                         let diagnostic = error_diagnostic("creating", &rt.name, &error);
                         self.settled(&rt, &planned, &actual, vec![diagnostic], &keep)
                     }
-                    Ok(Err(error)) => keep(None, vec![error_diagnostic("creating", &rt.name, &error)]),
-                    Err(Interrupted::Stopped) => keep(None, vec![stopped_diagnostic("creating", &rt.name)]),
+                    Ok(Err(error)) => {
+                        keep(None, vec![error_diagnostic("creating", &rt.name, &error)])
+                    }
+                    Err(Interrupted::Stopped) => {
+                        keep(None, vec![stopped_diagnostic("creating", &rt.name)])
+                    }
                 }
             }
             // Update.
             (Some(prior), Some(planned)) => {
-                let id = prior.get(ID).and_then(Value::as_str).unwrap_or_default().to_owned();
+                let id = prior
+                    .get(ID)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
                 let olds = rt.checked_olds(&self.core, &prior);
                 // The planned inputs: attributes left out of the configuration keep their value.
                 let checked = self.core.check(resource, &rt.inputs_of(&planned), &olds);
                 if !checked.failures.is_empty() {
-                    let diagnostics = failure_diagnostics(rt.properties(), &format!("updating {}", rt.name), &checked.failures);
-                    return Ok(Response::new(keep(request.prior_state.clone(), diagnostics)));
+                    let diagnostics = failure_diagnostics(
+                        rt.properties(),
+                        &format!("updating {}", rt.name),
+                        &checked.failures,
+                    );
+                    return Ok(Response::new(keep(
+                        request.prior_state.clone(),
+                        diagnostics,
+                    )));
                 }
-                match self.unless_stopped(self.core.update(resource, &id, &olds, &checked.inputs, &op)).await {
+                match self
+                    .unless_stopped(self.core.update(resource, &id, &olds, &checked.inputs, &op))
+                    .await
+                {
                     Ok(Ok(outputs)) => {
                         let mut actual = prior.clone();
-                        actual.extend(plan::returned(&rt, &outputs).into_iter().filter(|(_, v)| !v.is_null()));
+                        actual.extend(
+                            plan::returned(&rt, &outputs)
+                                .into_iter()
+                                .filter(|(_, v)| !v.is_null()),
+                        );
                         self.settled(&rt, &planned, &actual, Vec::new(), &keep)
                     }
-                    Ok(Err(error)) => keep(request.prior_state.clone(), vec![error_diagnostic("updating", &rt.name, &error)]),
-                    Err(Interrupted::Stopped) => keep(request.prior_state.clone(), vec![stopped_diagnostic("updating", &rt.name)]),
+                    Ok(Err(error)) => keep(
+                        request.prior_state.clone(),
+                        vec![error_diagnostic("updating", &rt.name, &error)],
+                    ),
+                    Err(Interrupted::Stopped) => keep(
+                        request.prior_state.clone(),
+                        vec![stopped_diagnostic("updating", &rt.name)],
+                    ),
                 }
             }
         };
@@ -647,7 +758,13 @@ impl Provider for PgentraProvider {
         let op = self.operation(&rt.name);
         let nothing = Props::default();
         let read = self
-            .unless_stopped(self.core.read(rt.resource.as_ref(), &request.id, &nothing, &nothing, &op))
+            .unless_stopped(self.core.read(
+                rt.resource.as_ref(),
+                &request.id,
+                &nothing,
+                &nothing,
+                &op,
+            ))
             .await;
         let doing = format!("importing {} as", request.id);
         let response = match read {
@@ -698,10 +815,15 @@ impl Provider for PgentraProvider {
         let args = values::to_props(spec.inputs, &config);
         let op = self.operation(&source.name);
         let doing = "reading";
-        let response = match self.unless_stopped(self.core.invoke(source.function.as_ref(), &args, &op)).await {
+        let response = match self
+            .unless_stopped(self.core.invoke(source.function.as_ref(), &args, &op))
+            .await
+        {
             Err(Interrupted::Stopped) => fail(vec![stopped_diagnostic(doing, &source.name)]),
             Ok(Err(error)) => fail(vec![error_diagnostic(doing, &source.name, &error)]),
-            Ok(Ok(Err(failures))) => fail(failure_diagnostics(spec.inputs, &source.name, &failures)),
+            Ok(Ok(Err(failures))) => {
+                fail(failure_diagnostics(spec.inputs, &source.name, &failures))
+            }
             Ok(Ok(Ok(result))) => {
                 let mut state = values::to_object(spec.inputs, &args.values, |_| true);
                 state.extend(values::to_object(spec.outputs, &result.values, |_| true));
@@ -729,14 +851,25 @@ impl Provider for PgentraProvider {
 
 impl PgentraProvider {
     /// Tells the user (under TF_LOG) the SQL a change would run, as Pulumi's preview does.
-    fn preview_log(&self, rt: &ResourceType, prior: Option<&Map<String, Value>>, config: &Map<String, Value>) {
+    fn preview_log(
+        &self,
+        rt: &ResourceType,
+        prior: Option<&Map<String, Value>>,
+        config: &Map<String, Value>,
+    ) {
         let resource = rt.resource.as_ref();
         let olds = prior.map(|prior| rt.checked_olds(&self.core, prior));
-        let news = self.core.check(resource, &rt.props_of(config), olds.as_ref().unwrap_or(&Props::default()));
+        let news = self.core.check(
+            resource,
+            &rt.props_of(config),
+            olds.as_ref().unwrap_or(&Props::default()),
+        );
         let log = TracingLog {
             type_name: rt.name.clone(),
         };
-        let _ = self.core.preview(resource, olds.as_ref(), &news.inputs, &log);
+        let _ = self
+            .core
+            .preview(resource, olds.as_ref(), &news.inputs, &log);
     }
 
     /// The apply answer: planned values kept, unknowns filled from `actual`.

@@ -26,7 +26,10 @@ fn to_camel(properties: &'static [Property], object: &Map<String, Value>) -> Map
         match object.get(&property.tf_name()) {
             None | Some(Value::Null) => {}
             Some(value) => {
-                values.insert(property.name.to_owned(), value_to_camel(&property.ty, value));
+                values.insert(
+                    property.name.to_owned(),
+                    value_to_camel(&property.ty, value),
+                );
             }
         }
     }
@@ -71,11 +74,9 @@ pub fn to_object(
 
 fn value_to_snake(ty: &Type, value: &Value) -> Value {
     match (ty, value) {
-        (Type::Object(object), Value::Object(members)) => Value::Object(to_object(
-            object.properties,
-            members,
-            Property::is_input,
-        )),
+        (Type::Object(object), Value::Object(members)) => {
+            Value::Object(to_object(object.properties, members, Property::is_input))
+        }
         (Type::Array(item), Value::Array(items)) => {
             Value::Array(items.iter().map(|v| value_to_snake(item, v)).collect())
         }
@@ -114,7 +115,11 @@ mod tests {
 
     fn grant_properties() -> &'static [Property] {
         let registry = Box::leak(Box::new(Registry::builtin()));
-        registry.resource("pgentra:index:Grant").unwrap().spec().properties
+        registry
+            .resource("pgentra:index:Grant")
+            .unwrap()
+            .spec()
+            .properties
     }
 
     #[test]
@@ -177,7 +182,10 @@ mod tests {
     #[test]
     fn core_paths_are_written_with_terraform_names() {
         let properties = grant_properties();
-        assert_eq!(tf_path(properties, "connection.sslMode"), "sql_connection.ssl_mode");
+        assert_eq!(
+            tf_path(properties, "connection.sslMode"),
+            "sql_connection.ssl_mode"
+        );
         assert_eq!(tf_path(properties, "objectType"), "object_type");
         assert_eq!(tf_path(properties, "privileges[2]"), "privileges[2]");
         assert_eq!(tf_path(properties, "withGrantOption"), "with_grant_option");
