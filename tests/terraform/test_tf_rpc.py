@@ -97,11 +97,14 @@ class Plugin:
         )
 
     def close(self) -> str:
-        self.channel.close()
-        if self.process.poll() is None:
-            self.process.kill()
-        _, stderr = self.process.communicate(timeout=10)
-        return stderr.decode()
+        """Stops the plugin (once) and returns its stderr: the provider's log."""
+        if not hasattr(self, "log"):
+            self.channel.close()
+            if self.process.poll() is None:
+                self.process.kill()
+            _, stderr = self.process.communicate(timeout=10)
+            self.log = stderr.decode()
+        return self.log
 
     # --- values shaped by the schema -------------------------------------------------------
 
@@ -576,3 +579,71 @@ def test_stop_provider_answers_promptly(plugin: Plugin):
 
     assert response.Error == ""
     assert time.monotonic() - started < 1.0
+
+
+def test_stop_provider_abandons_an_operation_in_flight_and_answers_it_with_a_diagnostic(
+    plugin: Plugin,
+):
+    import socket
+
+    # A TLS endpoint that accepts and never answers: signing in hangs until stopped.
+    black_hole = socket.socket()
+    black_hole.bind(("127.0.0.1", 0))
+    black_hole.listen(16)
+    endpoint = f"https://127.0.0.1:{black_hole.getsockname()[1]}"
+    try:
+        configured = plugin.provider.ConfigureProvider(
+            tfplugin6.ConfigureProvider.Request(
+                terraform_version="1.0.3",
+                config=dynamic(full_object(plugin.schema.provider.block, {
+                    "subscription_id": "00000000-0000-0000-0000-0000000000aa",
+                    "tenant_id": "11111111-1111-1111-1111-111111111111",
+                    "client_id": "22222222-2222-2222-2222-222222222222",
+                    "client_secret": "not-a-real-secret",
+                    "arm_endpoint": endpoint,
+                    "authority_host": endpoint,
+                })),
+            ),
+            timeout=10,
+        )
+        assert list(configured.diagnostics) == []
+        block = plugin.schema.data_source_schemas["pgentra_client_config"].block
+        reading = plugin.provider.ReadDataSource.future(
+            tfplugin6.ReadDataSource.Request(
+                type_name="pgentra_client_config", config=dynamic(full_object(block, {}))
+            ),
+            timeout=60,
+        )
+        time.sleep(1.0)
+        assert not reading.done(), "the sign-in should still be hanging"
+
+        started = time.monotonic()
+        assert plugin.provider.StopProvider(tfplugin6.StopProvider.Request(), timeout=10).Error == ""
+        response = reading.result(timeout=5)
+        elapsed = time.monotonic() - started
+    finally:
+        black_hole.close()
+
+    assert elapsed < 2.0, elapsed
+    (diagnostic,) = errors(response.diagnostics)
+    assert "reading pgentra_client_config" in diagnostic.summary
+    assert "stop" in diagnostic.summary
+    assert "not-a-real-secret" not in plugin.close()
+
+
+def test_an_operation_before_configure_is_a_diagnostic_naming_what_was_being_done(plugin: Plugin):
+    planned = unpack(plugin.plan(SERVER, None, server_config(plugin)).planned_state.msgpack)
+    response = plugin.provider.ApplyResourceChange(
+        tfplugin6.ApplyResourceChange.Request(
+            type_name=SERVER,
+            prior_state=dynamic(None),
+            planned_state=dynamic(planned),
+            config=dynamic(server_config(plugin)),
+        ),
+        timeout=10,
+    )
+
+    (diagnostic,) = errors(response.diagnostics)
+    assert diagnostic.summary.startswith("creating pgentra_flexible_server: ")
+    assert "Configure" in diagnostic.summary
+    assert not response.new_state.msgpack or unpack(response.new_state.msgpack) is None

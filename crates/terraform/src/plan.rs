@@ -101,8 +101,6 @@ pub enum UpdatePlan {
 struct PlanContext<'a> {
     /// Prior state (update) or None (create).
     prior: Option<&'a Map<String, Value>>,
-    /// Whether the change replaces the resource (outputs then start afresh).
-    replacing: bool,
     /// Whether the config holds values not known yet.
     config_unknown: bool,
     /// Top-level attributes whose new value means the same as the prior one.
@@ -123,7 +121,6 @@ pub fn plan_create(
     }
     let context = PlanContext {
         prior: None,
-        replacing: false,
         config_unknown: news.has_unknowns(),
         same_meaning: BTreeSet::new(),
     };
@@ -167,7 +164,6 @@ pub fn plan_update(
         .collect();
     let context = PlanContext {
         prior: Some(prior),
-        replacing: false,
         config_unknown: news.has_unknowns(),
         same_meaning,
     };
@@ -245,9 +241,7 @@ fn plan_block(
         let configured = config.get(&attribute.name).unwrap_or(&null);
         let value = match property.role {
             Role::Output { stable } => match context.prior {
-                Some(_)
-                    if top && stable && !context.replacing && !prior(&attribute.name).is_null() =>
-                {
+                Some(_) if top && stable && !prior(&attribute.name).is_null() => {
                     prior(&attribute.name).clone()
                 }
                 _ => unknown(),
@@ -288,7 +282,6 @@ fn plan_block(
                     .unwrap_or(&empty);
                 let inner = PlanContext {
                     prior: None,
-                    replacing: context.replacing,
                     config_unknown: context.config_unknown,
                     same_meaning: BTreeSet::new(),
                 };
@@ -396,26 +389,30 @@ pub fn refreshed(
 ) -> Map<String, Value> {
     let mut state = values::to_object(rt.properties(), &found.outputs.values, |p| !p.is_input());
     let inputs = rt.to_tf_inputs(&found.inputs);
-    let same = |property: &Property| -> bool {
-        let before = rt.inputs_of(prior);
-        let resource = rt.resource.as_ref();
-        let checked_before = core.check(resource, &before, &Props::default()).inputs;
-        let checked_now = core
-            .check(resource, &found.inputs, &Props::default())
-            .inputs;
-        checked_before.get(property.name).is_some()
-            && checked_before.get(property.name) == checked_now.get(property.name)
-    };
+    // Canonical forms of both sides, computed once and only when some value differs.
+    let mut canonical: Option<(Props, Props)> = None;
     for property in rt.properties().iter().filter(|p| p.is_input()) {
         let name = property.tf_name();
         let now = inputs.get(&name).cloned().unwrap_or(Value::Null);
         let before = prior.get(&name).cloned().unwrap_or(Value::Null);
         let value = if before.is_null() || now.is_null() || before == now {
             now
-        } else if same_text(&before, &now) || same(property) {
+        } else if same_text(&before, &now) {
             before
         } else {
-            now
+            let (checked_before, checked_now) = canonical.get_or_insert_with(|| {
+                let resource = rt.resource.as_ref();
+                let before = core.check(resource, &rt.inputs_of(prior), &Props::default());
+                let now = core.check(resource, &found.inputs, &Props::default());
+                (before.inputs, now.inputs)
+            });
+            let same = checked_before.get(property.name).is_some()
+                && checked_before.get(property.name) == checked_now.get(property.name);
+            if same {
+                before
+            } else {
+                now
+            }
         };
         state.insert(name, value);
     }

@@ -197,7 +197,8 @@ fn failure_diagnostics(
         .map(|failure| {
             let path = values::tf_path(properties, &failure.property);
             let summary = format!("Invalid value for {path}");
-            let detail = format!("{what}: {path}: {}", failure.reason);
+            let reason = values::tf_words(properties, &failure.reason);
+            let detail = format!("{what}: {path}: {reason}");
             diagnostics::error_at(&path, summary.clone(), detail.clone())
                 .unwrap_or_else(|_| diagnostics::error(summary, detail))
         })

@@ -107,6 +107,44 @@ pub fn tf_path(properties: &'static [Property], path: &str) -> String {
     }
 }
 
+/// A message of the core written for Terraform users: each camelCase property name in it
+/// (`passwordAuth`) becomes its Terraform name (`password_auth`). Names without a capital are
+/// the same in both and stay, as does every other word.
+pub fn tf_words(properties: &'static [Property], text: &str) -> String {
+    let mut names: Vec<(&str, String)> = Vec::new();
+    collect_names(properties, &mut names);
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        match names.iter().find(|(camel, _)| *camel == word.as_str()) {
+            Some((_, tf)) => out.push_str(tf),
+            None => out.push_str(word),
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+fn collect_names(properties: &'static [Property], names: &mut Vec<(&'static str, String)>) {
+    for property in properties {
+        if property.name.chars().any(|c| c.is_ascii_uppercase()) {
+            names.push((property.name, property.tf_name()));
+        }
+        if let Type::Object(object) = property.ty {
+            collect_names(object.properties, names);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +215,19 @@ mod tests {
         let object = to_object(grant_properties(), values.as_object().unwrap(), |_| true);
         let back = to_props(grant_properties(), &object);
         assert_eq!(Value::Object(back.values), values);
+    }
+
+    #[test]
+    fn core_messages_name_properties_the_terraform_way() {
+        let properties = grant_properties();
+        assert_eq!(
+            tf_words(
+                properties,
+                "only with objectType `role`; see sslMode, not schema."
+            ),
+            "only with object_type `role`; see ssl_mode, not schema."
+        );
+        assert_eq!(tf_words(properties, "objectTypes stay"), "objectTypes stay");
     }
 
     #[test]
