@@ -328,8 +328,10 @@ def test_password_auth_turned_on_outside_is_found_and_turned_off_again(emulator,
     sub = emulator.info["subscriptionId"]
     server = (f"/subscriptions/{sub}/resourceGroups/{names.resource_group}"
               f"/providers/Microsoft.DBforPostgreSQL/flexibleServers/{names.server}")
-    status, body = emulator.arm("PATCH", server, SERVERS_API,
-                                {"properties": {"authConfig": {"passwordAuth": "Enabled"}}})
+    # As on Azure, password authentication needs an administrator login and password.
+    status, body = emulator.arm("PATCH", server, SERVERS_API, {"properties": {
+        "authConfig": {"passwordAuth": "Enabled"}, "administratorLogin": "outsider",
+        "administratorLoginPassword": "Outs1de-" + Names().suffix + "-Pw!"}})
     assert status in (200, 202), (status, body)
 
     def password_auth() -> str:
