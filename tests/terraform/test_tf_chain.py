@@ -180,11 +180,12 @@ def test_init_offline_validate_and_plan_with_principals_and_grants_before_the_se
 @pytest.mark.parametrize(
     "attribute, extra, expected",
     [
-        ("storage_size_gb", None, "storage_size_gb"),  # wrong type: text for a number
-        ("active_directory_auth", '  active_directory_auth = "Sometimes"\n', "active_directory_auth"),
-        ("version", None, "version"),  # a version Azure does not offer
-        ("server_name", None, "server_name"),  # a name Azure refuses
-        ("principal_type", None, "principal_type"),  # unknown enum value on a SQL resource
+        pytest.param("storage_size_gb", None, "storage_size_gb", id="wrong-type"),
+        pytest.param("active_directory_auth", '  active_directory_auth = "Sometimes"\n', "active_directory_auth",
+                     id="unknown-enum-value"),
+        pytest.param("version", None, "version", id="version-azure-does-not-offer"),
+        pytest.param("server_name", None, "server_name", id="name-azure-refuses"),
+        pytest.param("principal_type", None, "principal_type", id="unknown-enum-value-in-a-sql-resource"),
     ],
 )
 def test_bad_input_is_a_diagnostic_naming_the_attribute_and_nothing_is_created(
