@@ -676,6 +676,63 @@ mod tests {
     }
 
     #[test]
+    fn a_refresh_keeps_the_users_spelling_and_reports_real_drift() {
+        let (core, rt) = setup("pgentra:index:FlexibleServer");
+        let mut prior = plan_create(&core, &rt, &server_config(&rt)).unwrap();
+        prior.insert("location".into(), json!("West Europe"));
+        prior.insert("tags".into(), json!({"env": "test"}));
+        prior.insert("id".into(), json!("/x"));
+        prior.insert("fully_qualified_domain_name".into(), json!("h"));
+        prior.insert("state".into(), json!("Ready"));
+        let mut azure = rt.props_of(&prior);
+        azure.set("location", json!("westeurope"));
+        azure.set("tags", json!({"env": "changed-outside"}));
+        azure.set("state", json!("Stopped"));
+        let found = ReadOutcome {
+            id: "/x".into(),
+            outputs: azure.clone(),
+            inputs: rt.inputs_of(&rt.to_tf_all(&azure)),
+        };
+        let state = refreshed(&core, &rt, &prior, &found);
+        assert_eq!(
+            state["location"],
+            json!("West Europe"),
+            "Azure's spelling of the same place"
+        );
+        assert_eq!(state["tags"], json!({"env": "changed-outside"}), "drift");
+        assert_eq!(state["state"], json!("Stopped"));
+        assert_eq!(state["id"], json!("/x"));
+    }
+
+    #[test]
+    fn a_refresh_keeps_the_users_order_of_privileges() {
+        let (core, rt) = setup("pgentra:index:Grant");
+        let mut prior =
+            plan_create(&core, &rt, &grant_config(&rt, json!(["connect", "CREATE"]))).unwrap();
+        prior.insert("id".into(), json!("grant-id"));
+        let mut azure = rt.props_of(&prior);
+        azure.set("privileges", json!(["CONNECT", "CREATE"]));
+        let found = ReadOutcome {
+            id: "grant-id".into(),
+            outputs: azure.clone(),
+            inputs: azure,
+        };
+        let state = refreshed(&core, &rt, &prior, &found);
+        assert_eq!(state["privileges"], json!(["connect", "CREATE"]));
+        let mut revoked = rt.props_of(&prior);
+        revoked.set("privileges", json!(["CONNECT"]));
+        let found = ReadOutcome {
+            id: "grant-id".into(),
+            outputs: revoked.clone(),
+            inputs: revoked,
+        };
+        assert_eq!(
+            refreshed(&core, &rt, &prior, &found)["privileges"],
+            json!(["CONNECT"])
+        );
+    }
+
+    #[test]
     fn stored_json_loses_attributes_the_schema_no_longer_has() {
         let (_, rt) = setup("pgentra:index:Grant");
         let stored =

@@ -110,9 +110,11 @@ impl PgentraProvider {
         })
     }
 
-    fn operation(&self, type_name: &str) -> Operation {
+    /// What a core operation gets: a log that names the RPC and the resource type.
+    fn operation(&self, rpc: &'static str, type_name: &str) -> Operation {
         Operation {
             log: Arc::new(TracingLog {
+                rpc,
                 type_name: type_name.to_owned(),
             }),
             timeout: None,
@@ -135,17 +137,18 @@ impl PgentraProvider {
 /// Core log lines go to stderr through tracing (Terraform shows them under TF_LOG). The core
 /// never puts secrets or tokens in a message.
 struct TracingLog {
+    rpc: &'static str,
     type_name: String,
 }
 
 impl LogSink for TracingLog {
     fn log(&self, severity: Severity, message: &str) {
-        let resource = self.type_name.as_str();
+        let (rpc, resource) = (self.rpc, self.type_name.as_str());
         match severity {
-            Severity::Debug => tracing::debug!(resource, "{message}"),
-            Severity::Info => tracing::info!(resource, "{message}"),
-            Severity::Warning => tracing::warn!(resource, "{message}"),
-            Severity::Error => tracing::error!(resource, "{message}"),
+            Severity::Debug => tracing::debug!(rpc, resource, "{message}"),
+            Severity::Info => tracing::info!(rpc, resource, "{message}"),
+            Severity::Warning => tracing::warn!(rpc, resource, "{message}"),
+            Severity::Error => tracing::error!(rpc, resource, "{message}"),
         }
     }
 }
@@ -469,7 +472,7 @@ impl Provider for PgentraProvider {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let op = self.operation(&rt.name);
+        let op = self.operation("ReadResource", &rt.name);
         let old_inputs = rt.inputs_of(&state);
         let props = rt.props_of(&state);
         let read = self
@@ -628,7 +631,7 @@ impl Provider for PgentraProvider {
             Ok(values) => values,
             Err(d) => return Ok(Response::new(keep(request.prior_state.clone(), vec![d]))),
         };
-        let op = self.operation(&rt.name);
+        let op = self.operation("ApplyResourceChange", &rt.name);
         let resource = rt.resource.as_ref();
         let response = match (prior, planned) {
             (None, None) => keep(encode(None, &rt.ty).ok(), Vec::new()),
@@ -756,7 +759,7 @@ impl Provider for PgentraProvider {
             Ok(rt) => rt,
             Err(d) => return Ok(Response::new(fail(vec![d]))),
         };
-        let op = self.operation(&rt.name);
+        let op = self.operation("ImportResourceState", &rt.name);
         let nothing = Props::default();
         let read = self
             .unless_stopped(self.core.read(
@@ -814,7 +817,7 @@ impl Provider for PgentraProvider {
             Err(d) => return Ok(Response::new(fail(vec![d]))),
         };
         let args = values::to_props(spec.inputs, &config);
-        let op = self.operation(&source.name);
+        let op = self.operation("ReadDataSource", &source.name);
         let doing = "reading";
         let response = match self
             .unless_stopped(self.core.invoke(source.function.as_ref(), &args, &op))
@@ -866,6 +869,7 @@ impl PgentraProvider {
             olds.as_ref().unwrap_or(&Props::default()),
         );
         let log = TracingLog {
+            rpc: "PlanResourceChange",
             type_name: rt.name.clone(),
         };
         let _ = self
