@@ -330,9 +330,10 @@ def test_password_auth_turned_on_outside_is_found_and_turned_off_again(emulator,
     server = (f"/subscriptions/{sub}/resourceGroups/{names.resource_group}"
               f"/providers/Microsoft.DBforPostgreSQL/flexibleServers/{names.server}")
     # As on Azure, password authentication needs an administrator login and password.
+    password = "Outs1de-" + Names().suffix + "-Pw!"
     status, body = emulator.arm("PATCH", server, SERVERS_API, {"properties": {
         "authConfig": {"passwordAuth": "Enabled"}, "administratorLogin": "outsider",
-        "administratorLoginPassword": "Outs1de-" + Names().suffix + "-Pw!"}})
+        "administratorLoginPassword": password}})
     assert status in (200, 202), (status, body)
 
     def password_auth() -> str:
@@ -349,6 +350,7 @@ def test_password_auth_turned_on_outside_is_found_and_turned_off_again(emulator,
     ws.ok("apply", "-auto-approve")
 
     assert password_auth() == "Disabled"
+    assert password not in (ws.workdir / "terraform.tfstate").read_text()
     deployed.assert_converged()
 
 
