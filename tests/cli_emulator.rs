@@ -272,3 +272,94 @@ fn it_prints_pulumi_config_and_exports_then_each_servers_gateway_address() {
         address.rsplit(':').next().map(str::to_string)
     );
 }
+
+#[test]
+fn json_describes_terraforms_provider_block_and_arm_environment() {
+    let emulator = EmulatorProcess::start(&["--json", "--lro-ms", "50"]);
+    let line = emulator.next_line(Duration::from_secs(60));
+    let printed: Value = serde_json::from_str(&line).expect("one JSON line");
+    let config: BTreeMap<String, String> =
+        serde_json::from_value(printed["providerConfig"].clone()).expect("providerConfig");
+    let env: BTreeMap<String, String> =
+        serde_json::from_value(printed["terraform"]["environment"].clone())
+            .expect("terraform.environment");
+    let names: Vec<&str> = env.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "ARM_CLIENT_ID",
+            "ARM_CLIENT_SECRET",
+            "ARM_SUBSCRIPTION_ID",
+            "ARM_TENANT_ID",
+            "AZURE_AUTHORITY_HOST",
+            "PGENTRA_ARM_ENDPOINT",
+            "PGENTRA_CA_CERT_FILE"
+        ]
+    );
+    assert_eq!(env["ARM_CLIENT_SECRET"], config["clientSecret"]);
+    assert_eq!(env["ARM_SUBSCRIPTION_ID"], config["subscriptionId"]);
+    assert_eq!(env["PGENTRA_ARM_ENDPOINT"], config["armEndpoint"]);
+    let block = printed["terraform"]["providerBlock"].as_str().expect("providerBlock");
+    assert!(block.starts_with("provider \"pgentra\" {\n"), "{block}");
+    assert!(block.contains(&format!("arm_endpoint    = \"{}\"", config["armEndpoint"])), "{block}");
+    assert!(block.contains(&format!("tenant_id       = \"{}\"", config["tenantId"])), "{block}");
+    assert!(!block.contains(&config["clientSecret"]), "the secret stays out of the block: {block}");
+
+    // The ARM_* names (not the AZURE_* ones) sign `pgentra token` in, as they sign Terraform in.
+    let env: Vec<(String, String)> = env.into_iter().collect();
+    let rt = runtime();
+    let run = rt.block_on(pgentra(&["token", "--json"], &env));
+    run.expect_code(0);
+    let out: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    let token = claims(out["accessToken"].as_str().unwrap());
+    assert_eq!(token["appid"].as_str(), Some(config["clientId"].as_str()));
+}
+
+#[test]
+fn it_prints_terraforms_provider_block_and_arm_exports_beside_pulumis() {
+    let emulator = EmulatorProcess::start(&["--lro-ms", "50"]);
+    let intro = emulator.lines_until(Duration::from_secs(60), |l| {
+        l.trim_start().starts_with("The exports also sign in")
+    });
+    let text = intro.join("\n");
+    let mut exports = BTreeMap::new();
+    for line in &intro {
+        if let ["export", assignment] = line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            let (var, value) = assignment.split_once('=').unwrap();
+            exports.insert(var.to_string(), shell_word(value));
+        }
+    }
+    for var in [
+        "ARM_SUBSCRIPTION_ID",
+        "ARM_TENANT_ID",
+        "ARM_CLIENT_ID",
+        "ARM_CLIENT_SECRET",
+    ] {
+        assert!(exports.contains_key(var), "export {var} printed:\n{text}");
+    }
+    assert_eq!(exports["ARM_CLIENT_SECRET"], exports["AZURE_CLIENT_SECRET"]);
+    assert_eq!(exports["ARM_TENANT_ID"], exports["AZURE_TENANT_ID"]);
+    let start = intro
+        .iter()
+        .position(|l| l.trim() == "provider \"pgentra\" {")
+        .unwrap_or_else(|| panic!("a provider block:\n{text}"));
+    let block: Vec<&str> = intro[start..]
+        .iter()
+        .map(|l| l.trim())
+        .take_while(|l| *l != "}")
+        .collect();
+    let attributes: Vec<&str> = block[1..]
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        attributes,
+        ["subscription_id", "tenant_id", "client_id", "arm_endpoint", "authority_host", "ca_cert_file"],
+        "{text}"
+    );
+    assert!(
+        block.contains(&format!("arm_endpoint    = \"{}\"", exports["PGENTRA_ARM_ENDPOINT"]).as_str()),
+        "{text}"
+    );
+    assert!(!text.contains("client_secret"), "no client_secret in the block:\n{text}");
+}

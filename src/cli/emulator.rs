@@ -14,12 +14,14 @@ and an OIDC issuer, all over TLS with a CA generated for this run.
 
   --ca-file FILE  where to write the CA certificate (default: a file in the temp directory)
   --lro-ms N      how long each long-running operation takes (default 2000)
-  --json          print one JSON line with the provider config and endpoints, nothing else
+  --json          print one JSON line with the provider config and endpoints (and, under
+                  `terraform`, the provider block and ARM_* environment), nothing else
 
 Each flexible server created in it gets a PostgreSQL gateway on its fullyQualifiedDomainName
 (a 127.N.1.x address, N per emulator) at port 5432, or at another port when 5432 is taken there: the address is
 printed as the server appears, and listed as `pgGateway` per server by GET {ARM}/_emulator/state.
 The exports it prints also sign `pgentra token`, `pgentra psql` and `pgentra doctor` in to it.
+For Terraform it prints the `provider \"pgentra\"` block and the azurerm-style `export ARM_*` lines.
 ";
 
 pub struct Options {
@@ -73,6 +75,12 @@ pub async fn run(options: Options) -> Result<(), String> {
         let mut line = emulator.describe();
         line["caCertFile"] = ca_file.display().to_string().into();
         line["providerConfig"] = serde_json::to_value(&config).unwrap_or_default();
+        line["terraform"] = serde_json::json!({
+            "providerBlock": terraform_provider_block(&config),
+            "environment": terraform_environment(&config)
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        });
         println!("{line}");
     } else {
         print_instructions(&emulator, &config);
@@ -122,9 +130,71 @@ fn print_instructions(
         }
     }
     println!(
+        "\nFor Terraform (terraform-provider-pgentra), either this provider block (the client secret \
+         from ARM_CLIENT_SECRET)\n"
+    );
+    for line in terraform_provider_block(config).lines() {
+        println!("  {line}");
+    }
+    println!("\nor `provider \"pgentra\" {{}}` and the environment, azurerm's ARM_* names:\n");
+    for (var, value) in terraform_environment(config) {
+        println!("  export {var}={}", shell_quote(&value));
+    }
+    println!(
         "\nThe exports also sign in `pgentra token`, `pgentra psql` and `pgentra doctor`. Each server's \
          PostgreSQL address is printed below as the server is created."
     );
+}
+
+/// Terraform's environment for the emulator: azurerm's `ARM_*` names for the credentials and
+/// subscription, and pgentra's own names for the overrides azurerm has no variable for.
+fn terraform_environment(
+    config: &std::collections::BTreeMap<String, String>,
+) -> Vec<(&'static str, String)> {
+    [
+        ("subscriptionId", "ARM_SUBSCRIPTION_ID"),
+        ("tenantId", "ARM_TENANT_ID"),
+        ("clientId", "ARM_CLIENT_ID"),
+        ("clientSecret", "ARM_CLIENT_SECRET"),
+        ("armEndpoint", "PGENTRA_ARM_ENDPOINT"),
+        ("authorityHost", "AZURE_AUTHORITY_HOST"),
+        ("caCertFile", "PGENTRA_CA_CERT_FILE"),
+    ]
+    .into_iter()
+    .filter_map(|(key, var)| config.get(key).map(|value| (var, value.clone())))
+    .collect()
+}
+
+/// The `provider "pgentra"` block pointing Terraform at the emulator. The client secret stays out
+/// of it (a .tf file is committed; the secret comes from ARM_CLIENT_SECRET).
+fn terraform_provider_block(config: &std::collections::BTreeMap<String, String>) -> String {
+    let mut block = String::from("provider \"pgentra\" {\n");
+    for (key, attribute) in [
+        ("subscriptionId", "subscription_id"),
+        ("tenantId", "tenant_id"),
+        ("clientId", "client_id"),
+        ("armEndpoint", "arm_endpoint"),
+        ("authorityHost", "authority_host"),
+        ("caCertFile", "ca_cert_file"),
+    ] {
+        if let Some(value) = config.get(key) {
+            block.push_str(&format!("  {attribute:<15} = {}\n", hcl_string(value)));
+        }
+    }
+    block.push('}');
+    block
+}
+
+/// `value` as an HCL string literal (quotes, backslashes and newlines escaped; `${` and `%{`
+/// doubled so they are not template sequences).
+fn hcl_string(value: &str) -> String {
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+        .replace("${", "$${")
+        .replace("%{", "%%{");
+    format!("\"{escaped}\"")
 }
 
 /// Prints each server's PostgreSQL gateway as it starts (and when it stops): where psql and a
