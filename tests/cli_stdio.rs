@@ -23,7 +23,11 @@ fn pgentra(args: &[&str]) -> Command {
 fn assert_clean(run: &Output, code: i32, what: &str) {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(!stderr.contains("panicked"), "{what} panicked:\n{stderr}");
-    assert_eq!(run.status.code(), Some(code), "{what}: exit code; stderr:\n{stderr}");
+    assert_eq!(
+        run.status.code(),
+        Some(code),
+        "{what}: exit code; stderr:\n{stderr}"
+    );
 }
 
 #[test]
@@ -46,7 +50,11 @@ fn a_closed_stdout_is_not_a_panic() {
             .stderr(Stdio::piped())
             .output()
             .expect("pgentra starts");
-        assert_clean(&run, code, &format!("pgentra {} >closed-pipe", args.join(" ")));
+        assert_clean(
+            &run,
+            code,
+            &format!("pgentra {} >closed-pipe", args.join(" ")),
+        );
     }
 }
 
@@ -75,7 +83,11 @@ fn a_closed_stderr_is_not_a_panic() {
 
         // `2>&-`: no stderr at all.
         let run = Command::new("sh")
-            .args(["-c", "exec \"$0\" \"$@\" 2>&-", env!("CARGO_BIN_EXE_pgentra")])
+            .args([
+                "-c",
+                "exec \"$0\" \"$@\" 2>&-",
+                env!("CARGO_BIN_EXE_pgentra"),
+            ])
             .args(args)
             .env_clear()
             .env("PATH", SYSTEM_PATH)
@@ -88,7 +100,11 @@ fn a_closed_stderr_is_not_a_panic() {
 #[test]
 fn both_streams_closed_is_not_a_panic() {
     let run = Command::new("sh")
-        .args(["-c", "exec \"$0\" schema >&- 2>&-", env!("CARGO_BIN_EXE_pgentra")])
+        .args([
+            "-c",
+            "exec \"$0\" schema >&- 2>&-",
+            env!("CARGO_BIN_EXE_pgentra"),
+        ])
         .env_clear()
         .env("PATH", SYSTEM_PATH)
         .output()

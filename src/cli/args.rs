@@ -94,8 +94,11 @@ fn misuse(command: &clap::Command, error: &clap::Error) -> Misuse {
     let invalid = context(ContextKind::InvalidArg).unwrap_or_default();
     let flag = invalid.split_whitespace().next().unwrap_or_default();
     let option = command.get_arguments().find(|arg| {
-        arg.get_long().is_some_and(|long| flag == format!("--{long}"))
-            || arg.get_short().is_some_and(|short| flag == format!("-{short}"))
+        arg.get_long()
+            .is_some_and(|long| flag == format!("--{long}"))
+            || arg
+                .get_short()
+                .is_some_and(|short| flag == format!("-{short}"))
     });
     let name = match option {
         Some(arg) => match (arg.get_short(), arg.get_long()) {
@@ -180,7 +183,10 @@ mod tests {
     }
 
     fn parse_example(list: &[&str]) -> Result<Request<Example>, Misuse> {
-        parse_args("example", &list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        parse_args(
+            "example",
+            &list.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
     }
 
     #[test]
@@ -204,7 +210,9 @@ mod tests {
     fn help_is_a_request_and_repeats_keep_the_last() {
         assert_eq!(parse_example(&["--json", "-h"]).unwrap(), Request::Help);
         assert_eq!(parse_example(&["--help"]).unwrap(), Request::Help);
-        let Request::Run(example) = parse_example(&["--json", "--json", "-p", "1", "--port=2"]).unwrap() else {
+        let Request::Run(example) =
+            parse_example(&["--json", "--json", "-p", "1", "--port=2"]).unwrap()
+        else {
             panic!("a run")
         };
         assert!(example.json);

@@ -60,9 +60,19 @@ struct CommandLine {
     host: Option<String>,
     #[arg(short = 'p', long = "port", value_name = "PORT", value_parser = args::port, help = "a port")]
     port: Option<u16>,
-    #[arg(short = 'd', long = "dbname", value_name = "DBNAME", help = "a database name")]
+    #[arg(
+        short = 'd',
+        long = "dbname",
+        value_name = "DBNAME",
+        help = "a database name"
+    )]
     database: Option<String>,
-    #[arg(short = 'U', long = "username", value_name = "USER", help = "a role name")]
+    #[arg(
+        short = 'U',
+        long = "username",
+        value_name = "USER",
+        help = "a role name"
+    )]
     user: Option<String>,
     /// `HOST[:PORT] DBNAME [USER]`, or after -h psql's `[DBNAME [USER]]`.
     #[arg(value_name = "ARGUMENTS")]
@@ -105,7 +115,9 @@ impl Options {
         }
         let mut positional = line.positional.into_iter();
         let (host, port) = match line.host {
-            Some(host) if host.is_empty() => return Err("-h/--host: the host must not be empty".into()),
+            Some(host) if host.is_empty() => {
+                return Err("-h/--host: the host must not be empty".into())
+            }
             Some(host) => (host, line.port),
             None => {
                 let Some(target) = positional.next() else {
@@ -299,7 +311,16 @@ mod tests {
     #[test]
     fn psql_own_options_and_the_positional_form_mix_once_each() {
         let o = Options::parse(&args(&[
-            "-h", "pg.example.com", "-p", "6432", "-U", "dev@example.com", "-d", "app", "--", "-tA",
+            "-h",
+            "pg.example.com",
+            "-p",
+            "6432",
+            "-U",
+            "dev@example.com",
+            "-d",
+            "app",
+            "--",
+            "-tA",
         ]))
         .unwrap();
         assert_eq!(
@@ -315,24 +336,40 @@ mod tests {
         // After -h the arguments are psql's [DBNAME [USER]]; long forms with `=` work too.
         let o = Options::parse(&args(&["--host=pg", "--port=5433", "app", "me"])).unwrap();
         assert_eq!((o.host.as_str(), o.port), ("pg", Some(5433)));
-        assert_eq!((o.database.as_str(), o.user.as_deref()), ("app", Some("me")));
+        assert_eq!(
+            (o.database.as_str(), o.user.as_deref()),
+            ("app", Some("me"))
+        );
         let o = Options::parse(&args(&["pg:5433", "-d", "app", "--username", "me"])).unwrap();
         assert_eq!((o.port, o.database.as_str()), (Some(5433), "app"));
         // `--help` is help and `-h` is the host; after `--` even --help is psql's.
         assert_eq!(Options::request(&args(&["--help"])).unwrap(), Request::Help);
-        assert!(Options::parse(&args(&["-h"])).unwrap_err().contains("-h/--host needs a host name"));
+        assert!(Options::parse(&args(&["-h"]))
+            .unwrap_err()
+            .contains("-h/--host needs a host name"));
         assert_eq!(
-            Options::parse(&args(&["pg", "app", "--", "--help"])).unwrap().psql_args,
+            Options::parse(&args(&["pg", "app", "--", "--help"]))
+                .unwrap()
+                .psql_args,
             ["--help"]
         );
 
         let error = |list: &[&str]| Options::parse(&args(list)).unwrap_err();
         let twice = error(&["pg", "app", "-d", "other"]);
-        assert!(twice.contains("\"app\" as an argument and -d/--dbname \"other\""), "{twice}");
+        assert!(
+            twice.contains("\"app\" as an argument and -d/--dbname \"other\""),
+            "{twice}"
+        );
         let twice = error(&["-h", "pg", "app", "me", "-U", "you"]);
-        assert!(twice.contains("\"me\" as an argument and -U/--username \"you\""), "{twice}");
+        assert!(
+            twice.contains("\"me\" as an argument and -U/--username \"you\""),
+            "{twice}"
+        );
         let twice = error(&["pg:5433", "app", "-p", "6432"]);
-        assert!(twice.contains("in \"pg:5433\" and as -p/--port 6432"), "{twice}");
+        assert!(
+            twice.contains("in \"pg:5433\" and as -p/--port 6432"),
+            "{twice}"
+        );
         assert!(error(&["-p", "x", "pg", "app"]).contains("-p/--port takes a port from 1 to 65535"));
         assert!(error(&["-h", "pg"]).contains("<database>"));
         assert!(error(&["-h", "pg", "a", "b", "c"]).contains("at most 2 arguments"));

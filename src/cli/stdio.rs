@@ -10,7 +10,10 @@ use std::io::{self, Write};
 /// behind a redirect) are returned for the caller to report.
 pub fn try_print(text: &str) -> io::Result<()> {
     let mut stdout = io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         result => result,
     }
@@ -29,7 +32,9 @@ pub fn println(text: &str) {
 /// Writes `text` to stderr, ignoring a failure.
 pub fn eprint(text: &str) {
     let mut stderr = io::stderr().lock();
-    let _ = stderr.write_all(text.as_bytes()).and_then(|()| stderr.flush());
+    let _ = stderr
+        .write_all(text.as_bytes())
+        .and_then(|()| stderr.flush());
 }
 
 /// `text` and a newline, to stderr, ignoring a failure.

@@ -282,9 +282,19 @@ mod tests {
         assert_eq!(parse(&["h", "-p", "6432"]).unwrap().port, Some(6432));
         assert_eq!(parse(&["--port=6432", "rg/pg1"]).unwrap().port, Some(6432));
         let twice = parse(&["h:5433", "-p", "6432"]).unwrap_err();
-        assert!(twice.contains("in \"h:5433\" and as -p/--port 6432"), "{twice}");
-        assert!(parse(&["h", "--port", "0"]).unwrap_err().contains("1 to 65535"));
-        assert!(parse(&["h", "--fast"]).unwrap_err().contains("unknown option \"--fast\""));
-        assert_eq!(Options::request(&["-h".to_string()]).unwrap(), Request::Help);
+        assert!(
+            twice.contains("in \"h:5433\" and as -p/--port 6432"),
+            "{twice}"
+        );
+        assert!(parse(&["h", "--port", "0"])
+            .unwrap_err()
+            .contains("1 to 65535"));
+        assert!(parse(&["h", "--fast"])
+            .unwrap_err()
+            .contains("unknown option \"--fast\""));
+        assert_eq!(
+            Options::request(&["-h".to_string()]).unwrap(),
+            Request::Help
+        );
     }
 }
