@@ -101,6 +101,67 @@ async fn psql_signs_in_as_the_entra_admin_with_a_token() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn psql_takes_psqls_own_host_port_user_and_dbname_options() {
+    let env = start().await;
+    let s = healthy_server(&env).await;
+    let vars = identity_env(&env, &s.admin_client_id);
+    let port = s.port.to_string();
+    let run = pgentra(
+        &[
+            "psql",
+            "-h",
+            &s.fqdn,
+            "-p",
+            &port,
+            "-U",
+            &s.admin_name,
+            "-d",
+            "postgres",
+            "--",
+            "-tA",
+            "-c",
+            "SELECT current_user",
+        ],
+        &vars,
+    )
+    .await;
+    run.expect_code(0);
+    assert_eq!(run.stdout.trim(), s.admin_name);
+    // psql's habit: after -h the arguments are DBNAME [USER].
+    let run = pgentra(
+        &[
+            "psql",
+            "--host",
+            &s.fqdn,
+            "--port",
+            &port,
+            "postgres",
+            "--",
+            "-tA",
+            "-c",
+            "SELECT current_database()",
+        ],
+        &vars,
+    )
+    .await;
+    run.expect_code(0);
+    // The gateway maps each emulated server's databases onto the shared PostgreSQL.
+    assert_eq!(run.stdout.trim(), format!("{}__postgres", s.backend_prefix));
+    // The port as host:port and as -p: which one is meant is not guessed.
+    let target = format!("{}:{}", s.fqdn, s.port);
+    let run = pgentra(&["psql", &target, "postgres", "-p", "5432"], &vars).await;
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("the port is given twice"),
+        "{}",
+        run.stderr
+    );
+    let port_flag = pgentra(&["doctor", &s.fqdn, "-p", &port], &vars).await;
+    port_flag.expect_code(0);
+    env.emu.stop_pg_gateways().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn psql_refused_says_why_and_psql_missing_says_how_to_install_it() {
     let env = start().await;
     let s = healthy_server(&env).await;

@@ -1,5 +1,10 @@
-//! The pgentra command line: one arm per command; each command lives in `pgentra::cli`.
+//! The pgentra command line: one arm per command; each command lives in `pgentra::cli`, and
+//! parses its arguments with clap through `pgentra::cli::args`. All output goes through
+//! `pgentra::cli::stdio`, so a closed stdout or stderr never makes it panic.
 
+use pgentra::cli::args::{self, options_or_exit, Misuse};
+use pgentra::cli::stdio;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "\
@@ -9,7 +14,9 @@ Usage (`pgentra COMMAND --help` explains each):
   pgentra demo [--keep]         Show the whole passwordless chain working on this machine
   pgentra emulator [--json]     Serve a local Azure (ARM, Entra, managed identity) for stacks and tests
   pgentra token [--json]        Print an Entra access token for PostgreSQL (the password of a sign-in)
-  pgentra psql HOST DB [USER]   Run psql signed in with a fresh Entra token
+  pgentra psql HOST[:PORT] DBNAME [USER]
+  pgentra psql -h HOST [-p PORT] -d DBNAME [-U USER]
+                                Run psql signed in with a fresh Entra token
   pgentra doctor SERVER [USER]  Check a server's Entra sign-in chain and say how to fix each problem
   pgentra schema [--out FILE]   Print the Pulumi package schema, or write it to FILE
   pgentra gen-sdk <python|nodejs> [--out DIR]
@@ -19,7 +26,10 @@ Usage (`pgentra COMMAND --help` explains each):
 ";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = match utf8_args() {
+        Ok(args) => args,
+        Err(exit) => return exit,
+    };
     match args.first().map(String::as_str) {
         Some("schema") => schema(&args[1..]),
         Some("gen-sdk") => gen_sdk(&args[1..]),
@@ -29,44 +39,80 @@ fn main() -> ExitCode {
         Some("psql") => psql(&args[1..]),
         Some("doctor") => doctor(&args[1..]),
         Some("version" | "--version" | "-V") => {
-            println!("pgentra {}", env!("CARGO_PKG_VERSION"));
+            stdio::println(&format!("pgentra {}", env!("CARGO_PKG_VERSION")));
             ExitCode::SUCCESS
         }
         Some("help" | "--help" | "-h") | None => {
-            print!("{USAGE}");
+            stdio::print(USAGE);
             ExitCode::SUCCESS
         }
         Some(other) => {
-            eprintln!("pgentra: unknown command {other:?}\n\n{USAGE}");
+            stdio::eprint(&format!("pgentra: unknown command {other:?}\n\n{USAGE}"));
             ExitCode::from(2)
         }
     }
 }
 
+/// The arguments after the program's name; one that is not UTF-8 is a usage error (where
+/// `std::env::args` would panic).
+fn utf8_args() -> Result<Vec<String>, ExitCode> {
+    std::env::args_os()
+        .skip(1)
+        .enumerate()
+        .map(|(i, arg)| {
+            arg.into_string().map_err(|arg| {
+                stdio::eprintln(&format!(
+                    "pgentra: argument {} ({:?}) is not UTF-8; arguments must be UTF-8 text",
+                    i + 1,
+                    arg.to_string_lossy()
+                ));
+                ExitCode::from(2)
+            })
+        })
+        .collect()
+}
+
+const SCHEMA_USAGE: &str = "\
+pgentra schema [--out FILE]
+
+Prints the Pulumi package schema of pgentra (JSON), or writes it to FILE.
+";
+
+/// `pgentra schema`'s command line.
+#[derive(clap::Parser)]
+#[command(disable_version_flag = true, args_override_self = true)]
+struct SchemaCommandLine {
+    #[arg(long, value_name = "FILE", help = "a file")]
+    out: Option<PathBuf>,
+}
+
 fn schema(args: &[String]) -> ExitCode {
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        print!("pgentra schema [--out FILE]\n\nPrints the Pulumi package schema of pgentra (JSON), or writes it to FILE.\n");
-        return ExitCode::SUCCESS;
-    }
+    let request = args::parse_args::<SchemaCommandLine>("schema", args);
+    let line = match options_or_exit("schema", SCHEMA_USAGE, request) {
+        Ok(line) => line,
+        Err(exit) => return exit,
+    };
     let text = pgentra_pulumi::schema::render(&pgentra_core::resource::Registry::builtin());
-    match args {
-        [] => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        [flag, path] if flag == "--out" => match std::fs::write(path, text) {
-            Ok(()) => {
-                eprintln!("wrote {path}");
-                ExitCode::SUCCESS
-            }
+    let Some(path) = line.out else {
+        return match stdio::try_print(&text) {
+            Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
-                eprintln!("pgentra schema: cannot write {path}: {error}");
+                stdio::eprintln(&format!("pgentra schema: writing to stdout: {error}"));
                 ExitCode::FAILURE
             }
-        },
-        _ => {
-            eprintln!("pgentra schema: expected no arguments or --out FILE\n\n{USAGE}");
-            ExitCode::from(2)
+        };
+    };
+    match std::fs::write(&path, text) {
+        Ok(()) => {
+            stdio::eprintln(&format!("wrote {}", path.display()));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            stdio::eprintln(&format!(
+                "pgentra schema: cannot write {}: {error}",
+                path.display()
+            ));
+            ExitCode::FAILURE
         }
     }
 }
@@ -80,50 +126,56 @@ to sdk/<language>. Files it generated before and no longer generates are removed
 in DIR are left alone.
 ";
 
+/// `pgentra gen-sdk`'s command line.
+#[derive(clap::Parser)]
+#[command(disable_version_flag = true, args_override_self = true)]
+struct GenSdkCommandLine {
+    #[arg(value_name = "LANGUAGE")]
+    language: Option<String>,
+    #[arg(long, value_name = "DIR", help = "a directory")]
+    out: Option<PathBuf>,
+}
+
 fn gen_sdk(args: &[String]) -> ExitCode {
     use pgentra_pulumi::sdkgen::{self, Language};
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        print!("{GEN_SDK_USAGE}");
-        return ExitCode::SUCCESS;
-    }
     let languages = || Language::ALL.map(Language::name).join(" or ");
-    let (language, out) = match args {
-        [language] => (language, None),
-        [language, flag, dir] if flag == "--out" => (language, Some(std::path::PathBuf::from(dir))),
-        _ => {
-            eprintln!(
-                "pgentra gen-sdk: expected a language ({}) and optionally --out DIR\n\n{USAGE}",
-                languages()
-            );
-            return ExitCode::from(2);
-        }
-    };
-    let Some(language) = Language::parse(language) else {
-        eprintln!(
-            "pgentra gen-sdk: unknown language {language:?}; expected {}",
-            languages()
-        );
-        return ExitCode::from(2);
+    let request = args::parse_args::<GenSdkCommandLine>("gen-sdk", args).and_then(|request| {
+        request.and_then(|line| {
+            let language = line.language.ok_or_else(|| {
+                format!(
+                    "expected a language ({}) and optionally --out DIR",
+                    languages()
+                )
+            })?;
+            let language = Language::parse(&language).ok_or_else(|| {
+                format!("unknown language {language:?}; expected {}", languages())
+            })?;
+            Ok::<_, Misuse>((language, line.out))
+        })
+    });
+    let (language, out) = match options_or_exit("gen-sdk", GEN_SDK_USAGE, request) {
+        Ok(options) => options,
+        Err(exit) => return exit,
     };
     let dir = out.unwrap_or_else(|| language.default_dir());
     let files = match sdkgen::generate_builtin(language) {
         Ok(files) => files,
         Err(error) => {
-            eprintln!("pgentra gen-sdk: {error}");
+            stdio::eprintln(&format!("pgentra gen-sdk: {error}"));
             return ExitCode::FAILURE;
         }
     };
     match sdkgen::write(&files, &dir) {
         Ok(()) => {
-            eprintln!(
+            stdio::eprintln(&format!(
                 "wrote the {language} SDK ({} files) to {}",
                 files.len(),
                 dir.display()
-            );
+            ));
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("pgentra gen-sdk: {error}");
+            stdio::eprintln(&format!("pgentra gen-sdk: {error}"));
             ExitCode::FAILURE
         }
     }
@@ -131,41 +183,24 @@ fn gen_sdk(args: &[String]) -> ExitCode {
 
 fn emulator(args: &[String]) -> ExitCode {
     use pgentra::cli::emulator;
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        print!("{}", emulator::USAGE);
-        return ExitCode::SUCCESS;
-    }
-    let options = match emulator::Options::parse(args) {
+    let options = match options_or_exit(
+        "emulator",
+        emulator::USAGE,
+        emulator::Options::request(args),
+    ) {
         Ok(options) => options,
-        Err(error) => {
-            eprintln!("pgentra emulator: {error}\n\n{}", emulator::USAGE);
-            return ExitCode::from(2);
-        }
+        Err(exit) => return exit,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("pgentra emulator: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some(result) = block_on("emulator", emulator::run(options)) else {
+        return ExitCode::FAILURE;
     };
-    match runtime.block_on(emulator::run(options)) {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("pgentra emulator: {error}");
+            stdio::eprintln(&format!("pgentra emulator: {error}"));
             ExitCode::FAILURE
         }
     }
-}
-
-/// `--help`/`-h` anywhere before a `--` asks for the command's help.
-fn wants_help(args: &[String]) -> bool {
-    args.iter()
-        .take_while(|a| *a != "--")
-        .any(|a| a == "--help" || a == "-h")
 }
 
 /// A runtime for one command; a failure to build one is reported as the command's.
@@ -176,7 +211,9 @@ fn block_on<T>(command: &str, future: impl std::future::Future<Output = T>) -> O
     {
         Ok(runtime) => Some(runtime.block_on(future)),
         Err(error) => {
-            eprintln!("pgentra {command}: cannot start the async runtime: {error}");
+            stdio::eprintln(&format!(
+                "pgentra {command}: cannot start the async runtime: {error}"
+            ));
             None
         }
     }
@@ -184,21 +221,14 @@ fn block_on<T>(command: &str, future: impl std::future::Future<Output = T>) -> O
 
 fn token(args: &[String]) -> ExitCode {
     use pgentra::cli::token;
-    if wants_help(args) {
-        print!("{}", token::USAGE);
-        return ExitCode::SUCCESS;
-    }
-    let options = match token::Options::parse(args) {
+    let options = match options_or_exit("token", token::USAGE, token::Options::request(args)) {
         Ok(options) => options,
-        Err(error) => {
-            eprintln!("pgentra token: {error}\n\n{}", token::USAGE);
-            return ExitCode::from(2);
-        }
+        Err(exit) => return exit,
     };
     match block_on("token", token::run(options)) {
         Some(Ok(())) => ExitCode::SUCCESS,
         Some(Err(error)) => {
-            eprintln!("pgentra token: {error}");
+            stdio::eprintln(&format!("pgentra token: {error}"));
             ExitCode::FAILURE
         }
         None => ExitCode::FAILURE,
@@ -207,24 +237,17 @@ fn token(args: &[String]) -> ExitCode {
 
 fn psql(args: &[String]) -> ExitCode {
     use pgentra::cli::psql;
-    if wants_help(args) {
-        print!("{}", psql::USAGE);
-        return ExitCode::SUCCESS;
-    }
-    let options = match psql::Options::parse(args) {
+    let options = match options_or_exit("psql", psql::USAGE, psql::Options::request(args)) {
         Ok(options) => options,
-        Err(error) => {
-            eprintln!("pgentra psql: {error}\n\n{}", psql::USAGE);
-            return ExitCode::from(2);
-        }
+        Err(exit) => return exit,
     };
     match block_on("psql", psql::prepare(options)) {
         Some(Ok(command)) => {
-            eprintln!("pgentra psql: {}", psql::exec(command));
+            stdio::eprintln(&format!("pgentra psql: {}", psql::exec(command)));
             ExitCode::FAILURE
         }
         Some(Err(error)) => {
-            eprintln!("pgentra psql: {error}");
+            stdio::eprintln(&format!("pgentra psql: {error}"));
             ExitCode::FAILURE
         }
         None => ExitCode::FAILURE,
@@ -233,20 +256,13 @@ fn psql(args: &[String]) -> ExitCode {
 
 fn doctor(args: &[String]) -> ExitCode {
     use pgentra::cli::doctor;
-    if wants_help(args) {
-        print!("{}", doctor::USAGE);
-        return ExitCode::SUCCESS;
-    }
-    let options = match doctor::Options::parse(args) {
+    let options = match options_or_exit("doctor", doctor::USAGE, doctor::Options::request(args)) {
         Ok(options) => options,
-        Err(error) => {
-            eprintln!("pgentra doctor: {error}\n\n{}", doctor::USAGE);
-            return ExitCode::from(2);
-        }
+        Err(exit) => return exit,
     };
     match block_on("doctor", doctor::run(options)) {
         Some(Ok(report)) => {
-            print!("{}", report.render());
+            stdio::print(&report.render());
             if report.failed() {
                 ExitCode::FAILURE
             } else {
@@ -254,7 +270,7 @@ fn doctor(args: &[String]) -> ExitCode {
             }
         }
         Some(Err(error)) => {
-            eprintln!("pgentra doctor: {error}");
+            stdio::eprintln(&format!("pgentra doctor: {error}"));
             ExitCode::FAILURE
         }
         None => ExitCode::FAILURE,

@@ -1,6 +1,7 @@
 //! `pgentra emulator`: the local Azure (ARM, Entra token service, managed-identity endpoint,
 //! OIDC issuer) in the foreground, with what a stack needs to point at it.
 
+use crate::cli::args::{self, Misuse, Request};
 use pgentra_emulator::{Emulator, EmulatorOptions};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,31 +31,32 @@ pub struct Options {
     pub json: bool,
 }
 
+/// `pgentra emulator`'s command line, as typed.
+#[derive(clap::Parser)]
+#[command(disable_version_flag = true, args_override_self = true)]
+struct CommandLine {
+    #[arg(long, value_name = "FILE", help = "a file")]
+    ca_file: Option<PathBuf>,
+    #[arg(long = "lro-ms", value_name = "N", value_parser = args::milliseconds, default_value = "2000", help = "a number")]
+    lro: Duration,
+    #[arg(long)]
+    json: bool,
+}
+
 impl Options {
+    /// The options, or a help request.
+    pub fn request(args: &[String]) -> Result<Request<Self>, Misuse> {
+        args::parse_args::<CommandLine>("emulator", args)?.and_then(|line| {
+            Ok(Options {
+                ca_file: line.ca_file,
+                lro: line.lro,
+                json: line.json,
+            })
+        })
+    }
+
     pub fn parse(args: &[String]) -> Result<Self, String> {
-        let mut options = Options {
-            ca_file: None,
-            lro: Duration::from_millis(2000),
-            json: false,
-        };
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            match arg.as_str() {
-                "--ca-file" => {
-                    options.ca_file = Some(args.next().ok_or("--ca-file needs a file")?.into())
-                }
-                "--lro-ms" => {
-                    let ms = args.next().ok_or("--lro-ms needs a number")?;
-                    options.lro = Duration::from_millis(
-                        ms.parse()
-                            .map_err(|_| format!("--lro-ms takes milliseconds, not {ms:?}"))?,
-                    );
-                }
-                "--json" => options.json = true,
-                other => return Err(format!("unknown option {other:?}")),
-            }
-        }
-        Ok(options)
+        Self::request(args)?.into_run()
     }
 }
 

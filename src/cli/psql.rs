@@ -1,25 +1,35 @@
 //! `pgentra psql`: psql signed in with a fresh Microsoft Entra token, the seed's "shell alias or
 //! script" done once. The token travels in PGPASSWORD (the environment), never on the command line.
 
+use crate::cli::args::{self, Misuse, Request};
+use crate::cli::stdio;
 use crate::cli::token::{self, TokenInfo};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Command;
 
 pub const USAGE: &str = "\
-pgentra psql <host>[:port] <database> [user] [-- psql arguments...]
+pgentra psql HOST[:PORT] DBNAME [USER] [-- psql arguments...]
+pgentra psql -h HOST [-p PORT] -d DBNAME [-U USER] [-- psql arguments...]
 
 Runs psql against an Azure Database for PostgreSQL server with a fresh Microsoft Entra access
 token as the password (in PGPASSWORD, never on the command line). The token comes from the
 provider's credential chain (see `pgentra token --help`).
 
-  host      the server's fully qualified domain name (port 5432 unless given as host:port;
-            `pgentra emulator` prints each emulated server's host and port)
-  database  the database to open, e.g. postgres
-  user      the PostgreSQL role to sign in as; default: the token's principal (a user's UPN, a
-            managed identity's name). A service principal's token carries no name: give its
-            display name (or a group it is a member of) here.
-  --        everything after it goes to psql unchanged (e.g. -- -c 'SELECT current_user')
+  HOST, -h/--host HOST        the server's fully qualified domain name (`pgentra emulator`
+                              prints each emulated server's host and port)
+  -p/--port PORT              the server's port (default 5432; or give HOST:PORT)
+  DBNAME, -d/--dbname DBNAME  the database to open, e.g. postgres
+  USER, -U/--username USER    the PostgreSQL role to sign in as; default: the token's principal
+                              (a user's UPN, a managed identity's name). A service principal's
+                              token carries no name: give its display name (or a group it is a
+                              member of) here.
+  --                          everything after it goes to psql unchanged
+                              (e.g. -- -c 'SELECT current_user')
+  --help                      this help (-h is the host, as in psql)
+
+As in psql, after -h HOST the arguments are [DBNAME [USER]]. Each of host, port, database and
+user is given once: as an argument or with its option, not both.
 
 TLS: sslmode=require unless PGSSLMODE says otherwise. With PGSSLMODE=verify-full (or verify-ca),
 PGSSLROOTCERT defaults to PGENTRA_CA_CERT_FILE when that is set.
@@ -35,36 +45,123 @@ pub struct Options {
     pub psql_args: Vec<String>,
 }
 
+/// `pgentra psql`'s command line, as typed: psql's own options besides the positional form.
+#[derive(clap::Parser)]
+#[command(
+    disable_help_flag = true,
+    disable_version_flag = true,
+    args_override_self = true
+)]
+struct CommandLine {
+    /// `--help` only: `-h` is the host, as in psql.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+    #[arg(short = 'h', long = "host", value_name = "HOST", help = "a host name")]
+    host: Option<String>,
+    #[arg(short = 'p', long = "port", value_name = "PORT", value_parser = args::port, help = "a port")]
+    port: Option<u16>,
+    #[arg(
+        short = 'd',
+        long = "dbname",
+        value_name = "DBNAME",
+        help = "a database name"
+    )]
+    database: Option<String>,
+    #[arg(
+        short = 'U',
+        long = "username",
+        value_name = "USER",
+        help = "a role name"
+    )]
+    user: Option<String>,
+    /// `HOST[:PORT] DBNAME [USER]`, or after -h psql's `[DBNAME [USER]]`.
+    #[arg(value_name = "ARGUMENTS")]
+    positional: Vec<String>,
+    /// After `--`: psql's, unchanged.
+    #[arg(last = true, value_name = "PSQL_ARGUMENTS")]
+    psql_args: Vec<String>,
+}
+
 impl Options {
-    pub fn parse(args: &[String]) -> Result<Self, String> {
-        let (ours, theirs) = match args.iter().position(|a| a == "--") {
-            Some(i) => (&args[..i], args[i + 1..].to_vec()),
-            None => (args, Vec::new()),
-        };
-        if let Some(flag) = ours.iter().find(|a| a.starts_with('-')) {
-            return Err(format!(
-                "unknown option {flag:?}; psql's own options go after `--`"
-            ));
+    /// The options, or a help request.
+    pub fn request(args: &[String]) -> Result<Request<Self>, Misuse> {
+        match args::parse_args::<CommandLine>("psql", args) {
+            Err(Misuse::UnknownOption(option)) => Err(Misuse::Other(format!(
+                "unknown option {option:?}; psql's own options go after `--`"
+            ))),
+            parsed => parsed?.and_then(Self::from_command_line),
         }
-        let (target, database, user) = match ours {
-            [t, d] => (t, d, None),
-            [t, d, u] => (t, d, Some(u.clone())),
-            [] | [_] => return Err("expected <host> and <database>".into()),
-            _ => {
-                return Err(format!(
-                    "expected at most 3 arguments before `--`, got {}",
-                    ours.len()
-                ))
+    }
+
+    pub fn parse(args: &[String]) -> Result<Self, String> {
+        Self::request(args)?.into_run()
+    }
+
+    fn from_command_line(line: CommandLine) -> Result<Self, Misuse> {
+        let with_host_option = line.host.is_some();
+        // With -h the arguments are psql's `[DBNAME [USER]]`; without, `HOST[:PORT] DBNAME [USER]`.
+        let most = if with_host_option { 2 } else { 3 };
+        if line.positional.len() > most {
+            return Err(format!(
+                "expected at most {most} arguments before `--` ({}), got {}",
+                if with_host_option {
+                    "after -h HOST: DBNAME USER"
+                } else {
+                    "HOST[:PORT] DBNAME USER"
+                },
+                line.positional.len()
+            )
+            .into());
+        }
+        let mut positional = line.positional.into_iter();
+        let (host, port) = match line.host {
+            Some(host) if host.is_empty() => {
+                return Err("-h/--host: the host must not be empty".into())
+            }
+            Some(host) => (host, line.port),
+            None => {
+                let Some(target) = positional.next() else {
+                    return Err(
+                        "expected <host> and <database>: HOST[:PORT] DBNAME, or -h HOST -d DBNAME"
+                            .into(),
+                    );
+                };
+                let (host, port_in_target) = split_host_port(&target)?;
+                if let (Some(_), Some(port)) = (port_in_target, line.port) {
+                    return Err(format!(
+                        "the port is given twice: in {target:?} and as -p/--port {port}; give it once"
+                    )
+                    .into());
+                }
+                (host, port_in_target.or(line.port))
             }
         };
-        let (host, port) = split_host_port(target)?;
+        let database = given_once("database", positional.next(), "-d/--dbname", line.database)?
+            .ok_or("expected <database>: DBNAME, or -d DBNAME")?;
+        let user = given_once("user", positional.next(), "-U/--username", line.user)?;
         Ok(Options {
             host,
             port,
-            database: database.clone(),
+            database,
             user,
-            psql_args: theirs,
+            psql_args: line.psql_args,
         })
+    }
+}
+
+/// One thing given as an argument or with its option (or neither), not both.
+fn given_once(
+    what: &str,
+    argument: Option<String>,
+    option: &str,
+    with_option: Option<String>,
+) -> Result<Option<String>, Misuse> {
+    match (argument, with_option) {
+        (Some(argument), Some(with_option)) => Err(format!(
+            "the {what} is given twice: {argument:?} as an argument and {option} {with_option:?}; give it once"
+        )
+        .into()),
+        (argument, with_option) => Ok(argument.or(with_option)),
     }
 }
 
@@ -108,7 +205,7 @@ pub async fn prepare(options: Options) -> Result<Command, String> {
         None => {
             return Err(format!(
                 "the token of {} carries no user name; give the role to sign in as (the service \
-                 principal's display name, or a group it belongs to) as the third argument",
+                 principal's display name, or a group it belongs to) with -U USER",
                 info.describe()
             ))
         }
@@ -136,7 +233,7 @@ pub async fn prepare(options: Options) -> Result<Command, String> {
     ) {
         command.env("PGSSLROOTCERT", ca);
     }
-    eprintln!(
+    stdio::eprintln(&format!(
         "pgentra psql: {}/{} as {user:?} (sslmode={ssl_mode}) with a token of {}, valid until {}",
         match options.port {
             Some(port) => format!("{}:{port}", options.host),
@@ -145,7 +242,7 @@ pub async fn prepare(options: Options) -> Result<Command, String> {
         options.database,
         info.describe(),
         azure_core::time::to_rfc3339(&token.expires_on),
-    );
+    ));
     Ok(command)
 }
 
@@ -209,5 +306,74 @@ mod tests {
             ("::1".to_string(), Some(5433))
         );
         assert_eq!(split_host_port("::1").unwrap(), ("::1".to_string(), None));
+    }
+
+    #[test]
+    fn psql_own_options_and_the_positional_form_mix_once_each() {
+        let o = Options::parse(&args(&[
+            "-h",
+            "pg.example.com",
+            "-p",
+            "6432",
+            "-U",
+            "dev@example.com",
+            "-d",
+            "app",
+            "--",
+            "-tA",
+        ]))
+        .unwrap();
+        assert_eq!(
+            o,
+            Options {
+                host: "pg.example.com".into(),
+                port: Some(6432),
+                database: "app".into(),
+                user: Some("dev@example.com".into()),
+                psql_args: vec!["-tA".into()],
+            }
+        );
+        // After -h the arguments are psql's [DBNAME [USER]]; long forms with `=` work too.
+        let o = Options::parse(&args(&["--host=pg", "--port=5433", "app", "me"])).unwrap();
+        assert_eq!((o.host.as_str(), o.port), ("pg", Some(5433)));
+        assert_eq!(
+            (o.database.as_str(), o.user.as_deref()),
+            ("app", Some("me"))
+        );
+        let o = Options::parse(&args(&["pg:5433", "-d", "app", "--username", "me"])).unwrap();
+        assert_eq!((o.port, o.database.as_str()), (Some(5433), "app"));
+        // `--help` is help and `-h` is the host; after `--` even --help is psql's.
+        assert_eq!(Options::request(&args(&["--help"])).unwrap(), Request::Help);
+        assert!(Options::parse(&args(&["-h"]))
+            .unwrap_err()
+            .contains("-h/--host needs a host name"));
+        assert_eq!(
+            Options::parse(&args(&["pg", "app", "--", "--help"]))
+                .unwrap()
+                .psql_args,
+            ["--help"]
+        );
+
+        let error = |list: &[&str]| Options::parse(&args(list)).unwrap_err();
+        let twice = error(&["pg", "app", "-d", "other"]);
+        assert!(
+            twice.contains("\"app\" as an argument and -d/--dbname \"other\""),
+            "{twice}"
+        );
+        let twice = error(&["-h", "pg", "app", "me", "-U", "you"]);
+        assert!(
+            twice.contains("\"me\" as an argument and -U/--username \"you\""),
+            "{twice}"
+        );
+        let twice = error(&["pg:5433", "app", "-p", "6432"]);
+        assert!(
+            twice.contains("in \"pg:5433\" and as -p/--port 6432"),
+            "{twice}"
+        );
+        assert!(error(&["-p", "x", "pg", "app"]).contains("-p/--port takes a port from 1 to 65535"));
+        assert!(error(&["-h", "pg"]).contains("<database>"));
+        assert!(error(&["-h", "pg", "a", "b", "c"]).contains("at most 2 arguments"));
+        assert!(error(&["a", "b", "c", "d"]).contains("at most 3 arguments"));
+        assert!(error(&["-h", ""]).contains("must not be empty"));
     }
 }

@@ -3,6 +3,8 @@
 //! --resource-type oss-rdbms`). Also the sign-in that `pgentra psql` and `pgentra doctor` share:
 //! the provider configuration from the environment, a token, and whose token it is.
 
+use crate::cli::args::{parse_args, Misuse, Request};
+use crate::cli::stdio;
 use azure_core::credentials::AccessToken;
 use pgentra_core::azure::{Azure, Caller};
 use pgentra_core::config::{ProviderConfig, CONFIG};
@@ -41,24 +43,29 @@ pub struct Options {
     pub scope: Option<String>,
 }
 
+/// `pgentra token`'s command line, as typed.
+#[derive(clap::Parser)]
+#[command(disable_version_flag = true, args_override_self = true)]
+struct CommandLine {
+    #[arg(long)]
+    json: bool,
+    #[arg(long, value_name = "SCOPE", help = "a scope")]
+    scope: Option<String>,
+}
+
 impl Options {
+    /// The options, or a help request.
+    pub fn request(args: &[String]) -> Result<Request<Self>, Misuse> {
+        parse_args::<CommandLine>("token", args)?.and_then(|line| {
+            Ok(Options {
+                json: line.json,
+                scope: line.scope.as_deref().map(normalise_scope).transpose()?,
+            })
+        })
+    }
+
     pub fn parse(args: &[String]) -> Result<Self, String> {
-        let mut options = Options {
-            json: false,
-            scope: None,
-        };
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            match arg.as_str() {
-                "--json" => options.json = true,
-                "--scope" => {
-                    let scope = args.next().ok_or("--scope needs a scope")?;
-                    options.scope = Some(normalise_scope(scope)?);
-                }
-                other => return Err(format!("unknown argument {other:?}")),
-            }
-        }
-        Ok(options)
+        Self::request(args)?.into_run()
     }
 }
 
@@ -96,9 +103,9 @@ pub async fn run(options: Options) -> Result<(), String> {
             "scope": scope,
             "tenant": tenant,
         });
-        println!("{line}");
+        stdio::println(&line.to_string());
     } else {
-        println!("{}", token.token.secret());
+        stdio::println(token.token.secret());
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod proof;
 pub mod render;
 pub mod stack;
 
+use crate::cli::args::{self, Misuse, Request};
 use async_trait::async_trait;
 use deploy::{AfterCreate, Deployment};
 use pgentra_core::azure::ids::{FirewallRuleId, FlexibleServerId};
@@ -63,47 +64,41 @@ pub struct Options {
     pub keep: bool,
 }
 
+/// `pgentra demo`'s command line, as typed.
+#[derive(clap::Parser)]
+#[command(disable_version_flag = true, args_override_self = true)]
+struct CommandLine {
+    #[arg(long = "lro-ms", value_name = "N", value_parser = args::milliseconds, default_value = "300", help = "a number of milliseconds")]
+    lro: Duration,
+    #[arg(long)]
+    private_postgres: bool,
+    #[arg(long)]
+    keep: bool,
+}
+
 impl Options {
+    /// The options, or a help request.
+    pub fn request(args: &[String]) -> Result<Request<Self>, Misuse> {
+        args::parse_args::<CommandLine>("demo", args)?.and_then(|line| {
+            Ok(Options {
+                lro: line.lro,
+                private_postgres: line.private_postgres,
+                keep: line.keep,
+            })
+        })
+    }
+
     pub fn parse(args: &[String]) -> Result<Self, String> {
-        let mut options = Options {
-            lro: Duration::from_millis(300),
-            private_postgres: false,
-            keep: false,
-        };
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            match arg.as_str() {
-                "--lro-ms" => {
-                    let ms = args
-                        .next()
-                        .ok_or("--lro-ms needs a number of milliseconds")?;
-                    options.lro = Duration::from_millis(
-                        ms.parse()
-                            .map_err(|_| format!("--lro-ms takes milliseconds, not {ms:?}"))?,
-                    );
-                }
-                "--private-postgres" => options.private_postgres = true,
-                "--keep" => options.keep = true,
-                other => return Err(format!("unknown option {other:?}")),
-            }
-        }
-        Ok(options)
+        Self::request(args)?.into_run()
     }
 }
 
 /// Runs the demo: PostgreSQL first (before any thread exists, since the emulator reads its
 /// backend from the environment), then the async part.
 pub fn main(args: &[String]) -> ExitCode {
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        print!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let options = match Options::parse(args) {
+    let options = match args::options_or_exit("demo", USAGE, Options::request(args)) {
         Ok(options) => options,
-        Err(error) => {
-            eprintln!("pgentra demo: {error}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(exit) => return exit,
     };
     let started = Instant::now();
     // Before starting anything: the plugin the demo drives must be there.

@@ -11,6 +11,7 @@ mod signin;
 
 pub use report::{Check, Report, Status};
 
+use crate::cli::args::{self, Misuse, Request};
 use crate::cli::psql::split_host_port;
 use crate::cli::token;
 use pgentra_core::azure::ids::FlexibleServerId;
@@ -18,7 +19,7 @@ use pgentra_core::azure::Azure;
 use pgentra_core::sql::{ConnInfo, SslMode};
 
 pub const USAGE: &str = "\
-pgentra doctor <server-or-host> [user] [--port N]
+pgentra doctor <server-or-host> [user] [-p PORT]
 
 Checks why a Microsoft Entra sign-in to Azure Database for PostgreSQL fails (or that it works),
 and says how to fix each problem. One line per check: PASS, FAIL or SKIP, then the fix.
@@ -30,8 +31,8 @@ The exit code is 1 when a check fails, 0 otherwise.
                     the server's host name, host:port (the ARM checks are skipped then)
   user            the PostgreSQL role to sign in as; default: the token's principal (a user's
                   UPN, a managed identity's name)
-  --port N        the server's PostgreSQL port (default 5432; `pgentra emulator` prints the
-                  port of each emulated server)
+  -p/--port PORT  the server's PostgreSQL port (default 5432, or give host:port; `pgentra
+                  emulator` prints the port of each emulated server)
 
 Checks, in order: a token for the PostgreSQL audience that has not expired (token); the server
 in Azure Resource Manager (server), Microsoft Entra authentication enabled (entra-auth),
@@ -66,27 +67,31 @@ pub struct Options {
     pub port: Option<u16>,
 }
 
+/// `pgentra doctor`'s command line, as typed.
+#[derive(clap::Parser)]
+#[command(disable_version_flag = true, args_override_self = true)]
+struct CommandLine {
+    #[arg(short = 'p', long = "port", value_name = "PORT", value_parser = args::port, help = "a port")]
+    port: Option<u16>,
+    /// `<server-or-host> [user]`.
+    #[arg(value_name = "ARGUMENTS")]
+    positional: Vec<String>,
+}
+
 impl Options {
+    /// The options, or a help request.
+    pub fn request(args: &[String]) -> Result<Request<Self>, Misuse> {
+        args::parse_args::<CommandLine>("doctor", args)?
+            .and_then(|line| Self::from_command_line(line).map_err(Misuse::Other))
+    }
+
     pub fn parse(args: &[String]) -> Result<Self, String> {
-        let mut positional = Vec::new();
-        let mut port = None;
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            match arg.as_str() {
-                "--port" => {
-                    let p = args.next().ok_or("--port needs a number")?;
-                    port = Some(
-                        p.parse::<u16>()
-                            .ok()
-                            .filter(|p| *p != 0)
-                            .ok_or_else(|| format!("--port takes 1 to 65535, not {p:?}"))?,
-                    );
-                }
-                flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}")),
-                _ => positional.push(arg.clone()),
-            }
-        }
-        let (target, user) = match positional.as_slice() {
+        Self::request(args)?.into_run()
+    }
+
+    fn from_command_line(line: CommandLine) -> Result<Self, String> {
+        let mut port = line.port;
+        let (target, user) = match line.positional.as_slice() {
             [t] => (t, None),
             [t, u] => (t, Some(u.clone())),
             [] => return Err("expected <server-or-host>".into()),
@@ -112,8 +117,11 @@ impl Options {
             }
         } else {
             let (host, host_port) = split_host_port(target)?;
-            if port.is_some() && host_port.is_some() {
-                return Err("give the port once: host:port or --port".into());
+            if let (Some(port), Some(_)) = (port, host_port) {
+                return Err(format!(
+                    "the port is given twice: in {target:?} and as -p/--port {port}; give it once \
+                     (host:port or -p/--port)"
+                ));
             }
             port = port.or(host_port);
             Target::Host(host)
@@ -267,5 +275,26 @@ mod tests {
             .contains("RESOURCE_GROUP/SERVER"));
         assert!(parse(&["h", "--port", "x"]).unwrap_err().contains("--port"));
         assert!(parse(&[]).unwrap_err().contains("<server-or-host>"));
+    }
+
+    #[test]
+    fn the_port_comes_once_with_p_port_or_host_port() {
+        assert_eq!(parse(&["h", "-p", "6432"]).unwrap().port, Some(6432));
+        assert_eq!(parse(&["--port=6432", "rg/pg1"]).unwrap().port, Some(6432));
+        let twice = parse(&["h:5433", "-p", "6432"]).unwrap_err();
+        assert!(
+            twice.contains("in \"h:5433\" and as -p/--port 6432"),
+            "{twice}"
+        );
+        assert!(parse(&["h", "--port", "0"])
+            .unwrap_err()
+            .contains("1 to 65535"));
+        assert!(parse(&["h", "--fast"])
+            .unwrap_err()
+            .contains("unknown option \"--fast\""));
+        assert_eq!(
+            Options::request(&["-h".to_string()]).unwrap(),
+            Request::Help
+        );
     }
 }
