@@ -299,11 +299,22 @@ fn json_describes_terraforms_provider_block_and_arm_environment() {
     assert_eq!(env["ARM_CLIENT_SECRET"], config["clientSecret"]);
     assert_eq!(env["ARM_SUBSCRIPTION_ID"], config["subscriptionId"]);
     assert_eq!(env["PGENTRA_ARM_ENDPOINT"], config["armEndpoint"]);
-    let block = printed["terraform"]["providerBlock"].as_str().expect("providerBlock");
+    let block = printed["terraform"]["providerBlock"]
+        .as_str()
+        .expect("providerBlock");
     assert!(block.starts_with("provider \"pgentra\" {\n"), "{block}");
-    assert!(block.contains(&format!("arm_endpoint    = \"{}\"", config["armEndpoint"])), "{block}");
-    assert!(block.contains(&format!("tenant_id       = \"{}\"", config["tenantId"])), "{block}");
-    assert!(!block.contains(&config["clientSecret"]), "the secret stays out of the block: {block}");
+    assert!(
+        block.contains(&format!("arm_endpoint    = \"{}\"", config["armEndpoint"])),
+        "{block}"
+    );
+    assert!(
+        block.contains(&format!("tenant_id       = \"{}\"", config["tenantId"])),
+        "{block}"
+    );
+    assert!(
+        !block.contains(&config["clientSecret"]),
+        "the secret stays out of the block: {block}"
+    );
 
     // The ARM_* names (not the AZURE_* ones) sign `pgentra token` in, as they sign Terraform in.
     let env: Vec<(String, String)> = env.into_iter().collect();
@@ -354,12 +365,24 @@ fn it_prints_terraforms_provider_block_and_arm_exports_beside_pulumis() {
         .collect();
     assert_eq!(
         attributes,
-        ["subscription_id", "tenant_id", "client_id", "arm_endpoint", "authority_host", "ca_cert_file"],
+        [
+            "subscription_id",
+            "tenant_id",
+            "client_id",
+            "arm_endpoint",
+            "authority_host",
+            "ca_cert_file"
+        ],
         "{text}"
     );
     assert!(
-        block.contains(&format!("arm_endpoint    = \"{}\"", exports["PGENTRA_ARM_ENDPOINT"]).as_str()),
+        block.contains(
+            &format!("arm_endpoint    = \"{}\"", exports["PGENTRA_ARM_ENDPOINT"]).as_str()
+        ),
         "{text}"
     );
-    assert!(!text.contains("client_secret"), "no client_secret in the block:\n{text}");
+    assert!(
+        !text.contains("client_secret"),
+        "no client_secret in the block:\n{text}"
+    );
 }

@@ -2,6 +2,7 @@
 //! OIDC issuer) in the foreground, with what a stack needs to point at it.
 
 use crate::cli::args::{self, Misuse, Request};
+use crate::cli::stdio::outln;
 use pgentra_emulator::{Emulator, EmulatorOptions};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -83,7 +84,7 @@ pub async fn run(options: Options) -> Result<(), String> {
                 .into_iter()
                 .collect::<std::collections::BTreeMap<_, _>>(),
         });
-        println!("{line}");
+        outln!("{line}");
     } else {
         print_instructions(&emulator, &config);
     }
@@ -99,24 +100,24 @@ fn print_instructions(
     emulator: &pgentra_emulator::RunningEmulator,
     config: &std::collections::BTreeMap<String, String>,
 ) {
-    println!("pgentra emulator is running (Ctrl-C stops it).\n");
-    println!("  ARM               {}", emulator.arm_url());
-    println!("  Entra authority   {}", emulator.authority_url());
-    println!("  identity endpoint {}", emulator.msi_endpoint());
-    println!("  OIDC issuer       {}", emulator.oidc_issuer_url());
-    println!("\nPoint a stack at it (the client secret belongs to the emulator's deployer, not to Azure):\n");
+    outln!("pgentra emulator is running (Ctrl-C stops it).\n");
+    outln!("  ARM               {}", emulator.arm_url());
+    outln!("  Entra authority   {}", emulator.authority_url());
+    outln!("  identity endpoint {}", emulator.msi_endpoint());
+    outln!("  OIDC issuer       {}", emulator.oidc_issuer_url());
+    outln!("\nPoint a stack at it (the client secret belongs to the emulator's deployer, not to Azure):\n");
     for (key, value) in config {
         let secret = if key == "clientSecret" {
             "--secret "
         } else {
             ""
         };
-        println!(
+        outln!(
             "  pulumi config set {secret}pgentra:{key} {}",
             shell_quote(value)
         );
     }
-    println!("\nor, for the environment:\n");
+    outln!("\nor, for the environment:\n");
     let env = [
         ("subscriptionId", "AZURE_SUBSCRIPTION_ID"),
         ("tenantId", "AZURE_TENANT_ID"),
@@ -128,21 +129,21 @@ fn print_instructions(
     ];
     for (key, var) in env {
         if let Some(value) = config.get(key) {
-            println!("  export {var}={}", shell_quote(value));
+            outln!("  export {var}={}", shell_quote(value));
         }
     }
-    println!(
+    outln!(
         "\nFor Terraform (terraform-provider-pgentra), either this provider block (the client secret \
          from ARM_CLIENT_SECRET)\n"
     );
     for line in terraform_provider_block(config).lines() {
-        println!("  {line}");
+        outln!("  {line}");
     }
-    println!("\nor `provider \"pgentra\" {{}}` and the environment, azurerm's ARM_* names:\n");
+    outln!("\nor `provider \"pgentra\" {{}}` and the environment, azurerm's ARM_* names:\n");
     for (var, value) in terraform_environment(config) {
-        println!("  export {var}={}", shell_quote(&value));
+        outln!("  export {var}={}", shell_quote(&value));
     }
-    println!(
+    outln!(
         "\nThe exports also sign in `pgentra token`, `pgentra psql` and `pgentra doctor`. Each server's \
          PostgreSQL address is printed below as the server is created."
     );
@@ -211,7 +212,7 @@ async fn announce_gateways(emulator: &pgentra_emulator::RunningEmulator) {
             .collect();
         for (server, addr) in &now {
             if known.get(server) != Some(addr) {
-                println!(
+                outln!(
                     "\nserver {server}: PostgreSQL at {addr} (a Connection's host {}, port {})\n  \
                      pgentra psql {addr} postgres    pgentra doctor {server} --port {}",
                     addr.ip(),
@@ -221,7 +222,7 @@ async fn announce_gateways(emulator: &pgentra_emulator::RunningEmulator) {
             }
         }
         for server in known.keys().filter(|s| !now.contains_key(*s)) {
-            println!("\nserver {server}: deleted, its PostgreSQL gateway stopped");
+            outln!("\nserver {server}: deleted, its PostgreSQL gateway stopped");
         }
         known = now;
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;

@@ -41,3 +41,19 @@ pub fn eprint(text: &str) {
 pub fn eprintln(text: &str) {
     eprint(&format!("{text}\n"));
 }
+
+/// `println!` through [`println`]: survives a stdout whose reader has gone.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::stdio::println(&format!($($arg)*))
+    };
+}
+pub(crate) use outln;
+
+/// `eprintln!` through [`eprintln`]: survives a closed stderr.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::cli::stdio::eprintln(&format!($($arg)*))
+    };
+}
+pub(crate) use errln;

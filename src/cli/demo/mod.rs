@@ -12,6 +12,7 @@ pub mod render;
 pub mod stack;
 
 use crate::cli::args::{self, Misuse, Request};
+use crate::cli::stdio::errln;
 use async_trait::async_trait;
 use deploy::{AfterCreate, Deployment};
 use pgentra_core::azure::ids::{FirewallRuleId, FlexibleServerId};
@@ -103,7 +104,7 @@ pub fn main(args: &[String]) -> ExitCode {
     let started = Instant::now();
     // Before starting anything: the plugin the demo drives must be there.
     if let Err(error) = engine::plugin_path() {
-        eprintln!("pgentra demo: {error}");
+        errln!("pgentra demo: {error}");
         return ExitCode::FAILURE;
     }
     say("pgentra demo: passwordless Azure PostgreSQL (Microsoft Entra ID end to end), on this machine");
@@ -111,7 +112,7 @@ pub fn main(args: &[String]) -> ExitCode {
     let mut backend = match postgres::find_or_start(options.private_postgres) {
         Ok(backend) => backend,
         Err(error) => {
-            eprintln!("pgentra demo: PostgreSQL: {error}");
+            errln!("pgentra demo: PostgreSQL: {error}");
             return ExitCode::FAILURE;
         }
     };
@@ -123,7 +124,7 @@ pub fn main(args: &[String]) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("pgentra demo: cannot start the async runtime: {error}");
+            errln!("pgentra demo: cannot start the async runtime: {error}");
             return ExitCode::FAILURE;
         }
     };
@@ -153,7 +154,7 @@ pub fn main(args: &[String]) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("\npgentra demo: FAILED: {error}");
+            errln!("\npgentra demo: FAILED: {error}");
             ExitCode::FAILURE
         }
     }
