@@ -18,6 +18,15 @@ pub enum Error {
     NotAvailable { reason: &'static str },
     #[error("{0}")]
     InvalidInput(String),
+    /// A provider setting the operation needs has no value; each adapter says how to set it
+    /// in its own words (a stack config key, a provider block attribute).
+    #[error("{what} is configured: set the provider's {setting}")]
+    MissingSetting {
+        /// What is missing, for the user: "no Azure subscription".
+        what: &'static str,
+        /// The setting's name in the description (`config::CONFIG`).
+        setting: &'static str,
+    },
     /// An operation that needs Azure arrived before the provider was configured.
     #[error("the pgentra provider was used before Configure")]
     NotConfigured,
@@ -52,7 +61,7 @@ impl Error {
     pub fn class(&self) -> ErrorClass {
         match self {
             Error::NotAvailable { .. } | Error::NotConfigured => ErrorClass::FailedPrecondition,
-            Error::InvalidInput(_) => ErrorClass::InvalidArgument,
+            Error::InvalidInput(_) | Error::MissingSetting { .. } => ErrorClass::InvalidArgument,
             Error::AlreadyExists { .. } => ErrorClass::AlreadyExists,
             // The resource exists: the adapter records it (Pulumi's ErrorResourceInitFailed,
             // Terraform's partial state) rather than reporting a clean failure.

@@ -102,7 +102,23 @@ fn failed(op: &str, urn: &str, error: &pgentra_core::resource::Error) -> Status 
             "{op}: {id} already exists; import it with `pulumi import {token} {name} {id}` to manage it"
         ));
     }
+    if let pgentra_core::resource::Error::MissingSetting { what, setting } = error {
+        return Status::invalid_argument(format!(
+            "{op}: {what} is configured: set pgentra:{setting}{}",
+            setting_env(setting)
+                .map(|var| format!(" or {var}"))
+                .unwrap_or_default()
+        ));
+    }
     from_resource_error(op, error)
+}
+
+/// The first environment variable that a provider setting is also read from.
+fn setting_env(setting: &str) -> Option<&'static str> {
+    pgentra_core::config::CONFIG
+        .iter()
+        .find(|p| p.name == setting)
+        .and_then(|p| p.env.first().copied())
 }
 
 #[tonic::async_trait]
@@ -243,7 +259,7 @@ impl ResourceProvider for Provider {
             .invoke(function.as_ref(), &args, &self.operation("", 0.0))
             .instrument(tracing::info_span!("invoke", token = %request.tok))
             .await
-            .map_err(|e| from_resource_error(&op, &e))?;
+            .map_err(|e| failed(&op, "", &e))?;
         Ok(Response::new(match result {
             Ok(result) => rpc::InvokeResponse {
                 r#return: Some(encode(&result, |_| false)),

@@ -225,6 +225,18 @@ fn error_diagnostic(doing: &str, type_name: &str, error: &CoreError) -> Diagnost
                  and the next apply replaces it."
             ),
         ),
+        CoreError::MissingSetting { what, setting } => {
+            let property = pgentra_core::config::CONFIG.iter().find(|p| p.name == *setting);
+            let attribute = property.map(|p| p.tf_name()).unwrap_or_else(|| (*setting).to_owned());
+            let arm_env = property
+                .and_then(|p| p.env.iter().find(|var| var.starts_with("ARM_")))
+                .map(|var| format!(", or the environment variable {var}"))
+                .unwrap_or_default();
+            diagnostics::error(
+                format!("{doing} {type_name}: {what} is configured"),
+                format!("Set {attribute} in the provider \"pgentra\" block{arm_env}."),
+            )
+        }
         other => diagnostics::error(
             format!("{doing} {type_name}: {other}"),
             format!("{:?}", other.class()),

@@ -98,9 +98,13 @@ pub fn named(parts: &[(&str, &str)]) -> Props {
 }
 
 fn subscription(azure: &Azure) -> Result<&str, Error> {
-    azure.subscription_id.as_deref().ok_or_else(|| {
-        Error::InvalidInput("no Azure subscription is configured: set the provider's subscriptionId (or AZURE_SUBSCRIPTION_ID / ARM_SUBSCRIPTION_ID)".into())
-    })
+    azure
+        .subscription_id
+        .as_deref()
+        .ok_or_else(|| Error::MissingSetting {
+            what: "no Azure subscription",
+            setting: "subscriptionId",
+        })
 }
 
 /// Which write is about to happen: it decides whether the server must be waited for.
