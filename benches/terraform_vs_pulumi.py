@@ -371,10 +371,14 @@ def main() -> int:
     parser.add_argument("--grants", type=int, default=int(os.environ.get("PGENTRA_BENCH_TF_GRANTS", 200)),
                         help=f"how many Grants (a multiple of {TABLES}: roles x {TABLES} tables)")
     parser.add_argument("--parallelism", type=int, default=int(os.environ.get("PGENTRA_BENCH_PARALLELISM", 10)),
-                        help="terraform -parallelism, and the Pulumi grants' Create calls in flight")
+                        help="terraform -parallelism (its default is 10), and the Pulumi Grants' calls in flight")
+    parser.add_argument("--pulumi-in-flight", type=int, default=None,
+                        help="the Pulumi Grants' Check+Create calls in flight (default: --parallelism; "
+                             "the Pulumi CLI's own --parallel defaults to unbounded)")
     parser.add_argument("--cases", default="example,grants", help="example, grants or both (comma-separated)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (workspaces, state)")
     opts = parser.parse_args()
+    in_flight = opts.pulumi_in_flight or opts.parallelism
     cases = [c.strip() for c in opts.cases.split(",") if c.strip()]
     if not cases or set(cases) - {"example", "grants"}:
         parser.error(f"--cases: example, grants or both, not {opts.cases!r}")
@@ -401,7 +405,7 @@ def main() -> int:
                                    else example_pulumi(dep))
                         else:
                             got = (grants_terraform(dep, opts.grants, opts.parallelism) if face == "terraform"
-                                   else grants_pulumi(dep, opts.grants, opts.parallelism))
+                                   else grants_pulumi(dep, opts.grants, in_flight))
                     finally:
                         dep.stop()
                     if "peak" in got:
@@ -414,15 +418,15 @@ def main() -> int:
         else:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    labels = {("example", "plan"): ("example stack (17): plan | preview"),
-              ("example", "apply"): ("example stack (17): apply | up"),
-              ("grants", "plan"): (f"{opts.grants} Grants: plan | preview"),
-              ("grants", "apply"): (f"{opts.grants} Grants: apply | up")}
+    labels = {("example", "plan"): ("example stack (17): plan vs preview"),
+              ("example", "apply"): ("example stack (17): apply vs up"),
+              ("grants", "plan"): (f"{opts.grants} Grants: plan vs preview"),
+              ("grants", "apply"): (f"{opts.grants} Grants: apply vs up")}
     print()
     print(f"pgentra: Terraform 1.0.3 vs the Pulumi plugin against `pgentra emulator`, {started:%Y-%m-%d %H:%M %Z}, "
           f"{os.cpu_count()} CPUs ({platform.machine()}), debug builds")
     print(f"Terraform -parallelism={opts.parallelism}; Pulumi: the example's Create calls as the program allows "
-          f"(peak in flight {max(peaks) if peaks else '-'}), the Grants {opts.parallelism} in flight")
+          f"(peak in flight {max(peaks) if peaks else '-'}), the Grants {in_flight} in flight")
     header = f"| {'case':<34} | {'Terraform median':>16} | {'Pulumi median':>13} | {'ratio TF/Pulumi':>15} | rounds |"
     print(header)
     print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")

@@ -26,11 +26,23 @@ sys.path.insert(0, str(REPO / "tests" / "examples"))
 
 import pulumi  # noqa: E402
 import py_engine_runner  # noqa: E402
-from harness import from_struct, unwrap, urn  # noqa: E402
+from harness import UNKNOWN, from_struct, unwrap, urn  # noqa: E402
 from pulumi.runtime.proto import provider_pb2  # noqa: E402
 from pulumi.runtime.settings import get_root_resource  # noqa: E402
 
 CREATE_TIMEOUT = py_engine_runner.CREATE_TIMEOUT
+
+
+def with_unknowns(value):
+    """A preview's inputs as the engine sends them: what is not known yet (the SDK hands the mocks
+    an Output or an Unknown for it) as the unknown sentinel."""
+    if isinstance(value, dict):
+        return {k: with_unknowns(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_unknowns(v) for v in value]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return UNKNOWN
 
 
 class CountingEngine(py_engine_runner.Engine):
@@ -50,7 +62,7 @@ class CountingEngine(py_engine_runner.Engine):
         try:
             if not self.preview:
                 return super().new_resource(args)
-            checked = self.provider.check(args.typ, args.name, args.inputs)
+            checked = self.provider.check(args.typ, args.name, with_unknowns(args.inputs))
             if checked.failures:
                 raise RuntimeError(f"{args.typ} {args.name}: check failed: "
                                    f"{[(f.property, f.reason) for f in checked.failures]}")
