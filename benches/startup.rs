@@ -12,7 +12,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const RUNS: usize = 40;
+#[path = "support/startup_runs.rs"]
+mod startup_runs;
 
 fn main() {
     let plugin_path = support::release_binary("pgentra-pulumi", "pulumi-resource-pgentra");
@@ -21,28 +22,11 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let mut starts = Vec::with_capacity(RUNS);
-    let mut peaks = Vec::with_capacity(RUNS);
-    for _ in 0..RUNS {
-        let (start, peak_kb) = runtime.block_on(one_run(plugin));
-        starts.push(start);
-        peaks.push(peak_kb);
-    }
-    starts.sort();
-    peaks.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!("plugin: {plugin}");
-    println!(
-        "cold start to port printed: median {:.2} ms, p10 {:.2} ms, p90 {:.2} ms, max {:.2} ms ({RUNS} runs; target < 20 ms)",
-        ms(starts[RUNS / 2]),
-        ms(starts[RUNS / 10]),
-        ms(starts[RUNS * 9 / 10]),
-        ms(starts[RUNS - 1])
-    );
-    println!(
-        "peak RSS after Handshake + GetSchema: median {:.1} MB, max {:.1} MB (target < 25 MB)",
-        peaks[RUNS / 2] as f64 / 1024.0,
-        peaks[RUNS - 1] as f64 / 1024.0
+    startup_runs::run_and_report(
+        plugin,
+        "cold start to port printed",
+        "peak RSS after Handshake + GetSchema",
+        || runtime.block_on(one_run(plugin)),
     );
 }
 
@@ -79,17 +63,8 @@ async fn one_run(plugin: &str) -> (Duration, u64) {
         schema.contains("\"pgentra:index:"),
         "GetSchema returned no resources"
     );
-    let peak = peak_rss_kb(child.id());
+    let peak = startup_runs::peak_rss_kb(child.id());
     let _ = child.kill();
     let _ = child.wait();
     (start, peak)
-}
-
-fn peak_rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc status")
 }

@@ -9,7 +9,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const RUNS: usize = 40;
+#[path = "../../../benches/support/startup_runs.rs"]
+mod startup_runs;
 
 fn main() {
     let plugin = env!("CARGO_BIN_EXE_terraform-provider-pgentra");
@@ -17,28 +18,11 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let mut starts = Vec::with_capacity(RUNS);
-    let mut peaks = Vec::with_capacity(RUNS);
-    for _ in 0..RUNS {
-        let (start, peak_kb) = runtime.block_on(one_run(plugin));
-        starts.push(start);
-        peaks.push(peak_kb);
-    }
-    starts.sort();
-    peaks.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!("plugin: {plugin}");
-    println!(
-        "cold start to handshake line: median {:.2} ms, p10 {:.2} ms, p90 {:.2} ms, max {:.2} ms ({RUNS} runs; target < 20 ms)",
-        ms(starts[RUNS / 2]),
-        ms(starts[RUNS / 10]),
-        ms(starts[RUNS * 9 / 10]),
-        ms(starts[RUNS - 1])
-    );
-    println!(
-        "peak RSS after GetProviderSchema: median {:.1} MB, max {:.1} MB (target < 25 MB)",
-        peaks[RUNS / 2] as f64 / 1024.0,
-        peaks[RUNS - 1] as f64 / 1024.0
+    startup_runs::run_and_report(
+        plugin,
+        "cold start to handshake line",
+        "peak RSS after GetProviderSchema",
+        || runtime.block_on(one_run(plugin)),
     );
 }
 
@@ -86,17 +70,8 @@ async fn one_run(plugin: &str) -> (Duration, u64) {
             .contains_key("pgentra_grant"),
         "GetProviderSchema returned no resources"
     );
-    let peak = peak_rss_kb(child.id());
+    let peak = startup_runs::peak_rss_kb(child.id());
     let _ = child.kill();
     let _ = child.wait();
     (start, peak)
-}
-
-fn peak_rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc status")
 }
