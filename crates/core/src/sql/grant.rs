@@ -138,7 +138,7 @@ impl GrantTarget {
         } else {
             ""
         };
-        let privileges = privilege_list(privileges);
+        let privileges = privilege_list(self.object_type, privileges)?;
         if self.default_privileges {
             return Ok(format!(
                 "{} GRANT {privileges} ON {} TO {role}{option}",
@@ -174,7 +174,10 @@ impl GrantTarget {
                 self.roles_granted()?
             ));
         }
-        let privileges = format!("{option_for}{}", privilege_list(privileges));
+        let privileges = format!(
+            "{option_for}{}",
+            privilege_list(self.object_type, privileges)?
+        );
         if self.default_privileges {
             return Ok(format!(
                 "{} REVOKE {privileges} ON {} FROM {role}",
@@ -270,12 +273,21 @@ impl GrantTarget {
     }
 }
 
-fn privilege_list(privileges: &[String]) -> String {
-    if privileges.iter().any(|p| p == "ALL") {
+/// The privilege list of a GRANT or REVOKE, each checked against the object type's table here,
+/// where the SQL is built: privileges are keywords and cannot be quoted.
+fn privilege_list(object_type: ObjectType, privileges: &[String]) -> Result<String, QuoteError> {
+    let known = object_type.privileges();
+    if let Some(unknown) = privileges.iter().find(|p| !known.contains(&p.as_str())) {
+        return Err(QuoteError::NotAPrivilege {
+            privilege: unknown.clone(),
+            object_type: object_type.as_str(),
+        });
+    }
+    Ok(if privileges.iter().any(|p| p == "ALL") {
         "ALL PRIVILEGES".to_owned()
     } else {
         privileges.join(", ")
-    }
+    })
 }
 
 /// The statements that move memberships from `old` to `new`.
@@ -396,6 +408,42 @@ pub async fn write_acl(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Check refuses these first, but a state or an ID can carry anything: the builder itself
+    /// keeps a privilege that is not a keyword of the object type out of the SQL.
+    #[test]
+    fn a_privilege_from_tampered_data_never_reaches_sql() {
+        let target = GrantTarget {
+            role: "app".into(),
+            database: "appdb".into(),
+            object_type: ObjectType::Table,
+            schema: Some("public".into()),
+            objects: vec![],
+            with_grant_option: false,
+            default_privileges: false,
+        };
+        let injected =
+            vec!["SELECT ON ALL TABLES IN SCHEMA public TO app; DROP TABLE t; --".to_owned()];
+        for sql in [target.grant_sql(&injected), target.revoke_sql(&injected)] {
+            assert!(
+                matches!(
+                    sql,
+                    Err(QuoteError::NotAPrivilege {
+                        object_type: "table",
+                        ..
+                    })
+                ),
+                "{sql:?}"
+            );
+        }
+        assert!(
+            target.grant_sql(&["CONNECT".to_owned()]).is_err(),
+            "CONNECT is not a table privilege"
+        );
+        assert!(target
+            .grant_sql(&["SELECT".to_owned(), "INSERT".to_owned()])
+            .is_ok());
+    }
 
     #[test]
     fn object_types_round_trip_their_names() {

@@ -26,6 +26,13 @@ pub enum QuoteError {
     IdentifierTooLong(String),
     #[error("the value contains a NUL character, which PostgreSQL cannot store")]
     Nul,
+    /// A privilege is an SQL keyword, so it cannot be quoted: only the ones PostgreSQL knows for
+    /// the object type reach SQL, whatever Check, the state or an ID said.
+    #[error("{privilege:?} is not a privilege on a {object_type}")]
+    NotAPrivilege {
+        privilege: String,
+        object_type: &'static str,
+    },
 }
 
 /// `app-myapp-prod` -> `"app-myapp-prod"`, `a"b` -> `"a""b"`.
@@ -167,6 +174,7 @@ mod tests {
                 Err(QuoteError::IdentifierTooLong(_)) => {
                     assert!(s.len() > MAX_IDENTIFIER_BYTES, "{s:?}")
                 }
+                Err(e @ QuoteError::NotAPrivilege { .. }) => panic!("ident never says {e}"),
             }
         }
     }
