@@ -22,6 +22,11 @@ pub enum FaultKind {
     LroFailed,
     /// The next long-running operation on a matching resource ends Canceled.
     LroCanceled,
+    /// The request is served as usual, then these headers replace the answer's own (e.g. an
+    /// Azure-AsyncOperation URL on another host, a huge Retry-After): a tampered answer.
+    Headers {
+        set: std::collections::BTreeMap<String, String>,
+    },
 }
 
 /// One rule. Requests match on service (if given), method (if given) and a case-insensitive path
@@ -65,6 +70,19 @@ impl FaultRule {
         matches!(self.kind, FaultKind::LroFailed | FaultKind::LroCanceled)
     }
 
+    fn is_headers(&self) -> bool {
+        matches!(self.kind, FaultKind::Headers { .. })
+    }
+
+    fn matches_request(&self, service: Service, method: &str, path: &str) -> bool {
+        self.service.is_none_or(|s| s == service)
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && self.matches_prefix(path)
+    }
+
     fn matches_prefix(&self, path: &str) -> bool {
         path.len() >= self.path_prefix.len()
             && path.as_bytes()[..self.path_prefix.len()]
@@ -95,15 +113,27 @@ impl Faults {
     /// Consumes one matching request rule, returning the answer to give instead.
     pub fn take_request(&mut self, service: Service, method: &str, path: &str) -> Option<Resp> {
         let idx = self.rules.iter().position(|r| {
-            !r.is_lro()
-                && r.service.is_none_or(|s| s == service)
-                && r.method
-                    .as_deref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
-                && r.matches_prefix(path)
+            !r.is_lro() && !r.is_headers() && r.matches_request(service, method, path)
         })?;
         let rule = self.consume(idx);
         Some(answer(service, &rule.kind))
+    }
+
+    /// Consumes one matching header rule, returning the headers to put on the usual answer.
+    pub fn take_headers(
+        &mut self,
+        service: Service,
+        method: &str,
+        path: &str,
+    ) -> Option<Vec<(String, String)>> {
+        let idx = self
+            .rules
+            .iter()
+            .position(|r| r.is_headers() && r.matches_request(service, method, path))?;
+        match self.consume(idx).kind {
+            FaultKind::Headers { set } => Some(set.into_iter().collect()),
+            _ => None,
+        }
     }
 
     /// Consumes one matching operation rule, returning how the operation must end.

@@ -690,11 +690,12 @@ impl ArmClient {
                     .await
                 {
                     Ok(token) => token?,
+                    // Nothing was sent to ARM yet: the token service was too slow or down, which
+                    // trying again later may cure.
                     Err(_) => {
-                        return Err(ArmError::DeadlineExceeded {
-                            doing: format!("signing in to call {method} {path}"),
-                            last_error: None,
-                        })
+                        return Err(ArmError::CredentialUnavailable(format!(
+                            "no token within the operation's deadline, so {method} {path} was not sent"
+                        )))
                     }
                 };
             let mut req = self

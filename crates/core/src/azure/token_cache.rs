@@ -219,4 +219,75 @@ mod tests {
         }
         assert_eq!(fake.calls.load(Ordering::SeqCst), 2);
     }
+
+    /// Answers tokens with a fixed expiry, or panics like azure_identity does on an expiry
+    /// out of range.
+    #[derive(Debug)]
+    struct Expiring {
+        calls: AtomicUsize,
+        expires_on: Option<OffsetDateTime>,
+    }
+
+    #[async_trait::async_trait]
+    impl TokenCredential for Expiring {
+        async fn get_token(
+            &self,
+            _: &[&str],
+            _: Option<TokenRequestOptions<'_>>,
+        ) -> azure_core::Result<AccessToken> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            match self.expires_on {
+                Some(at) => Ok(AccessToken::new("t", at)),
+                None => panic!("resulting value is out of range"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn absurd_expiries_neither_panic_nor_pin_a_token_for_ever() {
+        for (expires_on, renewed) in [
+            (latest(), false),
+            (earliest(), true),
+            (OffsetDateTime::now_utc() - TimeDuration::hours(1), true),
+        ] {
+            let fake = Arc::new(Expiring {
+                calls: AtomicUsize::new(0),
+                expires_on: Some(expires_on),
+            });
+            let cache = TokenCache::new(fake.clone());
+            cache.get("s/.default").await.unwrap();
+            cache.get("s/.default").await.unwrap();
+            assert_eq!(fake.calls.load(Ordering::SeqCst), if renewed { 2 } else { 1 }, "{expires_on}");
+        }
+        // A token claimed to last until the year 9999 is still kept for at most a day.
+        let cache = TokenCache::new(Arc::new(Expiring {
+            calls: AtomicUsize::new(0),
+            expires_on: None,
+        }));
+        let far = latest();
+        let token = AccessToken::new("t", far);
+        let now = OffsetDateTime::now_utc();
+        assert!(cache.is_fresh(&token, now, now + TimeDuration::hours(23)));
+        assert!(!cache.is_fresh(&token, now, now + TimeDuration::hours(25)));
+    }
+
+    #[tokio::test]
+    async fn a_credential_that_panics_is_an_error_of_the_call() {
+        let cache = TokenCache::new(Arc::new(Expiring {
+            calls: AtomicUsize::new(0),
+            expires_on: None,
+        }));
+        let err = cache.get("s/.default").await.unwrap_err();
+        assert!(matches!(err, ArmError::Credential(_)), "{err}");
+        assert!(err.to_string().contains("out of range"), "{err}");
+    }
+
+    /// 9999-12-31T23:59:59Z and -9999-01-01T00:00:00Z: the ends of the date type's range.
+    fn latest() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(253_402_300_799).unwrap()
+    }
+
+    fn earliest() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(-377_705_116_800).unwrap()
+    }
 }
