@@ -173,3 +173,22 @@ def test_a_huge_retry_after_on_throttling_is_a_clear_error_not_a_crash(azure, em
     assert status == 404, "the throttled PUT never reached Azure, so nothing exists"
     assert_still_serving(azure)
     assert_no_token_logged(azure)
+
+
+@pytest.mark.parametrize("token", [
+    "pgentra:index:ManagedIdentity", "pgentra:index:FlexibleServer", "pgentra:index:FederatedCredential",
+    "pgentra:index:FirewallRule", "pgentra:index:ServerParameter",
+])
+def test_delete_of_an_empty_or_malformed_id_is_an_error_at_once(azure, emulator, token):
+    since = emulator.exchanges_so_far()
+    for bad_id in ["", f"/subscriptions/{emulator.subscription}/resourceGroups/{RG} x"]:
+        started = time.monotonic()
+        with pytest.raises(grpc.RpcError) as err:
+            azure.stub.Delete(provider_pb2.DeleteRequest(id=bad_id, urn=urn(token, "gone"), properties=to_struct({}),
+                                                         name="gone", type=token, timeout=30), timeout=60)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (token, bad_id, err.value.details())
+        assert "ID" in err.value.details(), err.value.details()
+        assert time.monotonic() - started < 10
+    writes = [e for e in emulator.exchanges(since) if e["method"] != "GET"]
+    assert writes == [], f"a delete of a malformed ID was sent: {writes}"
+    assert_no_token_logged(azure)

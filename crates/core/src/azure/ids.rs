@@ -323,3 +323,39 @@ pub fn same_id(a: &str, b: &str) -> bool {
     a.trim_end_matches('/')
         .eq_ignore_ascii_case(b.trim_end_matches('/'))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SERVER: &str =
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg";
+
+    #[test]
+    fn ids_whose_names_would_not_stay_one_url_segment_are_refused_naming_why() {
+        assert!(FlexibleServerId::parse(SERVER).is_ok());
+        for (name, why) in [
+            ("pg?api-version=1", "a '?'"),
+            ("pg#x", "a '#'"),
+            ("..", "a '.' or '..' segment"),
+            ("pg@127.0.0.2", "an '@'"),
+            ("pg\\x", "a backslash"),
+            ("pg%2e", "a '%'"),
+            ("pg\u{7}", "a control character"),
+            ("pg x", "whitespace"),
+        ] {
+            let id = SERVER.replace("/pg", &format!("/{name}"));
+            let err = FlexibleServerId::parse(&id).expect_err(&id);
+            assert_eq!(err.problem, Some(why), "{id:?}");
+            assert!(err.to_string().contains(&format!("it contains {why}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_refusal_shows_a_long_id_cut_short() {
+        let id = format!("{SERVER}/{}", "x".repeat(100_000));
+        let message = FlexibleServerId::parse(&id).unwrap_err().to_string();
+        assert!(message.len() < 600, "{} characters", message.len());
+        assert!(message.contains("(100"), "{message}");
+    }
+}
