@@ -395,3 +395,44 @@ fn fake_arm_client(endpoint: &str) -> ArmClient {
     )
     .with_timeout(Duration::from_secs(10))
 }
+
+#[tokio::test]
+async fn a_redirect_from_arm_is_not_followed_to_another_host() {
+    let other = FakeHost::start().await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let to = format!("http://127.0.0.1:{}/subscriptions/s/resourceGroups/g", other.port);
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 16384];
+        let _ = sock.read(&mut buf).await.unwrap();
+        let answer = format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        );
+        sock.write_all(answer.as_bytes()).await.unwrap();
+        sock.shutdown().await.ok();
+    });
+    let err = fake_arm_client(&base)
+        .get("/subscriptions/s/resourceGroups/g", RG)
+        .await
+        .expect_err("a redirect is an error, not a hop");
+    other.assert_never_contacted("307 to another port");
+    assert_eq!(err.status(), Some(307), "{err}");
+}
+
+#[tokio::test]
+async fn the_client_secret_goes_only_to_an_https_authority() {
+    // The credential chain posts the client secret to `authorityHost`; a plain-http authority
+    // (a typo, or a tampered config) is refused by azure_identity before anything is sent.
+    let env = start().await;
+    let fake = FakeHost::start().await;
+    let mut config = env.config.clone();
+    config.authority_host = Some(format!("http://127.0.0.1:{}", fake.port));
+    let env = azure_support::env_for(env.emu, config);
+    let err = bounded(&env, 10)
+        .get(&env.rg_path("rg-any"), RG)
+        .await
+        .expect_err("no token from an http authority");
+    fake.assert_never_contacted("http authority");
+    assert!(err.to_string().contains("HTTPS"), "{err}");
+}
