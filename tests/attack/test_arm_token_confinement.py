@@ -192,3 +192,56 @@ def test_delete_of_an_empty_or_malformed_id_is_an_error_at_once(azure, emulator,
     writes = [e for e in emulator.exchanges(since) if e["method"] != "GET"]
     assert writes == [], f"a delete of a malformed ID was sent: {writes}"
     assert_no_token_logged(azure)
+
+
+def test_tokens_expiring_every_two_seconds_are_renewed_and_calls_keep_working(azure, emulator):
+    def arm_tokens_issued() -> int:
+        issued = emulator.state()["tokensIssued"]
+        return sum(n for resource, n in issued.items() if "management" in resource)
+
+    before = arm_tokens_issued()
+    emulator.admin("settings", {"tokenLifetimeSeconds": 2})
+    try:
+        identity = "pgentra:index:ManagedIdentity"
+        names = []
+        for n in range(3):
+            name = f"id-short-token-{n}"
+            inputs = check(azure, identity, "id", {"resourceGroupName": RG, "name": name, "location": "eastus"})
+            created = azure.stub.Create(provider_pb2.CreateRequest(
+                urn=urn(identity, f"id{n}"), properties=to_struct(inputs), name=f"id{n}", type=identity,
+                timeout=60), timeout=90)
+            names.append((created.id, name))
+            time.sleep(2.5)  # the token the last call used has expired by now
+        for created_id, name in names:
+            got = read(azure, identity, name, created_id)
+            assert got.id == created_id
+        renewed = arm_tokens_issued() - before
+    finally:
+        emulator.admin("settings", {"tokenLifetimeSeconds": 3600})
+    assert renewed >= 3, f"two-second tokens over about eight seconds of calls were asked for {renewed} time(s)"
+    assert_no_token_logged(azure)
+
+
+@pytest.mark.parametrize("kind", ["unavailable", "drop"])
+def test_a_token_service_that_is_down_is_unavailable_for_the_engine(spawn, emulator, kind):
+    """A fresh process (no token cached) while the token service answers 503 or drops every
+    connection: the Create ends within the engine's timeout as UNAVAILABLE (retry later), with a
+    message about signing in, and nothing is created."""
+    from harness import secret
+    name = f"id-no-token-{kind}"
+    emulator.admin("faults", {"service": "login", "pathPrefix": "", "count": 100000, "kind": {"type": kind}})
+    try:
+        config = dict(emulator.info["providerConfig"])
+        config["clientSecret"] = secret(config["clientSecret"])
+        p = spawn().start(config)
+        identity = "pgentra:index:ManagedIdentity"
+        inputs = check(p, identity, "id", {"resourceGroupName": RG, "name": name, "location": "eastus"})
+        with pytest.raises(grpc.RpcError) as err:
+            p.stub.Create(provider_pb2.CreateRequest(urn=urn(identity, "id"), properties=to_struct(inputs), name="id",
+                                                     type=identity, timeout=5), timeout=30)
+    finally:
+        emulator.clear_faults()
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE, (err.value.code(), err.value.details())
+    assert "signing in" in err.value.details(), err.value.details()
+    assert not any(i["name"] == name for i in emulator.state()["userAssignedIdentities"])
+    assert_no_token_logged(p)
