@@ -130,6 +130,10 @@ pub enum ArmError {
         path: String,
         message: String,
     },
+    /// The caller cancelled (the engine's Cancel, SIGINT, Terraform's StopProvider) while this
+    /// client was waiting; an operation Azure accepted goes on there.
+    #[error("cancelled {doing}; an operation Azure already accepted goes on in Azure")]
+    Cancelled { doing: String },
 }
 
 fn request_id_suffix(id: &Option<String>) -> String {
@@ -197,6 +201,7 @@ impl ArmError {
             }
             Self::Accepted { .. }
             | Self::DeadlineExceeded { .. }
+            | Self::Cancelled { .. }
             | Self::InvalidResponse { .. } => ErrorClass::Unknown,
         }
     }
