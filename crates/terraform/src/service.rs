@@ -56,8 +56,10 @@ pub struct PgentraProvider {
     stop: watch::Sender<bool>,
 }
 
-/// How long an operation in flight has to answer after StopProvider before it is abandoned.
-const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long an operation in flight has to answer after StopProvider before it is abandoned:
+/// the core's waits end at once, so this covers one ARM request already on the wire (a sign-in
+/// that hangs is not the core's to cancel, and Terraform expects a prompt answer).
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Why an operation produced no answer of its own.
 enum Interrupted {
