@@ -29,6 +29,7 @@ from arm_support import (  # noqa: E402,F401 (fixtures are found by name in the 
     azure,
     check,
     create,
+    delete,
     emulator,
     read,
     server_inputs,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
 import grpc
@@ -23,6 +24,7 @@ from life_support import (  # noqa: F401 (fixtures are found by name in the modu
     assert_no_token_anywhere,
     check,
     create,
+    delete,
     emulator,
     engine,
     init_failed,
@@ -88,4 +90,36 @@ def test_sigint_stops_the_wait_for_a_server_create_and_keeps_its_id(spawn, engin
     assert_init_failed_with_the_id(creating, emulator, "pg-interrupted", time.monotonic())
     provider.closed = True
     assert provider.proc.wait(timeout=10) is not None, "the plugin must exit after SIGINT"
+    assert_no_token_anywhere(provider, engine)
+
+
+def test_cancel_stops_the_wait_for_a_server_delete_with_a_clear_cancelled_error(spawn, engine, emulator):
+    provider = started(spawn, emulator)
+    name = "pg-delete-cancelled"
+    created = create(provider, SERVER, "pg", check(provider, SERVER, "pg", server_inputs(name)))
+    emulator.ready_server(name)
+    slow_lro(emulator, name, ENDLESS_MS)
+    result: dict = {}
+
+    def run():
+        try:
+            delete(provider, SERVER, "pg", created.id, from_struct(created.properties))
+        except grpc.RpcError as error:
+            result["error"] = error
+        result["done"] = True
+
+    deleting = threading.Thread(target=run, daemon=True)
+    deleting.start()
+    wait_for_busy(emulator, name)
+    time.sleep(1.0)
+    assert "done" not in result, "the delete should still be waiting for the operation"
+    provider.stub.Cancel(empty_pb2.Empty(), timeout=5)
+    deleting.join(PROMPTLY)
+    assert "done" in result, f"Delete was still waiting {PROMPTLY} s after it was cancelled"
+    error = result.get("error")
+    assert error is not None, "a delete that did not finish cannot succeed (the engine would drop the server)"
+    assert "cancelled" in error.details() and "deleting pgentra:index:FlexibleServer" in error.details(), \
+        error.details()
+    assert error.code() != grpc.StatusCode.INTERNAL, error.details()
+    provider.shutdown()
     assert_no_token_anywhere(provider, engine)

@@ -54,7 +54,7 @@ def test_stop_provider_stops_a_server_creates_wait_and_keeps_its_id(configured, 
     assert configured.provider.StopProvider(tfplugin6.StopProvider.Request(), timeout=10).Error == ""
     response = applying.result(timeout=PROMPTLY)
 
-    state = unpack(response.new_state.msgpack)
+    state = unpack(response.new_state.msgpack) if response.new_state.msgpack else None
     assert state is not None and state["id"].lower() == server_id.lower(), \
         f"the accepted server's ID must reach Terraform's state: {state!r} {list(response.diagnostics)}"
     (diagnostic,) = errors(response.diagnostics)

@@ -135,7 +135,7 @@ impl Provider {
         let configured = configured.ok_or(Error::NotConfigured)?;
         if self.cancellation.is_cancelled() {
             return Err(Error::Azure(crate::azure::ArmError::Cancelled {
-                doing: "before it started: the provider was asked to stop".into(),
+                doing: "starting".into(),
             }));
         }
         Ok(Context {
@@ -335,5 +335,34 @@ pub fn retain_program_inputs(found: &mut Props, old_inputs: &Props) {
         found
             .values
             .retain(|name, _| old_inputs.get(name).is_some());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_create_mark_is_stable_per_identity_short_and_names_no_stack() {
+        let urn = "urn:pulumi:prod::payments::pgentra:index:FlexibleServer::db";
+        let mark = create_mark("pulumi", urn);
+        assert_eq!(mark, create_mark("pulumi", urn), "the next run recognises it");
+        assert_ne!(
+            mark,
+            create_mark("pulumi", &urn.replace("prod", "dev")),
+            "another stack's create is not this one's"
+        );
+        assert!(mark.starts_with("pulumi-") && mark.len() == 39, "{mark}");
+        assert!(!mark.contains("payments") && !mark.contains("prod"));
+    }
+
+    #[test]
+    fn a_cancellation_is_seen_by_every_receiver_and_stays() {
+        let cancellation = Cancellation::default();
+        let receiver = cancellation.receiver();
+        assert!(!*receiver.borrow());
+        cancellation.clone().cancel();
+        assert!(*receiver.borrow() && cancellation.is_cancelled());
+        assert!(*cancellation.receiver().borrow(), "later operations see it too");
     }
 }

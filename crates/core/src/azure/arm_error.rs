@@ -132,7 +132,7 @@ pub enum ArmError {
     },
     /// The caller cancelled (the engine's Cancel, SIGINT, Terraform's StopProvider) while this
     /// client was waiting; an operation Azure accepted goes on there.
-    #[error("cancelled {doing}; an operation Azure already accepted goes on in Azure")]
+    #[error("cancelled while {doing}: the provider was asked to stop")]
     Cancelled { doing: String },
 }
 

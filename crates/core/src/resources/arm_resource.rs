@@ -475,6 +475,41 @@ mod tests {
     }
 
     #[test]
+    fn the_create_mark_never_reaches_the_programs_tags() {
+        use super::{without_mark, CREATE_MARK_TAG};
+        use serde_json::json;
+        let only_mark = json!({"location": "eastus", "tags": {CREATE_MARK_TAG: "pulumi-00"}});
+        assert_eq!(*without_mark(&only_mark), json!({"location": "eastus"}));
+        let with_others = json!({"tags": {CREATE_MARK_TAG: "pulumi-00", "team": "data"}});
+        assert_eq!(*without_mark(&with_others), json!({"tags": {"team": "data"}}));
+        let unmarked = json!({"tags": {}});
+        assert_eq!(*without_mark(&unmarked), unmarked, "an empty map the program set stays");
+    }
+
+    #[test]
+    fn only_arms_overlapping_write_codes_mean_another_operation_runs() {
+        use super::is_overlapping_write;
+        use crate::azure::arm_error::{ArmError, ErrorBody};
+        let answer = |status: u16, code: &str| ArmError::Api {
+            method: "PUT".into(),
+            path: "/x".into(),
+            status,
+            body: Box::new(ErrorBody {
+                code: code.into(),
+                ..Default::default()
+            }),
+            request_id: None,
+        };
+        assert!(is_overlapping_write(&answer(409, "AnotherOperationInProgress")));
+        assert!(is_overlapping_write(&answer(409, "ServerBusy")));
+        assert!(!is_overlapping_write(&answer(409, "Conflict")));
+        assert!(!is_overlapping_write(&answer(
+            500,
+            "AnotherOperationInProgress"
+        )));
+    }
+
+    #[test]
     fn an_id_of_another_type_is_the_users_error_naming_the_id_and_its_expected_shape() {
         let server = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-1";
         let Err(Error::InvalidInput(reason)) = database::BINDING.parse_id(server) else {
