@@ -326,24 +326,44 @@ impl<Id: ArmId> ArmBinding<Id> {
                 token: self.spec.token,
             });
         };
+        // Where Azure shows a server while its create runs, it is not Ready yet: wait for it
+        // rather than writing into the running operation.
+        let state = found["properties"]["state"].as_str();
+        let running_now = matches!((self.scope)(id), WriteScope::Server(_))
+            && state.is_some_and(|s| s != "Ready");
         let running = if waited {
-            " (its create was still running in Azure; it was waited for)"
+            "; its create was still running in Azure and was waited for"
+        } else if running_now {
+            "; its create is still running in Azure: waiting for it"
         } else {
             ""
         };
         ctx.log.log(
             Severity::Warning,
             &format!(
-                "adopting {id}, left by an interrupted create of this same resource (create mark {mark}){running}; writing the program's settings to it"
+                "adopting {id}, left by an interrupted create of this same resource (create mark {mark}){running}; then writing the program's settings to it"
             ),
         );
-        match arm.put_resource(id, body).await {
-            Ok(resource) => Ok(Created {
-                outputs: self.state_after(inputs, &resource),
+        // The resource exists and is this one's: whatever fails now, the engine keeps its ID.
+        let adopted_but = |error: ArmError| {
+            let mut outputs = inputs.clone();
+            outputs.provider_chosen.clear();
+            Error::InitFailed {
                 id: id.to_string(),
-            }),
-            Err(error) => Err(accepted_or(error, &id.to_string(), inputs)),
+                outputs,
+                reason: format!("adopting {id}: {error}"),
+            }
+        };
+        if running_now {
+            arm.wait_for_resource(id, "Ready", |body| body["properties"]["state"] == "Ready")
+                .await
+                .map_err(adopted_but)?;
         }
+        let resource = arm.put_resource(id, body).await.map_err(adopted_but)?;
+        Ok(Created {
+            outputs: self.state_after(inputs, &resource),
+            id: id.to_string(),
+        })
     }
 
     /// The resource as Azure has it (`None` when it does not exist).
