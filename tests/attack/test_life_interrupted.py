@@ -158,3 +158,26 @@ def test_a_foreign_create_still_running_is_waited_for_then_refused_not_taken_ove
     status, live = emulator.call("GET", emulator.path("server", name), PG_API)
     assert status == 200 and MARK_TAG not in (live.get("tags") or {}), live.get("tags")
     assert_no_token_anywhere(provider, engine)
+
+
+def test_an_identity_whose_create_answer_was_lost_is_adopted_and_another_stacks_refused(spawn, engine, emulator):
+    """The engine never recorded an identity (its plugin died after Azure created it): the
+    next run's create of the same resource adopts it with a warning; the same name wanted by
+    another resource (another URN: another name, or another stack) is refused with the import command."""
+    identity = "pgentra:index:ManagedIdentity"
+    inputs = {"resourceGroupName": RG, "name": "id-life-lost", "location": "eastus", "tags": {"env": "prod"}}
+    first = started(spawn, emulator)
+    lost = create(first, identity, "app", check(first, identity, "app", inputs))  # the answer is lost
+    second = started(spawn, emulator)
+    created = create(second, identity, "app", check(second, identity, "app", inputs))
+    assert created.id == lost.id
+    assert any(m.startswith("adopting") and "id-life-lost" in m for m in engine.messages()), engine.messages()
+    outputs = from_struct(created.properties)
+    assert outputs["tags"] == {"env": "prod"} and outputs["principalId"] == from_struct(lost.properties)["principalId"]
+    with pytest.raises(grpc.RpcError) as err:
+        create(second, identity, "other-app", check(second, identity, "other-app", inputs))
+    assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS, err.value.details()
+    assert f"pulumi import {identity} other-app {created.id}" in err.value.details(), err.value.details()
+    held = [i for i in emulator.state()["userAssignedIdentities"] if i["name"].startswith("id-life-lost")]
+    assert [i["id"].lower() for i in held] == [created.id.lower()]
+    assert_no_token_anywhere(second, engine)
