@@ -346,7 +346,11 @@ mod tests {
     fn a_create_mark_is_stable_per_identity_short_and_names_no_stack() {
         let urn = "urn:pulumi:prod::payments::pgentra:index:FlexibleServer::db";
         let mark = create_mark("pulumi", urn);
-        assert_eq!(mark, create_mark("pulumi", urn), "the next run recognises it");
+        assert_eq!(
+            mark,
+            create_mark("pulumi", urn),
+            "the next run recognises it"
+        );
         assert_ne!(
             mark,
             create_mark("pulumi", &urn.replace("prod", "dev")),
@@ -363,6 +367,9 @@ mod tests {
         assert!(!*receiver.borrow());
         cancellation.clone().cancel();
         assert!(*receiver.borrow() && cancellation.is_cancelled());
-        assert!(*cancellation.receiver().borrow(), "later operations see it too");
+        assert!(
+            *cancellation.receiver().borrow(),
+            "later operations see it too"
+        );
     }
 }

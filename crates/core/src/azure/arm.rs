@@ -363,8 +363,12 @@ impl ArmClient {
         let path = id.to_string();
         let wait = self.inner.policy.default_poll_interval;
         for _ in 0..polls {
-            self.sleep_until_poll(wait, deadline, &format!("waiting for the create of {path} already running in Azure"))
-                .await?;
+            self.sleep_until_poll(
+                wait,
+                deadline,
+                &format!("waiting for the create of {path} already running in Azure"),
+            )
+            .await?;
             if let Some(resource) = self.get_resource(id).await? {
                 return Ok(Some(resource));
             }

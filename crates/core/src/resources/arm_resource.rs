@@ -501,9 +501,16 @@ mod tests {
         let only_mark = json!({"location": "eastus", "tags": {CREATE_MARK_TAG: "pulumi-00"}});
         assert_eq!(*without_mark(&only_mark), json!({"location": "eastus"}));
         let with_others = json!({"tags": {CREATE_MARK_TAG: "pulumi-00", "team": "data"}});
-        assert_eq!(*without_mark(&with_others), json!({"tags": {"team": "data"}}));
+        assert_eq!(
+            *without_mark(&with_others),
+            json!({"tags": {"team": "data"}})
+        );
         let unmarked = json!({"tags": {}});
-        assert_eq!(*without_mark(&unmarked), unmarked, "an empty map the program set stays");
+        assert_eq!(
+            *without_mark(&unmarked),
+            unmarked,
+            "an empty map the program set stays"
+        );
     }
 
     #[test]
@@ -520,7 +527,10 @@ mod tests {
             }),
             request_id: None,
         };
-        assert!(is_overlapping_write(&answer(409, "AnotherOperationInProgress")));
+        assert!(is_overlapping_write(&answer(
+            409,
+            "AnotherOperationInProgress"
+        )));
         assert!(is_overlapping_write(&answer(409, "ServerBusy")));
         assert!(!is_overlapping_write(&answer(409, "Conflict")));
         assert!(!is_overlapping_write(&answer(
