@@ -27,6 +27,10 @@ pub enum FaultKind {
     Headers {
         set: std::collections::BTreeMap<String, String>,
     },
+    /// The next long-running operation on a matching resource runs `ms` milliseconds instead
+    /// of the emulator's LRO duration (a slow create, or with a huge value an endless one).
+    #[serde(rename_all = "camelCase")]
+    LroSlow { ms: u64 },
 }
 
 /// One rule. Requests match on service (if given), method (if given) and a case-insensitive path
@@ -67,7 +71,10 @@ impl FaultRule {
     }
 
     fn is_lro(&self) -> bool {
-        matches!(self.kind, FaultKind::LroFailed | FaultKind::LroCanceled)
+        matches!(
+            self.kind,
+            FaultKind::LroFailed | FaultKind::LroCanceled | FaultKind::LroSlow { .. }
+        )
     }
 
     fn is_headers(&self) -> bool {
@@ -138,13 +145,24 @@ impl Faults {
 
     /// Consumes one matching operation rule, returning how the operation must end.
     pub fn take_lro(&mut self, resource_id: &str) -> Option<Outcome> {
-        let idx = self
-            .rules
-            .iter()
-            .position(|r| r.is_lro() && r.matches_prefix(resource_id))?;
+        let idx = self.rules.iter().position(|r| {
+            matches!(r.kind, FaultKind::LroFailed | FaultKind::LroCanceled)
+                && r.matches_prefix(resource_id)
+        })?;
         match self.consume(idx).kind {
             FaultKind::LroCanceled => Some(Outcome::Canceled),
             _ => Some(Outcome::Failed),
+        }
+    }
+
+    /// Consumes one matching slow-operation rule: how long the operation runs instead.
+    pub fn take_lro_duration(&mut self, resource_id: &str) -> Option<std::time::Duration> {
+        let idx = self.rules.iter().position(|r| {
+            matches!(r.kind, FaultKind::LroSlow { .. }) && r.matches_prefix(resource_id)
+        })?;
+        match self.consume(idx).kind {
+            FaultKind::LroSlow { ms } => Some(std::time::Duration::from_millis(ms)),
+            _ => None,
         }
     }
 

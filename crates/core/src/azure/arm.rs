@@ -187,11 +187,18 @@ struct Inner {
     policy: RetryPolicy,
 }
 
-/// A cheap-to-clone handle; [`ArmClient::with_deadline`] gives a view bound to one deadline.
+/// A cheap-to-clone handle; [`ArmClient::with_deadline`] gives a view bound to one deadline,
+/// [`ArmClient::with_cancel`] one whose waits end when the caller cancels.
 #[derive(Clone)]
 pub struct ArmClient {
     inner: Arc<Inner>,
     deadline: Option<Instant>,
+    /// Turns true when the caller gives up (the engine's Cancel, SIGINT, StopProvider): every
+    /// wait (LRO polls, Ready waits, retry pauses) ends at once with [`ArmError::Cancelled`].
+    cancel: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Overrides the policy's retries of a write refused because another runs (see
+    /// [`ArmClient::without_race_retries`]).
+    race_retries: Option<u32>,
 }
 
 impl std::fmt::Debug for ArmClient {
@@ -239,14 +246,52 @@ impl ArmClient {
         Self {
             inner: Arc::new(inner),
             deadline: None,
+            cancel: None,
+            race_retries: None,
         }
     }
 
     /// The same client, every call of which must end by `deadline` (the engine's timeout).
     pub fn with_deadline(&self, deadline: Instant) -> Self {
         Self {
-            inner: self.inner.clone(),
             deadline: Some(deadline),
+            ..self.clone()
+        }
+    }
+
+    /// The same client, whose waits stop as soon as `cancel` turns true.
+    pub fn with_cancel(&self, cancel: tokio::sync::watch::Receiver<bool>) -> Self {
+        Self {
+            cancel: Some(cancel),
+            ..self.clone()
+        }
+    }
+
+    /// The same client, answering a write refused because another operation runs on the
+    /// resource at once instead of retrying it (the caller waits in its own way).
+    pub fn without_race_retries(&self) -> Self {
+        Self {
+            race_retries: Some(0),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the caller has cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|c| *c.borrow())
+    }
+
+    /// Sleeps for `wait`, or ends early with [`ArmError::Cancelled`] when the caller cancels.
+    pub async fn pause_for(&self, wait: Duration, doing: &str) -> Result<(), ArmError> {
+        let Some(mut cancel) = self.cancel.clone() else {
+            tokio::time::sleep(wait).await;
+            return Ok(());
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => Ok(()),
+            _ = cancel.wait_for(|cancelled| *cancelled) => Err(ArmError::Cancelled {
+                doing: doing.to_string(),
+            }),
         }
     }
 
@@ -412,6 +457,31 @@ impl ArmClient {
             }
             wait = self.poll_delay(&resp);
         }
+    }
+
+    /// Polls a resource that does not exist yet (a create someone else started, invisible
+    /// until it ends) up to `polls` times at the default poll interval: the resource once it
+    /// exists, `None` when it still does not. Bounded by the deadline, ended by a cancel.
+    pub async fn poll_until_exists<Id: ArmId>(
+        &self,
+        id: &Id,
+        polls: u32,
+    ) -> Result<Option<Value>, ArmError> {
+        let deadline = self.deadline();
+        let path = id.to_string();
+        let wait = self.inner.policy.default_poll_interval;
+        for _ in 0..polls {
+            self.sleep_until_poll(
+                wait,
+                deadline,
+                &format!("waiting for the create of {path} already running in Azure"),
+            )
+            .await?;
+            if let Some(resource) = self.get_resource(id).await? {
+                return Ok(Some(resource));
+            }
+        }
+        Ok(None)
     }
 
     async fn write(
@@ -592,14 +662,14 @@ impl ArmClient {
     ) -> Result<(), ArmError> {
         let now = Instant::now();
         if now >= deadline || deadline - now < wait {
-            tokio::time::sleep_until(deadline).await;
+            self.pause_for(deadline.saturating_duration_since(now), doing)
+                .await?;
             return Err(ArmError::DeadlineExceeded {
                 doing: doing.to_string(),
                 last_error: None,
             });
         }
-        tokio::time::sleep(wait).await;
-        Ok(())
+        self.pause_for(wait, doing).await
     }
 
     /// The URL of a resource path on the endpoint, with `api-version`; a path that could leave
@@ -771,7 +841,7 @@ impl ArmClient {
                         let last = api_error(method.as_str(), &path, &resp);
                         tracing::debug!(%method, %path, code, attempt = races, "another write is running; retrying");
                         (
-                            races <= p.max_race_retries,
+                            races <= self.race_retries.unwrap_or(p.max_race_retries),
                             retry_after(&resp.headers),
                             last,
                         )
@@ -813,8 +883,7 @@ impl ArmClient {
                 last_error: Some(last.to_string()),
             });
         }
-        tokio::time::sleep(delay).await;
-        Ok(())
+        self.pause_for(delay, "retrying").await
     }
 }
 

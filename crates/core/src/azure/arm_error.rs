@@ -146,6 +146,10 @@ pub enum ArmError {
         path: String,
         message: String,
     },
+    /// The caller cancelled (the engine's Cancel, SIGINT, Terraform's StopProvider) while this
+    /// client was waiting; an operation Azure accepted goes on there.
+    #[error("cancelled while {doing}: the provider was asked to stop")]
+    Cancelled { doing: String },
 }
 
 fn request_id_suffix(id: &Option<String>) -> String {
@@ -215,6 +219,7 @@ impl ArmError {
             | Self::ForeignUrl { .. } => ErrorClass::FailedPrecondition,
             Self::Accepted { .. }
             | Self::DeadlineExceeded { .. }
+            | Self::Cancelled { .. }
             | Self::InvalidResponse { .. } => ErrorClass::Unknown,
         }
     }
