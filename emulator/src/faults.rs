@@ -22,6 +22,10 @@ pub enum FaultKind {
     LroFailed,
     /// The next long-running operation on a matching resource ends Canceled.
     LroCanceled,
+    /// A server's PostgreSQL gateway closes the client's connection, without relaying or
+    /// answering, when a statement (simple Query or Parse) whose SQL contains `pathPrefix`
+    /// (case-insensitive; empty: any statement) arrives: a gateway lost mid-statement.
+    PgClose,
 }
 
 /// One rule. Requests match on service (if given), method (if given) and a case-insensitive path
@@ -65,6 +69,10 @@ impl FaultRule {
         matches!(self.kind, FaultKind::LroFailed | FaultKind::LroCanceled)
     }
 
+    fn is_pg(&self) -> bool {
+        self.kind == FaultKind::PgClose
+    }
+
     fn matches_prefix(&self, path: &str) -> bool {
         path.len() >= self.path_prefix.len()
             && path.as_bytes()[..self.path_prefix.len()]
@@ -96,6 +104,7 @@ impl Faults {
     pub fn take_request(&mut self, service: Service, method: &str, path: &str) -> Option<Resp> {
         let idx = self.rules.iter().position(|r| {
             !r.is_lro()
+                && !r.is_pg()
                 && r.service.is_none_or(|s| s == service)
                 && r.method
                     .as_deref()
@@ -116,6 +125,16 @@ impl Faults {
             FaultKind::LroCanceled => Some(Outcome::Canceled),
             _ => Some(Outcome::Failed),
         }
+    }
+
+    /// Consumes one gateway rule matching the statement `sql`: whether to close the session.
+    pub fn take_pg_statement(&mut self, sql: &str) -> bool {
+        let sql = sql.to_ascii_lowercase();
+        let found = self
+            .rules
+            .iter()
+            .position(|r| r.is_pg() && sql.contains(&r.path_prefix.to_ascii_lowercase()));
+        found.map(|idx| self.consume(idx)).is_some()
     }
 
     fn consume(&mut self, idx: usize) -> FaultRule {

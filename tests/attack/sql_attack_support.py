@@ -13,14 +13,18 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import secrets
 import socket
 import ssl
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
+import grpc
 import pytest
 
 CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance"
@@ -28,7 +32,8 @@ if str(CONFORMANCE) not in sys.path:
     sys.path.insert(0, str(CONFORMANCE))
 
 from arm_support import Emulator, RG, RG_API  # noqa: E402
-from harness import BINARY, REPO_ROOT, FakeEngine, ProviderProcess, secret  # noqa: E402
+from harness import BINARY, REPO_ROOT, FakeEngine, ProviderProcess, from_struct, secret, to_struct  # noqa: E402
+from pulumi.runtime.proto import provider_pb2  # noqa: E402
 
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
@@ -277,3 +282,126 @@ def cli_env(emulator, ca_cert_file: str | Path, **extra: str) -> dict[str, str]:
                PGENTRA_CA_CERT_FILE=str(ca_cert_file), PGCONNECT_TIMEOUT="10")
     env.update(extra)
     return env
+
+
+# ---------------------------------------------------------------------------------------------
+# An emulated Entra-only server with the deployer as its Entra admin, for SQL through the gateway
+# ---------------------------------------------------------------------------------------------
+
+SERVER = "pgentra:index:FlexibleServer"
+AD_ADMIN = "pgentra:index:AdAdmin"
+DATABASE = "pgentra:index:Database"
+PSQL = "psql"
+BACKEND = "host=127.0.0.1 port=5432 user=postgres sslmode=disable"
+
+
+class Hidden(str):
+    """A token: its repr (what pytest shows of a failing assertion's arguments) hides it."""
+
+    def __repr__(self) -> str:
+        return "<token>"
+
+
+class EntraServer:
+    """What the tests need of the server: the `connection` input, the admin's name, psql through
+    the gateway as the admin, and psql on the backend as its superuser (to see what SQL did)."""
+
+    def __init__(self, emulator, fqdn: str, port: int, admin: str, token: str, backend_db: str):
+        self.emulator, self.fqdn, self.port, self.admin, self.token = emulator, fqdn, port, admin, token
+        self.backend_db = backend_db  # the backend's name of the server's `myappdb`
+
+    def connection(self, database: str = "postgres") -> dict:
+        return {"host": self.fqdn, "port": self.port, "database": database, "username": self.admin,
+                "sslMode": "verify-full"}
+
+    def as_admin(self, database: str, sql: str) -> str:
+        """psql through the gateway, signed in as the Entra admin with a token."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["PGPASSWORD"] = self.token
+        conninfo = (f"host={self.fqdn} port={self.port} dbname={database} sslmode=verify-full "
+                    f"sslrootcert={self.emulator.info['caCertFile']} user='{self.admin}'")
+        done = subprocess.run([PSQL, "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", sql],
+                              env=env, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, f"psql as the admin in {database}: {sql!r}: {done.stderr.strip()}"
+        return done.stdout.strip()
+
+    def backend(self, sql: str, database: str | None = None) -> str:
+        """psql on the backend PostgreSQL as its superuser (the server's myappdb by default)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        done = subprocess.run([PSQL, "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+                               f"{BACKEND} dbname={database or self.backend_db}", "-c", sql],
+                              env=env, capture_output=True, text=True, timeout=30)
+        if done.returncode != 0:
+            pytest.fail(f"psql on the backend (127.0.0.1:5432 as postgres): {sql!r}: {done.stderr.strip()}\n"
+                        "start PostgreSQL: pg_ctlcluster 15 main start", pytrace=False)
+        return done.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def entra_server(emulator):
+    """A passwordless server (Entra auth only) with the deployer as Entra admin and a database
+    `myappdb`, made through a plugin of the fixture's own; deleted after the module."""
+    if subprocess.run(["which", PSQL], capture_output=True).returncode != 0:
+        pytest.fail("psql is not installed (apt-get install -y postgresql-client)", pytrace=False)
+    from arm_support import check, create, delete, server_inputs
+    from harness import unwrap
+
+    engine = FakeEngine()
+    config = dict(emulator.info["providerConfig"])
+    config["clientSecret"] = secret(config["clientSecret"])
+    p = ProviderProcess(["--logtostderr", "-v=9", engine.address], engine).start(config)
+    made: list[tuple[str, str, str, dict]] = []
+
+    def up(token: str, name: str, news: dict) -> dict:
+        created = create(p, token, name, check(p, token, name, news))
+        made.append((token, name, created.id, from_struct(created.properties)))
+        return made[-1][3]
+
+    try:
+        me = _deployer(p, emulator)
+        name = f"pg-attack-{os.getpid() % 100000}"
+        fqdn = up(SERVER, "pg", server_inputs(name))["fullyQualifiedDomainName"]
+        up(AD_ADMIN, "admin", {"resourceGroupName": RG, "serverName": name, "objectId": me["objectId"],
+                               "principalName": me["name"], "principalType": "ServicePrincipal"})
+        up(DATABASE, "db", {"resourceGroupName": RG, "serverName": name, "name": "myappdb"})
+        port, prefix = _gateway(emulator, fqdn)
+        resp = p.stub.Invoke(provider_pb2.InvokeRequest(tok="pgentra:index:getAccessToken", args=to_struct({})),
+                             timeout=30)
+        token = Hidden(unwrap(from_struct(getattr(resp, "return"))["token"]))
+        server = EntraServer(emulator, fqdn, port, me["name"], token, f"{prefix}__myappdb")
+        server.as_admin("myappdb", "SELECT 1")  # the admin's role exists from here on
+        yield server
+    finally:
+        for token, name, id, state in reversed(made):
+            try:
+                delete(p, token, name, id, state)
+            except grpc.RpcError:
+                pass
+        p.shutdown()
+        engine.stop()
+
+
+def _deployer(p, emulator) -> dict:
+    resp = p.stub.Invoke(provider_pb2.InvokeRequest(tok="pgentra:index:getClientConfig", args=to_struct({})),
+                         timeout=30)
+    me = from_struct(getattr(resp, "return"))
+    if not me.get("name"):
+        sps = emulator.state()["directory"]["servicePrincipals"]
+        me["name"] = next(sp["displayName"] for sp in sps if sp["appId"] == me["clientId"])
+    return me
+
+
+def _gateway(emulator, fqdn: str) -> tuple[int, str]:
+    """The gateway's port and backend database prefix for `fqdn`."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for server in emulator.state()["flexibleServers"]:
+            gateway = server.get("pgGateway")
+            if gateway and gateway["host"] == fqdn:
+                return gateway["port"], gateway["backendPrefix"]
+        time.sleep(0.05)
+    pytest.fail(f"the emulator reports no PostgreSQL gateway for {fqdn}", pytrace=False)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(3)}"

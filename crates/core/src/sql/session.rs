@@ -76,8 +76,9 @@ impl SqlError {
             SqlError::Connect { .. } => ErrorClass::FailedPrecondition,
             SqlError::Statement { code, .. } => match code.as_deref() {
                 // No SQLSTATE: the server never answered the statement (the connection closed
-                // or broke mid-statement): network trouble, which a retry may get past. Nothing
-                // was committed, since every write runs in one implicit transaction.
+                // or broke mid-statement): network trouble, which a retry may get past. Each
+                // write is one implicit transaction, so it committed whole or not at all; a
+                // retried GRANT/REVOKE is idempotent.
                 None => ErrorClass::Unavailable,
                 // serialization failure, deadlock, "tuple concurrently updated", admin shutdown,
                 // crash shutdown, cannot connect now
