@@ -133,7 +133,7 @@ impl Resource for Grant {
     ) -> Result<Option<ReadOutcome>, Error> {
         let (op, parsed, conn) = SqlOperation::existing::<GrantId>(ctx, id, state)?;
         // The ID says what the Grant is on; the state adds the privileges it claims.
-        let target = GrantTarget::from_inputs(state).unwrap_or(parsed.target);
+        let target = target_of(state)?.unwrap_or(parsed.target);
         let fail = |e| op.fail(e);
         let session = match op.try_session(&target.session_info(&conn)).await {
             // The database the objects were in is gone, and the Grant with it.
@@ -253,7 +253,7 @@ impl Resource for Grant {
 
     async fn delete(&self, ctx: &Context, id: &str, olds: &Props) -> Result<(), Error> {
         let (op, parsed, conn) = SqlOperation::existing::<GrantId>(ctx, id, olds)?;
-        let target = GrantTarget::from_inputs(olds).unwrap_or(parsed.target);
+        let target = target_of(olds)?.unwrap_or(parsed.target);
         let fail = |e| op.fail(e);
         let held = privileges(olds);
         if held.is_empty() && target.object_type != ObjectType::Role {
@@ -310,12 +310,36 @@ fn privileges(props: &Props) -> Vec<String> {
         .collect()
 }
 
+/// What `props` (inputs or a state, from the wire: Check may not have run) say the Grant is on;
+/// None when they do not say (an import has no state). An objectType that is not one of the
+/// SQL layer's closed set is refused by name, never passed over for the ID's.
+fn target_of(props: &Props) -> Result<Option<GrantTarget>, Error> {
+    if let Some(object_type) = props.str("objectType") {
+        if ObjectType::parse(object_type).is_none() {
+            return Err(Error::InvalidInput(format!(
+                "objectType {:?} is not one of: {}",
+                short(object_type),
+                ObjectType::NAMES.join(", ")
+            )));
+        }
+    }
+    Ok(GrantTarget::from_inputs(props))
+}
+
+/// A refused value as a message quotes it: at most 40 characters.
+fn short(value: &str) -> String {
+    match value.char_indices().nth(40) {
+        Some((end, _)) => format!("{}...", &value[..end]),
+        None => value.to_owned(),
+    }
+}
+
 /// The Grant its checked inputs describe, as its ID says it.
 fn wanted(inputs: &Props) -> Result<GrantId, Error> {
     let conn = conn_info(inputs).ok_or_else(|| {
         Error::InvalidInput("a Grant needs connection.host and connection.username".into())
     })?;
-    let target = GrantTarget::from_inputs(inputs)
+    let target = target_of(inputs)?
         .ok_or_else(|| Error::InvalidInput("a Grant needs role, database and objectType".into()))?;
     Ok(GrantId { conn, target })
 }
