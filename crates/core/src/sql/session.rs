@@ -51,6 +51,9 @@ pub enum SqlError {
         cause: String,
         fix: String,
     },
+    /// A new Grant over privileges the role already holds (see resources/grant.rs).
+    #[error("{0}")]
+    AlreadyGranted(String),
     #[error(transparent)]
     Quote(#[from] crate::sql::quote::QuoteError),
     /// The operation's timeout, as the caller's engine set it, ran out.
@@ -70,6 +73,7 @@ impl SqlError {
                 ErrorClass::InvalidArgument
             }
             SqlError::Certificate { .. } => ErrorClass::FailedPrecondition,
+            SqlError::AlreadyGranted(_) => ErrorClass::AlreadyExists,
             SqlError::Token(_) => ErrorClass::FailedPrecondition,
             SqlError::TimedOut { .. } => ErrorClass::DeadlineExceeded,
             SqlError::Connect { code: None, .. } => ErrorClass::Unavailable,
