@@ -321,10 +321,12 @@ async fn authenticate(
         let login = str_at(&props, &["administratorLogin"]);
         if !login.is_empty() && login == user && stored_password.as_deref() == Some(password) {
             let _g = inner.pg.admin_lock.lock().await;
-            gw.backend
+            let created = gw
+                .backend
                 .ensure_admin_role(user, None)
                 .await
                 .map_err(backend_failure)?;
+            inner.pg.made_role(user, created);
             return Ok(user.to_string());
         }
         return Err(PgError::password_failed(user));
@@ -375,10 +377,12 @@ async fn authenticate(
             inner.opts.tenant_id
         );
         let _g = inner.pg.admin_lock.lock().await;
-        gw.backend
+        let created = gw
+            .backend
             .ensure_admin_role(user, Some(&label))
             .await
             .map_err(backend_failure)?;
+        inner.pg.made_role(user, created);
         return Ok(user.to_string());
     }
 
