@@ -145,3 +145,18 @@ def test_pgentra_psql_refuses_a_pgsslmode_that_would_send_the_token_unverified(e
     assert server.connections == 0, "refused before psql ran"
     assert "PGSSLMODE" in run.stderr and "verify-full" in run.stderr, run.stderr
     no_token_in(run.stdout + run.stderr, "pgentra psql's output")
+
+
+@pytest.mark.parametrize("kind", ["self-signed", "wrong-name"])
+def test_pgentra_doctor_reports_the_certificate_and_never_signs_in_unverified(emulator, certs, fake_servers, kind):
+    server = fake_servers(kind)
+    env = cli_env(emulator, certs.bundle(emulator.info["caCertFile"]))
+    run = subprocess.run([str(PGENTRA), "doctor", f"127.0.0.1:{server.port}", "pg-admins"], env=env,
+                         capture_output=True, text=True, timeout=PROMPTLY)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert not server.got_a_token(), "pgentra doctor sent the token to a server whose certificate did not verify"
+    no_token_in(run.stdout + run.stderr, "pgentra doctor's output")
+    tls = next((l for l in run.stdout.splitlines() if " tls " in f" {l} "), "")
+    assert "FAIL" in tls, run.stdout
+    sign_in = next((l for l in run.stdout.splitlines() if "sign-in" in l), "")
+    assert "SKIP" in sign_in, run.stdout
