@@ -11,7 +11,6 @@ use pgentra::sql::{ConnInfo, PasswordSource, SqlError, SslMode};
 use sql_support::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-
 struct Counting {
     calls: AtomicUsize,
     password: String,
@@ -125,8 +124,7 @@ fn verify_full_passes_with_the_servers_ca_in_ca_cert_file_and_the_name_it_carrie
         let wrong_name = connect(&by_ip, &source, &tls).await;
         full.expect("the certificate names localhost and caCertFile holds it");
         let err = wrong_name
-            .err()
-            .expect("127.0.0.1 is not in the certificate")
+            .expect_err("127.0.0.1 is not in the certificate")
             .to_string();
         assert!(err.contains("certificate not valid for name"), "{err}");
         assert!(err.contains("connection.host"), "the fix: {err}");
@@ -150,12 +148,18 @@ fn modes_that_skip_a_certificate_check_never_ask_for_the_password() {
                 &tls,
             )
             .await
-            .err()
-            .expect("refused");
+            .expect_err("refused");
             assert!(matches!(err, SqlError::UnverifiedTls { .. }), "{err}");
             let text = err.to_string();
-            assert!(text.contains(mode.as_str()) && text.contains("verify-full"), "{text}");
-            assert_eq!(source.calls.load(Ordering::SeqCst), 0, "no password was asked for");
+            assert!(
+                text.contains(mode.as_str()) && text.contains("verify-full"),
+                "{text}"
+            );
+            assert_eq!(
+                source.calls.load(Ordering::SeqCst),
+                0,
+                "no password was asked for"
+            );
         }
     });
 }

@@ -205,9 +205,11 @@ pub async fn prepare(options: Options) -> Result<Command, String> {
         .iter()
         .any(|a| a.to_ascii_lowercase().contains("sslmode"))
     {
-        return Err("psql arguments may not set sslmode: pgentra psql signs in only with \
+        return Err(
+            "psql arguments may not set sslmode: pgentra psql signs in only with \
                     sslmode=verify-full, since the password is your Microsoft Entra token"
-            .into());
+                .into(),
+        );
     }
     let config = token::config_from_env()?;
     let azure = pgentra_core::azure::Azure::from_config(&config).map_err(|e| e.to_string())?;
@@ -320,7 +322,10 @@ mod tests {
         assert!(refuse_unverified_ssl_mode(Some("verify-full")).is_ok());
         for mode in ["require", "verify-ca", "prefer", "allow", "disable"] {
             let err = refuse_unverified_ssl_mode(Some(mode)).unwrap_err();
-            assert!(err.contains("PGSSLMODE") && err.contains("verify-full"), "{err}");
+            assert!(
+                err.contains("PGSSLMODE") && err.contains("verify-full"),
+                "{err}"
+            );
         }
     }
 

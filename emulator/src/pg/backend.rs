@@ -286,9 +286,10 @@ impl Backend {
         if in_use {
             return Ok(false);
         }
-        Ok(c
-            .batch_execute(&format!("DROP ROLE IF EXISTS {}", ident(role)))
-            .await
-            .is_ok())
+        Ok(
+            c.batch_execute(&format!("DROP ROLE IF EXISTS {}", ident(role)))
+                .await
+                .is_ok(),
+        )
     }
 }

@@ -196,7 +196,11 @@ where
     let upstream = async {
         loop {
             let (tag, body) = wire::read_session_message(&mut from_client).await?;
-            if matches!(tag, b'Q' | b'P') && inner.faults().take_pg_statement(&statement_text(tag, &body)) {
+            if matches!(tag, b'Q' | b'P')
+                && inner
+                    .faults()
+                    .take_pg_statement(&statement_text(tag, &body))
+            {
                 // The injected fault: the gateway goes away mid-statement.
                 return Ok(());
             }
@@ -229,7 +233,10 @@ where
 /// The SQL of a Query or Parse body (lossy: only for matching faults).
 fn statement_text(tag: u8, body: &[u8]) -> String {
     let start = match tag {
-        b'P' => body.iter().position(|b| *b == 0).map_or(body.len(), |p| p + 1),
+        b'P' => body
+            .iter()
+            .position(|b| *b == 0)
+            .map_or(body.len(), |p| p + 1),
         _ => 0,
     };
     let rest = &body[start..];

@@ -163,8 +163,12 @@ async fn drop_made_roles(pg: &Gateways, backend: &Backend) {
     for role in made {
         match backend.drop_role_if_unused(&role).await {
             Ok(true) => {}
-            Ok(false) => tracing::info!(role = %role, "pg gateway: a role it made is still in use, kept"),
-            Err(e) => tracing::warn!(role = %role, error = %e, "pg gateway: dropping a role it made"),
+            Ok(false) => {
+                tracing::info!(role = %role, "pg gateway: a role it made is still in use, kept")
+            }
+            Err(e) => {
+                tracing::warn!(role = %role, error = %e, "pg gateway: dropping a role it made")
+            }
         }
     }
 }

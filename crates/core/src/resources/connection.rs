@@ -133,7 +133,8 @@ mod tests {
     fn modes_that_do_not_check_the_host_name_are_refused_saying_why() {
         for mode in ["require", "verify-ca"] {
             let mut failures = vec![];
-            let news = json!({"host": "pg.example.com", "username": "admin@contoso.com", "sslMode": mode});
+            let news =
+                json!({"host": "pg.example.com", "username": "admin@contoso.com", "sslMode": mode});
             check_properties(
                 CONNECTION.properties,
                 news.as_object().unwrap(),
@@ -154,8 +155,17 @@ mod tests {
         let mut failures = vec![];
         let long = "x".repeat(100_000);
         let news = json!({"host": "pg.example.com", "username": "a@b.c", "sslMode": long});
-        check_properties(CONNECTION.properties, news.as_object().unwrap(), "connection", &mut failures);
-        assert!(failures[0].reason.len() < 300, "{}", failures[0].reason.len());
+        check_properties(
+            CONNECTION.properties,
+            news.as_object().unwrap(),
+            "connection",
+            &mut failures,
+        );
+        assert!(
+            failures[0].reason.len() < 300,
+            "{}",
+            failures[0].reason.len()
+        );
     }
 
     #[test]

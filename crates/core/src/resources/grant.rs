@@ -19,11 +19,11 @@ use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Ty
 use crate::sql::grant::{
     acl_lock, privilege_update_sql, role_update_sql, write_acl, write_acl_locked, ObjectType,
 };
-use crate::sql::pool::Session;
-use crate::sql::SqlError;
 use crate::sql::id::GrantId;
 use crate::sql::introspect;
+use crate::sql::pool::Session;
 use crate::sql::ConnInfo;
+use crate::sql::SqlError;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -345,7 +345,11 @@ async fn refuse_overlap(
     let what = if target.object_type == ObjectType::Role {
         format!("is already a member of {}", held.join(", "))
     } else {
-        format!("already holds {} on {}", held.join(", "), describe_on(target))
+        format!(
+            "already holds {} on {}",
+            held.join(", "),
+            describe_on(target)
+        )
     };
     Err(SqlError::AlreadyGranted(format!(
         "the role {:?} {what} (from another Grant, or granted outside pgentra). {OVERLAP_RULE} \
@@ -423,9 +427,9 @@ fn describe_on(target: &GrantTarget) -> String {
     match target.object_type {
         ObjectType::Database => format!("database {:?}", target.database),
         ObjectType::Schema => format!("schema {schema:?} in database {:?}", target.database),
-        _ if target.default_privileges => format!(
-            "the {plural} created from now on in schema {schema:?} (default privileges)"
-        ),
+        _ if target.default_privileges => {
+            format!("the {plural} created from now on in schema {schema:?} (default privileges)")
+        }
         _ if target.objects.is_empty() => format!(
             "{plural} in schema {schema:?} in database {:?}",
             target.database

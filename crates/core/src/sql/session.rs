@@ -302,7 +302,9 @@ fn read_ca_file(path: &str) -> Result<Vec<CertificateDer<'static>>, SqlError> {
 }
 
 /// The certificate failure in `error`'s causes, if the TLS handshake refused the certificate.
-fn certificate_error(error: &(dyn std::error::Error + 'static)) -> Option<rustls::CertificateError> {
+fn certificate_error(
+    error: &(dyn std::error::Error + 'static),
+) -> Option<rustls::CertificateError> {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(c) = cause {
         if let Some(rustls::Error::InvalidCertificate(e)) = c.downcast_ref::<rustls::Error>() {
