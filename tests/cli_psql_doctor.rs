@@ -74,7 +74,7 @@ async fn psql_signs_in_as_the_entra_admin_with_a_token() {
     run.expect_code(0);
     assert_eq!(run.stdout.trim(), s.admin_name);
     assert!(
-        run.stderr.contains("sslmode=require"),
+        run.stderr.contains("sslmode=verify-full"),
         "says how it connects: {}",
         run.stderr
     );

@@ -24,7 +24,7 @@ fn a_principal_by_object_id_is_created_read_back_and_dropped() {
         let created = Principal.create(&ctx(), &inputs).await.unwrap();
         assert!(created
             .id
-            .starts_with("postgresql://postgres@127.0.0.1:5432/pgentra_sql_test?principal="));
+            .starts_with("postgresql://postgres@localhost:5432/pgentra_sql_test?principal="));
         let read = Principal
             .read(&ctx(), &created.id, &inputs)
             .await
@@ -180,10 +180,10 @@ fn signing_in_as_a_role_that_does_not_exist_names_the_user_name_used() {
 }
 
 #[test]
-fn verify_full_refuses_the_local_self_signed_certificate() {
+fn verify_full_refuses_the_local_certificate_for_a_name_it_does_not_carry() {
     run(async {
         let mut conn = connection(DB);
-        conn["sslMode"] = json!("verify-full");
+        conn["host"] = json!("127.0.0.1");
         let inputs = props(json!({"connection": conn, "name": unique("tls-")}));
         let err = Principal
             .create(&ctx(), &inputs)

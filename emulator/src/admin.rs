@@ -233,7 +233,7 @@ pub(crate) fn state_json(inner: &Inner) -> Value {
             // Where the server's PostgreSQL gateway listens (the port is 5432 unless it was
             // taken on that address); null until the server exists and its gateway started.
             let gateway = gateways.get(key).map(|g| {
-                json!({"host": g.fqdn, "port": g.addr.port(), "address": g.addr.to_string()})
+                json!({"host": g.fqdn, "port": g.addr.port(), "address": g.addr.to_string(), "backendPrefix": g.backend_prefix})
             });
             json!({
                 "pgGateway": gateway,

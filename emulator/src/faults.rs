@@ -31,6 +31,10 @@ pub enum FaultKind {
     /// of the emulator's LRO duration (a slow create, or with a huge value an endless one).
     #[serde(rename_all = "camelCase")]
     LroSlow { ms: u64 },
+    /// A server's PostgreSQL gateway closes the client's connection, without relaying or
+    /// answering, when a statement (simple Query or Parse) whose SQL contains `pathPrefix`
+    /// (case-insensitive; empty: any statement) arrives: a gateway lost mid-statement.
+    PgClose,
 }
 
 /// One rule. Requests match on service (if given), method (if given) and a case-insensitive path
@@ -90,6 +94,10 @@ impl FaultRule {
             && self.matches_prefix(path)
     }
 
+    fn is_pg(&self) -> bool {
+        self.kind == FaultKind::PgClose
+    }
+
     fn matches_prefix(&self, path: &str) -> bool {
         path.len() >= self.path_prefix.len()
             && path.as_bytes()[..self.path_prefix.len()]
@@ -120,7 +128,7 @@ impl Faults {
     /// Consumes one matching request rule, returning the answer to give instead.
     pub fn take_request(&mut self, service: Service, method: &str, path: &str) -> Option<Resp> {
         let idx = self.rules.iter().position(|r| {
-            !r.is_lro() && !r.is_headers() && r.matches_request(service, method, path)
+            !r.is_lro() && !r.is_headers() && !r.is_pg() && r.matches_request(service, method, path)
         })?;
         let rule = self.consume(idx);
         Some(answer(service, &rule.kind))
@@ -164,6 +172,16 @@ impl Faults {
             FaultKind::LroSlow { ms } => Some(std::time::Duration::from_millis(ms)),
             _ => None,
         }
+    }
+
+    /// Consumes one gateway rule matching the statement `sql`: whether to close the session.
+    pub fn take_pg_statement(&mut self, sql: &str) -> bool {
+        let sql = sql.to_ascii_lowercase();
+        let found = self
+            .rules
+            .iter()
+            .position(|r| r.is_pg() && sql.contains(&r.path_prefix.to_ascii_lowercase()));
+        found.map(|idx| self.consume(idx)).is_some()
     }
 
     fn consume(&mut self, idx: usize) -> FaultRule {

@@ -6,7 +6,7 @@ import * as outputs from "./types/output";
 import * as utilities from "./utilities";
 
 /**
- * Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` on every table in a schema, or membership in other roles (objectType `role`). The Grant owns exactly the privileges it lists: removing one revokes it.
+ * Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` on every table in a schema, or membership in other roles (objectType `role`). The Grant owns exactly the privileges it lists: removing one revokes it, and deleting the Grant revokes them all. So a Grant over a privilege (or membership) the role already holds on the same objects, from another Grant or granted outside pgentra, is refused at create (and an update that adds one): two Grants over the same privilege would take it from each other. Grants over different privileges on the same objects coexist. A replacement revokes before it grants.
  */
 export class Grant extends pulumi.CustomResource {
     /**

@@ -2,7 +2,7 @@
 //! OIDC issuer) in the foreground, with what a stack needs to point at it.
 
 use crate::cli::args::{self, Misuse, Request};
-use crate::cli::stdio::outln;
+use crate::cli::stdio::{self, outln};
 use pgentra_emulator::{Emulator, EmulatorOptions};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,7 +14,8 @@ Serves a local Azure on 127.0.0.1 until interrupted: Azure Resource Manager for 
 flexible servers and managed identities, the Entra token service, a managed-identity endpoint
 and an OIDC issuer, all over TLS with a CA generated for this run.
 
-  --ca-file FILE  where to write the CA certificate (default: a file in the temp directory)
+  --ca-file FILE  where to write the CA certificate (default: a file in the temp directory);
+                  removed when the emulator stops
   --lro-ms N      how long each long-running operation takes (default 2000)
   --json          print one JSON line with the provider config and endpoints (and, under
                   `terraform`, the provider block and ARM_* environment), nothing else
@@ -23,6 +24,8 @@ Each flexible server created in it gets a PostgreSQL gateway on its fullyQualifi
 (a 127.N.1.x address, N per emulator) at port 5432, or at another port when 5432 is taken there: the address is
 printed as the server appears, and listed as `pgGateway` per server by GET {ARM}/_emulator/state.
 The exports it prints also sign `pgentra token`, `pgentra psql` and `pgentra doctor` in to it.
+On SIGINT or SIGTERM it removes what it made: the CA file, the servers' databases in the backend
+PostgreSQL, and the roles it created there (unless in use or still holding something).
 For Terraform it prints the `provider \"pgentra\"` block and the azurerm-style `export ARM_*` lines.
 ";
 
@@ -92,7 +95,18 @@ pub async fn run(options: Options) -> Result<(), String> {
         _ = pgentra_pulumi::serve::interrupted() => {}
         _ = announce_gateways(&emulator), if !options.json => {}
     }
+    // Nothing outlives the run: its databases and the roles it made in the backend, and the CA
+    // file (a new CA is made each run, so the file could only mislead).
+    emulator.clean_up_backend().await;
     emulator.shutdown();
+    if let Err(e) = std::fs::remove_file(&ca_file) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            stdio::eprintln(&format!(
+                "pgentra emulator: removing the CA file {}: {e}",
+                ca_file.display()
+            ));
+        }
+    }
     Ok(())
 }
 

@@ -31,8 +31,11 @@ provider's credential chain (see `pgentra token --help`).
 As in psql, after -h HOST the arguments are [DBNAME [USER]]. Each of host, port, database and
 user is given once: as an argument or with its option, not both.
 
-TLS: sslmode=require unless PGSSLMODE says otherwise. With PGSSLMODE=verify-full (or verify-ca),
-PGSSLROOTCERT defaults to PGENTRA_CA_CERT_FILE when that is set.
+TLS: sslmode=verify-full, always: the token is a bearer credential (whoever receives it is the
+Entra administrator until it expires), so it goes only to a server whose certificate verifies
+for HOST. A PGSSLMODE other than verify-full is refused. PGSSLROOTCERT defaults to
+PGENTRA_CA_CERT_FILE when that is set (a private CA, the pgentra emulator), else to the
+system's CA bundle.
 Needs psql: apt-get install -y postgresql-client
 ";
 
@@ -196,6 +199,18 @@ pub async fn prepare(options: Options) -> Result<Command, String> {
     let psql = find_on_path("psql").ok_or(
         "psql is not installed (not found on PATH); install it: apt-get install -y postgresql-client",
     )?;
+    refuse_unverified_ssl_mode(std::env::var("PGSSLMODE").ok().as_deref())?;
+    if options
+        .psql_args
+        .iter()
+        .any(|a| a.to_ascii_lowercase().contains("sslmode"))
+    {
+        return Err(
+            "psql arguments may not set sslmode: pgentra psql signs in only with \
+                    sslmode=verify-full, since the password is your Microsoft Entra token"
+                .into(),
+        );
+    }
     let config = token::config_from_env()?;
     let azure = pgentra_core::azure::Azure::from_config(&config).map_err(|e| e.to_string())?;
     let token = token::get_token(&azure, &azure.endpoints.postgres_scope()).await?;
@@ -210,28 +225,23 @@ pub async fn prepare(options: Options) -> Result<Command, String> {
             ))
         }
     };
-    let ssl_mode = std::env::var("PGSSLMODE")
-        .ok()
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| "require".into());
+    let ssl_mode = VERIFY_FULL;
     let mut command = Command::new(psql);
     command
         .env("PGHOST", &options.host)
         .env("PGDATABASE", &options.database)
         .env("PGUSER", &user)
-        .env("PGSSLMODE", &ssl_mode)
+        .env("PGSSLMODE", ssl_mode)
         .env("PGPASSWORD", token.token.secret())
         .args(&options.psql_args);
     if let Some(port) = options.port {
         command.env("PGPORT", port.to_string());
     }
-    let verifies = ssl_mode.starts_with("verify");
-    if let (true, None, Some(ca)) = (
-        verifies,
-        std::env::var_os("PGSSLROOTCERT"),
-        config.ca_cert_file.as_deref().filter(|c| !c.is_empty()),
-    ) {
-        command.env("PGSSLROOTCERT", ca);
+    if std::env::var_os("PGSSLROOTCERT").is_none() {
+        let ca = config.ca_cert_file.clone().filter(|c| !c.is_empty());
+        if let Some(roots) = ca.or_else(system_ca_bundle) {
+            command.env("PGSSLROOTCERT", roots);
+        }
     }
     stdio::eprintln(&format!(
         "pgentra psql: {}/{} as {user:?} (sslmode={ssl_mode}) with a token of {}, valid until {}",
@@ -244,6 +254,37 @@ pub async fn prepare(options: Options) -> Result<Command, String> {
         azure_core::time::to_rfc3339(&token.expires_on),
     ));
     Ok(command)
+}
+
+const VERIFY_FULL: &str = "verify-full";
+
+/// PGSSLMODE, when set, must be verify-full: any other mode would let psql send the token to a
+/// server whose certificate it did not check against the host name.
+fn refuse_unverified_ssl_mode(pgsslmode: Option<&str>) -> Result<(), String> {
+    match pgsslmode.filter(|m| !m.is_empty()) {
+        None | Some(VERIFY_FULL) => Ok(()),
+        Some(other) => Err(format!(
+            "PGSSLMODE={:?} is refused: pgentra psql signs in only with sslmode=verify-full, since \
+             the password is your Microsoft Entra token, a bearer credential: whoever receives it \
+             is the server's Entra administrator until it expires (about an hour). Unset PGSSLMODE \
+             (or set it to verify-full); for a private CA give its certificate in \
+             PGENTRA_CA_CERT_FILE or PGSSLROOTCERT",
+            other.chars().take(40).collect::<String>()
+        )),
+    }
+}
+
+/// The system's CA bundle, for psql's verify-full (libpq before 16 has no `sslrootcert=system`
+/// and otherwise looks for ~/.postgresql/root.crt).
+fn system_ca_bundle() -> Option<String> {
+    [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/cert.pem",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).is_file())
+    .map(str::to_owned)
 }
 
 /// Replaces this process with psql (so psql owns the terminal and its signals); returns only
@@ -272,6 +313,20 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn only_verify_full_may_carry_the_token() {
+        assert!(refuse_unverified_ssl_mode(None).is_ok());
+        assert!(refuse_unverified_ssl_mode(Some("")).is_ok());
+        assert!(refuse_unverified_ssl_mode(Some("verify-full")).is_ok());
+        for mode in ["require", "verify-ca", "prefer", "allow", "disable"] {
+            let err = refuse_unverified_ssl_mode(Some(mode)).unwrap_err();
+            assert!(
+                err.contains("PGSSLMODE") && err.contains("verify-full"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -35,7 +35,7 @@ by the same environment variables, tried in this order:
                  a bare resource URL gets /.default appended
 
 The token is a secret: it signs in as you for up to an hour. Example:
-  PGPASSWORD=$(pgentra token) psql \"host=... dbname=postgres user=... sslmode=require\"
+  PGPASSWORD=$(pgentra token) psql \"host=... dbname=postgres user=... sslmode=verify-full\"
 ";
 
 pub struct Options {

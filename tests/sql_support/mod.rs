@@ -1,5 +1,5 @@
-//! Shared by the tests/sql_*.rs files: the local PostgreSQL (127.0.0.1:5432, trust, superuser
-//! postgres, TLS with a self-signed certificate), a test database, stand-ins for Azure's
+//! Shared by the tests/sql_*.rs files: the local PostgreSQL (127.0.0.1:5432 as `localhost`, trust,
+//! superuser postgres, TLS with a self-signed certificate for localhost, given as caCertFile), a test database, stand-ins for Azure's
 //! pgaadauth functions in the cluster's `postgres` database (where Azure installs them and where
 //! Principal runs them), and a Context whose sessions sign in with an empty password.
 #![allow(dead_code)]
@@ -30,18 +30,25 @@ pub fn run<F: std::future::Future>(f: F) -> F::Output {
     })
 }
 
+/// The local server's self-signed certificate (CN and SAN `localhost`): the caCertFile that
+/// lets sessions verify it, since no sslMode but verify-full signs in.
+pub const SNAKEOIL: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+
+/// The name the local certificate carries (here it resolves to 127.0.0.1 only).
+pub const HOST: &str = "localhost";
+
 pub fn admin(database: &str) -> ConnInfo {
     ConnInfo {
-        host: "127.0.0.1".into(),
+        host: HOST.into(),
         port: 5432,
         database: database.into(),
         user: "postgres".into(),
-        ssl_mode: SslMode::Require,
+        ssl_mode: SslMode::VerifyFull,
     }
 }
 
 pub fn connection(database: &str) -> Value {
-    json!({"host": "127.0.0.1", "port": 5432, "database": database, "username": "postgres", "sslMode": "require"})
+    json!({"host": HOST, "port": 5432, "database": database, "username": "postgres", "sslMode": "verify-full"})
 }
 
 pub struct Logs(pub Mutex<Vec<String>>);
@@ -53,7 +60,10 @@ impl LogSink for Logs {
 
 pub fn ctx() -> Context {
     Context {
-        config: Arc::new(ProviderConfig::default()),
+        config: Arc::new(ProviderConfig {
+            ca_cert_file: Some(SNAKEOIL.into()),
+            ..ProviderConfig::default()
+        }),
         log: Arc::new(Logs(Mutex::new(vec![]))),
         azure: None,
         timeout: None,
@@ -67,7 +77,7 @@ pub fn props(value: Value) -> Props {
 }
 
 pub async fn sql(database: &str) -> Session {
-    let tls = pool::tls_for(None).unwrap();
+    let tls = pool::tls_for(Some(SNAKEOIL)).unwrap();
     pool::session(&admin(database), &FixedPassword(String::new()), &tls)
         .await
         .unwrap()

@@ -226,12 +226,18 @@ impl Backend {
 
     /// Makes sure an admin role exists as Azure gives it on first login: LOGIN, CREATEROLE,
     /// CREATEDB, member of azure_pg_admin; `label` (Entra admins) binds it to its principal.
+    /// Whether this call created the role (then the emulator drops it when it stops).
     pub async fn ensure_admin_role(
         &self,
         role: &str,
         label: Option<&str>,
-    ) -> Result<(), BackendError> {
+    ) -> Result<bool, BackendError> {
         let c = self.superuser("postgres").await?;
+        let existed = c
+            .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role])
+            .await
+            .map_err(self.err(format!("reading the admin role {role}")))?
+            .is_some();
         let mut sql = format!(
             "DO $$ BEGIN CREATE ROLE {r} WITH LOGIN CREATEROLE CREATEDB; \
              EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$; \
@@ -247,6 +253,43 @@ impl Backend {
         }
         c.batch_execute(&sql)
             .await
-            .map_err(self.err(format!("creating the admin role {role}")))
+            .map_err(self.err(format!("creating the admin role {role}")))?;
+        Ok(!existed)
+    }
+
+    /// The roles pgaadauth created through one server (recorded in its `postgres` database).
+    pub async fn pgaadauth_roles(&self, postgres: &str) -> Result<Vec<String>, BackendError> {
+        let c = self.superuser(postgres).await?;
+        let rows = c
+            .query(
+                "SELECT rolname FROM pgaadauth.created_roles WHERE to_regclass('pgaadauth.created_roles') IS NOT NULL",
+                &[],
+            )
+            .await
+            .map_err(self.err("listing the roles pgaadauth created"))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Drops `role` unless a session is signed in as it (another emulator on this backend may
+    /// share a role name) or it still owns or holds something (PostgreSQL refuses then): false
+    /// when it stays.
+    pub async fn drop_role_if_unused(&self, role: &str) -> Result<bool, BackendError> {
+        let c = self.superuser("postgres").await?;
+        let in_use = c
+            .query_opt(
+                "SELECT 1 FROM pg_stat_activity WHERE usename = $1",
+                &[&role],
+            )
+            .await
+            .map_err(self.err(format!("reading the sessions of role {role}")))?
+            .is_some();
+        if in_use {
+            return Ok(false);
+        }
+        Ok(
+            c.batch_execute(&format!("DROP ROLE IF EXISTS {}", ident(role)))
+                .await
+                .is_ok(),
+        )
     }
 }

@@ -173,13 +173,18 @@ async fn session(
         s.flush().await?;
         return Ok(());
     }
-    relay(gw, s, backend).await
+    relay(inner, gw, s, backend).await
 }
 
 /// Relays a signed-in session: the backend's messages verbatim, the client's message by message,
 /// with the database names in its SQL (simple queries and prepared statements) mapped to the
 /// backend's (see [`super::rewrite`]).
-async fn relay<A>(gw: &ServerGateway, mut client: A, backend: TcpStream) -> io::Result<()>
+async fn relay<A>(
+    inner: &Inner,
+    gw: &ServerGateway,
+    mut client: A,
+    backend: TcpStream,
+) -> io::Result<()>
 where
     A: AsyncRead + AsyncWrite + Unpin,
 {
@@ -191,6 +196,14 @@ where
     let upstream = async {
         loop {
             let (tag, body) = wire::read_session_message(&mut from_client).await?;
+            if matches!(tag, b'Q' | b'P')
+                && inner
+                    .faults()
+                    .take_pg_statement(&statement_text(tag, &body))
+            {
+                // The injected fault: the gateway goes away mid-statement.
+                return Ok(());
+            }
             let body = match tag {
                 b'Q' | b'P' => map_statement(gw, tag, body),
                 _ => body,
@@ -215,6 +228,20 @@ where
         _ = downstream => {}
     }
     Ok(())
+}
+
+/// The SQL of a Query or Parse body (lossy: only for matching faults).
+fn statement_text(tag: u8, body: &[u8]) -> String {
+    let start = match tag {
+        b'P' => body
+            .iter()
+            .position(|b| *b == 0)
+            .map_or(body.len(), |p| p + 1),
+        _ => 0,
+    };
+    let rest = &body[start..];
+    let end = rest.iter().position(|b| *b == 0).unwrap_or(rest.len());
+    String::from_utf8_lossy(&rest[..end]).into_owned()
 }
 
 /// A Query ('Q': sql NUL) or Parse ('P': name NUL sql NUL rest) body with its database names mapped.
@@ -301,10 +328,12 @@ async fn authenticate(
         let login = str_at(&props, &["administratorLogin"]);
         if !login.is_empty() && login == user && stored_password.as_deref() == Some(password) {
             let _g = inner.pg.admin_lock.lock().await;
-            gw.backend
+            let created = gw
+                .backend
                 .ensure_admin_role(user, None)
                 .await
                 .map_err(backend_failure)?;
+            inner.pg.made_role(user, created);
             return Ok(user.to_string());
         }
         return Err(PgError::password_failed(user));
@@ -355,10 +384,12 @@ async fn authenticate(
             inner.opts.tenant_id
         );
         let _g = inner.pg.admin_lock.lock().await;
-        gw.backend
+        let created = gw
+            .backend
             .ensure_admin_role(user, Some(&label))
             .await
             .map_err(backend_failure)?;
+        inner.pg.made_role(user, created);
         return Ok(user.to_string());
     }
 

@@ -110,9 +110,20 @@ pub(crate) struct Gateways {
     reconcile: tokio::sync::Mutex<bool>,
     /// Serialises admin-role creation (concurrent first logins).
     pub admin_lock: tokio::sync::Mutex<()>,
+    /// Roles this emulator made in the backend (admins on first login, pgaadauth principals of
+    /// servers since stopped): dropped when it stops.
+    made_roles: Mutex<BTreeSet<String>>,
 }
 
 impl Gateways {
+    /// Remembers `role` as this emulator's when it `created` it.
+    pub(crate) fn made_role(&self, role: &str, created: bool) {
+        if created {
+            let mut made = self.made_roles.lock().unwrap_or_else(|e| e.into_inner());
+            made.insert(role.to_owned());
+        }
+    }
+
     pub(crate) fn list(&self) -> Vec<Arc<ServerGateway>> {
         self.servers
             .lock()
@@ -137,7 +148,28 @@ pub(crate) async fn run(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) 
         std::mem::take(&mut *s).into_values().collect()
     };
     for gw in all {
-        stop(&gw).await;
+        stop(&inner.pg, &gw).await;
+    }
+    drop_made_roles(&inner.pg, &Backend::from_env()).await;
+}
+
+/// Drops the roles this emulator made, once its databases are gone (a role that still owns or
+/// holds something elsewhere, or that a session uses, stays).
+async fn drop_made_roles(pg: &Gateways, backend: &Backend) {
+    let made: Vec<String> = {
+        let mut m = pg.made_roles.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut *m).into_iter().collect()
+    };
+    for role in made {
+        match backend.drop_role_if_unused(&role).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(role = %role, "pg gateway: a role it made is still in use, kept")
+            }
+            Err(e) => {
+                tracing::warn!(role = %role, error = %e, "pg gateway: dropping a role it made")
+            }
+        }
     }
 }
 
@@ -195,7 +227,7 @@ pub(crate) async fn reconcile(inner: &Arc<Inner>) {
         keys.iter().filter_map(|k| s.remove(k)).collect()
     };
     for gw in gone {
-        stop(&gw).await;
+        stop(&inner.pg, &gw).await;
     }
     // New servers.
     for (key, w) in &wanted {
@@ -399,9 +431,17 @@ async fn start(
     Ok(gw)
 }
 
-/// Stops a gateway (listener and sessions) and drops its backend databases.
-async fn stop(gw: &ServerGateway) {
+/// Stops a gateway (listener and sessions) and drops its backend databases, remembering the
+/// roles pgaadauth created through it (dropped when the emulator stops: another server of this
+/// emulator may use the same role name meanwhile).
+async fn stop(pg: &Gateways, gw: &ServerGateway) {
     let _ = gw.stop.send(true);
+    if let Some(postgres) = gw.backend_database("postgres") {
+        match gw.backend.pgaadauth_roles(&postgres).await {
+            Ok(roles) => roles.iter().for_each(|r| pg.made_role(r, true)),
+            Err(e) => tracing::warn!(error = %e, "pg gateway: listing the roles pgaadauth created"),
+        }
+    }
     let dbs: Vec<String> =
         std::mem::take(&mut *gw.databases.lock().unwrap_or_else(|e| e.into_inner()))
             .into_iter()
@@ -447,8 +487,16 @@ impl RunningEmulator {
             std::mem::take(&mut *s).into_values().collect()
         };
         for gw in all {
-            stop(&gw).await;
+            stop(&self.inner.pg, &gw).await;
         }
+    }
+
+    /// What the emulator leaves in the backend, removed before it stops: every gateway stopped,
+    /// its databases dropped, then the roles it made (admins on first login, pgaadauth
+    /// principals) dropped unless a session uses them or they still own or hold something.
+    pub async fn clean_up_backend(&self) {
+        self.stop_pg_gateways().await;
+        drop_made_roles(&self.inner.pg, &Backend::from_env()).await;
     }
 
     /// Every running gateway (as of the last reconciliation, at most ~50 ms old).

@@ -18,6 +18,8 @@ END $$;
 pub const INSTALL_SQL: &str = r#"
 CREATE SCHEMA IF NOT EXISTS pgaadauth;
 REVOKE ALL ON SCHEMA pgaadauth FROM PUBLIC;
+-- The roles created here, which the emulator drops when it stops (roles are the cluster's).
+CREATE TABLE IF NOT EXISTS pgaadauth.created_roles (rolname text PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS pgaadauth.directory (
   object_id text PRIMARY KEY,
   name text NOT NULL,
@@ -51,6 +53,7 @@ BEGIN
   IF isMfa THEN label := label || ',mfa'; END IF;
   IF isAdmin THEN label := label || ',admin'; END IF;
   EXECUTE format('CREATE ROLE %I WITH LOGIN', roleName);
+  INSERT INTO pgaadauth.created_roles VALUES (roleName) ON CONFLICT DO NOTHING;
   EXECUTE format('COMMENT ON ROLE %I IS %L', roleName, label);
   IF isAdmin THEN
     EXECUTE format('ALTER ROLE %I CREATEROLE CREATEDB', roleName);

@@ -25,7 +25,7 @@ export interface Connection {
      */
     username: string;
     /**
-     * How the server's TLS certificate is checked: `require` (encrypted, certificate not checked), `verify-ca` (signed by a trusted CA) or `verify-full` (also names the host). TLS is always on.
+     * How the server's TLS certificate is checked: `verify-full`, the only mode, signs in only when the certificate chains to a trusted CA (the system's roots plus the provider's caCertFile) and names the host. `require` and `verify-ca` are refused: the password is the deployer's Microsoft Entra token, a bearer credential, and a server whose name is not checked could keep it.
      */
     sslMode?: string;
 }

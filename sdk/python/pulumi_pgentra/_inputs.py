@@ -28,7 +28,7 @@ class ConnectionArgs:
         :param pulumi.Input[_builtins.str] username: The Microsoft Entra administrator the deployer signs in as: a user's UPN, or the display name of a group the deployer belongs to or of the deployer's service principal.
         :param pulumi.Input[_builtins.int] port: The TCP port.
         :param pulumi.Input[_builtins.str] database: The database to sign in to. Entra roles are created from `postgres`.
-        :param pulumi.Input[_builtins.str] ssl_mode: How the server's TLS certificate is checked: `require` (encrypted, certificate not checked), `verify-ca` (signed by a trusted CA) or `verify-full` (also names the host). TLS is always on.
+        :param pulumi.Input[_builtins.str] ssl_mode: How the server's TLS certificate is checked: `verify-full`, the only mode, signs in only when the certificate chains to a trusted CA (the system's roots plus the provider's caCertFile) and names the host. `require` and `verify-ca` are refused: the password is the deployer's Microsoft Entra token, a bearer credential, and a server whose name is not checked could keep it.
         """
         pulumi.set(__self__, "host", host)
         pulumi.set(__self__, "username", username)
@@ -97,7 +97,7 @@ class ConnectionArgs:
     @pulumi.getter(name="sslMode")
     def ssl_mode(self) -> Optional[pulumi.Input[_builtins.str]]:
         """
-        How the server's TLS certificate is checked: `require` (encrypted, certificate not checked), `verify-ca` (signed by a trusted CA) or `verify-full` (also names the host). TLS is always on.
+        How the server's TLS certificate is checked: `verify-full`, the only mode, signs in only when the certificate chains to a trusted CA (the system's roots plus the provider's caCertFile) and names the host. `require` and `verify-ca` are refused: the password is the deployer's Microsoft Entra token, a bearer credential, and a server whose name is not checked could keep it.
         """
         return pulumi.get(self, "ssl_mode")
 

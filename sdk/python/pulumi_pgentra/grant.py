@@ -171,7 +171,7 @@ class GrantArgs:
 @pulumi.type_token("pgentra:index:Grant")
 class Grant(pulumi.CustomResource):
     """
-    Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` on every table in a schema, or membership in other roles (objectType `role`). The Grant owns exactly the privileges it lists: removing one revokes it.
+    Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` on every table in a schema, or membership in other roles (objectType `role`). The Grant owns exactly the privileges it lists: removing one revokes it, and deleting the Grant revokes them all. So a Grant over a privilege (or membership) the role already holds on the same objects, from another Grant or granted outside pgentra, is refused at create (and an update that adds one): two Grants over the same privilege would take it from each other. Grants over different privileges on the same objects coexist. A replacement revokes before it grants.
     """
     @overload
     def __init__(__self__,
@@ -179,7 +179,7 @@ class Grant(pulumi.CustomResource):
                  args: GrantArgs,
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
-        Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` on every table in a schema, or membership in other roles (objectType `role`). The Grant owns exactly the privileges it lists: removing one revokes it.
+        Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` on every table in a schema, or membership in other roles (objectType `role`). The Grant owns exactly the privileges it lists: removing one revokes it, and deleting the Grant revokes them all. So a Grant over a privilege (or membership) the role already holds on the same objects, from another Grant or granted outside pgentra, is refused at create (and an update that adds one): two Grants over the same privilege would take it from each other. Grants over different privileges on the same objects coexist. A replacement revokes before it grants.
         :param str resource_name: The name of the resource.
         :param GrantArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -202,7 +202,7 @@ class Grant(pulumi.CustomResource):
                  default_privileges: Optional[pulumi.Input[_builtins.bool]] = None,
                  ) -> None:
         """
-        Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` on every table in a schema, or membership in other roles (objectType `role`). The Grant owns exactly the privileges it lists: removing one revokes it.
+        Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` on every table in a schema, or membership in other roles (objectType `role`). The Grant owns exactly the privileges it lists: removing one revokes it, and deleting the Grant revokes them all. So a Grant over a privilege (or membership) the role already holds on the same objects, from another Grant or granted outside pgentra, is refused at create (and an update that adds one): two Grants over the same privilege would take it from each other. Grants over different privileges on the same objects coexist. A replacement revokes before it grants.
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.

@@ -7,7 +7,7 @@ use pgentra_core::azure::Azure;
 use pgentra_core::sql::introspect;
 use pgentra_core::sql::pool::{self, Session};
 use pgentra_core::sql::quote;
-use pgentra_core::sql::{ConnInfo, PasswordSource, SqlError, SslMode};
+use pgentra_core::sql::{ConnInfo, PasswordSource, SqlError};
 use std::time::Duration;
 
 pub(super) async fn token_check(
@@ -111,8 +111,8 @@ impl PasswordSource for TokenPassword {
     }
 }
 
-/// TLS (verify-full, then require to go on when the certificate does not verify) and the
-/// sign-in; the session when it worked.
+/// TLS (verify-full; when the certificate does not verify, the sign-in is not tried: the token
+/// would go to an unverified server) and the sign-in; the session when it worked.
 pub(super) async fn sign_in_checks(
     config: &pgentra_core::config::ProviderConfig,
     conn: &ConnInfo,
@@ -133,7 +133,7 @@ pub(super) async fn sign_in_checks(
         }
     };
     let host = &conn.host;
-    let mut attempt = pool::session(conn, source, &tls).await;
+    let attempt = pool::session(conn, source, &tls).await;
     match &attempt {
         // A server that answered the sign-in spoke over the verified TLS session first.
         Ok(_) | Err(SqlError::Connect { code: Some(_), .. }) => report.pass(
@@ -148,11 +148,13 @@ pub(super) async fn sign_in_checks(
                  carry (update ca-certificates); behind a TLS-inspecting proxy, or with the \
                  pgentra emulator, point PGENTRA_CA_CERT_FILE at its CA certificate (PEM)",
             );
-            let unverified = ConnInfo {
-                ssl_mode: SslMode::Require,
-                ..conn.clone()
-            };
-            attempt = pool::session(&unverified, source, &tls).await;
+            // The token is a bearer credential: it never goes to a server whose certificate
+            // did not verify, not even to see whether the sign-in would work.
+            report.skip(
+                "sign-in",
+                "not checked: the token is sent only over TLS whose certificate verifies for the host",
+            );
+            return None;
         }
     }
     match attempt {

@@ -8,6 +8,7 @@
 use crate::props::Props;
 use crate::rules;
 use crate::spec::{Default, ObjectType, Property, Type};
+use crate::sql::session::UNVERIFIED_TLS;
 use crate::sql::{ConnInfo, SslMode};
 
 pub static CONNECTION: ObjectType = ObjectType {
@@ -30,11 +31,34 @@ pub static CONNECTION: ObjectType = ObjectType {
         Property::input("username", Type::String, "The Microsoft Entra administrator the deployer signs in as: a user's UPN, or the display name of a group the deployer belongs to or of the deployer's service principal.")
             .required()
             .rule(rules::role_name),
-        Property::input("sslMode", Type::String, "How the server's TLS certificate is checked: `require` (encrypted, certificate not checked), `verify-ca` (signed by a trusted CA) or `verify-full` (also names the host). TLS is always on.")
+        Property::input("sslMode", Type::String, "How the server's TLS certificate is checked: `verify-full`, the only mode, signs in only when the certificate chains to a trusted CA (the system's roots plus the provider's caCertFile) and names the host. `require` and `verify-ca` are refused: the password is the deployer's Microsoft Entra token, a bearer credential, and a server whose name is not checked could keep it.")
             .default(Default::Str("verify-full"))
-            .one_of(&["require", "verify-ca", "verify-full"]),
+            .rule(ssl_mode),
     ],
 };
+
+/// `connection.sslMode`: only verify-full; `require` and `verify-ca` (which earlier versions
+/// took) are refused with the reason, not just a list.
+fn ssl_mode(value: &serde_json::Value) -> Result<(), String> {
+    match value.as_str() {
+        Some("verify-full") | None => Ok(()),
+        Some(mode @ ("require" | "verify-ca")) => {
+            Err(format!("{mode:?} is refused: {UNVERIFIED_TLS}"))
+        }
+        Some(other) => Err(format!(
+            "{:?} is not allowed; use verify-full (the only mode: TLS with the certificate checked against the host name)",
+            short(other)
+        )),
+    }
+}
+
+/// A refused value as a message quotes it: at most 40 characters.
+fn short(value: &str) -> String {
+    match value.char_indices().nth(40) {
+        Some((end, _)) => format!("{}...", &value[..end]),
+        None => value.to_owned(),
+    }
+}
 
 /// The `connection` input of Principal and Grant.
 pub const CONNECTION_PROPERTY: Property = Property::input(
@@ -102,6 +126,45 @@ mod tests {
                 "username": "PG Admins Group",
                 "sslMode": "verify-full",
             })
+        );
+    }
+
+    #[test]
+    fn modes_that_do_not_check_the_host_name_are_refused_saying_why() {
+        for mode in ["require", "verify-ca"] {
+            let mut failures = vec![];
+            let news =
+                json!({"host": "pg.example.com", "username": "admin@contoso.com", "sslMode": mode});
+            check_properties(
+                CONNECTION.properties,
+                news.as_object().unwrap(),
+                "connection",
+                &mut failures,
+            );
+            assert_eq!(failures.len(), 1, "{failures:?}");
+            assert_eq!(failures[0].property, "connection.sslMode");
+            let reason = &failures[0].reason;
+            assert!(
+                reason.contains(mode)
+                    && reason.contains("verify-full")
+                    && reason.contains("bearer")
+                    && reason.contains("caCertFile"),
+                "{reason}"
+            );
+        }
+        let mut failures = vec![];
+        let long = "x".repeat(100_000);
+        let news = json!({"host": "pg.example.com", "username": "a@b.c", "sslMode": long});
+        check_properties(
+            CONNECTION.properties,
+            news.as_object().unwrap(),
+            "connection",
+            &mut failures,
+        );
+        assert!(
+            failures[0].reason.len() < 300,
+            "{}",
+            failures[0].reason.len()
         );
     }
 

@@ -4,7 +4,10 @@
 //!
 //! A Grant owns exactly the privileges it lists: an update revokes the ones removed and grants
 //! the ones added. A replacement always revokes first, since the old REVOKE would otherwise undo
-//! the new GRANT.
+//! the new GRANT. Two Grants over the same privilege on the same role and objects would share
+//! an ID and each one's Delete would revoke what the other still claims, and PostgreSQL keeps
+//! no record of which Grant gave what: so a create (or an update adding privileges) over what the
+//! role already holds is refused, read and written under one lock.
 
 use crate::props::Props;
 use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
@@ -13,10 +16,14 @@ use crate::resources::connection::{conn_info, connection_input, CONNECTION_PROPE
 use crate::resources::sql_resource::SqlOperation;
 use crate::rules;
 use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
-use crate::sql::grant::{privilege_update_sql, role_update_sql, write_acl, ObjectType};
+use crate::sql::grant::{
+    acl_lock, privilege_update_sql, role_update_sql, write_acl, write_acl_locked, ObjectType,
+};
 use crate::sql::id::GrantId;
 use crate::sql::introspect;
+use crate::sql::pool::Session;
 use crate::sql::ConnInfo;
+use crate::sql::SqlError;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -28,7 +35,12 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     token: "pgentra:index:Grant",
     doc: "Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` \
           on every table in a schema, or membership in other roles (objectType `role`). The Grant \
-          owns exactly the privileges it lists: removing one revokes it.",
+          owns exactly the privileges it lists: removing one revokes it, and deleting the Grant \
+          revokes them all. So a Grant over a privilege (or membership) the role already holds on \
+          the same objects, from another Grant or granted outside pgentra, is refused at create \
+          (and an update that adds one): two Grants over the same privilege would take it from \
+          each other. Grants over different privileges on the same objects coexist. A replacement \
+          revokes before it grants.",
     properties: &[
         CONNECTION_PROPERTY,
         Property::input("role", Type::String, "The role that receives the privileges, such as a Principal's name.")
@@ -116,7 +128,16 @@ impl Resource for Grant {
             .grant_sql(&privileges(inputs))
             .map_err(|e| op.fail(e))?;
         let session = op.session(&target.session_info(&id.conn)).await?;
-        write_acl(&session, &target.lock_info(&id.conn), &sql, op.timeout())
+        // Read and write under one lock, so two overlapping Grants created at once in this
+        // process cannot both find the privileges free.
+        let _held = acl_lock(&target.lock_info(&id.conn), op.timeout())
+            .await
+            .map_err(|e| op.fail(e))?;
+        let wanted_privileges = privileges(inputs);
+        refuse_overlap(&session, target, &wanted_privileges, &id.to_string())
+            .await
+            .map_err(|e| op.fail(e))?;
+        write_acl_locked(&session, &sql, op.timeout())
             .await
             .map_err(|e| op.fail(e))?;
         Ok(Created {
@@ -133,7 +154,7 @@ impl Resource for Grant {
     ) -> Result<Option<ReadOutcome>, Error> {
         let (op, parsed, conn) = SqlOperation::existing::<GrantId>(ctx, id, state)?;
         // The ID says what the Grant is on; the state adds the privileges it claims.
-        let target = GrantTarget::from_inputs(state).unwrap_or(parsed.target);
+        let target = target_of(state)?.unwrap_or(parsed.target);
         let fail = |e| op.fail(e);
         let session = match op.try_session(&target.session_info(&conn)).await {
             // The database the objects were in is gone, and the Grant with it.
@@ -231,29 +252,33 @@ impl Resource for Grant {
         let op = SqlOperation::new(ctx, id);
         let fail = |e| op.fail(e);
         let session = op.session(&new.session_info(&conn)).await?;
+        let version = introspect::server_version(&session).await.map_err(fail)?;
         let statements = if new.object_type == ObjectType::Role {
             role_update_sql(&old, &new)
         } else {
-            let version = introspect::server_version(&session).await.map_err(fail)?;
             privilege_update_sql(&old, &privileges(olds), &new, &privileges(news), version)
         }
         .map_err(|e| op.fail(e))?;
         if !statements.is_empty() {
-            write_acl(
-                &session,
-                &new.lock_info(&conn),
-                &statements.join(";\n"),
-                op.timeout(),
-            )
-            .await
-            .map_err(fail)?;
+            let _held = acl_lock(&new.lock_info(&conn), op.timeout())
+                .await
+                .map_err(fail)?;
+            // What this update adds must not be another Grant's (as at create).
+            if let Some((added_target, added)) = added(&old, olds, &new, news, version) {
+                refuse_overlap(&session, &added_target, &added, id)
+                    .await
+                    .map_err(fail)?;
+            }
+            write_acl_locked(&session, &statements.join(";\n"), op.timeout())
+                .await
+                .map_err(fail)?;
         }
         Ok(news.clone())
     }
 
     async fn delete(&self, ctx: &Context, id: &str, olds: &Props) -> Result<(), Error> {
         let (op, parsed, conn) = SqlOperation::existing::<GrantId>(ctx, id, olds)?;
-        let target = GrantTarget::from_inputs(olds).unwrap_or(parsed.target);
+        let target = target_of(olds)?.unwrap_or(parsed.target);
         let fail = |e| op.fail(e);
         let held = privileges(olds);
         if held.is_empty() && target.object_type != ObjectType::Role {
@@ -285,6 +310,138 @@ impl Resource for Grant {
     }
 }
 
+/// Refuses a new Grant over privileges (or memberships) the role already holds on the same
+/// objects: held by another Grant, deleting either would revoke what the other still claims;
+/// granted outside pgentra, deleting this Grant would revoke what it never gave.
+async fn refuse_overlap(
+    session: &Session,
+    target: &GrantTarget,
+    wanted_privileges: &[String],
+    id: &str,
+) -> Result<(), SqlError> {
+    let held: Vec<String> = if target.object_type == ObjectType::Role {
+        introspect::memberships(session, &target.role, &target.objects, false)
+            .await?
+            .into_iter()
+            .collect()
+    } else {
+        let version = introspect::server_version(session).await?;
+        let wanted: BTreeSet<String> = if wanted_privileges.iter().any(|p| p == "ALL") {
+            let all = target.object_type.all_privileges(version);
+            all.into_iter().map(str::to_owned).collect()
+        } else {
+            wanted_privileges.iter().cloned().collect()
+        };
+        introspect::privileges_held_on_any(session, &target.role, target.on())
+            .await?
+            .unwrap_or_default()
+            .intersection(&wanted)
+            .cloned()
+            .collect()
+    };
+    if held.is_empty() {
+        return Ok(());
+    }
+    let what = if target.object_type == ObjectType::Role {
+        format!("is already a member of {}", held.join(", "))
+    } else {
+        format!(
+            "already holds {} on {}",
+            held.join(", "),
+            describe_on(target)
+        )
+    };
+    Err(SqlError::AlreadyGranted(format!(
+        "the role {:?} {what} (from another Grant, or granted outside pgentra). {OVERLAP_RULE} \
+         List each privilege in one Grant only; to manage what is held now, import it with the \
+         ID {id}",
+        target.role
+    )))
+}
+
+/// What an update gives that the Grant did not hold before: the roles added to a membership
+/// Grant, or the privileges added on the same objects (None when nothing is added; when the
+/// objects change, the objects named anew with every privilege).
+fn added(
+    old: &GrantTarget,
+    olds: &Props,
+    new: &GrantTarget,
+    news: &Props,
+    version: i32,
+) -> Option<(GrantTarget, Vec<String>)> {
+    if new.object_type == ObjectType::Role {
+        let roles: Vec<String> = new
+            .objects
+            .iter()
+            .filter(|o| !old.objects.contains(o))
+            .cloned()
+            .collect();
+        let target = GrantTarget {
+            objects: roles,
+            ..new.clone()
+        };
+        return (!target.objects.is_empty()).then_some((target, vec![]));
+    }
+    let expand = |privileges: Vec<String>| -> BTreeSet<String> {
+        if privileges.iter().any(|p| p == "ALL") {
+            let all = new.object_type.all_privileges(version);
+            all.into_iter().map(str::to_owned).collect()
+        } else {
+            privileges.into_iter().collect()
+        }
+    };
+    let wanted = expand(privileges(news));
+    if old.objects != new.objects {
+        // The objects named anew, with every privilege. (From named objects to all of the
+        // schema's, the Grant's own privileges cannot be told from another's: not checked.)
+        let objects: Vec<String> = new
+            .objects
+            .iter()
+            .filter(|o| !old.objects.contains(o))
+            .cloned()
+            .collect();
+        let target = GrantTarget {
+            objects,
+            ..new.clone()
+        };
+        return (!target.objects.is_empty()).then(|| (target, wanted.into_iter().collect()));
+    }
+    let before = expand(privileges(olds));
+    let more: Vec<String> = wanted.difference(&before).cloned().collect();
+    (!more.is_empty()).then(|| (new.clone(), more))
+}
+
+/// Why overlapping Grants are refused (also in the Grant's description and ARCHITECTURE.md).
+const OVERLAP_RULE: &str = "A Grant owns exactly the privileges it lists and deleting it \
+    revokes them, so two Grants over the same privilege on the same objects would take it from \
+    each other.";
+
+/// What a Grant is on, for messages.
+fn describe_on(target: &GrantTarget) -> String {
+    let schema = target.schema.as_deref().unwrap_or_default();
+    let plural = match target.object_type {
+        ObjectType::Sequence => "sequences",
+        ObjectType::Function => "functions",
+        _ => "tables",
+    };
+    match target.object_type {
+        ObjectType::Database => format!("database {:?}", target.database),
+        ObjectType::Schema => format!("schema {schema:?} in database {:?}", target.database),
+        _ if target.default_privileges => {
+            format!("the {plural} created from now on in schema {schema:?} (default privileges)")
+        }
+        _ if target.objects.is_empty() => format!(
+            "{plural} in schema {schema:?} in database {:?}",
+            target.database
+        ),
+        _ => format!(
+            "{} in schema {schema:?} in database {:?}",
+            target.objects.join(", "),
+            target.database
+        ),
+    }
+}
+
 /// The inputs the statements are made of (the connection only says where they run).
 const SQL_INPUTS: [&str; 7] = [
     "role",
@@ -310,12 +467,36 @@ fn privileges(props: &Props) -> Vec<String> {
         .collect()
 }
 
+/// What `props` (inputs or a state, from the wire: Check may not have run) say the Grant is on;
+/// None when they do not say (an import has no state). An objectType that is not one of the
+/// SQL layer's closed set is refused by name, never passed over for the ID's.
+fn target_of(props: &Props) -> Result<Option<GrantTarget>, Error> {
+    if let Some(object_type) = props.str("objectType") {
+        if ObjectType::parse(object_type).is_none() {
+            return Err(Error::InvalidInput(format!(
+                "objectType {:?} is not one of: {}",
+                short(object_type),
+                ObjectType::NAMES.join(", ")
+            )));
+        }
+    }
+    Ok(GrantTarget::from_inputs(props))
+}
+
+/// A refused value as a message quotes it: at most 40 characters.
+fn short(value: &str) -> String {
+    match value.char_indices().nth(40) {
+        Some((end, _)) => format!("{}...", &value[..end]),
+        None => value.to_owned(),
+    }
+}
+
 /// The Grant its checked inputs describe, as its ID says it.
 fn wanted(inputs: &Props) -> Result<GrantId, Error> {
     let conn = conn_info(inputs).ok_or_else(|| {
         Error::InvalidInput("a Grant needs connection.host and connection.username".into())
     })?;
-    let target = GrantTarget::from_inputs(inputs)
+    let target = target_of(inputs)?
         .ok_or_else(|| Error::InvalidInput("a Grant needs role, database and objectType".into()))?;
     Ok(GrantId { conn, target })
 }

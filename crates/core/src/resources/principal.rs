@@ -34,7 +34,7 @@ pub static SPEC: ResourceSpec = ResourceSpec {
             .replace(),
         Property::input("principalType", Type::String, "What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).")
             .replace()
-            .one_of(&["user", "group", "service"]),
+            .one_of(PRINCIPAL_TYPES),
         Property::input("isAdmin", Type::Boolean, "Whether the role joins `azure_pg_admin` and may create roles and databases.")
             .default(Default::Bool(false))
             .replace(),
@@ -48,6 +48,9 @@ pub static SPEC: ResourceSpec = ResourceSpec {
 };
 
 pub struct Principal;
+
+/// What pgaadauth_create_principal_with_oid takes as its objectType.
+const PRINCIPAL_TYPES: &[&str] = &["user", "group", "service"];
 
 #[async_trait]
 impl Resource for Principal {
@@ -323,11 +326,23 @@ impl Wanted {
             .str("name")
             .ok_or_else(|| Error::InvalidInput("a Principal needs a name".into()))?
             .to_owned();
+        // Sent as a bind parameter, but checked here too: Create may come without a Check, and
+        // only these three kinds exist.
+        let principal_type = inputs.str("principalType").map(str::to_owned);
+        if let Some(kind) = principal_type.as_deref() {
+            if !PRINCIPAL_TYPES.contains(&kind) {
+                return Err(Error::InvalidInput(format!(
+                    "principalType {:?} is not one of: {}",
+                    kind.chars().take(40).collect::<String>(),
+                    PRINCIPAL_TYPES.join(", ")
+                )));
+            }
+        }
         Ok(Self {
             conn,
             name,
             object_id: inputs.str("objectId").map(str::to_owned),
-            principal_type: inputs.str("principalType").map(str::to_owned),
+            principal_type,
             is_admin: inputs.get("isAdmin") == Some(&Value::Bool(true)),
             is_mfa: inputs.get("isMfa") == Some(&Value::Bool(true)),
         })

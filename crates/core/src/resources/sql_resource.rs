@@ -9,7 +9,8 @@ use crate::resources::connection::conn_info;
 use crate::sql::id::SqlResourceId;
 use crate::sql::pool::{self, Session};
 use crate::sql::session::AzureToken;
-use crate::sql::{ConnInfo, PasswordSource, SignIn, SqlError};
+use crate::sql::session::UNVERIFIED_TLS;
+use crate::sql::{ConnInfo, PasswordSource, SignIn, SqlError, SslMode};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,7 +35,23 @@ impl<'a> SqlOperation<'a> {
         state: &Props,
     ) -> Result<(Self, Id, ConnInfo), Error> {
         let parsed = Id::parse(id).map_err(|e| Error::InvalidInput(e.to_string()))?;
-        let conn = conn_info(state).unwrap_or_else(|| parsed.conn().clone());
+        let conn = match conn_info(state) {
+            Some(conn) => conn,
+            None => {
+                let conn = parsed.conn().clone();
+                // An import: say which part of the ID to change (the session would refuse it
+                // anyway, before any password is sent).
+                if conn.ssl_mode != SslMode::VerifyFull {
+                    return Err(Error::InvalidInput(format!(
+                        "the ID {} asks for sslmode={}: {UNVERIFIED_TLS}. Import it with the same ID \
+                         without the sslmode part",
+                        short_id(id),
+                        conn.ssl_mode.as_str()
+                    )));
+                }
+                conn
+            }
+        };
         Ok((Self::new(ctx, id), parsed, conn))
     }
 
@@ -60,6 +77,14 @@ impl<'a> SqlOperation<'a> {
     /// A session to `info`.
     pub async fn session(&self, info: &ConnInfo) -> Result<Session, Error> {
         self.try_session(info).await.map_err(|e| self.fail(e))
+    }
+}
+
+/// An ID as a message quotes it: at most 200 characters.
+fn short_id(id: &str) -> String {
+    match id.char_indices().nth(200) {
+        Some((end, _)) => format!("{:?}...", &id[..end]),
+        None => format!("{id:?}"),
     }
 }
 

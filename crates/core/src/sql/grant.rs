@@ -378,16 +378,35 @@ pub async fn write_acl(
     statements: &str,
     timeout: Option<Duration>,
 ) -> Result<(), SqlError> {
+    let _held = acl_lock(lock, timeout).await?;
+    write_acl_locked(session, statements, timeout).await
+}
+
+/// The in-process lock of [`write_acl`], for a caller that must read the ACLs and write them
+/// with nothing changing them in between (a Grant checking that no other Grant holds what it
+/// would take). Waiting for it stops at `timeout`.
+pub async fn acl_lock(
+    lock: &ConnInfo,
+    timeout: Option<Duration>,
+) -> Result<tokio::sync::OwnedMutexGuard<()>, SqlError> {
     let lock = pool::write_lock(lock);
-    let _held = match timeout {
-        Some(after) => tokio::time::timeout(after, lock.lock())
+    match timeout {
+        Some(after) => tokio::time::timeout(after, lock.lock_owned())
             .await
             .map_err(|_| SqlError::TimedOut {
                 what: "waiting for another Grant on the same objects",
                 after,
-            })?,
-        None => lock.lock().await,
-    };
+            }),
+        None => Ok(lock.lock_owned().await),
+    }
+}
+
+/// [`write_acl`] for a caller that holds [`acl_lock`] already.
+pub async fn write_acl_locked(
+    session: &Session,
+    statements: &str,
+    timeout: Option<Duration>,
+) -> Result<(), SqlError> {
     let limit = timeout
         .map(|t| format!("SET LOCAL statement_timeout = {};\n", t.as_millis().max(1)))
         .unwrap_or_default();

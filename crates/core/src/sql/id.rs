@@ -4,7 +4,9 @@
 //! `postgresql://ADMIN@HOST:PORT/DATABASE?grant=ROLE&in=DB&on=TYPE&schema=S&objects=A,B&grantOption=true&defaults=true` ([`GrantId`])
 //!
 //! Every part is percent-encoded (all but `A-Z a-z 0-9 - . _ ~`), so names with `@`, `:`, `/`,
-//! `,`, `&`, spaces, quotes or unicode round-trip. `sslmode=` appears when it is not verify-full.
+//! `,`, `&`, spaces, quotes or unicode round-trip. `sslmode=` appears when it is not verify-full:
+//! only in IDs written before verify-full became the only mode that signs in; such IDs still
+//! parse (they are in states), and the session refuses them, as an import does with the reason.
 //! These IDs are in users' states: the text form never changes.
 
 use crate::sql::grant::{GrantTarget, ObjectType};

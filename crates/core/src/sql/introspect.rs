@@ -151,6 +151,33 @@ pub async fn privileges_held(
     on: On<'_>,
     grantable: bool,
 ) -> Result<Option<BTreeSet<String>>, SqlError> {
+    held(session, role, on, grantable, Combine::OnEvery).await
+}
+
+/// The privileges `role` holds on at least one of the objects (an overlap with what another
+/// Grant would take back). `None` when there is no object to read.
+pub async fn privileges_held_on_any(
+    session: &Session,
+    role: &str,
+    on: On<'_>,
+) -> Result<Option<BTreeSet<String>>, SqlError> {
+    held(session, role, on, false, Combine::OnAny).await
+}
+
+/// How the privileges of several objects combine.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Combine {
+    OnEvery,
+    OnAny,
+}
+
+async fn held(
+    session: &Session,
+    role: &str,
+    on: On<'_>,
+    grantable: bool,
+    combine: Combine,
+) -> Result<Option<BTreeSet<String>>, SqlError> {
     const ROLE: &str = "(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)";
     let rows = match on {
         On::Database => {
@@ -206,7 +233,7 @@ pub async fn privileges_held(
                 )
             };
             let rows = session.query(&sql, &[&role, &schema, &names]).await?;
-            if let Some(names) = &names {
+            if let (Some(names), Combine::OnEvery) = (&names, combine) {
                 // A named object that does not exist holds nothing.
                 let found: BTreeSet<String> = rows.iter().map(|r| r.get(0)).collect();
                 if object_type != ObjectType::Function && names.iter().any(|n| !found.contains(n)) {
@@ -258,8 +285,9 @@ pub async fn privileges_held(
     let Some(first) = sets.next() else {
         return Ok(None);
     };
-    Ok(Some(sets.fold(first, |acc, s| {
-        acc.intersection(&s).cloned().collect()
+    Ok(Some(sets.fold(first, |acc, s| match combine {
+        Combine::OnEvery => acc.intersection(&s).cloned().collect(),
+        Combine::OnAny => acc.union(&s).cloned().collect(),
     })))
 }
 

@@ -1,16 +1,22 @@
 //! A PostgreSQL session signed in with a Microsoft Entra token, over TLS.
 //!
-//! TLS is always on. `verify-full` (the default) checks the certificate chain against the
-//! platform's roots plus `caCertFile` and the host name; `verify-ca` checks the chain only;
-//! `require` encrypts without checking. The password comes from a [`PasswordSource`]: in the
-//! provider, a token for the cloud's PostgreSQL audience from the credential chain (the token
-//! cache renews it before it expires); in local tests, a fixed password. A token is never
-//! logged: errors name the principal it belongs to, read from its claims.
+//! TLS is always on and always `verify-full`: the certificate chain is checked against the
+//! platform's roots plus `caCertFile`, and the certificate must name the host dialled. The
+//! password is the deployer's Microsoft Entra token, a bearer credential: whoever receives it is
+//! the server's Entra administrator until it expires (about an hour). So [`connect`], the one
+//! place a password is sent, refuses every other sslMode (`require`, `verify-ca`, as a state or
+//! an import ID written before may still carry) before it asks for the password, whatever Check
+//! did; and a certificate that does not verify is a permanent failure naming rustls' cause.
+//!
+//! The password comes from a [`PasswordSource`]: in the provider, a token for the cloud's
+//! PostgreSQL audience from the credential chain (the token cache renews it before it expires);
+//! in local tests, a fixed password. A token is never logged: errors name the principal it
+//! belongs to, read from its claims.
 
 use crate::error::ErrorClass;
 use async_trait::async_trait;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::CertificateDer;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -34,6 +40,20 @@ pub enum SqlError {
         message: String,
         code: Option<String>,
     },
+    /// An sslMode that does not check the certificate's name: the token is never sent there.
+    #[error("signing in to {target}: connection.sslMode is {mode:?}; {UNVERIFIED_TLS}")]
+    UnverifiedTls { target: String, mode: &'static str },
+    /// The server's certificate did not verify: no password was sent, and trying again
+    /// changes nothing until the certificate, the host name or caCertFile does.
+    #[error("signing in to {target}: the server's TLS certificate was refused ({cause}); no token was sent. {fix}")]
+    Certificate {
+        target: String,
+        cause: String,
+        fix: String,
+    },
+    /// A new Grant over privileges the role already holds (see resources/grant.rs).
+    #[error("{0}")]
+    AlreadyGranted(String),
     #[error(transparent)]
     Quote(#[from] crate::sql::quote::QuoteError),
     /// The operation's timeout, as the caller's engine set it, ran out.
@@ -49,14 +69,26 @@ impl SqlError {
     /// pass, sign-in and permission problems need the user, malformed input never passes.
     pub fn class(&self) -> ErrorClass {
         match self {
-            SqlError::Setup(_) | SqlError::Quote(_) => ErrorClass::InvalidArgument,
+            SqlError::Setup(_) | SqlError::Quote(_) | SqlError::UnverifiedTls { .. } => {
+                ErrorClass::InvalidArgument
+            }
+            SqlError::Certificate { .. } => ErrorClass::FailedPrecondition,
+            SqlError::AlreadyGranted(_) => ErrorClass::AlreadyExists,
             SqlError::Token(_) => ErrorClass::FailedPrecondition,
             SqlError::TimedOut { .. } => ErrorClass::DeadlineExceeded,
             SqlError::Connect { code: None, .. } => ErrorClass::Unavailable,
             SqlError::Connect { .. } => ErrorClass::FailedPrecondition,
             SqlError::Statement { code, .. } => match code.as_deref() {
-                // serialization failure, deadlock, "tuple concurrently updated", admin shutdown
-                Some("40001" | "40P01" | "XX000" | "57P01") => ErrorClass::Unavailable,
+                // No SQLSTATE: the server never answered the statement (the connection closed
+                // or broke mid-statement): network trouble, which a retry may get past. Each
+                // write is one implicit transaction, so it committed whole or not at all; a
+                // retried GRANT/REVOKE is idempotent.
+                None => ErrorClass::Unavailable,
+                // serialization failure, deadlock, "tuple concurrently updated", admin shutdown,
+                // crash shutdown, cannot connect now
+                Some("40001" | "40P01" | "XX000" | "57P01" | "57P02" | "57P03") => {
+                    ErrorClass::Unavailable
+                }
                 // statement_timeout: the operation's own deadline
                 Some("57014") => ErrorClass::DeadlineExceeded,
                 _ => ErrorClass::FailedPrecondition,
@@ -90,7 +122,16 @@ impl SqlError {
     }
 }
 
-/// How the server's certificate is checked (`connection.sslMode`).
+/// Why only verify-full signs in: the refusal's text, shared by Check and the SQL layer.
+pub const UNVERIFIED_TLS: &str = "pgentra signs in only with sslMode verify-full, since the \
+    password it sends is the deployer's Microsoft Entra token, a bearer credential: whoever \
+    receives it is the server's Entra administrator until it expires (about an hour), and \
+    without the host name check any server that answers would receive it. Use verify-full (the \
+    default), with the provider's caCertFile for a server whose certificate comes from a \
+    private CA";
+
+/// How the server's certificate is checked (`connection.sslMode`). Only `VerifyFull` signs in;
+/// the others are still read from states and IDs written before, to be refused by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SslMode {
     Require,
@@ -210,14 +251,13 @@ impl PasswordSource for FixedPassword {
 // ---------------------------------------------------------------------------------------------
 // TLS
 
-/// The TLS connectors for each sslMode: rustls (ring) configurations trusting the platform's
-/// roots plus caCertFile, plugged into tokio-postgres by `tokio-postgres-rustls` (a well-kept
-/// crate for exactly this glue; it adds no second major version of any large crate).
+/// The TLS connector: a rustls (ring) configuration trusting the platform's roots plus
+/// caCertFile and checking the host name (verify-full), plugged into tokio-postgres by
+/// `tokio-postgres-rustls` (a well-kept crate for exactly this glue). There is no connector that
+/// skips a check: a token is never sent over one.
 #[derive(Clone)]
 pub struct TlsConfigs {
     verify_full: MakeRustlsConnect,
-    verify_ca: MakeRustlsConnect,
-    require: MakeRustlsConnect,
 }
 
 impl TlsConfigs {
@@ -233,31 +273,17 @@ impl TlsConfigs {
                     SqlError::Setup(format!("loading the trusted CA certificates: {e}"))
                 })?,
         );
-        let build = |verifier: Arc<dyn rustls::client::danger::ServerCertVerifier>| {
-            rustls::ClientConfig::builder_with_provider(provider.clone())
-                .with_safe_default_protocol_versions()
-                .map(|b| {
-                    MakeRustlsConnect::new(
-                        b.dangerous()
-                            .with_custom_certificate_verifier(verifier)
-                            .with_no_client_auth(),
-                    )
-                })
-                .map_err(|e| SqlError::Setup(format!("configuring TLS: {e}")))
-        };
-        Ok(Self {
-            verify_full: build(verifier.clone())?,
-            verify_ca: build(Arc::new(AnyName(verifier)))?,
-            require: build(Arc::new(NoCheck(provider.clone())))?,
-        })
-    }
-
-    fn for_mode(&self, mode: SslMode) -> MakeRustlsConnect {
-        match mode {
-            SslMode::VerifyFull => self.verify_full.clone(),
-            SslMode::VerifyCa => self.verify_ca.clone(),
-            SslMode::Require => self.require.clone(),
-        }
+        let verify_full = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map(|b| {
+                MakeRustlsConnect::new(
+                    b.dangerous()
+                        .with_custom_certificate_verifier(verifier)
+                        .with_no_client_auth(),
+                )
+            })
+            .map_err(|e| SqlError::Setup(format!("configuring TLS: {e}")))?;
+        Ok(Self { verify_full })
     }
 }
 
@@ -275,94 +301,64 @@ fn read_ca_file(path: &str) -> Result<Vec<CertificateDer<'static>>, SqlError> {
     Ok(certs)
 }
 
-/// verify-ca: the chain must be trusted, the name may differ.
-#[derive(Debug)]
-struct AnyName(Arc<dyn rustls::client::danger::ServerCertVerifier>);
-
-impl rustls::client::danger::ServerCertVerifier for AnyName {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        use rustls::{CertificateError, Error};
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
-            Err(Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(rustls::client::danger::ServerCertVerified::assertion()),
-            other => other,
+/// The certificate failure in `error`'s causes, if the TLS handshake refused the certificate.
+fn certificate_error(
+    error: &(dyn std::error::Error + 'static),
+) -> Option<rustls::CertificateError> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(c) = cause {
+        if let Some(rustls::Error::InvalidCertificate(e)) = c.downcast_ref::<rustls::Error>() {
+            return Some(e.clone());
         }
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if let Some(rustls::Error::InvalidCertificate(e)) =
+                io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
+            {
+                return Some(e.clone());
+            }
+        }
+        cause = c.source();
     }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.supported_verify_schemes()
+    None
+}
+
+/// rustls' words for the failure (its Display shows some kinds only by their variant name).
+fn certificate_cause(error: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as E;
+    match error {
+        E::UnknownIssuer => "unknown issuer: the certificate does not chain to a trusted CA".into(),
+        E::NotValidForName => "certificate not valid for the host name".into(),
+        E::BadSignature => "bad signature".into(),
+        E::BadEncoding => "bad encoding".into(),
+        E::Expired => "certificate expired".into(),
+        E::NotValidYet => "certificate not valid yet".into(),
+        E::Revoked => "certificate revoked".into(),
+        other => other.to_string(),
     }
 }
 
-/// require: encrypted, the certificate is not checked (handshake signatures still are).
-#[derive(Debug)]
-struct NoCheck(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for NoCheck {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+/// What to change for each kind of certificate failure.
+fn certificate_fix(info: &ConnInfo, error: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as E;
+    match error {
+        E::NotValidForName | E::NotValidForNameContext { .. } => format!(
+            "connection.host must be a name the certificate carries (Azure: the server's \
+             fullyQualifiedDomainName, not an IP address or an alias), not {:?}",
+            info.host
+        ),
+        E::UnknownIssuer | E::BadSignature | E::BadEncoding => "the certificate does not chain to \
+            a trusted CA: Azure's chain to DigiCert Global Root G2 (update the system's \
+            ca-certificates); for a private CA (the pgentra emulator, a TLS-inspecting proxy) \
+            give its certificate in the provider's caCertFile"
+            .to_owned(),
+        E::Expired | E::ExpiredContext { .. } | E::NotValidYet | E::NotValidYetContext { .. } => {
+            "the certificate is outside its validity period: check the server's certificate \
+             and this machine's clock"
+                .to_owned()
+        }
+        _ => "the server must present a certificate that a trusted CA (the system's roots, \
+              or the provider's caCertFile) issued for connection.host"
+            .to_owned(),
     }
 }
 
@@ -374,6 +370,13 @@ pub async fn connect(
     source: &dyn PasswordSource,
     tls: &TlsConfigs,
 ) -> Result<tokio_postgres::Client, SqlError> {
+    // The one place a password leaves the process: only where the certificate names the host.
+    if info.ssl_mode != SslMode::VerifyFull {
+        return Err(SqlError::UnverifiedTls {
+            target: info.describe(),
+            mode: info.ssl_mode.as_str(),
+        });
+    }
     let password = source.password().await?;
     let mut config = tokio_postgres::Config::new();
     config
@@ -390,7 +393,7 @@ pub async fn connect(
         // hardening, not to this change of glue.
         .channel_binding(tokio_postgres::config::ChannelBinding::Disable);
     drop(password);
-    match config.connect(tls.for_mode(info.ssl_mode)).await {
+    match config.connect(tls.verify_full.clone()).await {
         Ok((client, connection)) => {
             tokio::spawn(async move {
                 let _ = connection.await;
@@ -408,6 +411,13 @@ async fn sign_in_error(
     source: &dyn PasswordSource,
     error: tokio_postgres::Error,
 ) -> SqlError {
+    if let Some(refused) = certificate_error(&error) {
+        return SqlError::Certificate {
+            target: info.describe(),
+            cause: certificate_cause(&refused),
+            fix: certificate_fix(info, &refused),
+        };
+    }
     let code = error.code().map(|c| c.code().to_owned());
     let message = match error.as_db_error() {
         // The DETAIL often holds the reason (Azure: "password authentication is disabled").
