@@ -91,7 +91,7 @@ def test_a_create_still_running_after_kill_9_is_waited_for_then_adopted_with_a_w
     since = emulator.exchanges_so_far()
     created = create(second, SERVER, "pg", check(second, SERVER, "pg", server_inputs(name)))
     assert created.id.lower() == emulator.path("server", name).lower()
-    messages = engine.messages()
+    messages = engine.wait_for_message(lambda m: m.startswith("adopting") and name in m)
     assert any("already running" in m and name in m for m in messages), messages
     assert any(m.startswith("adopting") and name in m and "interrupted create" in m for m in messages), messages
     refused = [s for (m, s) in server_write_statuses(emulator, name, since) if s == 409]
@@ -108,7 +108,7 @@ def test_a_create_that_ended_after_kill_9_is_adopted_with_a_warning(spawn, engin
     second = started(spawn, emulator)
     created = create(second, SERVER, "pg", check(second, SERVER, "pg", server_inputs(name)))
     assert created.id.lower() == emulator.path("server", name).lower()
-    messages = engine.messages()
+    messages = engine.wait_for_message(lambda m: m.startswith("adopting") and name in m)
     assert any(m.startswith("adopting") and name in m and "interrupted create" in m for m in messages), messages
     assert_no_diff_after_refresh(second, name, created)
     assert_emulator_holds_only(emulator, "pg-life-ended", {created.id})
@@ -171,7 +171,8 @@ def test_an_identity_whose_create_answer_was_lost_is_adopted_and_another_stacks_
     second = started(spawn, emulator)
     created = create(second, identity, "app", check(second, identity, "app", inputs))
     assert created.id == lost.id
-    assert any(m.startswith("adopting") and "id-life-lost" in m for m in engine.messages()), engine.messages()
+    messages = engine.wait_for_message(lambda m: m.startswith("adopting") and "id-life-lost" in m)
+    assert any(m.startswith("adopting") and "id-life-lost" in m for m in messages), messages
     outputs = from_struct(created.properties)
     assert outputs["tags"] == {"env": "prod"} and outputs["principalId"] == from_struct(lost.properties)["principalId"]
     with pytest.raises(grpc.RpcError) as err:

@@ -135,6 +135,17 @@ class FakeEngine(engine_pb2_grpc.EngineServicer):
             time.sleep(0.02)
         return self.messages()
 
+    def wait_for_message(self, wanted, timeout: float = 10.0) -> list[str]:
+        """The messages once one satisfies `wanted`: the plugin queues its Log calls, so one may
+        still be on its way when the RPC that wrote it has answered."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msgs = self.messages()
+            if any(wanted(m) for m in msgs):
+                return msgs
+            time.sleep(0.02)
+        return self.messages()
+
     def stop(self):
         self.server.stop(grace=None)
 
