@@ -23,6 +23,45 @@ pub struct Operation {
     pub timeout: Option<Duration>,
 }
 
+/// The longest deadline a caller can set: 30 days. A deadline is `Instant::now() + timeout`,
+/// which panics past the platform's clock range (an engine timeout of 1e19 seconds or `inf`
+/// would kill the RPC mid-create), and no operation of pgentra's outlives a month.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+impl Operation {
+    /// An operation bounded by `timeout` (clamped to [`MAX_TIMEOUT`]), or unbounded by the
+    /// caller when `None`.
+    pub fn new(log: Arc<dyn LogSink>, timeout: Option<Duration>) -> Self {
+        Self {
+            log,
+            timeout: timeout.map(clamp_timeout),
+        }
+    }
+
+    /// An operation whose caller gave its timeout as seconds in a double (Pulumi's engine):
+    /// zero, negative or NaN means no timeout; anything past [`MAX_TIMEOUT`], infinity
+    /// included, is [`MAX_TIMEOUT`]. Never panics, whatever the number.
+    pub fn with_timeout_seconds(log: Arc<dyn LogSink>, seconds: f64) -> Self {
+        Self::new(log, timeout_from_seconds(seconds))
+    }
+}
+
+/// Seconds as a double -> a timeout: `None` for zero, negative or NaN, clamped to [`MAX_TIMEOUT`].
+pub fn timeout_from_seconds(seconds: f64) -> Option<Duration> {
+    if seconds.is_nan() || seconds <= 0.0 {
+        return None;
+    }
+    if seconds >= MAX_TIMEOUT.as_secs_f64() {
+        return Some(MAX_TIMEOUT);
+    }
+    // In range and finite, so this cannot fail; the fallback only keeps it panic-free.
+    Some(Duration::try_from_secs_f64(seconds).unwrap_or(MAX_TIMEOUT))
+}
+
+fn clamp_timeout(timeout: Duration) -> Duration {
+    timeout.min(MAX_TIMEOUT)
+}
+
 /// The result of checking a resource's inputs: the values the operations get, and what is
 /// wrong with them (empty when they pass).
 #[derive(Debug, Clone, Default)]
@@ -85,7 +124,8 @@ impl Provider {
             config: configured.config,
             log: op.log.clone(),
             azure: Some(configured.azure),
-            timeout: op.timeout,
+            // Clamped again: an Operation built field by field skipped `Operation::new`.
+            timeout: op.timeout.map(clamp_timeout),
         })
     }
 
@@ -276,5 +316,46 @@ pub fn retain_program_inputs(found: &mut Props, old_inputs: &Props) {
         found
             .values
             .retain(|name, _| old_inputs.get(name).is_some());
+    }
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+
+    struct Silent;
+    impl LogSink for Silent {
+        fn log(&self, _: Severity, _: &str) {}
+    }
+
+    #[test]
+    fn engine_timeouts_of_any_double_never_panic_and_clamp_to_the_documented_maximum() {
+        let cases = [
+            (f64::INFINITY, Some(MAX_TIMEOUT)),
+            (1e19, Some(MAX_TIMEOUT)),
+            (f64::MAX, Some(MAX_TIMEOUT)),
+            (f64::NAN, None),
+            (-f64::NAN, None),
+            (f64::NEG_INFINITY, None),
+            (-5.0, None),
+            (0.0, None),
+            (-0.0, None),
+            (2.5, Some(Duration::from_millis(2500))),
+            (f64::MIN_POSITIVE, Some(Duration::ZERO)),
+        ];
+        for (seconds, expected) in cases {
+            let op = Operation::with_timeout_seconds(Arc::new(Silent), seconds);
+            assert_eq!(op.timeout, expected, "{seconds}");
+            if let Some(timeout) = op.timeout {
+                // The deadline arithmetic every operation does must not overflow.
+                let _ = std::time::Instant::now() + timeout;
+            }
+        }
+    }
+
+    #[test]
+    fn an_operation_built_with_a_huge_duration_is_clamped_too() {
+        let op = Operation::new(Arc::new(Silent), Some(Duration::MAX));
+        assert_eq!(op.timeout, Some(MAX_TIMEOUT));
     }
 }

@@ -47,15 +47,11 @@ impl Provider {
     }
 
     /// The operation's log (the engine's, for this resource) and deadline. The engine's
-    /// timeout is seconds as a double; anything that is not a positive finite number of
-    /// seconds means "none".
+    /// timeout is seconds as a double: zero, negative or NaN means none, and anything past
+    /// `core::MAX_TIMEOUT` (30 days; `inf`, 1e19) is clamped to it instead of overflowing
+    /// the deadline's clock arithmetic.
     fn operation(&self, urn: &str, timeout_seconds: f64) -> Operation {
-        Operation {
-            log: self.engine.for_urn(urn),
-            timeout: (timeout_seconds > 0.0)
-                .then(|| std::time::Duration::try_from_secs_f64(timeout_seconds).ok())
-                .flatten(),
-        }
+        Operation::with_timeout_seconds(self.engine.for_urn(urn), timeout_seconds)
     }
 }
 

@@ -239,7 +239,7 @@ fn error_diagnostic(doing: &str, type_name: &str, error: &CoreError) -> Diagnost
         }
         other => diagnostics::error(
             format!("{doing} {type_name}: {other}"),
-            format!("{:?}", other.class()),
+            diagnostics::class_detail(other.class()),
         ),
     }
 }
