@@ -46,6 +46,27 @@ impl Operation {
     }
 }
 
+/// A write that failed after the resource came to exist carries its outputs to the state:
+/// they keep the inputs' secret marks like a successful write's outputs do.
+fn with_secret_marks(error: Error, inputs: &Props) -> Error {
+    match error {
+        Error::InitFailed {
+            id,
+            mut outputs,
+            reason,
+        } => {
+            outputs.inherit_secrets(inputs);
+            outputs.provider_chosen.clear();
+            Error::InitFailed {
+                id,
+                outputs,
+                reason,
+            }
+        }
+        other => other,
+    }
+}
+
 /// Seconds as a double -> a timeout: `None` for zero, negative or NaN, clamped to [`MAX_TIMEOUT`].
 pub fn timeout_from_seconds(seconds: f64) -> Option<Duration> {
     if seconds.is_nan() || seconds <= 0.0 {
@@ -173,7 +194,10 @@ impl Provider {
         op: &Operation,
     ) -> Result<Created, Error> {
         let ctx = self.context(op)?;
-        let mut created = resource.create(&ctx, inputs).await?;
+        let mut created = resource
+            .create(&ctx, inputs)
+            .await
+            .map_err(|e| with_secret_marks(e, inputs))?;
         created.outputs.inherit_secrets(inputs);
         created.outputs.provider_chosen.clear();
         Ok(created)
@@ -208,7 +232,10 @@ impl Provider {
         op: &Operation,
     ) -> Result<Props, Error> {
         let ctx = self.context(op)?;
-        let mut outputs = resource.update(&ctx, id, olds, news).await?;
+        let mut outputs = resource
+            .update(&ctx, id, olds, news)
+            .await
+            .map_err(|e| with_secret_marks(e, news))?;
         outputs.inherit_secrets(news);
         outputs.provider_chosen.clear();
         Ok(outputs)
@@ -272,6 +299,12 @@ pub fn check(resource: &dyn Resource, news: &Props, olds: &Props) -> Checked {
     if failures.is_empty() {
         resource.fill_computed(&mut inputs);
         resource.validate(&inputs, olds, &mut failures);
+    }
+    // A resource's own rules quote what they refuse: bound every echo whatever its source.
+    for failure in &mut failures {
+        let top = failure.property.split(['.', '[']).next().unwrap_or_default();
+        let value = news.values.get(top).cloned().unwrap_or(serde_json::Value::Null);
+        failure.reason = crate::spec::bounded_reason(std::mem::take(&mut failure.reason), &value);
     }
     Checked { inputs, failures }
 }

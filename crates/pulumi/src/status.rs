@@ -20,14 +20,21 @@ pub fn operation(verb: &str, token: &str, urn: &str) -> String {
     }
 }
 
-pub fn from_resource_error(operation: &str, error: &Error) -> Status {
+/// `secret` says which properties the description marks secret: an ErrorResourceInitFailed
+/// goes into the state like a Create's answer, so its properties are wrapped the same way
+/// (the outputs' own marks, which carry the inputs' secrets, and the described secrets).
+pub fn from_resource_error(
+    operation: &str,
+    error: &Error,
+    secret: impl Fn(&str) -> bool,
+) -> Status {
     if let Error::InitFailed {
         id,
         outputs,
         reason,
     } = error
     {
-        let properties = crate::codec::encode(outputs, |_| false);
+        let properties = crate::codec::encode(outputs, secret);
         return init_failed(
             operation,
             ErrorResourceInitFailed {
@@ -106,8 +113,34 @@ mod tests {
     #[test]
     fn a_resource_error_becomes_a_status_with_its_class_code_and_the_operation() {
         let error = Error::InvalidInput("serverName: too long".into());
-        let status = from_resource_error("creating pgentra:index:FlexibleServer \"pg\"", &error);
+        let status =
+            from_resource_error("creating pgentra:index:FlexibleServer \"pg\"", &error, |_| false);
         assert_eq!(status.code(), Code::InvalidArgument);
         assert!(status.message().starts_with("creating pgentra:index:FlexibleServer"));
+    }
+
+    #[test]
+    fn init_failed_properties_keep_secret_marks_and_described_secrets_wrapped() {
+        use crate::codec::{SECRET_SIG, SIG_KEY};
+        use prost_types::value::Kind;
+        let mut outputs = pgentra_core::props::Props::from_json(serde_json::json!({
+            "serverName": "pg", "administratorLoginPassword": "Hunter2!xyz", "token": "t0k"
+        }));
+        outputs.mark_secret("administratorLoginPassword");
+        let error = Error::InitFailed { id: "/x".into(), outputs, reason: "failed".into() };
+        let status = from_resource_error("creating", &error, |name| name == "token");
+        let rpc = google_rpc::Status::decode(status.details()).expect("status details");
+        let detail = ErrorResourceInitFailed::decode(rpc.details[0].value.as_slice()).expect("detail");
+        let properties = detail.properties.expect("properties").fields;
+        let is_secret = |name: &str| match &properties[name].kind {
+            Some(Kind::StructValue(s)) => matches!(
+                s.fields.get(SIG_KEY).and_then(|v| v.kind.as_ref()),
+                Some(Kind::StringValue(sig)) if sig == SECRET_SIG
+            ),
+            _ => false,
+        };
+        assert!(is_secret("administratorLoginPassword"));
+        assert!(is_secret("token"));
+        assert!(!is_secret("serverName"));
     }
 }
