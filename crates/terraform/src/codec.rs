@@ -48,7 +48,18 @@ pub enum CodecError {
     NumberOutOfRange { path: ValuePath, text: String },
     #[error("at {path}: JSON cannot express an unknown value")]
     UnknownInJson { path: ValuePath },
+    #[error("at {attribute}: nested deeper than {MAX_DEPTH} levels of lists and objects; pgentra's attributes are a few levels deep")]
+    TooDeep { attribute: String },
 }
+
+/// How deep lists and objects may nest in one attribute's value. rmpv's own limit (1024)
+/// recurses deep enough to overflow a worker thread's stack; pgentra's deepest attribute is a
+/// few levels deep.
+pub const MAX_DEPTH: usize = 32;
+
+/// rmpv counts a reader's calls, not levels: an array costs 2, a string or binary 3.
+const VALUE_DEPTH: usize = 2 * MAX_DEPTH + 4;
+const KEY_DEPTH: usize = 4;
 
 /// Where in a value an error happened, written like `sql_connection.host` or `privileges[2]`
 /// (the syntax [`crate::diagnostics::attribute_path`] reads).
@@ -117,13 +128,69 @@ pub fn encode_dynamic_value(
 /// Decodes msgpack bytes of type `ty`; any extension value becomes `unknown`.
 pub fn decode_msgpack(bytes: &[u8], ty: &CtyType, unknown: &Value) -> Result<Value, CodecError> {
     let mut reader = bytes;
-    let value = rmpv::decode::read_value(&mut reader)?;
+    let value = read_object_bounded(&mut reader)?;
     if !reader.is_empty() {
         return Err(CodecError::TrailingBytes {
             trailing: reader.len(),
         });
     }
     msgpack_to_json(&value, ty, unknown, &ValuePath::default())
+}
+
+/// Reads a msgpack value with every attribute of a top-level map bounded to [`MAX_DEPTH`],
+/// so a value nested too deep is refused naming its attribute (and never overflows the stack).
+fn read_object_bounded(reader: &mut &[u8]) -> Result<Msgpack, CodecError> {
+    let too_deep = |attribute: &str| CodecError::TooDeep {
+        attribute: crate::codec::shown_name(attribute),
+    };
+    let entries = match reader.first() {
+        Some(&marker @ 0x80..=0x8f) => {
+            *reader = &reader[1..];
+            usize::from(marker & 0x0f)
+        }
+        Some(0xde) if reader.len() >= 3 => {
+            let n = u16::from_be_bytes([reader[1], reader[2]]);
+            *reader = &reader[3..];
+            usize::from(n)
+        }
+        Some(0xdf) if reader.len() >= 5 => {
+            let n = u32::from_be_bytes([reader[1], reader[2], reader[3], reader[4]]);
+            *reader = &reader[5..];
+            n as usize
+        }
+        _ => {
+            return rmpv::decode::read_value_with_max_depth(reader, VALUE_DEPTH).map_err(
+                |e| match e {
+                    rmpv::decode::Error::DepthLimitExceeded => too_deep("the value"),
+                    other => CodecError::MsgpackSyntax(other),
+                },
+            )
+        }
+    };
+    let mut map = Vec::with_capacity(entries.min(1024));
+    for _ in 0..entries {
+        let key = rmpv::decode::read_value_with_max_depth(reader, KEY_DEPTH).map_err(|e| match e {
+            rmpv::decode::Error::DepthLimitExceeded => too_deep("a key"),
+            other => CodecError::MsgpackSyntax(other),
+        })?;
+        let name = key.as_str().unwrap_or("?").to_owned();
+        let value = rmpv::decode::read_value_with_max_depth(reader, VALUE_DEPTH).map_err(
+            |e| match e {
+                rmpv::decode::Error::DepthLimitExceeded => too_deep(&name),
+                other => CodecError::MsgpackSyntax(other),
+            },
+        )?;
+        map.push((key, value));
+    }
+    Ok(Msgpack::Map(map))
+}
+
+/// An attribute name echoed in an error, cut to 60 characters.
+fn shown_name(name: &str) -> String {
+    match name.char_indices().nth(60) {
+        None => name.to_owned(),
+        Some((cut, _)) => format!("{}… ({} bytes)", &name[..cut], name.len()),
+    }
 }
 
 /// Decodes the JSON form of a value of type `ty` (which cannot contain unknowns).
@@ -448,6 +515,27 @@ fn number_to_msgpack(number: &Number) -> Msgpack {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ten_thousand_nested_arrays_are_refused_naming_the_attribute_without_overflowing() {
+        let mut bytes = vec![0x81]; // a map of one entry
+        rmpv::encode::write_value(&mut bytes, &Msgpack::from("tags")).unwrap();
+        bytes.extend(std::iter::repeat_n(0x91, 10_000));
+        rmpv::encode::write_value(&mut bytes, &Msgpack::from("leaf")).unwrap();
+        let error = decode_msgpack(&bytes, &server_type(), &marker()).unwrap_err();
+        assert!(matches!(&error, CodecError::TooDeep { attribute } if attribute == "tags"), "{error}");
+        let mut top = Vec::new();
+        top.extend(std::iter::repeat_n(0x91, 10_000));
+        rmpv::encode::write_value(&mut top, &Msgpack::from("leaf")).unwrap();
+        assert!(matches!(decode_msgpack(&top, &server_type(), &marker()), Err(CodecError::TooDeep { .. })));
+    }
+
+    #[test]
+    fn a_nan_is_refused_naming_the_attribute() {
+        let value = Msgpack::Map(vec![(Msgpack::from("storage_size_gb"), Msgpack::F64(f64::NAN))]);
+        let error = decode_msgpack(&msgpack_bytes(&value), &server_type(), &marker()).unwrap_err();
+        assert!(error.to_string().contains("storage_size_gb"), "{error}");
+    }
+
     use super::*;
     use serde_json::json;
 
