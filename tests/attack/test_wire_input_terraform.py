@@ -26,6 +26,11 @@ def error_text(diagnostics) -> str:
     return "\n".join(f"{d.summary} | {d.detail}" for d in diagnostics if d.severity == ERROR)
 
 
+def attributes_pointed_at(diagnostics) -> list[str]:
+    """The first step of each error's attribute path: what Terraform underlines."""
+    return [d.attribute.steps[0].attribute_name for d in diagnostics if d.severity == ERROR and d.attribute.steps]
+
+
 def parameter(tf: Plugin, **overrides):
     values = dict(resource_group_name="rg-data", server_name="pg-orders", name="azure.extensions", value="PGCRYPTO")
     values.update(overrides)
@@ -34,8 +39,10 @@ def parameter(tf: Plugin, **overrides):
 
 @pytest.mark.parametrize("number", [float("nan"), float("inf")], ids=["NaN", "Infinity"])
 def test_a_non_finite_number_is_an_error_naming_the_attribute(tf, number):
-    text = error_text(tf.validate(SERVER, server_config(tf, storage_size_gb=number)).diagnostics)
+    diagnostics = tf.validate(SERVER, server_config(tf, storage_size_gb=number)).diagnostics
+    text = error_text(diagnostics)
     assert "storage_size_gb" in text, text or "no error"
+    assert attributes_pointed_at(diagnostics) == ["storage_size_gb"], diagnostics
 
 
 def test_a_nul_byte_is_an_error_naming_the_attribute(tf):
@@ -69,4 +76,5 @@ def test_ten_thousand_nested_lists_are_an_error_naming_the_attribute_and_the_pro
         timeout=30)
     text = error_text(response.diagnostics)
     assert "tags" in text and "nested" in text, text or "no error"
+    assert attributes_pointed_at(response.diagnostics) == ["tags"], response.diagnostics
     assert not error_text(tf.validate(SERVER, server_config(tf)).diagnostics), "the provider must still serve"

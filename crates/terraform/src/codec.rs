@@ -52,6 +52,22 @@ pub enum CodecError {
     TooDeep { attribute: String },
 }
 
+impl CodecError {
+    /// Where in the value the problem is, in the syntax [`crate::diagnostics::attribute_path`]
+    /// reads, when the error knows.
+    pub fn attribute_path(&self) -> Option<String> {
+        match self {
+            CodecError::TypeMismatch { path, .. }
+            | CodecError::UnexpectedAttribute { path, .. }
+            | CodecError::NumberOutOfRange { path, .. }
+            | CodecError::UnknownInJson { path } => Some(path.to_string()),
+            CodecError::TooDeep { attribute } => Some(attribute.clone()),
+            _ => None,
+        }
+        .filter(|path| !path.is_empty())
+    }
+}
+
 /// How deep lists and objects may nest in one attribute's value. rmpv's own limit (1024)
 /// recurses deep enough to overflow a worker thread's stack; pgentra's deepest attribute is a
 /// few levels deep.
