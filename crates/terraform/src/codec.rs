@@ -271,7 +271,19 @@ fn number_from_decimal(text: &str, path: &ValuePath) -> Result<Number, CodecErro
     }
     // Beyond 64-bit precision: the nearest float is the best serde_json can hold.
     let float: f64 = text.parse().map_err(|_| out_of_range())?;
-    Number::from_f64(float).ok_or_else(out_of_range)
+    canonical_number(float).ok_or_else(out_of_range)
+}
+
+/// A float as the number it is: a whole one within int64 as an integer, so a value reads the
+/// same whichever of int or float64 the sender wrote it as (and as [`number_to_msgpack`]
+/// writes it back). Without it 98304.0 and 98304 read as different values (found by the
+/// codec fuzz target: decode, encode, decode was not a fixed point).
+fn canonical_number(float: f64) -> Option<Number> {
+    if float.fract() == 0.0 && float >= i64::MIN as f64 && float < i64::MAX as f64 {
+        Some(Number::from(float as i64))
+    } else {
+        Number::from_f64(float)
+    }
 }
 
 fn msgpack_to_json(
@@ -298,13 +310,13 @@ fn msgpack_to_json(
                 Err(mismatch(path, ty, "an integer out of range".into()))
             }
         }
-        (Msgpack::F64(float), CtyType::Number) => Number::from_f64(*float)
+        (Msgpack::F64(float), CtyType::Number) => canonical_number(*float)
             .map(Value::Number)
             .ok_or_else(|| CodecError::NumberOutOfRange {
                 path: path.clone(),
                 text: float.to_string(),
             }),
-        (Msgpack::F32(float), CtyType::Number) => Number::from_f64(f64::from(*float))
+        (Msgpack::F32(float), CtyType::Number) => canonical_number(f64::from(*float))
             .map(Value::Number)
             .ok_or_else(|| CodecError::NumberOutOfRange {
                 path: path.clone(),
@@ -396,7 +408,12 @@ fn conform_json(value: Value, ty: &CtyType, path: &ValuePath) -> Result<Value, C
         (Value::Null, _) => Ok(Value::Null),
         (value @ Value::String(_), CtyType::String) => Ok(value),
         (value @ Value::Bool(_), CtyType::Bool) => Ok(value),
-        (value @ Value::Number(_), CtyType::Number) => Ok(value),
+        (Value::Number(number), CtyType::Number) => Ok(Value::Number(
+            match number.as_f64().filter(|_| number.is_f64()) {
+                Some(float) => canonical_number(float).unwrap_or(number),
+                None => number,
+            },
+        )),
         (Value::String(text), CtyType::Number) => {
             Ok(Value::Number(number_from_decimal(&text, path)?))
         }

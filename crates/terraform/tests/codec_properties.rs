@@ -121,3 +121,21 @@ fn a_json_fraction_is_read_exactly() {
     let value = json!([207463508763.60422]);
     assert_eq!(decode_json(&serde_json::to_vec(&value).unwrap(), &ty).unwrap(), value);
 }
+
+#[test]
+fn a_whole_number_reads_the_same_from_int_float64_and_json() {
+    // Found by the codec fuzz target: a float64 98304.0 decoded unequal to the int 98304 it
+    // re-encodes as.
+    let ty = CtyType::object([("port", CtyType::Number)]);
+    let read = |value: rmpv::Value| {
+        let mut bytes = vec![0x81];
+        rmpv::encode::write_value(&mut bytes, &rmpv::Value::from("port")).unwrap();
+        rmpv::encode::write_value(&mut bytes, &value).unwrap();
+        decode_msgpack(&bytes, &ty, &marker()).unwrap()
+    };
+    let expected = json!({"port": 98304});
+    assert_eq!(read(rmpv::Value::from(98304)), expected);
+    assert_eq!(read(rmpv::Value::F64(98304.0)), expected);
+    assert_eq!(read(rmpv::Value::F32(98304.0)), expected);
+    assert_eq!(decode_json(br#"{"port": 98304.0}"#, &ty).unwrap(), expected);
+}
