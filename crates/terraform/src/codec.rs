@@ -201,6 +201,54 @@ fn read_object_bounded(reader: &mut &[u8]) -> Result<Msgpack, CodecError> {
     Ok(Msgpack::Map(map))
 }
 
+/// The top-level attribute of a JSON object whose value nests deeper than [`MAX_DEPTH`]
+/// (`"the value"` when the document itself is too deep), scanned without recursion; `None`
+/// when nothing is (malformed JSON is left to the parser to describe).
+fn too_deep_json_attribute(bytes: &[u8]) -> Option<String> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut string_start = 0;
+    let mut last_key: Option<String> = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => {
+                    in_string = false;
+                    // A string at depth 1 followed by ':' is a top-level key.
+                    let rest = bytes[i + 1..].iter().find(|c| !c.is_ascii_whitespace());
+                    if depth == 1 && rest == Some(&b':') {
+                        let raw = &bytes[string_start..=i];
+                        last_key = serde_json::from_slice::<String>(raw).ok();
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => {
+                in_string = true;
+                string_start = i;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH + 1 {
+                    return Some(match &last_key {
+                        Some(key) => shown_name(key),
+                        None => "the value".to_owned(),
+                    });
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// An attribute name echoed in an error, cut to 60 characters.
 fn shown_name(name: &str) -> String {
     match name.char_indices().nth(60) {
@@ -211,6 +259,9 @@ fn shown_name(name: &str) -> String {
 
 /// Decodes the JSON form of a value of type `ty` (which cannot contain unknowns).
 pub fn decode_json(bytes: &[u8], ty: &CtyType) -> Result<Value, CodecError> {
+    if let Some(attribute) = too_deep_json_attribute(bytes) {
+        return Err(CodecError::TooDeep { attribute });
+    }
     let value: Value = serde_json::from_slice(bytes)?;
     conform_json(value, ty, &ValuePath::default())
 }
