@@ -45,8 +45,8 @@ pub fn fuzz_sql_builders(bytes: &[u8]) {
         object_type,
         schema: Some(schema).filter(|s| !s.is_empty()),
         objects: vec![object].into_iter().filter(|o| !o.is_empty()).collect(),
-        with_grant_option: bytes.len() % 2 == 0,
-        default_privileges: bytes.len() % 3 == 0,
+        with_grant_option: bytes.len().is_multiple_of(2),
+        default_privileges: bytes.len().is_multiple_of(3),
     };
     let privileges = vec![privilege];
     for sql in [target.grant_sql(&privileges), target.revoke_sql(&privileges), target.revoke_grant_option_sql(&privileges)]
