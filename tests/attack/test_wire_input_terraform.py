@@ -4,11 +4,15 @@ nested 10,000 levels deep. Each is an error diagnostic naming the attribute, nev
 
 from __future__ import annotations
 
+import os
+import tempfile
+import threading
+
 import msgpack
 import pytest
 
 import wire_attack_support  # noqa: F401 (puts tests/terraform on the import path)
-from test_tf_rpc import ERROR, SERVER, Plugin, pack, server_config
+from test_tf_rpc import ERROR, SERVER, Plugin, dynamic, full_object, pack, server_config
 from tfplugin_proto import tfplugin6_0_pb2 as tfplugin6
 
 PARAMETER = "pgentra_server_parameter"
@@ -78,3 +82,25 @@ def test_ten_thousand_nested_lists_are_an_error_naming_the_attribute_and_the_pro
     assert "tags" in text and "nested" in text, text or "no error"
     assert attributes_pointed_at(response.diagnostics) == ["tags"], response.diagnostics
     assert not error_text(tf.validate(SERVER, server_config(tf)).diagnostics), "the provider must still serve"
+
+
+def test_a_fifo_as_ca_cert_file_is_refused_promptly_naming_the_attribute(tf):
+    with tempfile.TemporaryDirectory() as folder:
+        fifo = os.path.join(folder, "ca.pem")
+        os.mkfifo(fifo)
+        config = full_object(tf.schema.provider.block, {"environment": "public", "ca_cert_file": fifo})
+        outcome = {}
+
+        def configure():
+            outcome["response"] = tf.provider.ConfigureProvider(
+                tfplugin6.ConfigureProvider.Request(terraform_version="1.0.3", config=dynamic(config)), timeout=60)
+
+        worker = threading.Thread(target=configure, daemon=True)
+        worker.start()
+        worker.join(timeout=20)
+        if worker.is_alive():
+            with open(fifo, "wb"):
+                pass  # unblock the provider's read so it can be stopped
+            pytest.fail("ConfigureProvider with a FIFO as ca_cert_file hung (20 s)")
+    text = error_text(outcome["response"].diagnostics)
+    assert "ca_cert_file" in text and "not a regular file" in text, text or "no error"
