@@ -41,6 +41,8 @@ pub enum CodecError {
     UnknownSignature { path: String, signature: String },
     NotFinite { path: String, value: f64 },
     TooDeep { path: String },
+    /// The core's own unknown marker sent as text: it would pass Check as "not known yet".
+    Marker { path: String },
 }
 
 impl std::fmt::Display for CodecError {
@@ -57,7 +59,8 @@ impl CodecError {
             CodecError::Unsupported { path, .. }
             | CodecError::UnknownSignature { path, .. }
             | CodecError::NotFinite { path, .. }
-            | CodecError::TooDeep { path } => path,
+            | CodecError::TooDeep { path }
+            | CodecError::Marker { path } => path,
         }
     }
 
@@ -86,6 +89,9 @@ impl CodecError {
             CodecError::NotFinite { value, .. } => {
                 format!("{value} is not a number pgentra accepts; use a finite number{at}")
             }
+            CodecError::Marker { .. } => format!(
+                "the text contains NUL characters, which neither Azure nor PostgreSQL accepts{at}"
+            ),
             CodecError::TooDeep { .. } => format!(
                 "nested deeper than {MAX_DEPTH} levels of lists and objects; pgentra's properties are a few levels deep"
             ),
@@ -150,6 +156,11 @@ fn decode_value(
         Some(Kind::NumberValue(n)) => number(*n),
         Some(Kind::StringValue(s)) if UNKNOWN_SENTINELS.contains(&s.as_str()) => {
             Value::String(UNKNOWN.to_owned())
+        }
+        Some(Kind::StringValue(s)) if s == UNKNOWN => {
+            return Err(CodecError::Marker {
+                path: path.to_owned(),
+            })
         }
         Some(Kind::StringValue(s)) => Value::String(s.clone()),
         Some(Kind::ListValue(list)) => Value::Array(
@@ -233,7 +244,9 @@ fn signature(s: &Struct) -> Option<&str> {
 
 fn number(n: f64) -> Value {
     // The wire has only doubles; whole numbers go back to integers so rules and diffs see 64, not 64.0.
-    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+    // Every whole double within int64 converts exactly (the Terraform codec draws the same line;
+    // a bound of 9e15 made 9000000000000000 a float, found by tests/wire_properties.rs).
+    if n.fract() == 0.0 && n >= i64::MIN as f64 && n < i64::MAX as f64 {
         Value::Number(Number::from(n as i64))
     } else {
         Number::from_f64(n)
@@ -306,6 +319,21 @@ fn secret(value: PbValue) -> PbValue {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_cores_unknown_marker_sent_as_text_is_refused_not_taken_for_unknown() {
+        // Otherwise a program could send it to skip Check ("checked when known").
+        let mut wire = pb_struct(json!({"serverName": "ok"}));
+        wire.fields.insert(
+            "role".into(),
+            PbValue {
+                kind: Some(Kind::StringValue(UNKNOWN.to_owned())),
+            },
+        );
+        let error = decode(Some(&wire)).unwrap_err();
+        assert_eq!(error.property(), "role");
+        assert!(error.reason().contains("NUL"), "{}", error.reason());
+    }
+
     use super::*;
     use serde_json::json;
 
@@ -381,6 +409,13 @@ mod tests {
         let props = decode(Some(&wire)).unwrap();
         assert_eq!(props.get("server"), Some(&json!("/subscriptions/x")));
         assert!(props.is_unknown("pending"));
+    }
+
+    #[test]
+    fn whole_numbers_up_to_int64_decode_as_integers() {
+        let props = decode(Some(&pb_struct(json!({"a": 9.0e15, "b": 1.0e18})))).unwrap();
+        assert_eq!(props.get("a"), Some(&json!(9_000_000_000_000_000i64)));
+        assert_eq!(props.get("b"), Some(&json!(1_000_000_000_000_000_000i64)));
     }
 
     #[test]

@@ -348,6 +348,10 @@ fn msgpack_to_json(
         // Any extension type is an unknown (type 12 carries refinements we do not need).
         (Msgpack::Ext(_, _), _) => Ok(unknown.clone()),
         (Msgpack::String(text), CtyType::String) => match text.as_str() {
+            // The core's unknown marker sent as text would pass Check as "not known yet".
+            Some(text) if unknown.as_str() == Some(text) => {
+                Err(mismatch(path, ty, "text holding NUL characters".into()))
+            }
             Some(text) => Ok(Value::String(text.to_string())),
             None => Err(mismatch(path, ty, "string that is not UTF-8".into())),
         },
@@ -457,6 +461,9 @@ fn unexpected_attribute(path: &ValuePath, attribute: String, ty: &CtyType) -> Co
 fn conform_json(value: Value, ty: &CtyType, path: &ValuePath) -> Result<Value, CodecError> {
     match (value, ty) {
         (Value::Null, _) => Ok(Value::Null),
+        (Value::String(text), CtyType::String) if text == pgentra_core::props::UNKNOWN => {
+            Err(mismatch(path, ty, "text holding NUL characters".into()))
+        }
         (value @ Value::String(_), CtyType::String) => Ok(value),
         (value @ Value::Bool(_), CtyType::Bool) => Ok(value),
         (Value::Number(number), CtyType::Number) => Ok(Value::Number(
@@ -599,6 +606,16 @@ fn number_to_msgpack(number: &Number) -> Msgpack {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_cores_unknown_marker_sent_as_text_is_refused_not_taken_for_unknown() {
+        let core_marker = Value::String(pgentra_core::props::UNKNOWN.to_owned());
+        let value = Msgpack::Map(vec![(Msgpack::from("id"), Msgpack::from(pgentra_core::props::UNKNOWN))]);
+        let error = decode_msgpack(&msgpack_bytes(&value), &server_type(), &core_marker).unwrap_err();
+        assert!(error.to_string().contains("at id"), "{error}");
+        let json = serde_json::to_vec(&json!({"id": pgentra_core::props::UNKNOWN})).unwrap();
+        assert!(decode_json(&json, &server_type()).is_err());
+    }
+
     #[test]
     fn ten_thousand_nested_arrays_are_refused_naming_the_attribute_without_overflowing() {
         let mut bytes = vec![0x81]; // a map of one entry
