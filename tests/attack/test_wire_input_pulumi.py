@@ -111,3 +111,10 @@ def _varint(n: int) -> bytes:
         out.append(byte | 0x80 if n else byte)
         if not n:
             return bytes(out)
+
+
+def test_the_cores_unknown_marker_sent_as_text_is_refused_not_skipped_as_unknown(p):
+    # pgentra marks "not known yet" inside the core with this NUL-delimited text; sent by a
+    # program it would pass Check unchecked and reach Create.
+    reason = refused(p, PARAMETER, parameter(value="\x00pgentra:unknown\x00"), "value")
+    assert "NUL" in reason, reason
