@@ -252,10 +252,19 @@ fn it_prints_pulumi_config_and_exports_then_each_servers_gateway_address() {
     );
 
     // The admin API lists the same address for the server.
-    let state = rt
-        .block_on(azure.arm.get("/_emulator/state", PG))
-        .unwrap()
+    // (Read without a token: the ARM client sends its token to resource paths only.)
+    let admin = pgentra::azure::http::build_client(Some(&config["caCertFile"])).unwrap();
+    let text = rt
+        .block_on(async {
+            admin
+                .get(format!("{}/_emulator/state", config["armEndpoint"]))
+                .send()
+                .await?
+                .text()
+                .await
+        })
         .expect("the emulator's state");
+    let state: Value = serde_json::from_str(&text).unwrap();
     let server = state["flexibleServers"]
         .as_array()
         .unwrap()

@@ -22,6 +22,15 @@ pub enum FaultKind {
     LroFailed,
     /// The next long-running operation on a matching resource ends Canceled.
     LroCanceled,
+    /// The request is served as usual, then these headers replace the answer's own (e.g. an
+    /// Azure-AsyncOperation URL on another host, a huge Retry-After): a tampered answer.
+    Headers {
+        set: std::collections::BTreeMap<String, String>,
+    },
+    /// The next long-running operation on a matching resource runs `ms` milliseconds instead
+    /// of the emulator's LRO duration (a slow create, or with a huge value an endless one).
+    #[serde(rename_all = "camelCase")]
+    LroSlow { ms: u64 },
 }
 
 /// One rule. Requests match on service (if given), method (if given) and a case-insensitive path
@@ -62,7 +71,23 @@ impl FaultRule {
     }
 
     fn is_lro(&self) -> bool {
-        matches!(self.kind, FaultKind::LroFailed | FaultKind::LroCanceled)
+        matches!(
+            self.kind,
+            FaultKind::LroFailed | FaultKind::LroCanceled | FaultKind::LroSlow { .. }
+        )
+    }
+
+    fn is_headers(&self) -> bool {
+        matches!(self.kind, FaultKind::Headers { .. })
+    }
+
+    fn matches_request(&self, service: Service, method: &str, path: &str) -> bool {
+        self.service.is_none_or(|s| s == service)
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && self.matches_prefix(path)
     }
 
     fn matches_prefix(&self, path: &str) -> bool {
@@ -95,26 +120,49 @@ impl Faults {
     /// Consumes one matching request rule, returning the answer to give instead.
     pub fn take_request(&mut self, service: Service, method: &str, path: &str) -> Option<Resp> {
         let idx = self.rules.iter().position(|r| {
-            !r.is_lro()
-                && r.service.is_none_or(|s| s == service)
-                && r.method
-                    .as_deref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
-                && r.matches_prefix(path)
+            !r.is_lro() && !r.is_headers() && r.matches_request(service, method, path)
         })?;
         let rule = self.consume(idx);
         Some(answer(service, &rule.kind))
     }
 
-    /// Consumes one matching operation rule, returning how the operation must end.
-    pub fn take_lro(&mut self, resource_id: &str) -> Option<Outcome> {
+    /// Consumes one matching header rule, returning the headers to put on the usual answer.
+    pub fn take_headers(
+        &mut self,
+        service: Service,
+        method: &str,
+        path: &str,
+    ) -> Option<Vec<(String, String)>> {
         let idx = self
             .rules
             .iter()
-            .position(|r| r.is_lro() && r.matches_prefix(resource_id))?;
+            .position(|r| r.is_headers() && r.matches_request(service, method, path))?;
+        match self.consume(idx).kind {
+            FaultKind::Headers { set } => Some(set.into_iter().collect()),
+            _ => None,
+        }
+    }
+
+    /// Consumes one matching operation rule, returning how the operation must end.
+    pub fn take_lro(&mut self, resource_id: &str) -> Option<Outcome> {
+        let idx = self.rules.iter().position(|r| {
+            matches!(r.kind, FaultKind::LroFailed | FaultKind::LroCanceled)
+                && r.matches_prefix(resource_id)
+        })?;
         match self.consume(idx).kind {
             FaultKind::LroCanceled => Some(Outcome::Canceled),
             _ => Some(Outcome::Failed),
+        }
+    }
+
+    /// Consumes one matching slow-operation rule: how long the operation runs instead.
+    pub fn take_lro_duration(&mut self, resource_id: &str) -> Option<std::time::Duration> {
+        let idx = self.rules.iter().position(|r| {
+            matches!(r.kind, FaultKind::LroSlow { .. }) && r.matches_prefix(resource_id)
+        })?;
+        match self.consume(idx).kind {
+            FaultKind::LroSlow { ms } => Some(std::time::Duration::from_millis(ms)),
+            _ => None,
         }
     }
 

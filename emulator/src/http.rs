@@ -94,6 +94,15 @@ impl Resp {
         self
     }
 
+    /// The answer with each of `headers` in place of any header of the same name.
+    pub fn replacing_headers(mut self, headers: Vec<(String, String)>) -> Self {
+        for (name, value) in headers {
+            self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
+            self.headers.push((name.to_ascii_lowercase(), value));
+        }
+        self
+    }
+
     fn has_header(&self, name: &str) -> bool {
         self.headers
             .iter()

@@ -28,10 +28,17 @@ async fn route(inner: Arc<Inner>, service: Service, req: Req) -> Resp {
         tracing::debug!(path = %req.path, "injected fault");
         return fault;
     }
-    match service {
+    let replaced = inner
+        .faults()
+        .take_headers(service, &req.method, &req.path);
+    let resp = match service {
         Service::Arm => crate::arm::handle(inner, req).await,
         Service::Login => crate::entra::tokens::handle(&inner, &req),
         Service::Msi => crate::msi_endpoint::handle(&inner, &req),
         Service::Oidc => crate::oidc::handle(&inner, &req),
+    };
+    match replaced {
+        Some(headers) => resp.replacing_headers(headers),
+        None => resp,
     }
 }

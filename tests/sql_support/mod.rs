@@ -57,6 +57,8 @@ pub fn ctx() -> Context {
         log: Arc::new(Logs(Mutex::new(vec![]))),
         azure: None,
         timeout: None,
+        cancel: None,
+        create_mark: None,
     }
 }
 

@@ -21,6 +21,51 @@ use std::time::Duration;
 pub struct Operation {
     pub log: Arc<dyn LogSink>,
     pub timeout: Option<Duration>,
+    /// An opaque mark of who creates the resource (the adapter's choice, e.g. a hash of
+    /// Pulumi's URN): a create writes it on the resource (a tag, where Azure has tags), so a
+    /// create that was interrupted is recognised by the next one with the same mark and adopted
+    /// with a warning, while one without it is refused ("import it").
+    pub create_mark: Option<String>,
+}
+
+/// A create mark from what identifies the resource to the caller (`who` names the tool, e.g.
+/// `pulumi`; `identity` is e.g. Pulumi's URN): `<who>-<32 hex digits of its SHA-256>`. Hashed
+/// so that the tag holds no stack or project name and stays short whatever the identity.
+pub fn create_mark(who: &str, identity: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(identity.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{who}-{hex}")
+}
+
+/// The provider-wide cancellation: once the caller cancels (Pulumi's Cancel or SIGINT,
+/// Terraform's StopProvider), every operation's waits end at once and new operations are
+/// refused. Cheap to clone; the adapter keeps one for its signal handler.
+#[derive(Clone)]
+pub struct Cancellation {
+    sender: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Default for Cancellation {
+    fn default() -> Self {
+        Self {
+            sender: Arc::new(tokio::sync::watch::channel(false).0),
+        }
+    }
+}
+
+impl Cancellation {
+    pub fn cancel(&self) {
+        self.sender.send_replace(true);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        *self.sender.borrow()
+    }
+
+    fn receiver(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.sender.subscribe()
+    }
 }
 
 /// The longest deadline a caller can set: 30 days. A deadline is `Instant::now() + timeout`,
@@ -35,6 +80,7 @@ impl Operation {
         Self {
             log,
             timeout: timeout.map(clamp_timeout),
+            create_mark: None,
         }
     }
 
@@ -103,6 +149,7 @@ struct Configured {
 pub struct Provider {
     registry: Arc<Registry>,
     configured: RwLock<Option<Configured>>,
+    cancellation: Cancellation,
 }
 
 impl Provider {
@@ -110,7 +157,13 @@ impl Provider {
         Self {
             registry,
             configured: RwLock::new(None),
+            cancellation: Cancellation::default(),
         }
+    }
+
+    /// The handle that cancels every operation of this provider (see [`Cancellation`]).
+    pub fn cancellation(&self) -> Cancellation {
+        self.cancellation.clone()
     }
 
     pub fn registry(&self) -> &Registry {
@@ -141,12 +194,19 @@ impl Provider {
     fn context(&self, op: &Operation) -> Result<Context, Error> {
         let configured = self.configured.read().expect("config lock").clone();
         let configured = configured.ok_or(Error::NotConfigured)?;
+        if self.cancellation.is_cancelled() {
+            return Err(Error::Azure(crate::azure::ArmError::Cancelled {
+                doing: "starting".into(),
+            }));
+        }
         Ok(Context {
             config: configured.config,
             log: op.log.clone(),
             azure: Some(configured.azure),
             // Clamped again: an Operation built field by field skipped `Operation::new`.
             timeout: op.timeout.map(clamp_timeout),
+            cancel: Some(self.cancellation.receiver()),
+            create_mark: op.create_mark.clone(),
         })
     }
 
@@ -349,6 +409,42 @@ pub fn retain_program_inputs(found: &mut Props, old_inputs: &Props) {
         found
             .values
             .retain(|name, _| old_inputs.get(name).is_some());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_create_mark_is_stable_per_identity_short_and_names_no_stack() {
+        let urn = "urn:pulumi:prod::payments::pgentra:index:FlexibleServer::db";
+        let mark = create_mark("pulumi", urn);
+        assert_eq!(
+            mark,
+            create_mark("pulumi", urn),
+            "the next run recognises it"
+        );
+        assert_ne!(
+            mark,
+            create_mark("pulumi", &urn.replace("prod", "dev")),
+            "another stack's create is not this one's"
+        );
+        assert!(mark.starts_with("pulumi-") && mark.len() == 39, "{mark}");
+        assert!(!mark.contains("payments") && !mark.contains("prod"));
+    }
+
+    #[test]
+    fn a_cancellation_is_seen_by_every_receiver_and_stays() {
+        let cancellation = Cancellation::default();
+        let receiver = cancellation.receiver();
+        assert!(!*receiver.borrow());
+        cancellation.clone().cancel();
+        assert!(*receiver.borrow() && cancellation.is_cancelled());
+        assert!(
+            *cancellation.receiver().borrow(),
+            "later operations see it too"
+        );
     }
 }
 

@@ -94,6 +94,10 @@ pub struct Context {
     pub azure: Option<Arc<crate::azure::Azure>>,
     /// The engine's timeout for this operation (customTimeouts), when it set one.
     pub timeout: Option<std::time::Duration>,
+    /// Turns true when the caller cancels (Cancel, SIGINT, StopProvider): waits end at once.
+    pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
+    /// The caller's opaque mark of who creates this resource (see `Operation::create_mark`).
+    pub create_mark: Option<String>,
 }
 
 impl Context {
@@ -104,9 +108,14 @@ impl Context {
         })
     }
 
-    /// The ARM client for this operation, bounded by the engine's timeout when it set one.
+    /// The ARM client for this operation, bounded by the engine's timeout when it set one,
+    /// and whose waits stop when the caller cancels.
     pub fn arm(&self) -> Result<crate::azure::ArmClient, Error> {
-        Ok(self.azure()?.arm_within(self.timeout))
+        let arm = self.azure()?.arm_within(self.timeout);
+        Ok(match &self.cancel {
+            Some(cancel) => arm.with_cancel(cancel.clone()),
+            None => arm,
+        })
     }
 }
 

@@ -49,6 +49,7 @@ pub async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         engine.connect(address);
     }
     let provider = Provider::new(Arc::new(Registry::builtin()), engine);
+    let cancellation = provider.cancellation();
     let service = ResourceProviderServer::new(provider)
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
@@ -64,8 +65,11 @@ pub async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             // Nagle's algorithm would hold each reply's last HTTP/2 frames back until the
             // engine's delayed ACK: ~40 ms added to every RPC.
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-            async {
+            async move {
                 interrupted().await;
+                // Operations in flight stop waiting and answer (a create with its ID) before
+                // the server, which lets them finish, shuts down.
+                cancellation.cancel();
                 tracing::debug!("shutting down on signal");
             },
         )

@@ -51,7 +51,17 @@ impl Provider {
     /// `core::MAX_TIMEOUT` (30 days; `inf`, 1e19) is clamped to it instead of overflowing
     /// the deadline's clock arithmetic.
     fn operation(&self, urn: &str, timeout_seconds: f64) -> Operation {
-        Operation::with_timeout_seconds(self.engine.for_urn(urn), timeout_seconds)
+        Operation {
+            // The URN names the stack, the project and the resource: a create interrupted in
+            // this stack is recognised by the next run's create of the same resource.
+            create_mark: (!urn.is_empty()).then(|| core::create_mark("pulumi", urn)),
+            ..Operation::with_timeout_seconds(self.engine.for_urn(urn), timeout_seconds)
+        }
+    }
+
+    /// The handle that cancels every operation in flight (for the SIGINT handler).
+    pub fn cancellation(&self) -> core::Cancellation {
+        self.core.cancellation()
     }
 }
 
@@ -525,11 +535,12 @@ impl ResourceProvider for Provider {
         Err(Status::unimplemented("pgentra has no component resources"))
     }
 
-    /// The engine cancels at the end of every run and on Ctrl-C, then sends SIGINT. Operations
-    /// in flight are bounded by their own deadlines (the engine's timeouts), so there is nothing
-    /// to stop here yet.
+    /// The engine cancels at the end of every run and on Ctrl-C, then sends SIGINT: every wait
+    /// in flight ends at once (a create Azure accepted answers ErrorResourceInitFailed with its
+    /// ID; the operation goes on in Azure), and later operations are refused.
     async fn cancel(&self, _: Request<()>) -> Reply<()> {
-        tracing::debug!("cancel requested");
+        tracing::debug!("cancel requested: stopping the waits of operations in flight");
+        self.core.cancellation().cancel();
         Ok(Response::new(()))
     }
 

@@ -4,7 +4,8 @@
 //! through [`crate::plan`], and answers in msgpack. A user error is always a diagnostic, never a
 //! gRPC status; an operation's summary says what was being done ("creating
 //! pgentra_flexible_server: ..."). Core calls race StopProvider: once Terraform asks the
-//! provider to stop (Ctrl-C), work in flight is abandoned and answered at once.
+//! provider to stop (Ctrl-C), the core cancels its waits, so work in flight answers at once on
+//! its own (a create Azure accepted keeps its ID); what does not within a grace is abandoned.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -54,6 +55,11 @@ pub struct PgentraProvider {
     provider_type: CtyType,
     stop: watch::Sender<bool>,
 }
+
+/// How long an operation in flight has to answer after StopProvider before it is abandoned:
+/// the core's waits end at once, so this covers one ARM request already on the wire (a sign-in
+/// that hangs is not the core's to cancel, and Terraform expects a prompt answer).
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Why an operation produced no answer of its own.
 enum Interrupted {
@@ -118,6 +124,10 @@ impl PgentraProvider {
                 type_name: type_name.to_owned(),
             }),
             timeout: None,
+            // Terraform tells a provider nothing of the workspace or the resource's address:
+            // the mark says "created by pgentra's Terraform provider as this type", so an
+            // interrupted create is adopted by the next Terraform create of the same resource.
+            create_mark: Some(pgentra_core::provider::create_mark("terraform", type_name)),
         }
     }
 
@@ -127,10 +137,17 @@ impl PgentraProvider {
         if *stop.borrow() {
             return Err(Interrupted::Stopped);
         }
+        tokio::pin!(work);
         tokio::select! {
-            result = work => Ok(result),
-            _ = stop.wait_for(|stopped| *stopped) => Err(Interrupted::Stopped),
+            result = &mut work => return Ok(result),
+            _ = stop.wait_for(|stopped| *stopped) => {}
         }
+        drop(stop);
+        // The core's waits end at once on the cancel, and its own answer (a create Azure
+        // accepted, with its ID) beats none; a call stuck elsewhere is abandoned.
+        tokio::time::timeout(STOP_GRACE, work)
+            .await
+            .map_err(|_| Interrupted::Stopped)
     }
 }
 
@@ -865,6 +882,7 @@ impl Provider for PgentraProvider {
         _request: Request<stop_provider::Request>,
     ) -> Reply<stop_provider::Response> {
         tracing::info!("StopProvider: abandoning operations in flight");
+        self.core.cancellation().cancel();
         self.stop.send_replace(true);
         Ok(Response::new(stop_provider::Response::default()))
     }

@@ -39,6 +39,11 @@ pub(crate) fn start(ctx: &Ctx, w: &mut World, op: NewOp) -> Resp {
         .faults()
         .take_lro(&op.resource_id)
         .unwrap_or(Outcome::Succeeded);
+    let duration = ctx
+        .inner
+        .faults()
+        .take_lro_duration(&op.resource_id)
+        .unwrap_or_else(|| ctx.lro_delay());
     let location = super::normalize_location(&op.location);
     if let Some(b) = &op.busy_key {
         w.busy.insert(b.clone(), id.clone());
@@ -52,7 +57,7 @@ pub(crate) fn start(ctx: &Ctx, w: &mut World, op: NewOp) -> Resp {
             is_delete: op.is_delete,
             start: util::now_iso(),
             end: None,
-            due: Instant::now() + ctx.lro_delay(),
+            due: Instant::now() + duration,
             status: None,
             planned,
             on_success: Some(op.on_success),
@@ -62,7 +67,7 @@ pub(crate) fn start(ctx: &Ctx, w: &mut World, op: NewOp) -> Resp {
             error: None,
         },
     );
-    if ctx.lro_delay().is_zero() {
+    if duration.is_zero() {
         w.tick(Instant::now());
     }
     let (async_url, location_url) = urls(ctx, &location, &id);

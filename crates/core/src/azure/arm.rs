@@ -2,12 +2,18 @@
 //! (429, 5xx, dropped connections, and the errors Azure uses for overlapping writes), Retry-After
 //! honoured, long-running operations followed exactly as ARM runs them, an overall deadline, and
 //! ARM's error bodies surfaced with the request id. Tokens never reach a log line.
+//!
+//! The bearer token goes only to the configured ARM endpoint: every URL is either built from a
+//! checked resource path ([`ArmPath`]) or taken from an answer (Azure-AsyncOperation, Location,
+//! nextLink) and checked to have the endpoint's scheme, host and port; `send` refuses any other
+//! before a token is attached. Durations from Azure (Retry-After) are clamped to
+//! [`MAX_WAIT_FROM_AZURE`] and deadlines are computed without overflow.
 
 use crate::azure::arm_error::{ArmError, ErrorBody};
-use crate::azure::ids::ArmId;
+use crate::azure::ids::{segment_problem, ArmId};
 use crate::azure::TokenCache;
 use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE};
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -23,6 +29,103 @@ pub const RACE_CODES: &[&str] = &[
     "OperationInProgress",
     "ResourceBusy",
 ];
+
+/// The longest wait a Retry-After from Azure can ask for; longer ones (or ones that do not fit a
+/// number) are cut to this. The caller's deadline still bounds every wait.
+pub const MAX_WAIT_FROM_AZURE: Duration = Duration::from_secs(300);
+
+/// How far ahead "no deadline" lies: `Instant + Duration::MAX` overflows, this does not.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `now + wait`, saturating at [`FAR_FUTURE`] from now instead of overflowing.
+fn instant_after(now: Instant, wait: Duration) -> Instant {
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(FAR_FUTURE))
+        .unwrap_or(now)
+}
+
+/// The longest resource path sent (ARM's IDs are far shorter).
+const MAX_PATH_CHARS: usize = 4096;
+
+/// An ARM resource path (`/subscriptions/...`) that can only name something on the endpoint it
+/// is joined to: no scheme, user info, query, fragment, dot segment, empty segment, backslash,
+/// control character or whitespace; each segment is percent-encoded when the URL is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArmPath(String);
+
+impl ArmPath {
+    pub fn parse(path: &str) -> Result<Self, ArmError> {
+        let refuse = |why: String| ArmError::InvalidPath {
+            path: path.to_string(),
+            why,
+        };
+        if path.is_empty() {
+            return Err(refuse("the ID is empty".into()));
+        }
+        if path.chars().count() > MAX_PATH_CHARS {
+            return Err(refuse(format!("it is longer than {MAX_PATH_CHARS} characters")));
+        }
+        let prefix = "/subscriptions/";
+        if !path
+            .get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+        {
+            return Err(refuse("an ARM resource ID starts with /subscriptions/".into()));
+        }
+        if let Some(problem) = path[1..].split('/').find_map(segment_problem) {
+            return Err(refuse(format!("it contains {problem}")));
+        }
+        Ok(Self(path.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn segments(&self) -> impl Iterator<Item = &str> {
+        self.0[1..].split('/')
+    }
+}
+
+impl std::fmt::Display for ArmPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The configured ARM endpoint as a URL: https (or http on a loopback address, for local
+/// fakes), a host, no user info, query or fragment.
+fn parse_endpoint(endpoint: &str) -> Result<Url, String> {
+    let bad = |why: &str| {
+        format!(
+            "armEndpoint {} cannot be used: {why}",
+            crate::azure::ids::shown(endpoint)
+        )
+    };
+    let url = Url::parse(endpoint).map_err(|e| bad(&format!("not a URL ({e})")))?;
+    let loopback = url
+        .host_str()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+        .and_then(|h| h.parse::<std::net::IpAddr>().ok())
+        .is_some_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err(bad("it must be an https URL")),
+    }
+    if url.host().is_none() || !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("it must name a host, without user info"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("it must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+/// The origin of a URL for messages (`scheme://host:port`: no path, no query).
+fn origin_of(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
 
 /// How requests are retried and operations polled.
 #[derive(Debug, Clone)]
@@ -77,16 +180,25 @@ impl ArmResponse {
 struct Inner {
     http: reqwest::Client,
     endpoint: String,
+    /// The endpoint parsed, or why it cannot be used (reported by every call).
+    endpoint_url: Result<Url, String>,
     scope: String,
     tokens: Arc<TokenCache>,
     policy: RetryPolicy,
 }
 
-/// A cheap-to-clone handle; [`ArmClient::with_deadline`] gives a view bound to one deadline.
+/// A cheap-to-clone handle; [`ArmClient::with_deadline`] gives a view bound to one deadline,
+/// [`ArmClient::with_cancel`] one whose waits end when the caller cancels.
 #[derive(Clone)]
 pub struct ArmClient {
     inner: Arc<Inner>,
     deadline: Option<Instant>,
+    /// Turns true when the caller gives up (the engine's Cancel, SIGINT, StopProvider): every
+    /// wait (LRO polls, Ready waits, retry pauses) ends at once with [`ArmError::Cancelled`].
+    cancel: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Overrides the policy's retries of a write refused because another runs (see
+    /// [`ArmClient::without_race_retries`]).
+    race_retries: Option<u32>,
 }
 
 impl std::fmt::Debug for ArmClient {
@@ -126,6 +238,7 @@ impl ArmClient {
         let inner = Inner {
             http,
             endpoint: endpoint.trim_end_matches('/').to_string(),
+            endpoint_url: parse_endpoint(endpoint.trim_end_matches('/')),
             scope: scope.to_string(),
             tokens,
             policy,
@@ -133,19 +246,58 @@ impl ArmClient {
         Self {
             inner: Arc::new(inner),
             deadline: None,
+            cancel: None,
+            race_retries: None,
         }
     }
 
     /// The same client, every call of which must end by `deadline` (the engine's timeout).
     pub fn with_deadline(&self, deadline: Instant) -> Self {
         Self {
-            inner: self.inner.clone(),
             deadline: Some(deadline),
+            ..self.clone()
         }
     }
 
+    /// The same client, whose waits stop as soon as `cancel` turns true.
+    pub fn with_cancel(&self, cancel: tokio::sync::watch::Receiver<bool>) -> Self {
+        Self {
+            cancel: Some(cancel),
+            ..self.clone()
+        }
+    }
+
+    /// The same client, answering a write refused because another operation runs on the
+    /// resource at once instead of retrying it (the caller waits in its own way).
+    pub fn without_race_retries(&self) -> Self {
+        Self {
+            race_retries: Some(0),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the caller has cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|c| *c.borrow())
+    }
+
+    /// Sleeps for `wait`, or ends early with [`ArmError::Cancelled`] when the caller cancels.
+    pub async fn pause_for(&self, wait: Duration, doing: &str) -> Result<(), ArmError> {
+        let Some(mut cancel) = self.cancel.clone() else {
+            tokio::time::sleep(wait).await;
+            return Ok(());
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => Ok(()),
+            _ = cancel.wait_for(|cancelled| *cancelled) => Err(ArmError::Cancelled {
+                doing: doing.to_string(),
+            }),
+        }
+    }
+
+    /// The same client bound to `timeout` from now (a timeout too large to add saturates).
     pub fn with_timeout(&self, timeout: Duration) -> Self {
-        self.with_deadline(Instant::now() + timeout)
+        self.with_deadline(instant_after(Instant::now(), timeout))
     }
 
     pub fn endpoint(&self) -> &str {
@@ -154,13 +306,13 @@ impl ArmClient {
 
     fn deadline(&self) -> Instant {
         self.deadline
-            .unwrap_or_else(|| Instant::now() + self.inner.policy.default_timeout)
+            .unwrap_or_else(|| instant_after(Instant::now(), self.inner.policy.default_timeout))
     }
 
     /// GET a resource: `Ok(None)` when it does not exist (404).
     pub async fn get(&self, path: &str, api_version: &str) -> Result<Option<Value>, ArmError> {
         let deadline = self.deadline();
-        let url = self.url(path, api_version);
+        let url = self.url(path, api_version)?;
         let resp = self.send(Method::GET, &url, None, deadline).await?;
         match resp.status.as_u16() {
             404 => Ok(None),
@@ -247,14 +399,15 @@ impl ArmClient {
         self.write(Verb::Post, path, api_version, body).await
     }
 
-    /// GET a collection, following `nextLink` (verbatim) to the end; a missing parent is `None`.
+    /// GET a collection, following `nextLink` (verbatim, on the ARM endpoint only) to the end; a
+    /// missing parent is `None`.
     pub async fn list(
         &self,
         path: &str,
         api_version: &str,
     ) -> Result<Option<Vec<Value>>, ArmError> {
         let deadline = self.deadline();
-        let mut url = self.url(path, api_version);
+        let mut url = self.url(path, api_version)?;
         let mut items = Vec::new();
         loop {
             let resp = self.send(Method::GET, &url, None, deadline).await?;
@@ -272,7 +425,7 @@ impl ArmClient {
                 .and_then(Value::as_str)
                 .filter(|l| !l.is_empty())
             {
-                Some(next) => url = next.to_string(),
+                Some(next) => url = self.followed("nextLink", next)?,
                 None => return Ok(Some(items)),
             }
         }
@@ -288,7 +441,7 @@ impl ArmClient {
         ready: impl Fn(&Value) -> bool,
     ) -> Result<Value, ArmError> {
         let deadline = self.deadline();
-        let url = self.url(path, api_version);
+        let url = self.url(path, api_version)?;
         let mut wait = Duration::ZERO;
         loop {
             if !wait.is_zero() {
@@ -306,6 +459,31 @@ impl ArmClient {
         }
     }
 
+    /// Polls a resource that does not exist yet (a create someone else started, invisible
+    /// until it ends) up to `polls` times at the default poll interval: the resource once it
+    /// exists, `None` when it still does not. Bounded by the deadline, ended by a cancel.
+    pub async fn poll_until_exists<Id: ArmId>(
+        &self,
+        id: &Id,
+        polls: u32,
+    ) -> Result<Option<Value>, ArmError> {
+        let deadline = self.deadline();
+        let path = id.to_string();
+        let wait = self.inner.policy.default_poll_interval;
+        for _ in 0..polls {
+            self.sleep_until_poll(
+                wait,
+                deadline,
+                &format!("waiting for the create of {path} already running in Azure"),
+            )
+            .await?;
+            if let Some(resource) = self.get_resource(id).await? {
+                return Ok(Some(resource));
+            }
+        }
+        Ok(None)
+    }
+
     async fn write(
         &self,
         verb: Verb,
@@ -314,7 +492,7 @@ impl ArmClient {
         body: Option<&Value>,
     ) -> Result<Option<Value>, ArmError> {
         let deadline = self.deadline();
-        let url = self.url(path, api_version);
+        let url = self.url(path, api_version)?;
         let (method, name) = match verb {
             Verb::Put => (Method::PUT, "PUT"),
             Verb::Patch => (Method::PATCH, "PATCH"),
@@ -347,7 +525,7 @@ impl ArmClient {
     async fn follow(
         &self,
         first: &ArmResponse,
-        url: &str,
+        url: &Url,
         name: &str,
         path: &str,
         verb: Verb,
@@ -355,11 +533,18 @@ impl ArmClient {
     ) -> Result<Option<Value>, ArmError> {
         let is_delete = verb == Verb::Delete;
         let is_post = verb == Verb::Post;
-        let async_url = first.header("azure-asyncoperation").map(str::to_string);
-        let location = first.header("location").map(str::to_string);
         if is_post && first.status.as_u16() != 202 {
             return Ok((!first.body.is_null()).then(|| first.body.clone()));
         }
+        // Both URLs are checked before either is used: a token never goes to another host.
+        let async_url = first
+            .header("azure-asyncoperation")
+            .map(|u| self.followed("Azure-AsyncOperation header", u))
+            .transpose()?;
+        let location = first
+            .header("location")
+            .map(|u| self.followed("Location header", u))
+            .transpose()?;
         let request_id = first.request_id();
         let mut wait = self.poll_delay(first);
         if let Some(status_url) = async_url.filter(|_| !(is_post && location.is_some())) {
@@ -373,7 +558,7 @@ impl ArmClient {
                 let poll = self.send(Method::GET, &status_url, None, deadline).await?;
                 if !poll.status.is_success() {
                     // A status URL that cannot be read says nothing about the operation itself.
-                    return Err(api_error("GET", &status_url, &poll));
+                    return Err(api_error("GET", status_url.path(), &poll));
                 }
                 let status = poll
                     .body
@@ -403,7 +588,7 @@ impl ArmClient {
                 match poll.status.as_u16() {
                     202 => {
                         if let Some(next) = poll.header("location") {
-                            location_url = next.to_string();
+                            location_url = self.followed("Location header", next)?;
                         }
                         wait = self.poll_delay(&poll);
                     }
@@ -477,35 +662,87 @@ impl ArmClient {
     ) -> Result<(), ArmError> {
         let now = Instant::now();
         if now >= deadline || deadline - now < wait {
-            tokio::time::sleep_until(deadline).await;
+            self.pause_for(deadline.saturating_duration_since(now), doing)
+                .await?;
             return Err(ArmError::DeadlineExceeded {
                 doing: doing.to_string(),
                 last_error: None,
             });
         }
-        tokio::time::sleep(wait).await;
-        Ok(())
+        self.pause_for(wait, doing).await
     }
 
-    fn url(&self, path: &str, api_version: &str) -> String {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        format!(
-            "{}{}{sep}api-version={api_version}",
-            self.inner.endpoint, path
-        )
+    /// The URL of a resource path on the endpoint, with `api-version`; a path that could leave
+    /// the endpoint (or is empty) is refused here, before anything is sent.
+    fn url(&self, path: &str, api_version: &str) -> Result<Url, ArmError> {
+        let path = ArmPath::parse(path)?;
+        if api_version.is_empty()
+            || !api_version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            return Err(ArmError::InvalidPath {
+                path: path.to_string(),
+                why: format!("api-version {api_version:?} is not one"),
+            });
+        }
+        let mut url = self.endpoint_url()?.clone();
+        url.path_segments_mut()
+            .map_err(|_| ArmError::Setup("armEndpoint cannot take a path".into()))?
+            .pop_if_empty()
+            .extend(path.segments());
+        url.query_pairs_mut().append_pair("api-version", api_version);
+        self.ensure_on_endpoint(&url, "request")?;
+        Ok(url)
     }
 
-    /// One request with retries. Any answer that is not retried is returned, errors included; a URL
-    /// from Azure (absolute) is used verbatim.
-    pub async fn send(
+    fn endpoint_url(&self) -> Result<&Url, ArmError> {
+        self.inner
+            .endpoint_url
+            .as_ref()
+            .map_err(|why| ArmError::Setup(why.clone()))
+    }
+
+    /// A URL from an answer (`what` names where it came from), if it is on the ARM endpoint.
+    fn followed(&self, what: &str, raw: &str) -> Result<Url, ArmError> {
+        let url = Url::parse(raw.trim()).map_err(|e| ArmError::InvalidResponse {
+            method: "GET".into(),
+            path: what.to_string(),
+            message: format!("the {what} is not an absolute URL ({e})"),
+        })?;
+        self.ensure_on_endpoint(&url, what)?;
+        Ok(url)
+    }
+
+    /// The one check before a token is attached: the URL has the endpoint's scheme, host and
+    /// port, and no user info.
+    fn ensure_on_endpoint(&self, url: &Url, what: &str) -> Result<(), ArmError> {
+        let endpoint = self.endpoint_url()?;
+        if url.origin() == endpoint.origin()
+            && url.username().is_empty()
+            && url.password().is_none()
+        {
+            return Ok(());
+        }
+        Err(ArmError::ForeignUrl {
+            what: what.to_string(),
+            origin: origin_of(url),
+            endpoint: origin_of(endpoint),
+        })
+    }
+
+    /// One request with retries. Any answer that is not retried is returned, errors included. The
+    /// URL must be on the ARM endpoint (checked here, before the token is attached).
+    async fn send(
         &self,
         method: Method,
-        url: &str,
+        url: &Url,
         body: Option<&Value>,
         deadline: Instant,
     ) -> Result<ArmResponse, ArmError> {
+        self.ensure_on_endpoint(url, "request")?;
         let p = &self.inner.policy;
-        let path = display_path(url, &self.inner.endpoint);
+        let path = url.path().to_string();
         let mut transient = 0u32;
         let mut races = 0u32;
         let mut auth_retried = false;
@@ -523,17 +760,18 @@ impl ArmClient {
                     .await
                 {
                     Ok(token) => token?,
+                    // Nothing was sent to ARM yet: the token service was too slow or down, which
+                    // trying again later may cure.
                     Err(_) => {
-                        return Err(ArmError::DeadlineExceeded {
-                            doing: format!("signing in to call {method} {path}"),
-                            last_error: None,
-                        })
+                        return Err(ArmError::CredentialUnavailable(format!(
+                            "no token within the operation's deadline, so {method} {path} was not sent"
+                        )))
                     }
                 };
             let mut req = self
                 .inner
                 .http
-                .request(method.clone(), url)
+                .request(method.clone(), url.clone())
                 .header(AUTHORIZATION, format!("Bearer {}", token.token.secret()))
                 .header("accept", "application/json")
                 .header(reqwest::header::USER_AGENT, crate::azure::http::USER_AGENT)
@@ -603,7 +841,7 @@ impl ArmClient {
                         let last = api_error(method.as_str(), &path, &resp);
                         tracing::debug!(%method, %path, code, attempt = races, "another write is running; retrying");
                         (
-                            races <= p.max_race_retries,
+                            races <= self.race_retries.unwrap_or(p.max_race_retries),
                             retry_after(&resp.headers),
                             last,
                         )
@@ -639,14 +877,13 @@ impl ArmClient {
         }
         let delay = retry_after.unwrap_or_else(|| backoff(&self.inner.policy, attempt));
         let now = Instant::now();
-        if now + delay >= deadline {
+        if now.checked_add(delay).is_none_or(|t| t >= deadline) {
             return Err(ArmError::DeadlineExceeded {
                 doing: "retrying".into(),
                 last_error: Some(last.to_string()),
             });
         }
-        tokio::time::sleep(delay).await;
-        Ok(())
+        self.pause_for(delay, "retrying").await
     }
 }
 
@@ -676,18 +913,34 @@ fn jitter(bound: u64) -> u64 {
     x % bound
 }
 
-/// `Retry-After` in seconds (ARM's form), or `retry-after-ms` / `x-ms-retry-after-ms`.
+/// `Retry-After` in seconds (ARM's form) or as an HTTP-date, or `retry-after-ms` /
+/// `x-ms-retry-after-ms`; at most [`MAX_WAIT_FROM_AZURE`] whatever Azure said.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
-    if let Some(ms) = get("retry-after-ms")
+    let millis = get("retry-after-ms")
         .or_else(|| get("x-ms-retry-after-ms"))
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        return Some(Duration::from_millis(ms));
-    }
-    get("retry-after")
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(Duration::from_secs)
+        .and_then(|v| whole_number(v).map(|ms| Duration::from_millis(ms.unwrap_or(u64::MAX))));
+    let wait = millis.or_else(|| {
+        let v = get("retry-after")?;
+        match whole_number(v) {
+            Some(secs) => Some(Duration::from_secs(secs.unwrap_or(u64::MAX))),
+            None => until_http_date(v),
+        }
+    })?;
+    Some(wait.min(MAX_WAIT_FROM_AZURE))
+}
+
+/// A string of ASCII digits: `Some(Some(n))`, or `Some(None)` when it is too large for a u64
+/// (still a number of seconds, just a huge one); `None` when it is not a whole number.
+fn whole_number(v: &str) -> Option<Option<u64>> {
+    (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())).then(|| v.parse::<u64>().ok())
+}
+
+/// The time from now until an HTTP-date (zero when it is past).
+fn until_http_date(v: &str) -> Option<Duration> {
+    let at = azure_core::time::parse_rfc7231(v).ok()?;
+    let left = at - azure_core::time::OffsetDateTime::now_utc();
+    Some(Duration::try_from(left).unwrap_or(Duration::ZERO))
 }
 
 fn provisioning_state(body: &Value) -> Option<&str> {
@@ -740,16 +993,6 @@ fn operation_failed(
     }
 }
 
-/// The path of a URL for messages (no host, no query: nothing secret, short).
-fn display_path(url: &str, endpoint: &str) -> String {
-    let rest = url.strip_prefix(endpoint).unwrap_or_else(|| {
-        url.split_once("://")
-            .map(|(_, r)| r.find('/').map(|i| &r[i..]).unwrap_or(r))
-            .unwrap_or(url)
-    });
-    rest.split('?').next().unwrap_or(rest).to_string()
-}
-
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut source = e.source();
@@ -786,15 +1029,128 @@ mod tests {
         );
     }
 
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
     #[test]
-    fn paths_in_messages_drop_host_and_query() {
-        assert_eq!(
-            display_path("https://h:1/subscriptions/s?api-version=1", "https://h:1"),
-            "/subscriptions/s"
+    fn every_retry_after_from_azure_is_clamped_and_none_panics() {
+        let cap = Some(MAX_WAIT_FROM_AZURE);
+        for (name, value, want) in [
+            ("retry-after", "18446744073709551615", cap),
+            ("retry-after", "99999999999999999999999999", cap),
+            ("retry-after", "1e19", None),
+            ("retry-after", "-1", None),
+            ("retry-after", "", None),
+            ("retry-after", "7", Some(Duration::from_secs(7))),
+            ("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT", cap),
+            ("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT", Some(Duration::ZERO)),
+            ("retry-after-ms", "18446744073709551615", cap),
+            ("retry-after-ms", "184467440737095516150", cap),
+            ("x-ms-retry-after-ms", "18446744073709551615", cap),
+            ("x-ms-retry-after-ms", "250", Some(Duration::from_millis(250))),
+        ] {
+            assert_eq!(retry_after(&headers(&[(name, value)])), want, "{name}: {value}");
+        }
+    }
+
+    #[test]
+    fn deadlines_from_huge_timeouts_saturate_instead_of_overflowing() {
+        let now = Instant::now();
+        assert!(instant_after(now, Duration::MAX) > now + Duration::from_secs(3600 * 24 * 365));
+        assert_eq!(instant_after(now, Duration::from_secs(5)), now + Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_client_bound_to_an_endless_timeout_does_not_panic() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let tokens = Arc::new(TokenCache::new(Arc::new(
+            crate::azure::CredentialChain::new(Vec::new()),
+        )));
+        let client = ArmClient::new(
+            reqwest::Client::new(),
+            "https://127.0.0.1:9",
+            "https://management.azure.com/.default",
+            tokens,
         );
-        assert_eq!(
-            display_path("https://other/x/y?api-version=1", "https://h:1"),
-            "/x/y"
+        let bound = client.with_timeout(Duration::MAX);
+        assert!(bound.deadline() > Instant::now() + Duration::from_secs(3600));
+        let policy = RetryPolicy {
+            default_timeout: Duration::MAX,
+            ..Default::default()
+        };
+        let unbounded = ArmClient::with_policy(
+            reqwest::Client::new(),
+            "https://127.0.0.1:9",
+            "s",
+            client.inner.tokens.clone(),
+            policy,
         );
+        assert!(unbounded.deadline() > Instant::now());
+    }
+
+    #[test]
+    fn resource_paths_that_could_leave_the_endpoint_are_refused() {
+        let ok = "/subscriptions/s/resourceGroups/rg/providers/P/t/name-1";
+        assert_eq!(ArmPath::parse(ok).unwrap().as_str(), ok);
+        for bad in [
+            "",
+            "subscriptions/s",
+            ":8443/subscriptions/s",
+            ".evil.example/subscriptions/s",
+            "@127.0.0.2/subscriptions/s",
+            "//127.0.0.2/subscriptions/s",
+            "https://127.0.0.2/subscriptions/s",
+            "/subscriptions/s/../../x",
+            "/subscriptions/s/./x",
+            "/subscriptions//s",
+            "/subscriptions/s/",
+            "/subscriptions/s?x=1",
+            "/subscriptions/s#x",
+            "/subscriptions/a@b",
+            "/subscriptions/a\\..\\b",
+            "/subscriptions/a%2e%2e",
+            "/subscriptions/a b",
+            "/subscriptions/a\tb",
+            "/subscriptions/a\nb",
+            "/subscriptions/a\u{0}b",
+            "/_emulator/state",
+        ] {
+            let err = ArmPath::parse(bad).expect_err(bad);
+            assert!(matches!(err, ArmError::InvalidPath { .. }), "{bad:?}: {err}");
+            assert_eq!(err.class(), crate::error::ErrorClass::InvalidArgument);
+        }
+        let long = format!("/subscriptions/{}", "a".repeat(10_000));
+        let message = ArmPath::parse(&long).unwrap_err().to_string();
+        assert!(message.len() < 600, "the refusal repeats the whole path: {}", message.len());
+    }
+
+    #[test]
+    fn only_https_endpoints_or_loopback_http_are_used() {
+        for good in [
+            "https://management.azure.com",
+            "https://127.0.0.1:8443",
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080",
+        ] {
+            assert!(parse_endpoint(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://management.azure.com",
+            "http://10.0.0.1",
+            "ftp://127.0.0.1",
+            "https://user:pw@management.azure.com",
+            "https://management.azure.com?x=1",
+            "management.azure.com",
+        ] {
+            assert!(parse_endpoint(bad).is_err(), "{bad}");
+        }
     }
 }

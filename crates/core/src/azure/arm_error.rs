@@ -120,9 +120,25 @@ pub enum ArmError {
     /// No token could be had.
     #[error("signing in to Microsoft Entra ID: {0}")]
     Credential(String),
+    /// No token could be had because the token service (or identity endpoint) did not answer or
+    /// answered that it is unavailable: trying again later may work.
+    #[error("signing in to Microsoft Entra ID: the token service is unavailable: {0}")]
+    CredentialUnavailable(String),
     /// The HTTP client could not be built (e.g. an unreadable `caCertFile`).
     #[error("{0}")]
     Setup(String),
+    /// A resource path that cannot be sent to ARM as it is (empty, not under `/subscriptions/`,
+    /// or with a segment the URL parser would not keep as one): refused before anything is sent.
+    #[error("{} is not an ARM resource ID that can be sent to Azure: {why}", crate::azure::ids::shown(.path))]
+    InvalidPath { path: String, why: String },
+    /// A URL that would take the bearer token somewhere other than the configured ARM endpoint
+    /// (an Azure-AsyncOperation, Location or nextLink from an answer): nothing was sent to it.
+    #[error("refusing to follow the {what} URL to {origin}: the ARM bearer token is only sent to the configured ARM endpoint {endpoint} (same https scheme, host and port); nothing was sent there")]
+    ForeignUrl {
+        what: String,
+        origin: String,
+        endpoint: String,
+    },
     /// Azure answered something this client cannot read.
     #[error("{method} {path}: unexpected answer: {message}")]
     InvalidResponse {
@@ -130,6 +146,10 @@ pub enum ArmError {
         path: String,
         message: String,
     },
+    /// The caller cancelled (the engine's Cancel, SIGINT, Terraform's StopProvider) while this
+    /// client was waiting; an operation Azure accepted goes on there.
+    #[error("cancelled while {doing}: the provider was asked to stop")]
+    Cancelled { doing: String },
 }
 
 fn request_id_suffix(id: &Option<String>) -> String {
@@ -191,12 +211,15 @@ impl ArmError {
             },
             // A write whose answer never came may or may not have reached Azure.
             Self::Transport { method, .. } if method != "GET" => ErrorClass::Unknown,
-            Self::Transport { .. } => ErrorClass::Unavailable,
-            Self::OperationFailed { .. } | Self::Credential(_) | Self::Setup(_) => {
-                ErrorClass::FailedPrecondition
-            }
+            Self::Transport { .. } | Self::CredentialUnavailable(_) => ErrorClass::Unavailable,
+            Self::InvalidPath { .. } => ErrorClass::InvalidArgument,
+            Self::OperationFailed { .. }
+            | Self::Credential(_)
+            | Self::Setup(_)
+            | Self::ForeignUrl { .. } => ErrorClass::FailedPrecondition,
             Self::Accepted { .. }
             | Self::DeadlineExceeded { .. }
+            | Self::Cancelled { .. }
             | Self::InvalidResponse { .. } => ErrorClass::Unknown,
         }
     }

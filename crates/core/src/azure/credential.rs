@@ -176,6 +176,7 @@ impl TokenCredential for CredentialChain {
             return c.get_token(scopes, options).await;
         }
         let mut reasons = Vec::new();
+        let mut unavailable = false;
         for (i, source) in self.sources.iter().enumerate() {
             match &source.credential {
                 Err(why) => reasons.push(format!("{}: {why}", source.name)),
@@ -186,19 +187,49 @@ impl TokenCredential for CredentialChain {
                         return Ok(token);
                     }
                     Err(e) => {
+                        unavailable |= is_transient(&e);
                         reasons.push(format!("{}: {}", source.name, one_line(&e.to_string())))
                     }
                 },
             }
         }
+        // A source that could not reach its token service keeps the chain's error retryable.
+        let kind = if unavailable {
+            ErrorKind::Connection
+        } else {
+            ErrorKind::Credential
+        };
         Err(azure_core::Error::with_message(
-            ErrorKind::Credential,
+            kind,
             format!(
                 "no credential worked; tried, in order:\n  - {}",
                 reasons.join("\n  - ")
             ),
         ))
     }
+}
+
+/// Whether a credential's error says the token service could not be reached or is unavailable
+/// (no answer, 408, 429, 5xx) rather than that signing in was refused: looked for along the
+/// error's whole chain, since azure_identity wraps the HTTP error in its own.
+pub fn is_transient(error: &azure_core::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = next {
+        if let Some(e) = e.downcast_ref::<azure_core::Error>() {
+            match e.kind() {
+                ErrorKind::Connection | ErrorKind::Io => return true,
+                ErrorKind::HttpResponse { status, .. } => {
+                    let code = u16::from(*status);
+                    if code == 408 || code == 429 || (500..=599).contains(&code) {
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        next = e.source();
+    }
+    false
 }
 
 fn one_line(s: &str) -> String {

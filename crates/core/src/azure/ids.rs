@@ -27,11 +27,54 @@ pub trait ArmId: fmt::Display + Clone + Send + Sync + 'static {
 
 /// An ID that does not have the shape of its type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{id:?} is not a {kind} ID; expected {expected}")]
+#[error("{} is not a {kind} ID{}; expected {expected}", shown(.id), problem_suffix(.problem))]
 pub struct IdError {
     pub kind: &'static str,
     pub id: String,
     pub expected: String,
+    /// What in the ID cannot be sent to ARM, when the shape is right but a segment is not.
+    pub problem: Option<&'static str>,
+}
+
+fn problem_suffix(problem: &Option<&'static str>) -> String {
+    problem.map(|p| format!(": it contains {p}")).unwrap_or_default()
+}
+
+/// The longest ID (or value from Azure) a message repeats in full.
+const SHOWN_CHARS: usize = 200;
+
+/// `value` quoted for a message, cut at [`SHOWN_CHARS`] characters.
+pub fn shown(value: &str) -> String {
+    let mut chars = value.chars();
+    let head: String = chars.by_ref().take(SHOWN_CHARS).collect();
+    if chars.next().is_some() {
+        format!("{head:?}... ({} characters)", value.chars().count())
+    } else {
+        format!("{head:?}")
+    }
+}
+
+/// Why one `/`-separated segment of an ARM path cannot be sent as it is, if it cannot: a
+/// segment must stay one segment of the path on the ARM endpoint, whatever the URL parser makes
+/// of it (no dot segments, no query, fragment, user info or backslash, no control characters
+/// or whitespace). ARM's own names never contain any of these.
+pub fn segment_problem(segment: &str) -> Option<&'static str> {
+    if segment.is_empty() {
+        return Some("an empty segment ('//' or a '/' at the end)");
+    }
+    if segment == "." || segment == ".." {
+        return Some("a '.' or '..' segment");
+    }
+    segment.chars().find_map(|c| match c {
+        '?' => Some("a '?'"),
+        '#' => Some("a '#'"),
+        '@' => Some("an '@'"),
+        '\\' => Some("a backslash"),
+        '%' => Some("a '%'"),
+        c if c.is_control() => Some("a control character"),
+        c if c.is_whitespace() => Some("whitespace"),
+        _ => None,
+    })
 }
 
 /// Splits `/subscriptions/{s}/resourceGroups/{g}/providers/{ns}/{t1}/{n1}[/{t2}/{n2}]` and checks
@@ -53,6 +96,7 @@ fn parse_parts(
         kind,
         id: id.to_string(),
         expected: expected.clone(),
+        problem: None,
     };
     let trimmed = id.trim().trim_end_matches('/');
     let Some(rest) = trimmed.strip_prefix('/') else {
@@ -61,6 +105,12 @@ fn parse_parts(
     let segs: Vec<&str> = rest.split('/').collect();
     if segs.len() != 6 + 2 * types.len() || segs.iter().any(|s| s.is_empty()) {
         return Err(err());
+    }
+    if let Some(problem) = segs.iter().find_map(|s| segment_problem(s)) {
+        return Err(IdError {
+            problem: Some(problem),
+            ..err()
+        });
     }
     let key = |i: usize, want: &str| segs[i].eq_ignore_ascii_case(want);
     if !(key(0, "subscriptions")
@@ -272,4 +322,40 @@ arm_id!(FederatedCredentialId, MANAGED_IDENTITY_API_VERSION);
 pub fn same_id(a: &str, b: &str) -> bool {
     a.trim_end_matches('/')
         .eq_ignore_ascii_case(b.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SERVER: &str =
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg";
+
+    #[test]
+    fn ids_whose_names_would_not_stay_one_url_segment_are_refused_naming_why() {
+        assert!(FlexibleServerId::parse(SERVER).is_ok());
+        for (name, why) in [
+            ("pg?api-version=1", "a '?'"),
+            ("pg#x", "a '#'"),
+            ("..", "a '.' or '..' segment"),
+            ("pg@127.0.0.2", "an '@'"),
+            ("pg\\x", "a backslash"),
+            ("pg%2e", "a '%'"),
+            ("pg\u{7}", "a control character"),
+            ("pg x", "whitespace"),
+        ] {
+            let id = SERVER.replace("/pg", &format!("/{name}"));
+            let err = FlexibleServerId::parse(&id).expect_err(&id);
+            assert_eq!(err.problem, Some(why), "{id:?}");
+            assert!(err.to_string().contains(&format!("it contains {why}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_refusal_shows_a_long_id_cut_short() {
+        let id = format!("{SERVER}/{}", "x".repeat(100_000));
+        let message = FlexibleServerId::parse(&id).unwrap_err().to_string();
+        assert!(message.len() < 600, "{} characters", message.len());
+        assert!(message.contains("(100"), "{message}");
+    }
 }

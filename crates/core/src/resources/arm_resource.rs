@@ -12,7 +12,7 @@ use crate::azure::ids::{ArmId, FlexibleServerId, IdError, ManagedIdentityId};
 use crate::azure::locks::LockGuard;
 use crate::azure::{ArmClient, ArmError, Azure};
 use crate::props::Props;
-use crate::resource::{Context, Created, Error, ReadOutcome};
+use crate::resource::{Context, Created, Error, ReadOutcome, Severity};
 use crate::resources::arm_fields::{from_arm, to_arm, ArmField};
 use crate::spec::ResourceSpec;
 use serde_json::Value;
@@ -148,6 +148,45 @@ async fn before_write(
     Ok(Some(guard))
 }
 
+/// The tag a create writes on a taggable resource: the caller's opaque mark of who creates it
+/// (`Context::create_mark`). A create that finds the resource there already adopts it only
+/// when this tag holds its own mark: that resource was left by an interrupted create of the
+/// same stack and resource. The tag never reaches the program's `tags` (see `without_mark`).
+pub const CREATE_MARK_TAG: &str = "pgentra-create";
+
+/// How many polls (at the default interval) of a create already running in Azure before the
+/// PUT is tried again (that create may have failed, and then nothing ever appears).
+const POLLS_BEFORE_RETRYING_THE_PUT: u32 = 6;
+
+/// The resource as the program sees it: without the create mark (and without `tags` when the
+/// mark was the only tag), so the mark never shows as a difference in a preview or refresh.
+fn without_mark(resource: &Value) -> std::borrow::Cow<'_, Value> {
+    let Some(tags) = resource.get("tags").and_then(Value::as_object) else {
+        return std::borrow::Cow::Borrowed(resource);
+    };
+    if !tags.contains_key(CREATE_MARK_TAG) {
+        return std::borrow::Cow::Borrowed(resource);
+    }
+    let mut resource = resource.clone();
+    let tags = resource["tags"].as_object_mut().expect("tags is an object");
+    tags.remove(CREATE_MARK_TAG);
+    if tags.is_empty() {
+        resource.as_object_mut().map(|r| r.remove("tags"));
+    }
+    std::borrow::Cow::Owned(resource)
+}
+
+/// A write refused because another operation runs on the resource (ARM's overlapping-write
+/// codes): on a create whose GET said "not there", a create already running in Azure.
+fn is_overlapping_write(error: &ArmError) -> bool {
+    matches!(error.status(), Some(400 | 409 | 429))
+        && error.code().is_some_and(|code| {
+            crate::azure::arm::RACE_CODES
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(code))
+        })
+}
+
 /// A write Azure accepted and then lost still has an ID: the engine keeps it in the state
 /// (ErrorResourceInitFailed) rather than orphaning the resource.
 fn accepted_or(error: ArmError, id: &str, inputs: &Props) -> Error {
@@ -184,7 +223,7 @@ impl<Id: ArmId> ArmBinding<Id> {
     fn state_after(&self, inputs: &Props, resource: &Value) -> Props {
         let mut state = inputs.clone();
         state.provider_chosen.clear();
-        for (name, value) in from_arm(self.fields, resource, inputs).values {
+        for (name, value) in from_arm(self.fields, &without_mark(resource), inputs).values {
             state.set(&name, value);
         }
         state
@@ -196,30 +235,135 @@ impl<Id: ArmId> ArmBinding<Id> {
             .await
     }
 
+    /// Whether Azure keeps tags on this type (the create mark goes there).
+    fn is_taggable(&self) -> bool {
+        self.fields.iter().any(|f| f.path == "tags" && !f.read_only)
+    }
+
     /// Create with a body of the resource's own: fails when the resource exists already (ARM's
-    /// PUT would silently take it over).
+    /// PUT would silently take it over), unless it carries this caller's create mark (an
+    /// interrupted create of the same stack and resource), which is adopted with a warning. A
+    /// create already running in Azure (invisible until it ends) is waited for, not written
+    /// into, and then judged the same way.
     pub async fn create_with(
         &self,
         ctx: &Context,
         inputs: &Props,
-        body: Value,
+        mut body: Value,
     ) -> Result<Created, Error> {
         let (azure, arm) = (ctx.azure()?, ctx.arm()?);
         let id = self.id_for(ctx, inputs)?;
-        let _guard = before_write(azure, &arm, (self.scope)(&id), Write::Create).await?;
-        if arm.get_resource(&id).await?.is_some() {
+        let scope = (self.scope)(&id);
+        // Only a server's own writes make Azure refuse a write to it as overlapping: a child's
+        // or a credential's refusal is about its parent and is retried as usual.
+        let is_server = matches!(scope, WriteScope::Server(_));
+        let put_arm = if is_server {
+            arm.without_race_retries()
+        } else {
+            arm.clone()
+        };
+        let _guard = before_write(azure, &arm, scope, Write::Create).await?;
+        let mark = ctx.create_mark.as_deref().filter(|_| self.is_taggable());
+        if let Some(mark) = mark {
+            if !body["tags"].is_object() {
+                body["tags"] = Value::Object(Default::default());
+            }
+            body["tags"][CREATE_MARK_TAG] = Value::String(mark.to_owned());
+        }
+        let mut existing = arm.get_resource(&id).await?;
+        let mut waited = false;
+        loop {
+            if let Some(found) = existing {
+                return self
+                    .adopt_or_refuse(ctx, &arm, &id, inputs, &body, &found, mark, waited)
+                    .await;
+            }
+            match put_arm.put_resource(&id, &body).await {
+                Ok(resource) => {
+                    return Ok(Created {
+                        outputs: self.state_after(inputs, &resource),
+                        id: id.to_string(),
+                    })
+                }
+                Err(error) if is_server && is_overlapping_write(&error) => {
+                    if !waited {
+                        ctx.log.log(
+                            Severity::Warning,
+                            &format!(
+                                "a create of {id} is already running in Azure (left by an interrupted run, or someone else's); waiting for it to finish instead of writing into it"
+                            ),
+                        );
+                    }
+                    waited = true;
+                    existing = arm
+                        .poll_until_exists(&id, POLLS_BEFORE_RETRYING_THE_PUT)
+                        .await?;
+                }
+                Err(error) => return Err(accepted_or(error, &id.to_string(), inputs)),
+            }
+        }
+    }
+
+    /// A resource found where a create was to make it: adopted when it carries this caller's
+    /// create mark (the body is written again, as the interrupted create meant to), refused
+    /// ("import it") otherwise.
+    #[allow(clippy::too_many_arguments)]
+    async fn adopt_or_refuse(
+        &self,
+        ctx: &Context,
+        arm: &ArmClient,
+        id: &Id,
+        inputs: &Props,
+        body: &Value,
+        found: &Value,
+        mark: Option<&str>,
+        waited: bool,
+    ) -> Result<Created, Error> {
+        let found_mark = found["tags"][CREATE_MARK_TAG].as_str();
+        let Some(mark) = mark.filter(|m| found_mark == Some(*m)) else {
             return Err(Error::AlreadyExists {
                 id: id.to_string(),
                 token: self.spec.token,
             });
-        }
-        match arm.put_resource(&id, &body).await {
-            Ok(resource) => Ok(Created {
-                outputs: self.state_after(inputs, &resource),
+        };
+        // Where Azure shows a server while its create runs, it is not Ready yet: wait for it
+        // rather than writing into the running operation.
+        let state = found["properties"]["state"].as_str();
+        let running_now = matches!((self.scope)(id), WriteScope::Server(_))
+            && state.is_some_and(|s| s != "Ready");
+        let running = if waited {
+            "; its create was still running in Azure and was waited for"
+        } else if running_now {
+            "; its create is still running in Azure: waiting for it"
+        } else {
+            ""
+        };
+        ctx.log.log(
+            Severity::Warning,
+            &format!(
+                "adopting {id}, left by an interrupted create of this same resource (create mark {mark}){running}; then writing the program's settings to it"
+            ),
+        );
+        // The resource exists and is this one's: whatever fails now, the engine keeps its ID.
+        let adopted_but = |error: ArmError| {
+            let mut outputs = inputs.clone();
+            outputs.provider_chosen.clear();
+            Error::InitFailed {
                 id: id.to_string(),
-            }),
-            Err(error) => Err(accepted_or(error, &id.to_string(), inputs)),
+                outputs,
+                reason: format!("adopting {id}: {error}"),
+            }
+        };
+        if running_now {
+            arm.wait_for_resource(id, "Ready", |body| body["properties"]["state"] == "Ready")
+                .await
+                .map_err(adopted_but)?;
         }
+        let resource = arm.put_resource(id, body).await.map_err(adopted_but)?;
+        Ok(Created {
+            outputs: self.state_after(inputs, &resource),
+            id: id.to_string(),
+        })
     }
 
     /// The resource as Azure has it (`None` when it does not exist).
@@ -240,7 +384,7 @@ impl<Id: ArmId> ArmBinding<Id> {
             return Ok(None);
         };
         let mut outputs = (self.inputs_of_id)(&typed);
-        for (name, value) in from_arm(self.fields, &resource, state).values {
+        for (name, value) in from_arm(self.fields, &without_mark(&resource), state).values {
             outputs.set(&name, value);
         }
         outputs.inherit_secrets(state);
@@ -348,6 +492,51 @@ mod tests {
             (federated_credential::BINDING.scope)(&credential),
             WriteScope::Identity(ManagedIdentityId::parse(identity).unwrap())
         );
+    }
+
+    #[test]
+    fn the_create_mark_never_reaches_the_programs_tags() {
+        use super::{without_mark, CREATE_MARK_TAG};
+        use serde_json::json;
+        let only_mark = json!({"location": "eastus", "tags": {CREATE_MARK_TAG: "pulumi-00"}});
+        assert_eq!(*without_mark(&only_mark), json!({"location": "eastus"}));
+        let with_others = json!({"tags": {CREATE_MARK_TAG: "pulumi-00", "team": "data"}});
+        assert_eq!(
+            *without_mark(&with_others),
+            json!({"tags": {"team": "data"}})
+        );
+        let unmarked = json!({"tags": {}});
+        assert_eq!(
+            *without_mark(&unmarked),
+            unmarked,
+            "an empty map the program set stays"
+        );
+    }
+
+    #[test]
+    fn only_arms_overlapping_write_codes_mean_another_operation_runs() {
+        use super::is_overlapping_write;
+        use crate::azure::arm_error::{ArmError, ErrorBody};
+        let answer = |status: u16, code: &str| ArmError::Api {
+            method: "PUT".into(),
+            path: "/x".into(),
+            status,
+            body: Box::new(ErrorBody {
+                code: code.into(),
+                ..Default::default()
+            }),
+            request_id: None,
+        };
+        assert!(is_overlapping_write(&answer(
+            409,
+            "AnotherOperationInProgress"
+        )));
+        assert!(is_overlapping_write(&answer(409, "ServerBusy")));
+        assert!(!is_overlapping_write(&answer(409, "Conflict")));
+        assert!(!is_overlapping_write(&answer(
+            500,
+            "AnotherOperationInProgress"
+        )));
     }
 
     #[test]
