@@ -13,6 +13,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=../../proto");
     let descriptors = protox::compile(files, ["../../proto"])?;
     tonic_prost_build::configure()
+        // prost's codec answers a request that does not decode (nested past protobuf's
+        // recursion limit) with INTERNAL; ours says INVALID_ARGUMENT and names the property.
+        .codec_path("crate::wire_codec::WireCodec")
         .build_server(true)
         .build_client(true)
         .compile_fds(descriptors)?;

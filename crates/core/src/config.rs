@@ -21,6 +21,7 @@ pub static CONFIG: &[Property] = &[
         .secret()
         .env(&["AZURE_CLIENT_SECRET", "ARM_CLIENT_SECRET"]),
     Property::input("oidcTokenFilePath", Type::String, "A file holding a federated (workload identity) token, re-read on every sign-in because it is rotated.")
+        .max_bytes(PATH_MAX_BYTES)
         .env(&["AZURE_FEDERATED_TOKEN_FILE", "ARM_OIDC_TOKEN_FILE_PATH"]),
     Property::input("useMsi", Type::Boolean, "Sign in with the managed identity of the machine running the deployment.")
         .env(&["ARM_USE_MSI"]),
@@ -35,8 +36,56 @@ pub static CONFIG: &[Property] = &[
         .rule(rules::https_url)
         .env(&["AZURE_AUTHORITY_HOST"]),
     Property::input("caCertFile", Type::String, "A PEM file with an extra CA certificate trusted for ARM, Entra and PostgreSQL TLS.")
+        .max_bytes(PATH_MAX_BYTES)
         .env(&["PGENTRA_CA_CERT_FILE"]),
 ];
+
+/// The longest file path accepted (Linux's PATH_MAX).
+const PATH_MAX_BYTES: usize = 4096;
+
+/// The largest caCertFile read: a bundle of every public root CA is about 250 KiB.
+pub const MAX_CA_CERT_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Why `path` cannot be `property`'s file, looking only at its metadata: a FIFO or a device
+/// would block the read (Configure would hang), a directory or an oversized file is a mistake.
+pub fn file_problem(property: &str, path: &str, max_bytes: u64) -> Option<String> {
+    let shown = crate::spec::shown(path);
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(e) => return Some(format!("{property}: cannot read {shown}: {e}")),
+    };
+    if !metadata.is_file() {
+        return Some(format!(
+            "{property}: {shown} is not a regular file (a FIFO, socket, device or directory); give the path of a PEM file"
+        ));
+    }
+    (metadata.len() > max_bytes).then(|| {
+        format!(
+            "{property}: {shown} is {} bytes; a CA certificate file is at most {max_bytes} bytes",
+            metadata.len()
+        )
+    })
+}
+
+/// Reads a CA certificate file after [`file_problem`] found nothing wrong, never more than
+/// [`MAX_CA_CERT_FILE_BYTES`] (the file may grow between the look and the read).
+pub fn read_ca_cert_file(path: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    if let Some(problem) = file_problem("caCertFile", path, MAX_CA_CERT_FILE_BYTES) {
+        return Err(problem);
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_CA_CERT_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("caCertFile: reading {}: {e}", crate::spec::shown(path)))?;
+    if bytes.len() as u64 > MAX_CA_CERT_FILE_BYTES {
+        return Err(format!(
+            "caCertFile: {} grew past {MAX_CA_CERT_FILE_BYTES} bytes",
+            crate::spec::shown(path)
+        ));
+    }
+    Ok(bytes)
+}
 
 /// Validates provider config values (typed: adapters whose config arrives as text convert it
 /// first, see [`typed_from_text`]) and fills the defaults.
@@ -163,11 +212,19 @@ impl ProviderConfig {
             vec![CheckFailure::new(
                 "environment",
                 format!(
-                    "{environment:?} is not allowed; use one of: {}",
+                    "{} is not allowed; use one of: {}",
+                    crate::spec::shown(&environment),
                     ENVIRONMENTS.join(", ")
                 ),
             )]
         })?;
+        // Configure reads caCertFile at once: a FIFO there would block it for ever.
+        if let Some(path) = lookup("caCertFile") {
+            if let Some(problem) = file_problem("caCertFile", &path, MAX_CA_CERT_FILE_BYTES) {
+                let reason = problem.trim_start_matches("caCertFile: ").to_owned();
+                return Err(vec![CheckFailure::new("caCertFile", reason)]);
+            }
+        }
         Ok(Self {
             subscription_id: lookup("subscriptionId"),
             tenant_id: lookup("tenantId"),
@@ -186,6 +243,30 @@ impl ProviderConfig {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_fifo_or_directory_as_ca_cert_file_is_refused_at_once_naming_the_property() {
+        let dir = std::env::temp_dir().join(format!("pgentra-cafile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("ca.pem");
+        let _ = std::fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+        assert!(made.success());
+        for path in [fifo.to_str().unwrap(), dir.to_str().unwrap()] {
+            let args = props(json!({ "caCertFile": path }));
+            let problems = ProviderConfig::resolve(&args, |_| None).expect_err(path);
+            assert_eq!(problems[0].property, "caCertFile");
+            assert!(problems[0].reason.contains("not a regular file"), "{}", problems[0].reason);
+            assert!(read_ca_cert_file(path).is_err());
+        }
+        let big = dir.join("big.pem");
+        std::fs::write(&big, vec![b'A'; MAX_CA_CERT_FILE_BYTES as usize + 1]).unwrap();
+        let problems = ProviderConfig::resolve(&props(json!({ "caCertFile": big.to_str().unwrap() })), |_| None)
+            .expect_err("oversized");
+        assert!(problems[0].reason.contains("at most"), "{}", problems[0].reason);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -17,6 +17,48 @@ pub enum ErrorClass {
     FailedPrecondition,
     /// The operation's own deadline ran out before it could finish; nothing was committed.
     DeadlineExceeded,
+    /// The caller cancelled the operation (Pulumi's Cancel, Terraform's StopProvider) before
+    /// it finished; what was accepted before that goes on where it runs.
+    Cancelled,
     /// The write may or may not have happened (accepted then lost, or timed out mid-write).
     Unknown,
+}
+
+impl ErrorClass {
+    /// Every class, so each adapter's mapping is tested over all of them.
+    pub const ALL: [ErrorClass; 8] = [
+        ErrorClass::Unavailable,
+        ErrorClass::InvalidArgument,
+        ErrorClass::NotFound,
+        ErrorClass::AlreadyExists,
+        ErrorClass::FailedPrecondition,
+        ErrorClass::DeadlineExceeded,
+        ErrorClass::Cancelled,
+        ErrorClass::Unknown,
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorClass;
+
+    #[test]
+    fn all_lists_every_class_once() {
+        // The match fails to compile when a class is added without being listed in ALL.
+        let index = |class: ErrorClass| match class {
+            ErrorClass::Unavailable => 0,
+            ErrorClass::InvalidArgument => 1,
+            ErrorClass::NotFound => 2,
+            ErrorClass::AlreadyExists => 3,
+            ErrorClass::FailedPrecondition => 4,
+            ErrorClass::DeadlineExceeded => 5,
+            ErrorClass::Cancelled => 6,
+            ErrorClass::Unknown => 7,
+        };
+        let mut seen = [false; ErrorClass::ALL.len()];
+        for class in ErrorClass::ALL {
+            assert!(!std::mem::replace(&mut seen[index(class)], true), "{class:?} twice");
+        }
+        assert!(seen.iter().all(|&s| s));
+    }
 }

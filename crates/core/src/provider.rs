@@ -68,6 +68,67 @@ impl Cancellation {
     }
 }
 
+/// The longest deadline a caller can set: 30 days. A deadline is `Instant::now() + timeout`,
+/// which panics past the platform's clock range (an engine timeout of 1e19 seconds or `inf`
+/// would kill the RPC mid-create), and no operation of pgentra's outlives a month.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+impl Operation {
+    /// An operation bounded by `timeout` (clamped to [`MAX_TIMEOUT`]), or unbounded by the
+    /// caller when `None`.
+    pub fn new(log: Arc<dyn LogSink>, timeout: Option<Duration>) -> Self {
+        Self {
+            log,
+            timeout: timeout.map(clamp_timeout),
+            create_mark: None,
+        }
+    }
+
+    /// An operation whose caller gave its timeout as seconds in a double (Pulumi's engine):
+    /// zero, negative or NaN means no timeout; anything past [`MAX_TIMEOUT`], infinity
+    /// included, is [`MAX_TIMEOUT`]. Never panics, whatever the number.
+    pub fn with_timeout_seconds(log: Arc<dyn LogSink>, seconds: f64) -> Self {
+        Self::new(log, timeout_from_seconds(seconds))
+    }
+}
+
+/// A write that failed after the resource came to exist carries its outputs to the state:
+/// they keep the inputs' secret marks like a successful write's outputs do.
+fn with_secret_marks(error: Error, inputs: &Props) -> Error {
+    match error {
+        Error::InitFailed {
+            id,
+            mut outputs,
+            reason,
+        } => {
+            outputs.inherit_secrets(inputs);
+            outputs.provider_chosen.clear();
+            Error::InitFailed {
+                id,
+                outputs,
+                reason,
+            }
+        }
+        other => other,
+    }
+}
+
+/// Seconds as a double -> a timeout: `None` for zero, negative or NaN, clamped to [`MAX_TIMEOUT`].
+pub fn timeout_from_seconds(seconds: f64) -> Option<Duration> {
+    if seconds.is_nan() || seconds <= 0.0 {
+        return None;
+    }
+    if seconds >= MAX_TIMEOUT.as_secs_f64() {
+        return Some(MAX_TIMEOUT);
+    }
+    // In range and finite, so this cannot fail; the fallback only keeps it panic-free.
+    Some(Duration::try_from_secs_f64(seconds).unwrap_or(MAX_TIMEOUT))
+}
+
+fn clamp_timeout(timeout: Duration) -> Duration {
+    timeout.min(MAX_TIMEOUT)
+}
+
 /// The result of checking a resource's inputs: the values the operations get, and what is
 /// wrong with them (empty when they pass).
 #[derive(Debug, Clone, Default)]
@@ -142,7 +203,8 @@ impl Provider {
             config: configured.config,
             log: op.log.clone(),
             azure: Some(configured.azure),
-            timeout: op.timeout,
+            // Clamped again: an Operation built field by field skipped `Operation::new`.
+            timeout: op.timeout.map(clamp_timeout),
             cancel: Some(self.cancellation.receiver()),
             create_mark: op.create_mark.clone(),
         })
@@ -192,7 +254,10 @@ impl Provider {
         op: &Operation,
     ) -> Result<Created, Error> {
         let ctx = self.context(op)?;
-        let mut created = resource.create(&ctx, inputs).await?;
+        let mut created = resource
+            .create(&ctx, inputs)
+            .await
+            .map_err(|e| with_secret_marks(e, inputs))?;
         created.outputs.inherit_secrets(inputs);
         created.outputs.provider_chosen.clear();
         Ok(created)
@@ -227,7 +292,10 @@ impl Provider {
         op: &Operation,
     ) -> Result<Props, Error> {
         let ctx = self.context(op)?;
-        let mut outputs = resource.update(&ctx, id, olds, news).await?;
+        let mut outputs = resource
+            .update(&ctx, id, olds, news)
+            .await
+            .map_err(|e| with_secret_marks(e, news))?;
         outputs.inherit_secrets(news);
         outputs.provider_chosen.clear();
         Ok(outputs)
@@ -291,6 +359,12 @@ pub fn check(resource: &dyn Resource, news: &Props, olds: &Props) -> Checked {
     if failures.is_empty() {
         resource.fill_computed(&mut inputs);
         resource.validate(&inputs, olds, &mut failures);
+    }
+    // A resource's own rules quote what they refuse: bound every echo whatever its source.
+    for failure in &mut failures {
+        let top = failure.property.split(['.', '[']).next().unwrap_or_default();
+        let value = news.values.get(top).cloned().unwrap_or(serde_json::Value::Null);
+        failure.reason = crate::spec::bounded_reason(std::mem::take(&mut failure.reason), &value);
     }
     Checked { inputs, failures }
 }
@@ -371,5 +445,46 @@ mod tests {
             *cancellation.receiver().borrow(),
             "later operations see it too"
         );
+    }
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+
+    struct Silent;
+    impl LogSink for Silent {
+        fn log(&self, _: Severity, _: &str) {}
+    }
+
+    #[test]
+    fn engine_timeouts_of_any_double_never_panic_and_clamp_to_the_documented_maximum() {
+        let cases = [
+            (f64::INFINITY, Some(MAX_TIMEOUT)),
+            (1e19, Some(MAX_TIMEOUT)),
+            (f64::MAX, Some(MAX_TIMEOUT)),
+            (f64::NAN, None),
+            (-f64::NAN, None),
+            (f64::NEG_INFINITY, None),
+            (-5.0, None),
+            (0.0, None),
+            (-0.0, None),
+            (2.5, Some(Duration::from_millis(2500))),
+            (f64::MIN_POSITIVE, Some(Duration::ZERO)),
+        ];
+        for (seconds, expected) in cases {
+            let op = Operation::with_timeout_seconds(Arc::new(Silent), seconds);
+            assert_eq!(op.timeout, expected, "{seconds}");
+            if let Some(timeout) = op.timeout {
+                // The deadline arithmetic every operation does must not overflow.
+                let _ = std::time::Instant::now() + timeout;
+            }
+        }
+    }
+
+    #[test]
+    fn an_operation_built_with_a_huge_duration_is_clamped_too() {
+        let op = Operation::new(Arc::new(Silent), Some(Duration::MAX));
+        assert_eq!(op.timeout, Some(MAX_TIMEOUT));
     }
 }

@@ -100,6 +100,55 @@ pub struct Property {
     pub rule: Option<Rule>,
     /// Provider config only: environment variables read when the value is not set.
     pub env: &'static [&'static str],
+    /// For strings (and the strings in its lists and maps): the most bytes accepted. Names have
+    /// tighter limits in their rules (Azure's, PostgreSQL's 63 bytes); this bounds the rest.
+    pub max_bytes: usize,
+}
+
+/// The longest string any property accepts unless it says otherwise ([`Property::max_bytes`]):
+/// longer than every Azure name, URL or ID and every PostgreSQL name pgentra takes.
+pub const MAX_STRING_BYTES: usize = 2048;
+
+/// The largest whole number accepted: 2^53 - 1, the largest every wire carries exactly.
+pub const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// A value echoed in a refusal: quoted, and cut to its first 60 characters with its length
+/// in bytes when longer, so a megabyte value is never sent back.
+pub fn shown(text: &str) -> String {
+    const SHOWN_CHARS: usize = 60;
+    match text.char_indices().nth(SHOWN_CHARS) {
+        None => format!("{text:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &text[..cut], text.len()),
+    }
+}
+
+/// A refusal's reason with every long string of `value` echoed in it cut as [`shown`] cuts
+/// it, and the whole reason bounded too (rules quote the value they refuse).
+pub fn bounded_reason(reason: String, value: &Value) -> String {
+    const MAX_REASON_BYTES: usize = 1024;
+    let mut reason = reason;
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::String(s) if s.chars().nth(60).is_some() => {
+                let quoted = format!("{s:?}");
+                if reason.contains(&quoted) {
+                    reason = reason.replace(&quoted, &shown(s));
+                }
+            }
+            Value::Array(items) => pending.extend(items),
+            Value::Object(map) => pending.extend(map.values()),
+            _ => {}
+        }
+    }
+    if reason.len() > MAX_REASON_BYTES {
+        let mut cut = MAX_REASON_BYTES;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason = format!("{}… ({} bytes)", &reason[..cut], reason.len());
+    }
+    reason
 }
 
 impl Property {
@@ -118,6 +167,7 @@ impl Property {
             allowed: &[],
             rule: None,
             env: &[],
+            max_bytes: MAX_STRING_BYTES,
         }
     }
     pub const fn output(name: &'static str, ty: Type, doc: &'static str) -> Self {
@@ -197,6 +247,10 @@ impl Property {
     }
     pub const fn env(self, env: &'static [&'static str]) -> Self {
         Self { env, ..self }
+    }
+    /// Raises (or lowers) [`MAX_STRING_BYTES`] for this property (a file path: 4096).
+    pub const fn max_bytes(self, max_bytes: usize) -> Self {
+        Self { max_bytes, ..self }
     }
     pub fn is_input(&self) -> bool {
         matches!(self.role, Role::Input { .. })
@@ -373,6 +427,10 @@ fn check_value(
         ));
         return value.clone();
     }
+    if let Some(reason) = beyond_limits(property, ty, value) {
+        failures.push(CheckFailure::new(at, reason));
+        return value.clone();
+    }
     let value = match (ty, value) {
         (Type::Object(object), Value::Object(map)) => {
             Value::Object(check_properties(object.properties, map, at, failures))
@@ -427,8 +485,8 @@ fn check_value(
                 failures.push(CheckFailure::new(
                     at,
                     format!(
-                        "{:?} is not allowed; use one of: {}",
-                        s,
+                        "{} is not allowed; use one of: {}",
+                        shown(s),
                         property.allowed.join(", ")
                     ),
                 ));
@@ -438,10 +496,40 @@ fn check_value(
     }
     if let Some(rule) = property.rule {
         if let Err(reason) = rule(&value) {
-            failures.push(CheckFailure::new(at, reason));
+            failures.push(CheckFailure::new(at, bounded_reason(reason, &value)));
         }
     }
     value
+}
+
+/// What no property accepts whatever its rule: NUL characters (PostgreSQL refuses them, C
+/// strings end at them), strings or map keys past the property's byte limit, and whole
+/// numbers beyond what the wires carry exactly.
+fn beyond_limits(property: &Property, ty: &Type, value: &Value) -> Option<String> {
+    let text = |s: &str| {
+        if s.contains('\0') {
+            return Some(format!(
+                "{} contains a NUL character, which neither Azure nor PostgreSQL accepts",
+                shown(s)
+            ));
+        }
+        (s.len() > property.max_bytes).then(|| {
+            format!(
+                "{} is too long: at most {} bytes are accepted",
+                shown(s),
+                property.max_bytes
+            )
+        })
+    };
+    match (ty, value) {
+        (Type::String, Value::String(s)) => text(s),
+        (Type::Map(_), Value::Object(map)) => map.keys().find_map(|k| text(k)),
+        (Type::Integer, Value::Number(n)) => n
+            .as_f64()
+            .filter(|f| f.abs() > MAX_SAFE_INTEGER)
+            .map(|_| format!("{n} is out of range: use a whole number between -{MAX_SAFE_INTEGER} and {MAX_SAFE_INTEGER}")),
+        _ => None,
+    }
 }
 
 fn type_mismatch(ty: &Type, value: &Value) -> Option<&'static str> {
@@ -466,7 +554,7 @@ fn type_mismatch(ty: &Type, value: &Value) -> Option<&'static str> {
 
 fn describe(value: &Value) -> String {
     match value {
-        Value::String(s) => format!("the string {s:?}"),
+        Value::String(s) => format!("the string {}", shown(s)),
         Value::Number(n) => format!("the number {n}"),
         Value::Bool(b) => format!("{b}"),
         Value::Array(_) => "a list".into(),

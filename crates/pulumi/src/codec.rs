@@ -35,13 +35,78 @@ const UNKNOWN_SENTINELS: &[&str] = &[
     "e48ece36-62e2-4504-bad9-02848725956a",
 ];
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum CodecError {
-    #[error("property {path}: {what} values are not supported by pgentra")]
     Unsupported { path: String, what: &'static str },
-    #[error("property {path}: unrecognised special value signature {signature:?}")]
     UnknownSignature { path: String, signature: String },
+    NotFinite { path: String, value: f64 },
+    TooDeep { path: String },
+    /// The core's own unknown marker sent as text: it would pass Check as "not known yet".
+    Marker { path: String },
 }
+
+impl std::fmt::Display for CodecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "property {}: {}", self.path(), self.reason())
+    }
+}
+
+impl std::error::Error for CodecError {}
+
+impl CodecError {
+    fn path(&self) -> &str {
+        match self {
+            CodecError::Unsupported { path, .. }
+            | CodecError::UnknownSignature { path, .. }
+            | CodecError::NotFinite { path, .. }
+            | CodecError::TooDeep { path }
+            | CodecError::Marker { path } => path,
+        }
+    }
+
+    /// The top-level property the problem is in (a Check failure names it).
+    pub fn property(&self) -> &str {
+        let path = self.path();
+        let end = path.find(['.', '[']).unwrap_or(path.len());
+        &path[..end]
+    }
+
+    /// What is wrong, without the property (a Check failure names the property apart).
+    pub fn reason(&self) -> String {
+        let path = self.path();
+        let at = match path.find(['.', '[']) {
+            Some(i) => format!(" (at {})", bounded(&path[i..])),
+            None => String::new(),
+        };
+        match self {
+            CodecError::Unsupported { what, .. } => {
+                format!("{what} values are not supported by pgentra{at}")
+            }
+            CodecError::UnknownSignature { signature, .. } => format!(
+                "unrecognised special value signature {}{at}",
+                bounded(signature)
+            ),
+            CodecError::NotFinite { value, .. } => {
+                format!("{value} is not a number pgentra accepts; use a finite number{at}")
+            }
+            CodecError::Marker { .. } => format!(
+                "the text contains NUL characters, which neither Azure nor PostgreSQL accepts{at}"
+            ),
+            CodecError::TooDeep { .. } => format!(
+                "nested deeper than {MAX_DEPTH} levels of lists and objects; pgentra's properties are a few levels deep"
+            ),
+        }
+    }
+}
+
+/// A path or text echoed in a refusal, cut to its first 60 characters.
+fn bounded(text: &str) -> String {
+    pgentra_core::spec::shown(text)
+}
+
+/// How deep lists and objects may nest in a property value. pgentra's deepest property is a
+/// few levels deep; the limit keeps the recursive codec and Check far from the stack's end.
+pub const MAX_DEPTH: usize = 32;
 
 pub fn decode(value: Option<&Struct>) -> Result<Props, CodecError> {
     let mut props = Props::default();
@@ -49,7 +114,7 @@ pub fn decode(value: Option<&Struct>) -> Result<Props, CodecError> {
     for (name, field) in &value.fields {
         if name == DEFAULTS_KEY {
             let mut secret = false;
-            if let Value::Array(names) = decode_value(field, name, &mut secret)? {
+            if let Value::Array(names) = decode_value(field, name, &mut secret, 0)? {
                 for chosen in names.iter().filter_map(Value::as_str) {
                     props.mark_provider_chosen(chosen);
                 }
@@ -57,7 +122,7 @@ pub fn decode(value: Option<&Struct>) -> Result<Props, CodecError> {
             continue;
         }
         let mut secret = false;
-        let decoded = decode_value(field, name, &mut secret)?;
+        let decoded = decode_value(field, name, &mut secret, 0)?;
         if secret {
             props.mark_secret(name);
         }
@@ -66,34 +131,59 @@ pub fn decode(value: Option<&Struct>) -> Result<Props, CodecError> {
     Ok(props)
 }
 
-fn decode_value(value: &PbValue, path: &str, secret: &mut bool) -> Result<Value, CodecError> {
+fn decode_value(
+    value: &PbValue,
+    path: &str,
+    secret: &mut bool,
+    depth: usize,
+) -> Result<Value, CodecError> {
+    if depth > MAX_DEPTH {
+        return Err(CodecError::TooDeep {
+            path: path.to_owned(),
+        });
+    }
+    let depth = depth + 1;
     Ok(match &value.kind {
         None | Some(Kind::NullValue(_)) => Value::Null,
         Some(Kind::BoolValue(b)) => Value::Bool(*b),
+        // NaN and the infinities have no JSON form: silently null they would become the default.
+        Some(Kind::NumberValue(n)) if !n.is_finite() => {
+            return Err(CodecError::NotFinite {
+                path: path.to_owned(),
+                value: *n,
+            })
+        }
         Some(Kind::NumberValue(n)) => number(*n),
         Some(Kind::StringValue(s)) if UNKNOWN_SENTINELS.contains(&s.as_str()) => {
             Value::String(UNKNOWN.to_owned())
+        }
+        Some(Kind::StringValue(s)) if s == UNKNOWN => {
+            return Err(CodecError::Marker {
+                path: path.to_owned(),
+            })
         }
         Some(Kind::StringValue(s)) => Value::String(s.clone()),
         Some(Kind::ListValue(list)) => Value::Array(
             list.values
                 .iter()
                 .enumerate()
-                .map(|(i, v)| decode_value(v, &format!("{path}[{i}]"), secret))
+                .map(|(i, v)| decode_value(v, &format!("{path}[{i}]"), secret, depth))
                 .collect::<Result<_, _>>()?,
         ),
         Some(Kind::StructValue(s)) => match signature(s) {
             None => Value::Object(
                 s.fields
                     .iter()
-                    .map(|(k, v)| Ok((k.clone(), decode_value(v, &format!("{path}.{k}"), secret)?)))
+                    .map(|(k, v)| {
+                        Ok((k.clone(), decode_value(v, &format!("{path}.{k}"), secret, depth)?))
+                    })
                     .collect::<Result<Map<_, _>, CodecError>>()?,
             ),
             Some(SECRET_SIG) => {
                 *secret = true;
                 s.fields
                     .get("value")
-                    .map(|v| decode_value(v, path, secret))
+                    .map(|v| decode_value(v, path, secret, depth))
                     .transpose()?
                     .unwrap_or(Value::Null)
             }
@@ -105,7 +195,7 @@ fn decode_value(value: &PbValue, path: &str, secret: &mut bool) -> Result<Value,
                     *secret = true;
                 }
                 match s.fields.get("value") {
-                    Some(v) => decode_value(v, path, secret)?,
+                    Some(v) => decode_value(v, path, secret, depth)?,
                     None => Value::String(UNKNOWN.to_owned()),
                 }
             }
@@ -154,7 +244,9 @@ fn signature(s: &Struct) -> Option<&str> {
 
 fn number(n: f64) -> Value {
     // The wire has only doubles; whole numbers go back to integers so rules and diffs see 64, not 64.0.
-    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+    // Every whole double within int64 converts exactly (the Terraform codec draws the same line;
+    // a bound of 9e15 made 9000000000000000 a float, found by tests/wire_properties.rs).
+    if n.fract() == 0.0 && n >= i64::MIN as f64 && n < i64::MAX as f64 {
         Value::Number(Number::from(n as i64))
     } else {
         Number::from_f64(n)
@@ -227,6 +319,21 @@ fn secret(value: PbValue) -> PbValue {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_cores_unknown_marker_sent_as_text_is_refused_not_taken_for_unknown() {
+        // Otherwise a program could send it to skip Check ("checked when known").
+        let mut wire = pb_struct(json!({"serverName": "ok"}));
+        wire.fields.insert(
+            "role".into(),
+            PbValue {
+                kind: Some(Kind::StringValue(UNKNOWN.to_owned())),
+            },
+        );
+        let error = decode(Some(&wire)).unwrap_err();
+        assert_eq!(error.property(), "role");
+        assert!(error.reason().contains("NUL"), "{}", error.reason());
+    }
+
     use super::*;
     use serde_json::json;
 
@@ -302,6 +409,13 @@ mod tests {
         let props = decode(Some(&wire)).unwrap();
         assert_eq!(props.get("server"), Some(&json!("/subscriptions/x")));
         assert!(props.is_unknown("pending"));
+    }
+
+    #[test]
+    fn whole_numbers_up_to_int64_decode_as_integers() {
+        let props = decode(Some(&pb_struct(json!({"a": 9.0e15, "b": 1.0e18})))).unwrap();
+        assert_eq!(props.get("a"), Some(&json!(9_000_000_000_000_000i64)));
+        assert_eq!(props.get("b"), Some(&json!(1_000_000_000_000_000_000i64)));
     }
 
     #[test]

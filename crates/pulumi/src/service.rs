@@ -47,17 +47,15 @@ impl Provider {
     }
 
     /// The operation's log (the engine's, for this resource) and deadline. The engine's
-    /// timeout is seconds as a double; anything that is not a positive finite number of
-    /// seconds means "none".
+    /// timeout is seconds as a double: zero, negative or NaN means none, and anything past
+    /// `core::MAX_TIMEOUT` (30 days; `inf`, 1e19) is clamped to it instead of overflowing
+    /// the deadline's clock arithmetic.
     fn operation(&self, urn: &str, timeout_seconds: f64) -> Operation {
         Operation {
-            log: self.engine.for_urn(urn),
-            timeout: (timeout_seconds > 0.0)
-                .then(|| std::time::Duration::try_from_secs_f64(timeout_seconds).ok())
-                .flatten(),
             // The URN names the stack, the project and the resource: a create interrupted in
             // this stack is recognised by the next run's create of the same resource.
             create_mark: (!urn.is_empty()).then(|| core::create_mark("pulumi", urn)),
+            ..Operation::with_timeout_seconds(self.engine.for_urn(urn), timeout_seconds)
         }
     }
 
@@ -86,6 +84,19 @@ fn decoded(op: &str, value: Option<&prost_types::Struct>) -> Result<Props, Statu
     decode(value).map_err(|e| bad_request(op, e))
 }
 
+/// Check's news: a value the codec cannot take (NaN, too deep, an asset) is a Check failure
+/// naming the property, like any other invalid input, not an RPC error.
+fn decoded_news(
+    value: Option<&prost_types::Struct>,
+) -> Result<Props, Vec<pgentra_core::spec::CheckFailure>> {
+    decode(value).map_err(|e| {
+        vec![pgentra_core::spec::CheckFailure::new(
+            e.property(),
+            e.reason(),
+        )]
+    })
+}
+
 /// Outputs go out with every secret input still secret, and every secret property wrapped.
 fn outputs(spec: &'static ResourceSpec, props: &Props) -> prost_types::Struct {
     encode(props, |name| spec.property(name).is_some_and(|p| p.secret))
@@ -101,7 +112,17 @@ fn failures(list: Vec<pgentra_core::spec::CheckFailure>) -> Vec<rpc::CheckFailur
 }
 
 /// A resource error as the engine's status; an "already exists" names Pulumi's import command.
+/// `spec` (when the error is a resource's) says which properties are always secret.
 fn failed(op: &str, urn: &str, error: &pgentra_core::resource::Error) -> Status {
+    failed_for(None, op, urn, error)
+}
+
+fn failed_for(
+    spec: Option<&'static ResourceSpec>,
+    op: &str,
+    urn: &str,
+    error: &pgentra_core::resource::Error,
+) -> Status {
     if let pgentra_core::resource::Error::AlreadyExists { id, token } = error {
         let name = Some(name_from_urn(urn))
             .filter(|n| !n.is_empty())
@@ -118,7 +139,10 @@ fn failed(op: &str, urn: &str, error: &pgentra_core::resource::Error) -> Status 
                 .unwrap_or_default()
         ));
     }
-    from_resource_error(op, error)
+    from_resource_error(op, error, |name| {
+        spec.and_then(|spec| spec.property(name))
+            .is_some_and(|p| p.secret)
+    })
 }
 
 /// The first environment variable that a provider setting is also read from.
@@ -166,7 +190,15 @@ impl ResourceProvider for Provider {
 
     async fn check_config(&self, request: Request<rpc::CheckRequest>) -> Reply<rpc::CheckResponse> {
         let request = request.into_inner();
-        let news = decoded("checking the provider configuration", request.news.as_ref())?;
+        let news = match decoded_news(request.news.as_ref()) {
+            Ok(news) => news,
+            Err(problems) => {
+                return Ok(Response::new(rpc::CheckResponse {
+                    inputs: None,
+                    failures: failures(problems),
+                }))
+            }
+        };
         let (checked, problems) = stack_config::check(&news);
         Ok(Response::new(rpc::CheckResponse {
             inputs: Some(encode(&checked, |name| name == "clientSecret")),
@@ -291,7 +323,15 @@ impl ResourceProvider for Provider {
         let op = operation("checking", spec.token, &request.urn);
         let _span = tracing::debug_span!("check", urn = %request.urn).entered();
         let olds = decoded(&op, request.olds.as_ref())?;
-        let mut news = decoded(&op, request.news.as_ref())?;
+        let mut news = match decoded_news(request.news.as_ref()) {
+            Ok(news) => news,
+            Err(problems) => {
+                return Ok(Response::new(rpc::CheckResponse {
+                    inputs: None,
+                    failures: failures(problems),
+                }))
+            }
+        };
         let mut problems = Vec::new();
         if let Some(rule) = spec.autoname {
             let name = if request.name.is_empty() {
@@ -396,7 +436,7 @@ impl ResourceProvider for Provider {
             .create(resource.as_ref(), &inputs, &operation)
             .instrument(tracing::info_span!("create", urn = %request.urn))
             .await
-            .map_err(|e| failed(&op, &request.urn, &e))?;
+            .map_err(|e| failed_for(Some(spec), &op, &request.urn, &e))?;
         Ok(Response::new(rpc::CreateResponse {
             id: created.id,
             properties: Some(outputs(spec, &created.outputs)),
@@ -422,7 +462,7 @@ impl ResourceProvider for Provider {
             )
             .instrument(tracing::info_span!("read", urn = %request.urn))
             .await
-            .map_err(|e| failed(&op, &request.urn, &e))?;
+            .map_err(|e| failed_for(Some(spec), &op, &request.urn, &e))?;
         let Some(found) = found else {
             return Ok(Response::new(rpc::ReadResponse::default()));
         };
@@ -465,7 +505,7 @@ impl ResourceProvider for Provider {
             .update(resource.as_ref(), &request.id, &olds, &news, &operation)
             .instrument(tracing::info_span!("update", urn = %request.urn))
             .await
-            .map_err(|e| failed(&op, &request.urn, &e))?;
+            .map_err(|e| failed_for(Some(spec), &op, &request.urn, &e))?;
         Ok(Response::new(rpc::UpdateResponse {
             properties: Some(outputs(spec, &props)),
             refresh_before_update: false,
@@ -487,7 +527,7 @@ impl ResourceProvider for Provider {
             )
             .instrument(tracing::info_span!("delete", urn = %request.urn))
             .await
-            .map_err(|e| failed(&op, &request.urn, &e))?;
+            .map_err(|e| failed_for(Some(spec), &op, &request.urn, &e))?;
         Ok(Response::new(()))
     }
 

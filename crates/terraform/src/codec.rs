@@ -48,7 +48,34 @@ pub enum CodecError {
     NumberOutOfRange { path: ValuePath, text: String },
     #[error("at {path}: JSON cannot express an unknown value")]
     UnknownInJson { path: ValuePath },
+    #[error("at {attribute}: nested deeper than {MAX_DEPTH} levels of lists and objects; pgentra's attributes are a few levels deep")]
+    TooDeep { attribute: String },
 }
+
+impl CodecError {
+    /// Where in the value the problem is, in the syntax [`crate::diagnostics::attribute_path`]
+    /// reads, when the error knows.
+    pub fn attribute_path(&self) -> Option<String> {
+        match self {
+            CodecError::TypeMismatch { path, .. }
+            | CodecError::UnexpectedAttribute { path, .. }
+            | CodecError::NumberOutOfRange { path, .. }
+            | CodecError::UnknownInJson { path } => Some(path.to_string()),
+            CodecError::TooDeep { attribute } => Some(attribute.clone()),
+            _ => None,
+        }
+        .filter(|path| !path.is_empty())
+    }
+}
+
+/// How deep lists and objects may nest in one attribute's value. rmpv's own limit (1024)
+/// recurses deep enough to overflow a worker thread's stack; pgentra's deepest attribute is a
+/// few levels deep.
+pub const MAX_DEPTH: usize = 32;
+
+/// rmpv counts a reader's calls, not levels: an array costs 2, a string or binary 3.
+const VALUE_DEPTH: usize = 2 * MAX_DEPTH + 4;
+const KEY_DEPTH: usize = 4;
 
 /// Where in a value an error happened, written like `sql_connection.host` or `privileges[2]`
 /// (the syntax [`crate::diagnostics::attribute_path`] reads).
@@ -117,7 +144,7 @@ pub fn encode_dynamic_value(
 /// Decodes msgpack bytes of type `ty`; any extension value becomes `unknown`.
 pub fn decode_msgpack(bytes: &[u8], ty: &CtyType, unknown: &Value) -> Result<Value, CodecError> {
     let mut reader = bytes;
-    let value = rmpv::decode::read_value(&mut reader)?;
+    let value = read_object_bounded(&mut reader)?;
     if !reader.is_empty() {
         return Err(CodecError::TrailingBytes {
             trailing: reader.len(),
@@ -126,8 +153,115 @@ pub fn decode_msgpack(bytes: &[u8], ty: &CtyType, unknown: &Value) -> Result<Val
     msgpack_to_json(&value, ty, unknown, &ValuePath::default())
 }
 
+/// Reads a msgpack value with every attribute of a top-level map bounded to [`MAX_DEPTH`],
+/// so a value nested too deep is refused naming its attribute (and never overflows the stack).
+fn read_object_bounded(reader: &mut &[u8]) -> Result<Msgpack, CodecError> {
+    let too_deep = |attribute: &str| CodecError::TooDeep {
+        attribute: crate::codec::shown_name(attribute),
+    };
+    let entries = match reader.first() {
+        Some(&marker @ 0x80..=0x8f) => {
+            *reader = &reader[1..];
+            usize::from(marker & 0x0f)
+        }
+        Some(0xde) if reader.len() >= 3 => {
+            let n = u16::from_be_bytes([reader[1], reader[2]]);
+            *reader = &reader[3..];
+            usize::from(n)
+        }
+        Some(0xdf) if reader.len() >= 5 => {
+            let n = u32::from_be_bytes([reader[1], reader[2], reader[3], reader[4]]);
+            *reader = &reader[5..];
+            n as usize
+        }
+        _ => {
+            return rmpv::decode::read_value_with_max_depth(reader, VALUE_DEPTH).map_err(
+                |e| match e {
+                    rmpv::decode::Error::DepthLimitExceeded => too_deep("the value"),
+                    other => CodecError::MsgpackSyntax(other),
+                },
+            )
+        }
+    };
+    let mut map = Vec::with_capacity(entries.min(1024));
+    for _ in 0..entries {
+        let key = rmpv::decode::read_value_with_max_depth(reader, KEY_DEPTH).map_err(|e| match e {
+            rmpv::decode::Error::DepthLimitExceeded => too_deep("a key"),
+            other => CodecError::MsgpackSyntax(other),
+        })?;
+        let name = key.as_str().unwrap_or("?").to_owned();
+        let value = rmpv::decode::read_value_with_max_depth(reader, VALUE_DEPTH).map_err(
+            |e| match e {
+                rmpv::decode::Error::DepthLimitExceeded => too_deep(&name),
+                other => CodecError::MsgpackSyntax(other),
+            },
+        )?;
+        map.push((key, value));
+    }
+    Ok(Msgpack::Map(map))
+}
+
+/// The top-level attribute of a JSON object whose value nests deeper than [`MAX_DEPTH`]
+/// (`"the value"` when the document itself is too deep), scanned without recursion; `None`
+/// when nothing is (malformed JSON is left to the parser to describe).
+fn too_deep_json_attribute(bytes: &[u8]) -> Option<String> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut string_start = 0;
+    let mut last_key: Option<String> = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => {
+                    in_string = false;
+                    // A string at depth 1 followed by ':' is a top-level key.
+                    let rest = bytes[i + 1..].iter().find(|c| !c.is_ascii_whitespace());
+                    if depth == 1 && rest == Some(&b':') {
+                        let raw = &bytes[string_start..=i];
+                        last_key = serde_json::from_slice::<String>(raw).ok();
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => {
+                in_string = true;
+                string_start = i;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH + 1 {
+                    return Some(match &last_key {
+                        Some(key) => shown_name(key),
+                        None => "the value".to_owned(),
+                    });
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// An attribute name echoed in an error, cut to 60 characters.
+fn shown_name(name: &str) -> String {
+    match name.char_indices().nth(60) {
+        None => name.to_owned(),
+        Some((cut, _)) => format!("{}… ({} bytes)", &name[..cut], name.len()),
+    }
+}
+
 /// Decodes the JSON form of a value of type `ty` (which cannot contain unknowns).
 pub fn decode_json(bytes: &[u8], ty: &CtyType) -> Result<Value, CodecError> {
+    if let Some(attribute) = too_deep_json_attribute(bytes) {
+        return Err(CodecError::TooDeep { attribute });
+    }
     let value: Value = serde_json::from_slice(bytes)?;
     conform_json(value, ty, &ValuePath::default())
 }
@@ -188,7 +322,19 @@ fn number_from_decimal(text: &str, path: &ValuePath) -> Result<Number, CodecErro
     }
     // Beyond 64-bit precision: the nearest float is the best serde_json can hold.
     let float: f64 = text.parse().map_err(|_| out_of_range())?;
-    Number::from_f64(float).ok_or_else(out_of_range)
+    canonical_number(float).ok_or_else(out_of_range)
+}
+
+/// A float as the number it is: a whole one within int64 as an integer, so a value reads the
+/// same whichever of int or float64 the sender wrote it as (and as [`number_to_msgpack`]
+/// writes it back). Without it 98304.0 and 98304 read as different values (found by the
+/// codec fuzz target: decode, encode, decode was not a fixed point).
+fn canonical_number(float: f64) -> Option<Number> {
+    if float.fract() == 0.0 && float >= i64::MIN as f64 && float < i64::MAX as f64 {
+        Some(Number::from(float as i64))
+    } else {
+        Number::from_f64(float)
+    }
 }
 
 fn msgpack_to_json(
@@ -202,6 +348,10 @@ fn msgpack_to_json(
         // Any extension type is an unknown (type 12 carries refinements we do not need).
         (Msgpack::Ext(_, _), _) => Ok(unknown.clone()),
         (Msgpack::String(text), CtyType::String) => match text.as_str() {
+            // The core's unknown marker sent as text would pass Check as "not known yet".
+            Some(text) if unknown.as_str() == Some(text) => {
+                Err(mismatch(path, ty, "text holding NUL characters".into()))
+            }
             Some(text) => Ok(Value::String(text.to_string())),
             None => Err(mismatch(path, ty, "string that is not UTF-8".into())),
         },
@@ -215,13 +365,13 @@ fn msgpack_to_json(
                 Err(mismatch(path, ty, "an integer out of range".into()))
             }
         }
-        (Msgpack::F64(float), CtyType::Number) => Number::from_f64(*float)
+        (Msgpack::F64(float), CtyType::Number) => canonical_number(*float)
             .map(Value::Number)
             .ok_or_else(|| CodecError::NumberOutOfRange {
                 path: path.clone(),
                 text: float.to_string(),
             }),
-        (Msgpack::F32(float), CtyType::Number) => Number::from_f64(f64::from(*float))
+        (Msgpack::F32(float), CtyType::Number) => canonical_number(f64::from(*float))
             .map(Value::Number)
             .ok_or_else(|| CodecError::NumberOutOfRange {
                 path: path.clone(),
@@ -311,9 +461,17 @@ fn unexpected_attribute(path: &ValuePath, attribute: String, ty: &CtyType) -> Co
 fn conform_json(value: Value, ty: &CtyType, path: &ValuePath) -> Result<Value, CodecError> {
     match (value, ty) {
         (Value::Null, _) => Ok(Value::Null),
+        (Value::String(text), CtyType::String) if text == pgentra_core::props::UNKNOWN => {
+            Err(mismatch(path, ty, "text holding NUL characters".into()))
+        }
         (value @ Value::String(_), CtyType::String) => Ok(value),
         (value @ Value::Bool(_), CtyType::Bool) => Ok(value),
-        (value @ Value::Number(_), CtyType::Number) => Ok(value),
+        (Value::Number(number), CtyType::Number) => Ok(Value::Number(
+            match number.as_f64().filter(|_| number.is_f64()) {
+                Some(float) => canonical_number(float).unwrap_or(number),
+                None => number,
+            },
+        )),
         (Value::String(text), CtyType::Number) => {
             Ok(Value::Number(number_from_decimal(&text, path)?))
         }
@@ -448,6 +606,37 @@ fn number_to_msgpack(number: &Number) -> Msgpack {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_cores_unknown_marker_sent_as_text_is_refused_not_taken_for_unknown() {
+        let core_marker = Value::String(pgentra_core::props::UNKNOWN.to_owned());
+        let value = Msgpack::Map(vec![(Msgpack::from("id"), Msgpack::from(pgentra_core::props::UNKNOWN))]);
+        let error = decode_msgpack(&msgpack_bytes(&value), &server_type(), &core_marker).unwrap_err();
+        assert!(error.to_string().contains("at id"), "{error}");
+        let json = serde_json::to_vec(&json!({"id": pgentra_core::props::UNKNOWN})).unwrap();
+        assert!(decode_json(&json, &server_type()).is_err());
+    }
+
+    #[test]
+    fn ten_thousand_nested_arrays_are_refused_naming_the_attribute_without_overflowing() {
+        let mut bytes = vec![0x81]; // a map of one entry
+        rmpv::encode::write_value(&mut bytes, &Msgpack::from("tags")).unwrap();
+        bytes.extend(std::iter::repeat_n(0x91, 10_000));
+        rmpv::encode::write_value(&mut bytes, &Msgpack::from("leaf")).unwrap();
+        let error = decode_msgpack(&bytes, &server_type(), &marker()).unwrap_err();
+        assert!(matches!(&error, CodecError::TooDeep { attribute } if attribute == "tags"), "{error}");
+        let mut top = Vec::new();
+        top.extend(std::iter::repeat_n(0x91, 10_000));
+        rmpv::encode::write_value(&mut top, &Msgpack::from("leaf")).unwrap();
+        assert!(matches!(decode_msgpack(&top, &server_type(), &marker()), Err(CodecError::TooDeep { .. })));
+    }
+
+    #[test]
+    fn a_nan_is_refused_naming_the_attribute() {
+        let value = Msgpack::Map(vec![(Msgpack::from("storage_size_gb"), Msgpack::F64(f64::NAN))]);
+        let error = decode_msgpack(&msgpack_bytes(&value), &server_type(), &marker()).unwrap_err();
+        assert!(error.to_string().contains("storage_size_gb"), "{error}");
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -61,6 +61,31 @@ fn diagnostic(
     }
 }
 
+/// What a failure of each class means for the person running Terraform, which has no error
+/// codes: the diagnostic's detail says whether anything changed and what to do next.
+pub fn class_detail(class: pgentra_core::error::ErrorClass) -> &'static str {
+    use pgentra_core::error::ErrorClass;
+    match class {
+        ErrorClass::Unavailable => {
+            "A network or service problem (throttled, unreachable, connection closed); nothing \
+             changed. Run the same command again."
+        }
+        ErrorClass::InvalidArgument => "The request was refused as invalid; nothing changed. Fix the value and apply again.",
+        ErrorClass::NotFound => "It (or what it belongs to) does not exist; nothing changed.",
+        ErrorClass::AlreadyExists => "It exists already and was not created here; import it to manage it.",
+        ErrorClass::FailedPrecondition => {
+            "Refused in the current state (permissions, a conflict, a failed operation); nothing \
+             changed. Fix the cause and apply again."
+        }
+        ErrorClass::DeadlineExceeded => "The operation ran out of time before anything was committed; apply again.",
+        ErrorClass::Cancelled => "The operation was cancelled before it finished; the next plan reads what exists.",
+        ErrorClass::Unknown => {
+            "The outcome is unknown: the change may or may not have happened. The next plan \
+             reads what exists."
+        }
+    }
+}
+
 /// Parses `name(.name | [index] | ["key"])*` into the steps Terraform expects.
 pub fn attribute_path(path: &str) -> Result<AttributePath, PathSyntaxError> {
     let fail = |position: usize, reason: &'static str| PathSyntaxError {
@@ -156,6 +181,18 @@ fn step(selector: Selector) -> Step {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_error_class_has_its_own_detail_saying_whether_anything_changed() {
+        use pgentra_core::error::ErrorClass;
+        let mut seen = std::collections::HashSet::new();
+        for class in ErrorClass::ALL {
+            let detail = super::class_detail(class);
+            assert!(seen.insert(detail), "{class:?} shares its detail");
+            let unknown = class == ErrorClass::Unknown;
+            assert_eq!(detail.contains("may or may not"), unknown, "{class:?}: {detail}");
+        }
+    }
+
     use super::*;
 
     fn selectors(path: &str) -> Vec<Selector> {

@@ -187,10 +187,15 @@ fn decode(
             format!("decoding the {what}: not an object"),
             "Terraform sent a value that does not match the provider's schema.",
         )),
-        Err(error) => Err(diagnostics::error(
-            format!("decoding the {what}: {error}"),
-            "Terraform sent a value that does not match the provider's schema.",
-        )),
+        Err(error) => {
+            let summary = format!("decoding the {what}: {error}");
+            let detail = "Terraform sent a value that does not match the provider's schema.";
+            // Point at the attribute when the path is one Terraform can underline.
+            Err(error
+                .attribute_path()
+                .and_then(|path| diagnostics::error_at(&path, summary.clone(), detail).ok())
+                .unwrap_or_else(|| diagnostics::error(summary, detail)))
+        }
     }
 }
 
@@ -256,7 +261,7 @@ fn error_diagnostic(doing: &str, type_name: &str, error: &CoreError) -> Diagnost
         }
         other => diagnostics::error(
             format!("{doing} {type_name}: {other}"),
-            format!("{:?}", other.class()),
+            diagnostics::class_detail(other.class()),
         ),
     }
 }
