@@ -217,9 +217,10 @@ impl ArmError {
             | Self::Credential(_)
             | Self::Setup(_)
             | Self::ForeignUrl { .. } => ErrorClass::FailedPrecondition,
+            // The caller stopped waiting; what Azure accepted goes on there.
+            Self::Cancelled { .. } => ErrorClass::Cancelled,
             Self::Accepted { .. }
             | Self::DeadlineExceeded { .. }
-            | Self::Cancelled { .. }
             | Self::InvalidResponse { .. } => ErrorClass::Unknown,
         }
     }
