@@ -254,6 +254,19 @@ def plugin(engine, emulator, certs):
 
 
 @pytest.fixture
+def azure(engine, emulator):
+    """A Pulumi plugin configured against the emulator (faults cleared afterwards)."""
+    config = dict(emulator.info["providerConfig"])
+    config["clientSecret"] = secret(config["clientSecret"])
+    p = ProviderProcess(["--logtostderr", "-v=9", engine.address], engine)
+    try:
+        yield p.start(config)
+    finally:
+        p.shutdown()
+        emulator.clear_faults()
+
+
+@pytest.fixture
 def fake_servers(certs):
     made: list[FakeTlsPostgres] = []
 

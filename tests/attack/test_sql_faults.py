@@ -18,6 +18,7 @@ import grpc
 import pytest
 
 from sql_attack_support import (  # noqa: F401 (fixtures are found by name in the module)
+    azure,
     BACKEND,
     PSQL,
     emulator,
@@ -26,23 +27,11 @@ from sql_attack_support import (  # noqa: F401 (fixtures are found by name in th
     no_token_in,
     unique,
 )
-from harness import ProviderProcess, secret, to_struct, urn  # noqa: E402
+from harness import to_struct, urn  # noqa: E402
 from pulumi.runtime.proto import provider_pb2  # noqa: E402
 
 GRANT = "pgentra:index:Grant"
 ACL_LOCK = 0x0070_6765_6E74_7261  # the advisory lock every pgentra GRANT/REVOKE takes
-
-
-@pytest.fixture
-def azure(engine, emulator):
-    config = dict(emulator.info["providerConfig"])
-    config["clientSecret"] = secret(config["clientSecret"])
-    p = ProviderProcess(["--logtostderr", "-v=9", engine.address], engine)
-    try:
-        yield p.start(config)
-    finally:
-        p.shutdown()
-        emulator.clear_faults()
 
 
 @pytest.fixture

@@ -12,26 +12,16 @@ import grpc
 import pytest
 
 from sql_attack_support import (  # noqa: F401 (fixtures are found by name in the module)
+    azure,
     emulator,
     engine,
     entra_server,
     unique,
 )
-from harness import ProviderProcess, from_struct, secret, to_struct, urn  # noqa: E402
+from harness import from_struct, to_struct, urn  # noqa: E402
 from pulumi.runtime.proto import provider_pb2  # noqa: E402
 
 GRANT = "pgentra:index:Grant"
-
-
-@pytest.fixture
-def azure(engine, emulator):
-    config = dict(emulator.info["providerConfig"])
-    config["clientSecret"] = secret(config["clientSecret"])
-    p = ProviderProcess(["--logtostderr", "-v=9", engine.address], engine)
-    try:
-        yield p.start(config)
-    finally:
-        p.shutdown()
 
 
 @pytest.fixture
