@@ -97,14 +97,20 @@ async fn long_running_operation_urls_off_the_arm_endpoint_are_refused_and_never_
             "Azure-AsyncOperation over plain http to another port",
             vec![(
                 "azure-asyncoperation",
-                format!("http://127.0.0.1:{}/subscriptions/s/op?api-version=1", fake.port),
+                format!(
+                    "http://127.0.0.1:{}/subscriptions/s/op?api-version=1",
+                    fake.port
+                ),
             )],
         ),
         (
             "Azure-AsyncOperation over https to another port",
             vec![(
                 "azure-asyncoperation",
-                format!("https://127.0.0.1:{}/subscriptions/s/op?api-version=1", fake.port),
+                format!(
+                    "https://127.0.0.1:{}/subscriptions/s/op?api-version=1",
+                    fake.port
+                ),
             )],
         ),
         (
@@ -143,7 +149,11 @@ async fn long_running_operation_urls_off_the_arm_endpoint_are_refused_and_never_
         fake.assert_never_contacted(case);
         // Azure accepted the write: the error keeps the resource's ID (nothing is orphaned)
         // and says which header pointed where.
-        assert_eq!(err.accepted_resource_id(), Some(path.as_str()), "{case}: {err}");
+        assert_eq!(
+            err.accepted_resource_id(),
+            Some(path.as_str()),
+            "{case}: {err}"
+        );
         let text = err.to_string();
         let named = if header == "location" {
             "Location header"
@@ -275,12 +285,17 @@ async fn a_huge_retry_after_on_throttling_ends_in_a_clear_timeout_not_a_panic() 
 }
 
 #[tokio::test]
-async fn a_huge_or_malformed_retry_after_on_an_operation_does_not_panic_or_hang_past_the_deadline() {
+async fn a_huge_or_malformed_retry_after_on_an_operation_does_not_panic_or_hang_past_the_deadline()
+{
     let env = start().await;
     env.create_rg("rg-poll-after").await;
-    for (n, value) in ["18446744073709551615", "1e19", "Fri, 31 Dec 9999 23:59:59 GMT"]
-        .into_iter()
-        .enumerate()
+    for (n, value) in [
+        "18446744073709551615",
+        "1e19",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+    ]
+    .into_iter()
+    .enumerate()
     {
         let path = env.server_path("rg-poll-after", &format!("pg-poll-{n}"));
         replace_headers(&env, &path, "PUT", &[("retry-after", value.to_string())]);
@@ -288,8 +303,8 @@ async fn a_huge_or_malformed_retry_after_on_an_operation_does_not_panic_or_hang_
         let p = path.clone();
         let started = std::time::Instant::now();
         let outcome = tokio::spawn(async move { arm.put(&p, PG, &server_body()).await }).await;
-        let result =
-            outcome.unwrap_or_else(|panic| panic!("Retry-After {value} panicked the call: {panic}"));
+        let result = outcome
+            .unwrap_or_else(|panic| panic!("Retry-After {value} panicked the call: {panic}"));
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "Retry-After {value}: the 4 s deadline was ignored ({:?})",
@@ -297,7 +312,11 @@ async fn a_huge_or_malformed_retry_after_on_an_operation_does_not_panic_or_hang_
         );
         if let Err(err) = result {
             // Waiting that long runs into the deadline: the write was accepted, its ID kept.
-            assert_eq!(err.accepted_resource_id(), Some(path.as_str()), "{value}: {err}");
+            assert_eq!(
+                err.accepted_resource_id(),
+                Some(path.as_str()),
+                "{value}: {err}"
+            );
         }
     }
 }
@@ -331,7 +350,11 @@ async fn tokens_that_expire_every_few_seconds_are_renewed_and_calls_keep_working
     let until = std::time::Instant::now() + Duration::from_secs(7);
     let mut calls = 0;
     while std::time::Instant::now() < until {
-        let got = env.arm.get(&path, RG).await.expect("a call with a renewed token");
+        let got = env
+            .arm
+            .get(&path, RG)
+            .await
+            .expect("a call with a renewed token");
         assert!(got.is_some());
         calls += 1;
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -346,14 +369,21 @@ async fn tokens_that_expire_every_few_seconds_are_renewed_and_calls_keep_working
 
 #[tokio::test]
 async fn a_token_service_that_is_down_is_a_retryable_error() {
-    for (case, kind) in [("503", FaultKind::Unavailable), ("dropped", FaultKind::Drop)] {
+    for (case, kind) in [
+        ("503", FaultKind::Unavailable),
+        ("dropped", FaultKind::Drop),
+    ] {
         let env = start().await;
-        env.emu.add_fault(FaultRule::new(kind, "", 10_000).on(Service::Login));
+        env.emu
+            .add_fault(FaultRule::new(kind, "", 10_000).on(Service::Login));
         let err = bounded(&env, 5)
             .get(&env.rg_path("rg-any"), RG)
             .await
             .expect_err(case);
-        assert!(matches!(err, ArmError::CredentialUnavailable(_)), "{case}: {err}");
+        assert!(
+            matches!(err, ArmError::CredentialUnavailable(_)),
+            "{case}: {err}"
+        );
         assert_eq!(err.class(), ErrorClass::Unavailable, "{case}: {err}");
         assert!(err.to_string().contains("signing in"), "{case}: {err}");
         assert!(!err.to_string().contains("eyJ"), "{case}: {err}");
@@ -362,6 +392,16 @@ async fn a_token_service_that_is_down_is_a_retryable_error() {
 
 /// A client for a fake ARM endpoint (plain http on loopback) with a fixed token.
 fn fake_arm_client(endpoint: &str) -> ArmClient {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    fixed_token_arm_client(endpoint, http)
+}
+
+/// A client with a fixed token (no token service) over `http`.
+fn fixed_token_arm_client(endpoint: &str, http: reqwest::Client) -> ArmClient {
     use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
     use azure_core::time::{Duration as TimeDuration, OffsetDateTime};
 
@@ -382,12 +422,8 @@ fn fake_arm_client(endpoint: &str) -> ArmClient {
         }
     }
 
-    let _ = rustls::crypto::ring::default_provider().install_default();
     ArmClient::with_policy(
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        http,
         endpoint,
         "https://management.azure.com/.default",
         Arc::new(TokenCache::new(Arc::new(Fixed))),
@@ -401,7 +437,10 @@ async fn a_redirect_from_arm_is_not_followed_to_another_host() {
     let other = FakeHost::start().await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let to = format!("http://127.0.0.1:{}/subscriptions/s/resourceGroups/g", other.port);
+    let to = format!(
+        "http://127.0.0.1:{}/subscriptions/s/resourceGroups/g",
+        other.port
+    );
     tokio::spawn(async move {
         let (mut sock, _) = listener.accept().await.unwrap();
         let mut buf = vec![0u8; 16384];
@@ -435,4 +474,70 @@ async fn the_client_secret_goes_only_to_an_https_authority() {
         .expect_err("no token from an http authority");
     fake.assert_never_contacted("http authority");
     assert!(err.to_string().contains("HTTPS"), "{err}");
+}
+
+/// A wrong caCertFile (another emulator's CA) is a permanent failure, told at once with rustls'
+/// cause and the fix, both by the token service and by ARM: before, the token service's own
+/// retry policy retried the handshake for over a minute and then lost the cause.
+#[tokio::test]
+async fn a_certificate_that_does_not_verify_fails_at_once_with_the_cause_token_service_and_arm() {
+    let env = start().await;
+    let other = start().await;
+    let mut config = env.config.clone();
+    config.ca_cert_file = other.config.ca_cert_file.clone();
+    let endpoints = pgentra::azure::CloudEndpoints::from_config(&config);
+    let http = pgentra::azure::http::build_client(config.ca_cert_file.as_deref()).unwrap();
+    let chain = pgentra::azure::CredentialChain::from_config(&config, &endpoints, &http);
+    let arm = ArmClient::with_policy(
+        http.clone(),
+        &endpoints.arm_endpoint,
+        &endpoints.arm_scope,
+        Arc::new(TokenCache::new(Arc::new(chain))),
+        azure_support::fast_policy(),
+    )
+    .with_timeout(Duration::from_secs(120));
+
+    let started = std::time::Instant::now();
+    let err = arm
+        .get(&env.rg_path("rg-any"), RG)
+        .await
+        .expect_err("untrusted token service");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "a refused certificate was retried for {:?}: {err:?}",
+        started.elapsed()
+    );
+    let text = err.to_string();
+    assert_eq!(err.class(), ErrorClass::FailedPrecondition, "{text}");
+    assert!(
+        text.contains("the token service's TLS certificate was refused"),
+        "{text}"
+    );
+    assert!(
+        text.contains("certificate was refused (bad signature") && text.contains("caCertFile"),
+        "{text}"
+    );
+
+    let arm = fixed_token_arm_client(&endpoints.arm_endpoint, http)
+        .with_timeout(Duration::from_secs(120));
+    let started = std::time::Instant::now();
+    let err = arm
+        .get(&env.rg_path("rg-any"), RG)
+        .await
+        .expect_err("untrusted ARM");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let text = err.to_string();
+    assert_eq!(err.class(), ErrorClass::FailedPrecondition, "{text}");
+    assert!(
+        text.contains("the ARM endpoint's TLS certificate was refused"),
+        "{text}"
+    );
+    assert!(
+        text.contains("certificate was refused (bad signature") && text.contains("caCertFile"),
+        "{text}"
+    );
 }

@@ -76,7 +76,10 @@ pub fn read_ca_cert_file(path: &str) -> Result<Vec<u8>, String> {
     }
     let mut bytes = Vec::new();
     std::fs::File::open(path)
-        .and_then(|file| file.take(MAX_CA_CERT_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .and_then(|file| {
+            file.take(MAX_CA_CERT_FILE_BYTES + 1)
+                .read_to_end(&mut bytes)
+        })
         .map_err(|e| format!("caCertFile: reading {}: {e}", crate::spec::shown(path)))?;
     if bytes.len() as u64 > MAX_CA_CERT_FILE_BYTES {
         return Err(format!(
@@ -250,20 +253,34 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let fifo = dir.join("ca.pem");
         let _ = std::fs::remove_file(&fifo);
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
         assert!(made.success());
         for path in [fifo.to_str().unwrap(), dir.to_str().unwrap()] {
             let args = props(json!({ "caCertFile": path }));
             let problems = ProviderConfig::resolve(&args, |_| None).expect_err(path);
             assert_eq!(problems[0].property, "caCertFile");
-            assert!(problems[0].reason.contains("not a regular file"), "{}", problems[0].reason);
+            assert!(
+                problems[0].reason.contains("not a regular file"),
+                "{}",
+                problems[0].reason
+            );
             assert!(read_ca_cert_file(path).is_err());
         }
         let big = dir.join("big.pem");
         std::fs::write(&big, vec![b'A'; MAX_CA_CERT_FILE_BYTES as usize + 1]).unwrap();
-        let problems = ProviderConfig::resolve(&props(json!({ "caCertFile": big.to_str().unwrap() })), |_| None)
-            .expect_err("oversized");
-        assert!(problems[0].reason.contains("at most"), "{}", problems[0].reason);
+        let problems = ProviderConfig::resolve(
+            &props(json!({ "caCertFile": big.to_str().unwrap() })),
+            |_| None,
+        )
+        .expect_err("oversized");
+        assert!(
+            problems[0].reason.contains("at most"),
+            "{}",
+            problems[0].reason
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -57,7 +57,10 @@ mod tests {
         };
         let mut seen = [false; ErrorClass::ALL.len()];
         for class in ErrorClass::ALL {
-            assert!(!std::mem::replace(&mut seen[index(class)], true), "{class:?} twice");
+            assert!(
+                !std::mem::replace(&mut seen[index(class)], true),
+                "{class:?} twice"
+            );
         }
         assert!(seen.iter().all(|&s| s));
     }

@@ -13,3 +13,4 @@ pub mod resources;
 pub mod rules;
 pub mod spec;
 pub mod sql;
+pub mod tls_failure;

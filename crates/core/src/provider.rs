@@ -362,8 +362,16 @@ pub fn check(resource: &dyn Resource, news: &Props, olds: &Props) -> Checked {
     }
     // A resource's own rules quote what they refuse: bound every echo whatever its source.
     for failure in &mut failures {
-        let top = failure.property.split(['.', '[']).next().unwrap_or_default();
-        let value = news.values.get(top).cloned().unwrap_or(serde_json::Value::Null);
+        let top = failure
+            .property
+            .split(['.', '['])
+            .next()
+            .unwrap_or_default();
+        let value = news
+            .values
+            .get(top)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
         failure.reason = crate::spec::bounded_reason(std::mem::take(&mut failure.reason), &value);
     }
     Checked { inputs, failures }

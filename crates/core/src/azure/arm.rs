@@ -63,14 +63,18 @@ impl ArmPath {
             return Err(refuse("the ID is empty".into()));
         }
         if path.chars().count() > MAX_PATH_CHARS {
-            return Err(refuse(format!("it is longer than {MAX_PATH_CHARS} characters")));
+            return Err(refuse(format!(
+                "it is longer than {MAX_PATH_CHARS} characters"
+            )));
         }
         let prefix = "/subscriptions/";
         if !path
             .get(..prefix.len())
             .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
         {
-            return Err(refuse("an ARM resource ID starts with /subscriptions/".into()));
+            return Err(refuse(
+                "an ARM resource ID starts with /subscriptions/".into(),
+            ));
         }
         if let Some(problem) = path[1..].split('/').find_map(segment_problem) {
             return Err(refuse(format!("it contains {problem}")));
@@ -691,7 +695,8 @@ impl ArmClient {
             .map_err(|_| ArmError::Setup("armEndpoint cannot take a path".into()))?
             .pop_if_empty()
             .extend(path.segments());
-        url.query_pairs_mut().append_pair("api-version", api_version);
+        url.query_pairs_mut()
+            .append_pair("api-version", api_version);
         self.ensure_on_endpoint(&url, "request")?;
         Ok(url)
     }
@@ -764,8 +769,8 @@ impl ArmClient {
                     // trying again later may cure.
                     Err(_) => {
                         return Err(ArmError::CredentialUnavailable(format!(
-                            "no token within the operation's deadline, so {method} {path} was not sent"
-                        )))
+                        "no token within the operation's deadline, so {method} {path} was not sent"
+                    )))
                     }
                 };
             let mut req = self
@@ -786,6 +791,11 @@ impl ArmClient {
                     .body(b.to_string());
             }
             let (retry, delay, last) = match req.send().await {
+                // The same certificate fails again: no retry, and rustls' cause kept.
+                Err(e) if crate::tls_failure::certificate_error(&e).is_some() => {
+                    let why = crate::tls_failure::azure_endpoint_refused("the ARM endpoint", &e);
+                    return Err(ArmError::Setup(why.unwrap_or_default()));
+                }
                 Err(e) => {
                     transient += 1;
                     let message = error_chain(&e);
@@ -1051,13 +1061,25 @@ mod tests {
             ("retry-after", "", None),
             ("retry-after", "7", Some(Duration::from_secs(7))),
             ("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT", cap),
-            ("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT", Some(Duration::ZERO)),
+            (
+                "retry-after",
+                "Sun, 06 Nov 1994 08:49:37 GMT",
+                Some(Duration::ZERO),
+            ),
             ("retry-after-ms", "18446744073709551615", cap),
             ("retry-after-ms", "184467440737095516150", cap),
             ("x-ms-retry-after-ms", "18446744073709551615", cap),
-            ("x-ms-retry-after-ms", "250", Some(Duration::from_millis(250))),
+            (
+                "x-ms-retry-after-ms",
+                "250",
+                Some(Duration::from_millis(250)),
+            ),
         ] {
-            assert_eq!(retry_after(&headers(&[(name, value)])), want, "{name}: {value}");
+            assert_eq!(
+                retry_after(&headers(&[(name, value)])),
+                want,
+                "{name}: {value}"
+            );
         }
     }
 
@@ -1065,7 +1087,10 @@ mod tests {
     fn deadlines_from_huge_timeouts_saturate_instead_of_overflowing() {
         let now = Instant::now();
         assert!(instant_after(now, Duration::MAX) > now + Duration::from_secs(3600 * 24 * 365));
-        assert_eq!(instant_after(now, Duration::from_secs(5)), now + Duration::from_secs(5));
+        assert_eq!(
+            instant_after(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
     }
 
     #[tokio::test]
@@ -1124,12 +1149,19 @@ mod tests {
             "/_emulator/state",
         ] {
             let err = ArmPath::parse(bad).expect_err(bad);
-            assert!(matches!(err, ArmError::InvalidPath { .. }), "{bad:?}: {err}");
+            assert!(
+                matches!(err, ArmError::InvalidPath { .. }),
+                "{bad:?}: {err}"
+            );
             assert_eq!(err.class(), crate::error::ErrorClass::InvalidArgument);
         }
         let long = format!("/subscriptions/{}", "a".repeat(10_000));
         let message = ArmPath::parse(&long).unwrap_err().to_string();
-        assert!(message.len() < 600, "the refusal repeats the whole path: {}", message.len());
+        assert!(
+            message.len() < 600,
+            "the refusal repeats the whole path: {}",
+            message.len()
+        );
     }
 
     #[test]

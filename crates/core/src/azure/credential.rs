@@ -8,7 +8,7 @@ use crate::config::ProviderConfig;
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
 use azure_core::error::ErrorKind;
-use azure_core::http::{ClientOptions, Transport};
+use azure_core::http::{AsyncRawResponse, ClientOptions, HttpClient, Request, Transport};
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredentialOptions,
     ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
@@ -63,7 +63,7 @@ impl CredentialChain {
             let mut custom = CustomConfiguration::default();
             custom.authority_host = endpoints.authority_host.clone();
             ClientOptions {
-                transport: Some(Transport::new(Arc::new(http.clone()))),
+                transport: Some(Transport::new(Arc::new(TokenServiceHttp(http.clone())))),
                 cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
                 ..Default::default()
             }
@@ -188,7 +188,11 @@ impl TokenCredential for CredentialChain {
                     }
                     Err(e) => {
                         unavailable |= is_transient(&e);
-                        reasons.push(format!("{}: {}", source.name, one_line(&e.to_string())))
+                        // azure_identity's own words drop the cause of a refused certificate.
+                        let why =
+                            crate::tls_failure::azure_endpoint_refused("the token service", &e)
+                                .unwrap_or_else(|| one_line(&e.to_string()));
+                        reasons.push(format!("{}: {why}", source.name))
                     }
                 },
             }
@@ -209,10 +213,35 @@ impl TokenCredential for CredentialChain {
     }
 }
 
+/// The credentials' HTTP client: the provider's own, except that a refused certificate is not
+/// left an I/O error, which azure_identity's retry policy would retry for over a minute and then
+/// report without the cause.
+#[derive(Debug)]
+struct TokenServiceHttp(reqwest::Client);
+
+#[async_trait::async_trait]
+impl HttpClient for TokenServiceHttp {
+    async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
+        self.0.execute_request(request).await.map_err(|e| {
+            // Not an I/O error any more, so not retried; the cause stays readable down the chain.
+            match crate::tls_failure::certificate_error(&e) {
+                Some(_) => {
+                    azure_core::Error::with_error(ErrorKind::Other, e, "TLS certificate refused")
+                }
+                None => e,
+            }
+        })
+    }
+}
+
 /// Whether a credential's error says the token service could not be reached or is unavailable
 /// (no answer, 408, 429, 5xx) rather than that signing in was refused: looked for along the
 /// error's whole chain, since azure_identity wraps the HTTP error in its own.
 pub fn is_transient(error: &azure_core::Error) -> bool {
+    // A refused certificate is refused again, whatever I/O error carries it.
+    if crate::tls_failure::certificate_error(error).is_some() {
+        return false;
+    }
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = next {
         if let Some(e) = e.downcast_ref::<azure_core::Error>() {

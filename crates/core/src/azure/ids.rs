@@ -37,7 +37,9 @@ pub struct IdError {
 }
 
 fn problem_suffix(problem: &Option<&'static str>) -> String {
-    problem.map(|p| format!(": it contains {p}")).unwrap_or_default()
+    problem
+        .map(|p| format!(": it contains {p}"))
+        .unwrap_or_default()
 }
 
 /// The longest ID (or value from Azure) a message repeats in full.
@@ -347,7 +349,10 @@ mod tests {
             let id = SERVER.replace("/pg", &format!("/{name}"));
             let err = FlexibleServerId::parse(&id).expect_err(&id);
             assert_eq!(err.problem, Some(why), "{id:?}");
-            assert!(err.to_string().contains(&format!("it contains {why}")), "{err}");
+            assert!(
+                err.to_string().contains(&format!("it contains {why}")),
+                "{err}"
+            );
         }
     }
 

@@ -99,7 +99,9 @@ impl TokenCache {
             return false;
         }
         let margin = self.margin.min(life / 2);
-        expires_on.checked_sub(margin).is_some_and(|renew_at| renew_at > now)
+        expires_on
+            .checked_sub(margin)
+            .is_some_and(|renew_at| renew_at > now)
     }
 
     /// Forgets the token of a scope (e.g. after ARM rejected it as expired).
@@ -257,7 +259,11 @@ mod tests {
             let cache = TokenCache::new(fake.clone());
             cache.get("s/.default").await.unwrap();
             cache.get("s/.default").await.unwrap();
-            assert_eq!(fake.calls.load(Ordering::SeqCst), if renewed { 2 } else { 1 }, "{expires_on}");
+            assert_eq!(
+                fake.calls.load(Ordering::SeqCst),
+                if renewed { 2 } else { 1 },
+                "{expires_on}"
+            );
         }
         // A token claimed to last until the year 9999 is still kept for at most a day.
         let cache = TokenCache::new(Arc::new(Expiring {

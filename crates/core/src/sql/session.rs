@@ -301,42 +301,6 @@ fn read_ca_file(path: &str) -> Result<Vec<CertificateDer<'static>>, SqlError> {
     Ok(certs)
 }
 
-/// The certificate failure in `error`'s causes, if the TLS handshake refused the certificate.
-fn certificate_error(
-    error: &(dyn std::error::Error + 'static),
-) -> Option<rustls::CertificateError> {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(c) = cause {
-        if let Some(rustls::Error::InvalidCertificate(e)) = c.downcast_ref::<rustls::Error>() {
-            return Some(e.clone());
-        }
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            if let Some(rustls::Error::InvalidCertificate(e)) =
-                io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
-            {
-                return Some(e.clone());
-            }
-        }
-        cause = c.source();
-    }
-    None
-}
-
-/// rustls' words for the failure (its Display shows some kinds only by their variant name).
-fn certificate_cause(error: &rustls::CertificateError) -> String {
-    use rustls::CertificateError as E;
-    match error {
-        E::UnknownIssuer => "unknown issuer: the certificate does not chain to a trusted CA".into(),
-        E::NotValidForName => "certificate not valid for the host name".into(),
-        E::BadSignature => "bad signature".into(),
-        E::BadEncoding => "bad encoding".into(),
-        E::Expired => "certificate expired".into(),
-        E::NotValidYet => "certificate not valid yet".into(),
-        E::Revoked => "certificate revoked".into(),
-        other => other.to_string(),
-    }
-}
-
 /// What to change for each kind of certificate failure.
 fn certificate_fix(info: &ConnInfo, error: &rustls::CertificateError) -> String {
     use rustls::CertificateError as E;
@@ -411,10 +375,10 @@ async fn sign_in_error(
     source: &dyn PasswordSource,
     error: tokio_postgres::Error,
 ) -> SqlError {
-    if let Some(refused) = certificate_error(&error) {
+    if let Some(refused) = crate::tls_failure::certificate_error(&error) {
         return SqlError::Certificate {
             target: info.describe(),
-            cause: certificate_cause(&refused),
+            cause: crate::tls_failure::certificate_cause(&refused),
             fix: certificate_fix(info, &refused),
         };
     }
