@@ -28,9 +28,7 @@ async fn route(inner: Arc<Inner>, service: Service, req: Req) -> Resp {
         tracing::debug!(path = %req.path, "injected fault");
         return fault;
     }
-    let replaced = inner
-        .faults()
-        .take_headers(service, &req.method, &req.path);
+    let replaced = inner.faults().take_headers(service, &req.method, &req.path);
     let resp = match service {
         Service::Arm => crate::arm::handle(inner, req).await,
         Service::Login => crate::entra::tokens::handle(&inner, &req),

@@ -37,12 +37,25 @@ const UNKNOWN_SENTINELS: &[&str] = &[
 
 #[derive(Debug)]
 pub enum CodecError {
-    Unsupported { path: String, what: &'static str },
-    UnknownSignature { path: String, signature: String },
-    NotFinite { path: String, value: f64 },
-    TooDeep { path: String },
+    Unsupported {
+        path: String,
+        what: &'static str,
+    },
+    UnknownSignature {
+        path: String,
+        signature: String,
+    },
+    NotFinite {
+        path: String,
+        value: f64,
+    },
+    TooDeep {
+        path: String,
+    },
     /// The core's own unknown marker sent as text: it would pass Check as "not known yet".
-    Marker { path: String },
+    Marker {
+        path: String,
+    },
 }
 
 impl std::fmt::Display for CodecError {
@@ -175,7 +188,10 @@ fn decode_value(
                 s.fields
                     .iter()
                     .map(|(k, v)| {
-                        Ok((k.clone(), decode_value(v, &format!("{path}.{k}"), secret, depth)?))
+                        Ok((
+                            k.clone(),
+                            decode_value(v, &format!("{path}.{k}"), secret, depth)?,
+                        ))
                     })
                     .collect::<Result<Map<_, _>, CodecError>>()?,
             ),

@@ -19,5 +19,5 @@ pub mod sdkgen;
 pub mod serve;
 pub mod service;
 pub mod stack_config;
-pub mod wire_codec;
 pub mod status;
+pub mod wire_codec;

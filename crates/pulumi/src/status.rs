@@ -104,7 +104,10 @@ mod tests {
         let mut codes = std::collections::HashSet::new();
         for class in ErrorClass::ALL {
             assert_eq!(code(class), expected(class), "{class:?}");
-            assert!(codes.insert(code(class) as i32), "{class:?} shares its code with another class");
+            assert!(
+                codes.insert(code(class) as i32),
+                "{class:?} shares its code with another class"
+            );
             // INTERNAL would tell the engine the provider itself is broken.
             assert_ne!(code(class), Code::Internal, "{class:?}");
         }
@@ -113,10 +116,15 @@ mod tests {
     #[test]
     fn a_resource_error_becomes_a_status_with_its_class_code_and_the_operation() {
         let error = Error::InvalidInput("serverName: too long".into());
-        let status =
-            from_resource_error("creating pgentra:index:FlexibleServer \"pg\"", &error, |_| false);
+        let status = from_resource_error(
+            "creating pgentra:index:FlexibleServer \"pg\"",
+            &error,
+            |_| false,
+        );
         assert_eq!(status.code(), Code::InvalidArgument);
-        assert!(status.message().starts_with("creating pgentra:index:FlexibleServer"));
+        assert!(status
+            .message()
+            .starts_with("creating pgentra:index:FlexibleServer"));
     }
 
     #[test]
@@ -127,10 +135,15 @@ mod tests {
             "serverName": "pg", "administratorLoginPassword": "Hunter2!xyz", "token": "t0k"
         }));
         outputs.mark_secret("administratorLoginPassword");
-        let error = Error::InitFailed { id: "/x".into(), outputs, reason: "failed".into() };
+        let error = Error::InitFailed {
+            id: "/x".into(),
+            outputs,
+            reason: "failed".into(),
+        };
         let status = from_resource_error("creating", &error, |name| name == "token");
         let rpc = google_rpc::Status::decode(status.details()).expect("status details");
-        let detail = ErrorResourceInitFailed::decode(rpc.details[0].value.as_slice()).expect("detail");
+        let detail =
+            ErrorResourceInitFailed::decode(rpc.details[0].value.as_slice()).expect("detail");
         let properties = detail.properties.expect("properties").fields;
         let is_secret = |name: &str| match &properties[name].kind {
             Some(Kind::StructValue(s)) => matches!(

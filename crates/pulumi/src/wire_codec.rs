@@ -39,9 +39,7 @@ where
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        WireDecoder {
-            _type: PhantomData,
-        }
+        WireDecoder { _type: PhantomData }
     }
 }
 
@@ -173,7 +171,9 @@ fn value_depth(value: &[u8]) -> usize {
     let mut stack = vec![(value, Kind::Value, 0usize)];
     while let Some((bytes, kind, depth)) = stack.pop() {
         deepest = deepest.max(depth);
-        let Some(fields) = fields(bytes) else { continue };
+        let Some(fields) = fields(bytes) else {
+            continue;
+        };
         for (number, field) in fields {
             let Field::Bytes(inner) = field else { continue };
             let next = match (kind, number) {
@@ -205,7 +205,11 @@ mod tests {
             let list = ListValue::default().encode_to_vec();
             let mut list_bytes = list;
             // ListValue { values: [value] }
-            prost::encoding::encode_key(1, prost::encoding::WireType::LengthDelimited, &mut list_bytes);
+            prost::encoding::encode_key(
+                1,
+                prost::encoding::WireType::LengthDelimited,
+                &mut list_bytes,
+            );
             prost::encoding::encode_varint(value.len() as u64, &mut list_bytes);
             list_bytes.extend_from_slice(&value);
             // Value { list_value: list }
@@ -250,7 +254,11 @@ mod tests {
         let status = decode(check_request_with("privileges", &nested_list_bytes(10_000)))
             .expect_err("prost refuses past its recursion limit");
         assert_eq!(status.code(), tonic::Code::InvalidArgument);
-        assert!(status.message().contains("property privileges"), "{}", status.message());
+        assert!(
+            status.message().contains("property privileges"),
+            "{}",
+            status.message()
+        );
     }
 
     #[test]
@@ -259,7 +267,10 @@ mod tests {
         let news: Struct = request.news.expect("news");
         assert!(news.fields.contains_key("tags"));
         assert_eq!(value_depth(&nested_list_bytes(7)), 7);
-        assert_eq!(too_deep_property(&check_request_with("x", &nested_list_bytes(3))), None);
+        assert_eq!(
+            too_deep_property(&check_request_with("x", &nested_list_bytes(3))),
+            None
+        );
     }
 
     #[test]

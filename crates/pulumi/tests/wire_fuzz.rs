@@ -14,7 +14,12 @@ const SPECIAL: &[u8] = &[0, b'|', b'"', b'\'', b';', 0xff];
 
 #[test]
 fn fuzz_the_pulumi_request_codec_and_check() {
-    driver::drive(&seeds(), SPECIAL, 0x9e37_79b9_7f4a_7c15, fuzz_pulumi_request);
+    driver::drive(
+        &seeds(),
+        SPECIAL,
+        0x9e37_79b9_7f4a_7c15,
+        fuzz_pulumi_request,
+    );
 }
 
 #[test]

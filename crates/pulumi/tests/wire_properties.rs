@@ -23,7 +23,8 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         (-(1i64 << 53)..(1i64 << 53)).prop_map(|n| Value::Number(n.into())),
-        (-1e15f64..1e15).prop_filter("a fraction", |f| f.fract() != 0.0)
+        (-1e15f64..1e15)
+            .prop_filter("a fraction", |f| f.fract() != 0.0)
             .prop_map(|f| Value::Number(Number::from_f64(f).unwrap())),
         ".{0,12}".prop_map(Value::String),
         Just(Value::String(UNKNOWN.to_owned())),
@@ -38,16 +39,18 @@ fn json_value() -> impl Strategy<Value = Value> {
 }
 
 fn props() -> impl Strategy<Value = Props> {
-    prop::collection::btree_map("[a-zA-Z]{1,8}", (json_value(), any::<bool>()), 0..6).prop_map(|m| {
-        let mut props = Props::default();
-        for (name, (value, secret)) in m {
-            if secret {
-                props.mark_secret(&name);
+    prop::collection::btree_map("[a-zA-Z]{1,8}", (json_value(), any::<bool>()), 0..6).prop_map(
+        |m| {
+            let mut props = Props::default();
+            for (name, (value, secret)) in m {
+                if secret {
+                    props.mark_secret(&name);
+                }
+                props.set(&name, value);
             }
-            props.set(&name, value);
-        }
-        props
-    })
+            props
+        },
+    )
 }
 
 /// Any protobuf Value, hostile ones included.
@@ -63,9 +66,15 @@ fn pb_value() -> impl Strategy<Value = PbValue> {
     ];
     let leaf = prop_oneof![
         Just(PbValue { kind: None }),
-        Just(PbValue { kind: Some(Kind::NullValue(0)) }),
-        any::<bool>().prop_map(|b| PbValue { kind: Some(Kind::BoolValue(b)) }),
-        number.prop_map(|n| PbValue { kind: Some(Kind::NumberValue(n)) }),
+        Just(PbValue {
+            kind: Some(Kind::NullValue(0))
+        }),
+        any::<bool>().prop_map(|b| PbValue {
+            kind: Some(Kind::BoolValue(b))
+        }),
+        number.prop_map(|n| PbValue {
+            kind: Some(Kind::NumberValue(n))
+        }),
         prop_oneof![
             ".{0,16}".prop_map(String::from),
             Just("a\0b".to_owned()),
@@ -73,23 +82,39 @@ fn pb_value() -> impl Strategy<Value = PbValue> {
             Just(UNKNOWN.to_owned()),
             Just("x".repeat(5000)),
         ]
-        .prop_map(|s| PbValue { kind: Some(Kind::StringValue(s)) }),
+        .prop_map(|s| PbValue {
+            kind: Some(Kind::StringValue(s))
+        }),
     ];
     leaf.prop_recursive(6, 64, 4, |inner| {
         prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4)
-                .prop_map(|values| PbValue { kind: Some(Kind::ListValue(ListValue { values })) }),
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|values| PbValue {
+                kind: Some(Kind::ListValue(ListValue { values }))
+            }),
             prop::collection::btree_map(
-                prop_oneof!["[a-z]{1,6}".prop_map(String::from), Just(SIG_KEY.to_owned()), Just("value".to_owned())],
+                prop_oneof![
+                    "[a-z]{1,6}".prop_map(String::from),
+                    Just(SIG_KEY.to_owned()),
+                    Just("value".to_owned())
+                ],
                 inner.clone(),
                 0..4
             )
-            .prop_map(|fields| PbValue { kind: Some(Kind::StructValue(Struct { fields })) }),
+            .prop_map(|fields| PbValue {
+                kind: Some(Kind::StructValue(Struct { fields }))
+            }),
             inner.prop_map(|v| {
                 let mut fields = std::collections::BTreeMap::new();
-                fields.insert(SIG_KEY.to_owned(), PbValue { kind: Some(Kind::StringValue(SECRET_SIG.to_owned())) });
+                fields.insert(
+                    SIG_KEY.to_owned(),
+                    PbValue {
+                        kind: Some(Kind::StringValue(SECRET_SIG.to_owned())),
+                    },
+                );
                 fields.insert("value".to_owned(), v);
-                PbValue { kind: Some(Kind::StructValue(Struct { fields })) }
+                PbValue {
+                    kind: Some(Kind::StructValue(Struct { fields })),
+                }
             }),
         ]
     })
@@ -97,9 +122,15 @@ fn pb_value() -> impl Strategy<Value = PbValue> {
 
 /// A value `depth` lists deep, built without recursion.
 fn nested(depth: usize) -> PbValue {
-    let mut value = PbValue { kind: Some(Kind::StringValue("leaf".into())) };
+    let mut value = PbValue {
+        kind: Some(Kind::StringValue("leaf".into())),
+    };
     for _ in 0..depth {
-        value = PbValue { kind: Some(Kind::ListValue(ListValue { values: vec![value] })) };
+        value = PbValue {
+            kind: Some(Kind::ListValue(ListValue {
+                values: vec![value],
+            })),
+        };
     }
     value
 }
@@ -107,7 +138,13 @@ fn nested(depth: usize) -> PbValue {
 /// Inputs for a resource: its own property names with plausible or hostile values.
 fn inputs_for(index: usize) -> impl Strategy<Value = (usize, Props)> {
     let resource = resources().swap_remove(index);
-    let names: Vec<&'static str> = resource.spec().properties.iter().filter(|p| p.is_input()).map(|p| p.name).collect();
+    let names: Vec<&'static str> = resource
+        .spec()
+        .properties
+        .iter()
+        .filter(|p| p.is_input())
+        .map(|p| p.name)
+        .collect();
     let plausible = prop_oneof![
         Just(Value::String("pg-orders".into())),
         Just(Value::String("rg-data".into())),
@@ -118,24 +155,32 @@ fn inputs_for(index: usize) -> impl Strategy<Value = (usize, Props)> {
         Just(Value::String("orders".into())),
         Just(Value::String("database".into())),
         Just(serde_json::json!(["CONNECT", "create"])),
-        Just(serde_json::json!({"host": "pg-orders.postgres.database.azure.com", "username": "admin@example.com"})),
+        Just(
+            serde_json::json!({"host": "pg-orders.postgres.database.azure.com", "username": "admin@example.com"})
+        ),
         Just(serde_json::json!({"team": "data"})),
         Just(serde_json::json!(64)),
         Just(serde_json::json!(true)),
         json_value(),
     ];
     let count = names.len();
-    (Just(index), prop::collection::vec((0..count, plausible), 0..(count + 3))).prop_map(move |(index, picks)| {
-        let mut props = Props::default();
-        for (i, value) in picks {
-            props.set(names[i], value);
-        }
-        (index, props)
-    })
+    (
+        Just(index),
+        prop::collection::vec((0..count, plausible), 0..(count + 3)),
+    )
+        .prop_map(move |(index, picks)| {
+            let mut props = Props::default();
+            for (i, value) in picks {
+                props.set(names[i], value);
+            }
+            (index, props)
+        })
 }
 
 fn any_resource_inputs() -> impl Strategy<Value = (usize, Props)> {
-    let strategies: Vec<_> = (0..resources().len()).map(|i| inputs_for(i).boxed()).collect();
+    let strategies: Vec<_> = (0..resources().len())
+        .map(|i| inputs_for(i).boxed())
+        .collect();
     proptest::strategy::Union::new(strategies)
 }
 
@@ -233,7 +278,9 @@ fn a_nan_anywhere_is_refused_naming_the_top_level_property() {
     let mut fields = std::collections::BTreeMap::new();
     let mut list = encode_value(&Value::Array(vec![Value::Null]));
     if let Some(Kind::ListValue(l)) = &mut list.kind {
-        l.values.push(PbValue { kind: Some(Kind::NumberValue(f64::NAN)) });
+        l.values.push(PbValue {
+            kind: Some(Kind::NumberValue(f64::NAN)),
+        });
     }
     fields.insert("privileges".to_owned(), list);
     let error = decode(Some(&Struct { fields })).expect_err("NaN");

@@ -185,17 +185,17 @@ fn read_object_bounded(reader: &mut &[u8]) -> Result<Msgpack, CodecError> {
     };
     let mut map = Vec::with_capacity(entries.min(1024));
     for _ in 0..entries {
-        let key = rmpv::decode::read_value_with_max_depth(reader, KEY_DEPTH).map_err(|e| match e {
-            rmpv::decode::Error::DepthLimitExceeded => too_deep("a key"),
-            other => CodecError::MsgpackSyntax(other),
-        })?;
+        let key =
+            rmpv::decode::read_value_with_max_depth(reader, KEY_DEPTH).map_err(|e| match e {
+                rmpv::decode::Error::DepthLimitExceeded => too_deep("a key"),
+                other => CodecError::MsgpackSyntax(other),
+            })?;
         let name = key.as_str().unwrap_or("?").to_owned();
-        let value = rmpv::decode::read_value_with_max_depth(reader, VALUE_DEPTH).map_err(
-            |e| match e {
+        let value =
+            rmpv::decode::read_value_with_max_depth(reader, VALUE_DEPTH).map_err(|e| match e {
                 rmpv::decode::Error::DepthLimitExceeded => too_deep(&name),
                 other => CodecError::MsgpackSyntax(other),
-            },
-        )?;
+            })?;
         map.push((key, value));
     }
     Ok(Msgpack::Map(map))
@@ -609,8 +609,12 @@ mod tests {
     #[test]
     fn the_cores_unknown_marker_sent_as_text_is_refused_not_taken_for_unknown() {
         let core_marker = Value::String(pgentra_core::props::UNKNOWN.to_owned());
-        let value = Msgpack::Map(vec![(Msgpack::from("id"), Msgpack::from(pgentra_core::props::UNKNOWN))]);
-        let error = decode_msgpack(&msgpack_bytes(&value), &server_type(), &core_marker).unwrap_err();
+        let value = Msgpack::Map(vec![(
+            Msgpack::from("id"),
+            Msgpack::from(pgentra_core::props::UNKNOWN),
+        )]);
+        let error =
+            decode_msgpack(&msgpack_bytes(&value), &server_type(), &core_marker).unwrap_err();
         assert!(error.to_string().contains("at id"), "{error}");
         let json = serde_json::to_vec(&json!({"id": pgentra_core::props::UNKNOWN})).unwrap();
         assert!(decode_json(&json, &server_type()).is_err());
@@ -623,16 +627,25 @@ mod tests {
         bytes.extend(std::iter::repeat_n(0x91, 10_000));
         rmpv::encode::write_value(&mut bytes, &Msgpack::from("leaf")).unwrap();
         let error = decode_msgpack(&bytes, &server_type(), &marker()).unwrap_err();
-        assert!(matches!(&error, CodecError::TooDeep { attribute } if attribute == "tags"), "{error}");
+        assert!(
+            matches!(&error, CodecError::TooDeep { attribute } if attribute == "tags"),
+            "{error}"
+        );
         let mut top = Vec::new();
         top.extend(std::iter::repeat_n(0x91, 10_000));
         rmpv::encode::write_value(&mut top, &Msgpack::from("leaf")).unwrap();
-        assert!(matches!(decode_msgpack(&top, &server_type(), &marker()), Err(CodecError::TooDeep { .. })));
+        assert!(matches!(
+            decode_msgpack(&top, &server_type(), &marker()),
+            Err(CodecError::TooDeep { .. })
+        ));
     }
 
     #[test]
     fn a_nan_is_refused_naming_the_attribute() {
-        let value = Msgpack::Map(vec![(Msgpack::from("storage_size_gb"), Msgpack::F64(f64::NAN))]);
+        let value = Msgpack::Map(vec![(
+            Msgpack::from("storage_size_gb"),
+            Msgpack::F64(f64::NAN),
+        )]);
         let error = decode_msgpack(&msgpack_bytes(&value), &server_type(), &marker()).unwrap_err();
         assert!(error.to_string().contains("storage_size_gb"), "{error}");
     }

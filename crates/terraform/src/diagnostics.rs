@@ -70,15 +70,23 @@ pub fn class_detail(class: pgentra_core::error::ErrorClass) -> &'static str {
             "A network or service problem (throttled, unreachable, connection closed); nothing \
              changed. Run the same command again."
         }
-        ErrorClass::InvalidArgument => "The request was refused as invalid; nothing changed. Fix the value and apply again.",
+        ErrorClass::InvalidArgument => {
+            "The request was refused as invalid; nothing changed. Fix the value and apply again."
+        }
         ErrorClass::NotFound => "It (or what it belongs to) does not exist; nothing changed.",
-        ErrorClass::AlreadyExists => "It exists already and was not created here; import it to manage it.",
+        ErrorClass::AlreadyExists => {
+            "It exists already and was not created here; import it to manage it."
+        }
         ErrorClass::FailedPrecondition => {
             "Refused in the current state (permissions, a conflict, a failed operation); nothing \
              changed. Fix the cause and apply again."
         }
-        ErrorClass::DeadlineExceeded => "The operation ran out of time before anything was committed; apply again.",
-        ErrorClass::Cancelled => "The operation was cancelled before it finished; the next plan reads what exists.",
+        ErrorClass::DeadlineExceeded => {
+            "The operation ran out of time before anything was committed; apply again."
+        }
+        ErrorClass::Cancelled => {
+            "The operation was cancelled before it finished; the next plan reads what exists."
+        }
         ErrorClass::Unknown => {
             "The outcome is unknown: the change may or may not have happened. The next plan \
              reads what exists."
@@ -189,7 +197,11 @@ mod tests {
             let detail = super::class_detail(class);
             assert!(seen.insert(detail), "{class:?} shares its detail");
             let unknown = class == ErrorClass::Unknown;
-            assert_eq!(detail.contains("may or may not"), unknown, "{class:?}: {detail}");
+            assert_eq!(
+                detail.contains("may or may not"),
+                unknown,
+                "{class:?}: {detail}"
+            );
         }
     }
 

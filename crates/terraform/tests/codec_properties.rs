@@ -12,7 +12,11 @@ fn marker() -> Value {
 }
 
 fn cty_type() -> impl Strategy<Value = CtyType> {
-    let leaf = prop_oneof![Just(CtyType::String), Just(CtyType::Number), Just(CtyType::Bool)];
+    let leaf = prop_oneof![
+        Just(CtyType::String),
+        Just(CtyType::Number),
+        Just(CtyType::Bool)
+    ];
     leaf.prop_recursive(3, 16, 3, |inner| {
         prop_oneof![
             inner.clone().prop_map(CtyType::list),
@@ -24,7 +28,8 @@ fn cty_type() -> impl Strategy<Value = CtyType> {
 
 fn value_of(ty: &CtyType, unknowns: bool) -> BoxedStrategy<Value> {
     let special = if unknowns {
-        prop_oneof![3 => Just(None), 1 => Just(Some(Value::Null)), 1 => Just(Some(marker()))].boxed()
+        prop_oneof![3 => Just(None), 1 => Just(Some(Value::Null)), 1 => Just(Some(marker()))]
+            .boxed()
     } else {
         prop_oneof![4 => Just(None), 1 => Just(Some(Value::Null))].boxed()
     };
@@ -33,24 +38,36 @@ fn value_of(ty: &CtyType, unknowns: bool) -> BoxedStrategy<Value> {
         CtyType::Bool => any::<bool>().prop_map(Value::Bool).boxed(),
         CtyType::Number => prop_oneof![
             any::<i64>().prop_map(|n| Value::Number(n.into())),
-            (-1e12f64..1e12).prop_filter("a fraction", |f| f.fract() != 0.0)
+            (-1e12f64..1e12)
+                .prop_filter("a fraction", |f| f.fract() != 0.0)
                 .prop_map(|f| Value::Number(Number::from_f64(f).unwrap())),
         ]
         .boxed(),
-        CtyType::List(element) => prop::collection::vec(value_of(element, unknowns), 0..3).prop_map(Value::Array).boxed(),
-        CtyType::Map(element) => prop::collection::btree_map("[a-z]{1,6}", value_of(element, unknowns), 0..3)
-            .prop_map(|m| Value::Object(m.into_iter().collect()))
+        CtyType::List(element) => prop::collection::vec(value_of(element, unknowns), 0..3)
+            .prop_map(Value::Array)
             .boxed(),
-        CtyType::Object(attributes) => {
-            let names: Vec<String> = attributes.keys().cloned().collect();
-            let values: Vec<BoxedStrategy<Value>> = attributes.values().map(|t| value_of(t, unknowns)).collect();
-            values
-                .prop_map(move |values| Value::Object(names.iter().cloned().zip(values).collect::<Map<_, _>>()))
+        CtyType::Map(element) => {
+            prop::collection::btree_map("[a-z]{1,6}", value_of(element, unknowns), 0..3)
+                .prop_map(|m| Value::Object(m.into_iter().collect()))
                 .boxed()
         }
-        CtyType::Set(element) => prop::collection::vec(value_of(element, unknowns), 0..1).prop_map(Value::Array).boxed(),
+        CtyType::Object(attributes) => {
+            let names: Vec<String> = attributes.keys().cloned().collect();
+            let values: Vec<BoxedStrategy<Value>> =
+                attributes.values().map(|t| value_of(t, unknowns)).collect();
+            values
+                .prop_map(move |values| {
+                    Value::Object(names.iter().cloned().zip(values).collect::<Map<_, _>>())
+                })
+                .boxed()
+        }
+        CtyType::Set(element) => prop::collection::vec(value_of(element, unknowns), 0..1)
+            .prop_map(Value::Array)
+            .boxed(),
     };
-    (special, plain).prop_map(|(special, plain)| special.unwrap_or(plain)).boxed()
+    (special, plain)
+        .prop_map(|(special, plain)| special.unwrap_or(plain))
+        .boxed()
 }
 
 fn typed_value(unknowns: bool) -> impl Strategy<Value = (CtyType, Value)> {
@@ -104,10 +121,20 @@ fn deep_msgpack_and_json_are_refused_on_a_worker_sized_stack() {
             rmpv::encode::write_value(&mut bytes, &rmpv::Value::from("tags")).unwrap();
             bytes.extend(std::iter::repeat_n(0x91, 100_000));
             bytes.push(0xc0);
-            assert!(matches!(decode_msgpack(&bytes, &ty, &marker()), Err(CodecError::TooDeep { .. })));
-            let json = format!("{{\"tags\":{}\"x\"{}}}", "[".repeat(100_000), "]".repeat(100_000));
+            assert!(matches!(
+                decode_msgpack(&bytes, &ty, &marker()),
+                Err(CodecError::TooDeep { .. })
+            ));
+            let json = format!(
+                "{{\"tags\":{}\"x\"{}}}",
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            );
             let error = decode_json(json.as_bytes(), &ty).unwrap_err();
-            assert!(matches!(&error, CodecError::TooDeep { attribute } if attribute == "tags"), "{error}");
+            assert!(
+                matches!(&error, CodecError::TooDeep { attribute } if attribute == "tags"),
+                "{error}"
+            );
             // A key holding brackets in a string is not nesting.
             let json = format!("{{\"tags\":[\"{}\"]}}", "[".repeat(1000));
             assert!(decode_json(json.as_bytes(), &ty).is_ok());
@@ -123,7 +150,10 @@ fn a_json_fraction_is_read_exactly() {
     // state's number came back one unit in the last place off.
     let ty = CtyType::list(CtyType::Number);
     let value = json!([207463508763.60422]);
-    assert_eq!(decode_json(&serde_json::to_vec(&value).unwrap(), &ty).unwrap(), value);
+    assert_eq!(
+        decode_json(&serde_json::to_vec(&value).unwrap(), &ty).unwrap(),
+        value
+    );
 }
 
 #[test]

@@ -369,18 +369,18 @@ fn added(
     news: &Props,
     version: i32,
 ) -> Option<(GrantTarget, Vec<String>)> {
-    if new.object_type == ObjectType::Role {
-        let roles: Vec<String> = new
+    // The objects (or, for a membership, the roles) the old Grant did not name.
+    let named_anew = GrantTarget {
+        objects: new
             .objects
             .iter()
             .filter(|o| !old.objects.contains(o))
             .cloned()
-            .collect();
-        let target = GrantTarget {
-            objects: roles,
-            ..new.clone()
-        };
-        return (!target.objects.is_empty()).then_some((target, vec![]));
+            .collect(),
+        ..new.clone()
+    };
+    if new.object_type == ObjectType::Role {
+        return (!named_anew.objects.is_empty()).then_some((named_anew, vec![]));
     }
     let expand = |privileges: Vec<String>| -> BTreeSet<String> {
         if privileges.iter().any(|p| p == "ALL") {
@@ -394,17 +394,8 @@ fn added(
     if old.objects != new.objects {
         // The objects named anew, with every privilege. (From named objects to all of the
         // schema's, the Grant's own privileges cannot be told from another's: not checked.)
-        let objects: Vec<String> = new
-            .objects
-            .iter()
-            .filter(|o| !old.objects.contains(o))
-            .cloned()
-            .collect();
-        let target = GrantTarget {
-            objects,
-            ..new.clone()
-        };
-        return (!target.objects.is_empty()).then(|| (target, wanted.into_iter().collect()));
+        return (!named_anew.objects.is_empty())
+            .then(|| (named_anew, wanted.into_iter().collect()));
     }
     let before = expand(privileges(olds));
     let more: Vec<String> = wanted.difference(&before).cloned().collect();

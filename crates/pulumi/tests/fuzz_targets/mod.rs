@@ -11,14 +11,22 @@ use prost::Message;
 
 /// Target: a CheckRequest's bytes through prost, the codec and Check of every resource.
 pub fn fuzz_pulumi_request(bytes: &[u8]) {
-    let Ok(request) = CheckRequest::decode(bytes) else { return };
-    let Ok(props) = decode(request.news.as_ref()) else { return };
+    let Ok(request) = CheckRequest::decode(bytes) else {
+        return;
+    };
+    let Ok(props) = decode(request.news.as_ref()) else {
+        return;
+    };
     let again = decode(Some(&encode(&props, |_| false))).expect("what encode writes decodes");
     assert_eq!(again.values, props.values);
     for resource in pgentra_core::resources::all() {
         let checked = pgentra_core::provider::check(resource.as_ref(), &props, &Props::default());
         for failure in checked.failures {
-            assert!(failure.reason.len() <= 1100, "unbounded refusal: {} bytes", failure.reason.len());
+            assert!(
+                failure.reason.len() <= 1100,
+                "unbounded refusal: {} bytes",
+                failure.reason.len()
+            );
         }
     }
 }
@@ -37,7 +45,14 @@ pub fn fuzz_sql_builders(bytes: &[u8]) {
         assert!(quoted.contains('\'') && !quoted.contains('\0'));
     }
     let _ = quote::qualified(&schema, &object);
-    let types = [ObjectType::Database, ObjectType::Schema, ObjectType::Table, ObjectType::Sequence, ObjectType::Function, ObjectType::Role];
+    let types = [
+        ObjectType::Database,
+        ObjectType::Schema,
+        ObjectType::Table,
+        ObjectType::Sequence,
+        ObjectType::Function,
+        ObjectType::Role,
+    ];
     let object_type = types[bytes.first().copied().unwrap_or(0) as usize % types.len()];
     let target = GrantTarget {
         role: role.clone(),
@@ -49,9 +64,13 @@ pub fn fuzz_sql_builders(bytes: &[u8]) {
         default_privileges: bytes.len().is_multiple_of(3),
     };
     let privileges = vec![privilege];
-    for sql in [target.grant_sql(&privileges), target.revoke_sql(&privileges), target.revoke_grant_option_sql(&privileges)]
-        .into_iter()
-        .flatten()
+    for sql in [
+        target.grant_sql(&privileges),
+        target.revoke_sql(&privileges),
+        target.revoke_grant_option_sql(&privileges),
+    ]
+    .into_iter()
+    .flatten()
     {
         assert!(!sql.contains('\0'), "{sql}");
         let role = quote::ident(&role).expect("a statement was built, so the role quoted");
@@ -80,17 +99,30 @@ fn strip_quoted(sql: &str) -> String {
 
 pub fn seeds() -> Vec<Vec<u8>> {
     let news = |json: serde_json::Value| {
-        let prost_types::Value { kind: Some(prost_types::value::Kind::StructValue(s)) } = encode_value(&json) else { unreachable!() };
-        CheckRequest { urn: "urn:pulumi:dev::p::pgentra:index:Grant::g".into(), news: Some(s), ..Default::default() }.encode_to_vec()
+        let prost_types::Value {
+            kind: Some(prost_types::value::Kind::StructValue(s)),
+        } = encode_value(&json)
+        else {
+            unreachable!()
+        };
+        CheckRequest {
+            urn: "urn:pulumi:dev::p::pgentra:index:Grant::g".into(),
+            news: Some(s),
+            ..Default::default()
+        }
+        .encode_to_vec()
     };
     vec![
-        news(serde_json::json!({"role": "app", "database": "orders", "objectType": "table", "schema": "public",
-            "privileges": ["SELECT"], "connection": {"host": "pg.postgres.database.azure.com", "username": "admin"}})),
-        news(serde_json::json!({"serverName": "pg-orders", "storageSizeGb": 64, "tags": {"team": "data"}})),
+        news(
+            serde_json::json!({"role": "app", "database": "orders", "objectType": "table", "schema": "public",
+            "privileges": ["SELECT"], "connection": {"host": "pg.postgres.database.azure.com", "username": "admin"}}),
+        ),
+        news(
+            serde_json::json!({"serverName": "pg-orders", "storageSizeGb": 64, "tags": {"team": "data"}}),
+        ),
         news(serde_json::json!({"value": "a\u{0}b", "name": "x".repeat(300)})),
         b"app|orders|public|orders|SELECT".to_vec(),
         b"a\"b|o'rd|sch ema|t;DROP|ALL".to_vec(),
         b"\0|\0|\0|\0|\0".to_vec(),
     ]
 }
-

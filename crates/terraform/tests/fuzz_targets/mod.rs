@@ -35,7 +35,10 @@ pub fn fuzz_terraform_codec(bytes: &[u8]) {
     }
     if let Ok(value) = decode_json(bytes, &ty) {
         let again = encode_msgpack(&value, &ty, &marker()).expect("a decoded value encodes");
-        assert_eq!(decode_msgpack(&again, &ty, &marker()).expect("decodes"), value);
+        assert_eq!(
+            decode_msgpack(&again, &ty, &marker()).expect("decodes"),
+            value
+        );
     }
 }
 
