@@ -32,7 +32,7 @@ if str(CONFORMANCE) not in sys.path:
     sys.path.insert(0, str(CONFORMANCE))
 
 from arm_support import Emulator, RG, RG_API  # noqa: E402
-from harness import BINARY, REPO_ROOT, FakeEngine, ProviderProcess, from_struct, secret, to_struct  # noqa: E402
+from harness import BINARY, REPO_ROOT, FakeEngine, LoopbackListener, ProviderProcess, from_struct, secret, to_struct  # noqa: E402
 from pulumi.runtime.proto import provider_pb2  # noqa: E402
 
 from cryptography import x509  # noqa: E402
@@ -130,37 +130,24 @@ def _recv_exactly(conn, n: int) -> bytes:
     return data
 
 
-class FakeTlsPostgres:
+class FakeTlsPostgres(LoopbackListener):
     """A loopback 'PostgreSQL server' presenting `cert`; records every byte it receives after the
     TLS handshake and every PasswordMessage."""
 
     def __init__(self, cert: tuple[Path, Path]):
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.load_cert_chain(str(cert[0]), str(cert[1]))
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
         self.connections = 0
         self.handshakes = 0
         self.received = bytearray()
         self.passwords: list[bytes] = []
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def _run(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            with self._lock:
-                self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    def serve(self, conn):
+        with self._lock:
+            self.connections += 1
+        threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket):
         conn.settimeout(10)
@@ -198,11 +185,6 @@ class FakeTlsPostgres:
     def got_a_token(self) -> bool:
         with self._lock:
             return bool(self.passwords) or JWT_PREFIX.encode() in bytes(self.received)
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self.sock.close()
 
 
 # ---------------------------------------------------------------------------------------------

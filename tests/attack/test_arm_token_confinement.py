@@ -12,8 +12,6 @@ After every case the plugin's trace log holds no token (Entra tokens are JWTs: `
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 
 import grpc
@@ -29,49 +27,32 @@ from arm_support import (  # noqa: F401 (fixtures are found by name in the modul
     read,
     server_inputs,
 )
-from harness import status_details, to_struct, urn
+from harness import LoopbackListener, status_details, to_struct, urn
 from pulumi.runtime.proto import provider_pb2
 
 
-class RecordingHost:
+class RecordingHost(LoopbackListener):
     """A loopback listener that must never be contacted: it records every connection and the
     first bytes it got (a request line, or a TLS ClientHello), and answers like a poll would."""
 
     def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
         self.received: list[bytes] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def _run(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            conn.settimeout(2)
-            try:
-                data = conn.recv(65536)
-            except OSError:
-                data = b""
-            self.received.append(data)
-            body = b'{"status":"Succeeded"}'
-            try:
-                conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
-                             + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body)
-            except OSError:
-                pass
-            conn.close()
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self.sock.close()
+    def serve(self, conn):
+        conn.settimeout(2)
+        try:
+            data = conn.recv(65536)
+        except OSError:
+            data = b""
+        self.received.append(data)
+        body = b'{"status":"Succeeded"}'
+        try:
+            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                         + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body)
+        except OSError:
+            pass
+        conn.close()
 
 
 @pytest.fixture

@@ -150,34 +150,49 @@ class FakeEngine(engine_pb2_grpc.EngineServicer):
         self.server.stop(grace=None)
 
 
-class TcpTrap:
-    """A loopback listener that counts connections: proof that nothing reached 'Azure'."""
+class LoopbackListener:
+    """A listener on 127.0.0.1 with its own accept thread, handing each connection to `serve`.
+    A subclass sets what `serve` records before it calls this `__init__`, which starts accepting."""
 
     def __init__(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
-        self.url = f"https://127.0.0.1:{self.port}"
-        self.connections = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
 
-    def _run(self):
+    def _accept(self):
         while not self._stop.is_set():
             try:
                 conn, _ = self.sock.accept()
             except OSError:
                 continue
-            self.connections += 1
-            conn.close()
+            self.serve(conn)
+
+    def serve(self, conn: socket.socket) -> None:
+        conn.close()
 
     def close(self):
         self._stop.set()
         self._thread.join(timeout=2)
         self.sock.close()
+
+
+class TcpTrap(LoopbackListener):
+    """A loopback listener that counts connections: proof that nothing reached 'Azure'."""
+
+    def __init__(self):
+        self.connections = 0
+        super().__init__()
+        self.url = f"https://127.0.0.1:{self.port}"
+
+    def serve(self, conn):
+        self.connections += 1
+        conn.close()
 
 
 # ---------------------------------------------------------------------------------------------
