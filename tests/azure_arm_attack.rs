@@ -402,31 +402,13 @@ fn fake_arm_client(endpoint: &str) -> ArmClient {
 
 /// A client with a fixed token (no token service) over `http`.
 fn fixed_token_arm_client(endpoint: &str, http: reqwest::Client) -> ArmClient {
-    use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
-    use azure_core::time::{Duration as TimeDuration, OffsetDateTime};
-
-    #[derive(Debug)]
-    struct Fixed;
-
-    #[async_trait::async_trait]
-    impl TokenCredential for Fixed {
-        async fn get_token(
-            &self,
-            _: &[&str],
-            _: Option<TokenRequestOptions<'_>>,
-        ) -> azure_core::Result<AccessToken> {
-            Ok(AccessToken::new(
-                "eyJ-fake-bearer",
-                OffsetDateTime::now_utc() + TimeDuration::hours(1),
-            ))
-        }
-    }
-
     ArmClient::with_policy(
         http,
         endpoint,
         "https://management.azure.com/.default",
-        Arc::new(TokenCache::new(Arc::new(Fixed))),
+        Arc::new(TokenCache::new(Arc::new(azure_support::FixedToken(
+            "eyJ-fake-bearer",
+        )))),
         azure_support::fast_policy(),
     )
     .with_timeout(Duration::from_secs(10))
@@ -511,5 +493,8 @@ async fn refused_at_once(arm: &ArmClient, path: &str, which: &str) {
     let text = err.to_string();
     assert_eq!(err.class(), ErrorClass::FailedPrecondition, "{text}");
     let refused = format!("{which}'s TLS certificate was refused (bad signature");
-    assert!(text.contains(&refused) && text.contains("caCertFile"), "{text}");
+    assert!(
+        text.contains(&refused) && text.contains("caCertFile"),
+        "{text}"
+    );
 }

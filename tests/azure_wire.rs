@@ -1,31 +1,15 @@
 //! What goes on the wire, seen by a bare listener: User-Agent, api-version, the bearer token, and
 //! an Azure-AsyncOperation URL polled exactly as given.
 
-use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
-use azure_core::time::{Duration as TimeDuration, OffsetDateTime};
+mod azure_support;
+
+use azure_support::FixedToken;
 use pgentra::azure::{ArmClient, RetryPolicy, TokenCache};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-
-#[derive(Debug)]
-struct Fixed;
-
-#[async_trait::async_trait]
-impl TokenCredential for Fixed {
-    async fn get_token(
-        &self,
-        _: &[&str],
-        _: Option<TokenRequestOptions<'_>>,
-    ) -> azure_core::Result<AccessToken> {
-        Ok(AccessToken::new(
-            "tok-123",
-            OffsetDateTime::now_utc() + TimeDuration::hours(1),
-        ))
-    }
-}
 
 /// Serves canned answers in order, recording each request head.
 async fn serve(answers: Vec<String>) -> (String, Arc<Mutex<Vec<String>>>) {
@@ -71,7 +55,7 @@ fn client(base: &str) -> ArmClient {
         http,
         base,
         "https://management.azure.com/.default",
-        Arc::new(TokenCache::new(Arc::new(Fixed))),
+        Arc::new(TokenCache::new(Arc::new(FixedToken("tok-123")))),
         policy,
     )
 }
