@@ -7,7 +7,11 @@
 //! the new GRANT. Two Grants over the same privilege on the same role and objects would share
 //! an ID and each one's Delete would revoke what the other still claims, and PostgreSQL keeps
 //! no record of which Grant gave what: so a create (or an update adding privileges) over what the
-//! role already holds is refused, read and written under one lock.
+//! role already holds is refused, checked in the GRANT's own transaction under its locks.
+//!
+//! One round trip per write: locks, check and statements go as one implicit transaction (see
+//! `sql::grant::write_acl`). A Read takes what it needs from scans shared with the other Reads
+//! in flight (`sql::catalog_snapshot`).
 
 use crate::props::Props;
 use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
@@ -16,17 +20,18 @@ use crate::resources::connection::{conn_info, connection_input, CONNECTION_PROPE
 use crate::resources::sql_resource::SqlOperation;
 use crate::rules;
 use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
+use crate::sql::catalog_snapshot::{self, Scope};
 use crate::sql::grant::{
-    acl_lock, privilege_update_sql, role_update_sql, write_acl, write_acl_locked, ObjectType,
+    privilege_update_sql, role_update_sql, write_acl, AclWrite, HeldCheck, ObjectType,
 };
 use crate::sql::id::GrantId;
 use crate::sql::introspect;
-use crate::sql::pool::Session;
 use crate::sql::ConnInfo;
 use crate::sql::SqlError;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::time::Instant;
 
 /// What a Grant is on: the SQL layer's builder of its statements.
 pub use crate::sql::grant::GrantTarget;
@@ -124,22 +129,27 @@ impl Resource for Grant {
         let id = wanted(inputs)?;
         let op = SqlOperation::new(ctx, id.to_string());
         let target = &id.target;
+        let wanted_privileges = privileges(inputs);
         let sql = target
-            .grant_sql(&privileges(inputs))
+            .grant_sql(&wanted_privileges)
             .map_err(|e| op.fail(e))?;
         let session = op.session(&target.session_info(&id.conn)).await?;
-        // Read and write under one lock, so two overlapping Grants created at once in this
-        // process cannot both find the privileges free.
-        let _held = acl_lock(&target.lock_info(&id.conn), op.timeout())
-            .await
-            .map_err(|e| op.fail(e))?;
-        let wanted_privileges = privileges(inputs);
-        refuse_overlap(&session, target, &wanted_privileges, &id.to_string())
-            .await
-            .map_err(|e| op.fail(e))?;
-        write_acl_locked(&session, &sql, op.timeout())
-            .await
-            .map_err(|e| op.fail(e))?;
+        let check = HeldCheck {
+            target,
+            privileges: &wanted_privileges,
+        };
+        let written = write_acl(
+            &session,
+            &target.acl_locks(),
+            Some(&check),
+            &sql,
+            op.timeout(),
+        )
+        .await
+        .map_err(|e| op.fail(e))?;
+        if let AclWrite::AlreadyHeld(held) = written {
+            return Err(op.fail(already_granted(target, &held, &id.to_string())));
+        }
         Ok(Created {
             id: id.to_string(),
             outputs: inputs.clone(),
@@ -152,31 +162,25 @@ impl Resource for Grant {
         id: &str,
         state: &Props,
     ) -> Result<Option<ReadOutcome>, Error> {
+        // Scans that began before this moment are not fresh enough for this Read.
+        let since = Instant::now();
         let (op, parsed, conn) = SqlOperation::existing::<GrantId>(ctx, id, state)?;
         // The ID says what the Grant is on; the state adds the privileges it claims.
         let target = target_of(state)?.unwrap_or(parsed.target);
         let fail = |e| op.fail(e);
-        let session = match op.try_session(&target.session_info(&conn)).await {
+        let info = target.session_info(&conn);
+        let sign_in = op.sign_in()?;
+        let server = match catalog_snapshot::server(&sign_in, &info, since).await {
             // The database the objects were in is gone, and the Grant with it.
             Err(e) if e.code() == Some(DATABASE_GONE) => return Ok(None),
             other => other.map_err(fail)?,
         };
-        if !introspect::role_exists(&session, &target.role)
-            .await
-            .map_err(fail)?
-        {
+        if !server.role_exists(&target.role) {
             return Ok(None);
         }
         let mut inputs = target_inputs(&target, &conn);
         if target.object_type == ObjectType::Role {
-            let held = introspect::memberships(
-                &session,
-                &target.role,
-                &target.objects,
-                target.with_grant_option,
-            )
-            .await
-            .map_err(fail)?;
+            let held = server.memberships(&target.role, &target.objects, target.with_grant_option);
             let objects: Vec<Value> = target
                 .objects
                 .iter()
@@ -189,18 +193,13 @@ impl Resource for Grant {
             inputs.set("objects", Value::Array(objects));
             inputs.set("privileges", Value::Array(vec![]));
         } else {
-            let version = introspect::server_version(&session).await.map_err(fail)?;
-            let all = target.object_type.all_privileges(version);
+            let all = target.object_type.all_privileges(server.version);
             let claimed = privileges(state);
             let claims_all = claimed.is_empty() || claimed.iter().any(|p| p == "ALL");
-            let held = introspect::privileges_held(
-                &session,
-                &target.role,
-                target.on(),
-                target.with_grant_option,
-            )
-            .await
-            .map_err(fail)?;
+            let acls = catalog_snapshot::acls(&sign_in, &info, Scope::of(target.on()), since)
+                .await
+                .map_err(fail)?;
+            let held = acls.privileges_held(&target.role, target.on(), target.with_grant_option);
             let reported: Vec<String> = match held {
                 // Nothing to read privileges on (no table in the schema yet): as claimed.
                 None => claimed.clone(),
@@ -252,7 +251,16 @@ impl Resource for Grant {
         let op = SqlOperation::new(ctx, id);
         let fail = |e| op.fail(e);
         let session = op.session(&new.session_info(&conn)).await?;
-        let version = introspect::server_version(&session).await.map_err(fail)?;
+        // What ALL stands for depends on the server's version; nothing else does.
+        let lists_all = privileges(olds)
+            .iter()
+            .chain(&privileges(news))
+            .any(|p| p == "ALL");
+        let version = if lists_all {
+            introspect::server_version(&session).await.map_err(fail)?
+        } else {
+            i32::MAX
+        };
         let statements = if new.object_type == ObjectType::Role {
             role_update_sql(&old, &new)
         } else {
@@ -260,18 +268,25 @@ impl Resource for Grant {
         }
         .map_err(|e| op.fail(e))?;
         if !statements.is_empty() {
-            let _held = acl_lock(&new.lock_info(&conn), op.timeout())
-                .await
-                .map_err(fail)?;
-            // What this update adds must not be another Grant's (as at create).
-            if let Some((added_target, added)) = added(&old, olds, &new, news, version) {
-                refuse_overlap(&session, &added_target, &added, id)
-                    .await
-                    .map_err(fail)?;
+            // What this update adds must not be held already (as at create).
+            let added = added(&old, olds, &new, news, version);
+            let check = added
+                .as_ref()
+                .map(|(target, privileges)| HeldCheck { target, privileges });
+            let mut locks = old.acl_locks();
+            locks.extend(new.acl_locks());
+            let written = write_acl(
+                &session,
+                &locks,
+                check.as_ref(),
+                &statements.join(";\n"),
+                op.timeout(),
+            )
+            .await
+            .map_err(fail)?;
+            if let (AclWrite::AlreadyHeld(held), Some((target, _))) = (written, &added) {
+                return Err(op.fail(already_granted(target, &held, id)));
             }
-            write_acl_locked(&session, &statements.join(";\n"), op.timeout())
-                .await
-                .map_err(fail)?;
         }
         Ok(news.clone())
     }
@@ -289,14 +304,10 @@ impl Resource for Grant {
             Err(e) if e.code() == Some(DATABASE_GONE) => return Ok(()),
             other => other.map_err(fail)?,
         };
-        if !introspect::role_exists(&session, &target.role)
-            .await
-            .map_err(fail)?
-        {
-            return Ok(());
-        }
-        match write_acl(&session, &target.lock_info(&conn), &sql, op.timeout()).await {
-            // What it was on is gone already (object, schema, function): nothing to take back.
+        match write_acl(&session, &target.acl_locks(), None, &sql, op.timeout()).await {
+            Ok(_) => Ok(()),
+            // What it was on is gone already (the role, object, schema, function): nothing to
+            // take back.
             Err(e)
                 if matches!(
                     e.code(),
@@ -305,43 +316,15 @@ impl Resource for Grant {
             {
                 Ok(())
             }
-            other => other.map_err(fail),
+            Err(e) => Err(fail(e)),
         }
     }
 }
 
-/// Refuses a new Grant over privileges (or memberships) the role already holds on the same
+/// The refusal of a Grant over privileges (or memberships) the role already holds on the same
 /// objects: held by another Grant, deleting either would revoke what the other still claims;
 /// granted outside pgentra, deleting this Grant would revoke what it never gave.
-async fn refuse_overlap(
-    session: &Session,
-    target: &GrantTarget,
-    wanted_privileges: &[String],
-    id: &str,
-) -> Result<(), SqlError> {
-    let held: Vec<String> = if target.object_type == ObjectType::Role {
-        introspect::memberships(session, &target.role, &target.objects, false)
-            .await?
-            .into_iter()
-            .collect()
-    } else {
-        let version = introspect::server_version(session).await?;
-        let wanted: BTreeSet<String> = if wanted_privileges.iter().any(|p| p == "ALL") {
-            let all = target.object_type.all_privileges(version);
-            all.into_iter().map(str::to_owned).collect()
-        } else {
-            wanted_privileges.iter().cloned().collect()
-        };
-        introspect::privileges_held_on_any(session, &target.role, target.on())
-            .await?
-            .unwrap_or_default()
-            .intersection(&wanted)
-            .cloned()
-            .collect()
-    };
-    if held.is_empty() {
-        return Ok(());
-    }
+fn already_granted(target: &GrantTarget, held: &[String], id: &str) -> SqlError {
     let what = if target.object_type == ObjectType::Role {
         format!("is already a member of {}", held.join(", "))
     } else {
@@ -351,12 +334,12 @@ async fn refuse_overlap(
             describe_on(target)
         )
     };
-    Err(SqlError::AlreadyGranted(format!(
+    SqlError::AlreadyGranted(format!(
         "the role {:?} {what} (from another Grant, or granted outside pgentra). {OVERLAP_RULE} \
          List each privilege in one Grant only; to manage what is held now, import it with the \
          ID {id}",
         target.role
-    )))
+    ))
 }
 
 /// What an update gives that the Grant did not hold before: the roles added to a membership

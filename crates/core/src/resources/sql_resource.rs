@@ -74,6 +74,11 @@ impl<'a> SqlOperation<'a> {
         sign_in(self.ctx)?.session(info).await
     }
 
+    /// How this operation signs in, for a caller that opens sessions only when it needs them.
+    pub fn sign_in(&self) -> Result<SignIn, Error> {
+        sign_in(self.ctx).map_err(|e| self.fail(e))
+    }
+
     /// A session to `info`.
     pub async fn session(&self, info: &ConnInfo) -> Result<Session, Error> {
         self.try_session(info).await.map_err(|e| self.fail(e))

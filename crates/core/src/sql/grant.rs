@@ -2,9 +2,9 @@
 //! give and take back privileges or role memberships, and running them safely next to other
 //! writers of the same ACLs. Every name goes through [`crate::sql::quote`].
 
-use crate::sql::introspect::On;
-use crate::sql::pool::{self, Session};
-use crate::sql::quote::{ident, qualified, QuoteError};
+use crate::sql::introspect::{self, On};
+use crate::sql::pool::Session;
+use crate::sql::quote::{ident, literal, qualified, QuoteError};
 use crate::sql::session::{ConnInfo, SqlError};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -201,14 +201,6 @@ impl GrantTarget {
         }
     }
 
-    /// The lock key: databases and memberships live in catalogs the whole server shares.
-    pub fn lock_info(&self, conn: &ConnInfo) -> ConnInfo {
-        match self.object_type {
-            ObjectType::Database | ObjectType::Role => conn.in_database(""),
-            _ => conn.in_database(&self.database),
-        }
-    }
-
     /// Where the privileges are held, for reading them back.
     pub fn on(&self) -> On<'_> {
         let schema = self.schema.as_deref().unwrap_or_default();
@@ -363,64 +355,239 @@ pub fn privilege_update_sql(
     Ok(statements)
 }
 
-/// The advisory lock every pgentra process takes around its GRANT/REVOKE statements.
-const ACL_LOCK: i64 = 0x0070_6765_6e74_7261; // "pgentra" in ASCII
-
-/// Runs GRANT/REVOKE statements under the in-process lock of `lock` (see
-/// [`GrantTarget::lock_info`]) and, across processes, a transaction-scoped advisory lock, all
-/// in one implicit transaction (one simple query); retries once when PostgreSQL still reports
-/// "tuple concurrently updated" (a writer that is not pgentra changed the same ACL). With the
-/// operation's `timeout`, waiting for either lock and the statements themselves stop there
-/// (statement_timeout: the server rolls back).
-pub async fn write_acl(
-    session: &Session,
-    lock: &ConnInfo,
-    statements: &str,
-    timeout: Option<Duration>,
-) -> Result<(), SqlError> {
-    let _held = acl_lock(lock, timeout).await?;
-    write_acl_locked(session, statements, timeout).await
+/// An advisory lock a write of ACLs takes first, in the write's own transaction: exclusive on
+/// what the statements update (the catalog row of one object, one schema's default ACL, one
+/// role's memberships), shared on the whole a named object belongs to (its schema's tables,
+/// sequences or functions), so that `GRANT ... ON ALL TABLES IN SCHEMA` and a GRANT on one of
+/// those tables wait for each other, while Grants on different objects run side by side. Two
+/// statements updating one catalog row at once would fail with "tuple concurrently updated".
+///
+/// Keys are hashes of names, not OIDs, so taking them reads no catalog (the write's first
+/// catalog read then happens under the lock, seeing every change committed before it). A
+/// collision only makes two writes wait for each other. Advisory locks belong to one database;
+/// every write runs in the database its ACLs are in (memberships: the connection's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AclLock {
+    key: i64,
+    shared: bool,
 }
 
-/// The in-process lock of [`write_acl`], for a caller that must read the ACLs and write them
-/// with nothing changing them in between (a Grant checking that no other Grant holds what it
-/// would take). Waiting for it stops at `timeout`.
-pub async fn acl_lock(
-    lock: &ConnInfo,
-    timeout: Option<Duration>,
-) -> Result<tokio::sync::OwnedMutexGuard<()>, SqlError> {
-    let lock = pool::write_lock(lock);
-    match timeout {
-        Some(after) => tokio::time::timeout(after, lock.lock_owned())
-            .await
-            .map_err(|_| SqlError::TimedOut {
-                what: "waiting for another Grant on the same objects",
-                after,
-            }),
-        None => Ok(lock.lock_owned().await),
+impl AclLock {
+    fn exclusive(parts: &[&str]) -> Self {
+        Self {
+            key: lock_key(parts),
+            shared: false,
+        }
+    }
+
+    fn shared(parts: &[&str]) -> Self {
+        Self {
+            key: lock_key(parts),
+            shared: true,
+        }
     }
 }
 
-/// [`write_acl`] for a caller that holds [`acl_lock`] already.
-pub async fn write_acl_locked(
+/// FNV-1a (64 bits) of the parts, each ended by a NUL (which no name holds): stable across
+/// processes and pgentra versions, as keys shared by every writer must be.
+fn lock_key(parts: &[&str]) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in "pgentra".bytes().chain([0]).chain(
+        parts
+            .iter()
+            .flat_map(|part| part.bytes().chain(std::iter::once(0))),
+    ) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash as i64
+}
+
+impl GrantTarget {
+    /// The locks a write of this target's ACLs takes (see [`AclLock`]).
+    pub fn acl_locks(&self) -> Vec<AclLock> {
+        let schema = self.schema.as_deref().unwrap_or_default();
+        match self.object_type {
+            ObjectType::Database => vec![AclLock::exclusive(&["database", &self.database])],
+            ObjectType::Schema => vec![AclLock::exclusive(&["schema", schema])],
+            // A membership is a row of its own, but PostgreSQL refuses cycles by reading the
+            // others: both roles of each membership are locked, so A-in-B and B-in-A never
+            // pass that check side by side.
+            ObjectType::Role => std::iter::once(&self.role)
+                .chain(&self.objects)
+                .map(|role| AclLock::exclusive(&["memberships", role]))
+                .collect(),
+            kind if self.default_privileges => {
+                vec![AclLock::exclusive(&["default acl", schema, kind.as_str()])]
+            }
+            kind => {
+                let all = ["all in schema", schema, kind.plural()];
+                if self.objects.is_empty() {
+                    return vec![AclLock::exclusive(&all)];
+                }
+                // Tables and sequences share pg_class (GRANT ON TABLE takes a sequence too).
+                let catalog = if kind == ObjectType::Function {
+                    "function"
+                } else {
+                    "relation"
+                };
+                std::iter::once(AclLock::shared(&all))
+                    .chain(
+                        self.objects
+                            .iter()
+                            .map(|object| AclLock::exclusive(&[catalog, schema, object])),
+                    )
+                    .collect()
+            }
+        }
+    }
+}
+
+/// The statement taking `locks` in one order every writer shares (ascending key, exclusive
+/// winning over shared for one key), so two writes never wait for each other in a cycle.
+fn lock_statement(locks: &[AclLock]) -> Option<String> {
+    let mut locks = locks.to_vec();
+    locks.sort();
+    // Sorted by (key, shared): an exclusive entry comes first and a shared one of its key goes.
+    locks.dedup_by_key(|lock| lock.key);
+    let calls: Vec<String> = locks
+        .iter()
+        .map(|lock| {
+            let function = if lock.shared {
+                "pg_advisory_xact_lock_shared"
+            } else {
+                "pg_advisory_xact_lock"
+            };
+            format!("pg_catalog.{function}({})", lock.key)
+        })
+        .collect();
+    (!calls.is_empty()).then(|| format!("SELECT {}", calls.join(", ")))
+}
+
+/// What a write must not take over: privileges (or memberships) the role already holds on the
+/// target's objects. The check runs in the write's transaction, after its locks, so two
+/// overlapping Grants created at the same instant by any two processes cannot both pass it.
+pub struct HeldCheck<'a> {
+    pub target: &'a GrantTarget,
+    /// The privileges the write gives (`ALL`: any the role holds is taken over); empty for
+    /// memberships (the roles in the target's objects).
+    pub privileges: &'a [String],
+}
+
+/// SQLSTATE the check raises: a code of pgentra's own, which nothing else raises.
+const ALREADY_HELD: &str = "PGH01";
+
+impl HeldCheck<'_> {
+    /// A DO block that raises [`ALREADY_HELD`] with what is held in its DETAIL. Every value in
+    /// it is a literal from [`crate::sql::quote`], and the block itself is quoted as one.
+    fn statement(&self) -> Result<String, QuoteError> {
+        let target = self.target;
+        let rows = if target.object_type == ObjectType::Role {
+            introspect::membership_rows_sql(&target.role, &target.objects)?
+        } else {
+            introspect::privilege_rows_sql(&target.role, target.on())?
+        };
+        let only_wanted = if target.object_type == ObjectType::Role
+            || self.privileges.iter().any(|p| p == "ALL")
+        {
+            String::new()
+        } else {
+            // Checked against the object type's table, as every privilege reaching SQL is.
+            privilege_list(target.object_type, self.privileges)?;
+            let wanted = self
+                .privileges
+                .iter()
+                .map(|p| literal(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            format!(" WHERE held.privilege = ANY (ARRAY[{}])", wanted.join(", "))
+        };
+        let body = format!(
+            "DECLARE found text; BEGIN              SELECT string_agg(DISTINCT held.privilege, ', ' ORDER BY held.privilege) INTO found              FROM ({rows}) held{only_wanted};              IF found IS NOT NULL THEN              RAISE EXCEPTION 'the role already holds what this Grant would take'              USING ERRCODE = '{ALREADY_HELD}', DETAIL = found;              END IF; END"
+        );
+        Ok(format!("DO {}", literal(&body)?))
+    }
+
+    /// What the DETAIL says is held, kept to what the check asked about (so nothing but
+    /// privilege keywords or the target's own role names reaches a message).
+    fn held_of(&self, detail: &str) -> Vec<String> {
+        let asked: Vec<&str> = if self.target.object_type == ObjectType::Role {
+            self.target.objects.iter().map(String::as_str).collect()
+        } else {
+            self.target.object_type.privileges()
+        };
+        let held: Vec<String> = detail
+            .split(", ")
+            .filter(|item| asked.contains(item))
+            .map(str::to_owned)
+            .collect();
+        if held.is_empty() {
+            vec!["some of them".to_owned()]
+        } else {
+            held
+        }
+    }
+}
+
+/// How a write of ACLs ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AclWrite {
+    Written,
+    /// The [`HeldCheck`] found these held: nothing was written.
+    AlreadyHeld(Vec<String>),
+}
+
+/// Runs GRANT/REVOKE `statements` in one implicit transaction (one simple query, one round
+/// trip): the operation's `timeout` as statement_timeout (the server rolls back when it runs
+/// out, lock waits included), the `locks`, the `check` when given, then the statements.
+/// Retries once when PostgreSQL still reports "tuple concurrently updated" (a writer that is
+/// not pgentra changed the same ACL).
+pub async fn write_acl(
     session: &Session,
+    locks: &[AclLock],
+    check: Option<&HeldCheck<'_>>,
     statements: &str,
     timeout: Option<Duration>,
-) -> Result<(), SqlError> {
-    let limit = timeout
-        .map(|t| format!("SET LOCAL statement_timeout = {};\n", t.as_millis().max(1)))
-        .unwrap_or_default();
-    let sql = format!("{limit}SELECT pg_advisory_xact_lock({ACL_LOCK});\n{statements}");
-    let sql = sql.as_str();
-    match session.execute(sql).await {
-        Err(e)
-            if e.code() == Some("XX000")
-                && e.to_string().contains("tuple concurrently updated") =>
-        {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            session.execute(sql).await
+) -> Result<AclWrite, SqlError> {
+    let mut sql = String::new();
+    if let Some(limit) = timeout {
+        sql += &format!(
+            "SET LOCAL statement_timeout = {};\n",
+            limit.as_millis().clamp(1, i32::MAX as u128)
+        );
+    }
+    if let Some(lock) = lock_statement(locks) {
+        sql += &lock;
+        sql += ";\n";
+    }
+    if let Some(check) = check {
+        sql += &check.statement()?;
+        sql += ";\n";
+    }
+    sql += statements;
+    let mut retried = false;
+    loop {
+        let error = match session.client().batch_execute(&sql).await {
+            Ok(()) => return Ok(AclWrite::Written),
+            Err(error) => error,
+        };
+        let db = error.as_db_error();
+        if let (Some(check), Some(db)) = (check, db) {
+            if db.code().code() == ALREADY_HELD {
+                return Ok(AclWrite::AlreadyHeld(
+                    check.held_of(db.detail().unwrap_or_default()),
+                ));
+            }
         }
-        other => other,
+        let concurrent = db.is_some_and(|db| {
+            db.code().code() == "XX000" && db.message().contains("tuple concurrently updated")
+        });
+        if concurrent && !retried {
+            retried = true;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        // The statements as the user wrote them: the locks and the check are pgentra's own.
+        return Err(SqlError::statement(statements, error));
     }
 }
 

@@ -1,11 +1,14 @@
-//! What the server says exists: roles, Entra principals, ownership, and the privileges a role
-//! actually holds, read from the ACLs with aclexplode (the owner's implicit privileges through
-//! acldefault). Every value is a bind parameter.
+//! What the server says exists: roles, Entra principals, ownership; and the one-object queries
+//! of what a role holds, read from the ACLs with aclexplode (the owner's implicit privileges
+//! through acldefault). Every value is a bind parameter, except in the queries that must run
+//! inside another statement, whose values are literals from [`crate::sql::quote`]. What a
+//! refresh of many Grants reads is in [`crate::sql::catalog_snapshot`].
 
 use crate::sql::grant::ObjectType;
 use crate::sql::pool::Session;
+use crate::sql::quote::{literal, QuoteError};
 use crate::sql::session::SqlError;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// An Entra principal as pgaadauth_list_principals reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +129,7 @@ pub async fn server_version(session: &Session) -> Result<i32, SqlError> {
 }
 
 /// Where privileges are held.
+#[derive(Debug, Clone, Copy)]
 pub enum On<'a> {
     /// The session's own database.
     Database,
@@ -143,174 +147,121 @@ pub enum On<'a> {
     },
 }
 
-/// The privileges `role` holds on every one of the objects (with the grant option when
-/// `grantable`). `None` when there is no object to read (no table in the schema yet).
-pub async fn privileges_held(
-    session: &Session,
-    role: &str,
-    on: On<'_>,
-    grantable: bool,
-) -> Result<Option<BTreeSet<String>>, SqlError> {
-    held(session, role, on, grantable, Combine::OnEvery).await
+/// The relkinds a Grant on `object_type` covers: sequences, or the tables (views, materialized
+/// views, foreign and partitioned tables too, as GRANT ON ALL TABLES has them).
+pub fn relkinds(object_type: ObjectType) -> &'static [&'static str] {
+    if object_type == ObjectType::Sequence {
+        &["S"]
+    } else {
+        &["r", "p", "v", "m", "f"]
+    }
 }
 
-/// The privileges `role` holds on at least one of the objects (an overlap with what another
-/// Grant would take back). `None` when there is no object to read.
-pub async fn privileges_held_on_any(
-    session: &Session,
-    role: &str,
-    on: On<'_>,
-) -> Result<Option<BTreeSet<String>>, SqlError> {
-    held(session, role, on, false, Combine::OnAny).await
+/// The kinds of function a Grant on functions covers (not procedures).
+pub const FUNCTION_KINDS: &[&str] = &["f", "a", "w"];
+
+/// pg_default_acl's defaclobjtype for default privileges on `object_type`.
+pub fn default_acl_kind(object_type: ObjectType) -> &'static str {
+    match object_type {
+        ObjectType::Sequence => "S",
+        ObjectType::Function => "f",
+        _ => "r",
+    }
 }
 
-/// How the privileges of several objects combine.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Combine {
-    OnEvery,
-    OnAny,
-}
-
-async fn held(
-    session: &Session,
-    role: &str,
-    on: On<'_>,
-    grantable: bool,
-    combine: Combine,
-) -> Result<Option<BTreeSet<String>>, SqlError> {
-    const ROLE: &str = "(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)";
-    let rows = match on {
-        On::Database => {
-            let sql = format!(
-                "SELECT d.datname::text, a.privilege_type, a.is_grantable \
-                 FROM pg_catalog.pg_database d \
-                 LEFT JOIN LATERAL aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a \
-                   ON a.grantee = {ROLE} \
-                 WHERE d.datname = current_database()"
-            );
-            session.query(&sql, &[&role]).await?
-        }
-        On::Schema(schema) => {
-            let sql = format!(
-                "SELECT n.nspname::text, a.privilege_type, a.is_grantable \
-                 FROM pg_catalog.pg_namespace n \
-                 LEFT JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a \
-                   ON a.grantee = {ROLE} \
-                 WHERE n.nspname = $2"
-            );
-            session.query(&sql, &[&role, &schema]).await?
-        }
+/// One query of what `role` holds on `on`, as rows (object, privilege, grantable), with every
+/// value a literal: for a check that runs inside another statement (a DO block cannot take
+/// parameters), and for comparing with psql, which runs the same text.
+pub fn privilege_rows_sql(role: &str, on: On<'_>) -> Result<String, QuoteError> {
+    let grantee = format!(
+        "(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = {})",
+        literal(role)?
+    );
+    let columns = "a.privilege_type AS privilege, a.is_grantable AS grantable";
+    Ok(match on {
+        On::Database => format!(
+            "SELECT d.datname::text AS object, {columns} \
+             FROM pg_catalog.pg_database d \
+             CROSS JOIN LATERAL aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a \
+             WHERE a.grantee = {grantee} AND d.datname = current_database()"
+        ),
+        On::Schema(schema) => format!(
+            "SELECT n.nspname::text AS object, {columns} \
+             FROM pg_catalog.pg_namespace n \
+             CROSS JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a \
+             WHERE a.grantee = {grantee} AND n.nspname = {}",
+            literal(schema)?
+        ),
+        On::Objects {
+            object_type: ObjectType::Function,
+            schema,
+            names,
+        } => format!(
+            "SELECT p.oid::regprocedure::text AS object, {columns} \
+             FROM pg_catalog.pg_proc p \
+             JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+             CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a \
+             WHERE a.grantee = {grantee} AND n.nspname = {} AND p.prokind IN ({}){}",
+            literal(schema)?,
+            literals(FUNCTION_KINDS)?,
+            name_filter("p.proname", names)?
+        ),
         On::Objects {
             object_type,
             schema,
             names,
-        } => {
-            let names: Option<Vec<String>> = (!names.is_empty()).then(|| names.to_vec());
-            let sql = if object_type == ObjectType::Function {
-                format!(
-                    "SELECT p.oid::regprocedure::text, a.privilege_type, a.is_grantable \
-                     FROM pg_catalog.pg_proc p \
-                     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
-                     LEFT JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a \
-                       ON a.grantee = {ROLE} \
-                     WHERE n.nspname = $2 AND p.prokind IN ('f', 'a', 'w') \
-                       AND ($3::text[] IS NULL OR p.proname = ANY($3))"
-                )
-            } else {
-                let kinds = if object_type == ObjectType::Sequence {
-                    "'S'"
-                } else {
-                    "'r', 'p', 'v', 'm', 'f'"
-                };
-                format!(
-                    "SELECT c.relname::text, a.privilege_type, a.is_grantable \
-                     FROM pg_catalog.pg_class c \
-                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                     LEFT JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner))) a \
-                       ON a.grantee = {ROLE} \
-                     WHERE n.nspname = $2 AND c.relkind IN ({kinds}) \
-                       AND ($3::text[] IS NULL OR c.relname = ANY($3))"
-                )
-            };
-            let rows = session.query(&sql, &[&role, &schema, &names]).await?;
-            if let (Some(names), Combine::OnEvery) = (&names, combine) {
-                // A named object that does not exist holds nothing.
-                let found: BTreeSet<String> = rows.iter().map(|r| r.get(0)).collect();
-                if object_type != ObjectType::Function && names.iter().any(|n| !found.contains(n)) {
-                    return Ok(Some(BTreeSet::new()));
-                }
-            }
-            rows
-        }
+        } => format!(
+            "SELECT c.relname::text AS object, {columns} \
+             FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner))) a \
+             WHERE a.grantee = {grantee} AND n.nspname = {} AND c.relkind IN ({}){}",
+            literal(schema)?,
+            literals(relkinds(object_type))?,
+            name_filter("c.relname", names)?
+        ),
         On::Defaults {
             object_type,
             schema,
-        } => {
-            let kind = match object_type {
-                ObjectType::Sequence => "S",
-                ObjectType::Function => "f",
-                _ => "r",
-            };
-            let sql = format!(
-                "SELECT n.nspname::text, a.privilege_type, a.is_grantable \
-                 FROM pg_catalog.pg_default_acl d \
-                 JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace \
-                 CROSS JOIN LATERAL aclexplode(d.defaclacl) a \
-                 WHERE a.grantee = {ROLE} AND n.nspname = $2 AND d.defaclobjtype::text = $3 \
-                   AND d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)"
-            );
-            let rows = session.query(&sql, &[&role, &schema, &kind]).await?;
-            let held: BTreeSet<String> = rows
-                .iter()
-                .filter(|r| !grantable || r.get::<_, bool>(2))
-                .map(|r| r.get(1))
-                .collect();
-            return Ok(Some(held));
-        }
-    };
-    // Per object, the privileges held; then what every object has.
-    let mut per_object: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for row in rows {
-        let object: String = row.get(0);
-        let entry = per_object.entry(object).or_default();
-        let privilege: Option<String> = row.get(1);
-        let is_grantable: Option<bool> = row.get(2);
-        if let Some(p) = privilege {
-            if !grantable || is_grantable == Some(true) {
-                entry.insert(p);
-            }
-        }
-    }
-    let mut sets = per_object.into_values();
-    let Some(first) = sets.next() else {
-        return Ok(None);
-    };
-    Ok(Some(sets.fold(first, |acc, s| match combine {
-        Combine::OnEvery => acc.intersection(&s).cloned().collect(),
-        Combine::OnAny => acc.union(&s).cloned().collect(),
-    })))
+        } => format!(
+            "SELECT n.nspname::text AS object, {columns} \
+             FROM pg_catalog.pg_default_acl d \
+             JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace \
+             CROSS JOIN LATERAL aclexplode(d.defaclacl) a \
+             WHERE a.grantee = {grantee} AND n.nspname = {} AND d.defaclobjtype = {} \
+               AND d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)",
+            literal(schema)?,
+            literal(default_acl_kind(object_type))?
+        ),
+    })
 }
 
-/// Which of `roles` the role is a member of (with the admin option when `admin`).
-pub async fn memberships(
-    session: &Session,
-    role: &str,
-    roles: &[String],
-    admin: bool,
-) -> Result<BTreeSet<String>, SqlError> {
-    let rows = session
-        .query(
-            "SELECT r.rolname::text, m.admin_option \
-             FROM pg_catalog.pg_auth_members m \
-             JOIN pg_catalog.pg_roles r ON r.oid = m.roleid \
-             WHERE m.member = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1) \
-               AND r.rolname = ANY($2)",
-            &[&role, &roles],
-        )
-        .await?;
-    Ok(rows
+/// One query of which of `roles` the role is a member of, as rows (object, privilege,
+/// grantable) with the role granted as both object and privilege and the admin option as
+/// grantable; every value a literal.
+pub fn membership_rows_sql(role: &str, roles: &[String]) -> Result<String, QuoteError> {
+    Ok(format!(
+        "SELECT r.rolname::text AS object, r.rolname::text AS privilege, m.admin_option AS grantable \
+         FROM pg_catalog.pg_auth_members m \
+         JOIN pg_catalog.pg_roles r ON r.oid = m.roleid \
+         WHERE m.member = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = {}){}",
+        literal(role)?,
+        name_filter("r.rolname", roles)?
+    ))
+}
+
+/// ` AND column IN (...)` for the names given; nothing for none (all of them).
+fn name_filter(column: &str, names: &[String]) -> Result<String, QuoteError> {
+    if names.is_empty() {
+        return Ok(String::new());
+    }
+    Ok(format!(" AND {column} IN ({})", literals(names)?))
+}
+
+fn literals(values: &[impl AsRef<str>]) -> Result<String, QuoteError> {
+    Ok(values
         .iter()
-        .filter(|r| !admin || r.get::<_, bool>(1))
-        .map(|r| r.get(0))
-        .collect())
+        .map(|v| literal(v.as_ref()))
+        .collect::<Result<Vec<_>, _>>()?
+        .join(", "))
 }

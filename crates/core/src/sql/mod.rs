@@ -4,6 +4,7 @@
 //!
 //! Nothing here knows the resource layer: a caller says how to sign in with a [`SignIn`].
 
+pub mod catalog_snapshot;
 pub mod grant;
 pub mod id;
 pub mod introspect;

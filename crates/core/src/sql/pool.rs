@@ -3,9 +3,6 @@
 //! have few slots). A new session asks its [`PasswordSource`] for a password each time, so a
 //! token near expiry is renewed (by the token cache) before the session opens; a session open
 //! already stays valid, since PostgreSQL checks the token only at sign-in.
-//!
-//! Also here: the per-(host, port, database) write lock under which GRANT and REVOKE run, so
-//! parallel grants on the same objects never meet "tuple concurrently updated" in this process.
 
 use crate::sql::session::{self, ConnInfo, PasswordSource, SqlError, TlsConfigs};
 use std::collections::HashMap;
@@ -144,23 +141,6 @@ pub fn idle_count(info: &ConnInfo) -> usize {
         .get(info)
         .map(|p| p.idle.lock().unwrap().len())
         .unwrap_or(0)
-}
-
-/// The in-process lock taken around GRANT/REVOKE on one database of one server.
-pub fn write_lock(info: &ConnInfo) -> Arc<tokio::sync::Mutex<()>> {
-    type Locks = Mutex<HashMap<(String, u16, String), Arc<tokio::sync::Mutex<()>>>>;
-    static LOCKS: OnceLock<Locks> = OnceLock::new();
-    LOCKS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap()
-        .entry((
-            info.host.to_ascii_lowercase(),
-            info.port,
-            info.database.clone(),
-        ))
-        .or_default()
-        .clone()
 }
 
 /// The password source used when the caller has no Azure client (a provider that was never
