@@ -1,9 +1,14 @@
 //! 1,000 mixed Grants created through the provider plugin as the engine would (a separate
 //! process over gRPC, 16 Create calls in flight), against the same GRANT statements sent by
-//! psql in one session, both through the emulator's PostgreSQL gateway (TLS, token sign-in) to
-//! the local PostgreSQL, alternating, in one run. Reports the medians, their ratio (target:
-//! the provider within 1.5x of psql) and the PostgreSQL token requests the provider made (one per
-//! scope per run).
+//! psql in one session; then the refresh of those Grants (a fresh plugin process, 16 Read calls
+//! in flight) against one psql session running, per Grant, the catalog query of what it holds
+//! (the same text pgentra's check builds). Both through the emulator's PostgreSQL gateway (TLS,
+//! token sign-in) to the local PostgreSQL, alternating, in one run. Reports the medians, their
+//! ratios (targets: create at or under 1.0x psql, refresh under 1.5x) and the PostgreSQL token
+//! requests the provider made (one per scope per run).
+//!
+//! `PGENTRA_BENCH_BASELINE_PLUGIN=/path/to/an/older/pulumi-resource-pgentra` adds that build as
+//! a third contestant in the same rounds: the before and after of a change, in one run.
 //!
 //! `cargo bench --bench grants` (needs PostgreSQL on 127.0.0.1:5432 and psql; the test command's
 //! scripts/test starts one). `PGENTRA_BENCH_GRANTS=N` and `PGENTRA_BENCH_ROUNDS=N` change the size.
@@ -14,6 +19,8 @@ mod support;
 use pgentra::cli::demo::engine::{serve_engine, ProviderPlugin, Rpc, Target};
 use pgentra::props::Props;
 use pgentra::resources::grant::GrantTarget;
+use pgentra::sql::grant::ObjectType;
+use pgentra::sql::introspect;
 use pgentra_emulator::{Emulator, EmulatorOptions, RunningEmulator, POSTGRES_RESOURCE};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -72,7 +79,8 @@ async fn bench(grants: usize, rounds: usize) {
     create_resource_group(&config, &emu).await;
     let (engine_address, _logs) = serve_engine().await.expect("the engine's Log service");
     let work_dir = std::env::temp_dir();
-    let mut plugin = start_plugin(&engine_address, &work_dir, &config).await;
+    let this_build = support::release_binary("pgentra-pulumi", "pulumi-resource-pgentra");
+    let mut plugin = start_plugin(&this_build, &engine_address, &work_dir, &config).await;
 
     // The server, its Entra admin (the deployer) and the database, through the provider.
     let (server_id, server) = create(
@@ -129,10 +137,31 @@ async fn bench(grants: usize, rounds: usize) {
         "username": deployer.display_name, "sslMode": "verify-full",
     });
 
-    let (mut provider_times, mut psql_times, mut token_requests) = (vec![], vec![], vec![]);
+    let mut contestants = vec![Contestant::Plugin {
+        label: "provider",
+        binary: this_build,
+    }];
+    if let Ok(baseline) = std::env::var("PGENTRA_BENCH_BASELINE_PLUGIN") {
+        let binary = std::path::PathBuf::from(&baseline);
+        assert!(
+            binary.is_file(),
+            "PGENTRA_BENCH_BASELINE_PLUGIN={baseline} is not a file: build the older plugin \
+             (cargo build --release -p pgentra-pulumi in a checkout of it) and give its path"
+        );
+        contestants.push(Contestant::Plugin {
+            label: "baseline",
+            binary,
+        });
+    }
+    contestants.push(Contestant::Psql);
+    let mut times: BTreeMap<(&str, Phase), Vec<Duration>> = BTreeMap::new();
+    let mut token_requests = vec![];
     for round in 0..rounds {
-        for through_provider in [true, false] {
-            let tag = format!("r{round}{}", if through_provider { "p" } else { "q" });
+        // Who goes first rotates, so no contestant always meets a warm (or cold) server.
+        let mut order: Vec<&Contestant> = contestants.iter().collect();
+        order.rotate_left(round % contestants.len());
+        for contestant in order {
+            let tag = format!("r{round}{}", &contestant.label()[..1]);
             let roles: Vec<String> = (0..ROLES).map(|i| role_name(&tag, i)).collect();
             let create_roles: String = roles
                 .iter()
@@ -140,23 +169,54 @@ async fn bench(grants: usize, rounds: usize) {
                 .collect();
             psql.run("postgres", &create_roles);
             let specs = mixed_grants(grants, &roles, &connection);
-            if through_provider {
-                // A fresh plugin process per round, as each `pulumi up` is: its own token cache.
-                plugin.shutdown().await;
-                plugin = start_plugin(&engine_address, &work_dir, &config).await;
-                let tokens_before = tokens_issued(&emu);
-                let began = Instant::now();
-                create_all(&plugin.rpc, &specs).await;
-                provider_times.push(began.elapsed());
-                token_requests.push(tokens_issued(&emu) - tokens_before);
-            } else {
-                let statements: String = specs
-                    .iter()
-                    .map(|s| format!("{};\n", statement_of(s)))
-                    .collect();
-                let began = Instant::now();
-                psql.run(DATABASE, &statements);
-                psql_times.push(began.elapsed());
+            let label = contestant.label();
+            match contestant {
+                Contestant::Plugin { binary, .. } => {
+                    // A fresh plugin process per step, as each `pulumi up` and `pulumi refresh`
+                    // is: its own token cache and sessions.
+                    plugin.shutdown().await;
+                    plugin = start_plugin(binary, &engine_address, &work_dir, &config).await;
+                    let tokens_before = tokens_issued(&emu);
+                    let began = Instant::now();
+                    let created = create_all(&plugin.rpc, &specs).await;
+                    times
+                        .entry((label, Phase::Create))
+                        .or_default()
+                        .push(began.elapsed());
+                    if label == "provider" {
+                        token_requests.push(tokens_issued(&emu) - tokens_before);
+                    }
+                    plugin.shutdown().await;
+                    plugin = start_plugin(binary, &engine_address, &work_dir, &config).await;
+                    let began = Instant::now();
+                    read_all(&plugin.rpc, &created).await;
+                    times
+                        .entry((label, Phase::Refresh))
+                        .or_default()
+                        .push(began.elapsed());
+                }
+                Contestant::Psql => {
+                    let statements: String = specs
+                        .iter()
+                        .map(|s| format!("{};\n", statement_of(s)))
+                        .collect();
+                    let began = Instant::now();
+                    psql.run(DATABASE, &statements);
+                    times
+                        .entry((label, Phase::Create))
+                        .or_default()
+                        .push(began.elapsed());
+                    let queries: String = specs
+                        .iter()
+                        .map(|s| format!("{};\n", catalog_query_of(s)))
+                        .collect();
+                    let began = Instant::now();
+                    psql.run(DATABASE, &queries);
+                    times
+                        .entry((label, Phase::Refresh))
+                        .or_default()
+                        .push(began.elapsed());
+                }
             }
             // Every run starts from the same ACLs: this run's roles and what they were given go.
             drop_roles(&backend_database, &roles);
@@ -175,37 +235,118 @@ async fn bench(grants: usize, rounds: usize) {
         .expect("delete the server");
     plugin.shutdown().await;
 
-    provider_times.sort();
-    psql_times.sort();
-    let median = |v: &[Duration]| v[v.len() / 2];
-    let (p, q) = (median(&provider_times), median(&psql_times));
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!("{grants} mixed Grants through the emulator's gateway, {rounds} rounds, alternating:");
-    println!(
-        "  provider (16 Create calls in flight): median {:.0} ms ({:.2} ms/Grant), runs {:?}",
-        ms(p),
-        ms(p) / grants as f64,
-        provider_times
-            .iter()
-            .map(|d| ms(*d).round())
-            .collect::<Vec<_>>()
-    );
-    println!(
-        "  psql (one session, same statements):  median {:.0} ms ({:.2} ms/Grant), runs {:?}",
-        ms(q),
-        ms(q) / grants as f64,
-        psql_times
-            .iter()
-            .map(|d| ms(*d).round())
-            .collect::<Vec<_>>()
-    );
-    println!(
-        "  ratio provider/psql: {:.2}x (target <= 1.5x)",
-        ms(p) / ms(q)
-    );
-    println!("  PostgreSQL token requests per provider run: {token_requests:?} (target: 1 each)");
+    report(grants, rounds, &times, &token_requests);
     let _ = std::fs::remove_file(&ca_file);
     emu.shutdown();
+}
+
+/// Who runs the Grants: a build of the plugin, or psql.
+enum Contestant {
+    Plugin {
+        label: &'static str,
+        binary: std::path::PathBuf,
+    },
+    Psql,
+}
+
+impl Contestant {
+    fn label(&self) -> &'static str {
+        match self {
+            Self::Plugin { label, .. } => label,
+            Self::Psql => "psql",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Create,
+    Refresh,
+}
+
+fn report(
+    grants: usize,
+    rounds: usize,
+    times: &BTreeMap<(&str, Phase), Vec<Duration>>,
+    token_requests: &[u64],
+) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let median = |label: &str, phase: Phase| -> f64 {
+        let mut runs = times[&(label, phase)].clone();
+        runs.sort();
+        ms(runs[runs.len() / 2])
+    };
+    println!("{grants} mixed Grants through the emulator's gateway, {rounds} rounds, alternating:");
+    for ((label, phase), runs) in times {
+        let m = median(label, *phase);
+        println!(
+            "  {phase:?} by {label}: median {m:.0} ms ({:.2} ms/Grant), runs {:?}",
+            m / grants as f64,
+            runs.iter().map(|d| ms(*d).round()).collect::<Vec<_>>()
+        );
+    }
+    let targets = [
+        (Phase::Create, 1.0, "<= 1.0x"),
+        (Phase::Refresh, 1.5, "< 1.5x"),
+    ];
+    for (phase, limit, target) in targets {
+        let psql = median("psql", phase);
+        for label in ["provider", "baseline"] {
+            if !times.contains_key(&(label, phase)) {
+                continue;
+            }
+            let mine = median(label, phase);
+            let ratio = mine / psql;
+            let name = match (phase, label) {
+                (Phase::Create, "provider") => "grants.create",
+                (Phase::Refresh, "provider") => "grants.refresh",
+                (Phase::Create, _) => "grants.create.baseline",
+                (Phase::Refresh, _) => "grants.refresh.baseline",
+            };
+            let what = match phase {
+                Phase::Create => format!("{grants} mixed Grants created through the plugin (16 in flight) vs the same GRANTs by psql in one session"),
+                Phase::Refresh => format!("refresh (Read) of those {grants} Grants (16 in flight) vs psql running one catalog query per Grant in one session"),
+            };
+            let met = if phase == Phase::Create {
+                ratio <= limit
+            } else {
+                ratio < limit
+            };
+            println!("  ratio {phase:?} {label}/psql: {ratio:.2}x (target {target})");
+            row(
+                name,
+                &format!(
+                    "{what}{}",
+                    if label == "baseline" {
+                        " (baseline build)"
+                    } else {
+                        ""
+                    }
+                ),
+                &format!(
+                    "{ratio:.2}x ({label} {mine:.0} ms, psql {psql:.0} ms, medians of {rounds})"
+                ),
+                target,
+                (label == "provider").then_some(met),
+            );
+        }
+    }
+    println!("  PostgreSQL token requests per provider run: {token_requests:?} (target: 1 each)");
+    row(
+        "grants.tokens",
+        "PostgreSQL token requests per provider run of the Grants",
+        &format!("{token_requests:?}"),
+        "1 each",
+        Some(token_requests.iter().all(|n| *n == 1)),
+    );
+}
+
+/// One result in the form benches/run collects into its table.
+fn row(name: &str, what: &str, measured: &str, target: &str, met: Option<bool>) {
+    println!(
+        "pgentra-bench-row {}",
+        json!({"name": name, "what": what, "measured": measured, "target": target, "met": met})
+    );
 }
 
 /// `count` Grants spread over the roles and every object type a stack grants on: database,
@@ -248,7 +389,6 @@ fn mixed_grants(count: usize, roles: &[String], connection: &Value) -> Vec<Value
 
 /// The statement pgentra runs for one Grant (the same function builds it).
 fn statement_of(grant: &Value) -> String {
-    let props = Props::from_json(grant.clone());
     let privileges: Vec<String> = grant["privileges"]
         .as_array()
         .into_iter()
@@ -256,13 +396,28 @@ fn statement_of(grant: &Value) -> String {
         .filter_map(Value::as_str)
         .map(str::to_owned)
         .collect();
-    GrantTarget::from_inputs(&props)
-        .expect("a complete grant")
+    target_of(grant)
         .grant_sql(&privileges)
         .expect("quotable names")
 }
 
-async fn create_all(rpc: &Rpc, specs: &[Value]) {
+/// The catalog query of what one Grant holds: the text pgentra's overlap check is built on.
+fn catalog_query_of(grant: &Value) -> String {
+    let target = target_of(grant);
+    if target.object_type == ObjectType::Role {
+        introspect::membership_rows_sql(&target.role, &target.objects)
+    } else {
+        introspect::privilege_rows_sql(&target.role, target.on())
+    }
+    .expect("quotable names")
+}
+
+fn target_of(grant: &Value) -> GrantTarget {
+    GrantTarget::from_inputs(&Props::from_json(grant.clone())).expect("a complete grant")
+}
+
+/// Check and Create of every Grant, `in_flight()` at a time: each one's ID and outputs.
+async fn create_all(rpc: &Rpc, specs: &[Value]) -> Vec<(String, Value)> {
     let slots = Arc::new(tokio::sync::Semaphore::new(in_flight()));
     let mut calls = tokio::task::JoinSet::new();
     for (i, spec) in specs.iter().enumerate() {
@@ -271,12 +426,47 @@ async fn create_all(rpc: &Rpc, specs: &[Value]) {
         let spec = spec.clone();
         calls.spawn(async move {
             // A Grant that fails panics here, and so the bench: its time would mean nothing.
-            create(&rpc, "pgentra:index:Grant", &format!("g{i}"), spec).await;
+            let created = create(&rpc, "pgentra:index:Grant", &format!("g{i}"), spec).await;
+            drop(permit);
+            created
+        });
+    }
+    let mut created = Vec::with_capacity(specs.len());
+    while let Some(done) = calls.join_next().await {
+        created.push(done.expect("a Create call failed"));
+    }
+    created
+}
+
+/// Read of every created Grant, `in_flight()` at a time, as a refresh sends them; each must
+/// find its Grant with the privileges it was created with.
+async fn read_all(rpc: &Rpc, created: &[(String, Value)]) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(in_flight()));
+    let mut calls = tokio::task::JoinSet::new();
+    for (i, (id, outputs)) in created.iter().enumerate() {
+        let permit = slots.clone().acquire_owned().await.expect("semaphore");
+        let (rpc, id, state) = (rpc.clone(), id.clone(), Props::from_json(outputs.clone()));
+        calls.spawn(async move {
+            let name = format!("g{i}");
+            let target = Target {
+                type_token: "pgentra:index:Grant",
+                name: &name,
+            };
+            let read = rpc
+                .read(&target, &id, &state, &state)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|| panic!("the refresh found the Grant {id} gone"));
+            assert_eq!(
+                read.1.get("privileges"),
+                state.get("privileges"),
+                "the refresh of {id} found other privileges"
+            );
             drop(permit);
         });
     }
     while let Some(done) = calls.join_next().await {
-        done.expect("a Create call failed");
+        done.expect("a Read call failed");
     }
 }
 
@@ -296,12 +486,11 @@ async fn create(rpc: &Rpc, type_token: &str, name: &str, inputs: Value) -> (Stri
 
 /// The plugin (a separate process, as the engine runs it), handshaken and configured.
 async fn start_plugin(
+    binary: &std::path::Path,
     engine_address: &str,
     work_dir: &std::path::Path,
     config: &BTreeMap<String, String>,
 ) -> ProviderPlugin {
-    let binary = support::release_binary("pgentra-pulumi", "pulumi-resource-pgentra");
-    let binary = binary.as_path();
     let mut plugin = ProviderPlugin::start(binary, engine_address, work_dir)
         .await
         .expect("start the plugin");

@@ -410,3 +410,116 @@ fn a_grant_in_a_database_dropped_outside_reads_as_gone_and_deletes_quietly() {
         exec("postgres", &format!(r#"DROP ROLE "{role}""#)).await;
     });
 }
+
+/// The locks a write takes are per object: while another transaction holds what a Grant on
+/// `orders` holds, Grants on `items` and on the schema go through, and Grants on `orders` and
+/// on all the schema's tables wait (here until their operation's timeout, which rolls back).
+#[test]
+fn a_grant_waits_only_for_writes_of_the_same_objects() {
+    use pgentra::azure::ErrorClass;
+    use pgentra::resources::grant::GrantTarget;
+    use pgentra::sql::grant::lock_statement;
+    use std::time::Duration;
+    run(async {
+        let (role, schema) = fixture().await;
+        let on = |objects: Value, privileges: Value| {
+            grant(
+                &role,
+                json!({"objectType": "table", "schema": schema, "objects": objects, "privileges": privileges}),
+            )
+        };
+        let orders = on(json!(["orders"]), json!(["SELECT"]));
+        let locks = GrantTarget::from_inputs(&orders).unwrap().acl_locks();
+        let holder = sql(DB).await;
+        holder
+            .execute(&format!("BEGIN; {}", lock_statement(&locks).unwrap()))
+            .await
+            .unwrap();
+        let within = |seconds| {
+            let mut ctx = ctx();
+            ctx.timeout = Some(Duration::from_secs(seconds));
+            ctx
+        };
+
+        let items = on(json!(["items"]), json!(["SELECT"]));
+        let usage = grant(
+            &role,
+            json!({"objectType": "schema", "schema": schema, "privileges": ["USAGE"]}),
+        );
+        let items_id = Grant.create(&within(30), &items).await.unwrap().id;
+        let usage_id = Grant.create(&within(30), &usage).await.unwrap().id;
+
+        let all_tables = on(json!([]), json!(["INSERT"]));
+        for blocked in [&orders, &all_tables] {
+            let Err(waited) = Grant.create(&within(1), blocked).await else {
+                panic!("a Grant on what another write holds went through");
+            };
+            assert_eq!(waited.class(), ErrorClass::DeadlineExceeded, "{waited}");
+        }
+        let granted: bool = sql(DB)
+            .await
+            .query(
+                "SELECT has_table_privilege($1, $2, 'SELECT')",
+                &[&role, &format!("\"{schema}\".orders")],
+            )
+            .await
+            .unwrap()[0]
+            .get(0);
+        assert!(!granted, "the GRANT that gave up was rolled back");
+
+        holder.execute("ROLLBACK").await.unwrap();
+        let orders_id = Grant.create(&within(30), &orders).await.unwrap().id;
+        for (id, inputs) in [(orders_id, &orders), (items_id, &items), (usage_id, &usage)] {
+            Grant.delete(&ctx(), &id, inputs).await.unwrap();
+        }
+        cleanup(&role, &schema).await;
+    });
+}
+
+/// Created at the same instant in many sessions, one Grant over the same privilege wins and the
+/// others are refused; Grants over disjoint privileges on the same objects all go through.
+#[test]
+fn the_same_grant_created_at_once_in_many_sessions_is_granted_once() {
+    use pgentra::azure::ErrorClass;
+    run(async {
+        let (role, schema) = fixture().await;
+        let same = grant(
+            &role,
+            json!({"objectType": "table", "schema": schema, "privileges": ["SELECT"]}),
+        );
+        let disjoint = ["INSERT", "UPDATE", "DELETE", "TRUNCATE"].map(|p| {
+            grant(
+                &role,
+                json!({"objectType": "table", "schema": schema, "objects": ["orders"], "privileges": [p]}),
+            )
+        });
+        let tasks: Vec<_> = std::iter::repeat_n(same.clone(), 6)
+            .chain(disjoint.iter().cloned())
+            .map(|inputs| {
+                tokio::spawn(async move {
+                    let outcome = Grant.create(&ctx(), &inputs).await;
+                    (inputs, outcome)
+                })
+            })
+            .collect();
+        let (mut won, mut refused, mut others) = (vec![], 0, 0);
+        for task in tasks {
+            let (inputs, outcome) = task.await.unwrap();
+            match outcome {
+                Ok(created) if inputs == same => won.push(created.id),
+                Ok(created) => {
+                    others += 1;
+                    Grant.delete(&ctx(), &created.id, &inputs).await.unwrap();
+                }
+                Err(e) => {
+                    assert_eq!(e.class(), ErrorClass::AlreadyExists, "{e}");
+                    assert!(e.to_string().contains("already holds SELECT"), "{e}");
+                    refused += 1;
+                }
+            }
+        }
+        assert_eq!((won.len(), refused, others), (1, 5, 4));
+        Grant.delete(&ctx(), &won[0], &same).await.unwrap();
+        cleanup(&role, &schema).await;
+    });
+}

@@ -148,3 +148,49 @@ def test_a_replacement_deletes_first_so_it_never_overlaps_itself(azure, entra_se
     assert held(entra_server, role) == {"SELECT"}
     delete(azure, "tables", new_id, new)
     assert held(entra_server, role) == set()
+
+
+def test_two_plugin_processes_creating_one_grant_at_the_same_instant_one_wins(azure, engine, emulator, entra_server,
+                                                                               role):
+    """The check runs in the GRANT's own transaction under a lock every pgentra process takes,
+    so it holds across processes (two `pulumi up` of two stacks, or a stack and a Terraform run):
+    both Creates at once, each round on another privilege, and exactly one wins each time."""
+    import threading
+    from harness import ProviderProcess, secret
+
+    config = dict(emulator.info["providerConfig"])
+    config["clientSecret"] = secret(config["clientSecret"])
+    other = ProviderProcess(["--logtostderr", "-v=9", engine.address], engine).start(config)
+    try:
+        for privilege in ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES"]:
+            news = tables(entra_server, role, [privilege])
+            # Checked first, so the two Creates leave together.
+            inputs = [checked(p, f"race-{privilege}", news) for p in (azure, other)]
+            start = threading.Barrier(2)
+            outcomes: list = [None, None]
+
+            def run(i: int, p) -> None:
+                start.wait()
+                try:
+                    resp = p.stub.Create(provider_pb2.CreateRequest(
+                        urn=urn(GRANT, f"race-{privilege}"), properties=to_struct(inputs[i]), name=f"race-{privilege}",
+                        type=GRANT, timeout=60), timeout=90)
+                    outcomes[i] = ("created", resp.id, from_struct(resp.properties))
+                except grpc.RpcError as e:
+                    outcomes[i] = ("refused", e.code(), e.details())
+
+            threads = [threading.Thread(target=run, args=(i, p)) for i, p in enumerate((azure, other))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            won = [o for o in outcomes if o[0] == "created"]
+            lost = [o for o in outcomes if o[0] == "refused"]
+            assert len(won) == 1 and len(lost) == 1, outcomes
+            assert lost[0][1] == grpc.StatusCode.ALREADY_EXISTS, lost[0]
+            assert privilege in lost[0][2] and "already holds" in lost[0][2], lost[0]
+            assert held(entra_server, role) == {privilege}
+            delete(azure, f"race-{privilege}", won[0][1], won[0][2])
+            assert held(entra_server, role) == set()
+    finally:
+        other.shutdown()

@@ -445,7 +445,7 @@ impl GrantTarget {
 
 /// The statement taking `locks` in one order every writer shares (ascending key, exclusive
 /// winning over shared for one key), so two writes never wait for each other in a cycle.
-fn lock_statement(locks: &[AclLock]) -> Option<String> {
+pub fn lock_statement(locks: &[AclLock]) -> Option<String> {
     let mut locks = locks.to_vec();
     locks.sort();
     // Sorted by (key, shared): an exclusive entry comes first and a shared one of its key goes.
