@@ -6,7 +6,7 @@
 
 use crate::sql::grant::ObjectType;
 use crate::sql::pool::Session;
-use crate::sql::quote::{literal, QuoteError};
+use crate::sql::quote::{ident, literal, qualified, QuoteError};
 use crate::sql::session::SqlError;
 use std::collections::BTreeMap;
 
@@ -171,26 +171,32 @@ pub fn default_acl_kind(object_type: ObjectType) -> &'static str {
 
 /// One query of what `role` holds on `on`, as rows (object, privilege, grantable), with every
 /// value a literal: for a check that runs inside another statement (a DO block cannot take
-/// parameters), and for comparing with psql, which runs the same text.
+/// parameters), and for comparing with psql, which runs the same text. Objects are found by
+/// OID (`to_regclass` and friends on quoted names), which plans in a fraction of the time of
+/// joins by name: this runs in every Grant's write.
 pub fn privilege_rows_sql(role: &str, on: On<'_>) -> Result<String, QuoteError> {
-    let grantee = format!(
-        "(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = {})",
-        literal(role)?
-    );
     let columns = "a.privilege_type AS privilege, a.is_grantable AS grantable";
+    let grantee = format!(
+        "a.grantee = pg_catalog.to_regrole({})",
+        literal(&ident(role)?)?
+    );
+    let namespace = |schema: &str| -> Result<String, QuoteError> {
+        Ok(format!(
+            "pg_catalog.to_regnamespace({})",
+            literal(&ident(schema)?)?
+        ))
+    };
     Ok(match on {
         On::Database => format!(
             "SELECT d.datname::text AS object, {columns} \
-             FROM pg_catalog.pg_database d \
-             CROSS JOIN LATERAL aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a \
-             WHERE a.grantee = {grantee} AND d.datname = current_database()"
+             FROM pg_catalog.pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a \
+             WHERE d.datname = current_database() AND {grantee}"
         ),
         On::Schema(schema) => format!(
             "SELECT n.nspname::text AS object, {columns} \
-             FROM pg_catalog.pg_namespace n \
-             CROSS JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a \
-             WHERE a.grantee = {grantee} AND n.nspname = {}",
-            literal(schema)?
+             FROM pg_catalog.pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a \
+             WHERE n.oid = {} AND {grantee}",
+            namespace(schema)?
         ),
         On::Objects {
             object_type: ObjectType::Function,
@@ -198,11 +204,9 @@ pub fn privilege_rows_sql(role: &str, on: On<'_>) -> Result<String, QuoteError> 
             names,
         } => format!(
             "SELECT p.oid::regprocedure::text AS object, {columns} \
-             FROM pg_catalog.pg_proc p \
-             JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
-             CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a \
-             WHERE a.grantee = {grantee} AND n.nspname = {} AND p.prokind IN ({}){}",
-            literal(schema)?,
+             FROM pg_catalog.pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a \
+             WHERE p.pronamespace = {} AND p.prokind IN ({}){} AND {grantee}",
+            namespace(schema)?,
             literals(FUNCTION_KINDS)?,
             name_filter("p.proname", names)?
         ),
@@ -210,27 +214,33 @@ pub fn privilege_rows_sql(role: &str, on: On<'_>) -> Result<String, QuoteError> 
             object_type,
             schema,
             names,
-        } => format!(
-            "SELECT c.relname::text AS object, {columns} \
-             FROM pg_catalog.pg_class c \
-             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-             CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner))) a \
-             WHERE a.grantee = {grantee} AND n.nspname = {} AND c.relkind IN ({}){}",
-            literal(schema)?,
-            literals(relkinds(object_type))?,
-            name_filter("c.relname", names)?
-        ),
+        } => {
+            let which = if names.is_empty() {
+                format!("c.relnamespace = {}", namespace(schema)?)
+            } else {
+                let oids = names
+                    .iter()
+                    .map(|name| Ok(format!("pg_catalog.to_regclass({})", literal(&qualified(schema, name)?)?)))
+                    .collect::<Result<Vec<_>, QuoteError>>()?;
+                format!("c.oid IN ({})", oids.join(", "))
+            };
+            format!(
+                "SELECT c.relname::text AS object, {columns} \
+                 FROM pg_catalog.pg_class c, aclexplode(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner))) a \
+                 WHERE {which} AND c.relkind IN ({}) AND {grantee}",
+                literals(relkinds(object_type))?
+            )
+        }
         On::Defaults {
             object_type,
             schema,
         } => format!(
             "SELECT n.nspname::text AS object, {columns} \
              FROM pg_catalog.pg_default_acl d \
-             JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace \
-             CROSS JOIN LATERAL aclexplode(d.defaclacl) a \
-             WHERE a.grantee = {grantee} AND n.nspname = {} AND d.defaclobjtype = {} \
-               AND d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)",
-            literal(schema)?,
+             JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a \
+             WHERE d.defaclnamespace = {} AND d.defaclobjtype = {} \
+               AND d.defaclrole = pg_catalog.to_regrole(pg_catalog.quote_ident(current_user)) AND {grantee}",
+            namespace(schema)?,
             literal(default_acl_kind(object_type))?
         ),
     })
@@ -240,13 +250,18 @@ pub fn privilege_rows_sql(role: &str, on: On<'_>) -> Result<String, QuoteError> 
 /// grantable) with the role granted as both object and privilege and the admin option as
 /// grantable; every value a literal.
 pub fn membership_rows_sql(role: &str, roles: &[String]) -> Result<String, QuoteError> {
+    let oids = roles
+        .iter()
+        .map(|r| Ok(format!("pg_catalog.to_regrole({})", literal(&ident(r)?)?)))
+        .collect::<Result<Vec<_>, QuoteError>>()?;
     Ok(format!(
-        "SELECT r.rolname::text AS object, r.rolname::text AS privilege, m.admin_option AS grantable \
+        "SELECT pg_catalog.pg_get_userbyid(m.roleid)::text AS object, \
+                pg_catalog.pg_get_userbyid(m.roleid)::text AS privilege, m.admin_option AS grantable \
          FROM pg_catalog.pg_auth_members m \
-         JOIN pg_catalog.pg_roles r ON r.oid = m.roleid \
-         WHERE m.member = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = {}){}",
-        literal(role)?,
-        name_filter("r.rolname", roles)?
+         WHERE m.member = pg_catalog.to_regrole({}) AND m.roleid IN ({})",
+        literal(&ident(role)?)?,
+        // No role listed (a state Check never saw): a list that matches nothing.
+        if oids.is_empty() { "NULL".to_owned() } else { oids.join(", ") }
     ))
 }
 
