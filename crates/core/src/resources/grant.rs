@@ -170,7 +170,18 @@ impl Resource for Grant {
         let fail = |e| op.fail(e);
         let info = target.session_info(&conn);
         let sign_in = op.sign_in()?;
-        let server = match catalog_snapshot::server(&sign_in, &info, since).await {
+        // Both scans at once: a Read waits for one round trip, not two.
+        let on_objects = target.object_type != ObjectType::Role;
+        let (server, acls) =
+            tokio::join!(catalog_snapshot::server(&sign_in, &info, since), async {
+                if on_objects {
+                    let scope = Scope::of(target.on());
+                    Some(catalog_snapshot::acls(&sign_in, &info, scope, since).await)
+                } else {
+                    None
+                }
+            });
+        let server = match server {
             // The database the objects were in is gone, and the Grant with it.
             Err(e) if e.code() == Some(DATABASE_GONE) => return Ok(None),
             other => other.map_err(fail)?,
@@ -196,8 +207,8 @@ impl Resource for Grant {
             let all = target.object_type.all_privileges(server.version);
             let claimed = privileges(state);
             let claims_all = claimed.is_empty() || claimed.iter().any(|p| p == "ALL");
-            let acls = catalog_snapshot::acls(&sign_in, &info, Scope::of(target.on()), since)
-                .await
+            let acls = acls
+                .expect("the ACL scan runs for every Grant on objects")
                 .map_err(fail)?;
             let held = acls.privileges_held(&target.role, target.on(), target.with_grant_option);
             let reported: Vec<String> = match held {
