@@ -56,7 +56,9 @@ fn print_rows(runs: &mut [(Duration, u64)]) {
     );
     print_row(
         "startup.peak_rss",
-        &format!("pulumi-resource-pgentra: peak RSS after Handshake + GetSchema, median of {count}"),
+        &format!(
+            "pulumi-resource-pgentra: peak RSS after Handshake + GetSchema, median of {count}"
+        ),
         &format!("{median_rss:.1} MB"),
         "< 25 MB",
         median_rss < 25.0,

@@ -46,11 +46,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +66,7 @@ import tf_support  # noqa: E402
 from tf_chain_support import (  # noqa: E402
     POSTGRES_RESOURCE, backend_database, psql_backend, quote_ident, quote_literal, require_postgres,
 )
-from tf_support import PrerequisiteMissing, terraform_binary  # noqa: E402
+from tf_support import Completed, PrerequisiteMissing, terraform_binary  # noqa: E402
 from terraform_vs_pulumi import PROVIDER_HCL, Deployment, GeneratedWorkspace, base_config, hcl  # noqa: E402
 
 ROLES = 50
@@ -307,6 +309,60 @@ class Bench:
 # --- the contestants ---------------------------------------------------------------------------
 
 
+class ProviderCpu:
+    """The CPU seconds the provider processes under a running `terraform` use, sampled from /proc
+    every half second (a provider that exits between two samples loses at most that interval):
+    with the exact CPU time of the whole tree (getrusage of the reaped children), the rest is
+    Terraform's own."""
+
+    INTERVAL = 0.5
+    TICKS = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, root: int):
+        self.root = root
+        self.seen: dict[int, float] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+        self.thread.start()
+
+    def watch(self) -> None:
+        while not self.done.is_set():
+            self.sample()
+            self.done.wait(self.INTERVAL)
+
+    def sample(self) -> None:
+        stats: dict[int, tuple[str, int, float]] = {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                text = Path("/proc", entry.name, "stat").read_text()
+            except OSError:
+                continue
+            name, fields = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+            # After the name: state, ppid, ... utime and stime are the 12th and 13th.
+            stats[int(entry.name)] = (name, int(fields[1]), (int(fields[11]) + int(fields[12])) / self.TICKS)
+        tree, grew = {self.root}, True
+        while grew:
+            below = {pid for pid, (_, parent, _) in stats.items() if parent in tree} - tree
+            tree |= below
+            grew = bool(below)
+        for pid in tree - {self.root}:
+            name, _, cpu = stats[pid]
+            if name.startswith("terraform-provi"):  # the kernel keeps 15 characters of the name
+                self.seen[pid] = cpu
+
+    def stop(self) -> float:
+        self.done.set()
+        self.thread.join()
+        return sum(self.seen.values())
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def seconds(action) -> float:
     began = time.monotonic()
     action()
@@ -323,11 +379,21 @@ def run_terraform(bench: Bench, grants: list[Grant], workdir: Path, parallelism:
     out: dict[str, float] = {}
 
     def step(name: str, args: list[str], expect: str) -> None:
+        # As ws.ok runs it, but started here, so the provider's CPU time can be told apart.
+        command = [str(ws.terraform), *args, flag, "-no-color"]
+        cpu_before = children_cpu()
         began = time.monotonic()
-        done = ws.ok(*args, flag, timeout=3600)
+        process = subprocess.Popen(command, cwd=ws.workdir, env=ws.environment(ws.extra_env),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        provider = ProviderCpu(process.pid)
+        stdout, stderr = process.communicate(timeout=3600)
         out[name] = time.monotonic() - began
-        assert expect in done.stdout, f"{expect!r} not in:\n{done.describe()[-3000:]}"
-        print(f"    terraform {' '.join(args)}: {out[name]:.2f} s", flush=True)
+        out[f"{name}.cpu.provider"] = provider.stop()
+        out[f"{name}.cpu.terraform"] = children_cpu() - cpu_before - out[f"{name}.cpu.provider"]
+        done = Completed(["terraform", *args, flag], process.returncode, stdout, stderr)
+        assert done.returncode == 0 and expect in done.stdout, f"{expect!r} not in:\n{done.describe()[-3000:]}"
+        print(f"    terraform {' '.join(args)}: {out[name]:.2f} s (CPU: Terraform "
+              f"{out[f'{name}.cpu.terraform']:.1f} s, provider {out[f'{name}.cpu.provider']:.1f} s)", flush=True)
 
     step("plan_new", ["plan"], f"Plan: {count} to add, 0 to change, 0 to destroy.")
     step("create", ["apply", "-auto-approve"], f"Apply complete! Resources: {count} added")
@@ -354,6 +420,58 @@ def run_psql(bench: Bench, grants: list[Grant]) -> dict[str, float]:
 def row(name: str, what: str, measured: str, target: str, met: bool | None) -> None:
     print("pgentra-bench-row " + json.dumps(
         {"name": name, "what": what, "measured": measured, "target": target, "met": met}), flush=True)
+
+
+def duration(s: float) -> str:
+    return f"{s * 1000:.0f} ms" if s < 10 else f"{s:.1f} s"
+
+
+def report(opts, times: dict[str, dict[str, list[float]]], tf: dict[str, float], pq: dict[str, float]) -> None:
+    """The medians, then the rows."""
+    n = opts.grants
+    print()
+    print(f"{n} mixed Grants ({opts.roles} roles x {TABLES} tables), Terraform 1.0.3 -parallelism={opts.parallelism} "
+          f"vs psql (one session), through the emulator's gateway, {opts.rounds} rounds, medians:")
+    for step, label in [("plan_new", "terraform plan (all new, no SQL)"), ("create", "terraform apply"),
+                        ("refresh", "terraform plan -refresh-only"),
+                        ("plan_no_changes", "terraform plan -refresh=false (no SQL)")]:
+        print(f"  {label:<40} {duration(tf[step]):>9} ({tf[step] * 1000 / n:.2f} ms/Grant; CPU: Terraform "
+              f"{tf[step + '.cpu.terraform']:.1f} s, provider {tf[step + '.cpu.provider']:.1f} s), "
+              f"runs {[round(x, 2) for x in times['terraform'][step]]}")
+    for step, label in [("create", "psql GRANT statements"), ("refresh", "psql catalog queries")]:
+        print(f"  {label:<40} {duration(pq[step]):>9} ({pq[step] * 1000 / n:.2f} ms/Grant), "
+              f"runs {[round(x, 2) for x in times['psql'][step]]}")
+    create_ratio, refresh_ratio = tf["create"] / pq["create"], tf["refresh"] / pq["refresh"]
+    print(f"  create ratio terraform/psql: {create_ratio:.2f}x (target <= {CREATE_TARGET}x); "
+          f"refresh ratio: {refresh_ratio:.2f}x (target < {REFRESH_TARGET}x)")
+    print("  Terraform's own per-resource work (graph, plan, state) is inside both Terraform numbers: the two "
+          "plans without SQL and the CPU time Terraform itself spends show its size.")
+
+    grants = f"{n:,} mixed Grants"
+
+    def cpu(step: str) -> str:
+        return (f"CPU: Terraform {tf[step + '.cpu.terraform']:.1f} s, "
+                f"provider {tf[step + '.cpu.provider']:.1f} s")
+
+    row("terraform.grants.create",
+        f"{grants} created by terraform apply (-parallelism={opts.parallelism}; Terraform's own per-resource "
+        "work included) vs the same GRANTs by psql in one session",
+        f"{create_ratio:.2f}x (terraform {duration(tf['create'])}, psql {duration(pq['create'])}; {cpu('create')})",
+        f"<= {CREATE_TARGET}x", create_ratio <= CREATE_TARGET)
+    row("terraform.grants.refresh",
+        f"refresh of {grants} by terraform plan -refresh-only (Terraform's own per-resource work included) "
+        "vs one psql session, one catalog query per Grant",
+        f"{refresh_ratio:.2f}x (terraform {duration(tf['refresh'])}, psql {duration(pq['refresh'])}; "
+        f"{cpu('refresh')})",
+        f"< {REFRESH_TARGET}x", refresh_ratio < REFRESH_TARGET)
+    row("terraform.grants.plan_new",
+        f"Terraform's own work: terraform plan of {grants} to add (no SQL)",
+        f"{duration(tf['plan_new'])} ({tf['plan_new'] / pq['create']:.2f}x psql's create; {cpu('plan_new')})",
+        "-", None)
+    row("terraform.grants.plan_no_changes",
+        f"Terraform's own work: terraform plan -refresh=false of {grants} in state (no SQL)",
+        f"{duration(tf['plan_no_changes'])} ({tf['plan_no_changes'] / pq['refresh']:.2f}x psql's refresh; "
+        f"{cpu('plan_no_changes')})", "-", None)
 
 
 def main() -> int:
@@ -405,42 +523,7 @@ def main() -> int:
 
     tf = {step: statistics.median(v) for step, v in times["terraform"].items()}
     pq = {step: statistics.median(v) for step, v in times["psql"].items()}
-    n = opts.grants
-    ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731
-    print()
-    print(f"{n} mixed Grants ({opts.roles} roles x {TABLES} tables), Terraform 1.0.3 -parallelism={opts.parallelism} "
-          f"vs psql (one session), through the emulator's gateway, {opts.rounds} rounds, medians:")
-    for step, label in [("plan_new", "terraform plan (all new, no SQL)"), ("create", "terraform apply"),
-                        ("refresh", "terraform plan -refresh-only"),
-                        ("plan_no_changes", "terraform plan -refresh=false (no SQL)")]:
-        print(f"  {label:<40} {ms(tf[step]):>9} ({tf[step] * 1000 / n:.2f} ms/Grant), "
-              f"runs {[round(x, 2) for x in times['terraform'][step]]}")
-    for step, label in [("create", "psql GRANT statements"), ("refresh", "psql catalog queries")]:
-        print(f"  {label:<40} {ms(pq[step]):>9} ({pq[step] * 1000 / n:.2f} ms/Grant), "
-              f"runs {[round(x, 2) for x in times['psql'][step]]}")
-    create_ratio, refresh_ratio = tf["create"] / pq["create"], tf["refresh"] / pq["refresh"]
-    print(f"  create ratio terraform/psql: {create_ratio:.2f}x (target <= {CREATE_TARGET}x); "
-          f"refresh ratio: {refresh_ratio:.2f}x (target < {REFRESH_TARGET}x)")
-    print("  Terraform's own per-resource work (graph, state, plan, the provider's plan calls) is inside "
-          "both Terraform numbers; the two plans without SQL show its size.")
-
-    grants = f"{n:,} mixed Grants"
-    row("terraform.grants.create",
-        f"{grants} created by terraform apply (-parallelism={opts.parallelism}; Terraform's own per-resource "
-        "work included) vs the same GRANTs by psql in one session",
-        f"{create_ratio:.2f}x (terraform {ms(tf['create'])}, psql {ms(pq['create'])})",
-        f"<= {CREATE_TARGET}x", create_ratio <= CREATE_TARGET)
-    row("terraform.grants.refresh",
-        f"refresh of {grants} by terraform plan -refresh-only (Terraform's own per-resource work included) "
-        "vs one psql session, one catalog query per Grant",
-        f"{refresh_ratio:.2f}x (terraform {ms(tf['refresh'])}, psql {ms(pq['refresh'])})",
-        f"< {REFRESH_TARGET}x", refresh_ratio < REFRESH_TARGET)
-    row("terraform.grants.plan_new",
-        f"Terraform's own work: terraform plan of {grants} to add (no SQL)",
-        f"{ms(tf['plan_new'])} ({tf['plan_new'] / pq['create']:.2f}x psql's create)", "-", None)
-    row("terraform.grants.plan_no_changes",
-        f"Terraform's own work: terraform plan -refresh=false of {grants} in state (no SQL)",
-        f"{ms(tf['plan_no_changes'])} ({tf['plan_no_changes'] / pq['refresh']:.2f}x psql's refresh)", "-", None)
+    report(opts, times, tf, pq)
     return 0
 
 
