@@ -431,7 +431,7 @@ def report(opts, times: dict[str, dict[str, list[float]]], tf: dict[str, float],
     n = opts.grants
     print()
     print(f"{n} mixed Grants ({opts.roles} roles x {TABLES} tables), Terraform 1.0.3 -parallelism={opts.parallelism} "
-          f"vs psql (one session), through the emulator's gateway, {opts.rounds} rounds, medians:")
+          f"vs psql (one session), through the emulator's gateway, medians of {opts.rounds} round(s):")
     for step, label in [("plan_new", "terraform plan (all new, no SQL)"), ("create", "terraform apply"),
                         ("refresh", "terraform plan -refresh-only"),
                         ("plan_no_changes", "terraform plan -refresh=false (no SQL)")]:
