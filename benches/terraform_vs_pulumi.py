@@ -444,6 +444,15 @@ def main() -> int:
         if key in times:
             print(f"  {label}: Terraform {[round(x, 2) for x in times[key]['terraform']]}, "
                   f"Pulumi {[round(x, 2) for x in times[key]['pulumi']]}")
+    # The same medians as rows for benches/run: a comparison of the two faces, with no target.
+    for (case, step), label in labels.items():
+        if (case, step) in times:
+            tm, pm = (statistics.median(times[(case, step)][face]) for face in ("terraform", "pulumi"))
+            row = {"name": f"terraform_vs_pulumi.{case}.{step}",
+                   "what": f"{label} (debug builds; Terraform -parallelism={opts.parallelism})",
+                   "measured": f"{tm / pm:.2f}x (Terraform {tm:.2f} s, Pulumi {pm:.2f} s)",
+                   "target": "-", "met": None}
+            print("pgentra-bench-row " + json.dumps(row))
     return 0
 
 
