@@ -31,7 +31,6 @@ use crate::sql::SqlError;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::time::Instant;
 
 /// What a Grant is on: the SQL layer's builder of its statements.
 pub use crate::sql::grant::GrantTarget;
@@ -162,8 +161,6 @@ impl Resource for Grant {
         id: &str,
         state: &Props,
     ) -> Result<Option<ReadOutcome>, Error> {
-        // Scans that began before this moment are not fresh enough for this Read.
-        let since = Instant::now();
         let (op, parsed, conn) = SqlOperation::existing::<GrantId>(ctx, id, state)?;
         // The ID says what the Grant is on; the state adds the privileges it claims.
         let target = target_of(state)?.unwrap_or(parsed.target);
@@ -172,15 +169,17 @@ impl Resource for Grant {
         let sign_in = op.sign_in()?;
         // Both scans at once: a Read waits for one round trip, not two.
         let on_objects = target.object_type != ObjectType::Role;
-        let (server, acls) =
-            tokio::join!(catalog_snapshot::server(&sign_in, &info, since), async {
+        let (server, acls) = tokio::join!(
+            catalog_snapshot::server(&sign_in, &info, &target.role),
+            async {
                 if on_objects {
                     let scope = Scope::of(target.on());
-                    Some(catalog_snapshot::acls(&sign_in, &info, scope, since).await)
+                    Some(catalog_snapshot::acls(&sign_in, &info, scope, &target.role).await)
                 } else {
                     None
                 }
-            });
+            }
+        );
         let server = match server {
             // The database the objects were in is gone, and the Grant with it.
             Err(e) if e.code() == Some(DATABASE_GONE) => return Ok(None),

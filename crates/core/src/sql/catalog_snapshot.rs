@@ -1,14 +1,13 @@
 //! What the Reads of many Grants share, read once for all the Reads waiting on it. A refresh
-//! reads every Grant at once (the engine keeps a dozen or more Reads in flight), and the roles,
-//! their memberships, the database's ACL and the ACLs of one schema's tables are the same for
-//! all of them: one catalog scan per scope answers every Read that was waiting when it began,
-//! instead of one scan per Grant.
+//! reads every Grant at once (the engine keeps a dozen or more Reads in flight), and they read
+//! the same catalogs: the roles and their memberships, the database's ACL, the ACLs of one
+//! schema's tables. One scan per scope (a [`Wave`]) answers every Read waiting for it, for the
+//! roles those Reads ask about, in one round trip instead of one per Grant.
 //!
-//! Freshness: a Read takes only a scan that began after the Read itself did, so it sees every
-//! change committed before it started, as a query of its own would, this process's own writes
-//! included; nothing is kept past that, so no write has anything to invalidate. Scans of one
-//! scope run one at a time: the Reads arriving while one runs wait for it to end and share the
-//! next.
+//! Freshness: a Read joins only a wave whose scan has not begun, so it sees every change
+//! committed before it started, as a query of its own would, this process's own writes
+//! included; nothing is kept after the wave, so no write has anything to invalidate. Waves of
+//! one scope run one at a time: the Reads arriving while one scans form the next.
 
 use crate::sql::grant::ObjectType;
 use crate::sql::introspect::{default_acl_kind, relkinds, On, FUNCTION_KINDS};
@@ -17,9 +16,10 @@ use crate::sql::session::{ConnInfo, SqlError};
 use crate::sql::sign_in::SignIn;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use tokio_postgres::types::Type;
 
-/// The server-wide part: its version, its roles and their memberships.
+/// The server-wide part: its version, and of the roles asked about, which exist and their
+/// memberships.
 #[derive(Debug, Default)]
 pub struct ServerSnapshot {
     /// `server_version_num`, such as 150020.
@@ -57,7 +57,8 @@ struct ObjectAcl {
     held: HashMap<String, Vec<(String, bool)>>,
 }
 
-/// The ACLs of one scope (see [`Scope`]), by object.
+/// The ACLs of one scope (see [`Scope`]), by object, for the roles asked about (every object of
+/// the scope is there, holding nothing for a role that holds nothing on it).
 #[derive(Debug, Default)]
 pub struct AclSnapshot {
     objects: BTreeMap<String, ObjectAcl>,
@@ -161,57 +162,64 @@ impl Scope {
         }
     }
 
-    /// The scan: rows of (object, name, kind, grantee, privilege, grantable); an object with
-    /// no privilege for anyone comes once with NULLs, so it still counts as there.
-    fn query(&self) -> &'static str {
+    /// The scan: rows of (object, name, kind, grantee, privilege, grantable) for the grantees
+    /// in `$1`; an object where none of them holds anything comes once with NULLs, so it still
+    /// counts as there.
+    fn query(&self) -> String {
+        // What each grantee of the roles asked about holds on one object's ACL.
+        let held = |acl: &str| {
+            format!(
+                "LEFT JOIN LATERAL (SELECT r.rolname::text, a.privilege_type, a.is_grantable \
+                   FROM aclexplode({acl}) a JOIN pg_catalog.pg_roles r ON r.oid = a.grantee \
+                   WHERE r.rolname = ANY($1)) x ON true"
+            )
+        };
         match self {
-            Self::Database => {
-                "SELECT d.datname::text, d.datname::text, 'd', r.rolname::text, a.privilege_type, a.is_grantable \
-                 FROM pg_catalog.pg_database d \
-                 LEFT JOIN LATERAL aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a ON true \
-                 LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee \
-                 WHERE d.datname = current_database()"
-            }
-            Self::Schemas => {
-                "SELECT n.nspname::text, n.nspname::text, 'n', r.rolname::text, a.privilege_type, a.is_grantable \
-                 FROM pg_catalog.pg_namespace n \
-                 LEFT JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a ON true \
-                 LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee"
-            }
-            Self::Relations(_) => {
-                "SELECT c.relname::text, c.relname::text, c.relkind::text, r.rolname::text, a.privilege_type, a.is_grantable \
-                 FROM pg_catalog.pg_class c \
-                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                 LEFT JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner))) a ON true \
-                 LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee \
-                 WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')"
-            }
-            Self::Functions(_) => {
-                "SELECT p.oid::regprocedure::text, p.proname::text, p.prokind::text, r.rolname::text, a.privilege_type, a.is_grantable \
-                 FROM pg_catalog.pg_proc p \
-                 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
-                 LEFT JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a ON true \
-                 LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee \
-                 WHERE n.nspname = $1"
-            }
-            Self::Defaults => {
-                "SELECT n.nspname::text || '.' || d.defaclobjtype::text, n.nspname::text, d.defaclobjtype::text, \
-                        r.rolname::text, a.privilege_type, a.is_grantable \
+            Self::Database => format!(
+                "SELECT d.datname::text, d.datname::text, 'd', x.* FROM pg_catalog.pg_database d {} \
+                 WHERE d.datname = current_database()",
+                held("coalesce(d.datacl, acldefault('d', d.datdba))")
+            ),
+            Self::Schemas => format!(
+                "SELECT n.nspname::text, n.nspname::text, 'n', x.* FROM pg_catalog.pg_namespace n {}",
+                held("coalesce(n.nspacl, acldefault('n', n.nspowner))")
+            ),
+            Self::Relations(_) => format!(
+                "SELECT c.relname::text, c.relname::text, c.relkind::text, x.* \
+                 FROM pg_catalog.pg_class c {} \
+                 WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $2) \
+                   AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')",
+                held("coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner))")
+            ),
+            Self::Functions(_) => format!(
+                "SELECT p.oid::regprocedure::text, p.proname::text, p.prokind::text, x.* \
+                 FROM pg_catalog.pg_proc p {} \
+                 WHERE p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $2)",
+                held("coalesce(p.proacl, acldefault('f', p.proowner))")
+            ),
+            Self::Defaults => format!(
+                "SELECT n.nspname::text || '.' || d.defaclobjtype::text, n.nspname::text, d.defaclobjtype::text, x.* \
                  FROM pg_catalog.pg_default_acl d \
-                 JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace \
-                 LEFT JOIN LATERAL aclexplode(d.defaclacl) a ON true \
-                 LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee \
-                 WHERE d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)"
-            }
+                 JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace {} \
+                 WHERE d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)",
+                held("d.defaclacl")
+            ),
         }
     }
 
-    async fn scan(&self, session: &Session) -> Result<AclSnapshot, SqlError> {
+    async fn scan(&self, session: &Session, roles: &[String]) -> Result<AclSnapshot, SqlError> {
+        let query = self.query();
         let rows = match self {
             Self::Relations(schema) | Self::Functions(schema) => {
-                session.query(self.query(), &[schema]).await?
+                session
+                    .query_typed(&query, &[(&roles, Type::TEXT_ARRAY), (schema, Type::TEXT)])
+                    .await?
             }
-            _ => session.query(self.query(), &[]).await?,
+            _ => {
+                session
+                    .query_typed(&query, &[(&roles, Type::TEXT_ARRAY)])
+                    .await?
+            }
         };
         let mut snapshot = AclSnapshot::default();
         for row in rows {
@@ -240,56 +248,63 @@ impl Scope {
     }
 }
 
-/// The server's version, roles and memberships, as a scan that began after `since` read them.
+/// The server's version, and whether `role` exists and its memberships, from a scan that
+/// began after this call.
 pub async fn server(
     sign_in: &SignIn,
     info: &ConnInfo,
-    since: Instant,
+    role: &str,
 ) -> Result<Arc<ServerSnapshot>, SqlError> {
     static SCANS: OnceLock<Scans<ConnInfo, ServerSnapshot>> = OnceLock::new();
     let scans = SCANS.get_or_init(Scans::default);
     scans
-        .newer_than(info.clone(), since, || async {
+        .join(info.clone(), role, |roles| async move {
             let session = sign_in.session(info).await?;
-            read_server(&session).await
+            read_server(&session, &roles).await
         })
         .await
 }
 
-/// The ACLs of `scope`, as a scan that began after `since` read them.
+/// The ACLs of `scope` for `role`, from a scan that began after this call.
 pub async fn acls(
     sign_in: &SignIn,
     info: &ConnInfo,
     scope: Scope,
-    since: Instant,
+    role: &str,
 ) -> Result<Arc<AclSnapshot>, SqlError> {
     static SCANS: OnceLock<Scans<(ConnInfo, Scope), AclSnapshot>> = OnceLock::new();
     let scans = SCANS.get_or_init(Scans::default);
     let key = (info.clone(), scope.clone());
     scans
-        .newer_than(key, since, || async {
+        .join(key, role, |roles| async move {
             let session = sign_in.session(info).await?;
-            scope.scan(&session).await
+            scope.scan(&session, &roles).await
         })
         .await
 }
 
-async fn read_server(session: &Session) -> Result<ServerSnapshot, SqlError> {
+async fn read_server(session: &Session, roles: &[String]) -> Result<ServerSnapshot, SqlError> {
     // Three queries sent together on one session: one round trip.
-    let (version, roles, memberships) = tokio::try_join!(
-        session.query("SELECT current_setting('server_version_num')::int", &[]),
-        session.query("SELECT rolname::text FROM pg_catalog.pg_roles", &[]),
-        session.query(
+    let roles: [(&(dyn tokio_postgres::types::ToSql + Sync), Type); 1] =
+        [(&roles, Type::TEXT_ARRAY)];
+    let (version, found, memberships) = tokio::try_join!(
+        session.query_typed("SELECT current_setting('server_version_num')::int", &[]),
+        session.query_typed(
+            "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname = ANY($1)",
+            &roles
+        ),
+        session.query_typed(
             "SELECT member.rolname::text, r.rolname::text, m.admin_option \
              FROM pg_catalog.pg_auth_members m \
              JOIN pg_catalog.pg_roles r ON r.oid = m.roleid \
-             JOIN pg_catalog.pg_roles member ON member.oid = m.member",
-            &[],
+             JOIN pg_catalog.pg_roles member ON member.oid = m.member \
+             WHERE member.rolname = ANY($1)",
+            &roles,
         ),
     )?;
     let mut snapshot = ServerSnapshot {
         version: version.first().map(|r| r.get(0)).unwrap_or(0),
-        roles: roles.iter().map(|r| r.get(0)).collect(),
+        roles: found.iter().map(|r| r.get(0)).collect(),
         memberships: HashMap::new(),
     };
     for row in memberships {
@@ -302,10 +317,22 @@ async fn read_server(session: &Session) -> Result<ServerSnapshot, SqlError> {
     Ok(snapshot)
 }
 
-/// The newest scan of each key, and one lock per key that its scans take in turn.
+/// One scan and the Reads sharing it: the roles they ask about, gathered until the scan
+/// begins, and its outcome.
+struct Wave<V> {
+    roles: Mutex<BTreeSet<String>>,
+    outcome: tokio::sync::OnceCell<Arc<V>>,
+}
+
+/// The scans of one key: the wave still gathering Reads, and the turn its scans take.
+struct KeyScans<V> {
+    gathering: Mutex<Option<Arc<Wave<V>>>>,
+    turn: tokio::sync::Mutex<()>,
+}
+
 struct Scans<K, V> {
     #[allow(clippy::type_complexity)]
-    keys: Mutex<HashMap<K, Arc<tokio::sync::Mutex<Option<(Instant, Arc<V>)>>>>>,
+    keys: Mutex<HashMap<K, Arc<KeyScans<V>>>>,
 }
 
 impl<K, V> Default for Scans<K, V> {
@@ -317,24 +344,52 @@ impl<K, V> Default for Scans<K, V> {
 }
 
 impl<K: std::hash::Hash + Eq, V> Scans<K, V> {
-    /// The newest scan of `key` if it began at or after `since`, else a new one by `scan`
-    /// (after the one running now, if any, ends).
-    async fn newer_than<F, Fut>(&self, key: K, since: Instant, scan: F) -> Result<Arc<V>, SqlError>
+    /// Joins the wave of `key` still gathering (or starts one) with `role`, and returns its
+    /// outcome: the first of its Reads to get the key's turn scans, by `scan` with every role
+    /// gathered; the others take that result. A failed scan is tried again by the next Read.
+    async fn join<F, Fut>(&self, key: K, role: &str, scan: F) -> Result<Arc<V>, SqlError>
     where
-        F: FnOnce() -> Fut,
+        F: FnOnce(Vec<String>) -> Fut,
         Fut: std::future::Future<Output = Result<V, SqlError>>,
     {
-        let slot = self.keys.lock().unwrap().entry(key).or_default().clone();
-        let mut newest = slot.lock().await;
-        if let Some((began, snapshot)) = newest.as_ref() {
-            if *began >= since {
-                return Ok(snapshot.clone());
-            }
-        }
-        let began = Instant::now();
-        let snapshot = Arc::new(scan().await?);
-        *newest = Some((began, snapshot.clone()));
-        Ok(snapshot)
+        let scans = self
+            .keys
+            .lock()
+            .unwrap()
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(KeyScans {
+                    gathering: Mutex::new(None),
+                    turn: tokio::sync::Mutex::new(()),
+                })
+            })
+            .clone();
+        let wave = {
+            let mut gathering = scans.gathering.lock().unwrap();
+            let wave = gathering.get_or_insert_with(|| {
+                Arc::new(Wave {
+                    roles: Mutex::default(),
+                    outcome: tokio::sync::OnceCell::new(),
+                })
+            });
+            wave.roles.lock().unwrap().insert(role.to_owned());
+            wave.clone()
+        };
+        wave.outcome
+            .get_or_try_init(|| async {
+                let _turn = scans.turn.lock().await;
+                {
+                    // From here on the wave takes no one: later Reads form the next.
+                    let mut gathering = scans.gathering.lock().unwrap();
+                    if gathering.as_ref().is_some_and(|w| Arc::ptr_eq(w, &wave)) {
+                        *gathering = None;
+                    }
+                }
+                let roles: Vec<String> = wave.roles.lock().unwrap().iter().cloned().collect();
+                scan(roles).await.map(Arc::new)
+            })
+            .await
+            .cloned()
     }
 }
 
@@ -437,56 +492,47 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_read_shares_only_a_scan_that_began_after_it() {
-        let scans: Scans<&str, u32> = Scans::default();
-        let key = || "public";
-        let before = Instant::now();
+    async fn a_read_never_takes_a_scan_that_began_before_it() {
+        let scans: Scans<&str, Vec<String>> = Scans::default();
         let first = scans
-            .newer_than(key(), before, || async { Ok(1) })
+            .join("public", "a", |roles| async move { Ok(roles) })
             .await
             .unwrap();
-        // Began after `before`: shared.
-        let shared = scans
-            .newer_than(key(), before, || async { Ok(2) })
+        assert_eq!(*first, ["a"]);
+        // That wave is over: the next Read scans anew.
+        let second = scans
+            .join("public", "b", |roles| async move { Ok(roles) })
             .await
             .unwrap();
-        assert_eq!((*first, *shared), (1, 1));
-        // A read that started after that scan began gets a scan of its own.
-        let later = Instant::now();
-        let fresh = scans
-            .newer_than(key(), later, || async { Ok(3) })
-            .await
-            .unwrap();
-        assert_eq!(*fresh, 3);
+        assert_eq!(*second, ["b"]);
     }
 
     #[tokio::test]
-    async fn reads_arriving_during_a_scan_share_the_next_one() {
-        let scans: Arc<Scans<&str, u32>> = Arc::new(Scans::default());
-        let key = || "public";
+    async fn reads_arriving_during_a_scan_share_the_next_one_for_all_their_roles() {
+        let scans: Arc<Scans<&str, Vec<String>>> = Arc::new(Scans::default());
         let (release, hold) = tokio::sync::oneshot::channel::<()>();
         let running = {
             let scans = scans.clone();
             tokio::spawn(async move {
                 scans
-                    .newer_than(key(), Instant::now(), || async {
+                    .join("public", "first", |roles| async move {
                         hold.await.ok();
-                        Ok(1)
+                        Ok(roles)
                     })
                     .await
             })
         };
-        tokio::task::yield_now().await;
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        let counted = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let scanned = Arc::new(std::sync::atomic::AtomicU32::new(0));
         let waiting: Vec<_> = (0..8)
-            .map(|_| {
-                let (scans, counted) = (scans.clone(), counted.clone());
-                let since = Instant::now();
+            .map(|i| {
+                let (scans, scanned) = (scans.clone(), scanned.clone());
                 tokio::spawn(async move {
+                    let role = format!("r{i}");
                     scans
-                        .newer_than(key(), since, || async move {
-                            Ok(10 + counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+                        .join("public", &role, |roles| async move {
+                            scanned.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            Ok(roles)
                         })
                         .await
                         .unwrap()
@@ -495,14 +541,15 @@ mod tests {
             .collect();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         release.send(()).unwrap();
-        assert_eq!(*running.await.unwrap().unwrap(), 1);
+        assert_eq!(*running.await.unwrap().unwrap(), ["first"]);
+        let all: Vec<String> = (0..8).map(|i| format!("r{i}")).collect();
         for read in waiting {
             assert_eq!(
                 *read.await.unwrap(),
-                10,
-                "one scan for all the waiting reads"
+                all,
+                "one scan for every waiting Read's role"
             );
         }
-        assert_eq!(counted.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(scanned.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }

@@ -68,6 +68,22 @@ impl Session {
             .map_err(|e| SqlError::statement(sql, e))
     }
 
+    /// Runs `sql` with parameters of the given types in one round trip (no statement prepared
+    /// and closed first, as [`Session::query`] does).
+    pub async fn query_typed(
+        &self,
+        sql: &str,
+        params: &[(
+            &(dyn tokio_postgres::types::ToSql + Sync),
+            tokio_postgres::types::Type,
+        )],
+    ) -> Result<Vec<tokio_postgres::Row>, SqlError> {
+        self.client()
+            .query_typed(sql, params)
+            .await
+            .map_err(|e| SqlError::statement(sql, e))
+    }
+
     pub async fn query(
         &self,
         sql: &str,
