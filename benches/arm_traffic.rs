@@ -97,7 +97,10 @@ impl Outputs {
 }
 
 /// The example stack (examples/python/__main__.py) plus a server parameter, in dependency order.
-fn example_stack(names: &Names, postgres_port: &std::sync::Arc<std::sync::OnceLock<u16>>) -> Vec<Declared> {
+fn example_stack(
+    names: &Names,
+    postgres_port: &std::sync::Arc<std::sync::OnceLock<u16>>,
+) -> Vec<Declared> {
     let server_name = names.server.clone();
     let on_server = move |extra: Value| {
         let mut inputs = json!({"resourceGroupName": RG, "serverName": server_name});
@@ -143,7 +146,9 @@ fn example_stack(names: &Names, postgres_port: &std::sync::Arc<std::sync::OnceLo
                     names.tenant_id.clone(),
                 );
                 move |_| {
-                    on_server(json!({"objectId": object_id, "principalName": group, "principalType": "Group", "tenantId": tenant}))
+                    on_server(
+                        json!({"objectId": object_id, "principalName": group, "principalType": "Group", "tenantId": tenant}),
+                    )
                 }
             }),
         },
@@ -152,7 +157,11 @@ fn example_stack(names: &Names, postgres_port: &std::sync::Arc<std::sync::OnceLo
             name: "deployerFirewallRule",
             inputs: Box::new({
                 let on_server = on_server.clone();
-                move |_| on_server(json!({"name": "allow-deployer", "startIpAddress": "203.0.113.7", "endIpAddress": "203.0.113.7"}))
+                move |_| {
+                    on_server(
+                        json!({"name": "allow-deployer", "startIpAddress": "203.0.113.7", "endIpAddress": "203.0.113.7"}),
+                    )
+                }
             }),
         },
         Declared {
@@ -168,7 +177,9 @@ fn example_stack(names: &Names, postgres_port: &std::sync::Arc<std::sync::OnceLo
             name: "extensions",
             inputs: Box::new({
                 let on_server = on_server.clone();
-                move |_| on_server(json!({"name": "azure.extensions", "value": "pgcrypto,uuid-ossp"}))
+                move |_| {
+                    on_server(json!({"name": "azure.extensions", "value": "pgcrypto,uuid-ossp"}))
+                }
             }),
         },
         Declared {
@@ -226,10 +237,22 @@ fn example_stack(names: &Names, postgres_port: &std::sync::Arc<std::sync::OnceLo
         ("readwrite", "readwritePrincipal", false),
     ] {
         let kinds: &[(&'static str, Value)] = &[
-            ("Connect", json!({"objectType": "database", "privileges": ["CONNECT"]})),
-            ("SchemaUsage", json!({"objectType": "schema", "schema": "public", "privileges": ["USAGE"]})),
-            ("Tables", json!({"objectType": "table", "schema": "public", "privileges": READ_WRITE})),
-            ("FutureTables", json!({"objectType": "table", "schema": "public", "privileges": READ_WRITE, "defaultPrivileges": true})),
+            (
+                "Connect",
+                json!({"objectType": "database", "privileges": ["CONNECT"]}),
+            ),
+            (
+                "SchemaUsage",
+                json!({"objectType": "schema", "schema": "public", "privileges": ["USAGE"]}),
+            ),
+            (
+                "Tables",
+                json!({"objectType": "table", "schema": "public", "privileges": READ_WRITE}),
+            ),
+            (
+                "FutureTables",
+                json!({"objectType": "table", "schema": "public", "privileges": READ_WRITE, "defaultPrivileges": true}),
+            ),
         ];
         for (suffix, what) in kinds {
             if *suffix == "FutureTables" && !future_tables {
@@ -290,8 +313,17 @@ async fn bench(lro_ms: u64, retry_after_s: u64) {
     let mark = emu.arm_exchanges().len();
     let mut planned = Outputs::default();
     for resource in &stack {
-        let target = Target { type_token: resource.type_token, name: resource.name };
-        let checked = check(&plugin.rpc, &target, &Props::default(), &(resource.inputs)(&planned)).await;
+        let target = Target {
+            type_token: resource.type_token,
+            name: resource.name,
+        };
+        let checked = check(
+            &plugin.rpc,
+            &target,
+            &Props::default(),
+            &(resource.inputs)(&planned),
+        )
+        .await;
         let (_, outputs) = plugin
             .rpc
             .create(&target, &checked, true)
@@ -308,9 +340,18 @@ async fn bench(lro_ms: u64, retry_after_s: u64) {
     let mut state: Vec<(String, Props, Props)> = vec![];
     let mut counts: Vec<Count> = vec![];
     for resource in &stack {
-        let target = Target { type_token: resource.type_token, name: resource.name };
+        let target = Target {
+            type_token: resource.type_token,
+            name: resource.name,
+        };
         let mark = emu.arm_exchanges().len();
-        let inputs = check(&plugin.rpc, &target, &Props::default(), &(resource.inputs)(&deployed)).await;
+        let inputs = check(
+            &plugin.rpc,
+            &target,
+            &Props::default(),
+            &(resource.inputs)(&deployed),
+        )
+        .await;
         let (id, outputs) = plugin
             .rpc
             .create(&target, &inputs, false)
@@ -318,9 +359,16 @@ async fn bench(lro_ms: u64, retry_after_s: u64) {
             .unwrap_or_else(|e| panic!("{e}"));
         counts.push(Count::classify(resource, &id, &since(&emu, mark), lro_ms));
         if resource.name == "server" {
-            let host = outputs.str("fullyQualifiedDomainName").expect("the server's address");
-            let gateway = emu.pg_gateway(host).await.expect("the server's PostgreSQL gateway");
-            postgres_port.set(gateway.addr.port()).expect("the port is set once");
+            let host = outputs
+                .str("fullyQualifiedDomainName")
+                .expect("the server's address");
+            let gateway = emu
+                .pg_gateway(host)
+                .await
+                .expect("the server's PostgreSQL gateway");
+            postgres_port
+                .set(gateway.addr.port())
+                .expect("the port is set once");
         }
         deployed.0.insert(resource.name, outputs.clone());
         state.push((id, inputs, outputs));
@@ -332,8 +380,17 @@ async fn bench(lro_ms: u64, retry_after_s: u64) {
     let mark = emu.arm_exchanges().len();
     let mut changed = vec![];
     for (resource, (id, stored_inputs, outputs)) in stack.iter().zip(&state) {
-        let target = Target { type_token: resource.type_token, name: resource.name };
-        let news = check(&plugin.rpc, &target, stored_inputs, &(resource.inputs)(&deployed)).await;
+        let target = Target {
+            type_token: resource.type_token,
+            name: resource.name,
+        };
+        let news = check(
+            &plugin.rpc,
+            &target,
+            stored_inputs,
+            &(resource.inputs)(&deployed),
+        )
+        .await;
         let diff = plugin
             .rpc
             .diff(&target, id, outputs, stored_inputs, &news)
@@ -349,7 +406,14 @@ async fn bench(lro_ms: u64, retry_after_s: u64) {
     emu.shutdown();
     let _ = std::fs::remove_dir_all(&work_dir);
 
-    report(&counts, &preview_requests, &second_preview_requests, &changed, lro_ms, retry_after_s);
+    report(
+        &counts,
+        &preview_requests,
+        &second_preview_requests,
+        &changed,
+        lro_ms,
+        retry_after_s,
+    );
 }
 
 /// What an administrator prepares before `pulumi up` (examples/emulator_prepare.py): the
@@ -371,7 +435,10 @@ async fn prepare_tenant(emu: &RunningEmulator, config: &BTreeMap<String, String>
     azure
         .arm
         .put(
-            &format!("/subscriptions/{}/resourcegroups/{RG}", emu.subscription_id()),
+            &format!(
+                "/subscriptions/{}/resourcegroups/{RG}",
+                emu.subscription_id()
+            ),
             "2021-04-01",
             &json!({"location": LOCATION}),
         )
@@ -461,12 +528,19 @@ impl Count {
             final_gets: 0,
             others: vec![],
             retry_after_s: None,
-            expected: Expected { guard_gets: 0, writes: 0, polls: 0, final_gets: 0, why: String::new() },
+            expected: Expected {
+                guard_gets: 0,
+                writes: 0,
+                polls: 0,
+                final_gets: 0,
+                why: String::new(),
+            },
         };
         let mut written = false;
         for e in exchanges {
             let path = e.path.to_ascii_lowercase();
-            let is_poll = path.contains("/azureasyncoperation/") || path.contains("/operationresults/");
+            let is_poll =
+                path.contains("/azureasyncoperation/") || path.contains("/operationresults/");
             match (e.method.as_str(), path == own, is_poll) {
                 ("GET", true, _) if !written => count.guard_gets += 1,
                 ("GET", true, _) => count.final_gets += 1,
@@ -478,7 +552,9 @@ impl Count {
                     }
                 }
                 ("GET", false, true) => count.polls += 1,
-                _ => count.others.push(format!("{} {}", e.method, describe_path(&e.path, &own))),
+                _ => count
+                    .others
+                    .push(format!("{} {}", e.method, describe_path(&e.path, &own))),
             }
         }
         count.expected = expected(resource.type_token, count.retry_after_s, lro_ms);
@@ -535,7 +611,11 @@ fn expected(type_token: &str, retry_after_s: Option<u64>, lro_ms: u64) -> Expect
                     final_gets: 0,
                     why: format!(
                         "{}PUT 1 (answered at once: no operation to poll)",
-                        if guard_gets == 1 { "guard GET 1 + " } else { "" }
+                        if guard_gets == 1 {
+                            "guard GET 1 + "
+                        } else {
+                            ""
+                        }
                     ),
                 },
             }
@@ -606,14 +686,21 @@ fn report(
     types.dedup();
     println!("  per type:");
     for type_token in types {
-        let of_type: Vec<&Count> = counts.iter().filter(|c| c.type_token == type_token).collect();
+        let of_type: Vec<&Count> = counts
+            .iter()
+            .filter(|c| c.type_token == type_token)
+            .collect();
         let seen: usize = of_type.iter().map(|c| c.seen()).sum();
         let expected: usize = of_type.iter().map(|c| c.expected.total()).sum();
         let met = of_type.iter().all(|c| c.met());
         let first = of_type[0];
         let extra: Vec<&String> = of_type.iter().flat_map(|c| &c.others).collect();
         let n = of_type.len();
-        let each = if n > 1 { format!(" ({n} resources)") } else { String::new() };
+        let each = if n > 1 {
+            format!(" ({n} resources)")
+        } else {
+            String::new()
+        };
         let measured = format!(
             "{seen} requests{each}: guard GET {}, write {}, polls {}, final GET {}, other {}",
             of_type.iter().map(|c| c.guard_gets).sum::<usize>(),
@@ -636,14 +723,21 @@ fn report(
             } else {
                 format!(
                     " (extra: {})",
-                    extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; ")
+                    extra
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 )
             }
         );
         println!("      target {target}");
         bench_row(
             &format!("arm-traffic-{}", short(type_token)),
-            &format!("ARM requests to create the example's {} (up)", short(type_token)),
+            &format!(
+                "ARM requests to create the example's {} (up)",
+                short(type_token)
+            ),
             &measured,
             &target,
             Some(met),
@@ -682,6 +776,7 @@ fn short(type_token: &str) -> &str {
 
 /// One machine-readable result line (the runner script collects them into one table).
 fn bench_row(name: &str, what: &str, measured: &str, target: &str, met: Option<bool>) {
-    let row = json!({"name": name, "what": what, "measured": measured, "target": target, "met": met});
+    let row =
+        json!({"name": name, "what": what, "measured": measured, "target": target, "met": met});
     println!("pgentra-bench-row {row}");
 }

@@ -103,7 +103,10 @@ fn main() {
     let resources = env_number("PGENTRA_BENCH_RESOURCES", 5000);
     let rounds = env_number("PGENTRA_BENCH_ROUNDS", 5);
     let in_flight = env_number("PGENTRA_BENCH_IN_FLIGHT", IN_FLIGHT);
-    assert!(resources > 0 && rounds > 0 && in_flight > 0, "sizes must be positive");
+    assert!(
+        resources > 0 && rounds > 0 && in_flight > 0,
+        "sizes must be positive"
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -126,7 +129,8 @@ async fn bench(size: usize, rounds: usize, in_flight: usize) {
     let emu = Emulator::start(EmulatorOptions::default())
         .await
         .expect("start the emulator");
-    let work_dir = std::env::temp_dir().join(format!("pgentra-bench-check-diff-{}", std::process::id()));
+    let work_dir =
+        std::env::temp_dir().join(format!("pgentra-bench-check-diff-{}", std::process::id()));
     std::fs::create_dir_all(&work_dir).expect("the bench's work folder");
     let config = emu
         .provider_config_with_ca(&work_dir.join("ca.pem"))
@@ -154,15 +158,23 @@ async fn bench(size: usize, rounds: usize, in_flight: usize) {
     plugin.shutdown().await;
     let stack = Arc::new(stack);
 
-    let (mut times, mut peaks) = (vec![], vec![]);
+    let (mut times, mut peaks, mut plugin_cpu, mut engine_cpu) = (vec![], vec![], vec![], vec![]);
+    let (mut floor_times, mut floor_plugin_cpu) = (vec![], vec![]);
     let mut reached = Reached::default();
     for _ in 0..rounds {
+        // The baseline first: the transport's floor for as many calls, on a plugin of its own.
+        let (floor, floor_cpu) = empty_calls(&binary, &engine_address, 2 * size, in_flight).await;
+        floor_times.push(floor);
+        floor_plugin_cpu.push(floor_cpu);
         let plugin = start(binary.clone()).await;
         let pid = plugin_pid();
         let before = Reached::now(&emu, &postgres_trap);
+        let cpu_before = (cpu_time(&pid.to_string()), cpu_time("self"));
         let began = Instant::now();
         let changes = preview(&plugin.rpc, &stack, &stored, in_flight).await;
         times.push(began.elapsed());
+        plugin_cpu.push(cpu_time(&pid.to_string()) - cpu_before.0);
+        engine_cpu.push(cpu_time("self") - cpu_before.1);
         peaks.push(peak_rss_kb(pid));
         reached = reached.plus(&Reached::now(&emu, &postgres_trap).minus(&before));
         plugin.shutdown().await;
@@ -175,9 +187,16 @@ async fn bench(size: usize, rounds: usize, in_flight: usize) {
 
     times.sort();
     peaks.sort();
-    let median_time = times[times.len() / 2];
+    plugin_cpu.sort();
+    engine_cpu.sort();
+    floor_times.sort();
+    floor_plugin_cpu.sort();
+    let median = |v: &[Duration]| v[v.len() / 2];
+    let per_resource = |d: Duration| d.as_secs_f64() * 1e6 / size as f64;
+    let median_time = median(&times);
     let median_peak_mb = peaks[peaks.len() / 2] as f64 / 1024.0;
-    let micros = median_time.as_secs_f64() * 1e6 / size as f64;
+    let micros = per_resource(median_time);
+    let floor_micros = per_resource(median(&floor_times));
     let ms = |d: &Duration| (d.as_secs_f64() * 1000.0).round();
     println!(
         "Check + Diff of a {size}-resource stack through the plugin ({in_flight} calls in flight), {rounds} rounds, a fresh plugin each:"
@@ -187,6 +206,19 @@ async fn bench(size: usize, rounds: usize, in_flight: usize) {
         "  time: median {:.0} ms for all = {micros:.1} µs per resource (target < {TARGET_MICROS_PER_RESOURCE} µs); runs {:?} ms",
         median_time.as_secs_f64() * 1000.0,
         times.iter().map(ms).collect::<Vec<_>>()
+    );
+    println!(
+        "  baseline, the transport's floor: 2 empty calls (GetPluginInfo) per resource, {in_flight} in flight: median {floor_micros:.1} µs per resource, plugin CPU {:.1} µs; Check + Diff is {:.2}x that",
+        per_resource(median(&floor_plugin_cpu)),
+        micros / floor_micros
+    );
+    // Where the time went: the machine has 2 cores, shared by the plugin and this process,
+    // which plays the engine (it encodes, sends and decodes every call as the engine would).
+    println!(
+        "  CPU per resource (median): plugin {:.1} µs, the bench as the engine {:.1} µs ({} cores)",
+        per_resource(median(&plugin_cpu)),
+        per_resource(median(&engine_cpu)),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
         "  plugin peak RSS (VmHWM): median {median_peak_mb:.1} MB (target < {TARGET_PEAK_RSS_MB} MB); runs {:?} MB",
@@ -205,8 +237,10 @@ async fn bench(size: usize, rounds: usize, in_flight: usize) {
         "preview-check-diff-time",
         &format!("Check + Diff per resource, {size}-resource stack, {in_flight} in flight"),
         &format!(
-            "{micros:.1} µs/resource ({:.0} ms for {size})",
-            median_time.as_secs_f64() * 1000.0
+            "{micros:.1} µs/resource ({:.0} ms for {size}; plugin CPU {:.1} µs/resource; {:.2}x the {floor_micros:.1} µs of 2 empty gRPC calls)",
+            median_time.as_secs_f64() * 1000.0,
+            per_resource(median(&plugin_cpu)),
+            micros / floor_micros
         ),
         &format!("< {TARGET_MICROS_PER_RESOURCE} µs"),
         Some(speed_met),
@@ -241,7 +275,8 @@ async fn bench(size: usize, rounds: usize, in_flight: usize) {
 
 /// One machine-readable result line (the runner script collects them into one table).
 fn bench_row(name: &str, what: &str, measured: &str, target: &str, met: Option<bool>) {
-    let row = json!({"name": name, "what": what, "measured": measured, "target": target, "met": met});
+    let row =
+        json!({"name": name, "what": what, "measured": measured, "target": target, "met": met});
     println!("pgentra-bench-row {row}");
 }
 
@@ -283,7 +318,11 @@ async fn preview(
                 name: &resource.name,
             };
             let news = rpc
-                .check(&target, &prior.inputs, &Props::from_json(resource.current.clone()))
+                .check(
+                    &target,
+                    &prior.inputs,
+                    &Props::from_json(resource.current.clone()),
+                )
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
             let diff = rpc
@@ -302,6 +341,59 @@ async fn preview(
     changed.load(Ordering::Relaxed)
 }
 
+/// `count` calls that carry nothing and do nothing (GetPluginInfo), `in_flight` at a time, to a
+/// plugin started as the engine starts one: their wall time and the plugin's CPU time, the
+/// floor under any two calls per resource (gRPC over HTTP/2 on loopback TCP).
+async fn empty_calls(
+    binary: &std::path::Path,
+    engine_address: &str,
+    count: usize,
+    in_flight: usize,
+) -> (Duration, Duration) {
+    use pgentra::proto::pulumirpc::resource_provider_client::ResourceProviderClient;
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(binary)
+        .arg(engine_address)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the plugin");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the plugin's port");
+    let port: u16 = line.trim().parse().expect("the plugin prints its port");
+    let client = ResourceProviderClient::connect(format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("connect to the plugin");
+    client
+        .clone()
+        .get_plugin_info(())
+        .await
+        .expect("GetPluginInfo");
+    let pid = child.id().to_string();
+    let cpu_before = cpu_time(&pid);
+    let began = Instant::now();
+    let slots = Arc::new(tokio::sync::Semaphore::new(in_flight));
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..count {
+        let permit = slots.clone().acquire_owned().await.expect("semaphore");
+        let mut client = client.clone();
+        calls.spawn(async move {
+            client.get_plugin_info(()).await.expect("GetPluginInfo");
+            drop(permit);
+        });
+    }
+    while let Some(done) = calls.join_next().await {
+        done.expect("an empty call failed");
+    }
+    let (elapsed, cpu) = (began.elapsed(), cpu_time(&pid) - cpu_before);
+    let _ = child.kill();
+    let _ = child.wait();
+    (elapsed, cpu)
+}
+
 /// The state an earlier `up` stored: each resource's previous program inputs as Check filled
 /// them, and its outputs (those inputs plus what Azure reported).
 async fn stored_state(rpc: &Rpc, stack: &[StackResource]) -> Vec<Stored> {
@@ -312,7 +404,11 @@ async fn stored_state(rpc: &Rpc, stack: &[StackResource]) -> Vec<Stored> {
             name: &resource.name,
         };
         let inputs = rpc
-            .check(&target, &Props::default(), &Props::from_json(resource.previous.clone()))
+            .check(
+                &target,
+                &Props::default(),
+                &Props::from_json(resource.previous.clone()),
+            )
             .await
             .unwrap_or_else(|e| panic!("the stack's previous inputs: {e}"));
         let mut outputs = inputs.clone();
@@ -331,7 +427,10 @@ fn reported_outputs(resource: &StackResource) -> Vec<(&'static str, Value)> {
         Kind::Server => vec![
             (
                 "fullyQualifiedDomainName",
-                json!(format!("{}.postgres.database.azure.com", resource.previous["serverName"].as_str().unwrap_or_default())),
+                json!(format!(
+                    "{}.postgres.database.azure.com",
+                    resource.previous["serverName"].as_str().unwrap_or_default()
+                )),
             ),
             ("state", json!("Ready")),
         ],
@@ -363,7 +462,8 @@ fn platform_stack(size: usize, postgres_port: u16) -> Vec<StackResource> {
     'servers: for s in 0.. {
         let server = format!("pg-platform-{s:03}");
         let server_id = format!("/subscriptions/{subscription}/resourceGroups/{RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{server}");
-        let connection = json!({"host": "127.0.0.1", "port": postgres_port, "username": ADMIN_GROUP});
+        let connection =
+            json!({"host": "127.0.0.1", "port": postgres_port, "username": ADMIN_GROUP});
         for &(kind, count) in PER_SERVER {
             for k in 0..count {
                 if stack.len() == size {
@@ -411,7 +511,9 @@ fn resource(
         v
     };
     let identity = |k: usize| format!("id-{server}-app{k}");
-    let identity_id = |k: usize| format!("/subscriptions/{subscription}/resourceGroups/{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}", identity(k));
+    let identity_id = |k: usize| {
+        format!("/subscriptions/{subscription}/resourceGroups/{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}", identity(k))
+    };
     // Roles: 5 Entra groups per server (the others join them), then workload identities and people.
     let role = |k: usize| match k % 30 {
         g @ 0..=4 => format!("team-{s}-group-{g}"),
@@ -419,7 +521,8 @@ fn resource(
         r => format!("dev{r}.s{s}@contoso.com"),
     };
     let database = |k: usize| format!("app{s}_{}", k % 4);
-    let sql_id = |what: &str| format!("postgresql://PG%20Platform%20Admins@127.0.0.1:5432/postgres?{what}");
+    let sql_id =
+        |what: &str| format!("postgresql://PG%20Platform%20Admins@127.0.0.1:5432/postgres?{what}");
     match kind {
         Kind::Server => (
             format!("{server}"),
@@ -449,12 +552,18 @@ fn resource(
         Kind::FirewallRule => (
             format!("{server}-fw{k}"),
             format!("{server_id}/firewallRules/office-{k}"),
-            with(json!({"name": format!("office-{k}"), "startIpAddress": format!("203.0.113.{}", 10 * k), "endIpAddress": format!("203.0.113.{}", 10 * k + 5)})),
+            with(
+                json!({"name": format!("office-{k}"), "startIpAddress": format!("203.0.113.{}", 10 * k), "endIpAddress": format!("203.0.113.{}", 10 * k + 5)}),
+            ),
             json!({"endIpAddress": format!("203.0.113.{}", 10 * k + 9)}),
         ),
         Kind::Parameter => {
             let (name, value, new_value) = [
-                ("azure.extensions", "pgcrypto,uuid-ossp", "pgcrypto,uuid-ossp,pg_trgm"),
+                (
+                    "azure.extensions",
+                    "pgcrypto,uuid-ossp",
+                    "pgcrypto,uuid-ossp,pg_trgm",
+                ),
                 ("log_min_duration_statement", "500", "250"),
                 ("idle_in_transaction_session_timeout", "60000", "30000"),
             ][k % 3];
@@ -505,12 +614,24 @@ fn resource(
             let extra = match k / 30 {
                 0 => json!({"objectType": "database", "privileges": ["CONNECT", "TEMPORARY"]}),
                 1 => json!({"objectType": "schema", "schema": "app", "privileges": ["USAGE"]}),
-                2 => json!({"objectType": "table", "schema": "app", "privileges": ["SELECT", "INSERT", "UPDATE", "DELETE"]}),
-                3 => json!({"objectType": "table", "schema": "app", "privileges": ["SELECT", "INSERT", "UPDATE", "DELETE"], "defaultPrivileges": true}),
-                4 => json!({"objectType": "sequence", "schema": "app", "privileges": ["USAGE", "SELECT"]}),
-                5 if r >= 5 => json!({"objectType": "role", "objects": [role(r % 5)], "privileges": []}),
-                5 => json!({"objectType": "function", "schema": "app", "objects": ["audit_event"], "privileges": ["EXECUTE"]}),
-                _ => json!({"objectType": "table", "schema": "reporting", "objects": [format!("daily_{r}"), "orders"], "privileges": ["SELECT"]}),
+                2 => {
+                    json!({"objectType": "table", "schema": "app", "privileges": ["SELECT", "INSERT", "UPDATE", "DELETE"]})
+                }
+                3 => {
+                    json!({"objectType": "table", "schema": "app", "privileges": ["SELECT", "INSERT", "UPDATE", "DELETE"], "defaultPrivileges": true})
+                }
+                4 => {
+                    json!({"objectType": "sequence", "schema": "app", "privileges": ["USAGE", "SELECT"]})
+                }
+                5 if r >= 5 => {
+                    json!({"objectType": "role", "objects": [role(r % 5)], "privileges": []})
+                }
+                5 => {
+                    json!({"objectType": "function", "schema": "app", "objects": ["audit_event"], "privileges": ["EXECUTE"]})
+                }
+                _ => {
+                    json!({"objectType": "table", "schema": "reporting", "objects": [format!("daily_{r}"), "orders"], "privileges": ["SELECT"]})
+                }
             };
             let mut inputs = base;
             inputs
@@ -519,7 +640,11 @@ fn resource(
                 .extend(extra.as_object().expect("object").clone());
             (
                 format!("{server}-grant{k}"),
-                sql_id(&format!("grant={}&in={db}&on={}", grantee.replace('@', "%40"), inputs["objectType"].as_str().unwrap_or_default())),
+                sql_id(&format!(
+                    "grant={}&in={db}&on={}",
+                    grantee.replace('@', "%40"),
+                    inputs["objectType"].as_str().unwrap_or_default()
+                )),
                 inputs,
                 json!({"withGrantOption": true}),
             )
@@ -618,6 +743,28 @@ fn plugin_pid() -> u32 {
         [pid] => pid,
         _ => panic!("expected one running plugin process, found {children:?}"),
     }
+}
+
+/// The CPU time (user + system, all threads) process `pid` ("self" for this one) used so far.
+fn cpu_time(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap_or_else(|e| panic!("reading /proc/{pid}/stat: {e}"));
+    // After the `(comm)` field: state is field 3, utime 14 and stime 15 (in clock ticks).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, tail)| tail.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .map(|&i| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .expect("utime and stime in /proc stat")
+        })
+        .sum();
+    // Linux reports these in USER_HZ, 100 per second on every architecture it exposes.
+    Duration::from_millis(ticks * 10)
 }
 
 /// The process's peak resident set (VmHWM), in kB.
