@@ -525,7 +525,7 @@ fn resource(
         |what: &str| format!("postgresql://PG%20Platform%20Admins@127.0.0.1:5432/postgres?{what}");
     match kind {
         Kind::Server => (
-            format!("{server}"),
+            server.to_owned(),
             server_id.to_owned(),
             json!({
                 "resourceGroupName": RG, "serverName": server, "location": LOCATION, "version": "16",
