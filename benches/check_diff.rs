@@ -7,7 +7,9 @@
 //!
 //! Reports, over rounds (a fresh plugin each, as each `pulumi preview` starts one), the median
 //! wall time per resource (all resources' time / their number) and the plugin's peak RSS
-//! (VmHWM, read while it still runs). Targets: under 50 µs per resource, under 50 MB. Check and
+//! (VmHWM, read while it still runs). Targets: under 50 µs per resource, under 50 MB. The
+//! baseline, measured in the same run before each round: as many empty calls (GetPluginInfo,
+//! two per resource) to a plugin of their own, the transport's floor. Check and
 //! Diff must reach nothing: the emulator records no ARM request and issues no token, and the
 //! PostgreSQL address every SQL resource names (a listener of the bench's own) sees no
 //! connection; the bench fails when one does.
