@@ -7,7 +7,7 @@
 //! against the official specs: `{"checked", "problems", "exchanges"}`; 503 `SpecsNotFound` when
 //! the specs cannot be loaded, so a conformance check can never pass without them),
 //! `GET /_emulator/exchanges[?since=n]` (the recorded ARM exchanges' method, path, query and
-//! status, bodies left out: they may hold an administrator password).
+//! status and Retry-After, bodies left out: they may hold an administrator password).
 
 use crate::faults::FaultRule;
 use crate::http::{Req, Resp};
@@ -28,7 +28,7 @@ pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
                     .get(since..)
                     .unwrap_or(&[])
                     .iter()
-                    .map(|e| json!({"method": e.method, "path": e.path, "query": e.query, "status": e.status}))
+                    .map(|e| json!({"method": e.method, "path": e.path, "query": e.query, "status": e.status, "retryAfter": e.retry_after}))
                     .collect();
                 Resp::json(200, &json!(list))
             }
@@ -284,6 +284,7 @@ mod tests {
             query: "api-version=2024-11-30".into(),
             request: Some(request),
             status,
+            retry_after: None,
             response: None,
         }
     }

@@ -145,6 +145,9 @@ pub struct Exchange {
     /// The request body, when it was JSON.
     pub request: Option<serde_json::Value>,
     pub status: u16,
+    /// The response's `Retry-After` header, when it had one (how long the client is asked to
+    /// wait before polling: what an ARM traffic count judges the polls by).
+    pub retry_after: Option<String>,
     /// The response body, when it was JSON.
     pub response: Option<serde_json::Value>,
 }

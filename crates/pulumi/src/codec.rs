@@ -127,7 +127,8 @@ pub fn decode(value: Option<&Struct>) -> Result<Props, CodecError> {
     for (name, field) in &value.fields {
         if name == DEFAULTS_KEY {
             let mut secret = false;
-            if let Value::Array(names) = decode_value(field, name, &mut secret, 0)? {
+            if let Value::Array(names) = decode_value(field, &Path::Property(name), &mut secret, 0)?
+            {
                 for chosen in names.iter().filter_map(Value::as_str) {
                     props.mark_provider_chosen(chosen);
                 }
@@ -135,7 +136,7 @@ pub fn decode(value: Option<&Struct>) -> Result<Props, CodecError> {
             continue;
         }
         let mut secret = false;
-        let decoded = decode_value(field, name, &mut secret, 0)?;
+        let decoded = decode_value(field, &Path::Property(name), &mut secret, 0)?;
         if secret {
             props.mark_secret(name);
         }
@@ -144,15 +145,35 @@ pub fn decode(value: Option<&Struct>) -> Result<Props, CodecError> {
     Ok(props)
 }
 
+/// Where a value sits in its property, spelled out only when a refusal names it: decoding must
+/// not build a path string for every element of every list and object on the way (Check and
+/// Diff decode each resource's properties two or three times).
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Property(&'a str),
+    Index(&'a Path<'a>, usize),
+    Key(&'a Path<'a>, &'a str),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Property(name) => f.write_str(name),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+            Path::Key(parent, key) => write!(f, "{parent}.{key}"),
+        }
+    }
+}
+
 fn decode_value(
     value: &PbValue,
-    path: &str,
+    path: &Path<'_>,
     secret: &mut bool,
     depth: usize,
 ) -> Result<Value, CodecError> {
     if depth > MAX_DEPTH {
         return Err(CodecError::TooDeep {
-            path: path.to_owned(),
+            path: path.to_string(),
         });
     }
     let depth = depth + 1;
@@ -162,7 +183,7 @@ fn decode_value(
         // NaN and the infinities have no JSON form: silently null they would become the default.
         Some(Kind::NumberValue(n)) if !n.is_finite() => {
             return Err(CodecError::NotFinite {
-                path: path.to_owned(),
+                path: path.to_string(),
                 value: *n,
             })
         }
@@ -172,7 +193,7 @@ fn decode_value(
         }
         Some(Kind::StringValue(s)) if s == UNKNOWN => {
             return Err(CodecError::Marker {
-                path: path.to_owned(),
+                path: path.to_string(),
             })
         }
         Some(Kind::StringValue(s)) => Value::String(s.clone()),
@@ -180,7 +201,7 @@ fn decode_value(
             list.values
                 .iter()
                 .enumerate()
-                .map(|(i, v)| decode_value(v, &format!("{path}[{i}]"), secret, depth))
+                .map(|(i, v)| decode_value(v, &Path::Index(path, i), secret, depth))
                 .collect::<Result<_, _>>()?,
         ),
         Some(Kind::StructValue(s)) => match signature(s) {
@@ -190,7 +211,7 @@ fn decode_value(
                     .map(|(k, v)| {
                         Ok((
                             k.clone(),
-                            decode_value(v, &format!("{path}.{k}"), secret, depth)?,
+                            decode_value(v, &Path::Key(path, k), secret, depth)?,
                         ))
                     })
                     .collect::<Result<Map<_, _>, CodecError>>()?,
@@ -231,19 +252,19 @@ fn decode_value(
             }
             Some(ASSET_SIG) => {
                 return Err(CodecError::Unsupported {
-                    path: path.to_owned(),
+                    path: path.to_string(),
                     what: "asset",
                 })
             }
             Some(ARCHIVE_SIG) => {
                 return Err(CodecError::Unsupported {
-                    path: path.to_owned(),
+                    path: path.to_string(),
                     what: "archive",
                 })
             }
             Some(other) => {
                 return Err(CodecError::UnknownSignature {
-                    path: path.to_owned(),
+                    path: path.to_string(),
                     signature: other.to_owned(),
                 })
             }
@@ -439,6 +460,36 @@ mod tests {
         let props = decode(Some(&pb_struct(json!({"size": 64.0, "ratio": 0.5})))).unwrap();
         assert_eq!(props.get("size"), Some(&json!(64)));
         assert_eq!(props.get("ratio"), Some(&json!(0.5)));
+    }
+
+    #[test]
+    fn a_refusal_deep_in_a_property_names_its_whole_path() {
+        let mut wire = pb_struct(json!({"connection": {"hosts": ["a", "b"]}}));
+        let Some(Kind::StructValue(connection)) = wire
+            .fields
+            .get_mut("connection")
+            .and_then(|v| v.kind.as_mut())
+        else {
+            unreachable!()
+        };
+        let Some(Kind::ListValue(hosts)) = connection
+            .fields
+            .get_mut("hosts")
+            .and_then(|v| v.kind.as_mut())
+        else {
+            unreachable!()
+        };
+        hosts.values[1] = PbValue {
+            kind: Some(Kind::NumberValue(f64::NAN)),
+        };
+        let error = decode(Some(&wire)).unwrap_err();
+        assert_eq!(error.property(), "connection");
+        assert!(
+            error
+                .to_string()
+                .starts_with("property connection.hosts[1]: NaN"),
+            "{error}"
+        );
     }
 
     #[test]

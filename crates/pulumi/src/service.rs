@@ -364,11 +364,15 @@ impl ResourceProvider for Provider {
         let spec = resource.spec();
         let op = operation("diffing", spec.token, &request.urn);
         let _span = tracing::debug_span!("diff", urn = %request.urn).entered();
-        let olds = core::old_inputs(
-            spec,
-            decoded(&op, request.old_inputs.as_ref())?,
-            &decoded(&op, request.olds.as_ref())?,
-        );
+        let recorded = decoded(&op, request.old_inputs.as_ref())?;
+        // The old state is read only when the engine recorded no old inputs (a state from
+        // before it did): otherwise it is not used, and decoding it was a third of Diff's work.
+        let state = if recorded.is_empty() {
+            decoded(&op, request.olds.as_ref())?
+        } else {
+            Props::default()
+        };
+        let olds = core::old_inputs(spec, recorded, &state);
         let news = decoded(&op, request.news.as_ref())?;
         let mut outcome = self.core.diff(resource.as_ref(), &olds, &news);
         outcome.changes.retain(|c| {

@@ -85,6 +85,11 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: Req) -> Resp {
         query: req.raw_query.clone(),
         request: serde_json::from_slice(&req.body).ok(),
         status: resp.status,
+        retry_after: resp
+            .headers
+            .iter()
+            .find(|(name, _)| name == "retry-after")
+            .map(|(_, value)| value.clone()),
         response: resp
             .body
             .as_deref()
