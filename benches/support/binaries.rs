@@ -8,7 +8,25 @@ use std::process::Command;
 /// Builds `bin` of `package` in release mode and returns its path beside this bench's binary.
 pub fn release_binary(package: &str, bin: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(&cargo)
+    let mut build = Command::new(&cargo);
+    // What cargo sets for the bench's own run: build scripts (ring's) watch some of these, and
+    // inherited they would rebuild everything above them, twice per bench run.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if name.starts_with("CARGO_PKG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_CRATE_NAME",
+                "OUT_DIR",
+            ]
+            .contains(&name.as_str())
+        {
+            build.env_remove(name);
+        }
+    }
+    let status = build
         .args([
             "build",
             "--release",
