@@ -4,7 +4,7 @@ backend restarting) is network trouble the engine may retry (UNAVAILABLE), not a
 
 Through the real plugin and the emulator's PostgreSQL gateway: its `pgClose` fault closes the
 client's connection when a matching statement arrives; a backend restart is the backend session
-terminated (what a restart does to every session) while the Grant waits for the ACL lock.
+terminated (what a restart does to every session) while the Grant waits for its ACL lock.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from sql_attack_support import (  # noqa: F401 (fixtures are found by name in th
     no_token_in,
     unique,
 )
-from harness import to_struct, urn  # noqa: E402
+from harness import acl_lock_key, to_struct, urn  # noqa: E402
 from pulumi.runtime.proto import provider_pb2  # noqa: E402
 
 GRANT = "pgentra:index:Grant"
-ACL_LOCK = 0x0070_6765_6E74_7261  # the advisory lock every pgentra GRANT/REVOKE takes
+ACL_LOCK = acl_lock_key("database", "myappdb")  # what a GRANT on database myappdb's ACL takes first
 
 
 @pytest.fixture

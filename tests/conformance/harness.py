@@ -56,6 +56,17 @@ def shared_dir() -> Path:
 # ---------------------------------------------------------------------------------------------
 
 
+def acl_lock_key(*parts: str) -> int:
+    """The advisory lock key pgentra takes before writing an ACL (crates/core/src/sql/grant.rs,
+    `lock_key`): FNV-1a 64 of "pgentra" and the parts, each ended by a NUL, as a signed bigint.
+    ("schema", "public") locks one schema's ACL, ("database", "myappdb") one database's. A test
+    holding it plays another pgentra process mid-write of the same object."""
+    h = 0xCBF29CE484222325
+    for byte in b"pgentra\0" + b"".join(part.encode() + b"\0" for part in parts):
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h - (1 << 64) if h >= 1 << 63 else h
+
+
 def secret(value: Any) -> dict:
     return {SIG_KEY: SECRET_SIG, "value": value}
 

@@ -38,7 +38,7 @@ from arm_support import (  # noqa: F401 (fixtures are found by name in the modul
     server_inputs,
     update,
 )
-from harness import from_struct, is_secret, to_struct, unwrap
+from harness import acl_lock_key, from_struct, is_secret, to_struct, unwrap
 from pulumi.runtime.proto import provider_pb2
 
 AD_ADMIN = "pgentra:index:AdAdmin"
@@ -316,8 +316,8 @@ def test_a_grant_stuck_behind_a_lock_gives_up_at_the_engines_timeout(azure, emul
                       "sslMode": "verify-full"}
         admin_token = Hidden(unwrap(invoke(azure, "pgentra:index:getAccessToken", {})["token"]))
         psql = Psql(fqdn, port, cafile)
-        # Another pgentra process mid-GRANT in myappdb: it holds the ACL lock every Grant takes.
-        acl_lock = 0x7067_656E_7472_61
+        # Another pgentra process mid-GRANT on schema public in myappdb: it holds that schema's lock.
+        acl_lock = acl_lock_key("schema", "public")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["PGPASSWORD"] = admin_token
         holder = subprocess.Popen(

@@ -631,6 +631,40 @@ mod tests {
             .is_ok());
     }
 
+    /// The keys are shared by every pgentra process, of any version, and by the tests that
+    /// play one (tests/conformance/harness.py `acl_lock_key`): they must never change.
+    #[test]
+    fn lock_keys_are_stable() {
+        assert_eq!(lock_key(&["schema", "public"]), 4044806345148704512);
+        assert_eq!(lock_key(&["database", "myappdb"]), -5923557304784845994);
+    }
+
+    #[test]
+    fn a_named_table_shares_its_schema_key_with_all_tables_and_locks_itself_alone() {
+        let target = |objects: &[&str]| GrantTarget {
+            role: "app".into(),
+            database: "appdb".into(),
+            object_type: ObjectType::Table,
+            schema: Some("public".into()),
+            objects: objects.iter().map(|o| o.to_string()).collect(),
+            with_grant_option: false,
+            default_privileges: false,
+        };
+        let all = target(&[]).acl_locks();
+        let orders = target(&["orders"]).acl_locks();
+        let items = target(&["items"]).acl_locks();
+        assert_eq!(all.len(), 1);
+        assert!(!all[0].shared);
+        assert!(orders.iter().any(|l| l.shared && l.key == all[0].key));
+        let own = |locks: &[AclLock]| locks.iter().find(|l| !l.shared).unwrap().key;
+        assert_ne!(own(&orders), own(&items));
+        let sql = lock_statement(&[orders, all.clone()].concat()).unwrap();
+        assert!(
+            !sql.contains("lock_shared"),
+            "exclusive wins over shared for one key: {sql}"
+        );
+    }
+
     #[test]
     fn object_types_round_trip_their_names() {
         for name in ObjectType::NAMES {
