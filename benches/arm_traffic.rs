@@ -19,8 +19,12 @@
 //! long-running operation runs and `PGENTRA_BENCH_RETRY_AFTER_S=N` (default 1) the Retry-After
 //! the emulator answers with.
 
+#[path = "support/report.rs"]
+mod report;
 #[path = "support/binaries.rs"]
 mod support;
+
+use report::{bench_row, env_number};
 
 use pgentra::cli::demo::engine::{serve_engine, ProviderPlugin, Rpc, Target};
 use pgentra::props::{unknown, Props};
@@ -41,24 +45,12 @@ fn main() {
         retry_after_s >= 1,
         "PGENTRA_BENCH_RETRY_AFTER_S must be at least 1: the provider never polls faster than once a second"
     );
-    if std::net::TcpStream::connect("127.0.0.1:5432").is_err() {
-        panic!("PostgreSQL does not answer on 127.0.0.1:5432: start it (pg_ctlcluster 15 main start) or run scripts/test");
-    }
+    report::require_postgres();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     runtime.block_on(bench(lro_ms, retry_after_s));
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .map(|v| {
-            v.parse()
-                .unwrap_or_else(|_| panic!("{name} must be a number, not {v:?}"))
-        })
-        .unwrap_or(default)
 }
 
 /// The names the stack's config gives (examples/README.md), made unique per run where they
@@ -772,11 +764,4 @@ fn listing(exchanges: &[Exchange]) -> String {
 
 fn short(type_token: &str) -> &str {
     type_token.rsplit(':').next().unwrap_or(type_token)
-}
-
-/// One machine-readable result line (the runner script collects them into one table).
-fn bench_row(name: &str, what: &str, measured: &str, target: &str, met: Option<bool>) {
-    let row =
-        json!({"name": name, "what": what, "measured": measured, "target": target, "met": met});
-    println!("pgentra-bench-row {row}");
 }

@@ -17,8 +17,12 @@
 //! `cargo bench --bench check_diff`. `PGENTRA_BENCH_RESOURCES=N`, `PGENTRA_BENCH_ROUNDS=N` and
 //! `PGENTRA_BENCH_IN_FLIGHT=N` change the size.
 
+#[path = "support/report.rs"]
+mod report;
 #[path = "support/binaries.rs"]
 mod support;
+
+use report::{bench_row, env_number};
 
 use pgentra::cli::demo::engine::{serve_engine, ProviderPlugin, Rpc, Target};
 use pgentra::props::Props;
@@ -114,16 +118,6 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(bench(resources, rounds, in_flight));
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .map(|v| {
-            v.parse()
-                .unwrap_or_else(|_| panic!("{name} must be a number, not {v:?}"))
-        })
-        .unwrap_or(default)
 }
 
 async fn bench(size: usize, rounds: usize, in_flight: usize) {
@@ -273,13 +267,6 @@ async fn bench(size: usize, rounds: usize, in_flight: usize) {
         reached.tokens,
         reached.postgres_connections
     );
-}
-
-/// One machine-readable result line (the runner script collects them into one table).
-fn bench_row(name: &str, what: &str, measured: &str, target: &str, met: Option<bool>) {
-    let row =
-        json!({"name": name, "what": what, "measured": measured, "target": target, "met": met});
-    println!("pgentra-bench-row {row}");
 }
 
 fn mix(stack: &[StackResource]) -> String {

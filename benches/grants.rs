@@ -13,8 +13,12 @@
 //! `cargo bench --bench grants` (needs PostgreSQL on 127.0.0.1:5432 and psql; the test command's
 //! scripts/test starts one). `PGENTRA_BENCH_GRANTS=N` and `PGENTRA_BENCH_ROUNDS=N` change the size.
 
+#[path = "support/report.rs"]
+mod report;
 #[path = "support/binaries.rs"]
 mod support;
+
+use report::env_number;
 
 use pgentra::cli::demo::engine::{serve_engine, ProviderPlugin, Rpc, Target};
 use pgentra::props::Props;
@@ -44,24 +48,12 @@ const DATABASE: &str = "benchdb";
 fn main() {
     let grants: usize = env_number("PGENTRA_BENCH_GRANTS", 1000);
     let rounds: usize = env_number("PGENTRA_BENCH_ROUNDS", 3);
-    if std::net::TcpStream::connect("127.0.0.1:5432").is_err() {
-        panic!("PostgreSQL does not answer on 127.0.0.1:5432: start it (pg_ctlcluster 15 main start) or run scripts/test");
-    }
+    report::require_postgres();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     runtime.block_on(bench(grants, rounds));
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .map(|v| {
-            v.parse()
-                .unwrap_or_else(|_| panic!("{name} must be a number, not {v:?}"))
-        })
-        .unwrap_or(default)
 }
 
 async fn bench(grants: usize, rounds: usize) {
@@ -313,7 +305,7 @@ fn report(
                 ratio < limit
             };
             println!("  ratio {phase:?} {label}/psql: {ratio:.2}x (target {target})");
-            row(
+            report::bench_row(
                 name,
                 &format!(
                     "{what}{}",
@@ -332,20 +324,12 @@ fn report(
         }
     }
     println!("  PostgreSQL token requests per provider run: {token_requests:?} (target: 1 each)");
-    row(
+    report::bench_row(
         "grants.tokens",
         "PostgreSQL token requests per provider run of the Grants",
         &format!("{token_requests:?}"),
         "1 each",
         Some(token_requests.iter().all(|n| *n == 1)),
-    );
-}
-
-/// One result in the form benches/run collects into its table.
-fn row(name: &str, what: &str, measured: &str, target: &str, met: Option<bool>) {
-    println!(
-        "pgentra-bench-row {}",
-        json!({"name": name, "what": what, "measured": measured, "target": target, "met": met})
     );
 }
 

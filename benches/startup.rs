@@ -2,6 +2,8 @@
 //! `cargo bench --bench startup` builds the plugin in the release profile and reports medians.
 //! Targets: cold start under 20 ms, peak RSS under 25 MB.
 
+#[path = "support/report.rs"]
+mod report;
 #[path = "support/binaries.rs"]
 mod support;
 
@@ -47,29 +49,22 @@ fn print_rows(runs: &mut [(Duration, u64)]) {
         runs[runs.len() / 2].1 as f64 / 1024.0
     };
     let count = runs.len();
-    print_row(
+    report::bench_row(
         "startup.cold_start",
         &format!("pulumi-resource-pgentra: spawn to port printed, median of {count}"),
         &format!("{median_start:.2} ms"),
         "< 20 ms",
-        median_start < 20.0,
+        Some(median_start < 20.0),
     );
-    print_row(
+    report::bench_row(
         "startup.peak_rss",
         &format!(
             "pulumi-resource-pgentra: peak RSS after Handshake + GetSchema, median of {count}"
         ),
         &format!("{median_rss:.1} MB"),
         "< 25 MB",
-        median_rss < 25.0,
+        Some(median_rss < 25.0),
     );
-}
-
-fn print_row(name: &str, what: &str, measured: &str, target: &str, met: bool) {
-    let row = serde_json::json!({
-        "name": name, "what": what, "measured": measured, "target": target, "met": met,
-    });
-    println!("pgentra-bench-row {row}");
 }
 
 async fn one_run(plugin: &str) -> (Duration, u64) {
