@@ -331,7 +331,6 @@ struct KeyScans<V> {
 }
 
 struct Scans<K, V> {
-    #[allow(clippy::type_complexity)]
     keys: Mutex<HashMap<K, Arc<KeyScans<V>>>>,
 }
 
