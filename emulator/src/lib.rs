@@ -81,6 +81,11 @@ pub struct EmulatorOptions {
     pub ports: Option<[u16; 4]>,
     /// Extra host names or IPs the server certificates must carry.
     pub extra_names: Vec<String>,
+    /// Whether a server may ask for a PostgreSQL version other than the backend's (it is then
+    /// reported as asked, though the PostgreSQL inside stays the backend's); when false such a
+    /// request is refused, naming the backend's version. A server that names no version is the
+    /// backend's either way.
+    pub any_server_version: bool,
 }
 
 impl Default for EmulatorOptions {
@@ -95,6 +100,7 @@ impl Default for EmulatorOptions {
             bind_ip: std::net::Ipv4Addr::LOCALHOST.into(),
             ports: None,
             extra_names: Vec::new(),
+            any_server_version: true,
         }
     }
 }
@@ -132,6 +138,8 @@ pub(crate) struct Inner {
     pub tokens_issued: Mutex<std::collections::BTreeMap<String, u64>>,
     /// The PostgreSQL token gateways, one per server (see [`pg`]).
     pub(crate) pg: pg::Gateways,
+    /// The backend PostgreSQL's version and settings, once read (see `arm::backend_facts`).
+    pub(crate) backend_facts: Mutex<Option<Arc<arm::backend_facts::BackendFacts>>>,
 }
 
 /// One ARM request and its answer, as recorded for checking against the specs.
@@ -225,6 +233,7 @@ impl Emulator {
             token_lifetime_s: std::sync::atomic::AtomicU64::new(opts.token_lifetime.as_secs()),
             tokens_issued: Mutex::default(),
             pg: Default::default(),
+            backend_facts: Mutex::default(),
             opts,
         });
         let (tx, rx) = watch::channel(false);

@@ -13,6 +13,8 @@ pgentra: passwordless Azure PostgreSQL, as a Pulumi provider
 Usage (`pgentra COMMAND --help` explains each):
   pgentra demo [--keep]         Show the whole passwordless chain working on this machine
   pgentra emulator [--json]     Serve a local Azure (ARM, Entra, managed identity) for stacks and tests
+  pgentra emulator --server RG/NAME
+                                ... starting with a ready server, Entra admin and database
   pgentra token [--json]        Print an Entra access token for PostgreSQL (the password of a sign-in)
   pgentra psql HOST[:PORT] DBNAME [USER]
   pgentra psql -h HOST [-p PORT] -d DBNAME [-U USER]

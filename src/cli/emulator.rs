@@ -2,13 +2,15 @@
 //! OIDC issuer) in the foreground, with what a stack needs to point at it.
 
 use crate::cli::args::{self, Misuse, Request};
+use crate::cli::emulator_servers::{self, Admin, ReadyServer, ServerName};
 use crate::cli::stdio::{self, outln};
 use pgentra_emulator::{Emulator, EmulatorOptions};
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub const USAGE: &str = "\
-pgentra emulator [--ca-file FILE] [--lro-ms N] [--json]
+pgentra emulator [--server RG/NAME]... [--admin NAME|OBJECT_ID] [--database NAME]
+                 [--any-version] [--ca-file FILE] [--lro-ms N] [--json]
 
 Serves a local Azure on 127.0.0.1 until interrupted: Azure Resource Manager for PostgreSQL
 flexible servers and managed identities, the Entra token service, a managed-identity endpoint
@@ -18,21 +20,45 @@ and an OIDC issuer, all over TLS with a CA generated for this run.
                   removed when the emulator stops
   --lro-ms N      how long each long-running operation takes (default 2000)
   --json          print one JSON line with the provider config and endpoints (and, under
-                  `terraform`, the provider block and ARM_* environment), nothing else
+                  `terraform`, the provider block and ARM_* environment; under `servers`, the
+                  --server servers with their psql and doctor arguments), nothing else
+  --server RG/NAME
+                  start with this flexible server ready (repeatable): Entra authentication on,
+                  password authentication off, an Entra admin and a database, made through the
+                  emulator's ARM API as a stack would make them; it prints the `pgentra psql`
+                  and `pgentra doctor` commands that sign in to it
+  --admin NAME|OBJECT_ID
+                  the servers' Entra admin: a principal of the emulator's directory, by name or
+                  object id; a name it does not hold becomes a group with the deployer as member
+                  (default: the deployer itself, `pgentra-deployer`)
+  --database NAME the database made on each server (default myappdb)
+  --any-version   accept any PostgreSQL version a server asks for (reported as asked, though the
+                  PostgreSQL inside stays the backend's); without it a server is the backend's
+                  major version and another one is refused, naming the backend's
 
 Each flexible server created in it gets a PostgreSQL gateway on its fullyQualifiedDomainName
 (a 127.N.1.x address, N per emulator) at port 5432, or at another port when 5432 is taken there: the address is
 printed as the server appears, and listed as `pgGateway` per server by GET {ARM}/_emulator/state.
 The exports it prints also sign `pgentra token`, `pgentra psql` and `pgentra doctor` in to it.
 On SIGINT or SIGTERM it removes what it made: the CA file, the servers' databases in the backend
-PostgreSQL, and the roles it created there (unless in use or still holding something).
+PostgreSQL, and the roles it created there (unless in use or still holding something),
+--server servers' included.
+Server parameters (configurations) are the backend PostgreSQL's own settings (pg_settings) plus
+Azure's (azure.extensions, require_secure_transport, pgbouncer.*, ...).
 For Terraform it prints the `provider \"pgentra\"` block and the azurerm-style `export ARM_*` lines.
 ";
+
+/// The database --server makes on each server (the guide's).
+const DEFAULT_DATABASE: &str = "myappdb";
 
 pub struct Options {
     pub ca_file: Option<PathBuf>,
     pub lro: Duration,
     pub json: bool,
+    pub servers: Vec<ServerName>,
+    pub admin: Option<String>,
+    pub database: String,
+    pub any_version: bool,
 }
 
 /// `pgentra emulator`'s command line, as typed.
@@ -45,16 +71,31 @@ struct CommandLine {
     lro: Duration,
     #[arg(long)]
     json: bool,
+    #[arg(long = "server", value_name = "RG/NAME", value_parser = ServerName::parse, action = clap::ArgAction::Append, help = "RESOURCE_GROUP/SERVER_NAME")]
+    servers: Vec<ServerName>,
+    #[arg(long, value_name = "NAME|OBJECT_ID", help = "a principal name or object id")]
+    admin: Option<String>,
+    #[arg(long, value_name = "NAME", help = "a database name")]
+    database: Option<String>,
+    #[arg(long)]
+    any_version: bool,
 }
 
 impl Options {
     /// The options, or a help request.
     pub fn request(args: &[String]) -> Result<Request<Self>, Misuse> {
         args::parse_args::<CommandLine>("emulator", args)?.and_then(|line| {
+            if (line.admin.is_some() || line.database.is_some()) && line.servers.is_empty() {
+                return Err("--admin and --database apply to --server RG/NAME servers: give one".into());
+            }
             Ok(Options {
                 ca_file: line.ca_file,
                 lro: line.lro,
                 json: line.json,
+                servers: line.servers,
+                admin: line.admin,
+                database: line.database.unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
+                any_version: line.any_version,
             })
         })
     }
@@ -67,34 +108,15 @@ impl Options {
 pub async fn run(options: Options) -> Result<(), String> {
     let emulator = Emulator::start(EmulatorOptions {
         lro_duration: options.lro,
+        any_server_version: options.any_version,
         ..EmulatorOptions::default()
     })
     .await
     .map_err(|e| format!("starting the emulator: {e}"))?;
-    let ca_file = options.ca_file.unwrap_or_else(|| {
+    let ca_file = options.ca_file.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("pgentra-emulator-ca-{}.pem", std::process::id()))
     });
-    let config = emulator
-        .provider_config_with_ca(&ca_file)
-        .map_err(|e| format!("writing the CA to {}: {e}", ca_file.display()))?;
-    if options.json {
-        let mut line = emulator.describe();
-        line["caCertFile"] = ca_file.display().to_string().into();
-        line["providerConfig"] = serde_json::to_value(&config).unwrap_or_default();
-        line["terraform"] = serde_json::json!({
-            "providerBlock": terraform_provider_block(&config),
-            "environment": terraform_environment(&config)
-                .into_iter()
-                .collect::<std::collections::BTreeMap<_, _>>(),
-        });
-        outln!("{line}");
-    } else {
-        print_instructions(&emulator, &config);
-    }
-    tokio::select! {
-        _ = pgentra_pulumi::serve::interrupted() => {}
-        _ = announce_gateways(&emulator), if !options.json => {}
-    }
+    let served = serve(&emulator, &options, &ca_file).await;
     // Nothing outlives the run: its databases and the roles it made in the backend, and the CA
     // file (a new CA is made each run, so the file could only mislead).
     emulator.clean_up_backend().await;
@@ -107,8 +129,127 @@ pub async fn run(options: Options) -> Result<(), String> {
             ));
         }
     }
+    served
+}
+
+/// Makes the --server servers, prints how to use it all, and serves until interrupted.
+async fn serve(
+    emulator: &pgentra_emulator::RunningEmulator,
+    options: &Options,
+    ca_file: &std::path::Path,
+) -> Result<(), String> {
+    let config = emulator
+        .provider_config_with_ca(ca_file)
+        .map_err(|e| format!("writing the CA to {}: {e}", ca_file.display()))?;
+    let mut ready = Vec::new();
+    let mut admin = None;
+    if !options.servers.is_empty() {
+        let chosen = emulator_servers::resolve_admin(emulator, options.admin.as_deref())?;
+        let making = emulator_servers::make(
+            emulator,
+            &config,
+            &options.servers,
+            &chosen,
+            &options.database,
+        );
+        // A Ctrl-C while the servers are made stops the run (and cleans up) too.
+        tokio::select! {
+            made = making => ready = made?,
+            _ = pgentra_pulumi::serve::interrupted() => return Ok(()),
+        }
+        admin = Some(chosen);
+    }
+    if options.json {
+        let mut line = emulator.describe();
+        line["caCertFile"] = ca_file.display().to_string().into();
+        line["providerConfig"] = serde_json::to_value(&config).unwrap_or_default();
+        line["terraform"] = serde_json::json!({
+            "providerBlock": terraform_provider_block(&config),
+            "environment": terraform_environment(&config)
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        });
+        if let Some(admin) = &admin {
+            line["servers"] = ready.iter().map(|s| s.describe(admin)).collect();
+        }
+        outln!("{line}");
+    } else {
+        print_instructions(emulator, &config);
+        if let Some(admin) = &admin {
+            print_ready_servers(&ready, admin, &config);
+        }
+    }
+    let known = ready
+        .iter()
+        .map(|s| {
+            (
+                format!("{}/{}", s.server.resource_group, s.server.name),
+                s.addr,
+            )
+        })
+        .collect();
+    tokio::select! {
+        _ = pgentra_pulumi::serve::interrupted() => {}
+        _ = announce_gateways(emulator, known), if !options.json => {}
+    }
     Ok(())
 }
+
+/// What --server made, and the exact commands (with their environment) that sign in to it.
+fn print_ready_servers(
+    ready: &[ReadyServer],
+    admin: &Admin,
+    config: &std::collections::BTreeMap<String, String>,
+) {
+    for server in ready {
+        outln!(
+            "\nserver {}/{}: ready, PostgreSQL {}, Microsoft Entra authentication on, password \
+             authentication off\n  PostgreSQL   {} (host {}, port {})\n  Entra admin  {} \
+             ({}, object id {}): {}\n  database     {}",
+            server.server.resource_group,
+            server.server.name,
+            server.version,
+            server.addr,
+            server.fqdn,
+            server.addr.port(),
+            admin.name,
+            admin.principal_type,
+            admin.object_id,
+            admin.about,
+            server.database,
+        );
+    }
+    outln!("\nTry it, in another shell:\n");
+    for (key, var) in ENVIRONMENT {
+        if let Some(value) = config.get(key) {
+            outln!("  export {var}={}", shell_quote(&value));
+        }
+    }
+    for server in ready {
+        let words = |args: Vec<String>| {
+            args.iter()
+                .map(|a| shell_quote(a))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        outln!(
+            "  pgentra {} -- -c 'select current_user'",
+            words(server.psql_args(admin))
+        );
+        outln!("  pgentra {}", words(server.doctor_args(admin)));
+    }
+}
+
+/// The environment that signs `pgentra token`, `psql` and `doctor` in to the emulator.
+const ENVIRONMENT: [(&str, &str); 7] = [
+    ("subscriptionId", "AZURE_SUBSCRIPTION_ID"),
+    ("tenantId", "AZURE_TENANT_ID"),
+    ("clientId", "AZURE_CLIENT_ID"),
+    ("clientSecret", "AZURE_CLIENT_SECRET"),
+    ("armEndpoint", "PGENTRA_ARM_ENDPOINT"),
+    ("authorityHost", "AZURE_AUTHORITY_HOST"),
+    ("caCertFile", "PGENTRA_CA_CERT_FILE"),
+];
 
 fn print_instructions(
     emulator: &pgentra_emulator::RunningEmulator,
@@ -132,16 +273,7 @@ fn print_instructions(
         );
     }
     outln!("\nor, for the environment:\n");
-    let env = [
-        ("subscriptionId", "AZURE_SUBSCRIPTION_ID"),
-        ("tenantId", "AZURE_TENANT_ID"),
-        ("clientId", "AZURE_CLIENT_ID"),
-        ("clientSecret", "AZURE_CLIENT_SECRET"),
-        ("armEndpoint", "PGENTRA_ARM_ENDPOINT"),
-        ("authorityHost", "AZURE_AUTHORITY_HOST"),
-        ("caCertFile", "PGENTRA_CA_CERT_FILE"),
-    ];
-    for (key, var) in env {
+    for (key, var) in ENVIRONMENT {
         if let Some(value) = config.get(key) {
             outln!("  export {var}={}", shell_quote(value));
         }
@@ -216,8 +348,10 @@ fn hcl_string(value: &str) -> String {
 
 /// Prints each server's PostgreSQL gateway as it starts (and when it stops): where psql and a
 /// stack's `connection` reach the server. Never returns.
-async fn announce_gateways(emulator: &pgentra_emulator::RunningEmulator) {
-    let mut known: std::collections::BTreeMap<String, std::net::SocketAddr> = Default::default();
+async fn announce_gateways(
+    emulator: &pgentra_emulator::RunningEmulator,
+    mut known: std::collections::BTreeMap<String, std::net::SocketAddr>,
+) {
     loop {
         let now: std::collections::BTreeMap<String, std::net::SocketAddr> = emulator
             .pg_gateways()

@@ -5,6 +5,7 @@ pub mod args;
 pub mod demo;
 pub mod doctor;
 pub mod emulator;
+pub mod emulator_servers;
 pub mod psql;
 pub mod stdio;
 pub mod token;

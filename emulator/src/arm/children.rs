@@ -2,7 +2,7 @@
 //! databases/{name}, firewallRules/{name}. Writes are 202 long-running operations that keep the
 //! server busy (a second write meanwhile gets 409), as the PostgreSQL RP does.
 
-use super::config_catalogue::{self, Param};
+use super::config_catalogue::Param;
 use super::errors::{ArmError, ArmResult};
 use super::lro::{self, NewOp};
 use super::servers::{ensure_idle, not_found as server_not_found, TYPE};
@@ -73,25 +73,25 @@ fn child_not_found(kind: Kind, rg: &str, server: &str, name: &str) -> ArmError {
 }
 
 pub(super) fn config_body(s: &Server, p: &Param) -> Value {
-    let c = s.configs.get(p.name).cloned().unwrap_or(ConfigValue {
-        value: p.default.into(),
-        running: p.default.into(),
+    let c = s.configs.get(&p.name).cloned().unwrap_or(ConfigValue {
+        value: p.default.clone(),
+        running: p.default.clone(),
         source: "system-default".into(),
     });
     let mut props = json!({
         "value": c.value,
         "description": p.description,
         "defaultValue": p.default,
-        "dataType": p.data_type,
+        "dataType": p.data_type.as_str(),
         "allowedValues": p.allowed,
         "source": c.source,
         "isDynamicConfig": p.dynamic,
-        "isReadOnly": false,
+        "isReadOnly": p.read_only,
         "isConfigPendingRestart": !p.dynamic && c.value != c.running,
         "documentationLink": format!("https://www.postgresql.org/docs/{}/runtime-config.html",
             s.props.get("version").and_then(Value::as_str).unwrap_or("17")),
     });
-    if let Some(u) = p.unit {
+    if let Some(u) = &p.unit {
         props["unit"] = json!(u);
     }
     json!({
@@ -123,13 +123,18 @@ pub(super) fn handle(
     match (m, rest) {
         ("GET", []) => Ok(list_body(match kind.map(s) {
             Some(map) => map.values().cloned().collect(),
-            None => config_catalogue::CATALOGUE
+            None => ctx
+                .backend()
+                .catalogue
                 .iter()
                 .map(|p| config_body(s, p))
                 .collect(),
         })),
         ("GET", [name]) => match kind {
-            Kind::Config => config_catalogue::find(name)
+            Kind::Config => ctx
+                .backend()
+                .catalogue
+                .find(name)
                 .map(|p| Resp::json(200, &config_body(s, p)))
                 .ok_or_else(|| child_not_found(kind, rg, server, name)),
             _ => kind
@@ -418,9 +423,17 @@ fn firewall_body(id: &str, name: &str, p: &Value) -> ArmResult<Value> {
 fn write_config(ctx: &Ctx, w: &mut World, rg: &str, server: &str, name: &str) -> ArmResult<Resp> {
     let p = props_of(ctx)?;
     let sk = key(rg, server);
-    let Some(param) = config_catalogue::find(name) else {
+    let facts = ctx.backend();
+    let Some(param) = facts.catalogue.find(name).cloned() else {
         return Err(child_not_found(Kind::Config, rg, server, name));
     };
+    if param.read_only {
+        return Err(ArmError::bad_request(
+            "ParameterIsReadOnly",
+            format!("Parameter '{}' is read-only and cannot be changed.", param.name),
+        )
+        .with_target("properties.value"));
+    }
     let source = p
         .get("source")
         .and_then(Value::as_str)
@@ -428,7 +441,7 @@ fn write_config(ctx: &Ctx, w: &mut World, rg: &str, server: &str, name: &str) ->
         .to_string();
     let value = match p.get("value") {
         Some(Value::String(v)) => v.clone(),
-        None | Some(Value::Null) if source == "system-default" => param.default.to_string(),
+        None | Some(Value::Null) if source == "system-default" => param.default.clone(),
         Some(v) => {
             return Err(bad(
                 "properties.value",
@@ -441,8 +454,10 @@ fn write_config(ctx: &Ctx, w: &mut World, rg: &str, server: &str, name: &str) ->
         return Err(ArmError::bad_request(
             "InvalidParameterValue",
             format!(
-                "Invalid value given for parameter '{}': '{value}'. Allowed values: {}.",
-                param.name, param.allowed
+                "Invalid value given for parameter '{}': '{value}'. Allowed values: {} ({}).",
+                param.name,
+                param.allowed,
+                param.data_type.as_str()
             ),
         )
         .with_target("properties.value"));
@@ -454,7 +469,6 @@ fn write_config(ctx: &Ctx, w: &mut World, rg: &str, server: &str, name: &str) ->
         format!("{}/configurations/{}", s.id, param.name),
     );
     let sk2 = sk.clone();
-    let pname = param.name;
     Ok(lro::start(
         ctx,
         w,
@@ -465,21 +479,20 @@ fn write_config(ctx: &Ctx, w: &mut World, rg: &str, server: &str, name: &str) ->
             busy_key: Some(sk),
             on_success: Box::new(move |w: &mut World| {
                 let s = w.servers.get_mut(&sk2)?;
-                let p = config_catalogue::find(pname)?;
                 let c = s
                     .configs
-                    .entry(pname.to_string())
+                    .entry(param.name.clone())
                     .or_insert_with(|| ConfigValue {
-                        value: p.default.into(),
-                        running: p.default.into(),
+                        value: param.default.clone(),
+                        running: param.default.clone(),
                         source: "system-default".into(),
                     });
                 c.value = value;
                 c.source = source;
-                if p.dynamic {
+                if param.dynamic {
                     c.running = c.value.clone();
                 }
-                Some(config_body(s, p))
+                Some(config_body(s, &param))
             }),
             on_failure: None,
         },

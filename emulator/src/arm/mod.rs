@@ -1,5 +1,6 @@
 //! Azure Resource Manager: authentication, api-versions and the routing of resource paths.
 
+pub(crate) mod backend_facts;
 mod children;
 mod config_catalogue;
 pub mod errors;
@@ -35,6 +36,8 @@ pub(crate) struct Ctx<'a> {
     pub inner: &'a Inner,
     pub req: &'a Req,
     pub sub: String,
+    /// The backend's facts, for requests under a flexible server (None elsewhere).
+    pub backend: Option<std::sync::Arc<backend_facts::BackendFacts>>,
 }
 
 impl Ctx<'_> {
@@ -64,6 +67,16 @@ impl Ctx<'_> {
 
     pub fn retry_after(&self) -> String {
         self.inner.opts.retry_after_secs.to_string()
+    }
+
+    /// The backend's facts (unknown outside a flexible server's requests).
+    pub fn backend(&self) -> std::sync::Arc<backend_facts::BackendFacts> {
+        self.backend.clone().unwrap_or_else(|| {
+            std::sync::Arc::new(backend_facts::BackendFacts::unknown(
+                crate::pg::backend::backend_addr(),
+                "not read for this request".into(),
+            ))
+        })
     }
 }
 
@@ -179,13 +192,20 @@ async fn route(inner: &Inner, req: &Req) -> ArmResult<Resp> {
             format!("The subscription '{sub}' could not be found."),
         ));
     }
+    let pg = PG_NAMESPACE.to_ascii_lowercase();
+    let msi = MSI_NAMESPACE.to_ascii_lowercase();
+    // A server's version and parameters come from the backend PostgreSQL.
+    let under_a_server = matches!(&l[2..], ["resourcegroups", _, "providers", ns, "flexibleservers", _, ..] if *ns == pg);
     let ctx = Ctx {
         inner,
         req,
         sub: inner.opts.subscription_id.clone(),
+        backend: if under_a_server {
+            Some(backend_facts::load(inner).await)
+        } else {
+            None
+        },
     };
-    let pg = PG_NAMESPACE.to_ascii_lowercase();
-    let msi = MSI_NAMESPACE.to_ascii_lowercase();
     match &l[2..] {
         ["resourcegroups"] => {
             check_api_version(req, &[], "resourceGroups")?;

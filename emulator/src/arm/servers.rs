@@ -2,7 +2,6 @@
 //! in place, state Updating meanwhile), DELETE (202/204), restart/start/stop, the lists, and the
 //! 409 when a write overlaps another one on the same server.
 
-use super::config_catalogue::CATALOGUE;
 use super::errors::{ArmError, ArmResult};
 use super::lro::{self, NewOp};
 use super::{list_body, require_rg, tags_of, Ctx};
@@ -108,7 +107,7 @@ fn template(ctx: &Ctx, rg: &str, name: &str, location: &str) -> Server {
         "authConfig": {"activeDirectoryAuth": "Disabled", "passwordAuth": "Enabled"},
         "fullyQualifiedDomainName": "",
         "version": "17",
-        "minorVersion": "5",
+        "minorVersion": "0",
         "state": "Ready",
         "availabilityZone": "1",
         "backup": {"backupRetentionDays": 7, "geoRedundantBackup": "Disabled", "earliestRestoreDate": util::now_iso()},
@@ -117,19 +116,6 @@ fn template(ctx: &Ctx, rg: &str, name: &str, location: &str) -> Server {
         "replicationRole": "Primary",
         "replicaCapacity": 5,
     });
-    let configs = CATALOGUE
-        .iter()
-        .map(|p| {
-            (
-                p.name.to_string(),
-                ConfigValue {
-                    value: p.default.into(),
-                    running: p.default.into(),
-                    source: "system-default".into(),
-                },
-            )
-        })
-        .collect();
     let db = |n: &str| {
         (
             n.to_string(),
@@ -147,7 +133,8 @@ fn template(ctx: &Ctx, rg: &str, name: &str, location: &str) -> Server {
         props: props.as_object().cloned().unwrap_or_default(),
         created_at: util::now_iso(),
         admins: BTreeMap::new(),
-        configs,
+        // Parameters not here have the catalogue's default.
+        configs: BTreeMap::new(),
         databases: ["azure_maintenance", "azure_sys", "postgres"]
             .iter()
             .map(|n| db(n))
@@ -211,6 +198,12 @@ fn put(ctx: &Ctx, rg: &str, name: &str) -> ArmResult<Resp> {
         ));
     }
     let mut server = template(ctx, &rg_name, name, &location);
+    if body.pointer("/properties/version").is_none() {
+        // A server that names no version is the backend's.
+        let (major, minor) = backend_version(ctx)?.unwrap_or((17, 0));
+        server.props.insert("version".into(), json!(major.to_string()));
+        server.props.insert("minorVersion".into(), json!(minor.to_string()));
+    }
     let password = apply(ctx, &mut server, &body, Mode::Create)?;
     if server
         .props
@@ -429,6 +422,24 @@ fn power(ctx: &Ctx, rg: &str, name: &str, action: &str) -> ArmResult<Resp> {
     ))
 }
 
+/// The backend's (major, minor) version; None when it is unknown and any version is allowed.
+/// When only the backend's version is allowed, an unknown one refuses the write.
+fn backend_version(ctx: &Ctx) -> ArmResult<Option<(u32, u32)>> {
+    let facts = ctx.backend();
+    match &facts.version {
+        Ok(v) => Ok(Some(*v)),
+        Err(_) if ctx.inner.opts.any_server_version => Ok(None),
+        Err(why) => Err(ArmError::bad_request(
+            "BackendUnavailable",
+            format!(
+                "The emulator's servers run on its backend PostgreSQL at {}, which does not \
+                 answer ({why}); start PostgreSQL there, or point PGENTRA_PG_BACKEND at one.",
+                facts.addr
+            ),
+        )),
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Create,
@@ -508,6 +519,23 @@ fn apply(ctx: &Ctx, s: &mut Server, body: &Value, mode: Mode) -> ArmResult<Optio
             .and_then(|x| x.parse().ok())
             .unwrap_or(0);
         let newn: u32 = new.parse().unwrap_or(0);
+        let backend = backend_version(ctx)?;
+        if let Some((major, _)) = backend.filter(|_| !ctx.inner.opts.any_server_version) {
+            if newn != major {
+                let facts = ctx.backend();
+                return Err(invalid(
+                    "properties.version",
+                    format!(
+                        "This emulator's servers run on its backend PostgreSQL at {}, which is \
+                         PostgreSQL {major}: a server cannot be version {new} here. Ask for \
+                         version \"{major}\" or leave the version out (`pgentra emulator \
+                         --any-version` accepts any version and reports it, though the PostgreSQL \
+                         inside stays {major}).",
+                        facts.addr
+                    ),
+                ));
+            }
+        }
         if mode != Mode::Create && newn < cur {
             return Err(ArmError::bad_request(
                 "VersionDowngradeNotSupported",
@@ -516,8 +544,15 @@ fn apply(ctx: &Ctx, s: &mut Server, body: &Value, mode: Mode) -> ArmResult<Optio
             .with_target("properties.version"));
         }
         s.props.insert("version".into(), json!(new));
-        if newn != cur && mode != Mode::Create {
-            s.props.insert("minorVersion".into(), json!("0"));
+        match backend {
+            // The backend's own minor version when the server is the backend's major.
+            Some((major, minor)) if major == newn => {
+                s.props.insert("minorVersion".into(), json!(minor.to_string()));
+            }
+            _ if newn != cur => {
+                s.props.insert("minorVersion".into(), json!("0"));
+            }
+            _ => {}
         }
     }
     if let Some(st) = p.get("storage") {

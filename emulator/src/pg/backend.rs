@@ -293,3 +293,62 @@ impl Backend {
         )
     }
 }
+
+/// One row of the backend's `pg_settings`: what a server parameter of an emulated server is
+/// made from (its type, range, enum values and whether it needs a restart).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendSetting {
+    pub name: String,
+    /// The compiled-in default (`boot_val`).
+    pub default: String,
+    /// `bool`, `integer`, `real`, `enum` or `string`.
+    pub vartype: String,
+    pub min: String,
+    pub max: String,
+    pub enum_values: Vec<String>,
+    /// When a change takes effect: `postmaster` (restart), `internal` (never), others at once.
+    pub context: String,
+    pub unit: String,
+    pub description: String,
+}
+
+impl Backend {
+    /// The backend's version as (major, minor), from `server_version_num` (150004 is 15.4).
+    pub async fn version(&self) -> Result<(u32, u32), BackendError> {
+        let c = self.superuser("postgres").await?;
+        let row = c
+            .query_one("SELECT current_setting('server_version_num')::int", &[])
+            .await
+            .map_err(self.err("reading server_version_num"))?;
+        let number = u32::try_from(row.get::<_, i32>(0)).unwrap_or(0);
+        Ok((number / 10_000, number % 10_000))
+    }
+
+    /// Every row of the backend's `pg_settings`, by name.
+    pub async fn settings(&self) -> Result<Vec<BackendSetting>, BackendError> {
+        let c = self.superuser("postgres").await?;
+        let rows = c
+            .query(
+                "SELECT name, coalesce(boot_val, ''), vartype, coalesce(min_val, ''), \
+                 coalesce(max_val, ''), coalesce(enumvals, '{}'::text[]), context, \
+                 coalesce(unit, ''), coalesce(short_desc, '') FROM pg_settings ORDER BY name",
+                &[],
+            )
+            .await
+            .map_err(self.err("reading pg_settings"))?;
+        Ok(rows
+            .iter()
+            .map(|r| BackendSetting {
+                name: r.get(0),
+                default: r.get(1),
+                vartype: r.get(2),
+                min: r.get(3),
+                max: r.get(4),
+                enum_values: r.get(5),
+                context: r.get(6),
+                unit: r.get(7),
+                description: r.get(8),
+            })
+            .collect())
+    }
+}
