@@ -6,7 +6,7 @@ use super::errors::{ArmError, ArmResult};
 use super::lro::{self, NewOp};
 use super::{list_body, require_rg, tags_of, Ctx};
 use crate::http::Resp;
-use crate::state::{key, ConfigValue, Server, World};
+use crate::state::{key, Server, World};
 use crate::util;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
