@@ -43,7 +43,8 @@ class Emulator:
     def __init__(self):
         if not EMULATOR.exists():
             pytest.fail(f"{EMULATOR} is missing: run scripts/test (or `cargo build --bins`) first")
-        self.proc = subprocess.Popen([str(EMULATOR), "emulator", "--json", "--lro-ms", "50"],
+        # --any-version: the suites ask for PostgreSQL 16 (and upgrade it) whatever the backend is.
+        self.proc = subprocess.Popen([str(EMULATOR), "emulator", "--json", "--lro-ms", "50", "--any-version"],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line:

@@ -19,7 +19,8 @@ def emulator():
     if not PGENTRA.exists():
         pytest.fail(f"{PGENTRA.relative_to(REPO)} is missing: run scripts/test (or `cargo build --bins`) first",
                     pytrace=False)
-    proc = subprocess.Popen([str(PGENTRA), "emulator", "--json", "--lro-ms", "50"],
+    # --any-version: the examples ask for PostgreSQL 16 whatever the backend is.
+    proc = subprocess.Popen([str(PGENTRA), "emulator", "--json", "--lro-ms", "50", "--any-version"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()

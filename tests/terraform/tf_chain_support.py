@@ -72,7 +72,8 @@ class EmulatorProcess:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [str(pgentra_binary()), "emulator", "--json", "--lro-ms", "50"],
+            # --any-version: the example asks for PostgreSQL 16 whatever the backend is.
+            [str(pgentra_binary()), "emulator", "--json", "--lro-ms", "50", "--any-version"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         line = self.process.stdout.readline()
