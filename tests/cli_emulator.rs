@@ -398,7 +398,10 @@ fn it_prints_terraforms_provider_block_and_arm_exports_beside_pulumis() {
 
 /// A server body that names no version (the server is then the backend PostgreSQL's).
 fn without_version(mut body: Value) -> Value {
-    body["properties"].as_object_mut().unwrap().remove("version");
+    body["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("version");
     body
 }
 
@@ -407,7 +410,18 @@ fn backend_major() -> String {
     let out = Command::new("psql")
         .env_clear()
         .env("PATH", SYSTEM_PATH)
-        .args(["-X", "-A", "-t", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c"])
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+        ])
         .arg("SELECT current_setting('server_version_num')::int / 10000")
         .output()
         .expect("running psql");
@@ -439,7 +453,14 @@ fn server_flag_starts_with_a_ready_server_whose_printed_commands_sign_in() {
     let (rg, name, admin) = (unique("rg-ready"), unique("pg-ready"), unique("PG Admins"));
     let server = format!("{rg}/{name}");
     let emulator = EmulatorProcess::start(&[
-        "--server", &server, "--admin", &admin, "--database", "appdb", "--lro-ms", "50",
+        "--server",
+        &server,
+        "--admin",
+        &admin,
+        "--database",
+        "appdb",
+        "--lro-ms",
+        "50",
     ]);
     let printed = emulator.lines_until(Duration::from_secs(90), |l| {
         l.trim_start().starts_with("pgentra doctor ")
@@ -517,7 +538,10 @@ fn json_lists_the_servers_made_through_arm_with_their_commands() {
     let config: BTreeMap<String, String> =
         serde_json::from_value(printed["providerConfig"].clone()).unwrap();
     let servers = printed["servers"].as_array().expect("servers");
-    let names: Vec<&str> = servers.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = servers
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, [first.as_str(), second.as_str()]);
     let env: Vec<(String, String)> = [
         ("tenantId", "AZURE_TENANT_ID"),
@@ -540,9 +564,8 @@ fn json_lists_the_servers_made_through_arm_with_their_commands() {
         assert_eq!(server["admin"]["principalType"], "ServicePrincipal");
         assert_eq!(server["database"], "myappdb");
         assert_eq!(server["version"], major.as_str());
-        let args = |key: &str| -> Vec<String> {
-            serde_json::from_value(server[key].clone()).unwrap()
-        };
+        let args =
+            |key: &str| -> Vec<String> { serde_json::from_value(server[key].clone()).unwrap() };
         let mut psql = args("psql");
         psql.extend(["--", "-tA", "-c", "SELECT current_user"].map(String::from));
         let psql: Vec<&str> = psql.iter().map(String::as_str).collect();
@@ -560,13 +583,25 @@ fn json_lists_the_servers_made_through_arm_with_their_commands() {
             "/subscriptions/{}/resourceGroups/{rg}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{}",
             config["subscriptionId"], server["name"].as_str().unwrap()
         );
-        let got = rt.block_on(azure.arm.get(&path, PG)).unwrap().expect("the server");
-        assert_eq!(got["properties"]["authConfig"]["activeDirectoryAuth"], "Enabled");
+        let got = rt
+            .block_on(azure.arm.get(&path, PG))
+            .unwrap()
+            .expect("the server");
+        assert_eq!(
+            got["properties"]["authConfig"]["activeDirectoryAuth"],
+            "Enabled"
+        );
         assert_eq!(got["properties"]["authConfig"]["passwordAuth"], "Disabled");
         assert_eq!(got["properties"]["version"], major.as_str());
-        let admin = format!("{path}/administrators/{}", server["admin"]["objectId"].as_str().unwrap());
+        let admin = format!(
+            "{path}/administrators/{}",
+            server["admin"]["objectId"].as_str().unwrap()
+        );
         assert!(rt.block_on(azure.arm.get(&admin, PG)).unwrap().is_some());
-        assert!(rt.block_on(azure.arm.get(&format!("{path}/databases/myappdb"), PG)).unwrap().is_some());
+        assert!(rt
+            .block_on(azure.arm.get(&format!("{path}/databases/myappdb"), PG))
+            .unwrap()
+            .is_some());
     }
 
     // They were made by ARM requests the emulator served and recorded, and those follow the
@@ -595,11 +630,17 @@ fn json_lists_the_servers_made_through_arm_with_their_commands() {
     };
     for name in [&first, &second] {
         assert!(accepted(&format!("/flexibleServers/{name}")), "{exchanges}");
-        assert!(accepted(&format!("/flexibleServers/{name}/databases/myappdb")), "{exchanges}");
+        assert!(
+            accepted(&format!("/flexibleServers/{name}/databases/myappdb")),
+            "{exchanges}"
+        );
     }
     let conformance = get("conformance");
     assert_eq!(conformance["problems"], json!([]), "{conformance}");
-    assert!(conformance["checked"].as_u64().unwrap() >= 6, "{conformance}");
+    assert!(
+        conformance["checked"].as_u64().unwrap() >= 6,
+        "{conformance}"
+    );
 }
 
 #[test]
@@ -638,7 +679,10 @@ fn the_cli_refuses_a_version_the_backend_is_not_unless_any_version_is_given() {
                 .await
         });
         if any_version {
-            assert_eq!(made.expect("any version is accepted")["properties"]["version"], other);
+            assert_eq!(
+                made.expect("any version is accepted")["properties"]["version"],
+                other
+            );
         } else {
             let said = made.expect_err("a version the backend is not").to_string();
             assert!(
@@ -657,7 +701,10 @@ fn admin_and_database_need_a_server_and_a_server_needs_a_resource_group() {
     for (args, says) in [
         (&["emulator", "--admin", "pg-admins"][..], "--server"),
         (&["emulator", "--database", "appdb"][..], "--server"),
-        (&["emulator", "--server", "pg-dev"][..], "RESOURCE_GROUP/SERVER_NAME"),
+        (
+            &["emulator", "--server", "pg-dev"][..],
+            "RESOURCE_GROUP/SERVER_NAME",
+        ),
     ] {
         let run = rt.block_on(pgentra(args, &[]));
         assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);

@@ -106,7 +106,11 @@ async fn only_the_backends_version_when_any_version_is_off() {
             && message.contains(&format!("cannot be version {other}")),
         "names the backend's version and the one asked: {message}"
     );
-    assert_eq!(env.call("GET", &path, None).await.status, 404, "nothing made");
+    assert_eq!(
+        env.call("GET", &path, None).await.status,
+        404,
+        "nothing made"
+    );
 
     let same = major.to_string();
     let r = env
@@ -198,9 +202,18 @@ async fn server_parameters_are_the_backends_settings_and_azures() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["name"].as_str().unwrap().to_string(), c["properties"].clone()))
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["properties"].clone(),
+            )
+        })
         .collect();
-    let azure_own = ["azure.extensions", "require_secure_transport", "pgbouncer.enabled"];
+    let azure_own = [
+        "azure.extensions",
+        "require_secure_transport",
+        "pgbouncer.enabled",
+    ];
     for name in azure_own {
         assert!(listed.contains_key(name), "Azure's own parameter {name}");
     }
@@ -215,8 +228,21 @@ async fn server_parameters_are_the_backends_settings_and_azures() {
         .unwrap();
     assert!(rows.len() > 200, "pg_settings has them all");
     for row in &rows {
-        let (name, vartype, min, max, enums, context): (String, String, String, String, String, String) =
-            (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5));
+        let (name, vartype, min, max, enums, context): (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+        ) = (
+            row.get(0),
+            row.get(1),
+            row.get(2),
+            row.get(3),
+            row.get(4),
+            row.get(5),
+        );
         if name == "shared_preload_libraries" {
             continue; // Azure's own list of libraries
         }

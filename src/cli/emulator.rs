@@ -73,7 +73,11 @@ struct CommandLine {
     json: bool,
     #[arg(long = "server", value_name = "RG/NAME", value_parser = ServerName::parse, action = clap::ArgAction::Append, help = "RESOURCE_GROUP/SERVER_NAME")]
     servers: Vec<ServerName>,
-    #[arg(long, value_name = "NAME|OBJECT_ID", help = "a principal name or object id")]
+    #[arg(
+        long,
+        value_name = "NAME|OBJECT_ID",
+        help = "a principal name or object id"
+    )]
     admin: Option<String>,
     #[arg(long, value_name = "NAME", help = "a database name")]
     database: Option<String>,
@@ -86,7 +90,9 @@ impl Options {
     pub fn request(args: &[String]) -> Result<Request<Self>, Misuse> {
         args::parse_args::<CommandLine>("emulator", args)?.and_then(|line| {
             if (line.admin.is_some() || line.database.is_some()) && line.servers.is_empty() {
-                return Err("--admin and --database apply to --server RG/NAME servers: give one".into());
+                return Err(
+                    "--admin and --database apply to --server RG/NAME servers: give one".into(),
+                );
             }
             Ok(Options {
                 ca_file: line.ca_file,

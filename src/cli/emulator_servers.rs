@@ -268,10 +268,12 @@ pub async fn make(
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let gateway = emulator
-            .pg_gateway(&fqdn)
-            .await
-            .ok_or_else(|| format!("{}: no PostgreSQL gateway listens on {fqdn}", doing("the server")))?;
+        let gateway = emulator.pg_gateway(&fqdn).await.ok_or_else(|| {
+            format!(
+                "{}: no PostgreSQL gateway listens on {fqdn}",
+                doing("the server")
+            )
+        })?;
         ready.push(ReadyServer {
             server: wanted.clone(),
             fqdn,

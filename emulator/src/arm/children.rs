@@ -430,7 +430,10 @@ fn write_config(ctx: &Ctx, w: &mut World, rg: &str, server: &str, name: &str) ->
     if param.read_only {
         return Err(ArmError::bad_request(
             "ParameterIsReadOnly",
-            format!("Parameter '{}' is read-only and cannot be changed.", param.name),
+            format!(
+                "Parameter '{}' is read-only and cannot be changed.",
+                param.name
+            ),
         )
         .with_target("properties.value"));
     }

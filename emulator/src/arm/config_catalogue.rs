@@ -97,17 +97,19 @@ impl Catalogue {
     pub fn new(settings: &[BackendSetting]) -> Self {
         let mut params: Vec<Param> = AZURE_PARAMETERS
             .iter()
-            .map(|&(name, default, data_type, allowed, dynamic, description)| Param {
-                name: name.into(),
-                default: default.into(),
-                data_type,
-                allowed: allowed.into(),
-                range: bounds(allowed),
-                dynamic,
-                read_only: false,
-                unit: None,
-                description: description.into(),
-            })
+            .map(
+                |&(name, default, data_type, allowed, dynamic, description)| Param {
+                    name: name.into(),
+                    default: default.into(),
+                    data_type,
+                    allowed: allowed.into(),
+                    range: bounds(allowed),
+                    dynamic,
+                    read_only: false,
+                    unit: None,
+                    description: description.into(),
+                },
+            )
             .collect();
         for s in settings {
             if !params.iter().any(|p| p.name.eq_ignore_ascii_case(&s.name)) {
@@ -119,7 +121,9 @@ impl Catalogue {
     }
 
     pub fn find(&self, name: &str) -> Option<&Param> {
-        self.params.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+        self.params
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Param> {
@@ -154,9 +158,8 @@ impl Param {
             name: s.name.clone(),
             default: s.default.clone(),
             data_type,
-            range: bounds(&allowed).filter(|_| {
-                matches!(data_type, DataType::Integer | DataType::Numeric)
-            }),
+            range: bounds(&allowed)
+                .filter(|_| matches!(data_type, DataType::Integer | DataType::Numeric)),
             allowed,
             dynamic: !matches!(s.context.as_str(), "postmaster" | "internal"),
             read_only: s.context == "internal",
@@ -180,12 +183,13 @@ impl Param {
                 "on" | "off" | "true" | "false"
             ),
             DataType::Enumeration => members().any(|a| a.eq_ignore_ascii_case(v)),
-            DataType::Integer => v
-                .parse::<i64>()
-                .is_ok_and(|n| self.range.is_none_or(|(lo, hi)| (lo..=hi).contains(&(n as f64)))),
-            DataType::Numeric => v
-                .parse::<f64>()
-                .is_ok_and(|n| n.is_finite() && self.range.is_none_or(|(lo, hi)| (lo..=hi).contains(&n))),
+            DataType::Integer => v.parse::<i64>().is_ok_and(|n| {
+                self.range
+                    .is_none_or(|(lo, hi)| (lo..=hi).contains(&(n as f64)))
+            }),
+            DataType::Numeric => v.parse::<f64>().is_ok_and(|n| {
+                n.is_finite() && self.range.is_none_or(|(lo, hi)| (lo..=hi).contains(&n))
+            }),
             DataType::String if self.allowed == ".*" => true,
             // Azure's own strings: a non-empty name.
             DataType::String => {
@@ -199,7 +203,14 @@ impl Param {
 mod tests {
     use super::*;
 
-    fn setting(name: &str, vartype: &str, min: &str, max: &str, enums: &[&str], context: &str) -> BackendSetting {
+    fn setting(
+        name: &str,
+        vartype: &str,
+        min: &str,
+        max: &str,
+        enums: &[&str],
+        context: &str,
+    ) -> BackendSetting {
         BackendSetting {
             name: name.into(),
             default: "x".into(),
@@ -216,18 +227,52 @@ mod tests {
     #[test]
     fn backend_settings_become_azure_parameters() {
         let c = Catalogue::new(&[
-            setting("log_min_duration_statement", "integer", "-1", "2147483647", &[], "superuser"),
-            setting("constraint_exclusion", "enum", "", "", &["partition", "on", "off"], "user"),
-            setting("shared_buffers", "integer", "16", "1073741823", &[], "postmaster"),
+            setting(
+                "log_min_duration_statement",
+                "integer",
+                "-1",
+                "2147483647",
+                &[],
+                "superuser",
+            ),
+            setting(
+                "constraint_exclusion",
+                "enum",
+                "",
+                "",
+                &["partition", "on", "off"],
+                "user",
+            ),
+            setting(
+                "shared_buffers",
+                "integer",
+                "16",
+                "1073741823",
+                &[],
+                "postmaster",
+            ),
             setting("block_size", "integer", "8192", "8192", &[], "internal"),
             setting("random_page_cost", "real", "0", "1.79769e+308", &[], "user"),
-            setting("shared_preload_libraries", "string", "", "", &[], "postmaster"),
+            setting(
+                "shared_preload_libraries",
+                "string",
+                "",
+                "",
+                &[],
+                "postmaster",
+            ),
         ]);
         let p = c.find("log_min_duration_statement").unwrap();
-        assert_eq!((p.data_type, p.allowed.as_str(), p.unit.as_deref()), (DataType::Integer, "-1-2147483647", Some("KB")));
+        assert_eq!(
+            (p.data_type, p.allowed.as_str(), p.unit.as_deref()),
+            (DataType::Integer, "-1-2147483647", Some("KB"))
+        );
         assert!(p.accepts("-1") && p.accepts("250") && !p.accepts("-2") && !p.accepts("x"));
         let p = c.find("constraint_exclusion").unwrap();
-        assert_eq!((p.data_type, p.allowed.as_str(), p.dynamic), (DataType::Enumeration, "partition,on,off", true));
+        assert_eq!(
+            (p.data_type, p.allowed.as_str(), p.dynamic),
+            (DataType::Enumeration, "partition,on,off", true)
+        );
         assert!(p.accepts("on") && !p.accepts("sometimes"));
         assert!(!c.find("shared_buffers").unwrap().dynamic);
         assert!(c.find("block_size").unwrap().read_only);

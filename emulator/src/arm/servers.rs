@@ -201,8 +201,12 @@ fn put(ctx: &Ctx, rg: &str, name: &str) -> ArmResult<Resp> {
     if body.pointer("/properties/version").is_none() {
         // A server that names no version is the backend's.
         let (major, minor) = backend_version(ctx)?.unwrap_or((17, 0));
-        server.props.insert("version".into(), json!(major.to_string()));
-        server.props.insert("minorVersion".into(), json!(minor.to_string()));
+        server
+            .props
+            .insert("version".into(), json!(major.to_string()));
+        server
+            .props
+            .insert("minorVersion".into(), json!(minor.to_string()));
     }
     let password = apply(ctx, &mut server, &body, Mode::Create)?;
     if server
@@ -547,7 +551,8 @@ fn apply(ctx: &Ctx, s: &mut Server, body: &Value, mode: Mode) -> ArmResult<Optio
         match backend {
             // The backend's own minor version when the server is the backend's major.
             Some((major, minor)) if major == newn => {
-                s.props.insert("minorVersion".into(), json!(minor.to_string()));
+                s.props
+                    .insert("minorVersion".into(), json!(minor.to_string()));
             }
             _ if newn != cur => {
                 s.props.insert("minorVersion".into(), json!("0"));
