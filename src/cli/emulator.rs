@@ -228,7 +228,7 @@ fn print_ready_servers(
     outln!("\nTry it, in another shell:\n");
     for (key, var) in ENVIRONMENT {
         if let Some(value) = config.get(key) {
-            outln!("  export {var}={}", shell_quote(&value));
+            outln!("  export {var}={}", shell_quote(value));
         }
     }
     for server in ready {
