@@ -20,7 +20,7 @@ use crate::resources::connection::{conn_info, connection_input, CONNECTION_PROPE
 use crate::resources::sql_resource::SqlOperation;
 use crate::rules;
 use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
-use crate::sql::catalog_snapshot::{self, Scope};
+use crate::sql::catalog_snapshot;
 use crate::sql::grant::{
     privilege_update_sql, role_update_sql, write_acl, AclWrite, HeldCheck, ObjectType,
 };
@@ -173,8 +173,7 @@ impl Resource for Grant {
             catalog_snapshot::server(&sign_in, &info, &target.role),
             async {
                 if on_objects {
-                    let scope = Scope::of(target.on());
-                    Some(catalog_snapshot::acls(&sign_in, &info, scope, &target.role).await)
+                    Some(catalog_snapshot::acls(&sign_in, &info, target.on(), &target.role).await)
                 } else {
                     None
                 }

@@ -2,7 +2,9 @@
 //! reads every Grant at once (the engine keeps a dozen or more Reads in flight), and they read
 //! the same catalogs: the roles and their memberships, the database's ACL, the ACLs of one
 //! schema's tables. One scan per scope (a [`Wave`]) answers every Read waiting for it, for the
-//! roles those Reads ask about, in one round trip instead of one per Grant.
+//! roles those Reads ask about, in one round trip instead of one per Grant. A Read of named
+//! tables or sequences asks for exactly those (role, object) pairs, found by OID, so a wave's
+//! work grows with what its Reads name, not with the size of the schema.
 //!
 //! Freshness: a Read joins only a wave whose scan has not begun, so it sees every change
 //! committed before it started, as a query of its own would, this process's own writes
@@ -12,6 +14,7 @@
 use crate::sql::grant::ObjectType;
 use crate::sql::introspect::{default_acl_kind, relkinds, On, FUNCTION_KINDS};
 use crate::sql::pool::Session;
+use crate::sql::quote::qualified;
 use crate::sql::session::{ConnInfo, SqlError};
 use crate::sql::sign_in::SignIn;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -207,22 +210,43 @@ impl Scope {
         }
     }
 
-    async fn scan(&self, session: &Session, roles: &[String]) -> Result<AclSnapshot, SqlError> {
-        let query = self.query();
-        let rows = match self {
-            Self::Relations(schema) | Self::Functions(schema) => {
-                session
-                    .query_typed(&query, &[(&roles, Type::TEXT_ARRAY), (schema, Type::TEXT)])
-                    .await?
+    /// The scan of what `asks` want: every object of the scope for the roles asking for all of
+    /// it, and the named relations, by OID, for the (role, relation) pairs that name one; both
+    /// queries go out together on one session (one round trip).
+    async fn scan(&self, session: &Session, asks: &Asks) -> Result<AclSnapshot, SqlError> {
+        let (whole, named) = asks.split();
+        let whole_rows = async {
+            if whole.is_empty() {
+                return Ok(vec![]);
             }
-            _ => {
-                session
-                    .query_typed(&query, &[(&roles, Type::TEXT_ARRAY)])
-                    .await?
+            let query = self.query();
+            match self {
+                Self::Relations(schema) | Self::Functions(schema) => {
+                    session
+                        .query_typed(&query, &[(&whole, Type::TEXT_ARRAY), (schema, Type::TEXT)])
+                        .await
+                }
+                _ => {
+                    session
+                        .query_typed(&query, &[(&whole, Type::TEXT_ARRAY)])
+                        .await
+                }
             }
         };
+        let named_rows = async {
+            if named.0.is_empty() {
+                return Ok(vec![]);
+            }
+            session
+                .query_typed(
+                    NAMED_RELATIONS,
+                    &[(&named.0, Type::TEXT_ARRAY), (&named.1, Type::TEXT_ARRAY)],
+                )
+                .await
+        };
+        let (whole_rows, named_rows) = tokio::try_join!(whole_rows, named_rows)?;
         let mut snapshot = AclSnapshot::default();
-        for row in rows {
+        for row in whole_rows.into_iter().chain(named_rows) {
             let acl = snapshot
                 .objects
                 .entry(row.get(0))
@@ -248,6 +272,62 @@ impl Scope {
     }
 }
 
+/// What the (role, relation) pairs of `$1` and `$2` hold, the relations found by OID from their
+/// quoted qualified names (an index lookup each, however big the schema): rows shaped like
+/// [`Scope::query`]'s, one with NULLs where the role holds nothing, none for a relation that
+/// does not exist. The role's OID is found once per pair, not once per ACL entry.
+const NAMED_RELATIONS: &str = "SELECT c.relname::text, c.relname::text, c.relkind::text, ask.role, x.* \
+     FROM unnest($1::text[], $2::text[]) AS ask(role, object) \
+     JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(ask.object) \
+     LEFT JOIN pg_catalog.pg_roles r ON r.rolname = ask.role \
+     LEFT JOIN LATERAL (SELECT a.privilege_type, a.is_grantable \
+       FROM aclexplode(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner))) a \
+       WHERE a.grantee = r.oid) x ON true \
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')";
+
+/// What the Reads of one ACL wave ask for: a role and, for named tables or sequences, one of
+/// them (its quoted qualified name); no object means everything of the scope.
+#[derive(Debug, Default)]
+pub struct Asks(BTreeSet<(String, Option<String>)>);
+
+impl Asks {
+    /// What a Read of `role` on `on` asks for.
+    fn add(&mut self, role: &str, on: On<'_>) -> Result<(), SqlError> {
+        match on {
+            On::Objects {
+                object_type,
+                schema,
+                names,
+            } if object_type != ObjectType::Function && !names.is_empty() => {
+                for name in names {
+                    self.0
+                        .insert((role.to_owned(), Some(qualified(schema, name)?)));
+                }
+            }
+            _ => {
+                self.0.insert((role.to_owned(), None));
+            }
+        }
+        Ok(())
+    }
+
+    /// The roles asking for the whole scope, and the (roles, objects) of the named pairs.
+    fn split(&self) -> (Vec<String>, (Vec<String>, Vec<String>)) {
+        let mut whole = vec![];
+        let mut named = (vec![], vec![]);
+        for (role, object) in &self.0 {
+            match object {
+                None => whole.push(role.clone()),
+                Some(object) => {
+                    named.0.push(role.clone());
+                    named.1.push(object.clone());
+                }
+            }
+        }
+        (whole, named)
+    }
+}
+
 /// The server's version, and whether `role` exists and its memberships, from a scan that
 /// began after this call.
 pub async fn server(
@@ -255,30 +335,37 @@ pub async fn server(
     info: &ConnInfo,
     role: &str,
 ) -> Result<Arc<ServerSnapshot>, SqlError> {
-    static SCANS: OnceLock<Scans<ConnInfo, ServerSnapshot>> = OnceLock::new();
+    static SCANS: OnceLock<Scans<ConnInfo, BTreeSet<String>, ServerSnapshot>> = OnceLock::new();
     let scans = SCANS.get_or_init(Scans::default);
+    let ask = |roles: &mut BTreeSet<String>| {
+        roles.insert(role.to_owned());
+        Ok(())
+    };
     scans
-        .join(info.clone(), role, |roles| async move {
+        .join(info.clone(), ask, |roles| async move {
             let session = sign_in.session(info).await?;
+            let roles: Vec<String> = roles.into_iter().collect();
             read_server(&session, &roles).await
         })
         .await
 }
 
-/// The ACLs of `scope` for `role`, from a scan that began after this call.
+/// What `role` holds on `on` can be read from the snapshot this returns (its scope's, from a
+/// scan that began after this call).
 pub async fn acls(
     sign_in: &SignIn,
     info: &ConnInfo,
-    scope: Scope,
+    on: On<'_>,
     role: &str,
 ) -> Result<Arc<AclSnapshot>, SqlError> {
-    static SCANS: OnceLock<Scans<(ConnInfo, Scope), AclSnapshot>> = OnceLock::new();
+    static SCANS: OnceLock<Scans<(ConnInfo, Scope), Asks, AclSnapshot>> = OnceLock::new();
     let scans = SCANS.get_or_init(Scans::default);
+    let scope = Scope::of(on);
     let key = (info.clone(), scope.clone());
     scans
-        .join(key, role, |roles| async move {
+        .join(key, |asks: &mut Asks| asks.add(role, on), |asks| async move {
             let session = sign_in.session(info).await?;
-            scope.scan(&session, &roles).await
+            scope.scan(&session, &asks).await
         })
         .await
 }
@@ -317,24 +404,24 @@ async fn read_server(session: &Session, roles: &[String]) -> Result<ServerSnapsh
     Ok(snapshot)
 }
 
-/// One scan and the Reads sharing it: the roles they ask about, gathered until the scan
+/// One scan and the Reads sharing it: what they ask for (`A`), gathered until the scan
 /// begins, and its outcome.
-struct Wave<V> {
-    roles: Mutex<BTreeSet<String>>,
+struct Wave<A, V> {
+    asks: Mutex<A>,
     outcome: tokio::sync::OnceCell<Arc<V>>,
 }
 
 /// The scans of one key: the wave still gathering Reads, and the turn its scans take.
-struct KeyScans<V> {
-    gathering: Mutex<Option<Arc<Wave<V>>>>,
+struct KeyScans<A, V> {
+    gathering: Mutex<Option<Arc<Wave<A, V>>>>,
     turn: tokio::sync::Mutex<()>,
 }
 
-struct Scans<K, V> {
-    keys: Mutex<HashMap<K, Arc<KeyScans<V>>>>,
+struct Scans<K, A, V> {
+    keys: Mutex<HashMap<K, Arc<KeyScans<A, V>>>>,
 }
 
-impl<K, V> Default for Scans<K, V> {
+impl<K, A, V> Default for Scans<K, A, V> {
     fn default() -> Self {
         Self {
             keys: Mutex::default(),
@@ -342,13 +429,15 @@ impl<K, V> Default for Scans<K, V> {
     }
 }
 
-impl<K: std::hash::Hash + Eq, V> Scans<K, V> {
-    /// Joins the wave of `key` still gathering (or starts one) with `role`, and returns its
-    /// outcome: the first of its Reads to get the key's turn scans, by `scan` with every role
-    /// gathered; the others take that result. A failed scan is tried again by the next Read.
-    async fn join<F, Fut>(&self, key: K, role: &str, scan: F) -> Result<Arc<V>, SqlError>
+impl<K: std::hash::Hash + Eq, A: Default, V> Scans<K, A, V> {
+    /// Joins the wave of `key` still gathering (or starts one), adding what this Read asks for
+    /// by `ask`, and returns its outcome: the first of its Reads to get the key's turn scans,
+    /// by `scan` with everything gathered; the others take that result. A failed scan is tried
+    /// again by the next Read.
+    async fn join<Q, F, Fut>(&self, key: K, ask: Q, scan: F) -> Result<Arc<V>, SqlError>
     where
-        F: FnOnce(Vec<String>) -> Fut,
+        Q: FnOnce(&mut A) -> Result<(), SqlError>,
+        F: FnOnce(A) -> Fut,
         Fut: std::future::Future<Output = Result<V, SqlError>>,
     {
         let scans = self
@@ -367,11 +456,11 @@ impl<K: std::hash::Hash + Eq, V> Scans<K, V> {
             let mut gathering = scans.gathering.lock().unwrap();
             let wave = gathering.get_or_insert_with(|| {
                 Arc::new(Wave {
-                    roles: Mutex::default(),
+                    asks: Mutex::default(),
                     outcome: tokio::sync::OnceCell::new(),
                 })
             });
-            wave.roles.lock().unwrap().insert(role.to_owned());
+            ask(&mut wave.asks.lock().unwrap())?;
             wave.clone()
         };
         wave.outcome
@@ -384,8 +473,8 @@ impl<K: std::hash::Hash + Eq, V> Scans<K, V> {
                         *gathering = None;
                     }
                 }
-                let roles: Vec<String> = wave.roles.lock().unwrap().iter().cloned().collect();
-                scan(roles).await.map(Arc::new)
+                let asks = std::mem::take(&mut *wave.asks.lock().unwrap());
+                scan(asks).await.map(Arc::new)
             })
             .await
             .cloned()
@@ -490,17 +579,51 @@ mod tests {
         );
     }
 
+    fn asking(role: &str) -> impl FnOnce(&mut BTreeSet<String>) -> Result<(), SqlError> + '_ {
+        move |roles| {
+            roles.insert(role.to_owned());
+            Ok(())
+        }
+    }
+
+    async fn scanned_roles(roles: BTreeSet<String>) -> Result<Vec<String>, SqlError> {
+        Ok(roles.into_iter().collect())
+    }
+
+    #[test]
+    fn named_tables_are_asked_for_by_pair_and_the_rest_by_role() {
+        let mut asks = Asks::default();
+        let orders = ["orders".to_owned(), "Line Items".to_owned()];
+        asks.add("app", on(ObjectType::Table, &orders)).unwrap();
+        asks.add("auditor", on(ObjectType::Table, &[])).unwrap();
+        // Functions are found by name within their schema's scan, never by pair.
+        asks.add("runner", on(ObjectType::Function, &orders)).unwrap();
+        let (whole, (roles, objects)) = asks.split();
+        assert_eq!(whole, ["auditor", "runner"]);
+        assert_eq!(roles, ["app", "app"]);
+        assert_eq!(
+            objects,
+            [r#""public"."Line Items""#, r#""public"."orders""#],
+            "quoted, so to_regclass finds exactly that relation"
+        );
+        let bad = ["nul\0name".to_owned()];
+        assert!(
+            asks.add("app", on(ObjectType::Table, &bad)).is_err(),
+            "a name that cannot be quoted never reaches the server"
+        );
+    }
+
     #[tokio::test]
     async fn a_read_never_takes_a_scan_that_began_before_it() {
-        let scans: Scans<&str, Vec<String>> = Scans::default();
+        let scans: Scans<&str, BTreeSet<String>, Vec<String>> = Scans::default();
         let first = scans
-            .join("public", "a", |roles| async move { Ok(roles) })
+            .join("public", asking("a"), scanned_roles)
             .await
             .unwrap();
         assert_eq!(*first, ["a"]);
         // That wave is over: the next Read scans anew.
         let second = scans
-            .join("public", "b", |roles| async move { Ok(roles) })
+            .join("public", asking("b"), scanned_roles)
             .await
             .unwrap();
         assert_eq!(*second, ["b"]);
@@ -508,15 +631,15 @@ mod tests {
 
     #[tokio::test]
     async fn reads_arriving_during_a_scan_share_the_next_one_for_all_their_roles() {
-        let scans: Arc<Scans<&str, Vec<String>>> = Arc::new(Scans::default());
+        let scans: Arc<Scans<&str, BTreeSet<String>, Vec<String>>> = Arc::new(Scans::default());
         let (release, hold) = tokio::sync::oneshot::channel::<()>();
         let running = {
             let scans = scans.clone();
             tokio::spawn(async move {
                 scans
-                    .join("public", "first", |roles| async move {
+                    .join("public", asking("first"), |roles| async move {
                         hold.await.ok();
-                        Ok(roles)
+                        scanned_roles(roles).await
                     })
                     .await
             })
@@ -529,9 +652,9 @@ mod tests {
                 tokio::spawn(async move {
                     let role = format!("r{i}");
                     scans
-                        .join("public", &role, |roles| async move {
+                        .join("public", asking(&role), |roles| async move {
                             scanned.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                            Ok(roles)
+                            scanned_roles(roles).await
                         })
                         .await
                         .unwrap()
