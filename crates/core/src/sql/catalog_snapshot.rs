@@ -89,6 +89,7 @@ impl AclSnapshot {
             On::Defaults {
                 object_type,
                 schema,
+                ..
             } => {
                 // Default privileges are one entry or none: none holds nothing.
                 let kind = default_acl_kind(object_type);
@@ -142,8 +143,9 @@ pub enum Scope {
     Relations(String),
     /// The functions of one schema.
     Functions(String),
-    /// The default privileges the session's user set, in every schema.
-    Defaults,
+    /// The default privileges for one owner's future objects (None: the session's user), in
+    /// every schema.
+    Defaults(Option<String>),
 }
 
 impl Scope {
@@ -152,7 +154,7 @@ impl Scope {
         match on {
             On::Database => Self::Database,
             On::Schema(_) => Self::Schemas,
-            On::Defaults { .. } => Self::Defaults,
+            On::Defaults { owner, .. } => Self::Defaults(owner.map(str::to_owned)),
             On::Objects {
                 object_type: ObjectType::Function,
                 schema,
@@ -169,9 +171,12 @@ impl Scope {
         // What each grantee of the roles asked about holds on one object's ACL.
         let held = |acl: &str| {
             format!(
-                "LEFT JOIN LATERAL (SELECT r.rolname::text, a.privilege_type, a.is_grantable \
-                   FROM aclexplode({acl}) a JOIN pg_catalog.pg_roles r ON r.oid = a.grantee \
-                   WHERE r.rolname = ANY($1)) x ON true"
+                // PUBLIC is grantee 0 (no role row), reported as PUBLIC; a role that is really
+                // named PUBLIC is never a Grant's role, so it is left out.
+                "LEFT JOIN LATERAL (SELECT coalesce(r.rolname::text, 'PUBLIC'), a.privilege_type, a.is_grantable \
+                   FROM aclexplode({acl}) a LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee \
+                   WHERE CASE WHEN a.grantee = 0 THEN 'PUBLIC' = ANY($1) \
+                              ELSE r.rolname = ANY($1) AND r.rolname <> 'PUBLIC' END) x ON true"
             )
         };
         match self {
@@ -197,11 +202,11 @@ impl Scope {
                  WHERE p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $2)",
                 held("coalesce(p.proacl, acldefault('f', p.proowner))")
             ),
-            Self::Defaults => format!(
+            Self::Defaults(_) => format!(
                 "SELECT n.nspname::text || '.' || d.defaclobjtype::text, n.nspname::text, d.defaclobjtype::text, x.* \
                  FROM pg_catalog.pg_default_acl d \
                  JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace {} \
-                 WHERE d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)",
+                 WHERE d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = coalesce($2, current_user::text))",
                 held("d.defaclacl")
             ),
         }
@@ -213,6 +218,11 @@ impl Scope {
             Self::Relations(schema) | Self::Functions(schema) => {
                 session
                     .query_typed(&query, &[(&roles, Type::TEXT_ARRAY), (schema, Type::TEXT)])
+                    .await?
+            }
+            Self::Defaults(owner) => {
+                session
+                    .query_typed(&query, &[(&roles, Type::TEXT_ARRAY), (owner, Type::TEXT)])
                     .await?
             }
             _ => {
@@ -231,7 +241,6 @@ impl Scope {
                     kind: row.get(2),
                     held: HashMap::new(),
                 });
-            // PUBLIC (grantee 0) has no role row: a Grant's role is never PUBLIC.
             let (Some(grantee), Some(privilege)) = (
                 row.get::<_, Option<String>>(3),
                 row.get::<_, Option<String>>(4),
@@ -479,6 +488,7 @@ mod tests {
         let defaults = |object_type| On::Defaults {
             object_type,
             schema: "public",
+            owner: None,
         };
         assert_eq!(
             snapshot.privileges_held("app", defaults(ObjectType::Table), false),

@@ -5,12 +5,14 @@
 //! Nothing here knows the resource layer: a caller says how to sign in with a [`SignIn`].
 
 pub mod catalog_snapshot;
+pub mod function_acl;
 pub mod grant;
 pub mod id;
 pub mod introspect;
 pub mod pool;
 pub mod quote;
 pub mod session;
+pub mod signature;
 pub mod sign_in;
 
 pub use session::{ConnInfo, FixedPassword, PasswordSource, SqlError, SslMode};
