@@ -25,9 +25,9 @@ use crate::sql::function_acl;
 use crate::sql::grant::{
     privilege_update_sql, role_update_sql, write_acl, AclWrite, HeldCheck, ObjectType, PUBLIC,
 };
-use crate::sql::signature::Signature;
 use crate::sql::id::GrantId;
 use crate::sql::introspect;
+use crate::sql::signature::Signature;
 use crate::sql::ConnInfo;
 use crate::sql::SqlError;
 use async_trait::async_trait;
@@ -147,15 +147,9 @@ impl Resource for Grant {
         };
         // A revoking Grant takes nothing over: REVOKE of what is not held changes nothing.
         let check = (!target.revoke).then_some(&check);
-        let written = write_acl(
-            &session,
-            &target.acl_locks(),
-            check,
-            &sql,
-            op.timeout(),
-        )
-        .await
-        .map_err(|e| op.fail(e))?;
+        let written = write_acl(&session, &target.acl_locks(), check, &sql, op.timeout())
+            .await
+            .map_err(|e| op.fail(e))?;
         if let AclWrite::AlreadyHeld(held) = written {
             return Err(op.fail(already_granted(target, &held, &id.to_string())));
         }
@@ -656,7 +650,9 @@ fn check_targets(news: &Props, object_type: &str, failures: &mut Vec<CheckFailur
         _ => {}
     }
     let is_true = |name: &str| news.get(name) == Some(&Value::Bool(true));
-    if news.get("defaultPrivilegesOwner").is_some() && news.get("defaultPrivileges") == Some(&Value::Bool(false)) {
+    if news.get("defaultPrivilegesOwner").is_some()
+        && news.get("defaultPrivileges") == Some(&Value::Bool(false))
+    {
         refuse("defaultPrivilegesOwner", "defaultPrivilegesOwner says whose future objects default privileges are for; set defaultPrivileges to true or remove defaultPrivilegesOwner".into());
     }
     if is_true("revoke") {
@@ -667,12 +663,20 @@ fn check_targets(news: &Props, object_type: &str, failures: &mut Vec<CheckFailur
             refuse("revoke", "a revoking Grant takes the privileges away with their grant option; set withGrantOption to false".into());
         }
         if is_true("defaultPrivileges") {
-            refuse("revoke", "revoking default privileges is not supported yet; set defaultPrivileges to false".into());
+            refuse(
+                "revoke",
+                "revoking default privileges is not supported yet; set defaultPrivileges to false"
+                    .into(),
+            );
         }
     }
     if news.str("role") == Some(PUBLIC) {
         if object_type == "role" {
-            refuse("role", "PUBLIC cannot be made a member of roles: every role already has what PUBLIC holds".into());
+            refuse(
+                "role",
+                "PUBLIC cannot be made a member of roles: every role already has what PUBLIC holds"
+                    .into(),
+            );
         }
         if is_true("withGrantOption") {
             refuse("withGrantOption", "PostgreSQL gives the grant option to roles only, not to PUBLIC; set withGrantOption to false".into());
@@ -1087,6 +1091,133 @@ mod tests {
         let pg17 =
             privilege_update_sql(&old, &["ALL".into()], &old, &["SELECT".into()], 170000).unwrap();
         assert!(pg17[0].contains("MAINTAIN"), "{pg17:?}");
+    }
+
+    #[test]
+    fn public_is_the_keyword_only_when_written_public_and_a_role_named_public_never_reaches_sql() {
+        let database =
+            json!({"objectType": "database", "privileges": ["CONNECT"], "role": "PUBLIC"});
+        assert_eq!(
+            sql(app(database.clone())),
+            r#"GRANT CONNECT ON DATABASE "myappdb" TO PUBLIC"#
+        );
+        for spelling in ["public", "Public"] {
+            let why = refused(
+                &Grant,
+                &app(with(&database, json!({"role": spelling}))),
+                "role",
+            );
+            assert!(why.contains("write PUBLIC in capitals"), "{why}");
+        }
+        refused(
+            &Grant,
+            &app(with(&database, json!({"withGrantOption": true}))),
+            "withGrantOption",
+        );
+        let membership = json!({"role": "PUBLIC", "objectType": "role", "objects": ["readers"], "privileges": []});
+        refused(&Grant, &app(membership), "role");
+        // A state or an ID can carry anything: PostgreSQL reads even "public" as PUBLIC.
+        let tampered = GrantTarget {
+            role: "public".into(),
+            ..GrantTarget::from_inputs(&accepted(&Grant, &app(database))).unwrap()
+        };
+        for built in [
+            tampered.grant_sql(&["CONNECT".into()]),
+            tampered.revoke_sql(&["CONNECT".into()]),
+        ] {
+            assert_eq!(built, Err(crate::sql::quote::QuoteError::PublicAsRoleName));
+        }
+    }
+
+    #[test]
+    fn a_revoking_grant_revokes_on_create_and_gives_nothing_back_on_delete() {
+        let hardening = app(
+            json!({"role": "PUBLIC", "objectType": "schema", "schema": "public", "privileges": ["create"], "revoke": true}),
+        );
+        let inputs = accepted(&Grant, &hardening);
+        assert_eq!(
+            Grant.planned_sql(None, &inputs).unwrap(),
+            [r#"REVOKE CREATE ON SCHEMA "public" FROM PUBLIC"#]
+        );
+        let target = GrantTarget::from_inputs(&inputs).unwrap();
+        assert_eq!(target.undo_sql(&["CREATE".into()]), Ok(None));
+        refused(
+            &Grant,
+            &with(&hardening, json!({"withGrantOption": true})),
+            "revoke",
+        );
+        let defaults =
+            json!({"objectType": "table", "privileges": ["SELECT"], "defaultPrivileges": true});
+        refused(&Grant, &with(&hardening, defaults), "revoke");
+        let membership = json!({"role": "app", "objectType": "role", "schema": null, "objects": ["readers"], "privileges": []});
+        refused(&Grant, &with(&hardening, membership), "revoke");
+        assert_eq!(
+            diff(
+                &Grant,
+                &hardening,
+                &with(&hardening, json!({"revoke": false}))
+            )
+            .replaced_properties(),
+            ["revoke"]
+        );
+    }
+
+    #[test]
+    fn default_privileges_for_another_owner_say_for_role() {
+        let grant = app(
+            json!({"objectType": "table", "schema": "public", "privileges": ["SELECT"], "defaultPrivileges": true, "defaultPrivilegesOwner": "app-migrations"}),
+        );
+        assert_eq!(
+            sql(grant.clone()),
+            r#"ALTER DEFAULT PRIVILEGES FOR ROLE "app-migrations" IN SCHEMA "public" GRANT SELECT ON TABLES TO "app-myapp-prod""#
+        );
+        let why = refused(
+            &Grant,
+            &with(&grant, json!({"defaultPrivileges": false})),
+            "defaultPrivilegesOwner",
+        );
+        assert!(why.contains("defaultPrivileges to true"), "{why}");
+        refused(
+            &Grant,
+            &with(&grant, json!({"defaultPrivilegesOwner": "pg_monitor"})),
+            "defaultPrivilegesOwner",
+        );
+        assert_eq!(
+            diff(
+                &Grant,
+                &grant,
+                &with(&grant, json!({"defaultPrivilegesOwner": "other"}))
+            )
+            .replaced_properties(),
+            ["defaultPrivilegesOwner"]
+        );
+        let id = wanted(&accepted(&Grant, &grant)).unwrap().to_string();
+        assert!(
+            id.ends_with("&defaults=true&defaultsFor=app-migrations"),
+            "{id}"
+        );
+    }
+
+    #[test]
+    fn a_function_with_argument_types_is_that_overload_and_a_bad_signature_names_objects() {
+        let grant = app(
+            json!({"objectType": "function", "schema": "api", "objects": ["myfunc(integer, text)", "other"], "privileges": ["EXECUTE"]}),
+        );
+        assert_eq!(
+            sql(grant.clone()),
+            r#"GRANT EXECUTE ON FUNCTION "api"."myfunc"(integer, "text"), "api"."other" TO "app-myapp-prod""#
+        );
+        let why = refused(
+            &Grant,
+            &with(&grant, json!({"objects": ["myfunc(a integer)"]})),
+            "objects",
+        );
+        assert!(why.contains("myfunc(integer, text)"), "{why}");
+        let long = format!("f({})", vec!["integer"; 20].join(", "));
+        accepted(&Grant, &with(&grant, json!({"objects": [long]})));
+        // Only a function's name may run past 63 bytes with its argument types.
+        let table = json!({"objectType": "table", "objects": [format!("t({})", "x".repeat(70))], "privileges": ["SELECT"]});
+        refused(&Grant, &with(&grant, table), "objects");
     }
 
     #[test]

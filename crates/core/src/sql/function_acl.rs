@@ -27,10 +27,7 @@ pub fn held_sql(role: &str, schema: &str, names: &[String]) -> Result<String, Qu
         .map(|k| literal(k))
         .collect::<Result<Vec<_>, _>>()?
         .join(", ");
-    let namespace = format!(
-        "pg_catalog.to_regnamespace({})",
-        literal(&ident(schema)?)?
-    );
+    let namespace = format!("pg_catalog.to_regnamespace({})", literal(&ident(schema)?)?);
     let named = names
         .iter()
         .map(|name| {

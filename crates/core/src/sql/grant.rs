@@ -319,7 +319,11 @@ impl GrantTarget {
 
 /// One named object, schema-qualified and quoted; a function with its argument types when the
 /// name carries them (a signature that does not parse never reaches SQL).
-pub fn object_sql(object_type: ObjectType, schema: &str, object: &str) -> Result<String, QuoteError> {
+pub fn object_sql(
+    object_type: ObjectType,
+    schema: &str,
+    object: &str,
+) -> Result<String, QuoteError> {
     if object_type == ObjectType::Function {
         if let Ok(Some(signature)) = Signature::parse(object) {
             return signature.sql(schema);

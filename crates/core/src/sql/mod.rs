@@ -12,8 +12,8 @@ pub mod introspect;
 pub mod pool;
 pub mod quote;
 pub mod session;
-pub mod signature;
 pub mod sign_in;
+pub mod signature;
 
 pub use session::{ConnInfo, FixedPassword, PasswordSource, SqlError, SslMode};
 pub use sign_in::SignIn;

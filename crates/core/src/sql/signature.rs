@@ -81,7 +81,9 @@ impl Signature {
         };
         let name = text[..open].trim_end();
         if name.is_empty() {
-            return Err(format!("{text:?} has no function name before \"(\"; {EXAMPLE}"));
+            return Err(format!(
+                "{text:?} has no function name before \"(\"; {EXAMPLE}"
+            ));
         }
         if name.len() > 63 {
             return Err(format!(
@@ -283,7 +285,10 @@ mod tests {
 
     #[test]
     fn keyword_types_stay_keywords_and_other_names_are_quoted() {
-        assert_eq!(sql("myfunc(integer, text)"), r#""api"."myfunc"(integer, "text")"#);
+        assert_eq!(
+            sql("myfunc(integer, text)"),
+            r#""api"."myfunc"(integer, "text")"#
+        );
         assert_eq!(
             sql("f(Double  Precision, TIMESTAMP WITH TIME ZONE, int4)"),
             r#""api"."f"(double precision, timestamp with time zone, "int4")"#
