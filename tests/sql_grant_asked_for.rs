@@ -71,6 +71,17 @@ fn default_privileges_for_the_apps_own_role_cover_the_tables_its_migrations_crea
         );
         let created = Grant.create(&ctx(), &inputs).await.unwrap();
         assert!(created.id.contains("defaultsFor="), "{}", created.id);
+        // The same default privileges for the same owner would be taken over: refused. For the
+        // deployer's own future tables they are another default ACL: accepted.
+        let twice = refusal(&inputs).await;
+        assert_eq!(twice.class(), ErrorClass::AlreadyExists, "{twice}");
+        let mut for_the_deployer = inputs.clone();
+        for_the_deployer.values.remove("defaultPrivilegesOwner");
+        let deployers = Grant.create(&ctx(), &for_the_deployer).await.unwrap();
+        Grant
+            .delete(&ctx(), &deployers.id, &for_the_deployer)
+            .await
+            .unwrap();
 
         // The migrations run as their own role and create a table: the app may use it.
         exec(
