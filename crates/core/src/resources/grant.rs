@@ -651,7 +651,8 @@ fn check_targets(news: &Props, object_type: &str, failures: &mut Vec<CheckFailur
     }
     let is_true = |name: &str| news.get(name) == Some(&Value::Bool(true));
     if news.get("defaultPrivilegesOwner").is_some()
-        && news.get("defaultPrivileges") == Some(&Value::Bool(false))
+        && !news.is_unknown("defaultPrivileges")
+        && !is_true("defaultPrivileges")
     {
         refuse("defaultPrivilegesOwner", "defaultPrivilegesOwner says whose future objects default privileges are for; set defaultPrivileges to true or remove defaultPrivilegesOwner".into());
     }
@@ -1177,6 +1178,11 @@ mod tests {
             "defaultPrivilegesOwner",
         );
         assert!(why.contains("defaultPrivileges to true"), "{why}");
+        refused(
+            &Grant,
+            &with(&grant, json!({"defaultPrivileges": null})),
+            "defaultPrivilegesOwner",
+        );
         refused(
             &Grant,
             &with(&grant, json!({"defaultPrivilegesOwner": "pg_monitor"})),
