@@ -41,7 +41,7 @@ export class Grant extends pulumi.CustomResource {
      */
     declare public readonly connection: pulumi.Output<outputs.Connection>;
     /**
-     * The role that receives the privileges, such as a Principal's name.
+     * The role that receives the privileges, such as a Principal's name, or `PUBLIC` (in capitals) for every role (PUBLIC takes no withGrantOption and no role memberships).
      */
     declare public readonly role: pulumi.Output<string>;
     /**
@@ -57,7 +57,7 @@ export class Grant extends pulumi.CustomResource {
      */
     declare public readonly schema: pulumi.Output<string | undefined>;
     /**
-     * The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.
+     * The tables, sequences or functions in schema; empty means all of them that exist now. A function by name alone is every overload of that name; with its argument types, such as `myfunc(integer, text)`, it is that overload only. For objectType `role`, the roles granted.
      */
     declare public readonly objects: pulumi.Output<string[] | undefined>;
     /**
@@ -69,9 +69,17 @@ export class Grant extends pulumi.CustomResource {
      */
     declare public readonly withGrantOption: pulumi.Output<boolean>;
     /**
-     * Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user; objects must be empty.
+     * Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user (or by defaultPrivilegesOwner); objects must be empty.
      */
     declare public readonly defaultPrivileges: pulumi.Output<boolean>;
+    /**
+     * With defaultPrivileges: the role whose future objects get the privileges (ALTER DEFAULT PRIVILEGES FOR ROLE), such as the app's own role when its migrations create the tables. The connection's user must be a member of it. Unset: the connection's user.
+     */
+    declare public readonly defaultPrivilegesOwner: pulumi.Output<string | undefined>;
+    /**
+     * Take the listed privileges away from role instead of giving them, such as CONNECT on the database or CREATE on schema public from PUBLIC (the first hardening step). Create and update run REVOKE, a refresh finds them held again as drift, and delete leaves them revoked (it gives nothing back). Not for objectType `role`, withGrantOption or defaultPrivileges.
+     */
+    declare public readonly revoke: pulumi.Output<boolean | undefined>;
 
     /**
      * Create a Grant resource with the given unique name, arguments, and options.
@@ -95,6 +103,8 @@ export class Grant extends pulumi.CustomResource {
             resourceInputs["privileges"] = state?.privileges;
             resourceInputs["withGrantOption"] = state?.withGrantOption;
             resourceInputs["defaultPrivileges"] = state?.defaultPrivileges;
+            resourceInputs["defaultPrivilegesOwner"] = state?.defaultPrivilegesOwner;
+            resourceInputs["revoke"] = state?.revoke;
         } else {
             const args = argsOrState as GrantArgs | undefined;
             if (args?.connection === undefined && !opts.urn) {
@@ -121,6 +131,8 @@ export class Grant extends pulumi.CustomResource {
             resourceInputs["privileges"] = args?.privileges;
             resourceInputs["withGrantOption"] = (args?.withGrantOption) ?? false;
             resourceInputs["defaultPrivileges"] = (args?.defaultPrivileges) ?? false;
+            resourceInputs["defaultPrivilegesOwner"] = args?.defaultPrivilegesOwner;
+            resourceInputs["revoke"] = args?.revoke;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         super(Grant.__pulumiType, name, resourceInputs, opts);
@@ -136,7 +148,7 @@ export interface GrantState {
      */
     connection?: pulumi.Input<inputs.ConnectionArgs>;
     /**
-     * The role that receives the privileges, such as a Principal's name.
+     * The role that receives the privileges, such as a Principal's name, or `PUBLIC` (in capitals) for every role (PUBLIC takes no withGrantOption and no role memberships).
      */
     role?: pulumi.Input<string>;
     /**
@@ -152,7 +164,7 @@ export interface GrantState {
      */
     schema?: pulumi.Input<string>;
     /**
-     * The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.
+     * The tables, sequences or functions in schema; empty means all of them that exist now. A function by name alone is every overload of that name; with its argument types, such as `myfunc(integer, text)`, it is that overload only. For objectType `role`, the roles granted.
      */
     objects?: pulumi.Input<pulumi.Input<string>[]>;
     /**
@@ -164,9 +176,17 @@ export interface GrantState {
      */
     withGrantOption?: pulumi.Input<boolean>;
     /**
-     * Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user; objects must be empty.
+     * Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user (or by defaultPrivilegesOwner); objects must be empty.
      */
     defaultPrivileges?: pulumi.Input<boolean>;
+    /**
+     * With defaultPrivileges: the role whose future objects get the privileges (ALTER DEFAULT PRIVILEGES FOR ROLE), such as the app's own role when its migrations create the tables. The connection's user must be a member of it. Unset: the connection's user.
+     */
+    defaultPrivilegesOwner?: pulumi.Input<string>;
+    /**
+     * Take the listed privileges away from role instead of giving them, such as CONNECT on the database or CREATE on schema public from PUBLIC (the first hardening step). Create and update run REVOKE, a refresh finds them held again as drift, and delete leaves them revoked (it gives nothing back). Not for objectType `role`, withGrantOption or defaultPrivileges.
+     */
+    revoke?: pulumi.Input<boolean>;
 }
 
 /**
@@ -178,7 +198,7 @@ export interface GrantArgs {
      */
     connection: pulumi.Input<inputs.ConnectionArgs>;
     /**
-     * The role that receives the privileges, such as a Principal's name.
+     * The role that receives the privileges, such as a Principal's name, or `PUBLIC` (in capitals) for every role (PUBLIC takes no withGrantOption and no role memberships).
      */
     role: pulumi.Input<string>;
     /**
@@ -194,7 +214,7 @@ export interface GrantArgs {
      */
     schema?: pulumi.Input<string>;
     /**
-     * The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.
+     * The tables, sequences or functions in schema; empty means all of them that exist now. A function by name alone is every overload of that name; with its argument types, such as `myfunc(integer, text)`, it is that overload only. For objectType `role`, the roles granted.
      */
     objects?: pulumi.Input<pulumi.Input<string>[]>;
     /**
@@ -206,7 +226,15 @@ export interface GrantArgs {
      */
     withGrantOption?: pulumi.Input<boolean>;
     /**
-     * Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user; objects must be empty.
+     * Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user (or by defaultPrivilegesOwner); objects must be empty.
      */
     defaultPrivileges?: pulumi.Input<boolean>;
+    /**
+     * With defaultPrivileges: the role whose future objects get the privileges (ALTER DEFAULT PRIVILEGES FOR ROLE), such as the app's own role when its migrations create the tables. The connection's user must be a member of it. Unset: the connection's user.
+     */
+    defaultPrivilegesOwner?: pulumi.Input<string>;
+    /**
+     * Take the listed privileges away from role instead of giving them, such as CONNECT on the database or CREATE on schema public from PUBLIC (the first hardening step). Create and update run REVOKE, a refresh finds them held again as drift, and delete leaves them revoked (it gives nothing back). Not for objectType `role`, withGrantOption or defaultPrivileges.
+     */
+    revoke?: pulumi.Input<boolean>;
 }

@@ -453,6 +453,38 @@ pub fn role_name(value: &Value) -> Result<(), String> {
     )
 }
 
+/// A Grant's grantee: a [`role_name`], or `PUBLIC` (exactly so) for every role.
+pub fn grantee(value: &Value) -> Result<(), String> {
+    let s = text(value);
+    if s == "PUBLIC" {
+        return Ok(());
+    }
+    if s.eq_ignore_ascii_case("public") {
+        return Err(format!(
+            "{s:?}: to grant to (or revoke from) every role, write PUBLIC in capitals; no role can be named public"
+        ));
+    }
+    role_name(value)
+}
+
+/// The objects of a Grant: PostgreSQL names, or (for functions; the Grant checks which)
+/// a name with its argument types in parentheses, which may run longer than 63 bytes.
+pub fn pg_object_names(value: &Value) -> Result<(), String> {
+    value
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .try_for_each(|item| {
+            let s = text(item);
+            if s.contains('(') && s.len() <= 4096 && !s.contains('\0') {
+                Ok(())
+            } else {
+                pg_identifier(item)
+            }
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,19 +27,23 @@ class GrantArgs:
                  objects: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  with_grant_option: Optional[pulumi.Input[_builtins.bool]] = None,
                  default_privileges: Optional[pulumi.Input[_builtins.bool]] = None,
+                 default_privileges_owner: Optional[pulumi.Input[_builtins.str]] = None,
+                 revoke: Optional[pulumi.Input[_builtins.bool]] = None,
                  ) -> None:
         """
         The set of arguments for constructing a Grant resource.
 
         :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
-        :param pulumi.Input[_builtins.str] role: The role that receives the privileges, such as a Principal's name.
+        :param pulumi.Input[_builtins.str] role: The role that receives the privileges, such as a Principal's name, or `PUBLIC` (in capitals) for every role (PUBLIC takes no withGrantOption and no role memberships).
         :param pulumi.Input[_builtins.str] database: The database the privileges are in (for objectType `database`, the database they are on).
         :param pulumi.Input[_builtins.str] object_type: What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] privileges: The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
         :param pulumi.Input[_builtins.str] schema: The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
-        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] objects: The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] objects: The tables, sequences or functions in schema; empty means all of them that exist now. A function by name alone is every overload of that name; with its argument types, such as `myfunc(integer, text)`, it is that overload only. For objectType `role`, the roles granted.
         :param pulumi.Input[_builtins.bool] with_grant_option: Whether the role may grant the privileges on to others (for objectType `role`: WITH ADMIN OPTION).
-        :param pulumi.Input[_builtins.bool] default_privileges: Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user; objects must be empty.
+        :param pulumi.Input[_builtins.bool] default_privileges: Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user (or by defaultPrivilegesOwner); objects must be empty.
+        :param pulumi.Input[_builtins.str] default_privileges_owner: With defaultPrivileges: the role whose future objects get the privileges (ALTER DEFAULT PRIVILEGES FOR ROLE), such as the app's own role when its migrations create the tables. The connection's user must be a member of it. Unset: the connection's user.
+        :param pulumi.Input[_builtins.bool] revoke: Take the listed privileges away from role instead of giving them, such as CONNECT on the database or CREATE on schema public from PUBLIC (the first hardening step). Create and update run REVOKE, a refresh finds them held again as drift, and delete leaves them revoked (it gives nothing back). Not for objectType `role`, withGrantOption or defaultPrivileges.
         """
         pulumi.set(__self__, "connection", connection)
         pulumi.set(__self__, "role", role)
@@ -58,6 +62,10 @@ class GrantArgs:
             default_privileges = False
         if default_privileges is not None:
             pulumi.set(__self__, "default_privileges", default_privileges)
+        if default_privileges_owner is not None:
+            pulumi.set(__self__, "default_privileges_owner", default_privileges_owner)
+        if revoke is not None:
+            pulumi.set(__self__, "revoke", revoke)
 
     @_builtins.property
     @pulumi.getter
@@ -75,7 +83,7 @@ class GrantArgs:
     @pulumi.getter
     def role(self) -> pulumi.Input[_builtins.str]:
         """
-        The role that receives the privileges, such as a Principal's name.
+        The role that receives the privileges, such as a Principal's name, or `PUBLIC` (in capitals) for every role (PUBLIC takes no withGrantOption and no role memberships).
         """
         return pulumi.get(self, "role")
 
@@ -135,7 +143,7 @@ class GrantArgs:
     @pulumi.getter
     def objects(self) -> Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]:
         """
-        The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.
+        The tables, sequences or functions in schema; empty means all of them that exist now. A function by name alone is every overload of that name; with its argument types, such as `myfunc(integer, text)`, it is that overload only. For objectType `role`, the roles granted.
         """
         return pulumi.get(self, "objects")
 
@@ -159,13 +167,37 @@ class GrantArgs:
     @pulumi.getter(name="defaultPrivileges")
     def default_privileges(self) -> Optional[pulumi.Input[_builtins.bool]]:
         """
-        Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user; objects must be empty.
+        Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user (or by defaultPrivilegesOwner); objects must be empty.
         """
         return pulumi.get(self, "default_privileges")
 
     @default_privileges.setter
     def default_privileges(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
         pulumi.set(self, "default_privileges", value)
+
+    @_builtins.property
+    @pulumi.getter(name="defaultPrivilegesOwner")
+    def default_privileges_owner(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        With defaultPrivileges: the role whose future objects get the privileges (ALTER DEFAULT PRIVILEGES FOR ROLE), such as the app's own role when its migrations create the tables. The connection's user must be a member of it. Unset: the connection's user.
+        """
+        return pulumi.get(self, "default_privileges_owner")
+
+    @default_privileges_owner.setter
+    def default_privileges_owner(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "default_privileges_owner", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def revoke(self) -> Optional[pulumi.Input[_builtins.bool]]:
+        """
+        Take the listed privileges away from role instead of giving them, such as CONNECT on the database or CREATE on schema public from PUBLIC (the first hardening step). Create and update run REVOKE, a refresh finds them held again as drift, and delete leaves them revoked (it gives nothing back). Not for objectType `role`, withGrantOption or defaultPrivileges.
+        """
+        return pulumi.get(self, "revoke")
+
+    @revoke.setter
+    def revoke(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
+        pulumi.set(self, "revoke", value)
 
 
 @pulumi.type_token("pgentra:index:Grant")
@@ -200,20 +232,24 @@ class Grant(pulumi.CustomResource):
                  objects: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  with_grant_option: Optional[pulumi.Input[_builtins.bool]] = None,
                  default_privileges: Optional[pulumi.Input[_builtins.bool]] = None,
+                 default_privileges_owner: Optional[pulumi.Input[_builtins.str]] = None,
+                 revoke: Optional[pulumi.Input[_builtins.bool]] = None,
                  ) -> None:
         """
         Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` on every table in a schema, or membership in other roles (objectType `role`). The Grant owns exactly the privileges it lists: removing one revokes it, and deleting the Grant revokes them all. So a Grant over a privilege (or membership) the role already holds on the same objects, from another Grant or granted outside pgentra, is refused at create (and an update that adds one): two Grants over the same privilege would take it from each other. Grants over different privileges on the same objects coexist. A replacement revokes before it grants.
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
-        :param pulumi.Input[_builtins.str] role: The role that receives the privileges, such as a Principal's name.
+        :param pulumi.Input[_builtins.str] role: The role that receives the privileges, such as a Principal's name, or `PUBLIC` (in capitals) for every role (PUBLIC takes no withGrantOption and no role memberships).
         :param pulumi.Input[_builtins.str] database: The database the privileges are in (for objectType `database`, the database they are on).
         :param pulumi.Input[_builtins.str] object_type: What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] privileges: The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
         :param pulumi.Input[_builtins.str] schema: The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
-        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] objects: The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] objects: The tables, sequences or functions in schema; empty means all of them that exist now. A function by name alone is every overload of that name; with its argument types, such as `myfunc(integer, text)`, it is that overload only. For objectType `role`, the roles granted.
         :param pulumi.Input[_builtins.bool] with_grant_option: Whether the role may grant the privileges on to others (for objectType `role`: WITH ADMIN OPTION).
-        :param pulumi.Input[_builtins.bool] default_privileges: Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user; objects must be empty.
+        :param pulumi.Input[_builtins.bool] default_privileges: Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user (or by defaultPrivilegesOwner); objects must be empty.
+        :param pulumi.Input[_builtins.str] default_privileges_owner: With defaultPrivileges: the role whose future objects get the privileges (ALTER DEFAULT PRIVILEGES FOR ROLE), such as the app's own role when its migrations create the tables. The connection's user must be a member of it. Unset: the connection's user.
+        :param pulumi.Input[_builtins.bool] revoke: Take the listed privileges away from role instead of giving them, such as CONNECT on the database or CREATE on schema public from PUBLIC (the first hardening step). Create and update run REVOKE, a refresh finds them held again as drift, and delete leaves them revoked (it gives nothing back). Not for objectType `role`, withGrantOption or defaultPrivileges.
         """
         ...
 
@@ -236,6 +272,8 @@ class Grant(pulumi.CustomResource):
                        objects: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
                        with_grant_option: Optional[pulumi.Input[_builtins.bool]] = None,
                        default_privileges: Optional[pulumi.Input[_builtins.bool]] = None,
+                       default_privileges_owner: Optional[pulumi.Input[_builtins.str]] = None,
+                       revoke: Optional[pulumi.Input[_builtins.bool]] = None,
                        ) -> None:
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         __props__ = GrantArgs.__new__(GrantArgs)
@@ -262,6 +300,8 @@ class Grant(pulumi.CustomResource):
         if default_privileges is None:
             default_privileges = False
         __props__.__dict__["default_privileges"] = default_privileges
+        __props__.__dict__["default_privileges_owner"] = default_privileges_owner
+        __props__.__dict__["revoke"] = revoke
         super().__init__("pgentra:index:Grant", resource_name, _as_inputs(__props__), Grant._with_secret_outputs(opts))
 
     @staticmethod
@@ -291,6 +331,8 @@ class Grant(pulumi.CustomResource):
         __props__.__dict__["privileges"] = None
         __props__.__dict__["with_grant_option"] = None
         __props__.__dict__["default_privileges"] = None
+        __props__.__dict__["default_privileges_owner"] = None
+        __props__.__dict__["revoke"] = None
         resource = Grant.__new__(Grant)
         pulumi.CustomResource.__init__(resource, "pgentra:index:Grant", resource_name, _as_inputs(__props__), Grant._with_secret_outputs(opts))
         return resource
@@ -307,7 +349,7 @@ class Grant(pulumi.CustomResource):
     @pulumi.getter
     def role(self) -> pulumi.Output[_builtins.str]:
         """
-        The role that receives the privileges, such as a Principal's name.
+        The role that receives the privileges, such as a Principal's name, or `PUBLIC` (in capitals) for every role (PUBLIC takes no withGrantOption and no role memberships).
         """
         return pulumi.get(self, "role")
 
@@ -339,7 +381,7 @@ class Grant(pulumi.CustomResource):
     @pulumi.getter
     def objects(self) -> pulumi.Output[Optional[Sequence[_builtins.str]]]:
         """
-        The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.
+        The tables, sequences or functions in schema; empty means all of them that exist now. A function by name alone is every overload of that name; with its argument types, such as `myfunc(integer, text)`, it is that overload only. For objectType `role`, the roles granted.
         """
         return pulumi.get(self, "objects")
 
@@ -363,6 +405,22 @@ class Grant(pulumi.CustomResource):
     @pulumi.getter(name="defaultPrivileges")
     def default_privileges(self) -> pulumi.Output[_builtins.bool]:
         """
-        Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user; objects must be empty.
+        Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user (or by defaultPrivilegesOwner); objects must be empty.
         """
         return pulumi.get(self, "default_privileges")
+
+    @_builtins.property
+    @pulumi.getter(name="defaultPrivilegesOwner")
+    def default_privileges_owner(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        With defaultPrivileges: the role whose future objects get the privileges (ALTER DEFAULT PRIVILEGES FOR ROLE), such as the app's own role when its migrations create the tables. The connection's user must be a member of it. Unset: the connection's user.
+        """
+        return pulumi.get(self, "default_privileges_owner")
+
+    @_builtins.property
+    @pulumi.getter
+    def revoke(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        Take the listed privileges away from role instead of giving them, such as CONNECT on the database or CREATE on schema public from PUBLIC (the first hardening step). Create and update run REVOKE, a refresh finds them held again as drift, and delete leaves them revoked (it gives nothing back). Not for objectType `role`, withGrantOption or defaultPrivileges.
+        """
+        return pulumi.get(self, "revoke")

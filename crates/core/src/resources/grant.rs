@@ -21,11 +21,13 @@ use crate::resources::sql_resource::SqlOperation;
 use crate::rules;
 use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
 use crate::sql::catalog_snapshot;
+use crate::sql::function_acl;
 use crate::sql::grant::{
-    privilege_update_sql, role_update_sql, write_acl, AclWrite, HeldCheck, ObjectType,
+    privilege_update_sql, role_update_sql, write_acl, AclWrite, HeldCheck, ObjectType, PUBLIC,
 };
 use crate::sql::id::GrantId;
 use crate::sql::introspect;
+use crate::sql::signature::Signature;
 use crate::sql::ConnInfo;
 use crate::sql::SqlError;
 use async_trait::async_trait;
@@ -47,10 +49,10 @@ pub static SPEC: ResourceSpec = ResourceSpec {
           revokes before it grants.",
     properties: &[
         CONNECTION_PROPERTY,
-        Property::input("role", Type::String, "The role that receives the privileges, such as a Principal's name.")
+        Property::input("role", Type::String, "The role that receives the privileges, such as a Principal's name, or `PUBLIC` (in capitals) for every role (PUBLIC takes no withGrantOption and no role memberships).")
             .required()
             .replace()
-            .rule(rules::role_name),
+            .rule(rules::grantee),
         Property::input("database", Type::String, "The database the privileges are in (for objectType `database`, the database they are on).")
             .required()
             .replace()
@@ -62,15 +64,20 @@ pub static SPEC: ResourceSpec = ResourceSpec {
         Property::input("schema", Type::String, "The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.")
             .replace()
             .rule(rules::pg_identifier),
-        Property::input("objects", Type::Array(&Type::String), "The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.")
-            .rule(rules::pg_identifiers),
+        Property::input("objects", Type::Array(&Type::String), "The tables, sequences or functions in schema; empty means all of them that exist now. A function by name alone is every overload of that name; with its argument types, such as `myfunc(integer, text)`, it is that overload only. For objectType `role`, the roles granted.")
+            .rule(rules::pg_object_names),
         Property::input("privileges", Type::Array(&Type::String), "The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.")
             .required()
             .normalised(),
         Property::input("withGrantOption", Type::Boolean, "Whether the role may grant the privileges on to others (for objectType `role`: WITH ADMIN OPTION).")
             .default(Default::Bool(false)),
-        Property::input("defaultPrivileges", Type::Boolean, "Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user; objects must be empty.")
+        Property::input("defaultPrivileges", Type::Boolean, "Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user (or by defaultPrivilegesOwner); objects must be empty.")
             .default(Default::Bool(false))
+            .replace(),
+        Property::input("defaultPrivilegesOwner", Type::String, "With defaultPrivileges: the role whose future objects get the privileges (ALTER DEFAULT PRIVILEGES FOR ROLE), such as the app's own role when its migrations create the tables. The connection's user must be a member of it. Unset: the connection's user.")
+            .replace()
+            .rule(rules::role_name),
+        Property::input("revoke", Type::Boolean, "Take the listed privileges away from role instead of giving them, such as CONNECT on the database or CREATE on schema public from PUBLIC (the first hardening step). Create and update run REVOKE, a refresh finds them held again as drift, and delete leaves them revoked (it gives nothing back). Not for objectType `role`, withGrantOption or defaultPrivileges.")
             .replace(),
     ],
     replacement: Replacement::AlwaysDeleteFirst,
@@ -113,8 +120,9 @@ impl Resource for Grant {
         waiting_for(news, &SQL_INPUTS)?;
         let new = GrantTarget::from_inputs(news).ok_or("role, database and objectType")?;
         let planned = match olds.and_then(|olds| Some((olds, GrantTarget::from_inputs(olds)?))) {
-            None => new.grant_sql(&privileges(news)).map(|sql| vec![sql]),
+            None => new.apply_sql(&privileges(news)).map(|sql| vec![sql]),
             Some((_, old)) if new.object_type == ObjectType::Role => role_update_sql(&old, &new),
+            Some(_) if new.revoke => new.revoke_sql(&privileges(news)).map(|sql| vec![sql]),
             // `ALL` expands to what the newest server version has; the update itself asks
             // the server.
             Some((olds, old)) => {
@@ -130,22 +138,18 @@ impl Resource for Grant {
         let target = &id.target;
         let wanted_privileges = privileges(inputs);
         let sql = target
-            .grant_sql(&wanted_privileges)
+            .apply_sql(&wanted_privileges)
             .map_err(|e| op.fail(e))?;
         let session = op.session(&target.session_info(&id.conn)).await?;
         let check = HeldCheck {
             target,
             privileges: &wanted_privileges,
         };
-        let written = write_acl(
-            &session,
-            &target.acl_locks(),
-            Some(&check),
-            &sql,
-            op.timeout(),
-        )
-        .await
-        .map_err(|e| op.fail(e))?;
+        // A revoking Grant takes nothing over: REVOKE of what is not held changes nothing.
+        let check = (!target.revoke).then_some(&check);
+        let written = write_acl(&session, &target.acl_locks(), check, &sql, op.timeout())
+            .await
+            .map_err(|e| op.fail(e))?;
         if let AclWrite::AlreadyHeld(held) = written {
             return Err(op.fail(already_granted(target, &held, &id.to_string())));
         }
@@ -184,7 +188,7 @@ impl Resource for Grant {
             Err(e) if e.code() == Some(DATABASE_GONE) => return Ok(None),
             other => other.map_err(fail)?,
         };
-        if !server.role_exists(&target.role) {
+        if !target.is_public() && !server.role_exists(&target.role) {
             return Ok(None);
         }
         let mut inputs = target_inputs(&target, &conn);
@@ -208,10 +212,46 @@ impl Resource for Grant {
             let acls = acls
                 .expect("the ACL scan runs for every Grant on objects")
                 .map_err(fail)?;
-            let held = acls.privileges_held(&target.role, target.on(), target.with_grant_option);
+            let held = if target.object_type == ObjectType::Function
+                && !target.default_privileges
+                && target.objects.iter().any(|o| o.contains('('))
+            {
+                // Overloads by signature: the schema scan knows functions by name only.
+                let session = op.session(&info).await?;
+                let schema = target.schema.as_deref().unwrap_or_default();
+                let held = function_acl::privileges_held(
+                    &session,
+                    &target.role,
+                    schema,
+                    &target.objects,
+                    target.with_grant_option,
+                )
+                .await
+                .map_err(fail)?;
+                Some(held)
+            } else {
+                acls.privileges_held(&target.role, target.on(), target.with_grant_option)
+            };
             let reported: Vec<String> = match held {
                 // Nothing to read privileges on (no table in the schema yet): as claimed.
                 None => claimed.clone(),
+                // A revoking Grant holds what is still revoked.
+                Some(held) if target.revoke => {
+                    let wanted: BTreeSet<String> = if claims_all {
+                        all.iter().map(|p| p.to_string()).collect()
+                    } else {
+                        claimed.iter().cloned().collect()
+                    };
+                    let revoked: BTreeSet<String> = wanted.difference(&held).cloned().collect();
+                    if revoked.is_empty() && claimed.is_empty() {
+                        return Ok(None);
+                    }
+                    if claims_all && revoked.len() == all.len() {
+                        vec!["ALL".to_owned()]
+                    } else {
+                        revoked.into_iter().collect()
+                    }
+                }
                 Some(held) => {
                     let wanted: BTreeSet<String> = if claims_all {
                         all.iter().map(|p| p.to_string()).collect()
@@ -272,13 +312,18 @@ impl Resource for Grant {
         };
         let statements = if new.object_type == ObjectType::Role {
             role_update_sql(&old, &new)
+        } else if new.revoke {
+            // Revoking again is harmless; what left the list stays revoked, as at delete.
+            new.revoke_sql(&privileges(news)).map(|sql| vec![sql])
         } else {
             privilege_update_sql(&old, &privileges(olds), &new, &privileges(news), version)
         }
         .map_err(|e| op.fail(e))?;
         if !statements.is_empty() {
             // What this update adds must not be held already (as at create).
-            let added = added(&old, olds, &new, news, version);
+            let added = (!new.revoke)
+                .then(|| added(&old, olds, &new, news, version))
+                .flatten();
             let check = added
                 .as_ref()
                 .map(|(target, privileges)| HeldCheck { target, privileges });
@@ -308,7 +353,9 @@ impl Resource for Grant {
         if held.is_empty() && target.object_type != ObjectType::Role {
             return Ok(()); // it holds nothing now (a refresh found it all revoked): nothing to take back
         }
-        let sql = target.revoke_sql(&held).map_err(|e| op.fail(e))?;
+        let Some(sql) = target.undo_sql(&held).map_err(|e| op.fail(e))? else {
+            return Ok(()); // a revoking Grant leaves the privileges revoked
+        };
         let session = match op.try_session(&target.session_info(&conn)).await {
             Err(e) if e.code() == Some(DATABASE_GONE) => return Ok(()),
             other => other.map_err(fail)?,
@@ -426,7 +473,7 @@ fn describe_on(target: &GrantTarget) -> String {
 }
 
 /// The inputs the statements are made of (the connection only says where they run).
-const SQL_INPUTS: [&str; 7] = [
+const SQL_INPUTS: [&str; 9] = [
     "role",
     "database",
     "objectType",
@@ -434,6 +481,8 @@ const SQL_INPUTS: [&str; 7] = [
     "objects",
     "privileges",
     "withGrantOption",
+    "defaultPrivilegesOwner",
+    "revoke",
 ];
 
 /// SQLSTATE invalid_catalog_name: signing in to a database that does not exist.
@@ -599,11 +648,69 @@ fn check_targets(news: &Props, object_type: &str, failures: &mut Vec<CheckFailur
         ),
         _ => {}
     }
+    let is_true = |name: &str| news.get(name) == Some(&Value::Bool(true));
+    if news.get("defaultPrivilegesOwner").is_some()
+        && !news.is_unknown("defaultPrivileges")
+        && !is_true("defaultPrivileges")
+    {
+        refuse("defaultPrivilegesOwner", "defaultPrivilegesOwner says whose future objects default privileges are for; set defaultPrivileges to true or remove defaultPrivilegesOwner".into());
+    }
+    if is_true("revoke") {
+        if object_type == "role" {
+            refuse("revoke", "revoke takes privileges away from role; for a role membership, delete the Grant that gave it".into());
+        }
+        if is_true("withGrantOption") {
+            refuse("revoke", "a revoking Grant takes the privileges away with their grant option; set withGrantOption to false".into());
+        }
+        if is_true("defaultPrivileges") {
+            refuse(
+                "revoke",
+                "revoking default privileges is not supported yet; set defaultPrivileges to false"
+                    .into(),
+            );
+        }
+    }
+    if news.str("role") == Some(PUBLIC) {
+        if object_type == "role" {
+            refuse(
+                "role",
+                "PUBLIC cannot be made a member of roles: every role already has what PUBLIC holds"
+                    .into(),
+            );
+        }
+        if is_true("withGrantOption") {
+            refuse("withGrantOption", "PostgreSQL gives the grant option to roles only, not to PUBLIC; set withGrantOption to false".into());
+        }
+    }
+    check_object_names(news, object_type, &mut refuse);
     if news.get("defaultPrivileges") == Some(&Value::Bool(true)) {
         if !matches!(object_type, "table" | "sequence" | "function") {
             refuse("defaultPrivileges", format!("default privileges exist for tables, sequences and functions, not for a {object_type}; set defaultPrivileges to false"));
         } else if objects.is_some_and(|n| n > 0) {
             refuse("defaultPrivileges", "default privileges apply to objects created later, so objects must be empty; use another Grant for the existing objects".into());
+        }
+    }
+}
+
+/// Functions may carry their argument types (parsed strictly); every other object is a name of
+/// 1-63 bytes.
+fn check_object_names(news: &Props, object_type: &str, refuse: &mut impl FnMut(&str, String)) {
+    if news.is_unknown("objects") {
+        return;
+    }
+    let names = news
+        .get("objects")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str);
+    for name in names {
+        if object_type == "function" {
+            if let Err(why) = Signature::parse(name) {
+                refuse("objects", why);
+            }
+        } else if let Err(why) = rules::pg_identifier(&Value::String(name.to_owned())) {
+            refuse("objects", why);
         }
     }
 }
@@ -633,6 +740,8 @@ impl GrantTarget {
             objects: list("objects"),
             with_grant_option: inputs.get("withGrantOption") == Some(&Value::Bool(true)),
             default_privileges: inputs.get("defaultPrivileges") == Some(&Value::Bool(true)),
+            default_privileges_owner: text("defaultPrivilegesOwner"),
+            revoke: inputs.get("revoke") == Some(&Value::Bool(true)),
         })
     }
 }
@@ -649,6 +758,12 @@ fn target_inputs(target: &GrantTarget, conn: &ConnInfo) -> Props {
     }));
     if let Some(schema) = &target.schema {
         inputs.set("schema", Value::String(schema.clone()));
+    }
+    if let Some(owner) = &target.default_privileges_owner {
+        inputs.set("defaultPrivilegesOwner", Value::String(owner.clone()));
+    }
+    if target.revoke {
+        inputs.set("revoke", Value::Bool(true));
     }
     if !target.objects.is_empty() {
         inputs.set(
@@ -976,6 +1091,138 @@ mod tests {
         let pg17 =
             privilege_update_sql(&old, &["ALL".into()], &old, &["SELECT".into()], 170000).unwrap();
         assert!(pg17[0].contains("MAINTAIN"), "{pg17:?}");
+    }
+
+    #[test]
+    fn public_is_the_keyword_only_when_written_public_and_a_role_named_public_never_reaches_sql() {
+        let database =
+            json!({"objectType": "database", "privileges": ["CONNECT"], "role": "PUBLIC"});
+        assert_eq!(
+            sql(app(database.clone())),
+            r#"GRANT CONNECT ON DATABASE "myappdb" TO PUBLIC"#
+        );
+        for spelling in ["public", "Public"] {
+            let why = refused(
+                &Grant,
+                &app(with(&database, json!({"role": spelling}))),
+                "role",
+            );
+            assert!(why.contains("write PUBLIC in capitals"), "{why}");
+        }
+        refused(
+            &Grant,
+            &app(with(&database, json!({"withGrantOption": true}))),
+            "withGrantOption",
+        );
+        let membership = json!({"role": "PUBLIC", "objectType": "role", "objects": ["readers"], "privileges": []});
+        refused(&Grant, &app(membership), "role");
+        // A state or an ID can carry anything: PostgreSQL reads even "public" as PUBLIC.
+        let tampered = GrantTarget {
+            role: "public".into(),
+            ..GrantTarget::from_inputs(&accepted(&Grant, &app(database))).unwrap()
+        };
+        for built in [
+            tampered.grant_sql(&["CONNECT".into()]),
+            tampered.revoke_sql(&["CONNECT".into()]),
+        ] {
+            assert_eq!(built, Err(crate::sql::quote::QuoteError::PublicAsRoleName));
+        }
+    }
+
+    #[test]
+    fn a_revoking_grant_revokes_on_create_and_gives_nothing_back_on_delete() {
+        let hardening = app(
+            json!({"role": "PUBLIC", "objectType": "schema", "schema": "public", "privileges": ["create"], "revoke": true}),
+        );
+        let inputs = accepted(&Grant, &hardening);
+        assert_eq!(
+            Grant.planned_sql(None, &inputs).unwrap(),
+            [r#"REVOKE CREATE ON SCHEMA "public" FROM PUBLIC"#]
+        );
+        let target = GrantTarget::from_inputs(&inputs).unwrap();
+        assert_eq!(target.undo_sql(&["CREATE".into()]), Ok(None));
+        refused(
+            &Grant,
+            &with(&hardening, json!({"withGrantOption": true})),
+            "revoke",
+        );
+        let defaults =
+            json!({"objectType": "table", "privileges": ["SELECT"], "defaultPrivileges": true});
+        refused(&Grant, &with(&hardening, defaults), "revoke");
+        let membership = json!({"role": "app", "objectType": "role", "schema": null, "objects": ["readers"], "privileges": []});
+        refused(&Grant, &with(&hardening, membership), "revoke");
+        assert_eq!(
+            diff(
+                &Grant,
+                &hardening,
+                &with(&hardening, json!({"revoke": false}))
+            )
+            .replaced_properties(),
+            ["revoke"]
+        );
+    }
+
+    #[test]
+    fn default_privileges_for_another_owner_say_for_role() {
+        let grant = app(
+            json!({"objectType": "table", "schema": "public", "privileges": ["SELECT"], "defaultPrivileges": true, "defaultPrivilegesOwner": "app-migrations"}),
+        );
+        assert_eq!(
+            sql(grant.clone()),
+            r#"ALTER DEFAULT PRIVILEGES FOR ROLE "app-migrations" IN SCHEMA "public" GRANT SELECT ON TABLES TO "app-myapp-prod""#
+        );
+        let why = refused(
+            &Grant,
+            &with(&grant, json!({"defaultPrivileges": false})),
+            "defaultPrivilegesOwner",
+        );
+        assert!(why.contains("defaultPrivileges to true"), "{why}");
+        refused(
+            &Grant,
+            &with(&grant, json!({"defaultPrivileges": null})),
+            "defaultPrivilegesOwner",
+        );
+        refused(
+            &Grant,
+            &with(&grant, json!({"defaultPrivilegesOwner": "pg_monitor"})),
+            "defaultPrivilegesOwner",
+        );
+        assert_eq!(
+            diff(
+                &Grant,
+                &grant,
+                &with(&grant, json!({"defaultPrivilegesOwner": "other"}))
+            )
+            .replaced_properties(),
+            ["defaultPrivilegesOwner"]
+        );
+        let id = wanted(&accepted(&Grant, &grant)).unwrap().to_string();
+        assert!(
+            id.ends_with("&defaults=true&defaultsFor=app-migrations"),
+            "{id}"
+        );
+    }
+
+    #[test]
+    fn a_function_with_argument_types_is_that_overload_and_a_bad_signature_names_objects() {
+        let grant = app(
+            json!({"objectType": "function", "schema": "api", "objects": ["myfunc(integer, text)", "other"], "privileges": ["EXECUTE"]}),
+        );
+        assert_eq!(
+            sql(grant.clone()),
+            r#"GRANT EXECUTE ON FUNCTION "api"."myfunc"(integer, "text"), "api"."other" TO "app-myapp-prod""#
+        );
+        let why = refused(
+            &Grant,
+            &with(&grant, json!({"objects": ["myfunc(a integer)"]})),
+            "objects",
+        );
+        assert!(why.contains("myfunc(integer, text)"), "{why}");
+        let long = format!("f({})", vec!["integer"; 20].join(", "));
+        accepted(&Grant, &with(&grant, json!({"objects": [long]})));
+        // Only a function's name may run past 63 bytes with its argument types.
+        let table = json!({"objectType": "table", "objects": [format!("t({})", "x".repeat(70))], "privileges": ["SELECT"]});
+        refused(&Grant, &with(&grant, table), "objects");
     }
 
     #[test]

@@ -92,6 +92,7 @@ impl AclSnapshot {
             On::Defaults {
                 object_type,
                 schema,
+                ..
             } => {
                 // Default privileges are one entry or none: none holds nothing.
                 let kind = default_acl_kind(object_type);
@@ -145,8 +146,9 @@ pub enum Scope {
     Relations(String),
     /// The functions of one schema.
     Functions(String),
-    /// The default privileges the session's user set, in every schema.
-    Defaults,
+    /// The default privileges for one owner's future objects (None: the session's user), in
+    /// every schema.
+    Defaults(Option<String>),
 }
 
 impl Scope {
@@ -155,7 +157,7 @@ impl Scope {
         match on {
             On::Database => Self::Database,
             On::Schema(_) => Self::Schemas,
-            On::Defaults { .. } => Self::Defaults,
+            On::Defaults { owner, .. } => Self::Defaults(owner.map(str::to_owned)),
             On::Objects {
                 object_type: ObjectType::Function,
                 schema,
@@ -172,9 +174,12 @@ impl Scope {
         // What each grantee of the roles asked about holds on one object's ACL.
         let held = |acl: &str| {
             format!(
-                "LEFT JOIN LATERAL (SELECT r.rolname::text, a.privilege_type, a.is_grantable \
-                   FROM aclexplode({acl}) a JOIN pg_catalog.pg_roles r ON r.oid = a.grantee \
-                   WHERE r.rolname = ANY($1)) x ON true"
+                // PUBLIC is grantee 0 (no role row), reported as PUBLIC; a role that is really
+                // named PUBLIC is never a Grant's role, so it is left out.
+                "LEFT JOIN LATERAL (SELECT coalesce(r.rolname::text, 'PUBLIC'), a.privilege_type, a.is_grantable \
+                   FROM aclexplode({acl}) a LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee \
+                   WHERE CASE WHEN a.grantee = 0 THEN 'PUBLIC' = ANY($1) \
+                              ELSE r.rolname = ANY($1) AND r.rolname <> 'PUBLIC' END) x ON true"
             )
         };
         match self {
@@ -200,11 +205,11 @@ impl Scope {
                  WHERE p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $2)",
                 held("coalesce(p.proacl, acldefault('f', p.proowner))")
             ),
-            Self::Defaults => format!(
+            Self::Defaults(_) => format!(
                 "SELECT n.nspname::text || '.' || d.defaclobjtype::text, n.nspname::text, d.defaclobjtype::text, x.* \
                  FROM pg_catalog.pg_default_acl d \
                  JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace {} \
-                 WHERE d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)",
+                 WHERE d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = coalesce($2, current_user::text))",
                 held("d.defaclacl")
             ),
         }
@@ -224,6 +229,11 @@ impl Scope {
                 Self::Relations(schema) | Self::Functions(schema) => {
                     session
                         .query_typed(&query, &[(&whole, Type::TEXT_ARRAY), (schema, Type::TEXT)])
+                        .await
+                }
+                Self::Defaults(owner) => {
+                    session
+                        .query_typed(&query, &[(&whole, Type::TEXT_ARRAY), (owner, Type::TEXT)])
                         .await
                 }
                 _ => {
@@ -255,7 +265,6 @@ impl Scope {
                     kind: row.get(2),
                     held: HashMap::new(),
                 });
-            // PUBLIC (grantee 0) has no role row: a Grant's role is never PUBLIC.
             let (Some(grantee), Some(privilege)) = (
                 row.get::<_, Option<String>>(3),
                 row.get::<_, Option<String>>(4),
@@ -275,14 +284,15 @@ impl Scope {
 /// What the (role, relation) pairs of `$1` and `$2` hold, the relations found by OID from their
 /// quoted qualified names (an index lookup each, however big the schema): rows shaped like
 /// [`Scope::query`]'s, one with NULLs where the role holds nothing, none for a relation that
-/// does not exist. The role's OID is found once per pair, not once per ACL entry.
+/// does not exist. The role's OID is found once per pair, not once per ACL entry; `PUBLIC` is
+/// grantee 0 (a role really named so is never a Grant's role).
 const NAMED_RELATIONS: &str = "SELECT c.relname::text, c.relname::text, c.relkind::text, ask.role, x.* \
      FROM unnest($1::text[], $2::text[]) AS ask(role, object) \
      JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(ask.object) \
-     LEFT JOIN pg_catalog.pg_roles r ON r.rolname = ask.role \
+     LEFT JOIN pg_catalog.pg_roles r ON r.rolname = ask.role AND ask.role <> 'PUBLIC' \
      LEFT JOIN LATERAL (SELECT a.privilege_type, a.is_grantable \
        FROM aclexplode(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner))) a \
-       WHERE a.grantee = r.oid) x ON true \
+       WHERE a.grantee = CASE WHEN ask.role = 'PUBLIC' THEN 0::oid ELSE r.oid END) x ON true \
      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')";
 
 /// What the Reads of one ACL wave ask for: a role and, for named tables or sequences, one of
@@ -568,6 +578,7 @@ mod tests {
         let defaults = |object_type| On::Defaults {
             object_type,
             schema: "public",
+            owner: None,
         };
         assert_eq!(
             snapshot.privileges_held("app", defaults(ObjectType::Table), false),

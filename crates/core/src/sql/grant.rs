@@ -6,6 +6,7 @@ use crate::sql::introspect::{self, On};
 use crate::sql::pool::Session;
 use crate::sql::quote::{ident, literal, qualified, QuoteError};
 use crate::sql::session::{ConnInfo, SqlError};
+use crate::sql::signature::{function_name, Signature};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -109,22 +110,68 @@ impl std::fmt::Display for ObjectType {
     }
 }
 
+/// The grantee that stands for every role, present and future: PostgreSQL's PUBLIC. A Grant's
+/// `role` is exactly this text to mean it; no role of that name can be a Grant's role.
+pub const PUBLIC: &str = "PUBLIC";
+
 /// What a Grant is on and for whom: everything its statements are made of but the privileges.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantTarget {
+    /// The grantee: a role's name, or [`PUBLIC`].
     pub role: String,
     pub database: String,
     pub object_type: ObjectType,
     pub schema: Option<String>,
+    /// Tables, sequences or functions by name (a function may carry its argument types, as
+    /// [`Signature`] reads them), or the roles granted for `Role`.
     pub objects: Vec<String>,
     pub with_grant_option: bool,
     pub default_privileges: bool,
+    /// Whose future objects default privileges are for (FOR ROLE); None: the session's user.
+    pub default_privileges_owner: Option<String>,
+    /// The Grant takes its privileges away instead of giving them (see [`Self::apply_sql`]).
+    pub revoke: bool,
 }
 
 impl GrantTarget {
+    pub fn is_public(&self) -> bool {
+        self.role == PUBLIC
+    }
+
+    /// The grantee as SQL: the keyword PUBLIC for [`PUBLIC`], else the quoted role. A role
+    /// named `public` is refused: PostgreSQL would read even `"public"` as PUBLIC.
+    fn grantee(&self) -> Result<String, QuoteError> {
+        if self.is_public() {
+            return Ok(PUBLIC.to_owned());
+        }
+        if self.role == "public" {
+            return Err(QuoteError::PublicAsRoleName);
+        }
+        ident(&self.role)
+    }
+
+    /// What a create runs: the GRANT, or for a revoking Grant the REVOKE.
+    pub fn apply_sql(&self, privileges: &[String]) -> Result<String, QuoteError> {
+        if self.revoke {
+            self.revoke_sql(privileges)
+        } else {
+            self.grant_sql(privileges)
+        }
+    }
+
+    /// What a delete runs: the REVOKE; nothing for a revoking Grant, which leaves the
+    /// privileges revoked (it never knew whether they were held before it).
+    pub fn undo_sql(&self, privileges: &[String]) -> Result<Option<String>, QuoteError> {
+        if self.revoke {
+            Ok(None)
+        } else {
+            self.revoke_sql(privileges).map(Some)
+        }
+    }
+
     /// The statement that grants `privileges` (for `Role`, the memberships in objects).
     pub fn grant_sql(&self, privileges: &[String]) -> Result<String, QuoteError> {
-        let role = ident(&self.role)?;
+        let role = self.grantee()?;
         if self.object_type == ObjectType::Role {
             let option = if self.with_grant_option {
                 " WITH ADMIN OPTION"
@@ -167,7 +214,7 @@ impl GrantTarget {
     }
 
     fn revoke(&self, privileges: &[String], option_for: &str) -> Result<String, QuoteError> {
-        let role = ident(&self.role)?;
+        let role = self.grantee()?;
         if self.object_type == ObjectType::Role {
             return Ok(format!(
                 "REVOKE {option_for}{} FROM {role}",
@@ -210,6 +257,7 @@ impl GrantTarget {
             object_type if self.default_privileges => On::Defaults {
                 object_type,
                 schema,
+                owner: self.default_privileges_owner.as_deref(),
             },
             object_type => On::Objects {
                 object_type,
@@ -233,8 +281,12 @@ impl GrantTarget {
     }
 
     fn alter_default(&self) -> Result<String, QuoteError> {
+        let for_role = match &self.default_privileges_owner {
+            Some(owner) => format!(" FOR ROLE {}", ident(owner)?),
+            None => String::new(),
+        };
         Ok(format!(
-            "ALTER DEFAULT PRIVILEGES IN SCHEMA {}",
+            "ALTER DEFAULT PRIVILEGES{for_role} IN SCHEMA {}",
             self.schema()?
         ))
     }
@@ -253,7 +305,7 @@ impl GrantTarget {
                 let names = self
                     .objects
                     .iter()
-                    .map(|o| qualified(schema, o))
+                    .map(|o| object_sql(kind, schema, o))
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(format!(
                     "{} {}",
@@ -263,6 +315,24 @@ impl GrantTarget {
             }
         }
     }
+}
+
+/// One named object, schema-qualified and quoted; a function with its argument types when the
+/// name carries them (a signature that does not parse never reaches SQL).
+pub fn object_sql(
+    object_type: ObjectType,
+    schema: &str,
+    object: &str,
+) -> Result<String, QuoteError> {
+    if object_type == ObjectType::Function {
+        if let Ok(Some(signature)) = Signature::parse(object) {
+            return signature.sql(schema);
+        }
+        if object.contains('(') {
+            return Err(QuoteError::NotASignature(object.to_owned()));
+        }
+    }
+    qualified(schema, object)
 }
 
 /// The privilege list of a GRANT or REVOKE, each checked against the object type's table here,
@@ -417,6 +487,8 @@ impl GrantTarget {
                 .chain(&self.objects)
                 .map(|role| AclLock::exclusive(&["memberships", role]))
                 .collect(),
+            // One key for every owner's default ACL of the schema and kind: the session's user
+            // (no owner named) may be the owner another Grant names, and both update one row.
             kind if self.default_privileges => {
                 vec![AclLock::exclusive(&["default acl", schema, kind.as_str()])]
             }
@@ -435,7 +507,16 @@ impl GrantTarget {
                     .chain(
                         self.objects
                             .iter()
-                            .map(|object| AclLock::exclusive(&[catalog, schema, object])),
+                            // A function by name: every overload shares its lock, so two
+                            // spellings of one signature (int4, integer) never pass each other.
+                            .map(|object| {
+                                let name = if kind == ObjectType::Function {
+                                    function_name(object)
+                                } else {
+                                    object
+                                };
+                                AclLock::exclusive(&[catalog, schema, name])
+                            }),
                     )
                     .collect()
             }
@@ -607,6 +688,8 @@ mod tests {
             objects: vec![],
             with_grant_option: false,
             default_privileges: false,
+            default_privileges_owner: None,
+            revoke: false,
         };
         let injected =
             vec!["SELECT ON ALL TABLES IN SCHEMA public TO app; DROP TABLE t; --".to_owned()];
@@ -649,6 +732,8 @@ mod tests {
             objects: objects.iter().map(|o| o.to_string()).collect(),
             with_grant_option: false,
             default_privileges: false,
+            default_privileges_owner: None,
+            revoke: false,
         };
         let all = target(&[]).acl_locks();
         let orders = target(&["orders"]).acl_locks();

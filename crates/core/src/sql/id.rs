@@ -1,7 +1,7 @@
 //! Self-describing IDs of the SQL resources, so an import works from the ID alone:
 //!
 //! `postgresql://ADMIN@HOST:PORT/DATABASE?principal=NAME` ([`PrincipalId`])
-//! `postgresql://ADMIN@HOST:PORT/DATABASE?grant=ROLE&in=DB&on=TYPE&schema=S&objects=A,B&grantOption=true&defaults=true` ([`GrantId`])
+//! `postgresql://ADMIN@HOST:PORT/DATABASE?grant=ROLE&in=DB&on=TYPE&schema=S&objects=A,B&grantOption=true&defaults=true&defaultsFor=OWNER&revoke=true` ([`GrantId`])
 //!
 //! Every part is percent-encoded (all but `A-Z a-z 0-9 - . _ ~`), so names with `@`, `:`, `/`,
 //! `,`, `&`, spaces, quotes or unicode round-trip. `sslmode=` appears when it is not verify-full:
@@ -90,6 +90,8 @@ impl SqlResourceId for GrantId {
             objects: split_list(url.get("objects").unwrap_or_default())?,
             with_grant_option: url.get("grantOption") == Some("true"),
             default_privileges: url.get("defaults") == Some("true"),
+            default_privileges_owner: url.get("defaultsFor").map(str::to_owned),
+            revoke: url.get("revoke") == Some("true"),
         };
         Ok(Self {
             conn: url.conn,
@@ -120,6 +122,12 @@ impl fmt::Display for GrantId {
         }
         if target.default_privileges {
             url = url.with("defaults", "true");
+        }
+        if let Some(owner) = &target.default_privileges_owner {
+            url = url.with("defaultsFor", owner.clone());
+        }
+        if target.revoke {
+            url = url.with("revoke", "true");
         }
         url.fmt(f)
     }
@@ -332,6 +340,8 @@ mod tests {
             objects: vec![],
             with_grant_option: false,
             default_privileges: false,
+            default_privileges_owner: None,
+            revoke: false,
         }
     }
 
@@ -422,6 +432,8 @@ mod tests {
                     objects: others[..i].to_vec(),
                     with_grant_option: i % 2 == 1,
                     default_privileges: i % 3 == 1,
+                    default_privileges_owner: (i % 3 == 1).then(|| name.to_string()),
+                    revoke: i % 4 == 3,
                     ..grant(name)
                 },
             };

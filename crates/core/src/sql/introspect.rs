@@ -4,7 +4,7 @@
 //! inside another statement, whose values are literals from [`crate::sql::quote`]. What a
 //! refresh of many Grants reads is in [`crate::sql::catalog_snapshot`].
 
-use crate::sql::grant::ObjectType;
+use crate::sql::grant::{object_sql, ObjectType, PUBLIC};
 use crate::sql::pool::Session;
 use crate::sql::quote::{ident, literal, qualified, QuoteError};
 use crate::sql::session::SqlError;
@@ -140,10 +140,12 @@ pub enum On<'a> {
         schema: &'a str,
         names: &'a [String],
     },
-    /// Default privileges the session's user set in a schema for future objects.
+    /// Default privileges set in a schema for the future objects of `owner` (None: the
+    /// session's user).
     Defaults {
         object_type: ObjectType,
         schema: &'a str,
+        owner: Option<&'a str>,
     },
 }
 
@@ -176,10 +178,15 @@ pub fn default_acl_kind(object_type: ObjectType) -> &'static str {
 /// joins by name: this runs in every Grant's write.
 pub fn privilege_rows_sql(role: &str, on: On<'_>) -> Result<String, QuoteError> {
     let columns = "a.privilege_type AS privilege, a.is_grantable AS grantable";
-    let grantee = format!(
-        "a.grantee = pg_catalog.to_regrole({})",
-        literal(&ident(role)?)?
-    );
+    // PUBLIC is grantee 0 in an ACL (it has no role row).
+    let grantee = if role == PUBLIC {
+        "a.grantee = 0".to_owned()
+    } else {
+        format!(
+            "a.grantee = pg_catalog.to_regrole({})",
+            literal(&ident(role)?)?
+        )
+    };
     let namespace = |schema: &str| -> Result<String, QuoteError> {
         Ok(format!(
             "pg_catalog.to_regnamespace({})",
@@ -208,7 +215,7 @@ pub fn privilege_rows_sql(role: &str, on: On<'_>) -> Result<String, QuoteError> 
              WHERE p.pronamespace = {} AND p.prokind IN ({}){} AND {grantee}",
             namespace(schema)?,
             literals(FUNCTION_KINDS)?,
-            name_filter("p.proname", names)?
+            function_filter(schema, names)?
         ),
         On::Objects {
             object_type,
@@ -234,14 +241,19 @@ pub fn privilege_rows_sql(role: &str, on: On<'_>) -> Result<String, QuoteError> 
         On::Defaults {
             object_type,
             schema,
+            owner,
         } => format!(
             "SELECT n.nspname::text AS object, {columns} \
              FROM pg_catalog.pg_default_acl d \
              JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a \
              WHERE d.defaclnamespace = {} AND d.defaclobjtype = {} \
-               AND d.defaclrole = pg_catalog.to_regrole(pg_catalog.quote_ident(current_user)) AND {grantee}",
+               AND d.defaclrole = pg_catalog.to_regrole({}) AND {grantee}",
             namespace(schema)?,
-            literal(default_acl_kind(object_type))?
+            literal(default_acl_kind(object_type))?,
+            match owner {
+                Some(owner) => literal(&ident(owner)?)?,
+                None => "pg_catalog.quote_ident(current_user)".to_owned(),
+            }
         ),
     })
 }
@@ -265,12 +277,29 @@ pub fn membership_rows_sql(role: &str, roles: &[String]) -> Result<String, Quote
     ))
 }
 
-/// ` AND column IN (...)` for the names given; nothing for none (all of them).
-fn name_filter(column: &str, names: &[String]) -> Result<String, QuoteError> {
+/// ` AND ...` keeping the functions named: every overload of a plain name, the one overload
+/// of a signature (found by `to_regprocedure`); nothing for none (all of them).
+fn function_filter(schema: &str, names: &[String]) -> Result<String, QuoteError> {
     if names.is_empty() {
         return Ok(String::new());
     }
-    Ok(format!(" AND {column} IN ({})", literals(names)?))
+    let (signatures, plain): (Vec<&String>, Vec<&String>) =
+        names.iter().partition(|name| name.contains('('));
+    let mut any = Vec::new();
+    if !plain.is_empty() {
+        any.push(format!("p.proname IN ({})", literals(&plain)?));
+    }
+    if !signatures.is_empty() {
+        let oids = signatures
+            .iter()
+            .map(|s| {
+                let sql = object_sql(ObjectType::Function, schema, s)?;
+                Ok(format!("pg_catalog.to_regprocedure({})", literal(&sql)?))
+            })
+            .collect::<Result<Vec<_>, QuoteError>>()?;
+        any.push(format!("p.oid IN ({})", oids.join(", ")));
+    }
+    Ok(format!(" AND ({})", any.join(" OR ")))
 }
 
 fn literals(values: &[impl AsRef<str>]) -> Result<String, QuoteError> {

@@ -5,6 +5,7 @@
 //! Nothing here knows the resource layer: a caller says how to sign in with a [`SignIn`].
 
 pub mod catalog_snapshot;
+pub mod function_acl;
 pub mod grant;
 pub mod id;
 pub mod introspect;
@@ -12,6 +13,7 @@ pub mod pool;
 pub mod quote;
 pub mod session;
 pub mod sign_in;
+pub mod signature;
 
 pub use session::{ConnInfo, FixedPassword, PasswordSource, SqlError, SslMode};
 pub use sign_in::SignIn;

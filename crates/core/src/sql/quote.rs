@@ -26,6 +26,14 @@ pub enum QuoteError {
     IdentifierTooLong(String),
     #[error("the value contains a NUL character, which PostgreSQL cannot store")]
     Nul,
+    /// PostgreSQL reads the grantee `"public"`, quoted or not, as PUBLIC (every role): a role
+    /// of that name can never be meant, so it never reaches a GRANT or REVOKE.
+    #[error("the grantee \"public\" would mean PUBLIC (every role); write PUBLIC for every role")]
+    PublicAsRoleName,
+    /// A function's argument list that [`crate::sql::signature::Signature`] does not read
+    /// (Check refuses it first; a state or an ID can carry anything).
+    #[error("{0:?} is not a function signature such as myfunc(integer, text)")]
+    NotASignature(String),
     /// A privilege is an SQL keyword, so it cannot be quoted: only the ones PostgreSQL knows for
     /// the object type reach SQL, whatever Check, the state or an ID said.
     #[error("{privilege:?} is not a privilege on a {object_type}")]
@@ -174,7 +182,11 @@ mod tests {
                 Err(QuoteError::IdentifierTooLong(_)) => {
                     assert!(s.len() > MAX_IDENTIFIER_BYTES, "{s:?}")
                 }
-                Err(e @ QuoteError::NotAPrivilege { .. }) => panic!("ident never says {e}"),
+                Err(
+                    e @ (QuoteError::NotAPrivilege { .. }
+                    | QuoteError::PublicAsRoleName
+                    | QuoteError::NotASignature(_)),
+                ) => panic!("ident never says {e}"),
             }
         }
     }

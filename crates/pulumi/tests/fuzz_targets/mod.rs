@@ -62,6 +62,8 @@ pub fn fuzz_sql_builders(bytes: &[u8]) {
         objects: vec![object].into_iter().filter(|o| !o.is_empty()).collect(),
         with_grant_option: bytes.len().is_multiple_of(2),
         default_privileges: bytes.len().is_multiple_of(3),
+        default_privileges_owner: bytes.len().is_multiple_of(5).then(|| role.clone()),
+        revoke: bytes.len().is_multiple_of(7),
     };
     let privileges = vec![privilege];
     for sql in [
@@ -73,8 +75,16 @@ pub fn fuzz_sql_builders(bytes: &[u8]) {
     .flatten()
     {
         assert!(!sql.contains('\0'), "{sql}");
-        let role = quote::ident(&role).expect("a statement was built, so the role quoted");
-        assert!(sql.contains(&role), "the role must appear quoted: {sql}");
+        if target.is_public() {
+            assert!(sql.contains(" PUBLIC"), "PUBLIC is the keyword: {sql}");
+        } else {
+            let role = quote::ident(&role).expect("a statement was built, so the role quoted");
+            assert!(sql.contains(&role), "the role must appear quoted: {sql}");
+            assert_ne!(
+                role, "\"public\"",
+                "PostgreSQL reads \"public\" as PUBLIC: {sql}"
+            );
+        }
         // Anything after the quoted names is the builder's own text: no statement separator
         // can come from data.
         let unquoted = strip_quoted(&sql);
