@@ -275,7 +275,7 @@ impl<Id: ArmId> ArmBinding<Id> {
         } else {
             arm.clone()
         };
-        let _guard = before_write(azure, &arm, scope, Write::Create).await?;
+        let _guard = before_write(azure, &arm, scope.clone(), Write::Create).await?;
         let mark = ctx.create_mark.as_deref().filter(|_| self.is_taggable());
         if let Some(mark) = mark {
             if !body["tags"].is_object() {
