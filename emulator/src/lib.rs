@@ -4,11 +4,13 @@
 //! issuer for Kubernetes-style service-account tokens, and a fault-injection admin API, all behind
 //! one generated CA. Start it with [`Emulator::start`].
 
+pub mod actions_oidc;
 pub mod admin;
 pub mod arm;
 pub mod entra;
 pub mod faults;
 pub mod http;
+pub mod imds;
 pub mod msi_endpoint;
 pub mod oidc;
 pub mod pg;
@@ -132,6 +134,8 @@ pub(crate) struct Inner {
     pub tokens_issued: Mutex<std::collections::BTreeMap<String, u64>>,
     /// The PostgreSQL token gateways, one per server (see [`pg`]).
     pub(crate) pg: pg::Gateways,
+    pub(crate) imds_requests: imds::ImdsRequests,
+    pub(crate) actions: actions_oidc::ActionsJob,
 }
 
 /// One ARM request and its answer, as recorded for checking against the specs.
@@ -225,6 +229,8 @@ impl Emulator {
             token_lifetime_s: std::sync::atomic::AtomicU64::new(opts.token_lifetime.as_secs()),
             tokens_issued: Mutex::default(),
             pg: Default::default(),
+            imds_requests: Default::default(),
+            actions: Default::default(),
             opts,
         });
         let (tx, rx) = watch::channel(false);

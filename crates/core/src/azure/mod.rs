@@ -2,12 +2,15 @@
 //! (retries, long-running operations, ARM's errors), typed ARM resource IDs and the named write
 //! locks. Everything a resource shares about Azure lives here, once.
 
+pub mod actions_oidc;
 pub mod arm;
 pub mod arm_error;
+pub mod az_cli;
 pub mod cloud;
 pub mod credential;
 pub mod http;
 pub mod ids;
+pub mod imds;
 pub mod locks;
 pub mod token_cache;
 
@@ -60,7 +63,7 @@ impl Azure {
             tokens,
             arm,
             locks: Arc::new(Locks::default()),
-            subscription_id: config.subscription_id.clone(),
+            subscription_id: config.subscription_id.clone().or_else(subscription_from_az),
         })
     }
 
@@ -82,6 +85,20 @@ impl Azure {
     pub async fn caller(&self) -> Result<Caller, ArmError> {
         let token = self.tokens.get(&self.endpoints.arm_scope).await?;
         Caller::from_token(token.token.secret())
+    }
+}
+
+/// The Azure CLI's default subscription when the configuration names none (as azurerm does).
+fn subscription_from_az() -> Option<String> {
+    match az_cli::default_subscription() {
+        Ok(id) => {
+            tracing::debug!(subscription = %id, "subscription from `az account show`");
+            Some(id)
+        }
+        Err(why) => {
+            tracing::debug!(%why, "no subscription from the Azure CLI");
+            None
+        }
     }
 }
 
