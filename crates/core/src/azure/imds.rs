@@ -135,3 +135,28 @@ impl TokenCredential for ImdsCredential {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_vms_metadata_service_is_the_default_and_msi_endpoint_replaces_it() {
+        let http = reqwest::Client::new();
+        let vm = ImdsCredential::new(http.clone(), None, None).unwrap();
+        assert_eq!(vm.endpoint(), IMDS_TOKEN_ENDPOINT);
+        let other = ImdsCredential::new(
+            http.clone(),
+            Some("https://127.0.0.1:8443/metadata/identity/oauth2/token"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            other.endpoint(),
+            "https://127.0.0.1:8443/metadata/identity/oauth2/token"
+        );
+        assert!(ImdsCredential::new(http, Some("not a url"), None)
+            .unwrap_err()
+            .contains("msiEndpoint"));
+    }
+}
