@@ -212,7 +212,7 @@ pub async fn run(options: Options) -> Result<(), String> {
             json!(azure_core::time::to_rfc3339(&token.expires_on)),
         ),
         ("expires_on", json!(token.expires_on.unix_timestamp())),
-        ("subscription", json!(azure.subscription_id)),
+        ("subscription", json!(azure.subscription_id())),
         ("tenant", json!(tenant)),
         ("tokenType", json!("Bearer")),
     ];

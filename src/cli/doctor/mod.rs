@@ -161,7 +161,7 @@ pub async fn run(options: Options) -> Result<Report, String> {
             // The configured subscription, else the Azure CLI's (`az account show`).
             let subscription = subscription
                 .clone()
-                .or_else(|| azure.subscription_id.clone())
+                .or_else(|| azure.subscription_id().map(str::to_owned))
                 .ok_or(
                     "RESOURCE_GROUP/SERVER needs the subscription: export AZURE_SUBSCRIPTION_ID, \
                      choose one with `az account set --subscription ...`, or give the server's ARM ID",

@@ -32,14 +32,15 @@ pub struct Azure {
     pub tokens: Arc<TokenCache>,
     pub arm: ArmClient,
     pub locks: Arc<Locks>,
-    pub subscription_id: Option<String>,
+    /// The configured subscription, or else (asked on first need) the Azure CLI's.
+    subscription: Arc<std::sync::OnceLock<Option<String>>>,
 }
 
 impl std::fmt::Debug for Azure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Azure")
             .field("endpoints", &self.endpoints)
-            .field("subscription_id", &self.subscription_id)
+            .field("subscription", &self.subscription.get())
             .finish()
     }
 }
@@ -63,8 +64,19 @@ impl Azure {
             tokens,
             arm,
             locks: Arc::new(Locks::default()),
-            subscription_id: config.subscription_id.clone().or_else(subscription_from_az),
+            subscription: Arc::new(match config.subscription_id.clone() {
+                Some(id) => std::sync::OnceLock::from(Some(id)),
+                None => std::sync::OnceLock::new(),
+            }),
         })
+    }
+
+    /// The subscription for ARM resources: the configured one, else `az account show`'s, run
+    /// once, when first needed (a configuration that never needs one never runs az).
+    pub fn subscription_id(&self) -> Option<&str> {
+        self.subscription
+            .get_or_init(subscription_from_az)
+            .as_deref()
     }
 
     /// The ARM client for one operation: the engine's timeout, when it set one, bounds every
