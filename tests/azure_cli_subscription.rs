@@ -18,12 +18,18 @@ fn the_cli_subscription_is_asked_for_once_when_first_needed_and_only_when_none_i
     );
     std::env::set_var("PATH", az.path());
     let azure = Azure::from_config(&ProviderConfig::default()).unwrap();
-    assert!(az.calls().is_empty(), "az is not run before a subscription is needed");
+    assert!(
+        az.calls().is_empty(),
+        "az is not run before a subscription is needed"
+    );
     assert_eq!(
         azure.subscription_id(),
         Some("11111111-2222-3333-4444-555555555555")
     );
-    assert_eq!(azure.subscription_id(), Some("11111111-2222-3333-4444-555555555555"));
+    assert_eq!(
+        azure.subscription_id(),
+        Some("11111111-2222-3333-4444-555555555555")
+    );
     assert_eq!(az.calls(), ["account show --output json"], "run once");
 
     let configured = Azure::from_config(&ProviderConfig {
@@ -35,7 +41,11 @@ fn the_cli_subscription_is_asked_for_once_when_first_needed_and_only_when_none_i
         configured.subscription_id(),
         Some("00000000-0000-0000-0000-0000000000aa")
     );
-    assert_eq!(az.calls().len(), 1, "a configured subscription wins; az is not asked");
+    assert_eq!(
+        az.calls().len(),
+        1,
+        "a configured subscription wins; az is not asked"
+    );
 
     // No az on PATH: no subscription (the resources then say how to set one).
     std::env::set_var("PATH", cli_support::SYSTEM_PATH);

@@ -205,7 +205,11 @@ async fn github_actions_oidc_exchanges_a_fresh_id_token_at_each_sign_in() {
     };
     let emu = deployer.emu;
     let actions = env_for(emu, config);
-    assert_eq!(actions.emu.actions_id_token_requests(), 0, "nothing asked before a sign-in");
+    assert_eq!(
+        actions.emu.actions_id_token_requests(),
+        0,
+        "nothing asked before a sign-in"
+    );
     let token = actions
         .tokens
         .get(&actions.endpoints.postgres_scope())
@@ -216,7 +220,11 @@ async fn github_actions_oidc_exchanges_a_fresh_id_token_at_each_sign_in() {
     assert_eq!(claims["aud"], "https://ossrdbms-aad.database.windows.net");
     assert_eq!(actions.emu.actions_id_token_requests(), 1);
     // Another audience is another sign-in, with a new ID token (they expire within minutes).
-    let arm = actions.tokens.get(&actions.endpoints.arm_scope).await.unwrap();
+    let arm = actions
+        .tokens
+        .get(&actions.endpoints.arm_scope)
+        .await
+        .unwrap();
     assert!(actions.emu.verify_token(arm.token.secret()).is_some());
     assert_eq!(actions.emu.actions_id_token_requests(), 2);
 }
@@ -247,7 +255,10 @@ async fn a_wrong_actions_request_token_names_the_source_without_echoing_it() {
     assert!(err.contains("GitHub Actions OIDC:"), "{err}");
     assert!(err.contains("answered 401"), "{err}");
     assert!(err.contains("id-token: write"), "{err}");
-    assert!(!err.contains(wrong), "the request token is never printed: {err}");
+    assert!(
+        !err.contains(wrong),
+        "the request token is never printed: {err}"
+    );
 }
 
 #[tokio::test]
@@ -273,7 +284,9 @@ async fn an_msi_endpoint_without_use_msi_is_never_asked() {
         .expect_err("no source is configured")
         .to_string();
     assert!(
-        err.contains("managed identity: not tried: msiEndpoint (ARM_MSI_ENDPOINT) is set but useMsi is not"),
+        err.contains(
+            "managed identity: not tried: msiEndpoint (ARM_MSI_ENDPOINT) is set but useMsi is not"
+        ),
         "{err}"
     );
     assert!(err.contains("GitHub Actions OIDC: not configured"), "{err}");

@@ -53,7 +53,10 @@ async fn use_msi_signs_in_through_an_imds_style_msi_endpoint() {
         )
         .await
         .unwrap();
-    let user_assigned = identity["properties"]["clientId"].as_str().unwrap().to_owned();
+    let user_assigned = identity["properties"]["clientId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let imds = |client_id: Option<String>| ProviderConfig {
         use_msi: true,
         msi_endpoint: Some(deployer.emu.imds_endpoint()),
@@ -75,7 +78,10 @@ async fn use_msi_signs_in_through_an_imds_style_msi_endpoint() {
     };
     use azure_core::credentials::TokenCredential;
     // The system-assigned identity, then a user-assigned one picked by its client ID.
-    for (client_id, app_id) in [(None, host.app_id.clone()), (Some(user_assigned.clone()), user_assigned.clone())] {
+    for (client_id, app_id) in [
+        (None, host.app_id.clone()),
+        (Some(user_assigned.clone()), user_assigned.clone()),
+    ] {
         let (chain, endpoints) = chain(imds(client_id));
         let token = chain
             .get_token(&[endpoints.postgres_scope().as_str()], None)

@@ -146,7 +146,11 @@ async fn psql_takes_psqls_own_host_port_user_and_dbname_options() {
     .await;
     run.expect_code(0);
     assert_eq!(run.stdout.trim(), s.admin_name);
-    assert!(run.stderr.contains("(sslmode=verify-full)"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("(sslmode=verify-full)"),
+        "{}",
+        run.stderr
+    );
     // psql's habit: after -h the arguments are DBNAME [USER].
     let run = pgentra(
         &[
@@ -420,7 +424,10 @@ async fn doctor_for_a_group_names_the_groups_object_id_and_type_group() {
     let member = unique("id-cli-member");
     let (member_object_id, member_client_id) = identity(&env, &rg, &member).await;
     let group_name = unique("grp-cli-dbas");
-    let group = env.emu.directory().add_group(&group_name, &[&member_object_id]);
+    let group = env
+        .emu
+        .directory()
+        .add_group(&group_name, &[&member_object_id]);
     // The subscription and the group's object ID come from the Azure CLI.
     let az = FakeAz::new(
         env.emu.subscription_id(),
@@ -447,11 +454,17 @@ async fn doctor_for_a_group_names_the_groups_object_id_and_type_group() {
     for part in [
         "az postgres flexible-server microsoft-entra-admin create".to_owned(),
         format!("--resource-group {rg} --server-name {name}"),
-        format!("--display-name {group_name} --object-id {} --type Group", group.object_id),
+        format!(
+            "--display-name {group_name} --object-id {} --type Group",
+            group.object_id
+        ),
     ] {
         assert!(admin.contains(&part), "{part:?} in:\n{admin}");
     }
-    assert!(!admin.contains(&member_object_id), "not the member's: {admin}");
+    assert!(
+        !admin.contains(&member_object_id),
+        "not the member's: {admin}"
+    );
     let role = entry(report, "role");
     assert!(role.starts_with("FAIL"), "{report}");
     assert!(
@@ -462,7 +475,10 @@ async fn doctor_for_a_group_names_the_groups_object_id_and_type_group() {
         "{role}"
     );
     let calls = az.calls();
-    assert!(calls.contains(&"account show --output json".to_owned()), "{calls:?}");
+    assert!(
+        calls.contains(&"account show --output json".to_owned()),
+        "{calls:?}"
+    );
     assert!(
         calls.contains(&format!("ad group show --group {group_name} --output json")),
         "{calls:?}"
@@ -470,13 +486,24 @@ async fn doctor_for_a_group_names_the_groups_object_id_and_type_group() {
 
     // A name az does not know: the fixes stay the member's, and say how to look a group up.
     let run = pgentra(
-        &["doctor", &format!("{rg}/{name}"), "Unknown Team", "-p", &port],
+        &[
+            "doctor",
+            &format!("{rg}/{name}"),
+            "Unknown Team",
+            "-p",
+            &port,
+        ],
         &vars,
     )
     .await;
     run.expect_code(1);
     let admin = entry(&run.stdout, "entra-admin");
-    assert!(admin.contains(&format!("--object-id {member_object_id} --type ServicePrincipal")), "{admin}");
+    assert!(
+        admin.contains(&format!(
+            "--object-id {member_object_id} --type ServicePrincipal"
+        )),
+        "{admin}"
+    );
     assert!(
         admin.contains("if \"Unknown Team\" is a group:")
             && admin.contains("--display-name 'Unknown Team' --object-id \"$(az ad group show --group 'Unknown Team' --query id --output tsv)\" --type Group"),
@@ -494,14 +521,33 @@ async fn a_report_printed_into_a_closed_pipe_is_not_a_panic() {
     let vars = identity_env(&env, &s.admin_client_id);
     let target = format!("{}:{}", s.fqdn, s.port);
     // `pgentra doctor ... | head -c1`: a passing report, then a failing one.
-    let code =
-        pgentra_with_streams(&["doctor", &target], &vars, readerless_pipe(), Stdio::piped()).await;
+    let code = pgentra_with_streams(
+        &["doctor", &target],
+        &vars,
+        readerless_pipe(),
+        Stdio::piped(),
+    )
+    .await;
     assert_eq!(code, Some(0), "doctor >closed-pipe");
-    let code = pgentra_with_streams(&["doctor", "127.0.0.1:1"], &[], readerless_pipe(), Stdio::piped()).await;
+    let code = pgentra_with_streams(
+        &["doctor", "127.0.0.1:1"],
+        &[],
+        readerless_pipe(),
+        Stdio::piped(),
+    )
+    .await;
     assert_eq!(code, Some(1), "failing doctor >closed-pipe");
     // psql's own failure, and pgentra's, with stderr gone.
     let code = pgentra_with_streams(
-        &["psql", &target, "postgres", "nobody-here", "--", "-c", "SELECT 1"],
+        &[
+            "psql",
+            &target,
+            "postgres",
+            "nobody-here",
+            "--",
+            "-c",
+            "SELECT 1",
+        ],
         &vars,
         Stdio::null(),
         readerless_pipe(),
@@ -509,8 +555,17 @@ async fn a_report_printed_into_a_closed_pipe_is_not_a_panic() {
     .await;
     // pgentra has become psql by then: psql, a C program, ends as C tools do on a closed pipe
     // (SIGPIPE, no exit code) or with its own code 2; never a Rust panic (101).
-    assert!(matches!(code, None | Some(2)), "psql 2>closed-pipe: {code:?}");
-    let code = pgentra_with_streams(&["psql", &target, "postgres"], &[], Stdio::null(), readerless_pipe()).await;
+    assert!(
+        matches!(code, None | Some(2)),
+        "psql 2>closed-pipe: {code:?}"
+    );
+    let code = pgentra_with_streams(
+        &["psql", &target, "postgres"],
+        &[],
+        Stdio::null(),
+        readerless_pipe(),
+    )
+    .await;
     assert_eq!(code, Some(1), "no credentials, 2>closed-pipe");
     env.emu.stop_pg_gateways().await;
 }

@@ -131,7 +131,10 @@ fn the_emulator_with_a_closed_stdout_serves_and_stops_cleanly() {
             started.elapsed() < std::time::Duration::from_secs(60),
             "the emulator did not start"
         );
-        assert!(child.try_wait().unwrap().is_none(), "the emulator ended early");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the emulator ended early"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     std::thread::sleep(std::time::Duration::from_millis(500));

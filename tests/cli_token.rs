@@ -30,10 +30,22 @@ async fn json_has_azs_keys_and_tsv_their_values_in_azs_order() {
     let run = pgentra(&["token", "-o", "json"], &deployer_env(&env)).await;
     run.expect_code(0);
     let out: Value = serde_json::from_str(run.stdout.trim()).expect("one JSON line");
-    let keys: Vec<&str> = out.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = out
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         keys,
-        ["accessToken", "expiresOn", "expires_on", "subscription", "tenant", "tokenType"]
+        [
+            "accessToken",
+            "expiresOn",
+            "expires_on",
+            "subscription",
+            "tenant",
+            "tokenType"
+        ]
     );
     let token = out["accessToken"].as_str().expect("accessToken");
     env.emu
@@ -54,7 +66,11 @@ async fn json_has_azs_keys_and_tsv_their_values_in_azs_order() {
     run.expect_code(0);
     assert!(serde_json::from_str::<Value>(run.stdout.trim()).unwrap()["accessToken"].is_string());
 
-    let run = pgentra(&["token", "--output=tsv", "--resource-type", "arm"], &deployer_env(&env)).await;
+    let run = pgentra(
+        &["token", "--output=tsv", "--resource-type", "arm"],
+        &deployer_env(&env),
+    )
+    .await;
     run.expect_code(0);
     let values: Vec<&str> = run.stdout.trim_end_matches('\n').split('\t').collect();
     assert_eq!(values.len(), 6, "{:?}", run.stdout);
@@ -109,9 +125,19 @@ async fn tenant_resource_and_resource_type_pick_what_the_token_is_for() {
         .collect();
     let run = pgentra(&["token"], &vars).await;
     run.expect_code(1);
-    assert!(run.stderr.contains("99999999-9999-9999-9999-999999999999"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("99999999-9999-9999-9999-999999999999"),
+        "{}",
+        run.stderr
+    );
     let run = pgentra(
-        &["token", "--tenant", env.emu.tenant_id(), "--resource", "https://management.azure.com/"],
+        &[
+            "token",
+            "--tenant",
+            env.emu.tenant_id(),
+            "--resource",
+            "https://management.azure.com/",
+        ],
         &vars,
     )
     .await;
@@ -119,14 +145,25 @@ async fn tenant_resource_and_resource_type_pick_what_the_token_is_for() {
     env.emu
         .validate_access_token(run.stdout.trim(), ARM_RESOURCE)
         .expect("--resource: a token for ARM from the tenant given");
-    let run = pgentra(&["token", "--resource-type", "oss-rdbms"], &deployer_env(&env)).await;
+    let run = pgentra(
+        &["token", "--resource-type", "oss-rdbms"],
+        &deployer_env(&env),
+    )
+    .await;
     run.expect_code(0);
     env.emu
         .validate_access_token(run.stdout.trim(), POSTGRES_RESOURCE)
         .expect("--resource-type oss-rdbms");
-    let run = pgentra(&["token", "--resource-type", "ms-graph"], &deployer_env(&env)).await;
+    let run = pgentra(
+        &["token", "--resource-type", "ms-graph"],
+        &deployer_env(&env),
+    )
+    .await;
     run.expect_code(0);
-    assert_eq!(claims(run.stdout.trim())["aud"], "https://graph.microsoft.com");
+    assert_eq!(
+        claims(run.stdout.trim())["aud"],
+        "https://graph.microsoft.com"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -139,8 +176,14 @@ async fn in_a_github_actions_job_the_id_token_is_exchanged_and_never_written() {
     let vars: Vec<(String, String)> = [
         ("AZURE_TENANT_ID", c.tenant_id.clone().unwrap()),
         ("AZURE_CLIENT_ID", client_id.clone()),
-        ("ACTIONS_ID_TOKEN_REQUEST_URL", env.emu.actions_id_token_request_url()),
-        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", env.emu.actions_id_token_request_token().to_owned()),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            env.emu.actions_id_token_request_url(),
+        ),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            env.emu.actions_id_token_request_token().to_owned(),
+        ),
         ("AZURE_AUTHORITY_HOST", c.authority_host.clone().unwrap()),
         ("PGENTRA_CA_CERT_FILE", c.ca_cert_file.clone().unwrap()),
         ("HOME", home.display().to_string()),
@@ -158,7 +201,10 @@ async fn in_a_github_actions_job_the_id_token_is_exchanged_and_never_written() {
     assert_eq!(claims["appid"], client_id.as_str());
     assert_eq!(env.emu.actions_id_token_requests(), 1);
     let left: Vec<_> = std::fs::read_dir(&home).unwrap().collect();
-    assert!(left.is_empty(), "nothing written to HOME or TMPDIR: {left:?}");
+    assert!(
+        left.is_empty(),
+        "nothing written to HOME or TMPDIR: {left:?}"
+    );
     std::fs::remove_dir_all(&home).ok();
 }
 
@@ -263,9 +309,14 @@ async fn a_token_printed_into_a_closed_pipe_is_not_a_panic() {
     use std::process::Stdio;
     let env = start().await;
     // `pgentra token | head -c1` after head has gone, for each output format.
-    for args in [&["token"][..], &["token", "-o", "json"], &["token", "-o", "tsv"]] {
+    for args in [
+        &["token"][..],
+        &["token", "-o", "json"],
+        &["token", "-o", "tsv"],
+    ] {
         let code =
-            pgentra_with_streams(args, &deployer_env(&env), readerless_pipe(), Stdio::piped()).await;
+            pgentra_with_streams(args, &deployer_env(&env), readerless_pipe(), Stdio::piped())
+                .await;
         assert_eq!(code, Some(0), "{args:?} >closed-pipe");
     }
     // A failure whose message cannot be written: a closed pipe, and `2>&-`.
@@ -273,7 +324,11 @@ async fn a_token_printed_into_a_closed_pipe_is_not_a_panic() {
     assert_eq!(code, Some(1), "token 2>closed-pipe");
     let real = tokio::task::spawn_blocking(|| {
         std::process::Command::new("sh")
-            .args(["-c", "\"$0\" token 2>&-; echo \"exit $?\"", env!("CARGO_BIN_EXE_pgentra")])
+            .args([
+                "-c",
+                "\"$0\" token 2>&-; echo \"exit $?\"",
+                env!("CARGO_BIN_EXE_pgentra"),
+            ])
             .env_clear()
             .env("PATH", cli_support::SYSTEM_PATH)
             .output()

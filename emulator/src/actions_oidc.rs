@@ -46,7 +46,10 @@ pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim());
     if bearer != Some(job.request_token.as_str()) {
-        return refusal(401, "Bad credentials: the request token is missing or wrong.");
+        return refusal(
+            401,
+            "Bad credentials: the request token is missing or wrong.",
+        );
     }
     // Without an audience, GitHub's default: the repository owner's URL.
     let audience = req

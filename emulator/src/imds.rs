@@ -34,16 +34,32 @@ pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
     // The service refuses requests that passed through a proxy, and those without the header
     // (which a browser tricked into the request could not set).
     if req.header("x-forwarded-for").is_some() {
-        return error(400, "invalid_request", "Request must not contain X-Forwarded-For.");
+        return error(
+            400,
+            "invalid_request",
+            "Request must not contain X-Forwarded-For.",
+        );
     }
     if req.header("metadata") != Some("true") {
-        return error(400, "invalid_request", "Required metadata header not specified");
+        return error(
+            400,
+            "invalid_request",
+            "Required metadata header not specified",
+        );
     }
     if req.query_param("api-version").is_none_or(str::is_empty) {
-        return error(400, "invalid_request", "Required api-version parameter not specified");
+        return error(
+            400,
+            "invalid_request",
+            "Required api-version parameter not specified",
+        );
     }
     let Some(resource) = req.query_param("resource").filter(|r| !r.is_empty()) else {
-        return error(400, "invalid_request", "Required audience parameter not specified");
+        return error(
+            400,
+            "invalid_request",
+            "Required audience parameter not specified",
+        );
     };
     let user_assigned = |sp: &crate::ServicePrincipal| sp.managed_identity_resource_id.is_some();
     let sp = if let Some(id) = req.query_param("client_id") {

@@ -139,7 +139,9 @@ impl Options {
             let audience = match (line.resource_type, line.resource, line.scope) {
                 (None, None, None) => Audience::ResourceType(ResourceType::OssRdbms),
                 (Some(kind), None, None) => Audience::ResourceType(kind),
-                (None, Some(resource), None) => Audience::Scope(normalise_scope("--resource", &resource)?),
+                (None, Some(resource), None) => {
+                    Audience::Scope(normalise_scope("--resource", &resource)?)
+                }
                 (None, None, Some(scope)) => Audience::Scope(normalise_scope("--scope", &scope)?),
                 _ => {
                     return Err(
@@ -364,7 +366,9 @@ mod tests {
             scope("https://graph.microsoft.com/User.Read").unwrap(),
             "https://graph.microsoft.com/User.Read"
         );
-        assert!(scope(" ").unwrap_err().contains("--scope must not be empty"));
+        assert!(scope(" ")
+            .unwrap_err()
+            .contains("--scope must not be empty"));
     }
 
     fn parse(list: &[&str]) -> Result<Options, String> {
@@ -376,12 +380,23 @@ mod tests {
         let o = parse(&[]).unwrap();
         assert_eq!(o.audience, Audience::ResourceType(ResourceType::OssRdbms));
         assert_eq!(o.output, Output::Token);
-        let o = parse(&["--resource-type", "arm", "-o", "tsv", "--tenant", "contoso.onmicrosoft.com"]).unwrap();
+        let o = parse(&[
+            "--resource-type",
+            "arm",
+            "-o",
+            "tsv",
+            "--tenant",
+            "contoso.onmicrosoft.com",
+        ])
+        .unwrap();
         assert_eq!(o.audience, Audience::ResourceType(ResourceType::Arm));
         assert_eq!(o.output, Output::Tsv);
         assert_eq!(o.tenant.as_deref(), Some("contoso.onmicrosoft.com"));
         let o = parse(&["--resource=https://management.azure.com/", "--output=json"]).unwrap();
-        assert_eq!(o.audience, Audience::Scope("https://management.azure.com/.default".into()));
+        assert_eq!(
+            o.audience,
+            Audience::Scope("https://management.azure.com/.default".into())
+        );
         assert_eq!(o.output, Output::Json);
         assert_eq!(parse(&["--json"]).unwrap().output, Output::Json);
         assert_eq!(
@@ -394,7 +409,10 @@ mod tests {
             error(&["--resource-type", "sql"]),
             "--resource-type takes oss-rdbms, arm or ms-graph, not \"sql\""
         );
-        assert_eq!(error(&["-o", "yaml"]), "-o/--output takes json or tsv, not \"yaml\"");
+        assert_eq!(
+            error(&["-o", "yaml"]),
+            "-o/--output takes json or tsv, not \"yaml\""
+        );
         assert!(error(&["--resource-type", "arm", "--scope", "x"]).contains("give one of"));
         assert!(error(&["--tenant", "a/b"]).contains("--tenant takes a tenant ID"));
         assert!(error(&["--json", "-o", "tsv"]).contains("disagree"));

@@ -212,7 +212,9 @@ impl FakeAz {
         use std::os::unix::fs::PermissionsExt;
         let dir = std::env::temp_dir().join(unique("pgentra-fake-az"));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut script = String::from("#!/bin/sh\necho \"$*\" >> \"$(dirname \"$0\")/calls.log\"\ncase \"$*\" in\n");
+        let mut script = String::from(
+            "#!/bin/sh\necho \"$*\" >> \"$(dirname \"$0\")/calls.log\"\ncase \"$*\" in\n",
+        );
         let account = json!({"id": subscription, "tenantId": tenant, "isDefault": true, "name": "fake", "state": "Enabled"});
         script.push_str(&format!(
             "  \"account show --output json\") echo '{account}' ;;\n"
@@ -223,7 +225,9 @@ impl FakeAz {
                 "  \"ad group show --group {name} --output json\") echo '{group}' ;;\n"
             ));
         }
-        script.push_str("  *) echo \"ERROR: Please run 'az login' to setup account.\" >&2; exit 1 ;;\nesac\n");
+        script.push_str(
+            "  *) echo \"ERROR: Please run 'az login' to setup account.\" >&2; exit 1 ;;\nesac\n",
+        );
         let az = dir.join("az");
         std::fs::write(&az, script).unwrap();
         std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();

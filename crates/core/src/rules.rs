@@ -492,9 +492,17 @@ mod tests {
 
     #[test]
     fn http_url_takes_either_scheme_with_a_host() {
-        assert!(http_url(&json!("http://169.254.169.254/metadata/identity/oauth2/token")).is_ok());
-        assert!(http_url(&json!("https://127.0.0.1:8443/metadata/identity/oauth2/token")).is_ok());
-        assert!(http_url(&json!("ftp://host/")).unwrap_err().contains("http:// or https://"));
+        assert!(http_url(&json!(
+            "http://169.254.169.254/metadata/identity/oauth2/token"
+        ))
+        .is_ok());
+        assert!(http_url(&json!(
+            "https://127.0.0.1:8443/metadata/identity/oauth2/token"
+        ))
+        .is_ok());
+        assert!(http_url(&json!("ftp://host/"))
+            .unwrap_err()
+            .contains("http:// or https://"));
         assert!(http_url(&json!("http://")).is_err());
     }
 

@@ -229,7 +229,9 @@ fn sign_in_failure(
                         object_id_lookup(user)
                     ));
                 } else {
-                    fix.push_str("; for a group, create the group's role and sign in with the group's name");
+                    fix.push_str(
+                        "; for a group, create the group's role and sign in with the group's name",
+                    );
                 }
                 fix
             }

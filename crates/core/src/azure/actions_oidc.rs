@@ -32,8 +32,9 @@ impl std::fmt::Debug for ActionsIdToken {
 
 impl ActionsIdToken {
     pub fn new(http: reqwest::Client, url: &str, bearer: String) -> Result<Self, String> {
-        let url = reqwest::Url::parse(url)
-            .map_err(|e| format!("oidcRequestUrl (ACTIONS_ID_TOKEN_REQUEST_URL) is not a URL: {e}"))?;
+        let url = reqwest::Url::parse(url).map_err(|e| {
+            format!("oidcRequestUrl (ACTIONS_ID_TOKEN_REQUEST_URL) is not a URL: {e}")
+        })?;
         Ok(Self {
             http,
             url,
@@ -102,7 +103,9 @@ impl ClientAssertion for ActionsIdToken {
             .ok_or_else(|| {
                 azure_core::Error::with_message(
                     ErrorKind::Credential,
-                    format!("the GitHub Actions ID token endpoint {shown} answered without a value"),
+                    format!(
+                        "the GitHub Actions ID token endpoint {shown} answered without a value"
+                    ),
                 )
             })
     }

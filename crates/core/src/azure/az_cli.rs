@@ -12,7 +12,9 @@ pub fn default_subscription() -> Result<String, String> {
     let id = account["id"].as_str().unwrap_or_default();
     match crate::rules::uuid(&Value::String(id.to_owned())) {
         Ok(()) => Ok(id.to_owned()),
-        Err(_) => Err(format!("`az account show` named no subscription id ({id:?})")),
+        Err(_) => Err(format!(
+            "`az account show` named no subscription id ({id:?})"
+        )),
     }
 }
 
