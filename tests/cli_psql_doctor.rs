@@ -448,6 +448,7 @@ async fn doctor_for_a_group_names_the_groups_object_id_and_type_group() {
     .await;
     run.expect_code(1);
     let report = &run.stdout;
+    println!("{report}");
     assert!(line(report, "server").starts_with("PASS"), "{report}");
     let admin = entry(report, "entra-admin");
     assert!(admin.starts_with("FAIL"), "{report}");
