@@ -187,3 +187,108 @@ async fn the_caller_is_read_from_the_arm_token() {
     assert_eq!(caller.client_id.as_deref(), Some(deployer.app_id.as_str()));
     assert_eq!(caller.kind, "app");
 }
+
+#[tokio::test]
+async fn github_actions_oidc_exchanges_a_fresh_id_token_at_each_sign_in() {
+    let deployer = start().await;
+    let client_id =
+        azure_support::github_actions_identity(&deployer, "rg-actions", "id-actions").await;
+    let config = ProviderConfig {
+        tenant_id: deployer.config.tenant_id.clone(),
+        client_id: Some(client_id.clone()),
+        oidc_request_url: Some(deployer.emu.actions_id_token_request_url()),
+        oidc_request_token: Some(deployer.emu.actions_id_token_request_token().to_owned()),
+        authority_host: deployer.config.authority_host.clone(),
+        arm_endpoint: deployer.config.arm_endpoint.clone(),
+        ca_cert_file: deployer.config.ca_cert_file.clone(),
+        ..Default::default()
+    };
+    let emu = deployer.emu;
+    let actions = env_for(emu, config);
+    assert_eq!(
+        actions.emu.actions_id_token_requests(),
+        0,
+        "nothing asked before a sign-in"
+    );
+    let token = actions
+        .tokens
+        .get(&actions.endpoints.postgres_scope())
+        .await
+        .expect("federated sign-in with the job's ID token");
+    let claims = actions.emu.verify_token(token.token.secret()).unwrap();
+    assert_eq!(claims["appid"], client_id.as_str());
+    assert_eq!(claims["aud"], "https://ossrdbms-aad.database.windows.net");
+    assert_eq!(actions.emu.actions_id_token_requests(), 1);
+    // Another audience is another sign-in, with a new ID token (they expire within minutes).
+    let arm = actions
+        .tokens
+        .get(&actions.endpoints.arm_scope)
+        .await
+        .unwrap();
+    assert!(actions.emu.verify_token(arm.token.secret()).is_some());
+    assert_eq!(actions.emu.actions_id_token_requests(), 2);
+}
+
+#[tokio::test]
+async fn a_wrong_actions_request_token_names_the_source_without_echoing_it() {
+    let deployer = start().await;
+    let client_id =
+        azure_support::github_actions_identity(&deployer, "rg-actions-bad", "id-actions").await;
+    let wrong = "not-the-request-token-0123456789";
+    let config = ProviderConfig {
+        tenant_id: deployer.config.tenant_id.clone(),
+        client_id: Some(client_id),
+        oidc_request_url: Some(deployer.emu.actions_id_token_request_url()),
+        oidc_request_token: Some(wrong.into()),
+        authority_host: deployer.config.authority_host.clone(),
+        ca_cert_file: deployer.config.ca_cert_file.clone(),
+        ..Default::default()
+    };
+    let actions = env_for(deployer.emu, config);
+    let err = actions
+        .tokens
+        .get(&actions.endpoints.arm_scope)
+        .await
+        .expect_err("refused")
+        .to_string();
+    println!("{err}");
+    assert!(err.contains("GitHub Actions OIDC:"), "{err}");
+    assert!(err.contains("answered 401"), "{err}");
+    assert!(err.contains("id-token: write"), "{err}");
+    assert!(
+        !err.contains(wrong),
+        "the request token is never printed: {err}"
+    );
+}
+
+#[tokio::test]
+async fn an_msi_endpoint_without_use_msi_is_never_asked() {
+    let emu = Emulator::start(EmulatorOptions::default()).await.unwrap();
+    let deployer = deployer_config(&emu);
+    let config = ProviderConfig {
+        tenant_id: deployer.tenant_id.clone(),
+        msi_endpoint: Some(emu.imds_endpoint()),
+        authority_host: deployer.authority_host.clone(),
+        ca_cert_file: deployer.ca_cert_file.clone(),
+        ..Default::default()
+    };
+    let endpoints = CloudEndpoints::from_config(&config);
+    let chain = CredentialChain::from_config(
+        &config,
+        &endpoints,
+        &http::build_client(config.ca_cert_file.as_deref()).unwrap(),
+    );
+    let err = chain
+        .get_token(&[endpoints.arm_scope.as_str()], None)
+        .await
+        .expect_err("no source is configured")
+        .to_string();
+    assert!(
+        err.contains(
+            "managed identity: not tried: msiEndpoint (ARM_MSI_ENDPOINT) is set but useMsi is not"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("GitHub Actions OIDC: not configured"), "{err}");
+    assert_eq!(emu.imds_requests(), 0, "the endpoint was not dialled");
+}

@@ -7,7 +7,8 @@ mod cli_support;
 
 use azure_support::{start, start_with};
 use cli_support::{
-    healthy_server, identity, identity_env, pgentra, require_postgres, server, unique, Healthy,
+    healthy_server, identity, identity_env, pgentra, require_postgres, server, unique, FakeAz,
+    Healthy,
 };
 use serde_json::json;
 
@@ -127,6 +128,29 @@ async fn psql_takes_psqls_own_host_port_user_and_dbname_options() {
     .await;
     run.expect_code(0);
     assert_eq!(run.stdout.trim(), s.admin_name);
+    // The long forms with `=`, as psql takes them.
+    let run = pgentra(
+        &[
+            "psql",
+            &format!("--host={}", s.fqdn),
+            &format!("--port={port}"),
+            &format!("--username={}", s.admin_name),
+            "--dbname=postgres",
+            "--",
+            "-tA",
+            "-c",
+            "SELECT current_user",
+        ],
+        &vars,
+    )
+    .await;
+    run.expect_code(0);
+    assert_eq!(run.stdout.trim(), s.admin_name);
+    assert!(
+        run.stderr.contains("(sslmode=verify-full)"),
+        "{}",
+        run.stderr
+    );
     // psql's habit: after -h the arguments are DBNAME [USER].
     let run = pgentra(
         &[
@@ -321,9 +345,11 @@ async fn doctor_on_a_broken_server_fails_each_problem_with_its_fix() {
     let admin = entry(report, "entra-admin");
     assert!(admin.starts_with("FAIL"), "{report}");
     assert!(
-        admin.contains("az postgres flexible-server ad-admin create"),
+        admin.contains("az postgres flexible-server microsoft-entra-admin create"),
         "{admin}"
     );
+    assert!(!admin.contains("ad-admin"), "the removed command: {admin}");
+    assert!(admin.contains("--type ServicePrincipal"), "{admin}");
     assert!(admin.contains(&format!("--server-name {name}")), "{admin}");
     let role = entry(report, "role");
     assert!(role.starts_with("FAIL"), "{report}");
@@ -380,4 +406,167 @@ async fn doctor_without_credentials_lists_each_source_under_the_token_check() {
         "{}",
         run.stdout
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_for_a_group_names_the_groups_object_id_and_type_group() {
+    let env = start().await;
+    require_postgres(&env).await;
+    let rg = unique("rg-cli-group");
+    let name = unique("pg-cli-group");
+    env.create_rg(&rg).await;
+    // An Entra-only server with no administrator yet, and no role for the group.
+    let created = server(&env, &rg, &name, azure_support::server_body()).await;
+    let fqdn = created["properties"]["fullyQualifiedDomainName"]
+        .as_str()
+        .unwrap();
+    let gateway = env.emu.pg_gateway(fqdn).await.unwrap();
+    let member = unique("id-cli-member");
+    let (member_object_id, member_client_id) = identity(&env, &rg, &member).await;
+    let group_name = unique("grp-cli-dbas");
+    let group = env
+        .emu
+        .directory()
+        .add_group(&group_name, &[&member_object_id]);
+    // The subscription and the group's object ID come from the Azure CLI.
+    let az = FakeAz::new(
+        env.emu.subscription_id(),
+        env.emu.tenant_id(),
+        &[(&group_name, &group.object_id)],
+    );
+    let mut vars: Vec<(String, String)> = identity_env(&env, &member_client_id)
+        .into_iter()
+        .filter(|(k, _)| k != "AZURE_SUBSCRIPTION_ID")
+        .collect();
+    vars.push(("PATH".into(), az.path()));
+    let port = gateway.addr.port().to_string();
+
+    let run = pgentra(
+        &["doctor", &format!("{rg}/{name}"), &group_name, "-p", &port],
+        &vars,
+    )
+    .await;
+    run.expect_code(1);
+    let report = &run.stdout;
+    println!("{report}");
+    assert!(line(report, "server").starts_with("PASS"), "{report}");
+    let admin = entry(report, "entra-admin");
+    assert!(admin.starts_with("FAIL"), "{report}");
+    for part in [
+        "az postgres flexible-server microsoft-entra-admin create".to_owned(),
+        format!("--resource-group {rg} --server-name {name}"),
+        format!(
+            "--display-name {group_name} --object-id {} --type Group",
+            group.object_id
+        ),
+    ] {
+        assert!(admin.contains(&part), "{part:?} in:\n{admin}");
+    }
+    assert!(
+        !admin.contains(&member_object_id),
+        "not the member's: {admin}"
+    );
+    let role = entry(report, "role");
+    assert!(role.starts_with("FAIL"), "{report}");
+    assert!(
+        role.contains(&format!(
+            "pgaadauth_create_principal_with_oid('{group_name}', '{}', 'group', false, false)",
+            group.object_id
+        )),
+        "{role}"
+    );
+    let calls = az.calls();
+    assert!(
+        calls.contains(&"account show --output json".to_owned()),
+        "{calls:?}"
+    );
+    assert!(
+        calls.contains(&format!("ad group show --group {group_name} --output json")),
+        "{calls:?}"
+    );
+
+    // A name az does not know: the fixes stay the member's, and say how to look a group up.
+    let run = pgentra(
+        &[
+            "doctor",
+            &format!("{rg}/{name}"),
+            "Unknown Team",
+            "-p",
+            &port,
+        ],
+        &vars,
+    )
+    .await;
+    run.expect_code(1);
+    let admin = entry(&run.stdout, "entra-admin");
+    assert!(
+        admin.contains(&format!(
+            "--object-id {member_object_id} --type ServicePrincipal"
+        )),
+        "{admin}"
+    );
+    assert!(
+        admin.contains("if \"Unknown Team\" is a group:")
+            && admin.contains("--display-name 'Unknown Team' --object-id \"$(az ad group show --group 'Unknown Team' --query id --output tsv)\" --type Group"),
+        "{admin}"
+    );
+    env.emu.stop_pg_gateways().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_printed_into_a_closed_pipe_is_not_a_panic() {
+    use cli_support::{pgentra_with_streams, readerless_pipe};
+    use std::process::Stdio;
+    let env = start().await;
+    let s = healthy_server(&env).await;
+    let vars = identity_env(&env, &s.admin_client_id);
+    let target = format!("{}:{}", s.fqdn, s.port);
+    // `pgentra doctor ... | head -c1`: a passing report, then a failing one.
+    let code = pgentra_with_streams(
+        &["doctor", &target],
+        &vars,
+        readerless_pipe(),
+        Stdio::piped(),
+    )
+    .await;
+    assert_eq!(code, Some(0), "doctor >closed-pipe");
+    let code = pgentra_with_streams(
+        &["doctor", "127.0.0.1:1"],
+        &[],
+        readerless_pipe(),
+        Stdio::piped(),
+    )
+    .await;
+    assert_eq!(code, Some(1), "failing doctor >closed-pipe");
+    // psql's own failure, and pgentra's, with stderr gone.
+    let code = pgentra_with_streams(
+        &[
+            "psql",
+            &target,
+            "postgres",
+            "nobody-here",
+            "--",
+            "-c",
+            "SELECT 1",
+        ],
+        &vars,
+        Stdio::null(),
+        readerless_pipe(),
+    )
+    .await;
+    // pgentra has become psql by then: psql, a C program, ends as C tools do on a closed pipe
+    // (SIGPIPE, no exit code) or with its own code 2; never a Rust panic (101).
+    assert!(
+        matches!(code, None | Some(2)),
+        "psql 2>closed-pipe: {code:?}"
+    );
+    let code = pgentra_with_streams(
+        &["psql", &target, "postgres"],
+        &[],
+        Stdio::null(),
+        readerless_pipe(),
+    )
+    .await;
+    assert_eq!(code, Some(1), "no credentials, 2>closed-pipe");
+    env.emu.stop_pg_gateways().await;
 }

@@ -111,3 +111,44 @@ fn both_streams_closed_is_not_a_panic() {
         .expect("sh starts");
     assert_clean(&run, 0, "pgentra schema >&- 2>&-");
 }
+
+/// `pgentra emulator | head -c1`: the instructions go nowhere, the emulator serves on, and an
+/// interrupt still stops it cleanly.
+#[test]
+fn the_emulator_with_a_closed_stdout_serves_and_stops_cleanly() {
+    let dir = std::env::temp_dir().join(format!("pgentra-stdio-emulator-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_file = dir.join("ca.pem");
+    let mut child = pgentra(&["emulator", "--ca-file", ca_file.to_str().unwrap()])
+        .stdout(readerless_pipe())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pgentra starts");
+    // The CA file is written just before the instructions are printed.
+    let started = std::time::Instant::now();
+    while !ca_file.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the emulator did not start"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the emulator ended early"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still serving after printing into the closed pipe"
+    );
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let run = child.wait_with_output().unwrap();
+    assert_clean(&run, 0, "pgentra emulator >closed-pipe, then Ctrl-C");
+    assert!(!ca_file.exists(), "the CA file is removed at the end");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -5,7 +5,7 @@ mod azure_support;
 mod cli_support;
 
 use azure_support::start;
-use cli_support::{claims, deployer_env, pgentra};
+use cli_support::{claims, deployer_env, pgentra, FakeAz};
 use pgentra_emulator::{ARM_RESOURCE, POSTGRES_RESOURCE};
 use serde_json::Value;
 
@@ -25,11 +25,28 @@ async fn the_raw_token_is_a_signed_postgres_token_of_the_signed_in_principal() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn json_gives_the_token_and_when_it_expires() {
+async fn json_has_azs_keys_and_tsv_their_values_in_azs_order() {
     let env = start().await;
-    let run = pgentra(&["token", "--json"], &deployer_env(&env)).await;
+    let run = pgentra(&["token", "-o", "json"], &deployer_env(&env)).await;
     run.expect_code(0);
     let out: Value = serde_json::from_str(run.stdout.trim()).expect("one JSON line");
+    let keys: Vec<&str> = out
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "accessToken",
+            "expiresOn",
+            "expires_on",
+            "subscription",
+            "tenant",
+            "tokenType"
+        ]
+    );
     let token = out["accessToken"].as_str().expect("accessToken");
     env.emu
         .validate_access_token(token, POSTGRES_RESOURCE)
@@ -43,10 +60,152 @@ async fn json_gives_the_token_and_when_it_expires() {
     assert!((3000..=3600).contains(&left), "about an hour left: {left}s");
     assert_eq!(out["tokenType"], "Bearer");
     assert_eq!(out["tenant"], env.emu.tenant_id());
+    assert_eq!(out["subscription"], env.emu.subscription_id());
+    // --json is -o json.
+    let run = pgentra(&["token", "--json"], &deployer_env(&env)).await;
+    run.expect_code(0);
+    assert!(serde_json::from_str::<Value>(run.stdout.trim()).unwrap()["accessToken"].is_string());
+
+    let run = pgentra(
+        &["token", "--output=tsv", "--resource-type", "arm"],
+        &deployer_env(&env),
+    )
+    .await;
+    run.expect_code(0);
+    let values: Vec<&str> = run.stdout.trim_end_matches('\n').split('\t').collect();
+    assert_eq!(values.len(), 6, "{:?}", run.stdout);
+    env.emu
+        .validate_access_token(values[0], ARM_RESOURCE)
+        .expect("--resource-type arm: a token for ARM");
+    assert_eq!(values[2], claims(values[0])["exp"].to_string());
     assert_eq!(
-        out["scope"],
-        "https://ossrdbms-aad.database.windows.net/.default"
+        &values[3..],
+        [env.emu.subscription_id(), env.emu.tenant_id(), "Bearer"]
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_subscription_az_account_shows_it() {
+    let env = start().await;
+    let az = FakeAz::new(
+        "11111111-2222-3333-4444-555555555555",
+        env.emu.tenant_id(),
+        &[],
+    );
+    let mut vars: Vec<(String, String)> = deployer_env(&env)
+        .into_iter()
+        .filter(|(k, _)| k != "AZURE_SUBSCRIPTION_ID")
+        .collect();
+    vars.push(("PATH".into(), az.path()));
+    let run = pgentra(&["token", "-o", "json"], &vars).await;
+    run.expect_code(0);
+    let out: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(out["subscription"], "11111111-2222-3333-4444-555555555555");
+    assert_eq!(az.calls(), ["account show --output json"]);
+    // A configured subscription wins, and az is not asked.
+    let mut vars = deployer_env(&env);
+    vars.push(("PATH".into(), az.path()));
+    let run = pgentra(&["token", "-o", "json"], &vars).await;
+    run.expect_code(0);
+    let out: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(out["subscription"], env.emu.subscription_id());
+    assert_eq!(az.calls().len(), 1, "{:?}", az.calls());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_resource_and_resource_type_pick_what_the_token_is_for() {
+    let env = start().await;
+    // A wrong tenant in the environment: --tenant wins.
+    let vars: Vec<(String, String)> = deployer_env(&env)
+        .into_iter()
+        .map(|(k, v)| match k.as_str() {
+            "AZURE_TENANT_ID" => (k, "99999999-9999-9999-9999-999999999999".to_owned()),
+            _ => (k, v),
+        })
+        .collect();
+    let run = pgentra(&["token"], &vars).await;
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("99999999-9999-9999-9999-999999999999"),
+        "{}",
+        run.stderr
+    );
+    let run = pgentra(
+        &[
+            "token",
+            "--tenant",
+            env.emu.tenant_id(),
+            "--resource",
+            "https://management.azure.com/",
+        ],
+        &vars,
+    )
+    .await;
+    run.expect_code(0);
+    env.emu
+        .validate_access_token(run.stdout.trim(), ARM_RESOURCE)
+        .expect("--resource: a token for ARM from the tenant given");
+    let run = pgentra(
+        &["token", "--resource-type", "oss-rdbms"],
+        &deployer_env(&env),
+    )
+    .await;
+    run.expect_code(0);
+    env.emu
+        .validate_access_token(run.stdout.trim(), POSTGRES_RESOURCE)
+        .expect("--resource-type oss-rdbms");
+    let run = pgentra(
+        &["token", "--resource-type", "ms-graph"],
+        &deployer_env(&env),
+    )
+    .await;
+    run.expect_code(0);
+    assert_eq!(
+        claims(run.stdout.trim())["aud"],
+        "https://graph.microsoft.com"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_a_github_actions_job_the_id_token_is_exchanged_and_never_written() {
+    let env = start().await;
+    let client_id = azure_support::github_actions_identity(&env, "rg-cli-actions", "id-ci").await;
+    let home = std::env::temp_dir().join(cli_support::unique("pgentra-actions-home"));
+    std::fs::create_dir_all(&home).unwrap();
+    let c = &env.config;
+    let vars: Vec<(String, String)> = [
+        ("AZURE_TENANT_ID", c.tenant_id.clone().unwrap()),
+        ("AZURE_CLIENT_ID", client_id.clone()),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            env.emu.actions_id_token_request_url(),
+        ),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            env.emu.actions_id_token_request_token().to_owned(),
+        ),
+        ("AZURE_AUTHORITY_HOST", c.authority_host.clone().unwrap()),
+        ("PGENTRA_CA_CERT_FILE", c.ca_cert_file.clone().unwrap()),
+        ("HOME", home.display().to_string()),
+        ("TMPDIR", home.display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let run = pgentra(&["token"], &vars).await;
+    run.expect_code(0);
+    let claims = env
+        .emu
+        .validate_access_token(run.stdout.trim(), POSTGRES_RESOURCE)
+        .expect("a PostgreSQL token for the identity the job's federated credential trusts");
+    assert_eq!(claims["appid"], client_id.as_str());
+    assert_eq!(env.emu.actions_id_token_requests(), 1);
+    let left: Vec<_> = std::fs::read_dir(&home).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "nothing written to HOME or TMPDIR: {left:?}"
+    );
+    std::fs::remove_dir_all(&home).ok();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -71,6 +230,8 @@ async fn without_credentials_each_source_is_named_with_how_to_set_it_up() {
     for source in [
         "client secret: not configured",
         "workload identity: not configured",
+        "GitHub Actions OIDC: not configured",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
         "managed identity: not tried",
         "Azure CLI:",
         "export AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET",
@@ -118,7 +279,7 @@ async fn bad_arguments_name_the_argument_and_show_the_usage() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("pgentra token [--json]"),
+        run.stderr.contains("pgentra token [--resource-type"),
         "{}",
         run.stderr
     );
@@ -128,10 +289,52 @@ async fn bad_arguments_name_the_argument_and_show_the_usage() {
         "AZURE_CLIENT_SECRET",
         "AZURE_FEDERATED_TOKEN_FILE",
         "ARM_USE_MSI",
+        "ARM_MSI_ENDPOINT",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
         "--json",
         "--scope",
+        "--resource",
+        "--resource-type",
+        "--tenant",
+        "-o/--output",
         "ARM_ENVIRONMENT",
     ] {
         assert!(help.stdout.contains(topic), "{topic} in --help");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_printed_into_a_closed_pipe_is_not_a_panic() {
+    use cli_support::{pgentra_with_streams, readerless_pipe};
+    use std::process::Stdio;
+    let env = start().await;
+    // `pgentra token | head -c1` after head has gone, for each output format.
+    for args in [
+        &["token"][..],
+        &["token", "-o", "json"],
+        &["token", "-o", "tsv"],
+    ] {
+        let code =
+            pgentra_with_streams(args, &deployer_env(&env), readerless_pipe(), Stdio::piped())
+                .await;
+        assert_eq!(code, Some(0), "{args:?} >closed-pipe");
+    }
+    // A failure whose message cannot be written: a closed pipe, and `2>&-`.
+    let code = pgentra_with_streams(&["token"], &[], Stdio::null(), readerless_pipe()).await;
+    assert_eq!(code, Some(1), "token 2>closed-pipe");
+    let real = tokio::task::spawn_blocking(|| {
+        std::process::Command::new("sh")
+            .args([
+                "-c",
+                "\"$0\" token 2>&-; echo \"exit $?\"",
+                env!("CARGO_BIN_EXE_pgentra"),
+            ])
+            .env_clear()
+            .env("PATH", cli_support::SYSTEM_PATH)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(String::from_utf8_lossy(&real.stdout).trim(), "exit 1");
 }

@@ -4,11 +4,13 @@
 //! issuer for Kubernetes-style service-account tokens, and a fault-injection admin API, all behind
 //! one generated CA. Start it with [`Emulator::start`].
 
+pub mod actions_oidc;
 pub mod admin;
 pub mod arm;
 pub mod entra;
 pub mod faults;
 pub mod http;
+pub mod imds;
 pub mod msi_endpoint;
 pub mod oidc;
 pub mod pg;
@@ -140,6 +142,8 @@ pub(crate) struct Inner {
     pub(crate) pg: pg::Gateways,
     /// The backend PostgreSQL's version and settings, once read (see `arm::backend_facts`).
     pub(crate) backend_facts: Mutex<Option<Arc<arm::backend_facts::BackendFacts>>>,
+    pub(crate) imds_requests: imds::ImdsRequests,
+    pub(crate) actions: actions_oidc::ActionsJob,
 }
 
 /// One ARM request and its answer, as recorded for checking against the specs.
@@ -234,6 +238,8 @@ impl Emulator {
             tokens_issued: Mutex::default(),
             pg: Default::default(),
             backend_facts: Mutex::default(),
+            imds_requests: Default::default(),
+            actions: Default::default(),
             opts,
         });
         let (tx, rx) = watch::channel(false);

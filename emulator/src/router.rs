@@ -32,7 +32,13 @@ async fn route(inner: Arc<Inner>, service: Service, req: Req) -> Resp {
     let resp = match service {
         Service::Arm => crate::arm::handle(inner, req).await,
         Service::Login => crate::entra::tokens::handle(&inner, &req),
+        Service::Msi if req.path.starts_with(crate::imds::TOKEN_PATH) => {
+            crate::imds::handle(&inner, &req)
+        }
         Service::Msi => crate::msi_endpoint::handle(&inner, &req),
+        Service::Oidc if req.path.starts_with(crate::actions_oidc::ID_TOKEN_PATH) => {
+            crate::actions_oidc::handle(&inner, &req)
+        }
         Service::Oidc => crate::oidc::handle(&inner, &req),
     };
     match replaced {

@@ -43,8 +43,11 @@ export class Provider extends pulumi.ProviderResource {
         resourceInputs["armEndpoint"] = args?.armEndpoint;
         resourceInputs["authorityHost"] = args?.authorityHost;
         resourceInputs["caCertFile"] = args?.caCertFile;
+        resourceInputs["msiEndpoint"] = args?.msiEndpoint;
+        resourceInputs["oidcRequestUrl"] = args?.oidcRequestUrl;
+        resourceInputs["oidcRequestToken"] = args?.oidcRequestToken ? pulumi.secret(args?.oidcRequestToken) : undefined;
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
-        const secretOpts = { additionalSecretOutputs: ["clientSecret"] };
+        const secretOpts = { additionalSecretOutputs: ["clientSecret", "oidcRequestToken"] };
         opts = pulumi.mergeOptions(opts, secretOpts);
         super(Provider.__pulumiType, name, resourceInputs, opts);
     }
@@ -94,4 +97,16 @@ export interface ProviderArgs {
      * A PEM file with an extra CA certificate trusted for ARM, Entra and PostgreSQL TLS.
      */
     caCertFile?: pulumi.Input<string>;
+    /**
+     * The managed identity endpoint (Azure Instance Metadata Service style) that `useMsi` signs in through; default `http://169.254.169.254/metadata/identity/oauth2/token`, the VM's. Used only when `useMsi` is set.
+     */
+    msiEndpoint?: pulumi.Input<string>;
+    /**
+     * The GitHub Actions ID token request URL (`ACTIONS_ID_TOKEN_REQUEST_URL`, set in jobs with `permissions: id-token: write`): with `oidcRequestToken`, `tenantId` and `clientId`, each sign-in fetches a fresh ID token for audience `api://AzureADTokenExchange` and exchanges it for an Entra token (a federated credential).
+     */
+    oidcRequestUrl?: pulumi.Input<string>;
+    /**
+     * The bearer token for `oidcRequestUrl` (`ACTIONS_ID_TOKEN_REQUEST_TOKEN` in GitHub Actions).
+     */
+    oidcRequestToken?: pulumi.Input<string>;
 }

@@ -15,11 +15,13 @@ Usage (`pgentra COMMAND --help` explains each):
   pgentra emulator [--json]     Serve a local Azure (ARM, Entra, managed identity) for stacks and tests
   pgentra emulator --server RG/NAME
                                 ... starting with a ready server, Entra admin and database
-  pgentra token [--json]        Print an Entra access token for PostgreSQL (the password of a sign-in)
+  pgentra token [-o json|tsv]   Print an Entra access token for PostgreSQL (the password of a sign-in);
+                                az's --resource, --resource-type and --tenant pick another
   pgentra psql HOST[:PORT] DBNAME [USER]
   pgentra psql -h HOST [-p PORT] -d DBNAME [-U USER]
                                 Run psql signed in with a fresh Entra token
-  pgentra doctor SERVER [USER]  Check a server's Entra sign-in chain and say how to fix each problem
+  pgentra doctor SERVER [USER] [-p PORT]
+                                Check a server's Entra sign-in chain and say how to fix each problem
   pgentra schema [--out FILE]   Print the Pulumi package schema, or write it to FILE
   pgentra gen-sdk <python|nodejs> [--out DIR]
                                 Generate the SDK for a language from the schema (default DIR: sdk/<language>)

@@ -154,3 +154,31 @@ pub fn server_body() -> serde_json::Value {
         },
     })
 }
+
+/// A user-assigned identity in `rg` that trusts the emulated GitHub Actions job (a federated
+/// credential for the emulator's issuer and the job's subject); returns its client ID.
+pub async fn github_actions_identity(env: &Env, rg: &str, name: &str) -> String {
+    env.create_rg(rg).await;
+    let path = env.identity_path(rg, name);
+    let identity = env
+        .arm
+        .put(&path, MSI, &json!({"location": "eastus"}))
+        .await
+        .expect("creating the identity");
+    env.arm
+        .put(
+            &format!("{path}/federatedIdentityCredentials/github"),
+            MSI,
+            &json!({"properties": {
+                "issuer": env.emu.oidc_issuer_url(),
+                "subject": pgentra_emulator::actions_oidc::ACTIONS_SUBJECT,
+                "audiences": ["api://AzureADTokenExchange"],
+            }}),
+        )
+        .await
+        .expect("creating the federated credential");
+    identity["properties"]["clientId"]
+        .as_str()
+        .expect("clientId")
+        .to_owned()
+}

@@ -199,3 +199,93 @@ pub fn claims(token: &str) -> Value {
     let bytes = azure_core::base64::decode_url_safe(payload).expect("base64url payload");
     serde_json::from_slice(&bytes).expect("JSON claims")
 }
+
+/// A stand-in for the Azure CLI in a directory of its own: `az account show` names
+/// `subscription`, `az ad group show --group NAME` answers each of `groups` (name, object ID);
+/// anything else fails as a signed-out az does. Each call is logged to `calls.log` beside it.
+pub struct FakeAz {
+    pub dir: std::path::PathBuf,
+}
+
+impl FakeAz {
+    pub fn new(subscription: &str, tenant: &str, groups: &[(&str, &str)]) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(unique("pgentra-fake-az"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut script = String::from(
+            "#!/bin/sh\necho \"$*\" >> \"$(dirname \"$0\")/calls.log\"\ncase \"$*\" in\n",
+        );
+        let account = json!({"id": subscription, "tenantId": tenant, "isDefault": true, "name": "fake", "state": "Enabled"});
+        script.push_str(&format!(
+            "  \"account show --output json\") echo '{account}' ;;\n"
+        ));
+        for (name, id) in groups {
+            let group = json!({"id": id, "displayName": name, "securityEnabled": true});
+            script.push_str(&format!(
+                "  \"ad group show --group {name} --output json\") echo '{group}' ;;\n"
+            ));
+        }
+        script.push_str(
+            "  *) echo \"ERROR: Please run 'az login' to setup account.\" >&2; exit 1 ;;\nesac\n",
+        );
+        let az = dir.join("az");
+        std::fs::write(&az, script).unwrap();
+        std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Self { dir }
+    }
+
+    /// PATH with the fake az first.
+    pub fn path(&self) -> String {
+        format!("{}:{SYSTEM_PATH}", self.dir.display())
+    }
+
+    /// The az command lines run so far.
+    pub fn calls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join("calls.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Drop for FakeAz {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs `pgentra args...` like [`pgentra`], with its stdout and stderr given (a pipe whose
+/// reader is gone, a closed descriptor); returns the exit code and what stderr said when it
+/// was kept.
+pub async fn pgentra_with_streams(
+    args: &[&str],
+    env: &[(String, String)],
+    stdout: std::process::Stdio,
+    stderr: std::process::Stdio,
+) -> Option<i32> {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let env = env.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pgentra"));
+        command.env_clear().env("PATH", SYSTEM_PATH).args(&args);
+        for (k, v) in &env {
+            command.env(k, v);
+        }
+        command
+            .stdout(stdout)
+            .stderr(stderr)
+            .status()
+            .expect("running the pgentra binary")
+            .code()
+    })
+    .await
+    .unwrap()
+}
+
+/// A stream whose reader is gone: every write to it fails with EPIPE.
+pub fn readerless_pipe() -> std::process::Stdio {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    std::process::Stdio::from(writer)
+}

@@ -288,8 +288,11 @@ def test_schema_flags_follow_the_description(plugin: Plugin):
     provider = attributes(plugin.schema.provider.block)
     assert provider["client_secret"].sensitive
     assert {"subscription_id", "tenant_id", "client_id", "oidc_token_file_path", "use_msi",
-            "environment", "arm_endpoint", "authority_host", "ca_cert_file"} <= set(provider)
-    assert not any(a.sensitive for n, a in provider.items() if n != "client_secret")
+            "environment", "arm_endpoint", "authority_host", "ca_cert_file", "msi_endpoint",
+            "oidc_request_url", "oidc_request_token"} <= set(provider)
+    assert provider["oidc_request_token"].sensitive
+    secrets = {"client_secret", "oidc_request_token"}
+    assert not any(a.sensitive for n, a in provider.items() if n not in secrets)
 
 
 def test_sql_resources_take_a_single_sql_connection_block(plugin: Plugin):

@@ -38,6 +38,15 @@ pub static CONFIG: &[Property] = &[
     Property::input("caCertFile", Type::String, "A PEM file with an extra CA certificate trusted for ARM, Entra and PostgreSQL TLS.")
         .max_bytes(PATH_MAX_BYTES)
         .env(&["PGENTRA_CA_CERT_FILE"]),
+    Property::input("msiEndpoint", Type::String, "The managed identity endpoint (Azure Instance Metadata Service style) that `useMsi` signs in through; default `http://169.254.169.254/metadata/identity/oauth2/token`, the VM's. Used only when `useMsi` is set.")
+        .rule(rules::http_url)
+        .env(&["ARM_MSI_ENDPOINT"]),
+    Property::input("oidcRequestUrl", Type::String, "The GitHub Actions ID token request URL (`ACTIONS_ID_TOKEN_REQUEST_URL`, set in jobs with `permissions: id-token: write`): with `oidcRequestToken`, `tenantId` and `clientId`, each sign-in fetches a fresh ID token for audience `api://AzureADTokenExchange` and exchanges it for an Entra token (a federated credential).")
+        .rule(rules::https_url)
+        .env(&["ARM_OIDC_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_URL"]),
+    Property::input("oidcRequestToken", Type::String, "The bearer token for `oidcRequestUrl` (`ACTIONS_ID_TOKEN_REQUEST_TOKEN` in GitHub Actions).")
+        .secret()
+        .env(&["ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"]),
 ];
 
 /// The longest file path accepted (Linux's PATH_MAX).
@@ -153,6 +162,9 @@ pub struct ProviderConfig {
     pub arm_endpoint: Option<String>,
     pub authority_host: Option<String>,
     pub ca_cert_file: Option<String>,
+    pub msi_endpoint: Option<String>,
+    pub oidc_request_url: Option<String>,
+    pub oidc_request_token: Option<String>,
 }
 
 impl std::fmt::Debug for ProviderConfig {
@@ -172,6 +184,12 @@ impl std::fmt::Debug for ProviderConfig {
             .field("arm_endpoint", &self.arm_endpoint)
             .field("authority_host", &self.authority_host)
             .field("ca_cert_file", &self.ca_cert_file)
+            .field("msi_endpoint", &self.msi_endpoint)
+            .field("oidc_request_url", &self.oidc_request_url)
+            .field(
+                "oidc_request_token",
+                &self.oidc_request_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -240,6 +258,9 @@ impl ProviderConfig {
             arm_endpoint: lookup("armEndpoint"),
             authority_host: lookup("authorityHost"),
             ca_cert_file: lookup("caCertFile"),
+            msi_endpoint: lookup("msiEndpoint"),
+            oidc_request_url: lookup("oidcRequestUrl"),
+            oidc_request_token: lookup("oidcRequestToken"),
         })
     }
 }
@@ -313,6 +334,7 @@ mod tests {
         let env = |name: &str| match name {
             "AZURE_TENANT_ID" => Some("11111111-1111-1111-1111-111111111111".to_owned()),
             "AZURE_CLIENT_SECRET" => Some("from-env".to_owned()),
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN" => Some("actions-bearer".to_owned()),
             _ => None,
         };
         let config = ProviderConfig::resolve(
@@ -329,5 +351,7 @@ mod tests {
             !format!("{config:?}").contains("from-env"),
             "Debug must not show the secret"
         );
+        assert_eq!(config.oidc_request_token.as_deref(), Some("actions-bearer"));
+        assert!(!format!("{config:?}").contains("actions-bearer"));
     }
 }

@@ -75,6 +75,20 @@ pub fn https_url(value: &Value) -> Result<(), String> {
     )
 }
 
+/// An `http://` or `https://` URL: a managed identity endpoint (the VM's metadata service
+/// speaks plain HTTP on its link-local address).
+pub fn http_url(value: &Value) -> Result<(), String> {
+    let s = text(value);
+    let rest = s
+        .strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))
+        .ok_or_else(|| format!("{s:?} must be an http:// or https:// URL"))?;
+    allow(
+        !rest.is_empty() && !rest.starts_with('/') && !s.chars().any(char::is_whitespace),
+        || format!("{s:?} must be an http:// or https:// URL with a host and no spaces"),
+    )
+}
+
 /// A dotted IPv4 address such as `203.0.113.7`: four numbers 0-255 without leading zeros.
 pub fn ipv4(value: &Value) -> Result<(), String> {
     let s = text(value);
@@ -506,6 +520,22 @@ mod tests {
         assert!(https_url(&json!("https://management.azure.com/")).is_ok());
         assert!(https_url(&json!("http://management.azure.com/")).is_err());
         assert!(https_url(&json!("https://")).is_err());
+    }
+
+    #[test]
+    fn http_url_takes_either_scheme_with_a_host() {
+        assert!(http_url(&json!(
+            "http://169.254.169.254/metadata/identity/oauth2/token"
+        ))
+        .is_ok());
+        assert!(http_url(&json!(
+            "https://127.0.0.1:8443/metadata/identity/oauth2/token"
+        ))
+        .is_ok());
+        assert!(http_url(&json!("ftp://host/"))
+            .unwrap_err()
+            .contains("http:// or https://"));
+        assert!(http_url(&json!("http://")).is_err());
     }
 
     #[test]

@@ -404,11 +404,17 @@ mod tests {
                 "arm_endpoint",
                 "authority_host",
                 "ca_cert_file",
+                "msi_endpoint",
+                "oidc_request_url",
+                "oidc_request_token",
             ]
         );
         for attribute in &provider.attributes {
             assert_eq!(flags(attribute), (false, true, false), "{}", attribute.name);
-            assert_eq!(attribute.sensitive, attribute.name == "client_secret");
+            assert_eq!(
+                attribute.sensitive,
+                ["client_secret", "oidc_request_token"].contains(&attribute.name.as_str())
+            );
         }
         assert!(provider
             .attribute("client_secret")

@@ -120,3 +120,41 @@ Object.defineProperty(exports, "caCertFile", {
     },
     enumerable: true,
 });
+
+/**
+ * The managed identity endpoint (Azure Instance Metadata Service style) that `useMsi` signs in through; default `http://169.254.169.254/metadata/identity/oauth2/token`, the VM's. Used only when `useMsi` is set.
+ */
+export declare const msiEndpoint: string | undefined;
+Object.defineProperty(exports, "msiEndpoint", {
+    get() {
+        return __config.get("msiEndpoint") ?? utilities.getEnv("ARM_MSI_ENDPOINT");
+    },
+    enumerable: true,
+});
+
+/**
+ * The GitHub Actions ID token request URL (`ACTIONS_ID_TOKEN_REQUEST_URL`, set in jobs with `permissions: id-token: write`): with `oidcRequestToken`, `tenantId` and `clientId`, each sign-in fetches a fresh ID token for audience `api://AzureADTokenExchange` and exchanges it for an Entra token (a federated credential).
+ */
+export declare const oidcRequestUrl: string | undefined;
+Object.defineProperty(exports, "oidcRequestUrl", {
+    get() {
+        return __config.get("oidcRequestUrl") ?? utilities.getEnv("ARM_OIDC_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_URL");
+    },
+    enumerable: true,
+});
+
+/**
+ * The bearer token for `oidcRequestUrl` (`ACTIONS_ID_TOKEN_REQUEST_TOKEN` in GitHub Actions).
+ */
+export declare const oidcRequestToken: pulumi.Output<string> | undefined;
+Object.defineProperty(exports, "oidcRequestToken", {
+    get() {
+        const value = __config.getSecret("oidcRequestToken");
+        if (value !== undefined) {
+            return value;
+        }
+        const fromEnv = utilities.getEnv("ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN");
+        return fromEnv === undefined ? undefined : pulumi.secret(fromEnv);
+    },
+    enumerable: true,
+});

@@ -28,6 +28,9 @@ class ProviderArgs:
                  arm_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
                  authority_host: Optional[pulumi.Input[_builtins.str]] = None,
                  ca_cert_file: Optional[pulumi.Input[_builtins.str]] = None,
+                 msi_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
+                 oidc_request_url: Optional[pulumi.Input[_builtins.str]] = None,
+                 oidc_request_token: Optional[pulumi.Input[_builtins.str]] = None,
                  ) -> None:
         """
         The set of arguments for constructing a Provider resource.
@@ -42,6 +45,9 @@ class ProviderArgs:
         :param pulumi.Input[_builtins.str] arm_endpoint: Overrides the cloud's Azure Resource Manager endpoint (sovereign clouds, the pgentra emulator).
         :param pulumi.Input[_builtins.str] authority_host: Overrides the cloud's Microsoft Entra authority host.
         :param pulumi.Input[_builtins.str] ca_cert_file: A PEM file with an extra CA certificate trusted for ARM, Entra and PostgreSQL TLS.
+        :param pulumi.Input[_builtins.str] msi_endpoint: The managed identity endpoint (Azure Instance Metadata Service style) that `useMsi` signs in through; default `http://169.254.169.254/metadata/identity/oauth2/token`, the VM's. Used only when `useMsi` is set.
+        :param pulumi.Input[_builtins.str] oidc_request_url: The GitHub Actions ID token request URL (`ACTIONS_ID_TOKEN_REQUEST_URL`, set in jobs with `permissions: id-token: write`): with `oidcRequestToken`, `tenantId` and `clientId`, each sign-in fetches a fresh ID token for audience `api://AzureADTokenExchange` and exchanges it for an Entra token (a federated credential).
+        :param pulumi.Input[_builtins.str] oidc_request_token: The bearer token for `oidcRequestUrl` (`ACTIONS_ID_TOKEN_REQUEST_TOKEN` in GitHub Actions).
         """
         if subscription_id is not None:
             pulumi.set(__self__, "subscription_id", subscription_id)
@@ -65,6 +71,12 @@ class ProviderArgs:
             pulumi.set(__self__, "authority_host", authority_host)
         if ca_cert_file is not None:
             pulumi.set(__self__, "ca_cert_file", ca_cert_file)
+        if msi_endpoint is not None:
+            pulumi.set(__self__, "msi_endpoint", msi_endpoint)
+        if oidc_request_url is not None:
+            pulumi.set(__self__, "oidc_request_url", oidc_request_url)
+        if oidc_request_token is not None:
+            pulumi.set(__self__, "oidc_request_token", oidc_request_token)
 
     @_builtins.property
     @pulumi.getter(name="subscriptionId")
@@ -186,6 +198,42 @@ class ProviderArgs:
     def ca_cert_file(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
         pulumi.set(self, "ca_cert_file", value)
 
+    @_builtins.property
+    @pulumi.getter(name="msiEndpoint")
+    def msi_endpoint(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The managed identity endpoint (Azure Instance Metadata Service style) that `useMsi` signs in through; default `http://169.254.169.254/metadata/identity/oauth2/token`, the VM's. Used only when `useMsi` is set.
+        """
+        return pulumi.get(self, "msi_endpoint")
+
+    @msi_endpoint.setter
+    def msi_endpoint(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "msi_endpoint", value)
+
+    @_builtins.property
+    @pulumi.getter(name="oidcRequestUrl")
+    def oidc_request_url(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The GitHub Actions ID token request URL (`ACTIONS_ID_TOKEN_REQUEST_URL`, set in jobs with `permissions: id-token: write`): with `oidcRequestToken`, `tenantId` and `clientId`, each sign-in fetches a fresh ID token for audience `api://AzureADTokenExchange` and exchanges it for an Entra token (a federated credential).
+        """
+        return pulumi.get(self, "oidc_request_url")
+
+    @oidc_request_url.setter
+    def oidc_request_url(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "oidc_request_url", value)
+
+    @_builtins.property
+    @pulumi.getter(name="oidcRequestToken")
+    def oidc_request_token(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The bearer token for `oidcRequestUrl` (`ACTIONS_ID_TOKEN_REQUEST_TOKEN` in GitHub Actions).
+        """
+        return pulumi.get(self, "oidc_request_token")
+
+    @oidc_request_token.setter
+    def oidc_request_token(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "oidc_request_token", value)
+
 
 @pulumi.type_token("pulumi:providers:pgentra")
 class Provider(pulumi.ProviderResource):
@@ -220,6 +268,9 @@ class Provider(pulumi.ProviderResource):
                  arm_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
                  authority_host: Optional[pulumi.Input[_builtins.str]] = None,
                  ca_cert_file: Optional[pulumi.Input[_builtins.str]] = None,
+                 msi_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
+                 oidc_request_url: Optional[pulumi.Input[_builtins.str]] = None,
+                 oidc_request_token: Optional[pulumi.Input[_builtins.str]] = None,
                  ) -> None:
         """
         The pgentra provider. Credentials are tried in order: client secret, workload identity (federated token file), managed identity, Azure CLI login.
@@ -235,6 +286,9 @@ class Provider(pulumi.ProviderResource):
         :param pulumi.Input[_builtins.str] arm_endpoint: Overrides the cloud's Azure Resource Manager endpoint (sovereign clouds, the pgentra emulator).
         :param pulumi.Input[_builtins.str] authority_host: Overrides the cloud's Microsoft Entra authority host.
         :param pulumi.Input[_builtins.str] ca_cert_file: A PEM file with an extra CA certificate trusted for ARM, Entra and PostgreSQL TLS.
+        :param pulumi.Input[_builtins.str] msi_endpoint: The managed identity endpoint (Azure Instance Metadata Service style) that `useMsi` signs in through; default `http://169.254.169.254/metadata/identity/oauth2/token`, the VM's. Used only when `useMsi` is set.
+        :param pulumi.Input[_builtins.str] oidc_request_url: The GitHub Actions ID token request URL (`ACTIONS_ID_TOKEN_REQUEST_URL`, set in jobs with `permissions: id-token: write`): with `oidcRequestToken`, `tenantId` and `clientId`, each sign-in fetches a fresh ID token for audience `api://AzureADTokenExchange` and exchanges it for an Entra token (a federated credential).
+        :param pulumi.Input[_builtins.str] oidc_request_token: The bearer token for `oidcRequestUrl` (`ACTIONS_ID_TOKEN_REQUEST_TOKEN` in GitHub Actions).
         """
         ...
 
@@ -258,6 +312,9 @@ class Provider(pulumi.ProviderResource):
                        arm_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
                        authority_host: Optional[pulumi.Input[_builtins.str]] = None,
                        ca_cert_file: Optional[pulumi.Input[_builtins.str]] = None,
+                       msi_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
+                       oidc_request_url: Optional[pulumi.Input[_builtins.str]] = None,
+                       oidc_request_token: Optional[pulumi.Input[_builtins.str]] = None,
                        ) -> None:
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         __props__ = ProviderArgs.__new__(ProviderArgs)
@@ -271,9 +328,12 @@ class Provider(pulumi.ProviderResource):
         __props__.__dict__["arm_endpoint"] = arm_endpoint
         __props__.__dict__["authority_host"] = authority_host
         __props__.__dict__["ca_cert_file"] = ca_cert_file
+        __props__.__dict__["msi_endpoint"] = msi_endpoint
+        __props__.__dict__["oidc_request_url"] = oidc_request_url
+        __props__.__dict__["oidc_request_token"] = None if oidc_request_token is None else pulumi.Output.secret(oidc_request_token)
         super().__init__("pgentra", resource_name, _as_inputs(__props__), Provider._with_secret_outputs(opts))
 
     @staticmethod
     def _with_secret_outputs(opts: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
-        secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["clientSecret"])
+        secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["clientSecret", "oidcRequestToken"])
         return pulumi.ResourceOptions.merge(opts, secret_opts)

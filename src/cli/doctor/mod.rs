@@ -5,6 +5,7 @@
 //! server's ARM settings (Entra authentication, password authentication, an Entra
 //! administrator), the network and TLS, the sign-in, then inside the server pgaadauth and the role.
 
+mod group;
 mod report;
 mod server;
 mod signin;
@@ -27,10 +28,13 @@ The exit code is 1 when a check fails, 0 otherwise.
 
   server-or-host  one of:
                     the server's ARM ID (/subscriptions/.../flexibleServers/NAME)
-                    RESOURCE_GROUP/SERVER (subscription from AZURE_SUBSCRIPTION_ID)
+                    RESOURCE_GROUP/SERVER (subscription from AZURE_SUBSCRIPTION_ID, else
+                    `az account show`)
                     the server's host name, host:port (the ARM checks are skipped then)
   user            the PostgreSQL role to sign in as; default: the token's principal (a user's
-                  UPN, a managed identity's name)
+                  UPN, a managed identity's name). Another name is taken for an Entra group the
+                  principal is a member of: its object ID is looked up with `az ad group show`,
+                  and the fixes name it with --type Group
   -p/--port PORT  the server's PostgreSQL port (default 5432, or give host:port; `pgentra
                   emulator` prints the port of each emulated server)
 
@@ -146,21 +150,24 @@ pub async fn run(options: Options) -> Result<Report, String> {
     // Who signs in comes first: the fixes of the server's checks name that principal.
     let token = signin::token_check(&azure, &mut report).await;
     let signed_in = token.as_ref().map(|(_, info)| info);
+    // A [user] that is not the token's principal is most likely a group it is a member of.
+    let role = group::classify(options.user.as_deref(), signed_in).await;
     let facts = match &options.target {
         Target::Server {
             subscription,
             resource_group,
             name,
         } => {
+            // The configured subscription, else the Azure CLI's (`az account show`).
             let subscription = subscription
                 .clone()
-                .or_else(|| config.subscription_id.clone())
+                .or_else(|| azure.subscription_id().map(str::to_owned))
                 .ok_or(
                     "RESOURCE_GROUP/SERVER needs the subscription: export AZURE_SUBSCRIPTION_ID, \
-                     or give the server's ARM ID",
+                     choose one with `az account set --subscription ...`, or give the server's ARM ID",
                 )?;
             let id = FlexibleServerId::new(&subscription, resource_group, name);
-            server::arm_checks(&azure, &id, signed_in, &mut report).await
+            server::arm_checks(&azure, &id, signed_in, &role, &mut report).await
         }
         Target::Host(host) => {
             for name in ["server", "entra-auth", "password-auth", "entra-admin"] {
@@ -213,11 +220,12 @@ pub async fn run(options: Options) -> Result<Report, String> {
         user: user.clone(),
         ssl_mode: SslMode::VerifyFull,
     };
-    let session = signin::sign_in_checks(&config, &info_conn, &source, &info, &mut report).await;
+    let session =
+        signin::sign_in_checks(&config, &info_conn, &source, &info, &role, &mut report).await;
     match session {
         Some(session) => {
             signin::pgaadauth_check(&session, &facts, &mut report).await;
-            signin::role_check(&session, &user, &info, &mut report).await;
+            signin::role_check(&session, &user, &info, &role, &mut report).await;
         }
         None => {
             // A missing role is the sign-in's diagnosis: keep it last, where the role is checked.

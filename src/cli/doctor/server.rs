@@ -1,6 +1,7 @@
 //! The server's settings in Azure Resource Manager: Entra authentication, password
 //! authentication, the Entra administrators, and what the later checks need (host, parameters).
 
+use super::group::{object_id_lookup, shell_word, SignInRole};
 use super::{Report, ServerFacts, PG_API};
 use crate::cli::token::{self, TokenInfo};
 use pgentra_core::azure::ids::FlexibleServerId;
@@ -11,6 +12,7 @@ pub(super) async fn arm_checks(
     azure: &Azure,
     id: &FlexibleServerId,
     signed_in: Option<&TokenInfo>,
+    role: &SignInRole,
     report: &mut Report,
 ) -> ServerFacts {
     let path = id.to_string();
@@ -139,38 +141,11 @@ pub(super) async fn arm_checks(
                 ),
             );
         }
-        Ok(_) => {
-            // Name the signed-in principal as the admin to add, when it is known.
-            let (display, oid, kind) = match signed_in {
-                Some(me) => (
-                    me.role_name
-                        .clone()
-                        .unwrap_or_else(|| "<its display name>".into()),
-                    me.caller.object_id.clone(),
-                    if me.caller.kind == "user" {
-                        "User"
-                    } else {
-                        "ServicePrincipal"
-                    }
-                    .to_owned(),
-                ),
-                None => (
-                    "<user UPN, group or service principal name>".into(),
-                    "<its object id>".into(),
-                    "<User|Group|ServicePrincipal>".into(),
-                ),
-            };
-            report.fail(
-                "entra-admin",
-                "the server has no Microsoft Entra administrator: nobody can sign in with Entra to create roles",
-                format!(
-                    "az postgres flexible-server ad-admin create --resource-group {} --server-name {} \\\n  \
-                     --display-name {display} --object-id {oid} --type {kind}\n\
-                     (or a pgentra AdAdmin; an Entra group as the admin lets its members in)",
-                    id.resource_group, id.name
-                ),
-            );
-        }
+        Ok(_) => report.fail(
+            "entra-admin",
+            "the server has no Microsoft Entra administrator: nobody can sign in with Entra to create roles",
+            admin_fix(id, signed_in, role),
+        ),
         Err(error) => report.fail(
             "entra-admin",
             format!("listing the administrators: {error}"),
@@ -204,4 +179,52 @@ pub(super) async fn arm_checks(
         host: (!host.is_empty()).then_some(host),
         shared_preload_libraries,
     }
+}
+
+/// The az command that makes an administrator: the group when the sign-in is a group's, else
+/// the token's principal.
+fn admin_fix(id: &FlexibleServerId, signed_in: Option<&TokenInfo>, role: &SignInRole) -> String {
+    let command = |display: &str, object_id: &str, kind: &str| {
+        format!(
+            "az postgres flexible-server microsoft-entra-admin create --resource-group {} --server-name {} \\\n  \
+             --display-name {display} --object-id {object_id} --type {kind}",
+            shell_word(&id.resource_group),
+            shell_word(&id.name)
+        )
+    };
+    let mut fix = match (role, signed_in) {
+        (SignInRole::Group { name, object_id }, _) => format!(
+            "{}\n(or a pgentra AdAdmin with principalType Group; the group as the admin lets each member in)",
+            command(&shell_word(name), object_id, "Group")
+        ),
+        (_, Some(me)) => format!(
+            "{}\n(or a pgentra AdAdmin; an Entra group as the admin lets its members in)",
+            command(
+                &me.role_name
+                    .as_deref()
+                    .map_or_else(|| "<its display name>".to_owned(), shell_word),
+                &me.caller.object_id,
+                if me.caller.kind == "user" {
+                    "User"
+                } else {
+                    "ServicePrincipal"
+                },
+            )
+        ),
+        (_, None) => format!(
+            "{}\n(or a pgentra AdAdmin; an Entra group as the admin lets its members in)",
+            command(
+                "<user UPN, group or service principal name>",
+                "<its object id>",
+                "<User|Group|ServicePrincipal>",
+            )
+        ),
+    };
+    if let SignInRole::Other { name } = role {
+        fix.push_str(&format!(
+            "\nif {name:?} is a group: {}",
+            command(&shell_word(name), &object_id_lookup(name), "Group")
+        ));
+    }
+    fix
 }

@@ -1,6 +1,7 @@
 //! The sign-in side: the token (audience, expiry), the network, TLS, the sign-in itself, and
 //! inside the server pgaadauth and the role.
 
+use super::group::{object_id_lookup, SignInRole};
 use super::{Report, ServerFacts, EXPIRY_MARGIN_SECS};
 use crate::cli::token::{self, TokenInfo};
 use pgentra_core::azure::Azure;
@@ -118,6 +119,7 @@ pub(super) async fn sign_in_checks(
     conn: &ConnInfo,
     source: &TokenPassword,
     info: &TokenInfo,
+    role: &SignInRole,
     report: &mut Report,
 ) -> Option<Session> {
     let tls = match pool::tls_for(config.ca_cert_file.as_deref()) {
@@ -171,13 +173,19 @@ pub(super) async fn sign_in_checks(
             Some(session)
         }
         Err(error) => {
-            sign_in_failure(conn, info, &error, report);
+            sign_in_failure(conn, info, role, &error, report);
             None
         }
     }
 }
 
-fn sign_in_failure(conn: &ConnInfo, info: &TokenInfo, error: &SqlError, report: &mut Report) {
+fn sign_in_failure(
+    conn: &ConnInfo,
+    info: &TokenInfo,
+    role: &SignInRole,
+    error: &SqlError,
+    report: &mut Report,
+) {
     let message = error.to_string();
     let user = &conn.user;
     let literal = |s: &str| quote::literal(s).unwrap_or_else(|_| format!("{s:?}"));
@@ -187,25 +195,53 @@ fn sign_in_failure(conn: &ConnInfo, info: &TokenInfo, error: &SqlError, report: 
             message,
             "the role is missing; see the role check",
         );
-        let kind = if info.caller.kind == "user" {
-            "user"
-        } else {
-            "service"
+        let create = |oid: &str, kind: &str| {
+            format!(
+                "SELECT * FROM pgaadauth_create_principal_with_oid({}, {}, {}, false, false);",
+                literal(user),
+                literal(oid),
+                literal(kind)
+            )
+        };
+        let fix = match role {
+            SignInRole::Group { object_id, .. } => format!(
+                "as an Entra administrator, in database postgres, create the group's role:\n\
+                 {}\n(or a pgentra Principal with objectId {object_id} and objectType Group); \
+                 each member then signs in as {user:?} with its own token",
+                create(object_id, "group")
+            ),
+            _ => {
+                let kind = if info.caller.kind == "user" {
+                    "user"
+                } else {
+                    "service"
+                };
+                let mut fix = format!(
+                    "as an Entra administrator, in database postgres:\n{}\n\
+                     (or a pgentra Principal with objectId {})",
+                    create(&info.caller.object_id, kind),
+                    info.caller.object_id
+                );
+                if let SignInRole::Other { .. } = role {
+                    fix.push_str(&format!(
+                        "\nif {user:?} is a group: SELECT * FROM pgaadauth_create_principal_with_oid({}, <its object id: {}>, 'group', false, false);",
+                        literal(user),
+                        object_id_lookup(user)
+                    ));
+                } else {
+                    fix.push_str(
+                        "; for a group, create the group's role and sign in with the group's name",
+                    );
+                }
+                fix
+            }
         };
         report.fail(
             "role",
             format!(
                 "the server has no role {user:?} (role names must match the Entra name exactly: a user's UPN, a managed identity's or group's display name)"
             ),
-            format!(
-                "as an Entra administrator, in database postgres:\n\
-                 SELECT * FROM pgaadauth_create_principal_with_oid({}, {}, {}, false, false);\n\
-                 (or a pgentra Principal with objectId {}); for a group, create the group's role and sign in with the group's name",
-                literal(user),
-                literal(&info.caller.object_id),
-                literal(kind),
-                info.caller.object_id
-            ),
+            fix,
         );
         return;
     }
@@ -265,8 +301,13 @@ pub(super) async fn role_check(
     session: &Session,
     user: &str,
     info: &TokenInfo,
+    role: &SignInRole,
     report: &mut Report,
 ) {
+    let (label_oid, label_type) = match role {
+        SignInRole::Group { object_id, .. } => (object_id.as_str(), "group"),
+        _ => (info.caller.object_id.as_str(), "<user|group|service>"),
+    };
     match introspect::entra_principal(session, user).await {
         Ok(Some(p)) if p.object_id.eq_ignore_ascii_case(&info.caller.object_id) => report.pass(
             "role",
@@ -298,9 +339,10 @@ pub(super) async fn role_check(
             "role",
             format!("role {user:?} is not a Microsoft Entra role (pgaadauth_list_principals does not list it)"),
             format!(
-                "bind it: SECURITY LABEL FOR \"pgaadauth\" ON ROLE {} IS 'aadauth,oid={},type=<user|group|service>'",
+                "bind it: SECURITY LABEL FOR \"pgaadauth\" ON ROLE {} IS {}",
                 quote::ident(user).unwrap_or_else(|_| user.to_owned()),
-                info.caller.object_id
+                quote::literal(&format!("aadauth,oid={label_oid},type={label_type}"))
+                    .unwrap_or_default(),
             ),
         ),
         Err(error) => report.fail(

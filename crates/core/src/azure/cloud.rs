@@ -63,6 +63,15 @@ impl CloudEndpoints {
         format!("{}/.default", self.postgres_audience)
     }
 
+    /// The scope of Microsoft Graph tokens in this cloud.
+    pub fn graph_scope(&self) -> &'static str {
+        match self.cloud {
+            Cloud::Public => "https://graph.microsoft.com/.default",
+            Cloud::UsGovernment => "https://graph.microsoft.us/.default",
+            Cloud::China => "https://microsoftgraph.chinacloudapi.cn/.default",
+        }
+    }
+
     /// The token endpoint of a tenant.
     pub fn token_endpoint(&self, tenant_id: &str) -> String {
         format!("{}/{tenant_id}/oauth2/v2.0/token", self.authority_host)

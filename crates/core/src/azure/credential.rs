@@ -1,8 +1,12 @@
-//! The credential chain, like DefaultAzureCredential but from the provider's config: client
-//! secret, workload identity (federated token file), managed identity, Azure CLI. The first source
-//! that yields a token is kept for later scopes. When every source fails, the error names each
-//! and why.
+//! The credential chain, from the provider's config (not DefaultAzureCredential: no source is
+//! guessed at). In order: client secret, workload identity (federated token file), GitHub
+//! Actions OIDC, managed identity, Azure CLI. Each of the first four is tried only when its
+//! settings are present (the managed identity of a VM only with `useMsi`); the Azure CLI is the
+//! one source tried unasked. The first source that yields a token is kept for later scopes.
+//! When every source fails, the error names each and why.
 
+use crate::azure::actions_oidc::ActionsIdToken;
+use crate::azure::imds::ImdsCredential;
 use crate::azure::CloudEndpoints;
 use crate::config::ProviderConfig;
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
@@ -10,10 +14,10 @@ use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequest
 use azure_core::error::ErrorKind;
 use azure_core::http::{AsyncRawResponse, ClientOptions, HttpClient, Request, Transport};
 use azure_identity::{
-    AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredentialOptions,
-    ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
-    ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential,
-    WorkloadIdentityCredentialOptions,
+    AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredential,
+    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
+    ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -123,27 +127,67 @@ impl CredentialChain {
             .map_err(|e| e.to_string()),
         };
 
-        let explicit = config.use_msi
-            || std::env::var_os("IDENTITY_ENDPOINT").is_some()
-            || std::env::var_os("MSI_ENDPOINT").is_some();
-        let managed = ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
-            // With a client secret the client ID is the service principal's, not an identity's.
-            user_assigned_id: client_id
-                .clone()
-                .filter(|_| config.client_secret.is_none())
-                .map(UserAssignedId::ClientId),
-            client_options: client_options(),
-        }))
-        .map_err(|e| e.to_string())
-        .and_then(|c| {
-            // The VM metadata endpoint is only dialled when asked for: an implicit probe of
+        let request_url = config.oidc_request_url.clone().filter(|s| !s.is_empty());
+        let request_token = config.oidc_request_token.clone().filter(|s| !s.is_empty());
+        let github_actions = match missing(&[
+            (
+                "oidcRequestUrl (ACTIONS_ID_TOKEN_REQUEST_URL)",
+                request_url.is_some(),
+            ),
+            (
+                "oidcRequestToken (ACTIONS_ID_TOKEN_REQUEST_TOKEN)",
+                request_token.is_some(),
+            ),
+            ("tenantId (AZURE_TENANT_ID)", tenant.is_some()),
+            ("clientId (AZURE_CLIENT_ID)", client_id.is_some()),
+        ]) {
+            Some(why) => Err(why),
+            None => ActionsIdToken::new(
+                http.clone(),
+                request_url.as_deref().unwrap_or_default(),
+                request_token.unwrap_or_default(),
+            )
+            .and_then(|assertion| {
+                ClientAssertionCredential::new(
+                    tenant.clone().unwrap_or_default(),
+                    client_id.clone().unwrap_or_default(),
+                    assertion,
+                    Some(ClientAssertionCredentialOptions {
+                        client_options: client_options(),
+                    }),
+                )
+                .map(|c| c as Arc<dyn TokenCredential>)
+                .map_err(|e| e.to_string())
+            }),
+        };
+
+        // With a client secret the client ID is the service principal's, not an identity's.
+        let identity_client_id = client_id.clone().filter(|_| config.client_secret.is_none());
+        let msi_endpoint = config.msi_endpoint.clone().filter(|s| !s.is_empty());
+        let app_service = std::env::var_os("IDENTITY_ENDPOINT").is_some()
+            && std::env::var_os("IDENTITY_HEADER").is_some();
+        let managed = match (config.use_msi, msi_endpoint, app_service) {
+            // The metadata service style endpoint, only when asked for: an implicit probe of
             // 169.254.169.254 would reach out from every machine that runs a preview.
-            if explicit {
-                Ok(c as Arc<dyn TokenCredential>)
-            } else {
-                Err("not tried: set useMsi (ARM_USE_MSI=true) to sign in with the machine's managed identity, or IDENTITY_ENDPOINT for App Service style".to_owned())
+            (true, Some(endpoint), _) => {
+                ImdsCredential::new(http.clone(), Some(&endpoint), identity_client_id)
+                    .map(|c| Arc::new(c) as Arc<dyn TokenCredential>)
             }
-        });
+            (false, Some(_), false) => Err(
+                "not tried: msiEndpoint (ARM_MSI_ENDPOINT) is set but useMsi is not; set useMsi (ARM_USE_MSI=true)"
+                    .to_owned(),
+            ),
+            // App Service and Functions set IDENTITY_ENDPOINT and IDENTITY_HEADER themselves.
+            (_, _, true) => ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+                user_assigned_id: identity_client_id.map(UserAssignedId::ClientId),
+                client_options: client_options(),
+            }))
+            .map(|c| c as Arc<dyn TokenCredential>)
+            .map_err(|e| e.to_string()),
+            (true, None, false) => ImdsCredential::new(http.clone(), None, identity_client_id)
+                .map(|c| Arc::new(c) as Arc<dyn TokenCredential>),
+            (false, None, false) => Err("not tried: set useMsi (ARM_USE_MSI=true) to sign in with the machine's managed identity, or IDENTITY_ENDPOINT for App Service style".to_owned()),
+        };
 
         let cli = AzureCliCredential::new(Some(AzureCliCredentialOptions {
             tenant_id: tenant.clone(),
@@ -155,6 +199,7 @@ impl CredentialChain {
         Self::new(vec![
             ("client secret", client_secret),
             ("workload identity", workload),
+            ("GitHub Actions OIDC", github_actions),
             ("managed identity", managed),
             ("Azure CLI", cli),
         ])

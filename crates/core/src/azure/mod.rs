@@ -2,12 +2,15 @@
 //! (retries, long-running operations, ARM's errors), typed ARM resource IDs and the named write
 //! locks. Everything a resource shares about Azure lives here, once.
 
+pub mod actions_oidc;
 pub mod arm;
 pub mod arm_error;
+pub mod az_cli;
 pub mod cloud;
 pub mod credential;
 pub mod http;
 pub mod ids;
+pub mod imds;
 pub mod locks;
 pub mod token_cache;
 
@@ -29,14 +32,15 @@ pub struct Azure {
     pub tokens: Arc<TokenCache>,
     pub arm: ArmClient,
     pub locks: Arc<Locks>,
-    pub subscription_id: Option<String>,
+    /// The configured subscription, or else (asked on first need) the Azure CLI's.
+    subscription: Arc<std::sync::OnceLock<Option<String>>>,
 }
 
 impl std::fmt::Debug for Azure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Azure")
             .field("endpoints", &self.endpoints)
-            .field("subscription_id", &self.subscription_id)
+            .field("subscription", &self.subscription.get())
             .finish()
     }
 }
@@ -60,8 +64,19 @@ impl Azure {
             tokens,
             arm,
             locks: Arc::new(Locks::default()),
-            subscription_id: config.subscription_id.clone(),
+            subscription: Arc::new(match config.subscription_id.clone() {
+                Some(id) => std::sync::OnceLock::from(Some(id)),
+                None => std::sync::OnceLock::new(),
+            }),
         })
+    }
+
+    /// The subscription for ARM resources: the configured one, else `az account show`'s, run
+    /// once, when first needed (a configuration that never needs one never runs az).
+    pub fn subscription_id(&self) -> Option<&str> {
+        self.subscription
+            .get_or_init(subscription_from_az)
+            .as_deref()
     }
 
     /// The ARM client for one operation: the engine's timeout, when it set one, bounds every
@@ -82,6 +97,20 @@ impl Azure {
     pub async fn caller(&self) -> Result<Caller, ArmError> {
         let token = self.tokens.get(&self.endpoints.arm_scope).await?;
         Caller::from_token(token.token.secret())
+    }
+}
+
+/// The Azure CLI's default subscription when the configuration names none (as azurerm does).
+fn subscription_from_az() -> Option<String> {
+    match az_cli::default_subscription() {
+        Ok(id) => {
+            tracing::debug!(subscription = %id, "subscription from `az account show`");
+            Some(id)
+        }
+        Err(why) => {
+            tracing::debug!(%why, "no subscription from the Azure CLI");
+            None
+        }
     }
 }
 

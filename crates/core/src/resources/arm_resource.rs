@@ -99,8 +99,7 @@ pub fn named(parts: &[(&str, &str)]) -> Props {
 
 fn subscription(azure: &Azure) -> Result<&str, Error> {
     azure
-        .subscription_id
-        .as_deref()
+        .subscription_id()
         .ok_or_else(|| Error::MissingSetting {
             what: "no Azure subscription",
             setting: "subscriptionId",

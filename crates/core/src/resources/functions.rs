@@ -66,7 +66,7 @@ impl Function for GetClientConfig {
         let caller = azure.caller().await?;
         Ok(Props::from_json(json!({
             "tenantId": caller.tenant_id,
-            "subscriptionId": azure.subscription_id.clone().unwrap_or_default(),
+            "subscriptionId": azure.subscription_id().unwrap_or_default(),
             "objectId": caller.object_id,
             "name": caller.name.unwrap_or_default(),
             "clientId": caller.client_id.unwrap_or_default(),

@@ -46,3 +46,15 @@ ca_cert_file: Optional[_builtins.str]
 """
 A PEM file with an extra CA certificate trusted for ARM, Entra and PostgreSQL TLS.
 """
+msi_endpoint: Optional[_builtins.str]
+"""
+The managed identity endpoint (Azure Instance Metadata Service style) that `useMsi` signs in through; default `http://169.254.169.254/metadata/identity/oauth2/token`, the VM's. Used only when `useMsi` is set.
+"""
+oidc_request_url: Optional[_builtins.str]
+"""
+The GitHub Actions ID token request URL (`ACTIONS_ID_TOKEN_REQUEST_URL`, set in jobs with `permissions: id-token: write`): with `oidcRequestToken`, `tenantId` and `clientId`, each sign-in fetches a fresh ID token for audience `api://AzureADTokenExchange` and exchanges it for an Entra token (a federated credential).
+"""
+oidc_request_token: Optional[pulumi.Output[_builtins.str]]
+"""
+The bearer token for `oidcRequestUrl` (`ACTIONS_ID_TOKEN_REQUEST_TOKEN` in GitHub Actions).
+"""

@@ -114,3 +114,34 @@ class _ExportableConfig(types.ModuleType):
             value = _utilities.get_env("PGENTRA_CA_CERT_FILE")
         return value
 
+    @_builtins.property
+    def msi_endpoint(self) -> Optional[_builtins.str]:
+        """
+        The managed identity endpoint (Azure Instance Metadata Service style) that `useMsi` signs in through; default `http://169.254.169.254/metadata/identity/oauth2/token`, the VM's. Used only when `useMsi` is set.
+        """
+        value = __config__.get("msiEndpoint")
+        if value is None:
+            value = _utilities.get_env("ARM_MSI_ENDPOINT")
+        return value
+
+    @_builtins.property
+    def oidc_request_url(self) -> Optional[_builtins.str]:
+        """
+        The GitHub Actions ID token request URL (`ACTIONS_ID_TOKEN_REQUEST_URL`, set in jobs with `permissions: id-token: write`): with `oidcRequestToken`, `tenantId` and `clientId`, each sign-in fetches a fresh ID token for audience `api://AzureADTokenExchange` and exchanges it for an Entra token (a federated credential).
+        """
+        value = __config__.get("oidcRequestUrl")
+        if value is None:
+            value = _utilities.get_env("ARM_OIDC_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_URL")
+        return value
+
+    @_builtins.property
+    def oidc_request_token(self) -> Optional[pulumi.Output[_builtins.str]]:
+        """
+        The bearer token for `oidcRequestUrl` (`ACTIONS_ID_TOKEN_REQUEST_TOKEN` in GitHub Actions).
+        """
+        value = __config__.get_secret("oidcRequestToken")
+        if value is None:
+            from_env = _utilities.get_env("ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+            value = None if from_env is None else pulumi.Output.secret(from_env)
+        return value
+
