@@ -205,17 +205,13 @@ def test_the_wheel_installs_into_a_fresh_venv_and_reports_the_version(release, t
     # the fresh venv, where the wheel put it.
     deps = subprocess.run([sys.executable, "-c", "import pulumi, os; print(os.path.dirname(os.path.dirname(pulumi.__file__)))"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    probe = ("import importlib.metadata, json, pulumi_pgentra as p; from pulumi_pgentra import _utilities as u\n"
-             "print(json.dumps({'metadata': importlib.metadata.version('pulumi_pgentra'), 'sdk': u.get_version(),\n"
-             "  'url': u.get_plugin_download_url(), 'file': p.__file__,\n"
-             "  'opts': u.get_resource_opts_defaults().version}))")
-    ran = subprocess.run([str(python), "-c", probe], env={**os.environ, "PYTHONPATH": deps},
+    ran = subprocess.run([str(python), "-c", PYTHON_PROBE], env={**os.environ, "PYTHONPATH": deps},
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
     seen = json.loads(ran.stdout)
     assert Path(seen["file"]).is_relative_to(venv), seen["file"]
-    assert (seen["metadata"], seen["sdk"], seen["opts"]) == (STAMPED, STAMPED, STAMPED)
-    assert seen["url"] == DEFAULT_DOWNLOAD_URL
+    assert seen["metadata"] == STAMPED
+    assert_engine_told_version_and_url(seen["engine"])
     with zipfile.ZipFile(wheel) as zf:
         plugin = json.loads(zf.read("pulumi_pgentra/pulumi-plugin.json"))
         assert plugin == {"resource": True, "name": "pgentra", "version": STAMPED, "server": DEFAULT_DOWNLOAD_URL}
@@ -236,8 +232,75 @@ def test_the_npm_tarball_has_the_version_and_the_compiled_sdk(release, tmp_path)
     assert not any(name.endswith(".ts") and not name.endswith(".d.ts") for name in names), "TypeScript sources shipped"
     # The compiled SDK reads its version from its package.json at run time.
     node_path = str(REPO / "sdk" / "nodejs" / "node_modules")
-    ran = subprocess.run(["node", "-e", "const u = require(process.argv[1]); console.log(JSON.stringify(u.resourceOptsDefaults()))",
-                          str(tmp_path / "package" / "bin" / "utilities.js")],
+    ran = subprocess.run(["node", "-e", NODE_PROBE, str(tmp_path / "package")],
                          env={**os.environ, "NODE_PATH": node_path}, capture_output=True, text=True, timeout=60)
     assert ran.returncode == 0, ran.stderr
-    assert json.loads(ran.stdout) == {"version": STAMPED, "pluginDownloadURL": DEFAULT_DOWNLOAD_URL}
+    assert_engine_told_version_and_url(json.loads(ran.stdout))
+
+
+def assert_engine_told_version_and_url(requests: list[dict]) -> None:
+    """Every registration and invoke names the plugin version and where to download it, so an
+    engine without that plugin fetches exactly the released one."""
+    ours = [r for r in requests if r["token"].startswith("pgentra:")]  # not the stack's own
+    assert sorted(r["token"] for r in ours) == ["pgentra:index:ManagedIdentity", "pgentra:index:getClientConfig"]
+    for request in ours:
+        assert (request["version"], request["url"]) == (STAMPED, DEFAULT_DOWNLOAD_URL), request
+
+
+# Programs under Pulumi's mocks that record what the engine's resource monitor receives: one
+# resource and one invoke of the installed SDK.
+PYTHON_PROBE = """
+import importlib.metadata, json
+import pulumi
+from pulumi.runtime import mocks
+
+seen = []
+def recording(method, rpc):
+    def record(self, request):
+        token = request.type if rpc == "RegisterResource" else request.tok
+        seen.append({"token": token, "version": request.version, "url": request.pluginDownloadURL})
+        return method(self, request)
+    return record
+mocks.MockMonitor.RegisterResource = recording(mocks.MockMonitor.RegisterResource, "RegisterResource")
+mocks.MockMonitor.Invoke = recording(mocks.MockMonitor.Invoke, "Invoke")
+
+class Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args):
+        return [args.name + "-id", dict(args.inputs)]
+    def call(self, args):
+        return {"tenantId": "t", "subscriptionId": "s", "objectId": "o", "name": "n", "clientId": ""}
+
+pulumi.runtime.set_mocks(Mocks(), preview=False)
+import pulumi_pgentra as pgentra
+
+@pulumi.runtime.test
+def program():
+    identity = pgentra.ManagedIdentity("id", resource_group_name="rg", location="eastus")
+    return pulumi.Output.all(identity.id, pgentra.get_client_config_output().tenant_id)
+
+program()
+print(json.dumps({"file": pgentra.__file__, "metadata": importlib.metadata.version("pulumi_pgentra"),
+                  "engine": seen}))
+"""
+
+NODE_PROBE = """
+const pulumi = require("@pulumi/pulumi");
+const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
+const seen = [];
+for (const [method, token] of [["registerResource", (r) => r.getType()], ["invoke", (r) => r.getTok()]]) {
+    const original = MockMonitor.prototype[method];
+    MockMonitor.prototype[method] = function (request, callback) {
+        seen.push({ token: token(request), version: request.getVersion(), url: request.getPlugindownloadurl() });
+        return original.call(this, request, callback);
+    };
+}
+pulumi.runtime.setMocks({
+    newResource: (args) => ({ id: args.name + "-id", state: args.inputs }),
+    call: () => ({ tenantId: "t", subscriptionId: "s", objectId: "o", name: "n", clientId: "" }),
+}, "project", "stack", false);
+const pgentra = require(process.argv[1]);
+const identity = new pgentra.ManagedIdentity("id", { resourceGroupName: "rg", location: "eastus" });
+pulumi.all([identity.id, pgentra.getClientConfigOutput().tenantId]).apply(() => {
+    setImmediate(() => console.log(JSON.stringify(seen)));
+});
+"""
