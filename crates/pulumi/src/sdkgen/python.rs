@@ -273,11 +273,14 @@ warn_return_any = false\n",
 
 /// `[project.urls]`: the schema's homepage and repository, when it has them.
 fn project_urls(package: &Package) -> String {
-    let urls: Vec<String> = [("Homepage", &package.homepage), ("Repository", &package.repository)]
-        .into_iter()
-        .filter(|(_, url)| !url.is_empty())
-        .map(|(key, url)| format!("{key} = {url:?}\n"))
-        .collect();
+    let urls: Vec<String> = [
+        ("Homepage", &package.homepage),
+        ("Repository", &package.repository),
+    ]
+    .into_iter()
+    .filter(|(_, url)| !url.is_empty())
+    .map(|(key, url)| format!("{key} = {url:?}\n"))
+    .collect();
     if urls.is_empty() {
         String::new()
     } else {
