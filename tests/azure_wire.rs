@@ -79,10 +79,7 @@ async fn requests_carry_the_user_agent_the_api_version_and_the_bearer_token() {
         "{head}"
     );
     assert!(
-        head.contains(&format!(
-            "user-agent: pgentra/{}",
-            env!("CARGO_PKG_VERSION")
-        )),
+        head.contains(&format!("user-agent: pgentra/{}", pgentra_core::VERSION)),
         "{head}"
     );
     assert!(head.contains("authorization: bearer tok-123"), "{head}");

@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         Some("psql") => psql(&args[1..]),
         Some("doctor") => doctor(&args[1..]),
         Some("version" | "--version" | "-V") => {
-            stdio::println(&format!("pgentra {}", env!("CARGO_PKG_VERSION")));
+            stdio::println(&format!("pgentra {}", pgentra_core::VERSION));
             ExitCode::SUCCESS
         }
         Some("help" | "--help" | "-h") | None => {

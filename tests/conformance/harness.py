@@ -214,12 +214,12 @@ class TcpTrap(LoopbackListener):
 class ProviderProcess:
     """One pulumi-resource-pgentra process, driven like the engine drives it."""
 
-    def __init__(self, argv: list[str], engine: FakeEngine):
+    def __init__(self, argv: list[str], engine: FakeEngine, binary: Path = BINARY):
         self.argv = argv
         self.engine = engine
         self.stderr_file = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [str(BINARY), *argv],
+            [str(binary), *argv],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self.stderr_file,

@@ -108,8 +108,9 @@ SERVER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 
 def crate_version() -> str:
+    """The workspace version, which every crate takes (`version.workspace = true`)."""
     with open(REPO_ROOT / "Cargo.toml", "rb") as f:
-        return tomllib.load(f)["package"]["version"]
+        return tomllib.load(f)["workspace"]["package"]["version"]
 
 
 def without(d: dict, key: str) -> dict:

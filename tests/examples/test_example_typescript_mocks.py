@@ -33,6 +33,8 @@ def compile_example(index_ts, out) -> str:
             "paths": {"@pgentra/pulumi": ["sdk/nodejs/index.ts"],
                       "@pulumi/pulumi": [str((modules / "@pulumi" / "pulumi").relative_to(REPO))]},
             "typeRoots": [str(modules / "@types")], "types": ["node"],
+            # The SDK reads its version from its package.json (utilities.ts imports it).
+            "resolveJsonModule": True,
         },
         "files": [str(index_ts)],
     }))

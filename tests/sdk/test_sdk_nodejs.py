@@ -187,7 +187,8 @@ def test_package_json_names_the_schema_package_and_version():
     package = json.loads((NODE_SDK / "package.json").read_text())
     assert package["name"] == SCHEMA["language"]["nodejs"]["packageName"] == "@pgentra/pulumi"
     assert package["version"] == SCHEMA["version"]
-    assert package["pulumi"] == {"resource": True, "name": "pgentra", "version": SCHEMA["version"]}
+    assert package["pulumi"] == {"resource": True, "name": "pgentra", "version": SCHEMA["version"],
+                                 "server": SCHEMA["pluginDownloadURL"]}
     lock = json.loads((NODE_SDK / "package-lock.json").read_text())
     assert lock["packages"][""]["version"] == SCHEMA["version"], "package-lock.json is stale: run `npm install` in sdk/nodejs"
 

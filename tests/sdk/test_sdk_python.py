@@ -160,8 +160,10 @@ def test_flexible_server_args_has_the_schema_properties():
 
 def test_the_package_version_and_plugin_come_from_the_schema():
     plugin = json.loads((PYTHON_SDK / "pulumi_pgentra" / "pulumi-plugin.json").read_text())
-    assert plugin == {"resource": True, "name": "pgentra", "version": SCHEMA["version"]}
+    assert plugin == {"resource": True, "name": "pgentra", "version": SCHEMA["version"],
+                      "server": SCHEMA["pluginDownloadURL"]}
     assert pulumi_pgentra._utilities.get_version() == SCHEMA["version"]
+    assert pulumi_pgentra._utilities.get_plugin_download_url() == SCHEMA["pluginDownloadURL"]
     pyproject = (PYTHON_SDK / "pyproject.toml").read_text()
     assert f'version = "{SCHEMA["version"]}"' in pyproject
     assert 'name = "pulumi_pgentra"' in pyproject

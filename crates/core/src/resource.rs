@@ -14,7 +14,7 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The operation exists in the protocol but this build cannot perform it yet.
-    #[error("not available in pgentra {version} yet: {reason}; nothing was changed", version = env!("CARGO_PKG_VERSION"))]
+    #[error("not available in pgentra {version} yet: {reason}; nothing was changed", version = crate::VERSION)]
     NotAvailable { reason: &'static str },
     #[error("{0}")]
     InvalidInput(String),

@@ -9,6 +9,19 @@ use std::collections::BTreeMap;
 
 pub const PACKAGE: &str = "pgentra";
 
+/// The project's home: the schema's `repository` and `homepage`.
+pub const REPOSITORY: &str = "https://github.com/pgentra/pgentra";
+
+/// Where the Pulumi engine fetches a plugin version that is not installed: by default the
+/// project's GitHub releases (the engine looks up release `v<version>` and its asset
+/// `pulumi-resource-pgentra-v<version>-<os>-<arch>.tar.gz`, which `scripts/release` builds).
+/// A build for another host sets PGENTRA_PLUGIN_DOWNLOAD_URL at compile time, e.g.
+/// `https://downloads.example.com/pgentra/v${VERSION}` (`scripts/release --plugin-download-url`).
+pub const PLUGIN_DOWNLOAD_URL: &str = match option_env!("PGENTRA_PLUGIN_DOWNLOAD_URL") {
+    Some(url) => url,
+    None => "github://api.github.com/pgentra/pgentra",
+};
+
 pub fn generate(registry: &Registry) -> Value {
     let mut types: BTreeMap<&str, Value> = BTreeMap::new();
     let mut resources = Map::new();
@@ -53,11 +66,14 @@ pub fn generate(registry: &Registry) -> Value {
     json!({
         "name": PACKAGE,
         "displayName": "pgentra",
-        "version": env!("CARGO_PKG_VERSION"),
+        "version": pgentra_core::VERSION,
         "description": "Passwordless Azure Database for PostgreSQL: a Flexible Server with Microsoft Entra ID authentication on and password authentication off, its Entra admin, managed identities, workload-identity federation, and the database principals and GRANTs for those identities, applied over a session that signs in with an Entra token.",
         "keywords": ["pulumi", "azure", "postgresql", "entra", "passwordless", "category/database", "kind/native"],
         "license": "Apache-2.0",
         "publisher": "pgentra",
+        "repository": REPOSITORY,
+        "homepage": REPOSITORY,
+        "pluginDownloadURL": PLUGIN_DOWNLOAD_URL,
         "meta": {"moduleFormat": "(.*)"},
         "config": {"variables": config_variables},
         "provider": {

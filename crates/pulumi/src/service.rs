@@ -550,7 +550,7 @@ impl ResourceProvider for Provider {
 
     async fn get_plugin_info(&self, _: Request<()>) -> Reply<crate::proto::pulumirpc::PluginInfo> {
         Ok(Response::new(crate::proto::pulumirpc::PluginInfo {
-            version: env!("CARGO_PKG_VERSION").to_owned(),
+            version: pgentra_core::VERSION.to_owned(),
         }))
     }
 

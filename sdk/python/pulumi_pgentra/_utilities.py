@@ -3,17 +3,36 @@
 
 """Helpers the generated modules share."""
 
+import importlib.metadata
+import json
 import os
 import typing
+from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, TypeVar
 
 import pulumi
 import semver
 
-_VERSION = "0.1.0"
-
 _Args = TypeVar("_Args")
 _Opts = TypeVar("_Opts")
+
+
+def _read_version() -> str:
+    """The version in the installed distribution's metadata. A source checkout put on the path
+    (not installed) has none; then the version in the package's pulumi-plugin.json, which is
+    written with the same version beside these modules."""
+    package = __name__.split(".")[0]
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        plugin = json.loads((Path(__file__).parent / "pulumi-plugin.json").read_text())
+        return str(plugin["version"])
+
+
+_VERSION = _read_version()
+
+# The schema's pluginDownloadURL; empty when it has none.
+_PLUGIN_DOWNLOAD_URL: str = "github://api.github.com/pgentra/pgentra"
 
 
 def get_version() -> str:
@@ -21,16 +40,27 @@ def get_version() -> str:
     return _VERSION
 
 
+def get_plugin_download_url() -> Optional[str]:
+    """Where the engine downloads the plugin when that version is not installed (None: its default)."""
+    return _PLUGIN_DOWNLOAD_URL or None
+
+
 def get_resource_opts_defaults() -> pulumi.ResourceOptions:
-    return pulumi.ResourceOptions(version=get_version())
+    return pulumi.ResourceOptions(
+        version=get_version(), plugin_download_url=get_plugin_download_url()
+    )
 
 
 def get_invoke_opts_defaults() -> pulumi.InvokeOptions:
-    return pulumi.InvokeOptions(version=get_version())
+    return pulumi.InvokeOptions(
+        version=get_version(), plugin_download_url=get_plugin_download_url()
+    )
 
 
 def get_invoke_output_opts_defaults() -> pulumi.InvokeOutputOptions:
-    return pulumi.InvokeOutputOptions(version=get_version())
+    return pulumi.InvokeOutputOptions(
+        version=get_version(), plugin_download_url=get_plugin_download_url()
+    )
 
 
 def get_env(*names: str) -> Optional[str]:

@@ -779,7 +779,10 @@ impl ArmClient {
                 .request(method.clone(), url.clone())
                 .header(AUTHORIZATION, format!("Bearer {}", token.token.secret()))
                 .header("accept", "application/json")
-                .header(reqwest::header::USER_AGENT, crate::azure::http::USER_AGENT)
+                .header(
+                    reqwest::header::USER_AGENT,
+                    crate::azure::http::USER_AGENT.as_str(),
+                )
                 .timeout(
                     deadline
                         .saturating_duration_since(Instant::now())

@@ -8,8 +8,9 @@ use rustls::pki_types::CertificateDer;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// User-Agent of every request.
-pub const USER_AGENT: &str = concat!("pgentra/", env!("CARGO_PKG_VERSION"));
+/// User-Agent of every request, with the version a release stamped (`crate::VERSION`).
+pub static USER_AGENT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("pgentra/{}", crate::VERSION));
 
 /// Builds the client. Redirects are not followed (ARM does not use them; a redirect would carry
 /// the bearer token elsewhere).
@@ -30,7 +31,7 @@ pub fn build_client(ca_cert_file: Option<&str>) -> Result<reqwest::Client, ArmEr
         .with_no_client_auth();
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
-        .user_agent(USER_AGENT)
+        .user_agent(USER_AGENT.as_str())
         .connect_timeout(Duration::from_secs(20))
         .read_timeout(Duration::from_secs(90))
         .redirect(reqwest::redirect::Policy::none())

@@ -33,6 +33,11 @@ pub struct Package {
     pub description: String,
     pub license: String,
     pub keywords: Vec<String>,
+    /// Where the engine downloads the plugin (`pluginDownloadURL`); empty when the schema has none.
+    pub plugin_download_url: String,
+    /// The project's `repository` and `homepage` URLs; empty when the schema has none.
+    pub repository: String,
+    pub homepage: String,
     pub python_package: String,
     pub nodejs_package: String,
     pub config: Vec<Property>,
@@ -193,6 +198,9 @@ impl Package {
             description: str_at(schema, "description").to_owned(),
             license: str_at(schema, "license").to_owned(),
             keywords: names_at(schema, "keywords"),
+            plugin_download_url: str_at(schema, "pluginDownloadURL").to_owned(),
+            repository: str_at(schema, "repository").to_owned(),
+            homepage: str_at(schema, "homepage").to_owned(),
             name,
             config,
             provider,

@@ -13,8 +13,14 @@ use std::path::PathBuf;
 /// The dependency and dev toolchain written into package.json; sdk/nodejs/package-lock.json pins
 /// them exactly (and `npm ci` fails when the two disagree). @pulumi/pulumi 3.248.0 is the newest
 /// that supports Node.js 20 (later ones declare `node >=22`), the Node.js these machines have.
+/// @pulumi/pulumi is a peer dependency: a program must load exactly one copy (its runtime state is
+/// module-global), the program's own; the SDK builds against the pinned dev copy.
 const PULUMI_DEPENDENCY: (&str, &str) = ("@pulumi/pulumi", "^3.248.0");
-const DEV_DEPENDENCIES: &[(&str, &str)] = &[("@types/node", "20.19.43"), ("typescript", "5.9.3")];
+const DEV_DEPENDENCIES: &[(&str, &str)] = &[
+    ("@pulumi/pulumi", "3.248.0"),
+    ("@types/node", "20.19.43"),
+    ("typescript", "5.9.3"),
+];
 
 pub fn generate(package: &Package) -> Result<Files, SchemaError> {
     let mut files = Files::new();
@@ -156,7 +162,7 @@ fn package_json(package: &Package) -> String {
         .iter()
         .map(|(name, version)| ((*name).to_owned(), json!(version)))
         .collect();
-    let json = json!({
+    let mut json = json!({
         "name": package.nodejs_package,
         "version": package.version,
         "description": package.description,
@@ -164,11 +170,22 @@ fn package_json(package: &Package) -> String {
         "license": package.license,
         "main": "bin/index.js",
         "types": "bin/index.d.ts",
+        // What `npm pack` ships: the compiled SDK (package.json and README.md always go).
+        "files": ["bin/"],
         "scripts": {"build": "tsc"},
-        "dependencies": {PULUMI_DEPENDENCY.0: PULUMI_DEPENDENCY.1},
+        "peerDependencies": {PULUMI_DEPENDENCY.0: PULUMI_DEPENDENCY.1},
         "devDependencies": dev,
         "pulumi": {"resource": true, "name": package.name, "version": package.version},
     });
+    if !package.homepage.is_empty() {
+        json["homepage"] = json!(package.homepage);
+    }
+    if !package.repository.is_empty() {
+        json["repository"] = json!(package.repository);
+    }
+    if !package.plugin_download_url.is_empty() {
+        json["pulumi"]["server"] = json!(package.plugin_download_url);
+    }
     serde_json::to_string_pretty(&json).expect("plain JSON") + "\n"
 }
 
@@ -185,6 +202,7 @@ fn tsconfig(sources: &[String]) -> String {
             "experimentalDecorators": true,
             "noFallthroughCasesInSwitch": true,
             "forceConsistentCasingInFileNames": true,
+            "resolveJsonModule": true,
             "strict": true
         },
         "files": sources,
@@ -208,8 +226,10 @@ The Node.js SDK of the `{name}` Pulumi provider, version {version}.\n\n\
 }
 
 fn utilities(package: &Package) -> String {
-    // The helpers are a plain TypeScript file; only the version is filled in.
-    header() + &UTILITIES.replace("@VERSION@", &package.version)
+    // The helpers are a plain TypeScript file; only the download URL is filled in (the version
+    // is read from package.json).
+    let url = serde_json::to_string(&package.plugin_download_url).expect("a string");
+    header() + &UTILITIES.replace("\"@PLUGIN_DOWNLOAD_URL@\"", &url)
 }
 
 const UTILITIES: &str = include_str!("templates/utilities.ts");

@@ -245,6 +245,7 @@ requires-python = \">=3.9\"\n\
 license = {{ text = \"{license}\" }}\n\
 keywords = [{keywords}]\n\
 dependencies = [\"{PULUMI_REQUIREMENT}\", \"{SEMVER_REQUIREMENT}\"]\n\
+{urls}\
 \n\
 [build-system]\n\
 requires = [\"setuptools>=61.0\"]\n\
@@ -266,7 +267,25 @@ warn_return_any = false\n",
         description = package.description,
         license = package.license,
         keywords = keywords.join(", "),
+        urls = project_urls(package),
     )
+}
+
+/// `[project.urls]`: the schema's homepage and repository, when it has them.
+fn project_urls(package: &Package) -> String {
+    let urls: Vec<String> = [
+        ("Homepage", &package.homepage),
+        ("Repository", &package.repository),
+    ]
+    .into_iter()
+    .filter(|(_, url)| !url.is_empty())
+    .map(|(key, url)| format!("{key} = {url:?}\n"))
+    .collect();
+    if urls.is_empty() {
+        String::new()
+    } else {
+        format!("\n[project.urls]\n{}", urls.concat())
+    }
 }
 
 fn readme(package: &Package) -> String {
@@ -285,15 +304,20 @@ The Python SDK of the `{name}` Pulumi provider, version {version}.\n\n\
 }
 
 fn plugin_json(package: &Package) -> String {
-    let json =
+    let mut json =
         serde_json::json!({"resource": true, "name": package.name, "version": package.version});
+    if !package.plugin_download_url.is_empty() {
+        json["server"] = Value::String(package.plugin_download_url.clone());
+    }
     serde_json::to_string_pretty(&json).expect("plain JSON") + "\n"
 }
 
 fn utilities(package: &Package) -> String {
-    // The helpers are a plain Python file, so they read (and lint) as Python; only the version
-    // is filled in.
-    header() + &UTILITIES.replace("@VERSION@", &package.version)
+    // The helpers are a plain Python file, so they read (and lint) as Python; only the download
+    // URL is filled in (as a JSON string, which is a Python string literal too); the version is
+    // read from the package's metadata.
+    let url = serde_json::to_string(&package.plugin_download_url).expect("a string");
+    header() + &UTILITIES.replace("\"@PLUGIN_DOWNLOAD_URL@\"", &url)
 }
 
 const UTILITIES: &str = include_str!("templates/_utilities.py");

@@ -1,13 +1,23 @@
-const version = "@VERSION@";
+// The package's own package.json (tsc copies it beside the compiled files): its version is the
+// one place the SDK's version is written.
+import * as packageJson from "./package.json";
 
 /** The SDK's version, which is the provider plugin version the engine loads. */
 export function getVersion(): string {
-    return version;
+    return packageJson.version;
 }
 
-/** Options every resource and invoke of this package gets: the plugin version. */
-export function resourceOptsDefaults(): { version: string } {
-    return { version: getVersion() };
+/** The schema's pluginDownloadURL; empty when it has none. */
+const pluginDownloadURL: string = "@PLUGIN_DOWNLOAD_URL@";
+
+/** Where the engine downloads the plugin when that version is not installed (none: its default). */
+export function getPluginDownloadURL(): string | undefined {
+    return pluginDownloadURL === "" ? undefined : pluginDownloadURL;
+}
+
+/** Options every resource and invoke of this package gets: the plugin version and its download URL. */
+export function resourceOptsDefaults(): { version: string; pluginDownloadURL?: string } {
+    return { version: getVersion(), pluginDownloadURL: getPluginDownloadURL() };
 }
 
 /** The value of the first of these environment variables that is set. */
