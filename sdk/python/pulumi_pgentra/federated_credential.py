@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 from . import outputs
 from ._inputs import *
@@ -116,6 +117,111 @@ class FederatedCredentialArgs:
         pulumi.set(self, "audiences", value)
 
 
+@pulumi.input_type
+class _FederatedCredentialState:
+    def __init__(__self__, *,
+                 resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 identity_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 name: Optional[pulumi.Input[_builtins.str]] = None,
+                 issuer: Optional[pulumi.Input[_builtins.str]] = None,
+                 subject: Optional[pulumi.Input[_builtins.str]] = None,
+                 audiences: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 ) -> None:
+        """
+        Input properties used for looking up and filtering FederatedCredential resources.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
+        :param pulumi.Input[_builtins.str] identity_name: The name of the user-assigned managed identity the credential belongs to.
+        :param pulumi.Input[_builtins.str] name: The credential's name: 3-120 letters, digits, hyphens and underscores, starting with a letter or digit. It cannot change.
+        :param pulumi.Input[_builtins.str] issuer: The URL of the external token issuer, such as an AKS cluster's OIDC issuer URL (`oidcIssuerProfile.issuerUrl`).
+        :param pulumi.Input[_builtins.str] subject: The subject the external token must carry, matched exactly (no wildcards): for AKS, `system:serviceaccount:<namespace>:<service account>`.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] audiences: The audience the external token must carry. Entra accepts exactly one. Defaults to `["api://AzureADTokenExchange"]`.
+        """
+        if resource_group_name is not None:
+            pulumi.set(__self__, "resource_group_name", resource_group_name)
+        if identity_name is not None:
+            pulumi.set(__self__, "identity_name", identity_name)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if issuer is not None:
+            pulumi.set(__self__, "issuer", issuer)
+        if subject is not None:
+            pulumi.set(__self__, "subject", subject)
+        if audiences is not None:
+            pulumi.set(__self__, "audiences", audiences)
+
+    @_builtins.property
+    @pulumi.getter(name="resourceGroupName")
+    def resource_group_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The resource group that holds the resource.
+        """
+        return pulumi.get(self, "resource_group_name")
+
+    @resource_group_name.setter
+    def resource_group_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "resource_group_name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="identityName")
+    def identity_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The name of the user-assigned managed identity the credential belongs to.
+        """
+        return pulumi.get(self, "identity_name")
+
+    @identity_name.setter
+    def identity_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "identity_name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The credential's name: 3-120 letters, digits, hyphens and underscores, starting with a letter or digit. It cannot change.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def issuer(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The URL of the external token issuer, such as an AKS cluster's OIDC issuer URL (`oidcIssuerProfile.issuerUrl`).
+        """
+        return pulumi.get(self, "issuer")
+
+    @issuer.setter
+    def issuer(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "issuer", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def subject(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The subject the external token must carry, matched exactly (no wildcards): for AKS, `system:serviceaccount:<namespace>:<service account>`.
+        """
+        return pulumi.get(self, "subject")
+
+    @subject.setter
+    def subject(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "subject", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def audiences(self) -> Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        The audience the external token must carry. Entra accepts exactly one. Defaults to `["api://AzureADTokenExchange"]`.
+        """
+        return pulumi.get(self, "audiences")
+
+    @audiences.setter
+    def audiences(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]) -> None:
+        pulumi.set(self, "audiences", value)
+
+
 @pulumi.type_token("pgentra:index:FederatedCredential")
 class FederatedCredential(pulumi.CustomResource):
     """
@@ -203,23 +309,37 @@ class FederatedCredential(pulumi.CustomResource):
     @staticmethod
     def get(resource_name: str,
             id: pulumi.Input[_builtins.str],
-            opts: Optional[pulumi.ResourceOptions] = None) -> 'FederatedCredential':
+            opts: Optional[pulumi.ResourceOptions] = None,
+            resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
+            identity_name: Optional[pulumi.Input[_builtins.str]] = None,
+            name: Optional[pulumi.Input[_builtins.str]] = None,
+            issuer: Optional[pulumi.Input[_builtins.str]] = None,
+            subject: Optional[pulumi.Input[_builtins.str]] = None,
+            audiences: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
+            ) -> 'FederatedCredential':
         """
-        Get an existing FederatedCredential resource's state with the given name and id (its Azure or SQL ID).
+        Get an existing FederatedCredential resource's state with the given name, id (its Azure or SQL ID), and optional extra
+        properties used to qualify the lookup.
 
         :param str resource_name: The unique name of the resulting resource.
         :param pulumi.Input[str] id: The unique provider ID of the resource to lookup.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
+        :param pulumi.Input[_builtins.str] identity_name: The name of the user-assigned managed identity the credential belongs to.
+        :param pulumi.Input[_builtins.str] name: The credential's name: 3-120 letters, digits, hyphens and underscores, starting with a letter or digit. It cannot change.
+        :param pulumi.Input[_builtins.str] issuer: The URL of the external token issuer, such as an AKS cluster's OIDC issuer URL (`oidcIssuerProfile.issuerUrl`).
+        :param pulumi.Input[_builtins.str] subject: The subject the external token must carry, matched exactly (no wildcards): for AKS, `system:serviceaccount:<namespace>:<service account>`.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] audiences: The audience the external token must carry. Entra accepts exactly one. Defaults to `["api://AzureADTokenExchange"]`.
         """
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-        __props__ = FederatedCredentialArgs.__new__(FederatedCredentialArgs)
-        __props__.__dict__["resource_group_name"] = None
-        __props__.__dict__["identity_name"] = None
-        __props__.__dict__["name"] = None
-        __props__.__dict__["issuer"] = None
-        __props__.__dict__["subject"] = None
-        __props__.__dict__["audiences"] = None
+        __props__ = _FederatedCredentialState.__new__(_FederatedCredentialState)
+        __props__.__dict__["resource_group_name"] = resource_group_name
+        __props__.__dict__["identity_name"] = identity_name
+        __props__.__dict__["name"] = name
+        __props__.__dict__["issuer"] = issuer
+        __props__.__dict__["subject"] = subject
+        __props__.__dict__["audiences"] = audiences
         resource = FederatedCredential.__new__(FederatedCredential)
         pulumi.CustomResource.__init__(resource, "pgentra:index:FederatedCredential", resource_name, _as_inputs(__props__), FederatedCredential._with_secret_outputs(opts))
         return resource

@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 from . import outputs
 from ._inputs import *
@@ -18,10 +19,10 @@ __all__ = ['GrantArgs', 'Grant']
 @pulumi.input_type
 class GrantArgs:
     def __init__(__self__, *,
-                 connection: pulumi.Input['ConnectionArgs'],
+                 connection: pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']],
                  role: pulumi.Input[_builtins.str],
                  database: pulumi.Input[_builtins.str],
-                 object_type: pulumi.Input[_builtins.str],
+                 object_type: pulumi.Input[Union[_builtins.str, 'ObjectType']],
                  privileges: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]],
                  schema: Optional[pulumi.Input[_builtins.str]] = None,
                  objects: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
@@ -34,7 +35,7 @@ class GrantArgs:
         :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
         :param pulumi.Input[_builtins.str] role: The role that receives the privileges, such as a Principal's name.
         :param pulumi.Input[_builtins.str] database: The database the privileges are in (for objectType `database`, the database they are on).
-        :param pulumi.Input[_builtins.str] object_type: What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
+        :param pulumi.Input[Union[_builtins.str, 'ObjectType']] object_type: What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] privileges: The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
         :param pulumi.Input[_builtins.str] schema: The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] objects: The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.
@@ -97,14 +98,14 @@ class GrantArgs:
 
     @_builtins.property
     @pulumi.getter(name="objectType")
-    def object_type(self) -> pulumi.Input[_builtins.str]:
+    def object_type(self) -> pulumi.Input[Union[_builtins.str, 'ObjectType']]:
         """
         What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
         """
         return pulumi.get(self, "object_type")
 
     @object_type.setter
-    def object_type(self, value: pulumi.Input[_builtins.str]) -> None:
+    def object_type(self, value: pulumi.Input[Union[_builtins.str, 'ObjectType']]) -> None:
         pulumi.set(self, "object_type", value)
 
     @_builtins.property
@@ -168,6 +169,159 @@ class GrantArgs:
         pulumi.set(self, "default_privileges", value)
 
 
+@pulumi.input_type
+class _GrantState:
+    def __init__(__self__, *,
+                 connection: Optional[pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']]] = None,
+                 role: Optional[pulumi.Input[_builtins.str]] = None,
+                 database: Optional[pulumi.Input[_builtins.str]] = None,
+                 object_type: Optional[pulumi.Input[Union[_builtins.str, 'ObjectType']]] = None,
+                 schema: Optional[pulumi.Input[_builtins.str]] = None,
+                 objects: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 privileges: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 with_grant_option: Optional[pulumi.Input[_builtins.bool]] = None,
+                 default_privileges: Optional[pulumi.Input[_builtins.bool]] = None,
+                 ) -> None:
+        """
+        Input properties used for looking up and filtering Grant resources.
+        :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
+        :param pulumi.Input[_builtins.str] role: The role that receives the privileges, such as a Principal's name.
+        :param pulumi.Input[_builtins.str] database: The database the privileges are in (for objectType `database`, the database they are on).
+        :param pulumi.Input[Union[_builtins.str, 'ObjectType']] object_type: What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
+        :param pulumi.Input[_builtins.str] schema: The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] objects: The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] privileges: The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
+        :param pulumi.Input[_builtins.bool] with_grant_option: Whether the role may grant the privileges on to others (for objectType `role`: WITH ADMIN OPTION).
+        :param pulumi.Input[_builtins.bool] default_privileges: Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user; objects must be empty.
+        """
+        if connection is not None:
+            pulumi.set(__self__, "connection", connection)
+        if role is not None:
+            pulumi.set(__self__, "role", role)
+        if database is not None:
+            pulumi.set(__self__, "database", database)
+        if object_type is not None:
+            pulumi.set(__self__, "object_type", object_type)
+        if schema is not None:
+            pulumi.set(__self__, "schema", schema)
+        if objects is not None:
+            pulumi.set(__self__, "objects", objects)
+        if privileges is not None:
+            pulumi.set(__self__, "privileges", privileges)
+        if with_grant_option is not None:
+            pulumi.set(__self__, "with_grant_option", with_grant_option)
+        if default_privileges is not None:
+            pulumi.set(__self__, "default_privileges", default_privileges)
+
+    @_builtins.property
+    @pulumi.getter
+    def connection(self) -> Optional[pulumi.Input['ConnectionArgs']]:
+        """
+        How to reach PostgreSQL, signing in with a Microsoft Entra token.
+        """
+        return pulumi.get(self, "connection")
+
+    @connection.setter
+    def connection(self, value: Optional[pulumi.Input['ConnectionArgs']]) -> None:
+        pulumi.set(self, "connection", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def role(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The role that receives the privileges, such as a Principal's name.
+        """
+        return pulumi.get(self, "role")
+
+    @role.setter
+    def role(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "role", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def database(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The database the privileges are in (for objectType `database`, the database they are on).
+        """
+        return pulumi.get(self, "database")
+
+    @database.setter
+    def database(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "database", value)
+
+    @_builtins.property
+    @pulumi.getter(name="objectType")
+    def object_type(self) -> Optional[pulumi.Input[Union[_builtins.str, 'ObjectType']]]:
+        """
+        What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
+        """
+        return pulumi.get(self, "object_type")
+
+    @object_type.setter
+    def object_type(self, value: Optional[pulumi.Input[Union[_builtins.str, 'ObjectType']]]) -> None:
+        pulumi.set(self, "object_type", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def schema(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
+        """
+        return pulumi.get(self, "schema")
+
+    @schema.setter
+    def schema(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "schema", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def objects(self) -> Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.
+        """
+        return pulumi.get(self, "objects")
+
+    @objects.setter
+    def objects(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]) -> None:
+        pulumi.set(self, "objects", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def privileges(self) -> Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
+        """
+        return pulumi.get(self, "privileges")
+
+    @privileges.setter
+    def privileges(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]) -> None:
+        pulumi.set(self, "privileges", value)
+
+    @_builtins.property
+    @pulumi.getter(name="withGrantOption")
+    def with_grant_option(self) -> Optional[pulumi.Input[_builtins.bool]]:
+        """
+        Whether the role may grant the privileges on to others (for objectType `role`: WITH ADMIN OPTION).
+        """
+        return pulumi.get(self, "with_grant_option")
+
+    @with_grant_option.setter
+    def with_grant_option(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
+        pulumi.set(self, "with_grant_option", value)
+
+    @_builtins.property
+    @pulumi.getter(name="defaultPrivileges")
+    def default_privileges(self) -> Optional[pulumi.Input[_builtins.bool]]:
+        """
+        Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user; objects must be empty.
+        """
+        return pulumi.get(self, "default_privileges")
+
+    @default_privileges.setter
+    def default_privileges(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
+        pulumi.set(self, "default_privileges", value)
+
+
 @pulumi.type_token("pgentra:index:Grant")
 class Grant(pulumi.CustomResource):
     """
@@ -191,10 +345,10 @@ class Grant(pulumi.CustomResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  *,
-                 connection: pulumi.Input['ConnectionArgs'],
+                 connection: pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']],
                  role: pulumi.Input[_builtins.str],
                  database: pulumi.Input[_builtins.str],
-                 object_type: pulumi.Input[_builtins.str],
+                 object_type: pulumi.Input[Union[_builtins.str, 'ObjectType']],
                  privileges: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]],
                  schema: Optional[pulumi.Input[_builtins.str]] = None,
                  objects: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
@@ -208,7 +362,7 @@ class Grant(pulumi.CustomResource):
         :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
         :param pulumi.Input[_builtins.str] role: The role that receives the privileges, such as a Principal's name.
         :param pulumi.Input[_builtins.str] database: The database the privileges are in (for objectType `database`, the database they are on).
-        :param pulumi.Input[_builtins.str] object_type: What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
+        :param pulumi.Input[Union[_builtins.str, 'ObjectType']] object_type: What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] privileges: The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
         :param pulumi.Input[_builtins.str] schema: The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] objects: The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.
@@ -227,10 +381,10 @@ class Grant(pulumi.CustomResource):
     def _internal_init(__self__,
                        resource_name: str,
                        opts: Optional[pulumi.ResourceOptions] = None,
-                       connection: Optional[pulumi.Input['ConnectionArgs']] = None,
+                       connection: Optional[pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']]] = None,
                        role: Optional[pulumi.Input[_builtins.str]] = None,
                        database: Optional[pulumi.Input[_builtins.str]] = None,
-                       object_type: Optional[pulumi.Input[_builtins.str]] = None,
+                       object_type: Optional[pulumi.Input[Union[_builtins.str, 'ObjectType']]] = None,
                        privileges: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
                        schema: Optional[pulumi.Input[_builtins.str]] = None,
                        objects: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
@@ -271,26 +425,46 @@ class Grant(pulumi.CustomResource):
     @staticmethod
     def get(resource_name: str,
             id: pulumi.Input[_builtins.str],
-            opts: Optional[pulumi.ResourceOptions] = None) -> 'Grant':
+            opts: Optional[pulumi.ResourceOptions] = None,
+            connection: Optional[pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']]] = None,
+            role: Optional[pulumi.Input[_builtins.str]] = None,
+            database: Optional[pulumi.Input[_builtins.str]] = None,
+            object_type: Optional[pulumi.Input[Union[_builtins.str, 'ObjectType']]] = None,
+            schema: Optional[pulumi.Input[_builtins.str]] = None,
+            objects: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
+            privileges: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
+            with_grant_option: Optional[pulumi.Input[_builtins.bool]] = None,
+            default_privileges: Optional[pulumi.Input[_builtins.bool]] = None,
+            ) -> 'Grant':
         """
-        Get an existing Grant resource's state with the given name and id (its Azure or SQL ID).
+        Get an existing Grant resource's state with the given name, id (its Azure or SQL ID), and optional extra
+        properties used to qualify the lookup.
 
         :param str resource_name: The unique name of the resulting resource.
         :param pulumi.Input[str] id: The unique provider ID of the resource to lookup.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
+        :param pulumi.Input[_builtins.str] role: The role that receives the privileges, such as a Principal's name.
+        :param pulumi.Input[_builtins.str] database: The database the privileges are in (for objectType `database`, the database they are on).
+        :param pulumi.Input[Union[_builtins.str, 'ObjectType']] object_type: What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
+        :param pulumi.Input[_builtins.str] schema: The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] objects: The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] privileges: The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
+        :param pulumi.Input[_builtins.bool] with_grant_option: Whether the role may grant the privileges on to others (for objectType `role`: WITH ADMIN OPTION).
+        :param pulumi.Input[_builtins.bool] default_privileges: Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user; objects must be empty.
         """
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-        __props__ = GrantArgs.__new__(GrantArgs)
-        __props__.__dict__["connection"] = None
-        __props__.__dict__["role"] = None
-        __props__.__dict__["database"] = None
-        __props__.__dict__["object_type"] = None
-        __props__.__dict__["schema"] = None
-        __props__.__dict__["objects"] = None
-        __props__.__dict__["privileges"] = None
-        __props__.__dict__["with_grant_option"] = None
-        __props__.__dict__["default_privileges"] = None
+        __props__ = _GrantState.__new__(_GrantState)
+        __props__.__dict__["connection"] = connection
+        __props__.__dict__["role"] = role
+        __props__.__dict__["database"] = database
+        __props__.__dict__["object_type"] = object_type
+        __props__.__dict__["schema"] = schema
+        __props__.__dict__["objects"] = objects
+        __props__.__dict__["privileges"] = privileges
+        __props__.__dict__["with_grant_option"] = with_grant_option
+        __props__.__dict__["default_privileges"] = default_privileges
         resource = Grant.__new__(Grant)
         pulumi.CustomResource.__init__(resource, "pgentra:index:Grant", resource_name, _as_inputs(__props__), Grant._with_secret_outputs(opts))
         return resource

@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 
 __all__ = ['Connection']

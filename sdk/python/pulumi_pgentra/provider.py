@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 from . import outputs
 from ._inputs import *
@@ -24,7 +25,7 @@ class ProviderArgs:
                  client_secret: Optional[pulumi.Input[_builtins.str]] = None,
                  oidc_token_file_path: Optional[pulumi.Input[_builtins.str]] = None,
                  use_msi: Optional[pulumi.Input[_builtins.bool]] = None,
-                 environment: Optional[pulumi.Input[_builtins.str]] = None,
+                 environment: Optional[pulumi.Input[Union[_builtins.str, 'Environment']]] = None,
                  arm_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
                  authority_host: Optional[pulumi.Input[_builtins.str]] = None,
                  ca_cert_file: Optional[pulumi.Input[_builtins.str]] = None,
@@ -38,7 +39,7 @@ class ProviderArgs:
         :param pulumi.Input[_builtins.str] client_secret: A client secret for `clientId`. Prefer workload identity or a managed identity, which need none.
         :param pulumi.Input[_builtins.str] oidc_token_file_path: A file holding a federated (workload identity) token, re-read on every sign-in because it is rotated.
         :param pulumi.Input[_builtins.bool] use_msi: Sign in with the managed identity of the machine running the deployment.
-        :param pulumi.Input[_builtins.str] environment: The Azure cloud: `public`, `usgovernment` or `china`.
+        :param pulumi.Input[Union[_builtins.str, 'Environment']] environment: The Azure cloud: `public`, `usgovernment` or `china`.
         :param pulumi.Input[_builtins.str] arm_endpoint: Overrides the cloud's Azure Resource Manager endpoint (sovereign clouds, the pgentra emulator).
         :param pulumi.Input[_builtins.str] authority_host: Overrides the cloud's Microsoft Entra authority host.
         :param pulumi.Input[_builtins.str] ca_cert_file: A PEM file with an extra CA certificate trusted for ARM, Entra and PostgreSQL TLS.
@@ -140,14 +141,14 @@ class ProviderArgs:
 
     @_builtins.property
     @pulumi.getter
-    def environment(self) -> Optional[pulumi.Input[_builtins.str]]:
+    def environment(self) -> Optional[pulumi.Input[Union[_builtins.str, 'Environment']]]:
         """
         The Azure cloud: `public`, `usgovernment` or `china`.
         """
         return pulumi.get(self, "environment")
 
     @environment.setter
-    def environment(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+    def environment(self, value: Optional[pulumi.Input[Union[_builtins.str, 'Environment']]]) -> None:
         pulumi.set(self, "environment", value)
 
     @_builtins.property
@@ -216,7 +217,7 @@ class Provider(pulumi.ProviderResource):
                  client_secret: Optional[pulumi.Input[_builtins.str]] = None,
                  oidc_token_file_path: Optional[pulumi.Input[_builtins.str]] = None,
                  use_msi: Optional[pulumi.Input[_builtins.bool]] = None,
-                 environment: Optional[pulumi.Input[_builtins.str]] = None,
+                 environment: Optional[pulumi.Input[Union[_builtins.str, 'Environment']]] = None,
                  arm_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
                  authority_host: Optional[pulumi.Input[_builtins.str]] = None,
                  ca_cert_file: Optional[pulumi.Input[_builtins.str]] = None,
@@ -231,7 +232,7 @@ class Provider(pulumi.ProviderResource):
         :param pulumi.Input[_builtins.str] client_secret: A client secret for `clientId`. Prefer workload identity or a managed identity, which need none.
         :param pulumi.Input[_builtins.str] oidc_token_file_path: A file holding a federated (workload identity) token, re-read on every sign-in because it is rotated.
         :param pulumi.Input[_builtins.bool] use_msi: Sign in with the managed identity of the machine running the deployment.
-        :param pulumi.Input[_builtins.str] environment: The Azure cloud: `public`, `usgovernment` or `china`.
+        :param pulumi.Input[Union[_builtins.str, 'Environment']] environment: The Azure cloud: `public`, `usgovernment` or `china`.
         :param pulumi.Input[_builtins.str] arm_endpoint: Overrides the cloud's Azure Resource Manager endpoint (sovereign clouds, the pgentra emulator).
         :param pulumi.Input[_builtins.str] authority_host: Overrides the cloud's Microsoft Entra authority host.
         :param pulumi.Input[_builtins.str] ca_cert_file: A PEM file with an extra CA certificate trusted for ARM, Entra and PostgreSQL TLS.
@@ -254,7 +255,7 @@ class Provider(pulumi.ProviderResource):
                        client_secret: Optional[pulumi.Input[_builtins.str]] = None,
                        oidc_token_file_path: Optional[pulumi.Input[_builtins.str]] = None,
                        use_msi: Optional[pulumi.Input[_builtins.bool]] = None,
-                       environment: Optional[pulumi.Input[_builtins.str]] = None,
+                       environment: Optional[pulumi.Input[Union[_builtins.str, 'Environment']]] = None,
                        arm_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
                        authority_host: Optional[pulumi.Input[_builtins.str]] = None,
                        ca_cert_file: Optional[pulumi.Input[_builtins.str]] = None,
