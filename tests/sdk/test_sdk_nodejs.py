@@ -72,7 +72,28 @@ const imported = pgentra.Database.get("existing", "/subscriptions/s/databases/d"
 const provider = new pgentra.Provider("azure", { useMsi: true, clientSecret: "s" });
 const environment: string = pgentra.config.environment;
 const secret: pulumi.Output<string> | undefined = pgentra.config.clientSecret;
-export { connection, me, token, plain, imported, provider, environment, secret };
+// Closed sets: an enum member or the plain string, both a member of the enum's type.
+const enums = pgentra.types.enums;
+const strictServer = new pgentra.FlexibleServer("strict", {
+    resourceGroupName: "rg",
+    location: "eastus",
+    version: enums.ServerVersion.V16,
+    skuName: "Standard_B1ms",
+    activeDirectoryAuth: enums.ActiveDirectoryAuth.Enabled,
+    passwordAuth: "Disabled",
+    publicNetworkAccess: enums.PublicNetworkAccess.Disabled,
+});
+const schemaGrant = new pgentra.Grant("schema", {
+    connection: { host: strictServer.fullyQualifiedDomainName, username: "admins", sslMode: enums.SslMode.VerifyFull },
+    role: "app",
+    database: "appdb",
+    objectType: enums.ObjectType.Schema,
+    schema: "public",
+    privileges: ["USAGE"],
+});
+const mode: pgentra.types.enums.SslMode = "verify-full";
+const principalType: pgentra.types.enums.PrincipalType = enums.PrincipalType.Service;
+export { connection, me, token, plain, imported, provider, environment, secret, schemaGrant, mode, principalType };
 """
 
 # Negative controls: each program differs from a correct one by one mistake, which tsc must name.
@@ -100,6 +121,14 @@ WRONG_PROGRAMS = {
     "a function result property that does not exist": (
         "pgentra.getClientConfigOutput().apply(c => c.tenant);",
         "Property 'tenant' does not exist on type 'GetClientConfigResult'",
+    ),
+    "a value outside an enum's closed set": (
+        'const mode: pgentra.types.enums.SslMode = "require";',
+        "TS2322: Type '\"require\"' is not assignable to type '\"verify-full\"'",
+    ),
+    "an enum member that does not exist": (
+        "const view = pgentra.types.enums.ObjectType.View;",
+        "Property 'View' does not exist on type",
     ),
 }
 

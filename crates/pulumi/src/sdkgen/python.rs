@@ -12,8 +12,10 @@ use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-/// The `pulumi` Python package the SDK is written against (the lowest it accepts).
-const PULUMI_REQUIREMENT: &str = "pulumi>=3.142.0,<4.0.0";
+/// The `pulumi` Python package the SDK is written against. The lower bound is the lowest release
+/// the SDK imports and runs with (3.165.0 has `pulumi.type_token`, 3.163.0 does not; 3.164.0 was
+/// never released): tests/sdk/test_sdk_python_lower_bound.py installs it and runs a program.
+const PULUMI_REQUIREMENT: &str = "pulumi>=3.165.0,<4.0.0";
 /// For resource registration's versions (pulumi itself depends on it).
 const SEMVER_REQUIREMENT: &str = "semver>=3.0.0";
 /// `NotRequired` for the `ArgsDict` TypedDicts before Python 3.11 (PEP 508 marker, TOML-quoted).
