@@ -8,6 +8,23 @@ import * as utilities from "./utilities";
 
 /**
  * A Microsoft Entra administrator of a Flexible Server: a user, group or service principal that signs in with an Entra token and may create the other Entra roles. Use a group so that membership, not the server, decides who administers it.
+ *
+ * ## Example Usage
+ *
+ * ### An Entra group as the server's administrator
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as pgentra from "@pgentra/pulumi";
+ *
+ * const admin = new pgentra.AdAdmin("admin", {
+ *     resourceGroupName: "rg-myapp-prod",
+ *     serverName: "pg-myapp-prod",
+ *     objectId: "0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69",
+ *     principalName: "PG Admins Group",
+ *     principalType: "Group",
+ * });
+ * ```
  */
 export class AdAdmin extends pulumi.CustomResource {
     /**

@@ -8,6 +8,21 @@ import * as utilities from "./utilities";
 
 /**
  * A database on a Flexible Server, for applications to use and Grants to give access to. Deleting it drops the database and all its data.
+ *
+ * ## Example Usage
+ *
+ * ### A database on a server
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as pgentra from "@pgentra/pulumi";
+ *
+ * const database = new pgentra.Database("database", {
+ *     resourceGroupName: "rg-myapp-prod",
+ *     serverName: "pg-myapp-prod",
+ *     name: "myappdb",
+ * });
+ * ```
  */
 export class Database extends pulumi.CustomResource {
     /**

@@ -8,6 +8,24 @@ import * as utilities from "./utilities";
 
 /**
  * A federated identity credential on a user-assigned managed identity: tokens that an external issuer signs for one subject (such as an AKS service account through workload identity) are exchanged for the identity's Microsoft Entra tokens, with no secret.
+ *
+ * ## Example Usage
+ *
+ * ### Trust a Kubernetes service account's tokens
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as pgentra from "@pgentra/pulumi";
+ *
+ * const aks = new pgentra.FederatedCredential("aks", {
+ *     resourceGroupName: "rg-myapp-prod",
+ *     identityName: "id-myapp-prod",
+ *     name: "fc-myapp-aks",
+ *     issuer: "https://eastus.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-1111-1111-1111-111111111111/",
+ *     subject: "system:serviceaccount:myapp-ns:myapp-sa",
+ *     audiences: ["api://AzureADTokenExchange"],
+ * });
+ * ```
  */
 export class FederatedCredential extends pulumi.CustomResource {
     /**

@@ -8,6 +8,23 @@ import * as utilities from "./utilities";
 
 /**
  * A range of IPv4 addresses allowed to connect to a Flexible Server's public endpoint, such as the deployer's address so Principals and Grants can be applied. A range of `0.0.0.0` to `0.0.0.0` allows every Azure service.
+ *
+ * ## Example Usage
+ *
+ * ### Let one address reach the public endpoint
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as pgentra from "@pgentra/pulumi";
+ *
+ * const deployer = new pgentra.FirewallRule("deployer", {
+ *     resourceGroupName: "rg-myapp-prod",
+ *     serverName: "pg-myapp-prod",
+ *     name: "allow-deployer",
+ *     startIpAddress: "203.0.113.7",
+ *     endIpAddress: "203.0.113.7",
+ * });
+ * ```
  */
 export class FirewallRule extends pulumi.CustomResource {
     /**

@@ -8,6 +8,31 @@ import * as utilities from "./utilities";
 
 /**
  * An Azure Database for PostgreSQL Flexible Server. By default only Microsoft Entra ID sign-in is on and password sign-in is off, so no administrator password exists; give it an Entra administrator with an AdAdmin.
+ *
+ * ## Example Usage
+ *
+ * ### A server that accepts only Microsoft Entra tokens
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as pgentra from "@pgentra/pulumi";
+ *
+ * const server = new pgentra.FlexibleServer("server", {
+ *     resourceGroupName: "rg-myapp-prod",
+ *     serverName: "pg-myapp-prod",
+ *     location: "eastus",
+ *     version: "16",
+ *     skuName: "Standard_B1ms",
+ *     storageSizeGb: 32,
+ *     activeDirectoryAuth: "Enabled",
+ *     passwordAuth: "Disabled",
+ *     publicNetworkAccess: "Enabled",
+ *     tags: {
+ *         team: "data",
+ *     },
+ * });
+ * export const host = server.fullyQualifiedDomainName;
+ * ```
  */
 export class FlexibleServer extends pulumi.CustomResource {
     /**

@@ -8,6 +8,18 @@ import * as utilities from "./utilities";
 
 /**
  * A Microsoft Entra access token for the signed-in deployer, by default for PostgreSQL: the password for psql or another client (`PGPASSWORD`). It expires within the hour.
+ *
+ * ## Example Usage
+ *
+ * ### A token for PostgreSQL, to hand to a client that signs in
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as pgentra from "@pgentra/pulumi";
+ *
+ * const pgToken = pgentra.getAccessTokenOutput();
+ * export const expiresOn = pgToken.expiresOn;
+ * ```
  */
 export function getAccessToken(args?: GetAccessTokenArgs, opts?: pulumi.InvokeOptions): Promise<GetAccessTokenResult> {
     args = args || {};
@@ -43,6 +55,18 @@ export interface GetAccessTokenResult {
 
 /**
  * A Microsoft Entra access token for the signed-in deployer, by default for PostgreSQL: the password for psql or another client (`PGPASSWORD`). It expires within the hour.
+ *
+ * ## Example Usage
+ *
+ * ### A token for PostgreSQL, to hand to a client that signs in
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as pgentra from "@pgentra/pulumi";
+ *
+ * const pgToken = pgentra.getAccessTokenOutput();
+ * export const expiresOn = pgToken.expiresOn;
+ * ```
  */
 export function getAccessTokenOutput(args?: GetAccessTokenOutputArgs, opts?: pulumi.InvokeOutputOptions): pulumi.Output<GetAccessTokenResult> {
     args = args || {};

@@ -8,6 +8,18 @@ import * as utilities from "./utilities";
 
 /**
  * Who the provider signs in as: the tenant, subscription and Microsoft Entra object of the deployer. Its `name` is the user name to put in a Connection when the deployer is an Entra administrator of the server.
+ *
+ * ## Example Usage
+ *
+ * ### Who the provider signs in as
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as pgentra from "@pgentra/pulumi";
+ *
+ * const current = pgentra.getClientConfigOutput();
+ * export const tenantId = current.tenantId;
+ * ```
  */
 export function getClientConfig(opts?: pulumi.InvokeOptions): Promise<GetClientConfigResult> {
     opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts || {});
@@ -42,6 +54,18 @@ export interface GetClientConfigResult {
 
 /**
  * Who the provider signs in as: the tenant, subscription and Microsoft Entra object of the deployer. Its `name` is the user name to put in a Connection when the deployer is an Entra administrator of the server.
+ *
+ * ## Example Usage
+ *
+ * ### Who the provider signs in as
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as pgentra from "@pgentra/pulumi";
+ *
+ * const current = pgentra.getClientConfigOutput();
+ * export const tenantId = current.tenantId;
+ * ```
  */
 export function getClientConfigOutput(opts?: pulumi.InvokeOutputOptions): pulumi.Output<GetClientConfigResult> {
     opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts || {});

@@ -8,6 +8,42 @@ import * as utilities from "./utilities";
 
 /**
  * Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` on every table in a schema, or membership in other roles (objectType `role`). The Grant owns exactly the privileges it lists: removing one revokes it, and deleting the Grant revokes them all. So a Grant over a privilege (or membership) the role already holds on the same objects, from another Grant or granted outside pgentra, is refused at create (and an update that adds one): two Grants over the same privilege would take it from each other. Grants over different privileges on the same objects coexist. A replacement revokes before it grants.
+ *
+ * ## Example Usage
+ *
+ * ### Read and write every table of a schema
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as pgentra from "@pgentra/pulumi";
+ *
+ * const server = new pgentra.FlexibleServer("server", {
+ *     resourceGroupName: "rg-myapp-prod",
+ *     serverName: "pg-myapp-prod",
+ *     location: "eastus",
+ *     version: "16",
+ *     skuName: "Standard_B1ms",
+ *     storageSizeGb: 32,
+ *     activeDirectoryAuth: "Enabled",
+ *     passwordAuth: "Disabled",
+ *     publicNetworkAccess: "Enabled",
+ *     tags: {
+ *         team: "data",
+ *     },
+ * });
+ * const tables = new pgentra.Grant("tables", {
+ *     connection: {
+ *         host: server.fullyQualifiedDomainName,
+ *         username: "PG Admins Group",
+ *         sslMode: "verify-full",
+ *     },
+ *     role: "id-myapp-prod",
+ *     database: "myappdb",
+ *     objectType: "table",
+ *     schema: "public",
+ *     privileges: ["SELECT", "INSERT", "UPDATE", "DELETE"],
+ * });
+ * ```
  */
 export class Grant extends pulumi.CustomResource {
     /**

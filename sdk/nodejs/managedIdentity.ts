@@ -8,6 +8,22 @@ import * as utilities from "./utilities";
 
 /**
  * A user-assigned managed identity. Applications (App Service, AKS pods through workload identity) sign in as it; its name is the PostgreSQL role name of a Principal for it.
+ *
+ * ## Example Usage
+ *
+ * ### The application's identity
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as pgentra from "@pgentra/pulumi";
+ *
+ * const app = new pgentra.ManagedIdentity("app", {
+ *     resourceGroupName: "rg-myapp-prod",
+ *     name: "id-myapp-prod",
+ *     location: "eastus",
+ * });
+ * export const clientId = app.clientId;
+ * ```
  */
 export class ManagedIdentity extends pulumi.CustomResource {
     /**

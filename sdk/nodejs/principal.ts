@@ -8,6 +8,25 @@ import * as utilities from "./utilities";
 
 /**
  * A PostgreSQL role for a Microsoft Entra user, group or service principal (such as a managed identity), which then signs in with its Entra token and no password. Members of a group sign in with their own token and the group's name as user name.
+ *
+ * ## Example Usage
+ *
+ * ### A role for a managed identity, bound by its object ID
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as pgentra from "@pgentra/pulumi";
+ *
+ * const app = new pgentra.Principal("app", {
+ *     connection: {
+ *         host: "pg-myapp-prod.postgres.database.azure.com",
+ *         username: "PG Admins Group",
+ *     },
+ *     name: "id-myapp-prod",
+ *     objectId: "7d3c2b1a-0f9e-4d8c-b7a6-958473625140",
+ *     principalType: "service",
+ * });
+ * ```
  */
 export class Principal extends pulumi.CustomResource {
     /**

@@ -8,6 +8,22 @@ import * as utilities from "./utilities";
 
 /**
  * A server parameter of a Flexible Server, such as `azure.extensions` (the extensions allowed in CREATE EXTENSION) or `shared_preload_libraries`. Deleting the resource resets the parameter to the server's default. Static parameters such as `shared_preload_libraries` take effect only after the server restarts; `isConfigPendingRestart` says when one is waiting.
+ *
+ * ## Example Usage
+ *
+ * ### Allow an extension
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as pgentra from "@pgentra/pulumi";
+ *
+ * const extensions = new pgentra.ServerParameter("extensions", {
+ *     resourceGroupName: "rg-myapp-prod",
+ *     serverName: "pg-myapp-prod",
+ *     name: "azure.extensions",
+ *     value: "pgcrypto,uuid-ossp",
+ * });
+ * ```
  */
 export class ServerParameter extends pulumi.CustomResource {
     /**

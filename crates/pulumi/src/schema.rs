@@ -1,6 +1,7 @@
 //! The Pulumi package schema, generated from the registry's descriptions.
 //! `pgentra schema` writes it to schema.json; a test fails when the committed file is stale.
 
+use crate::example_code::examples_section;
 use pgentra_core::config::CONFIG;
 use pgentra_core::resource::Registry;
 use pgentra_core::spec::{Default, ObjectType, Property, Role, Type};
@@ -29,7 +30,7 @@ pub fn generate(registry: &Registry) -> Value {
         resources.insert(
             spec.token.to_owned(),
             json!({
-                "description": spec.doc,
+                "description": format!("{}{}", spec.doc, examples_section(registry, spec.token)),
                 "properties": properties(spec.properties.iter()),
                 "required": required_outputs,
                 "inputProperties": properties(inputs.iter().copied()),
@@ -45,7 +46,7 @@ pub fn generate(registry: &Registry) -> Value {
         functions.insert(
             spec.token.to_owned(),
             json!({
-                "description": spec.doc,
+                "description": format!("{}{}", spec.doc, examples_section(registry, spec.token)),
                 "inputs": {"properties": properties(spec.inputs.iter()), "required": required(spec.inputs.iter())},
                 "outputs": {"properties": properties(spec.outputs.iter()), "required": spec.outputs.iter().map(|p| p.name).collect::<Vec<_>>()},
             }),

@@ -226,6 +226,22 @@ class _AdAdminState:
 class AdAdmin(pulumi.CustomResource):
     """
     A Microsoft Entra administrator of a Flexible Server: a user, group or service principal that signs in with an Entra token and may create the other Entra roles. Use a group so that membership, not the server, decides who administers it.
+
+    ## Example Usage
+
+    ### An Entra group as the server's administrator
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    admin = pgentra.AdAdmin("admin",
+        resource_group_name="rg-myapp-prod",
+        server_name="pg-myapp-prod",
+        object_id="0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69",
+        principal_name="PG Admins Group",
+        principal_type="Group")
+    ```
     """
     @overload
     def __init__(__self__,
@@ -234,6 +250,22 @@ class AdAdmin(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         A Microsoft Entra administrator of a Flexible Server: a user, group or service principal that signs in with an Entra token and may create the other Entra roles. Use a group so that membership, not the server, decides who administers it.
+
+        ## Example Usage
+
+        ### An Entra group as the server's administrator
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        admin = pgentra.AdAdmin("admin",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            object_id="0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69",
+            principal_name="PG Admins Group",
+            principal_type="Group")
+        ```
         :param str resource_name: The name of the resource.
         :param AdAdminArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -254,6 +286,22 @@ class AdAdmin(pulumi.CustomResource):
                  ) -> None:
         """
         A Microsoft Entra administrator of a Flexible Server: a user, group or service principal that signs in with an Entra token and may create the other Entra roles. Use a group so that membership, not the server, decides who administers it.
+
+        ## Example Usage
+
+        ### An Entra group as the server's administrator
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        admin = pgentra.AdAdmin("admin",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            object_id="0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69",
+            principal_name="PG Admins Group",
+            principal_type="Group")
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.

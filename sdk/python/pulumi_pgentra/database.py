@@ -196,6 +196,20 @@ class _DatabaseState:
 class Database(pulumi.CustomResource):
     """
     A database on a Flexible Server, for applications to use and Grants to give access to. Deleting it drops the database and all its data.
+
+    ## Example Usage
+
+    ### A database on a server
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    database = pgentra.Database("database",
+        resource_group_name="rg-myapp-prod",
+        server_name="pg-myapp-prod",
+        name="myappdb")
+    ```
     """
     @overload
     def __init__(__self__,
@@ -204,6 +218,20 @@ class Database(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         A database on a Flexible Server, for applications to use and Grants to give access to. Deleting it drops the database and all its data.
+
+        ## Example Usage
+
+        ### A database on a server
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        database = pgentra.Database("database",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            name="myappdb")
+        ```
         :param str resource_name: The name of the resource.
         :param DatabaseArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -223,6 +251,20 @@ class Database(pulumi.CustomResource):
                  ) -> None:
         """
         A database on a Flexible Server, for applications to use and Grants to give access to. Deleting it drops the database and all its data.
+
+        ## Example Usage
+
+        ### A database on a server
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        database = pgentra.Database("database",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            name="myappdb")
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.

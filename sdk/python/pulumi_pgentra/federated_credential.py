@@ -226,6 +226,23 @@ class _FederatedCredentialState:
 class FederatedCredential(pulumi.CustomResource):
     """
     A federated identity credential on a user-assigned managed identity: tokens that an external issuer signs for one subject (such as an AKS service account through workload identity) are exchanged for the identity's Microsoft Entra tokens, with no secret.
+
+    ## Example Usage
+
+    ### Trust a Kubernetes service account's tokens
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    aks = pgentra.FederatedCredential("aks",
+        resource_group_name="rg-myapp-prod",
+        identity_name="id-myapp-prod",
+        name="fc-myapp-aks",
+        issuer="https://eastus.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-1111-1111-1111-111111111111/",
+        subject="system:serviceaccount:myapp-ns:myapp-sa",
+        audiences=["api://AzureADTokenExchange"])
+    ```
     """
     @overload
     def __init__(__self__,
@@ -234,6 +251,23 @@ class FederatedCredential(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         A federated identity credential on a user-assigned managed identity: tokens that an external issuer signs for one subject (such as an AKS service account through workload identity) are exchanged for the identity's Microsoft Entra tokens, with no secret.
+
+        ## Example Usage
+
+        ### Trust a Kubernetes service account's tokens
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        aks = pgentra.FederatedCredential("aks",
+            resource_group_name="rg-myapp-prod",
+            identity_name="id-myapp-prod",
+            name="fc-myapp-aks",
+            issuer="https://eastus.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-1111-1111-1111-111111111111/",
+            subject="system:serviceaccount:myapp-ns:myapp-sa",
+            audiences=["api://AzureADTokenExchange"])
+        ```
         :param str resource_name: The name of the resource.
         :param FederatedCredentialArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -254,6 +288,23 @@ class FederatedCredential(pulumi.CustomResource):
                  ) -> None:
         """
         A federated identity credential on a user-assigned managed identity: tokens that an external issuer signs for one subject (such as an AKS service account through workload identity) are exchanged for the identity's Microsoft Entra tokens, with no secret.
+
+        ## Example Usage
+
+        ### Trust a Kubernetes service account's tokens
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        aks = pgentra.FederatedCredential("aks",
+            resource_group_name="rg-myapp-prod",
+            identity_name="id-myapp-prod",
+            name="fc-myapp-aks",
+            issuer="https://eastus.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-1111-1111-1111-111111111111/",
+            subject="system:serviceaccount:myapp-ns:myapp-sa",
+            audiences=["api://AzureADTokenExchange"])
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.

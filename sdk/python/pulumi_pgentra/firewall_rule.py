@@ -194,6 +194,22 @@ class _FirewallRuleState:
 class FirewallRule(pulumi.CustomResource):
     """
     A range of IPv4 addresses allowed to connect to a Flexible Server's public endpoint, such as the deployer's address so Principals and Grants can be applied. A range of `0.0.0.0` to `0.0.0.0` allows every Azure service.
+
+    ## Example Usage
+
+    ### Let one address reach the public endpoint
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    deployer = pgentra.FirewallRule("deployer",
+        resource_group_name="rg-myapp-prod",
+        server_name="pg-myapp-prod",
+        name="allow-deployer",
+        start_ip_address="203.0.113.7",
+        end_ip_address="203.0.113.7")
+    ```
     """
     @overload
     def __init__(__self__,
@@ -202,6 +218,22 @@ class FirewallRule(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         A range of IPv4 addresses allowed to connect to a Flexible Server's public endpoint, such as the deployer's address so Principals and Grants can be applied. A range of `0.0.0.0` to `0.0.0.0` allows every Azure service.
+
+        ## Example Usage
+
+        ### Let one address reach the public endpoint
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        deployer = pgentra.FirewallRule("deployer",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            name="allow-deployer",
+            start_ip_address="203.0.113.7",
+            end_ip_address="203.0.113.7")
+        ```
         :param str resource_name: The name of the resource.
         :param FirewallRuleArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -221,6 +253,22 @@ class FirewallRule(pulumi.CustomResource):
                  ) -> None:
         """
         A range of IPv4 addresses allowed to connect to a Flexible Server's public endpoint, such as the deployer's address so Principals and Grants can be applied. A range of `0.0.0.0` to `0.0.0.0` allows every Azure service.
+
+        ## Example Usage
+
+        ### Let one address reach the public endpoint
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        deployer = pgentra.FirewallRule("deployer",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            name="allow-deployer",
+            start_ip_address="203.0.113.7",
+            end_ip_address="203.0.113.7")
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.

@@ -521,6 +521,30 @@ class _FlexibleServerState:
 class FlexibleServer(pulumi.CustomResource):
     """
     An Azure Database for PostgreSQL Flexible Server. By default only Microsoft Entra ID sign-in is on and password sign-in is off, so no administrator password exists; give it an Entra administrator with an AdAdmin.
+
+    ## Example Usage
+
+    ### A server that accepts only Microsoft Entra tokens
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    server = pgentra.FlexibleServer("server",
+        resource_group_name="rg-myapp-prod",
+        server_name="pg-myapp-prod",
+        location="eastus",
+        version="16",
+        sku_name="Standard_B1ms",
+        storage_size_gb=32,
+        active_directory_auth="Enabled",
+        password_auth="Disabled",
+        public_network_access="Enabled",
+        tags={
+            "team": "data",
+        })
+    pulumi.export("host", server.fully_qualified_domain_name)
+    ```
     """
     @overload
     def __init__(__self__,
@@ -529,6 +553,30 @@ class FlexibleServer(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         An Azure Database for PostgreSQL Flexible Server. By default only Microsoft Entra ID sign-in is on and password sign-in is off, so no administrator password exists; give it an Entra administrator with an AdAdmin.
+
+        ## Example Usage
+
+        ### A server that accepts only Microsoft Entra tokens
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        server = pgentra.FlexibleServer("server",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            location="eastus",
+            version="16",
+            sku_name="Standard_B1ms",
+            storage_size_gb=32,
+            active_directory_auth="Enabled",
+            password_auth="Disabled",
+            public_network_access="Enabled",
+            tags={
+                "team": "data",
+            })
+        pulumi.export("host", server.fully_qualified_domain_name)
+        ```
         :param str resource_name: The name of the resource.
         :param FlexibleServerArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -557,6 +605,30 @@ class FlexibleServer(pulumi.CustomResource):
                  ) -> None:
         """
         An Azure Database for PostgreSQL Flexible Server. By default only Microsoft Entra ID sign-in is on and password sign-in is off, so no administrator password exists; give it an Entra administrator with an AdAdmin.
+
+        ## Example Usage
+
+        ### A server that accepts only Microsoft Entra tokens
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        server = pgentra.FlexibleServer("server",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            location="eastus",
+            version="16",
+            sku_name="Standard_B1ms",
+            storage_size_gb=32,
+            active_directory_auth="Enabled",
+            password_auth="Disabled",
+            public_network_access="Enabled",
+            tags={
+                "team": "data",
+            })
+        pulumi.export("host", server.fully_qualified_domain_name)
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.

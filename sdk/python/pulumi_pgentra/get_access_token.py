@@ -61,6 +61,18 @@ def get_access_token(
     """
     A Microsoft Entra access token for the signed-in deployer, by default for PostgreSQL: the password for psql or another client (`PGPASSWORD`). It expires within the hour.
 
+    ## Example Usage
+
+    ### A token for PostgreSQL, to hand to a client that signs in
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    pg_token = pgentra.get_access_token_output()
+    pulumi.export("expiresOn", pg_token.expires_on)
+    ```
+
     :param pulumi.Input[_builtins.str] scope: The scope to request. Defaults to the cloud's PostgreSQL scope, `https://ossrdbms-aad.database.windows.net/.default` in Azure's public cloud.
     """
     __args__: dict[str, Any] = dict()
@@ -79,6 +91,18 @@ def get_access_token_output(
                             opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]] = None) -> pulumi.Output[GetAccessTokenResult]:
     """
     A Microsoft Entra access token for the signed-in deployer, by default for PostgreSQL: the password for psql or another client (`PGPASSWORD`). It expires within the hour.
+
+    ## Example Usage
+
+    ### A token for PostgreSQL, to hand to a client that signs in
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    pg_token = pgentra.get_access_token_output()
+    pulumi.export("expiresOn", pg_token.expires_on)
+    ```
 
     :param pulumi.Input[_builtins.str] scope: The scope to request. Defaults to the cloud's PostgreSQL scope, `https://ossrdbms-aad.database.windows.net/.default` in Azure's public cloud.
     """

@@ -92,6 +92,18 @@ def get_client_config(opts: Optional[pulumi.InvokeOptions] = None) -> AwaitableG
     """
     Who the provider signs in as: the tenant, subscription and Microsoft Entra object of the deployer. Its `name` is the user name to put in a Connection when the deployer is an Entra administrator of the server.
 
+    ## Example Usage
+
+    ### Who the provider signs in as
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    current = pgentra.get_client_config_output()
+    pulumi.export("tenantId", current.tenant_id)
+    ```
+
     """
     __args__: dict[str, Any] = dict()
     opts = pulumi.InvokeOptions.merge(_utilities.get_invoke_opts_defaults(), opts)
@@ -109,6 +121,18 @@ def get_client_config(opts: Optional[pulumi.InvokeOptions] = None) -> AwaitableG
 def get_client_config_output(opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]] = None) -> pulumi.Output[GetClientConfigResult]:
     """
     Who the provider signs in as: the tenant, subscription and Microsoft Entra object of the deployer. Its `name` is the user name to put in a Connection when the deployer is an Entra administrator of the server.
+
+    ## Example Usage
+
+    ### Who the provider signs in as
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    current = pgentra.get_client_config_output()
+    pulumi.export("tenantId", current.tenant_id)
+    ```
 
     """
     __args__: dict[str, Any] = dict()

@@ -326,6 +326,40 @@ class _GrantState:
 class Grant(pulumi.CustomResource):
     """
     Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` on every table in a schema, or membership in other roles (objectType `role`). The Grant owns exactly the privileges it lists: removing one revokes it, and deleting the Grant revokes them all. So a Grant over a privilege (or membership) the role already holds on the same objects, from another Grant or granted outside pgentra, is refused at create (and an update that adds one): two Grants over the same privilege would take it from each other. Grants over different privileges on the same objects coexist. A replacement revokes before it grants.
+
+    ## Example Usage
+
+    ### Read and write every table of a schema
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    server = pgentra.FlexibleServer("server",
+        resource_group_name="rg-myapp-prod",
+        server_name="pg-myapp-prod",
+        location="eastus",
+        version="16",
+        sku_name="Standard_B1ms",
+        storage_size_gb=32,
+        active_directory_auth="Enabled",
+        password_auth="Disabled",
+        public_network_access="Enabled",
+        tags={
+            "team": "data",
+        })
+    tables = pgentra.Grant("tables",
+        connection={
+            "host": server.fully_qualified_domain_name,
+            "username": "PG Admins Group",
+            "ssl_mode": "verify-full",
+        },
+        role="id-myapp-prod",
+        database="myappdb",
+        object_type="table",
+        schema="public",
+        privileges=["SELECT", "INSERT", "UPDATE", "DELETE"])
+    ```
     """
     @overload
     def __init__(__self__,
@@ -334,6 +368,40 @@ class Grant(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` on every table in a schema, or membership in other roles (objectType `role`). The Grant owns exactly the privileges it lists: removing one revokes it, and deleting the Grant revokes them all. So a Grant over a privilege (or membership) the role already holds on the same objects, from another Grant or granted outside pgentra, is refused at create (and an update that adds one): two Grants over the same privilege would take it from each other. Grants over different privileges on the same objects coexist. A replacement revokes before it grants.
+
+        ## Example Usage
+
+        ### Read and write every table of a schema
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        server = pgentra.FlexibleServer("server",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            location="eastus",
+            version="16",
+            sku_name="Standard_B1ms",
+            storage_size_gb=32,
+            active_directory_auth="Enabled",
+            password_auth="Disabled",
+            public_network_access="Enabled",
+            tags={
+                "team": "data",
+            })
+        tables = pgentra.Grant("tables",
+            connection={
+                "host": server.fully_qualified_domain_name,
+                "username": "PG Admins Group",
+                "ssl_mode": "verify-full",
+            },
+            role="id-myapp-prod",
+            database="myappdb",
+            object_type="table",
+            schema="public",
+            privileges=["SELECT", "INSERT", "UPDATE", "DELETE"])
+        ```
         :param str resource_name: The name of the resource.
         :param GrantArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -357,6 +425,40 @@ class Grant(pulumi.CustomResource):
                  ) -> None:
         """
         Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` on every table in a schema, or membership in other roles (objectType `role`). The Grant owns exactly the privileges it lists: removing one revokes it, and deleting the Grant revokes them all. So a Grant over a privilege (or membership) the role already holds on the same objects, from another Grant or granted outside pgentra, is refused at create (and an update that adds one): two Grants over the same privilege would take it from each other. Grants over different privileges on the same objects coexist. A replacement revokes before it grants.
+
+        ## Example Usage
+
+        ### Read and write every table of a schema
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        server = pgentra.FlexibleServer("server",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            location="eastus",
+            version="16",
+            sku_name="Standard_B1ms",
+            storage_size_gb=32,
+            active_directory_auth="Enabled",
+            password_auth="Disabled",
+            public_network_access="Enabled",
+            tags={
+                "team": "data",
+            })
+        tables = pgentra.Grant("tables",
+            connection={
+                "host": server.fully_qualified_domain_name,
+                "username": "PG Admins Group",
+                "ssl_mode": "verify-full",
+            },
+            role="id-myapp-prod",
+            database="myappdb",
+            object_type="table",
+            schema="public",
+            privileges=["SELECT", "INSERT", "UPDATE", "DELETE"])
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.

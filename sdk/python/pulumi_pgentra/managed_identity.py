@@ -213,6 +213,21 @@ class _ManagedIdentityState:
 class ManagedIdentity(pulumi.CustomResource):
     """
     A user-assigned managed identity. Applications (App Service, AKS pods through workload identity) sign in as it; its name is the PostgreSQL role name of a Principal for it.
+
+    ## Example Usage
+
+    ### The application's identity
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    app = pgentra.ManagedIdentity("app",
+        resource_group_name="rg-myapp-prod",
+        name="id-myapp-prod",
+        location="eastus")
+    pulumi.export("clientId", app.client_id)
+    ```
     """
     @overload
     def __init__(__self__,
@@ -221,6 +236,21 @@ class ManagedIdentity(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         A user-assigned managed identity. Applications (App Service, AKS pods through workload identity) sign in as it; its name is the PostgreSQL role name of a Principal for it.
+
+        ## Example Usage
+
+        ### The application's identity
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        app = pgentra.ManagedIdentity("app",
+            resource_group_name="rg-myapp-prod",
+            name="id-myapp-prod",
+            location="eastus")
+        pulumi.export("clientId", app.client_id)
+        ```
         :param str resource_name: The name of the resource.
         :param ManagedIdentityArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -239,6 +269,21 @@ class ManagedIdentity(pulumi.CustomResource):
                  ) -> None:
         """
         A user-assigned managed identity. Applications (App Service, AKS pods through workload identity) sign in as it; its name is the PostgreSQL role name of a Principal for it.
+
+        ## Example Usage
+
+        ### The application's identity
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        app = pgentra.ManagedIdentity("app",
+            resource_group_name="rg-myapp-prod",
+            name="id-myapp-prod",
+            location="eastus")
+        pulumi.export("clientId", app.client_id)
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.

@@ -233,6 +233,24 @@ class _PrincipalState:
 class Principal(pulumi.CustomResource):
     """
     A PostgreSQL role for a Microsoft Entra user, group or service principal (such as a managed identity), which then signs in with its Entra token and no password. Members of a group sign in with their own token and the group's name as user name.
+
+    ## Example Usage
+
+    ### A role for a managed identity, bound by its object ID
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    app = pgentra.Principal("app",
+        connection={
+            "host": "pg-myapp-prod.postgres.database.azure.com",
+            "username": "PG Admins Group",
+        },
+        name="id-myapp-prod",
+        object_id="7d3c2b1a-0f9e-4d8c-b7a6-958473625140",
+        principal_type="service")
+    ```
     """
     @overload
     def __init__(__self__,
@@ -241,6 +259,24 @@ class Principal(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         A PostgreSQL role for a Microsoft Entra user, group or service principal (such as a managed identity), which then signs in with its Entra token and no password. Members of a group sign in with their own token and the group's name as user name.
+
+        ## Example Usage
+
+        ### A role for a managed identity, bound by its object ID
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        app = pgentra.Principal("app",
+            connection={
+                "host": "pg-myapp-prod.postgres.database.azure.com",
+                "username": "PG Admins Group",
+            },
+            name="id-myapp-prod",
+            object_id="7d3c2b1a-0f9e-4d8c-b7a6-958473625140",
+            principal_type="service")
+        ```
         :param str resource_name: The name of the resource.
         :param PrincipalArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -261,6 +297,24 @@ class Principal(pulumi.CustomResource):
                  ) -> None:
         """
         A PostgreSQL role for a Microsoft Entra user, group or service principal (such as a managed identity), which then signs in with its Entra token and no password. Members of a group sign in with their own token and the group's name as user name.
+
+        ## Example Usage
+
+        ### A role for a managed identity, bound by its object ID
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        app = pgentra.Principal("app",
+            connection={
+                "host": "pg-myapp-prod.postgres.database.azure.com",
+                "username": "PG Admins Group",
+            },
+            name="id-myapp-prod",
+            object_id="7d3c2b1a-0f9e-4d8c-b7a6-958473625140",
+            principal_type="service")
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.

@@ -227,6 +227,21 @@ class _ServerParameterState:
 class ServerParameter(pulumi.CustomResource):
     """
     A server parameter of a Flexible Server, such as `azure.extensions` (the extensions allowed in CREATE EXTENSION) or `shared_preload_libraries`. Deleting the resource resets the parameter to the server's default. Static parameters such as `shared_preload_libraries` take effect only after the server restarts; `isConfigPendingRestart` says when one is waiting.
+
+    ## Example Usage
+
+    ### Allow an extension
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    extensions = pgentra.ServerParameter("extensions",
+        resource_group_name="rg-myapp-prod",
+        server_name="pg-myapp-prod",
+        name="azure.extensions",
+        value="pgcrypto,uuid-ossp")
+    ```
     """
     @overload
     def __init__(__self__,
@@ -235,6 +250,21 @@ class ServerParameter(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         A server parameter of a Flexible Server, such as `azure.extensions` (the extensions allowed in CREATE EXTENSION) or `shared_preload_libraries`. Deleting the resource resets the parameter to the server's default. Static parameters such as `shared_preload_libraries` take effect only after the server restarts; `isConfigPendingRestart` says when one is waiting.
+
+        ## Example Usage
+
+        ### Allow an extension
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        extensions = pgentra.ServerParameter("extensions",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            name="azure.extensions",
+            value="pgcrypto,uuid-ossp")
+        ```
         :param str resource_name: The name of the resource.
         :param ServerParameterArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -253,6 +283,21 @@ class ServerParameter(pulumi.CustomResource):
                  ) -> None:
         """
         A server parameter of a Flexible Server, such as `azure.extensions` (the extensions allowed in CREATE EXTENSION) or `shared_preload_libraries`. Deleting the resource resets the parameter to the server's default. Static parameters such as `shared_preload_libraries` take effect only after the server restarts; `isConfigPendingRestart` says when one is waiting.
+
+        ## Example Usage
+
+        ### Allow an extension
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        extensions = pgentra.ServerParameter("extensions",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            name="azure.extensions",
+            value="pgcrypto,uuid-ossp")
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.

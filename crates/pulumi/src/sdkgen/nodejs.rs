@@ -6,6 +6,7 @@ use super::model::{
     camel_case, pascal_case, Function, ObjectType, Package, Property, Resource, SchemaError, Type,
 };
 use super::{Files, GENERATED_MARKER};
+use crate::example_code::description_for;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -424,7 +425,7 @@ fn resource_module(package: &Package, resource: &Resource) -> Result<String, Sch
     let mut out = header();
     out.push_str(IMPORTS);
     out.push('\n');
-    out.push_str(&doc(&resource.description, ""));
+    out.push_str(&doc(&description_for(&resource.description, "typescript"), ""));
     let _ = write!(
         out,
         "export class {name} extends pulumi.CustomResource {{\n{}",
@@ -603,7 +604,7 @@ fn function_module(function: &Function) -> String {
 
     // The Promise form.
     out.push('\n');
-    out.push_str(&doc(&function.description, ""));
+    out.push_str(&doc(&description_for(&function.description, "typescript"), ""));
     let (args_param, args_default) = if has_inputs {
         (
             format!("args{args_optional}: {args}, "),
@@ -654,7 +655,7 @@ fn function_module(function: &Function) -> String {
     );
 
     // The Output form.
-    out.push_str(&doc(&function.description, ""));
+    out.push_str(&doc(&description_for(&function.description, "typescript"), ""));
     let args_param = if has_inputs {
         format!("args{args_optional}: {output_args}, ")
     } else {

@@ -8,6 +8,7 @@ use super::model::{
     snake_case, Function, ObjectType, Package, Property, Resource, SchemaError, Type,
 };
 use super::{Files, GENERATED_MARKER};
+use crate::example_code::description_for;
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -574,12 +575,13 @@ struct ClassShape<'a> {
 fn resource_module(resource: &Resource) -> Result<String, SchemaError> {
     check_resource_names(&resource.token, &resource.properties)?;
     check_resource_names(&resource.token, &resource.inputs)?;
+    let description = description_for(&resource.description, "python");
     let shape = ClassShape {
         class: &resource.name,
         base: "pulumi.CustomResource",
         super_token: &resource.token,
         type_token: &resource.token,
-        description: &resource.description,
+        description: &description,
         inputs: &resource.inputs,
         outputs_only: resource.output_only().collect(),
         properties: &resource.properties,
@@ -879,7 +881,11 @@ fn function_module(function: &Function) -> String {
         .map(|p| format!("    __args__[\"{}\"] = {}\n", p.name, py_name(&p.name)))
         .collect();
     let doc = docstring(
-        &format!("{}\n\n{}", function.description, param_docs(&inputs)),
+        &format!(
+            "{}\n\n{}",
+            description_for(&function.description, "python"),
+            param_docs(&inputs)
+        ),
         "    ",
     );
     let secret = function.outputs.iter().any(|p| p.secret);
