@@ -39,7 +39,6 @@ fn both_faces_have_their_registry_pages() {
         "resources/flexible_server.md",
         "resources/grant.md",
         "data-sources/client_config.md",
-        "data-sources/access_token.md",
     ] {
         assert!(generated.contains_key(Path::new(page)), "docs/{page} is not generated");
     }

@@ -151,6 +151,9 @@ def checked_programs(tmp_path_factory):
         )
     for name, text in sources.items():
         (directory / name).write_text(text.replace("SDK", NODE_SDK.as_posix()))
+    for name, text in schema_typescript_examples().items():
+        (directory / name).write_text(text.replace('"@pgentra/pulumi"', f'"{NODE_SDK.as_posix()}"'))
+        sources[name] = text
     (directory / "tsconfig.json").write_text(
         json.dumps(
             {
@@ -177,10 +180,27 @@ def checked_programs(tmp_path_factory):
     return result, errors
 
 
+def schema_typescript_examples() -> dict[str, str]:
+    """The ```typescript blocks of every resource's and function's description, one file each."""
+    files = {}
+    for section in ("resources", "functions"):
+        for token, body in sorted(SCHEMA[section].items()):
+            for number, block in enumerate(re.findall(r"```typescript\n(.*?)```", body["description"], re.DOTALL)):
+                files[f"example_{token.split(':')[2]}_{number}.ts"] = f"// {token}\n{block}"
+    return files
+
+
+def test_the_typescript_examples_in_the_schema_type_check(checked_programs):
+    result, errors = checked_programs
+    examples = set(schema_typescript_examples())
+    assert len(examples) >= len(SCHEMA["resources"]) + len(SCHEMA["functions"])
+    assert not examples & set(errors), result.stdout
+
+
 def test_a_correct_program_type_checks(checked_programs):
     result, errors = checked_programs
     assert "correct.ts" not in errors, result.stdout
-    assert set(errors) <= {program_file(m) for m in WRONG_PROGRAMS}, result.stdout + result.stderr
+    assert set(errors) <= {program_file(m) for m in WRONG_PROGRAMS} | set(schema_typescript_examples()), result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("mistake", sorted(WRONG_PROGRAMS))

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import re
 import textwrap
 
 import pytest
@@ -398,3 +399,33 @@ def test_config_reads_stack_config_then_the_environment_then_the_default(mocked_
 
 def test_resource_references_are_rebuilt_as_the_sdks_classes(mocked_run):
     assert mocked_run["references"] == ["FlexibleServer", "Provider"]
+
+
+def schema_examples(language: str) -> dict[str, list[str]]:
+    """The ```<language> blocks of every resource's and function's description, by token."""
+    found = {}
+    for section in ("resources", "functions"):
+        for token, body in SCHEMA[section].items():
+            blocks = re.findall(rf"```{language}\n(.*?)```", body["description"], re.DOTALL)
+            if blocks:
+                found[token] = blocks
+    return found
+
+
+def test_every_type_has_an_example_in_its_description():
+    tokens = set(SCHEMA["resources"]) | set(SCHEMA["functions"])
+    assert set(schema_examples("python")) == tokens
+    assert set(schema_examples("typescript")) == tokens
+    assert set(schema_examples("yaml")) == tokens
+
+
+def test_the_python_examples_in_the_schema_type_check(tmp_path, mypy_cache):
+    """Each example a module of its own, all checked by one mypy --strict run."""
+    paths = []
+    for index, (token, blocks) in enumerate(sorted(schema_examples("python").items())):
+        for number, block in enumerate(blocks):
+            path = tmp_path / f"example{index}_{number}.py"
+            path.write_text(f"# {token}\n{block}")
+            paths.append(str(path))
+    result = mypy(paths, mypy_cache, {"MYPYPATH": str(PYTHON_SDK)})
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -342,7 +342,7 @@ mod tests {
         let registry = Registry::builtin();
         let text = format!("A grant.{}", examples_section(&registry, "pgentra:index:Grant"));
         let python = description_for(&text, "python");
-        assert!(python.starts_with("A grant.\n\n## Example Usage\n### "), "{python}");
+        assert!(python.starts_with("A grant.\n\n## Example Usage\n\n### "), "{python}");
         assert!(python.contains("```python\nimport pulumi\n"), "{python}");
         assert!(!python.contains("typescript") && !python.contains("{{%"), "{python}");
         let typescript = description_for(&text, "typescript");

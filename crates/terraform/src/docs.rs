@@ -28,7 +28,8 @@ pub fn generate(registry: &Registry) -> BTreeMap<PathBuf, String> {
         let page = page(&name, "Resource", &block, spec.doc, &examples(registry, spec.token), true);
         pages.insert(PathBuf::from(format!("resources/{}.md", short(&name))), page);
     }
-    for function in registry.functions() {
+    // Only the functions the provider serves as data sources.
+    if let Some(function) = registry.function(crate::service::CLIENT_CONFIG_FUNCTION) {
         let spec = function.spec();
         let name = schema::data_source_name(spec);
         let block = schema::function_block(spec);
@@ -312,7 +313,7 @@ mod tests {
         assert!(text.contains("resource \"pgentra_grant\" \"tables\" {\n"), "{text}");
         assert!(text.contains("  sql_connection {\n    host     = pgentra_flexible_server.server.fully_qualified_domain_name\n"), "{text}");
         assert!(text.contains("  object_type = \"table\"\n"), "{text}");
-        assert!(text.contains("  tags = {\n    team = \"data\"\n  }\n"), "{text}");
+        assert!(text.contains("  tags                  = {\n    team = \"data\"\n  }\n"), "{text}");
     }
 
     #[test]
@@ -330,6 +331,6 @@ mod tests {
         let client = &pages[&PathBuf::from("data-sources/client_config.md")];
         assert!(client.contains("data \"pgentra_client_config\" \"current\" {}"), "{client}");
         assert!(!client.contains("## Import"), "{client}");
-        assert_eq!(pages.len(), 1 + registry.resources().count() + registry.functions().count());
+        assert_eq!(pages.len(), 1 + registry.resources().count() + 1);
     }
 }
