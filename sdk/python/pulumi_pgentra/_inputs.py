@@ -57,7 +57,8 @@ class ConnectionArgs:
         """
         The server's host name, such as a FlexibleServer's `fullyQualifiedDomainName`. Another host is another server: changing it replaces the resource.
         """
-        return pulumi.get(self, "host")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "host")
+        return value
 
     @host.setter
     def host(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -69,7 +70,8 @@ class ConnectionArgs:
         """
         The Microsoft Entra administrator the deployer signs in as: a user's UPN, or the display name of a group the deployer belongs to or of the deployer's service principal.
         """
-        return pulumi.get(self, "username")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "username")
+        return value
 
     @username.setter
     def username(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -81,7 +83,8 @@ class ConnectionArgs:
         """
         The TCP port.
         """
-        return pulumi.get(self, "port")
+        value: Optional[pulumi.Input[_builtins.int]] = pulumi.get(self, "port")
+        return value
 
     @port.setter
     def port(self, value: Optional[pulumi.Input[_builtins.int]]) -> None:
@@ -93,7 +96,8 @@ class ConnectionArgs:
         """
         The database to sign in to. Entra roles are created from `postgres`.
         """
-        return pulumi.get(self, "database")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "database")
+        return value
 
     @database.setter
     def database(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -105,7 +109,8 @@ class ConnectionArgs:
         """
         How the server's TLS certificate is checked: `verify-full`, the only mode, signs in only when the certificate chains to a trusted CA (the system's roots plus the provider's caCertFile) and names the host. `require` and `verify-ca` are refused: the password is the deployer's Microsoft Entra token, a bearer credential, and a server whose name is not checked could keep it.
         """
-        return pulumi.get(self, "ssl_mode")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'SslMode']]] = pulumi.get(self, "ssl_mode")
+        return value
 
     @ssl_mode.setter
     def ssl_mode(self, value: Optional[pulumi.Input[Union[_builtins.str, 'SslMode']]]) -> None:

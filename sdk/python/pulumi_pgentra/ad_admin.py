@@ -50,7 +50,8 @@ class AdAdminArgs:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -62,7 +63,8 @@ class AdAdminArgs:
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @server_name.setter
     def server_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -74,7 +76,8 @@ class AdAdminArgs:
         """
         The object ID of the user, group or service principal in Microsoft Entra ID (for an application, its service principal's object ID).
         """
-        return pulumi.get(self, "object_id")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "object_id")
+        return value
 
     @object_id.setter
     def object_id(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -86,7 +89,8 @@ class AdAdminArgs:
         """
         The principal's name as Entra shows it, which is also its PostgreSQL role name: a user's UPN, or a group's or service principal's display name.
         """
-        return pulumi.get(self, "principal_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "principal_name")
+        return value
 
     @principal_name.setter
     def principal_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -98,7 +102,8 @@ class AdAdminArgs:
         """
         What the principal is: `User`, `Group` or `ServicePrincipal` (managed identities are service principals).
         """
-        return pulumi.get(self, "principal_type")
+        value: pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']] = pulumi.get(self, "principal_type")
+        return value
 
     @principal_type.setter
     def principal_type(self, value: pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']]) -> None:
@@ -110,7 +115,8 @@ class AdAdminArgs:
         """
         The principal's Microsoft Entra tenant. Defaults to the server's tenant.
         """
-        return pulumi.get(self, "tenant_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "tenant_id")
+        return value
 
     @tenant_id.setter
     def tenant_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -155,7 +161,8 @@ class _AdAdminState:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -167,7 +174,8 @@ class _AdAdminState:
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "server_name")
+        return value
 
     @server_name.setter
     def server_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -179,7 +187,8 @@ class _AdAdminState:
         """
         The object ID of the user, group or service principal in Microsoft Entra ID (for an application, its service principal's object ID).
         """
-        return pulumi.get(self, "object_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "object_id")
+        return value
 
     @object_id.setter
     def object_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -191,7 +200,8 @@ class _AdAdminState:
         """
         The principal's name as Entra shows it, which is also its PostgreSQL role name: a user's UPN, or a group's or service principal's display name.
         """
-        return pulumi.get(self, "principal_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "principal_name")
+        return value
 
     @principal_name.setter
     def principal_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -203,7 +213,8 @@ class _AdAdminState:
         """
         What the principal is: `User`, `Group` or `ServicePrincipal` (managed identities are service principals).
         """
-        return pulumi.get(self, "principal_type")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']]] = pulumi.get(self, "principal_type")
+        return value
 
     @principal_type.setter
     def principal_type(self, value: Optional[pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']]]) -> None:
@@ -215,7 +226,8 @@ class _AdAdminState:
         """
         The principal's Microsoft Entra tenant. Defaults to the server's tenant.
         """
-        return pulumi.get(self, "tenant_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "tenant_id")
+        return value
 
     @tenant_id.setter
     def tenant_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -398,7 +410,8 @@ class AdAdmin(pulumi.CustomResource):
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="serverName")
@@ -406,7 +419,8 @@ class AdAdmin(pulumi.CustomResource):
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="objectId")
@@ -414,7 +428,8 @@ class AdAdmin(pulumi.CustomResource):
         """
         The object ID of the user, group or service principal in Microsoft Entra ID (for an application, its service principal's object ID).
         """
-        return pulumi.get(self, "object_id")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "object_id")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="principalName")
@@ -422,7 +437,8 @@ class AdAdmin(pulumi.CustomResource):
         """
         The principal's name as Entra shows it, which is also its PostgreSQL role name: a user's UPN, or a group's or service principal's display name.
         """
-        return pulumi.get(self, "principal_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "principal_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="principalType")
@@ -430,7 +446,8 @@ class AdAdmin(pulumi.CustomResource):
         """
         What the principal is: `User`, `Group` or `ServicePrincipal` (managed identities are service principals).
         """
-        return pulumi.get(self, "principal_type")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "principal_type")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="tenantId")
@@ -438,4 +455,5 @@ class AdAdmin(pulumi.CustomResource):
         """
         The principal's Microsoft Entra tenant. Defaults to the server's tenant.
         """
-        return pulumi.get(self, "tenant_id")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "tenant_id")
+        return value

@@ -48,7 +48,8 @@ class DatabaseArgs:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -60,7 +61,8 @@ class DatabaseArgs:
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @server_name.setter
     def server_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -72,7 +74,8 @@ class DatabaseArgs:
         """
         The database's name, case-sensitive: 1-63 letters, digits, underscores and hyphens, starting with a letter or underscore.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -84,7 +87,8 @@ class DatabaseArgs:
         """
         The character set, such as `UTF8`. Azure's default when absent.
         """
-        return pulumi.get(self, "charset")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "charset")
+        return value
 
     @charset.setter
     def charset(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -96,7 +100,8 @@ class DatabaseArgs:
         """
         The collation, such as `en_US.utf8`. Azure's default when absent.
         """
-        return pulumi.get(self, "collation")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "collation")
+        return value
 
     @collation.setter
     def collation(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -137,7 +142,8 @@ class _DatabaseState:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -149,7 +155,8 @@ class _DatabaseState:
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "server_name")
+        return value
 
     @server_name.setter
     def server_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -161,7 +168,8 @@ class _DatabaseState:
         """
         The database's name, case-sensitive: 1-63 letters, digits, underscores and hyphens, starting with a letter or underscore.
         """
-        return pulumi.get(self, "name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -173,7 +181,8 @@ class _DatabaseState:
         """
         The character set, such as `UTF8`. Azure's default when absent.
         """
-        return pulumi.get(self, "charset")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "charset")
+        return value
 
     @charset.setter
     def charset(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -185,7 +194,8 @@ class _DatabaseState:
         """
         The collation, such as `en_US.utf8`. Azure's default when absent.
         """
-        return pulumi.get(self, "collation")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "collation")
+        return value
 
     @collation.setter
     def collation(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -351,7 +361,8 @@ class Database(pulumi.CustomResource):
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="serverName")
@@ -359,7 +370,8 @@ class Database(pulumi.CustomResource):
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -367,7 +379,8 @@ class Database(pulumi.CustomResource):
         """
         The database's name, case-sensitive: 1-63 letters, digits, underscores and hyphens, starting with a letter or underscore.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -375,7 +388,8 @@ class Database(pulumi.CustomResource):
         """
         The character set, such as `UTF8`. Azure's default when absent.
         """
-        return pulumi.get(self, "charset")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "charset")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -383,4 +397,5 @@ class Database(pulumi.CustomResource):
         """
         The collation, such as `en_US.utf8`. Azure's default when absent.
         """
-        return pulumi.get(self, "collation")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "collation")
+        return value

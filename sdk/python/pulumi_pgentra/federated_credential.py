@@ -50,7 +50,8 @@ class FederatedCredentialArgs:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -62,7 +63,8 @@ class FederatedCredentialArgs:
         """
         The name of the user-assigned managed identity the credential belongs to.
         """
-        return pulumi.get(self, "identity_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "identity_name")
+        return value
 
     @identity_name.setter
     def identity_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -74,7 +76,8 @@ class FederatedCredentialArgs:
         """
         The credential's name: 3-120 letters, digits, hyphens and underscores, starting with a letter or digit. It cannot change.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -86,7 +89,8 @@ class FederatedCredentialArgs:
         """
         The URL of the external token issuer, such as an AKS cluster's OIDC issuer URL (`oidcIssuerProfile.issuerUrl`).
         """
-        return pulumi.get(self, "issuer")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "issuer")
+        return value
 
     @issuer.setter
     def issuer(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -98,7 +102,8 @@ class FederatedCredentialArgs:
         """
         The subject the external token must carry, matched exactly (no wildcards): for AKS, `system:serviceaccount:<namespace>:<service account>`.
         """
-        return pulumi.get(self, "subject")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "subject")
+        return value
 
     @subject.setter
     def subject(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -110,7 +115,8 @@ class FederatedCredentialArgs:
         """
         The audience the external token must carry. Entra accepts exactly one. Defaults to `["api://AzureADTokenExchange"]`.
         """
-        return pulumi.get(self, "audiences")
+        value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = pulumi.get(self, "audiences")
+        return value
 
     @audiences.setter
     def audiences(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]) -> None:
@@ -155,7 +161,8 @@ class _FederatedCredentialState:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -167,7 +174,8 @@ class _FederatedCredentialState:
         """
         The name of the user-assigned managed identity the credential belongs to.
         """
-        return pulumi.get(self, "identity_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "identity_name")
+        return value
 
     @identity_name.setter
     def identity_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -179,7 +187,8 @@ class _FederatedCredentialState:
         """
         The credential's name: 3-120 letters, digits, hyphens and underscores, starting with a letter or digit. It cannot change.
         """
-        return pulumi.get(self, "name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -191,7 +200,8 @@ class _FederatedCredentialState:
         """
         The URL of the external token issuer, such as an AKS cluster's OIDC issuer URL (`oidcIssuerProfile.issuerUrl`).
         """
-        return pulumi.get(self, "issuer")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "issuer")
+        return value
 
     @issuer.setter
     def issuer(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -203,7 +213,8 @@ class _FederatedCredentialState:
         """
         The subject the external token must carry, matched exactly (no wildcards): for AKS, `system:serviceaccount:<namespace>:<service account>`.
         """
-        return pulumi.get(self, "subject")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "subject")
+        return value
 
     @subject.setter
     def subject(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -215,7 +226,8 @@ class _FederatedCredentialState:
         """
         The audience the external token must carry. Entra accepts exactly one. Defaults to `["api://AzureADTokenExchange"]`.
         """
-        return pulumi.get(self, "audiences")
+        value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = pulumi.get(self, "audiences")
+        return value
 
     @audiences.setter
     def audiences(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]) -> None:
@@ -401,7 +413,8 @@ class FederatedCredential(pulumi.CustomResource):
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="identityName")
@@ -409,7 +422,8 @@ class FederatedCredential(pulumi.CustomResource):
         """
         The name of the user-assigned managed identity the credential belongs to.
         """
-        return pulumi.get(self, "identity_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "identity_name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -417,7 +431,8 @@ class FederatedCredential(pulumi.CustomResource):
         """
         The credential's name: 3-120 letters, digits, hyphens and underscores, starting with a letter or digit. It cannot change.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -425,7 +440,8 @@ class FederatedCredential(pulumi.CustomResource):
         """
         The URL of the external token issuer, such as an AKS cluster's OIDC issuer URL (`oidcIssuerProfile.issuerUrl`).
         """
-        return pulumi.get(self, "issuer")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "issuer")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -433,7 +449,8 @@ class FederatedCredential(pulumi.CustomResource):
         """
         The subject the external token must carry, matched exactly (no wildcards): for AKS, `system:serviceaccount:<namespace>:<service account>`.
         """
-        return pulumi.get(self, "subject")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "subject")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -441,4 +458,5 @@ class FederatedCredential(pulumi.CustomResource):
         """
         The audience the external token must carry. Entra accepts exactly one. Defaults to `["api://AzureADTokenExchange"]`.
         """
-        return pulumi.get(self, "audiences")
+        value: pulumi.Output[Sequence[_builtins.str]] = pulumi.get(self, "audiences")
+        return value

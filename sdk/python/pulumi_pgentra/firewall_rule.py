@@ -46,7 +46,8 @@ class FirewallRuleArgs:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -58,7 +59,8 @@ class FirewallRuleArgs:
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @server_name.setter
     def server_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -70,7 +72,8 @@ class FirewallRuleArgs:
         """
         The rule's name: 1-80 letters, digits, hyphens and underscores, starting with a letter or digit and not ending with a hyphen.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -82,7 +85,8 @@ class FirewallRuleArgs:
         """
         The first IPv4 address of the range, such as `203.0.113.7`.
         """
-        return pulumi.get(self, "start_ip_address")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "start_ip_address")
+        return value
 
     @start_ip_address.setter
     def start_ip_address(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -94,7 +98,8 @@ class FirewallRuleArgs:
         """
         The last IPv4 address of the range, not below startIpAddress; equal to it for one address.
         """
-        return pulumi.get(self, "end_ip_address")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "end_ip_address")
+        return value
 
     @end_ip_address.setter
     def end_ip_address(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -135,7 +140,8 @@ class _FirewallRuleState:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -147,7 +153,8 @@ class _FirewallRuleState:
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "server_name")
+        return value
 
     @server_name.setter
     def server_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -159,7 +166,8 @@ class _FirewallRuleState:
         """
         The rule's name: 1-80 letters, digits, hyphens and underscores, starting with a letter or digit and not ending with a hyphen.
         """
-        return pulumi.get(self, "name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -171,7 +179,8 @@ class _FirewallRuleState:
         """
         The first IPv4 address of the range, such as `203.0.113.7`.
         """
-        return pulumi.get(self, "start_ip_address")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "start_ip_address")
+        return value
 
     @start_ip_address.setter
     def start_ip_address(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -183,7 +192,8 @@ class _FirewallRuleState:
         """
         The last IPv4 address of the range, not below startIpAddress; equal to it for one address.
         """
-        return pulumi.get(self, "end_ip_address")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "end_ip_address")
+        return value
 
     @end_ip_address.setter
     def end_ip_address(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -359,7 +369,8 @@ class FirewallRule(pulumi.CustomResource):
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="serverName")
@@ -367,7 +378,8 @@ class FirewallRule(pulumi.CustomResource):
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -375,7 +387,8 @@ class FirewallRule(pulumi.CustomResource):
         """
         The rule's name: 1-80 letters, digits, hyphens and underscores, starting with a letter or digit and not ending with a hyphen.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="startIpAddress")
@@ -383,7 +396,8 @@ class FirewallRule(pulumi.CustomResource):
         """
         The first IPv4 address of the range, such as `203.0.113.7`.
         """
-        return pulumi.get(self, "start_ip_address")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "start_ip_address")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="endIpAddress")
@@ -391,4 +405,5 @@ class FirewallRule(pulumi.CustomResource):
         """
         The last IPv4 address of the range, not below startIpAddress; equal to it for one address.
         """
-        return pulumi.get(self, "end_ip_address")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "end_ip_address")
+        return value

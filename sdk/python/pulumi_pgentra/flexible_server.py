@@ -89,7 +89,8 @@ class FlexibleServerArgs:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -101,7 +102,8 @@ class FlexibleServerArgs:
         """
         The Azure region, such as `eastus`.
         """
-        return pulumi.get(self, "location")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "location")
+        return value
 
     @location.setter
     def location(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -113,7 +115,8 @@ class FlexibleServerArgs:
         """
         The PostgreSQL major version. Upgrading to a higher one happens in place; a server cannot be downgraded. One of `11`, `12`, `13`, `14`, `15`, `16`, `17`.
         """
-        return pulumi.get(self, "version")
+        value: pulumi.Input[Union[_builtins.str, 'ServerVersion']] = pulumi.get(self, "version")
+        return value
 
     @version.setter
     def version(self, value: pulumi.Input[Union[_builtins.str, 'ServerVersion']]) -> None:
@@ -125,7 +128,8 @@ class FlexibleServerArgs:
         """
         The compute size, such as `Standard_B1ms` (Burstable), `Standard_D2s_v3` (General Purpose) or `Standard_E4ds_v5` (Memory Optimized). Scales in place.
         """
-        return pulumi.get(self, "sku_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "sku_name")
+        return value
 
     @sku_name.setter
     def sku_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -137,7 +141,8 @@ class FlexibleServerArgs:
         """
         The server's name, also its DNS label `<serverName>.postgres.database.azure.com`, so unique across Azure: 3-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen or holding two in a row. Generated from the resource name when absent.
         """
-        return pulumi.get(self, "server_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "server_name")
+        return value
 
     @server_name.setter
     def server_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -149,7 +154,8 @@ class FlexibleServerArgs:
         """
         The compute tier of skuName. When absent it is derived from skuName: `Standard_B…` is `Burstable`, `Standard_E…` `MemoryOptimized`, any other `GeneralPurpose`.
         """
-        return pulumi.get(self, "sku_tier")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'SkuTier']]] = pulumi.get(self, "sku_tier")
+        return value
 
     @sku_tier.setter
     def sku_tier(self, value: Optional[pulumi.Input[Union[_builtins.str, 'SkuTier']]]) -> None:
@@ -161,7 +167,8 @@ class FlexibleServerArgs:
         """
         The storage size in GiB: 32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384 or 32767. It grows in place; Azure cannot shrink it.
         """
-        return pulumi.get(self, "storage_size_gb")
+        value: Optional[pulumi.Input[_builtins.int]] = pulumi.get(self, "storage_size_gb")
+        return value
 
     @storage_size_gb.setter
     def storage_size_gb(self, value: Optional[pulumi.Input[_builtins.int]]) -> None:
@@ -173,7 +180,8 @@ class FlexibleServerArgs:
         """
         Whether users sign in with Microsoft Entra ID tokens: `Enabled` or `Disabled`. Turning it on restarts the server.
         """
-        return pulumi.get(self, "active_directory_auth")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']]] = pulumi.get(self, "active_directory_auth")
+        return value
 
     @active_directory_auth.setter
     def active_directory_auth(self, value: Optional[pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']]]) -> None:
@@ -185,7 +193,8 @@ class FlexibleServerArgs:
         """
         Whether users sign in with PostgreSQL passwords: `Enabled` or `Disabled`. Off by default (the passwordless posture); turn it on only while applications migrate.
         """
-        return pulumi.get(self, "password_auth")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'PasswordAuth']]] = pulumi.get(self, "password_auth")
+        return value
 
     @password_auth.setter
     def password_auth(self, value: Optional[pulumi.Input[Union[_builtins.str, 'PasswordAuth']]]) -> None:
@@ -197,7 +206,8 @@ class FlexibleServerArgs:
         """
         The Microsoft Entra tenant whose users and identities sign in. Defaults to the provider's tenant.
         """
-        return pulumi.get(self, "tenant_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "tenant_id")
+        return value
 
     @tenant_id.setter
     def tenant_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -209,7 +219,8 @@ class FlexibleServerArgs:
         """
         The PostgreSQL password administrator, only with passwordAuth `Enabled`: 1-63 letters, digits and underscores starting with a letter, not starting with `pg_`, and none of azure_superuser, azure_pg_admin, admin, administrator, root, guest, public. It can be set later in place, and dropping it from the program leaves Azure's unchanged; changing it to another name replaces the server.
         """
-        return pulumi.get(self, "administrator_login")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "administrator_login")
+        return value
 
     @administrator_login.setter
     def administrator_login(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -221,7 +232,8 @@ class FlexibleServerArgs:
         """
         The password of administratorLogin, only with passwordAuth `Enabled`: 8-128 characters from three of upper-case letters, lower-case letters, digits and symbols. Changes in place; Azure never returns it.
         """
-        return pulumi.get(self, "administrator_login_password")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "administrator_login_password")
+        return value
 
     @administrator_login_password.setter
     def administrator_login_password(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -233,7 +245,8 @@ class FlexibleServerArgs:
         """
         Whether the server accepts connections on its public endpoint: `Enabled` or `Disabled`. With it enabled, FirewallRule resources say from which addresses.
         """
-        return pulumi.get(self, "public_network_access")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']]] = pulumi.get(self, "public_network_access")
+        return value
 
     @public_network_access.setter
     def public_network_access(self, value: Optional[pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']]]) -> None:
@@ -245,7 +258,8 @@ class FlexibleServerArgs:
         """
         Tags to set on the resource.
         """
-        return pulumi.get(self, "tags")
+        value: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]] = pulumi.get(self, "tags")
+        return value
 
     @tags.setter
     def tags(self, value: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]]) -> None:
@@ -330,7 +344,8 @@ class _FlexibleServerState:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -342,7 +357,8 @@ class _FlexibleServerState:
         """
         The server's name, also its DNS label `<serverName>.postgres.database.azure.com`, so unique across Azure: 3-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen or holding two in a row. Generated from the resource name when absent.
         """
-        return pulumi.get(self, "server_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "server_name")
+        return value
 
     @server_name.setter
     def server_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -354,7 +370,8 @@ class _FlexibleServerState:
         """
         The Azure region, such as `eastus`.
         """
-        return pulumi.get(self, "location")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "location")
+        return value
 
     @location.setter
     def location(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -366,7 +383,8 @@ class _FlexibleServerState:
         """
         The PostgreSQL major version. Upgrading to a higher one happens in place; a server cannot be downgraded. One of `11`, `12`, `13`, `14`, `15`, `16`, `17`.
         """
-        return pulumi.get(self, "version")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'ServerVersion']]] = pulumi.get(self, "version")
+        return value
 
     @version.setter
     def version(self, value: Optional[pulumi.Input[Union[_builtins.str, 'ServerVersion']]]) -> None:
@@ -378,7 +396,8 @@ class _FlexibleServerState:
         """
         The compute size, such as `Standard_B1ms` (Burstable), `Standard_D2s_v3` (General Purpose) or `Standard_E4ds_v5` (Memory Optimized). Scales in place.
         """
-        return pulumi.get(self, "sku_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "sku_name")
+        return value
 
     @sku_name.setter
     def sku_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -390,7 +409,8 @@ class _FlexibleServerState:
         """
         The compute tier of skuName. When absent it is derived from skuName: `Standard_B…` is `Burstable`, `Standard_E…` `MemoryOptimized`, any other `GeneralPurpose`.
         """
-        return pulumi.get(self, "sku_tier")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'SkuTier']]] = pulumi.get(self, "sku_tier")
+        return value
 
     @sku_tier.setter
     def sku_tier(self, value: Optional[pulumi.Input[Union[_builtins.str, 'SkuTier']]]) -> None:
@@ -402,7 +422,8 @@ class _FlexibleServerState:
         """
         The storage size in GiB: 32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384 or 32767. It grows in place; Azure cannot shrink it.
         """
-        return pulumi.get(self, "storage_size_gb")
+        value: Optional[pulumi.Input[_builtins.int]] = pulumi.get(self, "storage_size_gb")
+        return value
 
     @storage_size_gb.setter
     def storage_size_gb(self, value: Optional[pulumi.Input[_builtins.int]]) -> None:
@@ -414,7 +435,8 @@ class _FlexibleServerState:
         """
         Whether users sign in with Microsoft Entra ID tokens: `Enabled` or `Disabled`. Turning it on restarts the server.
         """
-        return pulumi.get(self, "active_directory_auth")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']]] = pulumi.get(self, "active_directory_auth")
+        return value
 
     @active_directory_auth.setter
     def active_directory_auth(self, value: Optional[pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']]]) -> None:
@@ -426,7 +448,8 @@ class _FlexibleServerState:
         """
         Whether users sign in with PostgreSQL passwords: `Enabled` or `Disabled`. Off by default (the passwordless posture); turn it on only while applications migrate.
         """
-        return pulumi.get(self, "password_auth")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'PasswordAuth']]] = pulumi.get(self, "password_auth")
+        return value
 
     @password_auth.setter
     def password_auth(self, value: Optional[pulumi.Input[Union[_builtins.str, 'PasswordAuth']]]) -> None:
@@ -438,7 +461,8 @@ class _FlexibleServerState:
         """
         The Microsoft Entra tenant whose users and identities sign in. Defaults to the provider's tenant.
         """
-        return pulumi.get(self, "tenant_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "tenant_id")
+        return value
 
     @tenant_id.setter
     def tenant_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -450,7 +474,8 @@ class _FlexibleServerState:
         """
         The PostgreSQL password administrator, only with passwordAuth `Enabled`: 1-63 letters, digits and underscores starting with a letter, not starting with `pg_`, and none of azure_superuser, azure_pg_admin, admin, administrator, root, guest, public. It can be set later in place, and dropping it from the program leaves Azure's unchanged; changing it to another name replaces the server.
         """
-        return pulumi.get(self, "administrator_login")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "administrator_login")
+        return value
 
     @administrator_login.setter
     def administrator_login(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -462,7 +487,8 @@ class _FlexibleServerState:
         """
         The password of administratorLogin, only with passwordAuth `Enabled`: 8-128 characters from three of upper-case letters, lower-case letters, digits and symbols. Changes in place; Azure never returns it.
         """
-        return pulumi.get(self, "administrator_login_password")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "administrator_login_password")
+        return value
 
     @administrator_login_password.setter
     def administrator_login_password(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -474,7 +500,8 @@ class _FlexibleServerState:
         """
         Whether the server accepts connections on its public endpoint: `Enabled` or `Disabled`. With it enabled, FirewallRule resources say from which addresses.
         """
-        return pulumi.get(self, "public_network_access")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']]] = pulumi.get(self, "public_network_access")
+        return value
 
     @public_network_access.setter
     def public_network_access(self, value: Optional[pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']]]) -> None:
@@ -486,7 +513,8 @@ class _FlexibleServerState:
         """
         Tags to set on the resource.
         """
-        return pulumi.get(self, "tags")
+        value: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]] = pulumi.get(self, "tags")
+        return value
 
     @tags.setter
     def tags(self, value: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]]) -> None:
@@ -498,7 +526,8 @@ class _FlexibleServerState:
         """
         The host name clients connect to, `<serverName>.postgres.database.azure.com`.
         """
-        return pulumi.get(self, "fully_qualified_domain_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "fully_qualified_domain_name")
+        return value
 
     @fully_qualified_domain_name.setter
     def fully_qualified_domain_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -510,7 +539,8 @@ class _FlexibleServerState:
         """
         The server's state as Azure reports it, such as `Ready`, `Updating` or `Stopped`.
         """
-        return pulumi.get(self, "state")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "state")
+        return value
 
     @state.setter
     def state(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -786,7 +816,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="serverName")
@@ -794,7 +825,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The server's name, also its DNS label `<serverName>.postgres.database.azure.com`, so unique across Azure: 3-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen or holding two in a row. Generated from the resource name when absent.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -802,7 +834,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The Azure region, such as `eastus`.
         """
-        return pulumi.get(self, "location")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "location")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -810,7 +843,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The PostgreSQL major version. Upgrading to a higher one happens in place; a server cannot be downgraded. One of `11`, `12`, `13`, `14`, `15`, `16`, `17`.
         """
-        return pulumi.get(self, "version")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "version")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="skuName")
@@ -818,7 +852,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The compute size, such as `Standard_B1ms` (Burstable), `Standard_D2s_v3` (General Purpose) or `Standard_E4ds_v5` (Memory Optimized). Scales in place.
         """
-        return pulumi.get(self, "sku_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "sku_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="skuTier")
@@ -826,7 +861,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The compute tier of skuName. When absent it is derived from skuName: `Standard_B…` is `Burstable`, `Standard_E…` `MemoryOptimized`, any other `GeneralPurpose`.
         """
-        return pulumi.get(self, "sku_tier")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "sku_tier")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="storageSizeGb")
@@ -834,7 +870,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The storage size in GiB: 32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384 or 32767. It grows in place; Azure cannot shrink it.
         """
-        return pulumi.get(self, "storage_size_gb")
+        value: pulumi.Output[_builtins.int] = pulumi.get(self, "storage_size_gb")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="activeDirectoryAuth")
@@ -842,7 +879,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         Whether users sign in with Microsoft Entra ID tokens: `Enabled` or `Disabled`. Turning it on restarts the server.
         """
-        return pulumi.get(self, "active_directory_auth")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "active_directory_auth")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="passwordAuth")
@@ -850,7 +888,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         Whether users sign in with PostgreSQL passwords: `Enabled` or `Disabled`. Off by default (the passwordless posture); turn it on only while applications migrate.
         """
-        return pulumi.get(self, "password_auth")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "password_auth")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="tenantId")
@@ -858,7 +897,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The Microsoft Entra tenant whose users and identities sign in. Defaults to the provider's tenant.
         """
-        return pulumi.get(self, "tenant_id")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "tenant_id")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="administratorLogin")
@@ -866,7 +906,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The PostgreSQL password administrator, only with passwordAuth `Enabled`: 1-63 letters, digits and underscores starting with a letter, not starting with `pg_`, and none of azure_superuser, azure_pg_admin, admin, administrator, root, guest, public. It can be set later in place, and dropping it from the program leaves Azure's unchanged; changing it to another name replaces the server.
         """
-        return pulumi.get(self, "administrator_login")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "administrator_login")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="administratorLoginPassword")
@@ -874,7 +915,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The password of administratorLogin, only with passwordAuth `Enabled`: 8-128 characters from three of upper-case letters, lower-case letters, digits and symbols. Changes in place; Azure never returns it.
         """
-        return pulumi.get(self, "administrator_login_password")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "administrator_login_password")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="publicNetworkAccess")
@@ -882,7 +924,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         Whether the server accepts connections on its public endpoint: `Enabled` or `Disabled`. With it enabled, FirewallRule resources say from which addresses.
         """
-        return pulumi.get(self, "public_network_access")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "public_network_access")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -890,7 +933,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         Tags to set on the resource.
         """
-        return pulumi.get(self, "tags")
+        value: pulumi.Output[Optional[Mapping[_builtins.str, _builtins.str]]] = pulumi.get(self, "tags")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="fullyQualifiedDomainName")
@@ -898,7 +942,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The host name clients connect to, `<serverName>.postgres.database.azure.com`.
         """
-        return pulumi.get(self, "fully_qualified_domain_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "fully_qualified_domain_name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -906,4 +951,5 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The server's state as Azure reports it, such as `Ready`, `Updating` or `Stopped`.
         """
-        return pulumi.get(self, "state")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "state")
+        return value

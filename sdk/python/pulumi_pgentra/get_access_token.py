@@ -34,7 +34,8 @@ class GetAccessTokenResult:
         """
         The access token.
         """
-        return pulumi.get(self, "token")
+        value: _builtins.str = pulumi.get(self, "token")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="expiresOn")
@@ -42,7 +43,8 @@ class GetAccessTokenResult:
         """
         When the token expires, in RFC 3339 form such as `2025-01-31T12:00:00Z`.
         """
-        return pulumi.get(self, "expires_on")
+        value: _builtins.str = pulumi.get(self, "expires_on")
+        return value
 
 
 class AwaitableGetAccessTokenResult(GetAccessTokenResult):

@@ -40,7 +40,8 @@ class GetClientConfigResult:
         """
         The Microsoft Entra tenant signed in to.
         """
-        return pulumi.get(self, "tenant_id")
+        value: _builtins.str = pulumi.get(self, "tenant_id")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="subscriptionId")
@@ -48,7 +49,8 @@ class GetClientConfigResult:
         """
         The Azure subscription ARM resources are created in.
         """
-        return pulumi.get(self, "subscription_id")
+        value: _builtins.str = pulumi.get(self, "subscription_id")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="objectId")
@@ -56,7 +58,8 @@ class GetClientConfigResult:
         """
         The object ID of the signed-in user or service principal, for an AdAdmin's objectId.
         """
-        return pulumi.get(self, "object_id")
+        value: _builtins.str = pulumi.get(self, "object_id")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -64,7 +67,8 @@ class GetClientConfigResult:
         """
         The signed-in principal's name: a user's UPN, or a service principal's display name.
         """
-        return pulumi.get(self, "name")
+        value: _builtins.str = pulumi.get(self, "name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="clientId")
@@ -72,7 +76,8 @@ class GetClientConfigResult:
         """
         The application (client) ID signed in with; empty for a user.
         """
-        return pulumi.get(self, "client_id")
+        value: _builtins.str = pulumi.get(self, "client_id")
+        return value
 
 
 class AwaitableGetClientConfigResult(GetClientConfigResult):

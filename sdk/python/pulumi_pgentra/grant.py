@@ -66,7 +66,8 @@ class GrantArgs:
         """
         How to reach PostgreSQL, signing in with a Microsoft Entra token.
         """
-        return pulumi.get(self, "connection")
+        value: pulumi.Input['ConnectionArgs'] = pulumi.get(self, "connection")
+        return value
 
     @connection.setter
     def connection(self, value: pulumi.Input['ConnectionArgs']) -> None:
@@ -78,7 +79,8 @@ class GrantArgs:
         """
         The role that receives the privileges, such as a Principal's name.
         """
-        return pulumi.get(self, "role")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "role")
+        return value
 
     @role.setter
     def role(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -90,7 +92,8 @@ class GrantArgs:
         """
         The database the privileges are in (for objectType `database`, the database they are on).
         """
-        return pulumi.get(self, "database")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "database")
+        return value
 
     @database.setter
     def database(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -102,7 +105,8 @@ class GrantArgs:
         """
         What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
         """
-        return pulumi.get(self, "object_type")
+        value: pulumi.Input[Union[_builtins.str, 'ObjectType']] = pulumi.get(self, "object_type")
+        return value
 
     @object_type.setter
     def object_type(self, value: pulumi.Input[Union[_builtins.str, 'ObjectType']]) -> None:
@@ -114,7 +118,8 @@ class GrantArgs:
         """
         The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
         """
-        return pulumi.get(self, "privileges")
+        value: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] = pulumi.get(self, "privileges")
+        return value
 
     @privileges.setter
     def privileges(self, value: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]) -> None:
@@ -126,7 +131,8 @@ class GrantArgs:
         """
         The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
         """
-        return pulumi.get(self, "schema")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "schema")
+        return value
 
     @schema.setter
     def schema(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -138,7 +144,8 @@ class GrantArgs:
         """
         The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.
         """
-        return pulumi.get(self, "objects")
+        value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = pulumi.get(self, "objects")
+        return value
 
     @objects.setter
     def objects(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]) -> None:
@@ -150,7 +157,8 @@ class GrantArgs:
         """
         Whether the role may grant the privileges on to others (for objectType `role`: WITH ADMIN OPTION).
         """
-        return pulumi.get(self, "with_grant_option")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "with_grant_option")
+        return value
 
     @with_grant_option.setter
     def with_grant_option(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -162,7 +170,8 @@ class GrantArgs:
         """
         Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user; objects must be empty.
         """
-        return pulumi.get(self, "default_privileges")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "default_privileges")
+        return value
 
     @default_privileges.setter
     def default_privileges(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -219,7 +228,8 @@ class _GrantState:
         """
         How to reach PostgreSQL, signing in with a Microsoft Entra token.
         """
-        return pulumi.get(self, "connection")
+        value: Optional[pulumi.Input['ConnectionArgs']] = pulumi.get(self, "connection")
+        return value
 
     @connection.setter
     def connection(self, value: Optional[pulumi.Input['ConnectionArgs']]) -> None:
@@ -231,7 +241,8 @@ class _GrantState:
         """
         The role that receives the privileges, such as a Principal's name.
         """
-        return pulumi.get(self, "role")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "role")
+        return value
 
     @role.setter
     def role(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -243,7 +254,8 @@ class _GrantState:
         """
         The database the privileges are in (for objectType `database`, the database they are on).
         """
-        return pulumi.get(self, "database")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "database")
+        return value
 
     @database.setter
     def database(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -255,7 +267,8 @@ class _GrantState:
         """
         What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
         """
-        return pulumi.get(self, "object_type")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'ObjectType']]] = pulumi.get(self, "object_type")
+        return value
 
     @object_type.setter
     def object_type(self, value: Optional[pulumi.Input[Union[_builtins.str, 'ObjectType']]]) -> None:
@@ -267,7 +280,8 @@ class _GrantState:
         """
         The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
         """
-        return pulumi.get(self, "schema")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "schema")
+        return value
 
     @schema.setter
     def schema(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -279,7 +293,8 @@ class _GrantState:
         """
         The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.
         """
-        return pulumi.get(self, "objects")
+        value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = pulumi.get(self, "objects")
+        return value
 
     @objects.setter
     def objects(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]) -> None:
@@ -291,7 +306,8 @@ class _GrantState:
         """
         The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
         """
-        return pulumi.get(self, "privileges")
+        value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = pulumi.get(self, "privileges")
+        return value
 
     @privileges.setter
     def privileges(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]) -> None:
@@ -303,7 +319,8 @@ class _GrantState:
         """
         Whether the role may grant the privileges on to others (for objectType `role`: WITH ADMIN OPTION).
         """
-        return pulumi.get(self, "with_grant_option")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "with_grant_option")
+        return value
 
     @with_grant_option.setter
     def with_grant_option(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -315,7 +332,8 @@ class _GrantState:
         """
         Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user; objects must be empty.
         """
-        return pulumi.get(self, "default_privileges")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "default_privileges")
+        return value
 
     @default_privileges.setter
     def default_privileges(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -577,7 +595,8 @@ class Grant(pulumi.CustomResource):
         """
         How to reach PostgreSQL, signing in with a Microsoft Entra token.
         """
-        return pulumi.get(self, "connection")
+        value: pulumi.Output['outputs.Connection'] = pulumi.get(self, "connection")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -585,7 +604,8 @@ class Grant(pulumi.CustomResource):
         """
         The role that receives the privileges, such as a Principal's name.
         """
-        return pulumi.get(self, "role")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "role")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -593,7 +613,8 @@ class Grant(pulumi.CustomResource):
         """
         The database the privileges are in (for objectType `database`, the database they are on).
         """
-        return pulumi.get(self, "database")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "database")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="objectType")
@@ -601,7 +622,8 @@ class Grant(pulumi.CustomResource):
         """
         What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
         """
-        return pulumi.get(self, "object_type")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "object_type")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -609,7 +631,8 @@ class Grant(pulumi.CustomResource):
         """
         The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
         """
-        return pulumi.get(self, "schema")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "schema")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -617,7 +640,8 @@ class Grant(pulumi.CustomResource):
         """
         The tables, sequences or functions in schema; empty means all of them that exist now. For objectType `role`, the roles granted.
         """
-        return pulumi.get(self, "objects")
+        value: pulumi.Output[Optional[Sequence[_builtins.str]]] = pulumi.get(self, "objects")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -625,7 +649,8 @@ class Grant(pulumi.CustomResource):
         """
         The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
         """
-        return pulumi.get(self, "privileges")
+        value: pulumi.Output[Sequence[_builtins.str]] = pulumi.get(self, "privileges")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="withGrantOption")
@@ -633,7 +658,8 @@ class Grant(pulumi.CustomResource):
         """
         Whether the role may grant the privileges on to others (for objectType `role`: WITH ADMIN OPTION).
         """
-        return pulumi.get(self, "with_grant_option")
+        value: pulumi.Output[_builtins.bool] = pulumi.get(self, "with_grant_option")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="defaultPrivileges")
@@ -641,4 +667,5 @@ class Grant(pulumi.CustomResource):
         """
         Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user; objects must be empty.
         """
-        return pulumi.get(self, "default_privileges")
+        value: pulumi.Output[_builtins.bool] = pulumi.get(self, "default_privileges")
+        return value

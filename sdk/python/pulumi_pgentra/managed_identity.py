@@ -45,7 +45,8 @@ class ManagedIdentityArgs:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -57,7 +58,8 @@ class ManagedIdentityArgs:
         """
         The Azure region, such as `eastus`.
         """
-        return pulumi.get(self, "location")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "location")
+        return value
 
     @location.setter
     def location(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -69,7 +71,8 @@ class ManagedIdentityArgs:
         """
         The identity's name: 3-128 letters, digits, hyphens and underscores, starting with a letter or digit. Generated from the resource name when absent.
         """
-        return pulumi.get(self, "name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -81,7 +84,8 @@ class ManagedIdentityArgs:
         """
         Tags to set on the resource.
         """
-        return pulumi.get(self, "tags")
+        value: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]] = pulumi.get(self, "tags")
+        return value
 
     @tags.setter
     def tags(self, value: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]]) -> None:
@@ -130,7 +134,8 @@ class _ManagedIdentityState:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -142,7 +147,8 @@ class _ManagedIdentityState:
         """
         The identity's name: 3-128 letters, digits, hyphens and underscores, starting with a letter or digit. Generated from the resource name when absent.
         """
-        return pulumi.get(self, "name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -154,7 +160,8 @@ class _ManagedIdentityState:
         """
         The Azure region, such as `eastus`.
         """
-        return pulumi.get(self, "location")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "location")
+        return value
 
     @location.setter
     def location(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -166,7 +173,8 @@ class _ManagedIdentityState:
         """
         Tags to set on the resource.
         """
-        return pulumi.get(self, "tags")
+        value: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]] = pulumi.get(self, "tags")
+        return value
 
     @tags.setter
     def tags(self, value: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]]) -> None:
@@ -178,7 +186,8 @@ class _ManagedIdentityState:
         """
         The object ID of the identity's service principal in Microsoft Entra ID.
         """
-        return pulumi.get(self, "principal_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "principal_id")
+        return value
 
     @principal_id.setter
     def principal_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -190,7 +199,8 @@ class _ManagedIdentityState:
         """
         The client (application) ID applications use to request tokens as this identity.
         """
-        return pulumi.get(self, "client_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "client_id")
+        return value
 
     @client_id.setter
     def client_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -202,7 +212,8 @@ class _ManagedIdentityState:
         """
         The tenant of the identity.
         """
-        return pulumi.get(self, "tenant_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "tenant_id")
+        return value
 
     @tenant_id.setter
     def tenant_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -374,7 +385,8 @@ class ManagedIdentity(pulumi.CustomResource):
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -382,7 +394,8 @@ class ManagedIdentity(pulumi.CustomResource):
         """
         The identity's name: 3-128 letters, digits, hyphens and underscores, starting with a letter or digit. Generated from the resource name when absent.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -390,7 +403,8 @@ class ManagedIdentity(pulumi.CustomResource):
         """
         The Azure region, such as `eastus`.
         """
-        return pulumi.get(self, "location")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "location")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -398,7 +412,8 @@ class ManagedIdentity(pulumi.CustomResource):
         """
         Tags to set on the resource.
         """
-        return pulumi.get(self, "tags")
+        value: pulumi.Output[Optional[Mapping[_builtins.str, _builtins.str]]] = pulumi.get(self, "tags")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="principalId")
@@ -406,7 +421,8 @@ class ManagedIdentity(pulumi.CustomResource):
         """
         The object ID of the identity's service principal in Microsoft Entra ID.
         """
-        return pulumi.get(self, "principal_id")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "principal_id")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="clientId")
@@ -414,7 +430,8 @@ class ManagedIdentity(pulumi.CustomResource):
         """
         The client (application) ID applications use to request tokens as this identity.
         """
-        return pulumi.get(self, "client_id")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "client_id")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="tenantId")
@@ -422,4 +439,5 @@ class ManagedIdentity(pulumi.CustomResource):
         """
         The tenant of the identity.
         """
-        return pulumi.get(self, "tenant_id")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "tenant_id")
+        return value

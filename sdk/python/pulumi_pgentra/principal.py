@@ -57,7 +57,8 @@ class PrincipalArgs:
         """
         How to reach PostgreSQL, signing in with a Microsoft Entra token.
         """
-        return pulumi.get(self, "connection")
+        value: pulumi.Input['ConnectionArgs'] = pulumi.get(self, "connection")
+        return value
 
     @connection.setter
     def connection(self, value: pulumi.Input['ConnectionArgs']) -> None:
@@ -69,7 +70,8 @@ class PrincipalArgs:
         """
         The role name, exactly the principal's Entra name: a user's UPN (such as `developer@yourcompany.com`), a group's display name, or a managed identity's name. 1-63 bytes, not starting with `pg_`.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -81,7 +83,8 @@ class PrincipalArgs:
         """
         The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
         """
-        return pulumi.get(self, "object_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "object_id")
+        return value
 
     @object_id.setter
     def object_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -93,7 +96,8 @@ class PrincipalArgs:
         """
         What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
         """
-        return pulumi.get(self, "principal_type")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]] = pulumi.get(self, "principal_type")
+        return value
 
     @principal_type.setter
     def principal_type(self, value: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]]) -> None:
@@ -105,7 +109,8 @@ class PrincipalArgs:
         """
         Whether the role joins `azure_pg_admin` and may create roles and databases.
         """
-        return pulumi.get(self, "is_admin")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "is_admin")
+        return value
 
     @is_admin.setter
     def is_admin(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -117,7 +122,8 @@ class PrincipalArgs:
         """
         Whether the server requires the sign-in token to carry a multi-factor authentication claim.
         """
-        return pulumi.get(self, "is_mfa")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "is_mfa")
+        return value
 
     @is_mfa.setter
     def is_mfa(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -162,7 +168,8 @@ class _PrincipalState:
         """
         How to reach PostgreSQL, signing in with a Microsoft Entra token.
         """
-        return pulumi.get(self, "connection")
+        value: Optional[pulumi.Input['ConnectionArgs']] = pulumi.get(self, "connection")
+        return value
 
     @connection.setter
     def connection(self, value: Optional[pulumi.Input['ConnectionArgs']]) -> None:
@@ -174,7 +181,8 @@ class _PrincipalState:
         """
         The role name, exactly the principal's Entra name: a user's UPN (such as `developer@yourcompany.com`), a group's display name, or a managed identity's name. 1-63 bytes, not starting with `pg_`.
         """
-        return pulumi.get(self, "name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -186,7 +194,8 @@ class _PrincipalState:
         """
         The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
         """
-        return pulumi.get(self, "object_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "object_id")
+        return value
 
     @object_id.setter
     def object_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -198,7 +207,8 @@ class _PrincipalState:
         """
         What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
         """
-        return pulumi.get(self, "principal_type")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]] = pulumi.get(self, "principal_type")
+        return value
 
     @principal_type.setter
     def principal_type(self, value: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]]) -> None:
@@ -210,7 +220,8 @@ class _PrincipalState:
         """
         Whether the role joins `azure_pg_admin` and may create roles and databases.
         """
-        return pulumi.get(self, "is_admin")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "is_admin")
+        return value
 
     @is_admin.setter
     def is_admin(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -222,7 +233,8 @@ class _PrincipalState:
         """
         Whether the server requires the sign-in token to carry a multi-factor authentication claim.
         """
-        return pulumi.get(self, "is_mfa")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "is_mfa")
+        return value
 
     @is_mfa.setter
     def is_mfa(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -409,7 +421,8 @@ class Principal(pulumi.CustomResource):
         """
         How to reach PostgreSQL, signing in with a Microsoft Entra token.
         """
-        return pulumi.get(self, "connection")
+        value: pulumi.Output['outputs.Connection'] = pulumi.get(self, "connection")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -417,7 +430,8 @@ class Principal(pulumi.CustomResource):
         """
         The role name, exactly the principal's Entra name: a user's UPN (such as `developer@yourcompany.com`), a group's display name, or a managed identity's name. 1-63 bytes, not starting with `pg_`.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="objectId")
@@ -425,7 +439,8 @@ class Principal(pulumi.CustomResource):
         """
         The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
         """
-        return pulumi.get(self, "object_id")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "object_id")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="principalType")
@@ -433,7 +448,8 @@ class Principal(pulumi.CustomResource):
         """
         What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
         """
-        return pulumi.get(self, "principal_type")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "principal_type")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="isAdmin")
@@ -441,7 +457,8 @@ class Principal(pulumi.CustomResource):
         """
         Whether the role joins `azure_pg_admin` and may create roles and databases.
         """
-        return pulumi.get(self, "is_admin")
+        value: pulumi.Output[_builtins.bool] = pulumi.get(self, "is_admin")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="isMfa")
@@ -449,4 +466,5 @@ class Principal(pulumi.CustomResource):
         """
         Whether the server requires the sign-in token to carry a multi-factor authentication claim.
         """
-        return pulumi.get(self, "is_mfa")
+        value: pulumi.Output[_builtins.bool] = pulumi.get(self, "is_mfa")
+        return value

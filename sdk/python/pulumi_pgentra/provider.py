@@ -73,7 +73,8 @@ class ProviderArgs:
         """
         The Azure subscription that ARM resources are created in.
         """
-        return pulumi.get(self, "subscription_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "subscription_id")
+        return value
 
     @subscription_id.setter
     def subscription_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -85,7 +86,8 @@ class ProviderArgs:
         """
         The Microsoft Entra tenant to sign in to.
         """
-        return pulumi.get(self, "tenant_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "tenant_id")
+        return value
 
     @tenant_id.setter
     def tenant_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -97,7 +99,8 @@ class ProviderArgs:
         """
         The application (client) ID of the service principal or managed identity to sign in as.
         """
-        return pulumi.get(self, "client_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "client_id")
+        return value
 
     @client_id.setter
     def client_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -109,7 +112,8 @@ class ProviderArgs:
         """
         A client secret for `clientId`. Prefer workload identity or a managed identity, which need none.
         """
-        return pulumi.get(self, "client_secret")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "client_secret")
+        return value
 
     @client_secret.setter
     def client_secret(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -121,7 +125,8 @@ class ProviderArgs:
         """
         A file holding a federated (workload identity) token, re-read on every sign-in because it is rotated.
         """
-        return pulumi.get(self, "oidc_token_file_path")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "oidc_token_file_path")
+        return value
 
     @oidc_token_file_path.setter
     def oidc_token_file_path(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -133,7 +138,8 @@ class ProviderArgs:
         """
         Sign in with the managed identity of the machine running the deployment.
         """
-        return pulumi.get(self, "use_msi")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "use_msi")
+        return value
 
     @use_msi.setter
     def use_msi(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -145,7 +151,8 @@ class ProviderArgs:
         """
         The Azure cloud: `public`, `usgovernment` or `china`.
         """
-        return pulumi.get(self, "environment")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'Environment']]] = pulumi.get(self, "environment")
+        return value
 
     @environment.setter
     def environment(self, value: Optional[pulumi.Input[Union[_builtins.str, 'Environment']]]) -> None:
@@ -157,7 +164,8 @@ class ProviderArgs:
         """
         Overrides the cloud's Azure Resource Manager endpoint (sovereign clouds, the pgentra emulator).
         """
-        return pulumi.get(self, "arm_endpoint")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "arm_endpoint")
+        return value
 
     @arm_endpoint.setter
     def arm_endpoint(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -169,7 +177,8 @@ class ProviderArgs:
         """
         Overrides the cloud's Microsoft Entra authority host.
         """
-        return pulumi.get(self, "authority_host")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "authority_host")
+        return value
 
     @authority_host.setter
     def authority_host(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -181,7 +190,8 @@ class ProviderArgs:
         """
         A PEM file with an extra CA certificate trusted for ARM, Entra and PostgreSQL TLS.
         """
-        return pulumi.get(self, "ca_cert_file")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "ca_cert_file")
+        return value
 
     @ca_cert_file.setter
     def ca_cert_file(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:

@@ -43,7 +43,8 @@ class ServerParameterArgs:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -55,7 +56,8 @@ class ServerParameterArgs:
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @server_name.setter
     def server_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -67,7 +69,8 @@ class ServerParameterArgs:
         """
         The parameter's name, such as `azure.extensions`: 1-256 letters, digits, hyphens, underscores and dots.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -79,7 +82,8 @@ class ServerParameterArgs:
         """
         The parameter's value as text, such as `pgcrypto,uuid-ossp` for a list or `on` for a switch.
         """
-        return pulumi.get(self, "value")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "value")
+        return value
 
     @value.setter
     def value(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -132,7 +136,8 @@ class _ServerParameterState:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -144,7 +149,8 @@ class _ServerParameterState:
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "server_name")
+        return value
 
     @server_name.setter
     def server_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -156,7 +162,8 @@ class _ServerParameterState:
         """
         The parameter's name, such as `azure.extensions`: 1-256 letters, digits, hyphens, underscores and dots.
         """
-        return pulumi.get(self, "name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -168,7 +175,8 @@ class _ServerParameterState:
         """
         The parameter's value as text, such as `pgcrypto,uuid-ossp` for a list or `on` for a switch.
         """
-        return pulumi.get(self, "value")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "value")
+        return value
 
     @value.setter
     def value(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -180,7 +188,8 @@ class _ServerParameterState:
         """
         Whether the value waits for a server restart to take effect.
         """
-        return pulumi.get(self, "is_config_pending_restart")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "is_config_pending_restart")
+        return value
 
     @is_config_pending_restart.setter
     def is_config_pending_restart(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -192,7 +201,8 @@ class _ServerParameterState:
         """
         Whether the parameter takes effect without a restart.
         """
-        return pulumi.get(self, "is_dynamic_config")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "is_dynamic_config")
+        return value
 
     @is_dynamic_config.setter
     def is_dynamic_config(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -204,7 +214,8 @@ class _ServerParameterState:
         """
         The server's default, which deleting the resource restores.
         """
-        return pulumi.get(self, "default_value")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "default_value")
+        return value
 
     @default_value.setter
     def default_value(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -216,7 +227,8 @@ class _ServerParameterState:
         """
         Where the current value comes from, such as `user-override` or `system-default`.
         """
-        return pulumi.get(self, "source")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "source")
+        return value
 
     @source.setter
     def source(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -396,7 +408,8 @@ class ServerParameter(pulumi.CustomResource):
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="serverName")
@@ -404,7 +417,8 @@ class ServerParameter(pulumi.CustomResource):
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -412,7 +426,8 @@ class ServerParameter(pulumi.CustomResource):
         """
         The parameter's name, such as `azure.extensions`: 1-256 letters, digits, hyphens, underscores and dots.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -420,7 +435,8 @@ class ServerParameter(pulumi.CustomResource):
         """
         The parameter's value as text, such as `pgcrypto,uuid-ossp` for a list or `on` for a switch.
         """
-        return pulumi.get(self, "value")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "value")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="isConfigPendingRestart")
@@ -428,7 +444,8 @@ class ServerParameter(pulumi.CustomResource):
         """
         Whether the value waits for a server restart to take effect.
         """
-        return pulumi.get(self, "is_config_pending_restart")
+        value: pulumi.Output[_builtins.bool] = pulumi.get(self, "is_config_pending_restart")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="isDynamicConfig")
@@ -436,7 +453,8 @@ class ServerParameter(pulumi.CustomResource):
         """
         Whether the parameter takes effect without a restart.
         """
-        return pulumi.get(self, "is_dynamic_config")
+        value: pulumi.Output[_builtins.bool] = pulumi.get(self, "is_dynamic_config")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="defaultValue")
@@ -444,7 +462,8 @@ class ServerParameter(pulumi.CustomResource):
         """
         The server's default, which deleting the resource restores.
         """
-        return pulumi.get(self, "default_value")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "default_value")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -452,4 +471,5 @@ class ServerParameter(pulumi.CustomResource):
         """
         Where the current value comes from, such as `user-override` or `system-default`.
         """
-        return pulumi.get(self, "source")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "source")
+        return value
