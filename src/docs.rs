@@ -16,7 +16,11 @@ pub fn generate() -> BTreeMap<PathBuf, String> {
     let mut pages = pgentra_pulumi::docs::generate(&registry);
     for (path, text) in pgentra_terraform::docs::generate(&registry) {
         let clash = pages.insert(path.clone(), text);
-        assert!(clash.is_none(), "both faces generate docs/{}", path.display());
+        assert!(
+            clash.is_none(),
+            "both faces generate docs/{}",
+            path.display()
+        );
     }
     pages
 }

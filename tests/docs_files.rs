@@ -18,7 +18,10 @@ fn committed_docs_match_the_descriptions() {
     }
     for relative in pgentra::docs::markdown_files(&dir).expect("docs/ can be listed") {
         if !generated.contains_key(&relative) {
-            problems.push(format!("{} is not generated any more (delete it)", relative.display()));
+            problems.push(format!(
+                "{} is not generated any more (delete it)",
+                relative.display()
+            ));
         }
     }
     assert!(
@@ -40,6 +43,9 @@ fn both_faces_have_their_registry_pages() {
         "resources/grant.md",
         "data-sources/client_config.md",
     ] {
-        assert!(generated.contains_key(Path::new(page)), "docs/{page} is not generated");
+        assert!(
+            generated.contains_key(Path::new(page)),
+            "docs/{page} is not generated"
+        );
     }
 }

@@ -206,14 +206,19 @@ fn gen_docs(args: &[String]) -> ExitCode {
         Ok(line) => line,
         Err(exit) => return exit,
     };
-    let dir = line.out.unwrap_or_else(|| PathBuf::from(pgentra::docs::DEFAULT_DIR));
+    let dir = line
+        .out
+        .unwrap_or_else(|| PathBuf::from(pgentra::docs::DEFAULT_DIR));
     match pgentra::docs::write(&pgentra::docs::generate(), &dir) {
         Ok(count) => {
             stdio::eprintln(&format!("wrote {count} pages to {}", dir.display()));
             ExitCode::SUCCESS
         }
         Err(error) => {
-            stdio::eprintln(&format!("pgentra gen-docs: writing {}: {error}", dir.display()));
+            stdio::eprintln(&format!(
+                "pgentra gen-docs: writing {}: {error}",
+                dir.display()
+            ));
             ExitCode::FAILURE
         }
     }

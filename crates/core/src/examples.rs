@@ -57,15 +57,14 @@ impl Step {
 
 /// A reference `${step.property}` as (step, property), or None for a literal.
 pub fn reference(value: &str) -> Option<(&str, &str)> {
-    value
-        .strip_prefix("${")?
-        .strip_suffix('}')?
-        .split_once('.')
+    value.strip_prefix("${")?.strip_suffix('}')?.split_once('.')
 }
 
 /// The examples of the type with this token, in order.
 pub fn for_token(token: &str) -> impl Iterator<Item = &'static Example> + '_ {
-    EXAMPLES.iter().filter(move |example| example.token == token)
+    EXAMPLES
+        .iter()
+        .filter(move |example| example.token == token)
 }
 
 const SERVER: Step = Step::Resource {
@@ -209,8 +208,12 @@ mod tests {
     /// produced yet is during a preview; check passes those and checks the rest.
     fn with_references_unknown(value: &Value) -> Value {
         match value {
-            Value::String(s) if reference(s).is_some() => Value::String(crate::props::UNKNOWN.into()),
-            Value::Array(items) => Value::Array(items.iter().map(with_references_unknown).collect()),
+            Value::String(s) if reference(s).is_some() => {
+                Value::String(crate::props::UNKNOWN.into())
+            }
+            Value::Array(items) => {
+                Value::Array(items.iter().map(with_references_unknown).collect())
+            }
             Value::Object(map) => Value::Object(
                 map.iter()
                     .map(|(k, v)| (k.clone(), with_references_unknown(v)))
@@ -272,7 +275,12 @@ mod tests {
                         let spec = registry.resource(token).expect(token).spec();
                         let values = with_references_unknown(&Value::Object(step.values()));
                         let mut failures = vec![];
-                        check_properties(spec.properties, values.as_object().unwrap(), "", &mut failures);
+                        check_properties(
+                            spec.properties,
+                            values.as_object().unwrap(),
+                            "",
+                            &mut failures,
+                        );
                         assert!(failures.is_empty(), "{}: {failures:?}", example.title);
                         earlier.push((name, token));
                     }

@@ -20,10 +20,18 @@ pub fn generate(registry: &Registry) -> BTreeMap<PathBuf, String> {
     let description = schema["description"].as_str().unwrap_or_default();
     let version = schema["version"].as_str().unwrap_or_default();
     let mut pages = BTreeMap::new();
-    pages.insert(PathBuf::from("_index.md"), index_page(registry, description));
+    pages.insert(
+        PathBuf::from("_index.md"),
+        index_page(registry, description),
+    );
     pages.insert(
         PathBuf::from("installation-configuration.md"),
-        installation_page(version, schema["provider"]["description"].as_str().unwrap_or_default()),
+        installation_page(
+            version,
+            schema["provider"]["description"]
+                .as_str()
+                .unwrap_or_default(),
+        ),
     );
     pages
 }
@@ -36,7 +44,11 @@ fn index_page(registry: &Registry, description: &str) -> String {
     let first = description.split(": ").next().unwrap_or(description);
     let mut out = front_matter("pgentra", &format!("{first}."));
     let _ = write!(out, "{description}\n\n## Example\n\n");
-    let _ = writeln!(out, "{{{{< chooser language \"{}\" >}}}}", LANGUAGES.join(","));
+    let _ = writeln!(
+        out,
+        "{{{{< chooser language \"{}\" >}}}}",
+        LANGUAGES.join(",")
+    );
     if let Some(example) = pgentra_core::examples::for_token(INDEX_EXAMPLE).next() {
         for language in LANGUAGES {
             let _ = write!(
@@ -75,7 +87,10 @@ pulumi config set --secret {PACKAGE}:clientSecret '<secret>'\n```\n\n\
         let mut description = property.doc.replace('|', "\\|");
         if let Some(default) = property.default {
             let value = default.to_json();
-            let shown = value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
+            let shown = value
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| value.to_string());
             let _ = write!(description, " Defaults to `{shown}`.");
         }
         if property.secret {
@@ -99,13 +114,26 @@ mod tests {
     fn the_package_pages_have_the_registrys_front_matter_and_every_setting() {
         let pages = generate(&Registry::builtin());
         let index = &pages[&PathBuf::from("_index.md")];
-        assert!(index.starts_with("---\ntitle: pgentra\nmeta_desc: "), "{index}");
+        assert!(
+            index.starts_with("---\ntitle: pgentra\nmeta_desc: "),
+            "{index}"
+        );
         assert!(index.contains("layout: package\n---\n"), "{index}");
-        assert!(index.contains("{{% choosable language python %}}\n\n```python\nimport pulumi\n"), "{index}");
+        assert!(
+            index.contains("{{% choosable language python %}}\n\n```python\nimport pulumi\n"),
+            "{index}"
+        );
         let installation = &pages[&PathBuf::from("installation-configuration.md")];
         for property in CONFIG {
-            assert!(installation.contains(&format!("| `pgentra:{}` |", property.name)), "{}", property.name);
+            assert!(
+                installation.contains(&format!("| `pgentra:{}` |", property.name)),
+                "{}",
+                property.name
+            );
         }
-        assert!(installation.contains("`AZURE_CLIENT_SECRET`"), "{installation}");
+        assert!(
+            installation.contains("`AZURE_CLIENT_SECRET`"),
+            "{installation}"
+        );
     }
 }

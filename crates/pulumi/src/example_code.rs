@@ -133,7 +133,9 @@ impl Program<'_> {
                     let arguments: Vec<String> = step
                         .values()
                         .iter()
-                        .map(|(key, value)| format!("{}={}", snake_case(key), py_value(value, None, 0)))
+                        .map(|(key, value)| {
+                            format!("{}={}", snake_case(key), py_value(value, None, 0))
+                        })
                         .collect();
                     let _ = writeln!(
                         out,
@@ -180,7 +182,11 @@ impl Program<'_> {
             }
         }
         let mut out = String::new();
-        for (section, body) in [("variables", variables), ("resources", resources), ("outputs", outputs)] {
+        for (section, body) in [
+            ("variables", variables),
+            ("resources", resources),
+            ("outputs", outputs),
+        ] {
             if !body.is_empty() {
                 let _ = write!(out, "{section}:\n{body}");
             }
@@ -194,7 +200,9 @@ fn indent(level: usize) -> String {
 }
 
 fn is_identifier(key: &str) -> bool {
-    key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    key.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -219,8 +227,17 @@ fn ts_object(values: &Map<String, Value>, properties: &[Property], level: usize)
             Some(Type::Object(object)) => object.properties,
             _ => &[],
         };
-        let key_text = if is_identifier(key) { key.clone() } else { Value::String(key.clone()).to_string() };
-        let _ = writeln!(out, "{}{key_text}: {},", indent(level + 1), ts_value(value, nested, level + 1));
+        let key_text = if is_identifier(key) {
+            key.clone()
+        } else {
+            Value::String(key.clone()).to_string()
+        };
+        let _ = writeln!(
+            out,
+            "{}{key_text}: {},",
+            indent(level + 1),
+            ts_value(value, nested, level + 1)
+        );
     }
     out.push_str(&indent(level));
     out.push('}');
@@ -261,7 +278,11 @@ fn py_value(value: &Value, ty: Option<&Type>, level: usize) -> String {
                 let (key_text, member_ty) = match object {
                     Some(object) => (
                         snake_case(key),
-                        object.properties.iter().find(|p| p.name == key).map(|p| &p.ty),
+                        object
+                            .properties
+                            .iter()
+                            .find(|p| p.name == key)
+                            .map(|p| &p.ty),
                     ),
                     None => (key.clone(), None),
                 };
@@ -340,25 +361,52 @@ mod tests {
     #[test]
     fn a_description_keeps_its_languages_block_without_shortcodes() {
         let registry = Registry::builtin();
-        let text = format!("A grant.{}", examples_section(&registry, "pgentra:index:Grant"));
+        let text = format!(
+            "A grant.{}",
+            examples_section(&registry, "pgentra:index:Grant")
+        );
         let python = description_for(&text, "python");
-        assert!(python.starts_with("A grant.\n\n## Example Usage\n\n### "), "{python}");
+        assert!(
+            python.starts_with("A grant.\n\n## Example Usage\n\n### "),
+            "{python}"
+        );
         assert!(python.contains("```python\nimport pulumi\n"), "{python}");
-        assert!(!python.contains("typescript") && !python.contains("{{%"), "{python}");
+        assert!(
+            !python.contains("typescript") && !python.contains("{{%"),
+            "{python}"
+        );
         let typescript = description_for(&text, "typescript");
-        assert!(typescript.contains("new pgentra.Grant(\"tables\", {"), "{typescript}");
+        assert!(
+            typescript.contains("new pgentra.Grant(\"tables\", {"),
+            "{typescript}"
+        );
         assert!(!typescript.contains("```python"), "{typescript}");
     }
 
     #[test]
     fn objects_are_dicts_of_python_names_and_references_are_outputs() {
         let registry = Registry::builtin();
-        let example = pgentra_core::examples::for_token("pgentra:index:Grant").next().unwrap();
+        let example = pgentra_core::examples::for_token("pgentra:index:Grant")
+            .next()
+            .unwrap();
         let python = render(&registry, example, "python");
-        assert!(python.contains("    connection={\n        \"host\": server.fully_qualified_domain_name,\n"), "{python}");
+        assert!(
+            python.contains(
+                "    connection={\n        \"host\": server.fully_qualified_domain_name,\n"
+            ),
+            "{python}"
+        );
         assert!(python.contains("\"ssl_mode\": \"verify-full\""), "{python}");
-        assert!(python.contains("    tags={\n        \"team\": \"data\",\n    }"), "{python}");
+        assert!(
+            python.contains("    tags={\n        \"team\": \"data\",\n    }"),
+            "{python}"
+        );
         let yaml = render(&registry, example, "yaml");
-        assert!(yaml.contains("      connection:\n        host: \"${server.fullyQualifiedDomainName}\"\n"), "{yaml}");
+        assert!(
+            yaml.contains(
+                "      connection:\n        host: \"${server.fullyQualifiedDomainName}\"\n"
+            ),
+            "{yaml}"
+        );
     }
 }

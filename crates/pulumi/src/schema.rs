@@ -239,10 +239,7 @@ mod tests {
             enums["pgentra:index:SslMode"],
             [("VerifyFull", "verify-full")]
         );
-        assert_eq!(
-            enums["pgentra:index:ServerVersion"][5],
-            ("V16", "16")
-        );
+        assert_eq!(enums["pgentra:index:ServerVersion"][5], ("V16", "16"));
         for name in [
             "ActiveDirectoryAuth",
             "PasswordAuth",
@@ -253,11 +250,17 @@ mod tests {
             "AdAdminPrincipalType",
             "Environment",
         ] {
-            assert!(enums.contains_key(format!("pgentra:index:{name}").as_str()), "{name}: {enums:?}");
+            assert!(
+                enums.contains_key(format!("pgentra:index:{name}").as_str()),
+                "{name}: {enums:?}"
+            );
         }
         let reference = &schema["types"]["pgentra:index:Connection"]["properties"]["sslMode"];
         assert_eq!(reference["oneOf"][0], json!({"type": "string"}));
-        assert_eq!(reference["oneOf"][1], json!({"$ref": "#/types/pgentra:index:SslMode"}));
+        assert_eq!(
+            reference["oneOf"][1],
+            json!({"$ref": "#/types/pgentra:index:SslMode"})
+        );
         assert_eq!(reference["default"], "verify-full");
     }
 

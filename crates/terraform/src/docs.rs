@@ -25,16 +25,36 @@ pub fn generate(registry: &Registry) -> BTreeMap<PathBuf, String> {
         let spec = resource.spec();
         let name = spec.tf_type_name();
         let block = schema::resource_block(spec);
-        let page = page(&name, "Resource", &block, spec.doc, &examples(registry, spec.token), true);
-        pages.insert(PathBuf::from(format!("resources/{}.md", short(&name))), page);
+        let page = page(
+            &name,
+            "Resource",
+            &block,
+            spec.doc,
+            &examples(registry, spec.token),
+            true,
+        );
+        pages.insert(
+            PathBuf::from(format!("resources/{}.md", short(&name))),
+            page,
+        );
     }
     // Only the functions the provider serves as data sources.
     if let Some(function) = registry.function(crate::service::CLIENT_CONFIG_FUNCTION) {
         let spec = function.spec();
         let name = schema::data_source_name(spec);
         let block = schema::function_block(spec);
-        let page = page(&name, "Data Source", &block, spec.doc, &examples(registry, spec.token), false);
-        pages.insert(PathBuf::from(format!("data-sources/{}.md", short(&name))), page);
+        let page = page(
+            &name,
+            "Data Source",
+            &block,
+            spec.doc,
+            &examples(registry, spec.token),
+            false,
+        );
+        pages.insert(
+            PathBuf::from(format!("data-sources/{}.md", short(&name))),
+            page,
+        );
     }
     pages
 }
@@ -114,7 +134,11 @@ fn schema_sections(block: &Block, anchor_prefix: &str, out: &mut String) {
         groups[group].1.push(format!(
             "- `{}` (Block, {}) {} (see [below for nested schema](#{anchor}))",
             nested.name,
-            if nested.required { "Required" } else { "Optional" },
+            if nested.required {
+                "Required"
+            } else {
+                "Optional"
+            },
             nested.property.doc
         ));
     }
@@ -135,7 +159,11 @@ fn schema_sections(block: &Block, anchor_prefix: &str, out: &mut String) {
             "<a id=\"nestedblock--{anchor_prefix}{name}\"></a>\n### Nested Schema for `{name}`\n\n",
             name = nested.name
         );
-        schema_sections(&nested.block, &format!("{anchor_prefix}{}--", nested.name), out);
+        schema_sections(
+            &nested.block,
+            &format!("{anchor_prefix}{}--", nested.name),
+            out,
+        );
     }
 }
 
@@ -153,7 +181,10 @@ fn attribute_line(attribute: &Attribute) -> String {
 
 /// " One of `a`, `b`." when the description does not list a closed set's values itself.
 fn allowed_values(property: &Property) -> String {
-    let listed = property.allowed.iter().all(|a| property.doc.contains(&format!("`{a}`")));
+    let listed = property
+        .allowed
+        .iter()
+        .all(|a| property.doc.contains(&format!("`{a}`")));
     if property.allowed.is_empty() || listed {
         return String::new();
     }
@@ -179,7 +210,12 @@ fn type_name(ty: &CtyType) -> String {
 fn examples(registry: &Registry, token: &str) -> String {
     let mut out = String::new();
     for example in pgentra_core::examples::for_token(token) {
-        let _ = write!(out, "### {}\n\n```terraform\n{}```\n\n", example.title, hcl(registry, example));
+        let _ = write!(
+            out,
+            "### {}\n\n```terraform\n{}```\n\n",
+            example.title,
+            hcl(registry, example)
+        );
     }
     out
 }
@@ -197,13 +233,22 @@ pub fn hcl(registry: &Registry, example: &Example) -> String {
     for step in example.steps {
         match step {
             Step::Resource { name, token, .. } => {
-                let spec = registry.resource(token).expect("examples name known resources").spec();
+                let spec = registry
+                    .resource(token)
+                    .expect("examples name known resources")
+                    .spec();
                 let kind = spec.tf_type_name();
                 let body = hcl_body(&step.values(), spec.properties, &declared, 1);
-                blocks.push(format!("resource \"{kind}\" \"{}\" {{\n{body}}}\n", snake_case(name)));
+                blocks.push(format!(
+                    "resource \"{kind}\" \"{}\" {{\n{body}}}\n",
+                    snake_case(name)
+                ));
                 declared.insert(
                     name,
-                    Declared { address: format!("{kind}.{}", snake_case(name)), properties: spec.properties },
+                    Declared {
+                        address: format!("{kind}.{}", snake_case(name)),
+                        properties: spec.properties,
+                    },
                 );
             }
             Step::Invoke { name, token, .. } => {
@@ -214,11 +259,21 @@ pub fn hcl(registry: &Registry, example: &Example) -> String {
                     .spec();
                 let kind = schema::data_source_name(spec);
                 let body = hcl_body(&step.values(), spec.inputs, &declared, 1);
-                let body = if body.is_empty() { String::new() } else { format!("\n{body}") };
-                blocks.push(format!("data \"{kind}\" \"{}\" {{{body}}}\n", snake_case(name)));
+                let body = if body.is_empty() {
+                    String::new()
+                } else {
+                    format!("\n{body}")
+                };
+                blocks.push(format!(
+                    "data \"{kind}\" \"{}\" {{{body}}}\n",
+                    snake_case(name)
+                ));
                 declared.insert(
                     name,
-                    Declared { address: format!("data.{kind}.{}", snake_case(name)), properties: spec.outputs },
+                    Declared {
+                        address: format!("data.{kind}.{}", snake_case(name)),
+                        properties: spec.outputs,
+                    },
                 );
             }
             Step::Export { name, value } => {
@@ -261,7 +316,9 @@ fn hcl_body(
     let mut nested = String::new();
     for (key, value) in values {
         let property = properties.iter().find(|p| p.name == key);
-        let name = property.map(|p| p.tf_name()).unwrap_or_else(|| snake_case(key));
+        let name = property
+            .map(|p| p.tf_name())
+            .unwrap_or_else(|| snake_case(key));
         match (property.map(|p| p.ty), value) {
             (Some(Type::Object(object)), Value::Object(members)) => {
                 let body = hcl_body(members, object.properties, declared, level + 1);
@@ -270,7 +327,12 @@ fn hcl_body(
             _ => attributes.push((name, hcl_value(value, declared, level))),
         }
     }
-    let width = attributes.iter().filter(|(_, v)| !v.contains('\n')).map(|(n, _)| n.len()).max().unwrap_or(0);
+    let width = attributes
+        .iter()
+        .filter(|(_, v)| !v.contains('\n'))
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(0);
     let mut out = String::new();
     for (name, value) in attributes {
         let _ = writeln!(out, "{pad}{name:width$} = {value}");
@@ -283,7 +345,10 @@ fn hcl_value(value: &Value, declared: &BTreeMap<&str, Declared>, level: usize) -
     match value {
         Value::String(s) => hcl_string(s, declared),
         Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(|v| hcl_value(v, declared, level)).collect();
+            let items: Vec<String> = items
+                .iter()
+                .map(|v| hcl_value(v, declared, level))
+                .collect();
             format!("[{}]", items.join(", "))
         }
         Value::Object(map) => {
@@ -291,7 +356,11 @@ fn hcl_value(value: &Value, declared: &BTreeMap<&str, Declared>, level: usize) -
             let width = map.keys().map(String::len).max().unwrap_or(0);
             let mut out = "{\n".to_owned();
             for (key, value) in map {
-                let _ = writeln!(out, "{pad}{key:width$} = {}", hcl_value(value, declared, level + 1));
+                let _ = writeln!(
+                    out,
+                    "{pad}{key:width$} = {}",
+                    hcl_value(value, declared, level + 1)
+                );
             }
             out.push_str(&"  ".repeat(level));
             out.push('}');
@@ -308,12 +377,20 @@ mod tests {
     #[test]
     fn the_grant_example_is_hcl_with_terraform_names_and_references() {
         let registry = Registry::builtin();
-        let example = pgentra_core::examples::for_token("pgentra:index:Grant").next().unwrap();
+        let example = pgentra_core::examples::for_token("pgentra:index:Grant")
+            .next()
+            .unwrap();
         let text = hcl(&registry, example);
-        assert!(text.contains("resource \"pgentra_grant\" \"tables\" {\n"), "{text}");
+        assert!(
+            text.contains("resource \"pgentra_grant\" \"tables\" {\n"),
+            "{text}"
+        );
         assert!(text.contains("  sql_connection {\n    host     = pgentra_flexible_server.server.fully_qualified_domain_name\n"), "{text}");
         assert!(text.contains("  object_type = \"table\"\n"), "{text}");
-        assert!(text.contains("  tags                  = {\n    team = \"data\"\n  }\n"), "{text}");
+        assert!(
+            text.contains("  tags                  = {\n    team = \"data\"\n  }\n"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -321,15 +398,38 @@ mod tests {
         let registry = Registry::builtin();
         let pages = generate(&registry);
         let grant = &pages[&PathBuf::from("resources/grant.md")];
-        assert!(grant.starts_with("---\npage_title: \"pgentra_grant Resource - pgentra\"\n"), "{grant}");
-        assert!(grant.contains("### Required\n\n- `database` (String)"), "{grant}");
-        assert!(grant.contains("- `sql_connection` (Block, Required)"), "{grant}");
-        assert!(grant.contains("### Nested Schema for `sql_connection`\n\nRequired:\n\n- `host` (String)"), "{grant}");
-        assert!(grant.contains("terraform import pgentra_grant.example"), "{grant}");
+        assert!(
+            grant.starts_with("---\npage_title: \"pgentra_grant Resource - pgentra\"\n"),
+            "{grant}"
+        );
+        assert!(
+            grant.contains("### Required\n\n- `database` (String)"),
+            "{grant}"
+        );
+        assert!(
+            grant.contains("- `sql_connection` (Block, Required)"),
+            "{grant}"
+        );
+        assert!(
+            grant.contains(
+                "### Nested Schema for `sql_connection`\n\nRequired:\n\n- `host` (String)"
+            ),
+            "{grant}"
+        );
+        assert!(
+            grant.contains("terraform import pgentra_grant.example"),
+            "{grant}"
+        );
         let server = &pages[&PathBuf::from("resources/flexible_server.md")];
-        assert!(server.contains("- `administrator_login_password` (String, Sensitive)"), "{server}");
+        assert!(
+            server.contains("- `administrator_login_password` (String, Sensitive)"),
+            "{server}"
+        );
         let client = &pages[&PathBuf::from("data-sources/client_config.md")];
-        assert!(client.contains("data \"pgentra_client_config\" \"current\" {}"), "{client}");
+        assert!(
+            client.contains("data \"pgentra_client_config\" \"current\" {}"),
+            "{client}"
+        );
         assert!(!client.contains("## Import"), "{client}");
         assert_eq!(pages.len(), 1 + registry.resources().count() + 1);
     }

@@ -248,8 +248,16 @@ impl Package {
             .types
             .iter_mut()
             .map(|t| &mut t.properties)
-            .chain(self.resources.iter_mut().flat_map(|r| [&mut r.properties, &mut r.inputs]))
-            .chain(self.functions.iter_mut().flat_map(|f| [&mut f.inputs, &mut f.outputs]))
+            .chain(
+                self.resources
+                    .iter_mut()
+                    .flat_map(|r| [&mut r.properties, &mut r.inputs]),
+            )
+            .chain(
+                self.functions
+                    .iter_mut()
+                    .flat_map(|f| [&mut f.inputs, &mut f.outputs]),
+            )
             .chain([&mut self.config, &mut self.provider.inputs]);
         for list in lists {
             for property in list.iter_mut() {
@@ -301,7 +309,9 @@ enum TypeDefinition {
 fn parse_type_definition(token: &str, body: &Value) -> Result<TypeDefinition, SchemaError> {
     match (str_at(body, "type"), body.get("enum")) {
         ("object", None) => Ok(TypeDefinition::Object(parse_object_type(token, body)?)),
-        ("string", Some(members)) => Ok(TypeDefinition::Enum(parse_enum_type(token, body, members)?)),
+        ("string", Some(members)) => {
+            Ok(TypeDefinition::Enum(parse_enum_type(token, body, members)?))
+        }
         _ => Err(err(format!(
             "types.{token}: only object types and string enums are supported"
         ))),
@@ -314,10 +324,11 @@ fn parse_enum_type(token: &str, body: &Value, members: &Value) -> Result<EnumTyp
         .ok_or_else(|| err(format!("types.{token}.enum must be a list")))?
         .iter()
         .map(|member| {
-            let value = member
-                .get("value")
-                .and_then(Value::as_str)
-                .ok_or_else(|| err(format!("types.{token}.enum: every member needs a string `value`")))?;
+            let value = member.get("value").and_then(Value::as_str).ok_or_else(|| {
+                err(format!(
+                    "types.{token}.enum: every member needs a string `value`"
+                ))
+            })?;
             let name = member.get("name").and_then(Value::as_str).unwrap_or(value);
             Ok(EnumMember {
                 name: name.to_owned(),

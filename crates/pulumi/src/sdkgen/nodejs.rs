@@ -425,7 +425,10 @@ fn resource_module(package: &Package, resource: &Resource) -> Result<String, Sch
     let mut out = header();
     out.push_str(IMPORTS);
     out.push('\n');
-    out.push_str(&doc(&description_for(&resource.description, "typescript"), ""));
+    out.push_str(&doc(
+        &description_for(&resource.description, "typescript"),
+        "",
+    ));
     let _ = write!(
         out,
         "export class {name} extends pulumi.CustomResource {{\n{}",
@@ -604,7 +607,10 @@ fn function_module(function: &Function) -> String {
 
     // The Promise form.
     out.push('\n');
-    out.push_str(&doc(&description_for(&function.description, "typescript"), ""));
+    out.push_str(&doc(
+        &description_for(&function.description, "typescript"),
+        "",
+    ));
     let (args_param, args_default) = if has_inputs {
         (
             format!("args{args_optional}: {args}, "),
@@ -655,7 +661,10 @@ fn function_module(function: &Function) -> String {
     );
 
     // The Output form.
-    out.push_str(&doc(&description_for(&function.description, "typescript"), ""));
+    out.push_str(&doc(
+        &description_for(&function.description, "typescript"),
+        "",
+    ));
     let args_param = if has_inputs {
         format!("args{args_optional}: {output_args}, ")
     } else {

@@ -351,7 +351,11 @@ fn init(package: &Package) -> String {
 fn enums(package: &Package) -> String {
     let mut out = header();
     out.push_str("import builtins as _builtins\nfrom enum import Enum\n");
-    let names: Vec<String> = package.enums.iter().map(|e| format!("'{}'", e.name)).collect();
+    let names: Vec<String> = package
+        .enums
+        .iter()
+        .map(|e| format!("'{}'", e.name))
+        .collect();
     let _ = write!(out, "\n__all__ = [{}]\n", names.join(", "));
     for enum_type in &package.enums {
         let _ = write!(out, "\n\nclass {}(_builtins.str, Enum):\n", enum_type.name);
@@ -426,7 +430,11 @@ fn args_dict_class(class: &str, description: &str, properties: &[Property]) -> S
     out.push_str(&docstring(description, "    "));
     for p in required_first(properties) {
         let ty = input_type(&p.ty);
-        let ty = if p.required { ty } else { format!("NotRequired[{ty}]") };
+        let ty = if p.required {
+            ty
+        } else {
+            format!("NotRequired[{ty}]")
+        };
         let _ = writeln!(out, "    {}: {ty}", py_name(&p.name));
         out.push_str(&docstring(&p.description, "    "));
     }
