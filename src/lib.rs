@@ -2,6 +2,7 @@
 //! and, for the integration tests and benches, the layers beneath it under their old paths.
 
 pub mod cli;
+pub mod docs;
 
 pub use pgentra_core::{azure, config, props, resource, resources, rules, spec, sql};
 pub use pgentra_pulumi as pulumi;

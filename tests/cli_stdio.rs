@@ -39,6 +39,7 @@ fn a_closed_stdout_is_not_a_panic() {
         (&["version"], 0),
         (&["schema", "--help"], 0),
         (&["gen-sdk", "--help"], 0),
+        (&["gen-docs", "--help"], 0),
         (&["token", "--help"], 0),
         (&["psql", "--help"], 0),
         (&["doctor", "--help"], 0),

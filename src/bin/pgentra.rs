@@ -25,6 +25,7 @@ Usage (`pgentra COMMAND --help` explains each):
   pgentra schema [--out FILE]   Print the Pulumi package schema, or write it to FILE
   pgentra gen-sdk <python|nodejs> [--out DIR]
                                 Generate the SDK for a language from the schema (default DIR: sdk/<language>)
+  pgentra gen-docs [--out DIR]  Generate the Pulumi and Terraform registry docs (default DIR: docs)
   pgentra version               Print the version
   pgentra help                  Show this help
 ";
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("schema") => schema(&args[1..]),
         Some("gen-sdk") => gen_sdk(&args[1..]),
+        Some("gen-docs") => gen_docs(&args[1..]),
         Some("emulator") => emulator(&args[1..]),
         Some("demo") => pgentra::cli::demo::main(&args[1..]),
         Some("token") => token(&args[1..]),
@@ -180,6 +182,47 @@ fn gen_sdk(args: &[String]) -> ExitCode {
         }
         Err(error) => {
             stdio::eprintln(&format!("pgentra gen-sdk: {error}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const GEN_DOCS_USAGE: &str = "\
+pgentra gen-docs [--out DIR]
+
+Generates the registry documentation from the resource descriptions and their examples:
+Pulumi's _index.md and installation-configuration.md, Terraform's index.md, resources/*.md and
+data-sources/*.md, all in DIR (default docs, where both registries read them). Markdown files
+in DIR that are no longer generated are removed.
+";
+
+/// `pgentra gen-docs`'s command line.
+#[derive(clap::Parser)]
+#[command(disable_version_flag = true, args_override_self = true)]
+struct GenDocsCommandLine {
+    #[arg(long, value_name = "DIR", help = "a directory")]
+    out: Option<PathBuf>,
+}
+
+fn gen_docs(args: &[String]) -> ExitCode {
+    let request = args::parse_args::<GenDocsCommandLine>("gen-docs", args);
+    let line = match options_or_exit("gen-docs", GEN_DOCS_USAGE, request) {
+        Ok(line) => line,
+        Err(exit) => return exit,
+    };
+    let dir = line
+        .out
+        .unwrap_or_else(|| PathBuf::from(pgentra::docs::DEFAULT_DIR));
+    match pgentra::docs::write(&pgentra::docs::generate(), &dir) {
+        Ok(count) => {
+            stdio::eprintln(&format!("wrote {count} pages to {}", dir.display()));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            stdio::eprintln(&format!(
+                "pgentra gen-docs: writing {}: {error}",
+                dir.display()
+            ));
             ExitCode::FAILURE
         }
     }

@@ -58,7 +58,7 @@ def test_a_doctored_python_example_fails_the_check(tmp_path, old, new, says):
 def mypy(program, tmp_path) -> subprocess.CompletedProcess:
     """mypy --strict over the program against the SDK, with the SDK's own mypy settings."""
     env = {**os.environ, "MYPYPATH": str(SDK)}
-    return subprocess.run([sys.executable, "-m", "mypy", "--config-file", str(SDK / "pyproject.toml"),
+    return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--config-file", str(SDK / "pyproject.toml"),
                            "--cache-dir", str(tmp_path / "mypy-cache"), str(program)],
                           env=env, capture_output=True, text=True, timeout=300)
 

@@ -57,7 +57,7 @@ def run(args: list[str], cwd: Path = REPO_ROOT, env: dict | None = None, timeout
 
 
 def mypy(args: list[str], cache: Path, extra_env: dict | None = None):
-    """mypy from the test venv, strict, with the SDK's own configuration."""
+    """`mypy --strict` from the test venv, with the SDK's own configuration."""
     env = dict(os.environ)
     env.update(extra_env or {})
     return run(
@@ -65,6 +65,7 @@ def mypy(args: list[str], cache: Path, extra_env: dict | None = None):
             sys.executable,
             "-m",
             "mypy",
+            "--strict",
             "--config-file",
             str(PYTHON_SDK / "pyproject.toml"),
             "--cache-dir",

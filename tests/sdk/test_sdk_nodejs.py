@@ -72,7 +72,28 @@ const imported = pgentra.Database.get("existing", "/subscriptions/s/databases/d"
 const provider = new pgentra.Provider("azure", { useMsi: true, clientSecret: "s" });
 const environment: string = pgentra.config.environment;
 const secret: pulumi.Output<string> | undefined = pgentra.config.clientSecret;
-export { connection, me, token, plain, imported, provider, environment, secret };
+// Closed sets: an enum member or the plain string, both a member of the enum's type.
+const enums = pgentra.types.enums;
+const strictServer = new pgentra.FlexibleServer("strict", {
+    resourceGroupName: "rg",
+    location: "eastus",
+    version: enums.ServerVersion.V16,
+    skuName: "Standard_B1ms",
+    activeDirectoryAuth: enums.ActiveDirectoryAuth.Enabled,
+    passwordAuth: "Disabled",
+    publicNetworkAccess: enums.PublicNetworkAccess.Disabled,
+});
+const schemaGrant = new pgentra.Grant("schema", {
+    connection: { host: strictServer.fullyQualifiedDomainName, username: "admins", sslMode: enums.SslMode.VerifyFull },
+    role: "app",
+    database: "appdb",
+    objectType: enums.ObjectType.Schema,
+    schema: "public",
+    privileges: ["USAGE"],
+});
+const mode: pgentra.types.enums.SslMode = "verify-full";
+const principalType: pgentra.types.enums.PrincipalType = enums.PrincipalType.Service;
+export { connection, me, token, plain, imported, provider, environment, secret, schemaGrant, mode, principalType };
 """
 
 # Negative controls: each program differs from a correct one by one mistake, which tsc must name.
@@ -101,6 +122,14 @@ WRONG_PROGRAMS = {
         "pgentra.getClientConfigOutput().apply(c => c.tenant);",
         "Property 'tenant' does not exist on type 'GetClientConfigResult'",
     ),
+    "a value outside an enum's closed set": (
+        'const mode: pgentra.types.enums.SslMode = "require";',
+        "TS2322: Type '\"require\"' is not assignable to type '\"verify-full\"'",
+    ),
+    "an enum member that does not exist": (
+        "const view = pgentra.types.enums.ObjectType.View;",
+        "Property 'View' does not exist on type",
+    ),
 }
 
 
@@ -122,6 +151,9 @@ def checked_programs(tmp_path_factory):
         )
     for name, text in sources.items():
         (directory / name).write_text(text.replace("SDK", NODE_SDK.as_posix()))
+    for name, text in schema_typescript_examples().items():
+        (directory / name).write_text(text.replace('"@pgentra/pulumi"', f'"{NODE_SDK.as_posix()}"'))
+        sources[name] = text
     (directory / "tsconfig.json").write_text(
         json.dumps(
             {
@@ -148,10 +180,27 @@ def checked_programs(tmp_path_factory):
     return result, errors
 
 
+def schema_typescript_examples() -> dict[str, str]:
+    """The ```typescript blocks of every resource's and function's description, one file each."""
+    files = {}
+    for section in ("resources", "functions"):
+        for token, body in sorted(SCHEMA[section].items()):
+            for number, block in enumerate(re.findall(r"```typescript\n(.*?)```", body["description"], re.DOTALL)):
+                files[f"example_{token.split(':')[2]}_{number}.ts"] = f"// {token}\n{block}"
+    return files
+
+
+def test_the_typescript_examples_in_the_schema_type_check(checked_programs):
+    result, errors = checked_programs
+    examples = set(schema_typescript_examples())
+    assert len(examples) >= len(SCHEMA["resources"]) + len(SCHEMA["functions"])
+    assert not examples & set(errors), result.stdout
+
+
 def test_a_correct_program_type_checks(checked_programs):
     result, errors = checked_programs
     assert "correct.ts" not in errors, result.stdout
-    assert set(errors) <= {program_file(m) for m in WRONG_PROGRAMS}, result.stdout + result.stderr
+    assert set(errors) <= {program_file(m) for m in WRONG_PROGRAMS} | set(schema_typescript_examples()), result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("mistake", sorted(WRONG_PROGRAMS))

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import re
 import textwrap
 
 import pytest
@@ -85,6 +86,62 @@ def test_a_correct_program_type_checks(tmp_path, mypy_cache):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+# Objects as plain dicts (the ArgsDict TypedDicts), closed sets as enum members or plain strings,
+# and get() with state, as a program written against Pulumi's own generated SDKs does.
+TYPED_DICT_AND_ENUM_PROGRAM = """
+import pulumi
+import pulumi_pgentra as pgentra
+
+server = pgentra.FlexibleServer(
+    "db",
+    resource_group_name="rg",
+    location="eastus",
+    version=pgentra.ServerVersion.V16,
+    sku_name="Standard_B1ms",
+    active_directory_auth=pgentra.ActiveDirectoryAuth.ENABLED,
+    password_auth="Disabled",
+    public_network_access=pgentra.PublicNetworkAccess.DISABLED,
+)
+connection: pgentra.ConnectionArgsDict = {
+    "host": server.fully_qualified_domain_name,
+    "username": "PG Admins Group",
+    "ssl_mode": pgentra.SslMode.VERIFY_FULL,
+}
+pgentra.Grant(
+    "grant",
+    connection=connection,
+    role="app",
+    database="appdb",
+    object_type=pgentra.ObjectType.TABLE,
+    schema="public",
+    privileges=["SELECT"],
+)
+pgentra.Principal(
+    "app",
+    connection={"host": "pg.example.com", "username": "admins", "port": 5432},
+    name="id-app",
+    principal_type=pgentra.PrincipalType.SERVICE,
+)
+args = pgentra.GrantArgs(
+    connection={"host": "pg.example.com", "username": "admins"},
+    role="app",
+    database="appdb",
+    object_type="database",
+    privileges=["CONNECT"],
+)
+imported = pgentra.Principal.get(
+    "imported", "postgresql://pg.example.com/postgres?user=admins#role=id-app",
+    connection={"host": "pg.example.com", "username": "admins"}, name="id-app",
+)
+mode: str = pgentra.SslMode.VERIFY_FULL
+"""
+
+
+def test_dicts_and_enum_members_type_check(tmp_path, mypy_cache):
+    result = check_program(tmp_path, mypy_cache, TYPED_DICT_AND_ENUM_PROGRAM)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 # Negative controls: each program differs from a correct one by one mistake, which mypy must name.
 WRONG_PROGRAMS = {
     "a number where a string is required": (
@@ -114,6 +171,31 @@ WRONG_PROGRAMS = {
     "a function result property that does not exist": (
         "pgentra.get_client_config().tenant",
         'has no attribute "tenant"',
+    ),
+    "a key an object type does not have, in its dict form": (
+        'c: pgentra.ConnectionArgsDict = {"host": "h", "username": "u", "sslmode": "verify-full"}',
+        'Extra key "sslmode" for TypedDict "ConnectionArgsDict"',
+    ),
+    "a value of the wrong type, in an object's dict form": (
+        'c: pgentra.ConnectionArgsDict = {"host": "h", "username": "u", "port": "5432"}',
+        'Incompatible types (expression has type "str", TypedDict item "port" has type',
+    ),
+    "a required key left out of an object's dict form": (
+        'c: pgentra.ConnectionArgsDict = {"host": "h"}',
+        'Missing key "username" for TypedDict "ConnectionArgsDict"',
+    ),
+    "a wrong key in a dict given to a resource": (
+        'pgentra.Principal("p", connection={"host": "h", "user": "u"}, name="n")',
+        "No overload variant",
+    ),
+    "an enum member that does not exist": (
+        'pgentra.GrantArgs(connection={"host": "h", "username": "u"}, role="r", database="d", '
+        'object_type=pgentra.ObjectType.VIEW, privileges=[])',
+        '"type[ObjectType]" has no attribute "VIEW"',
+    ),
+    "a state property get() does not have": (
+        'pgentra.Database.get("d", "id", owner="x")',
+        'Unexpected keyword argument "owner" for "get" of "Database"',
     ),
 }
 
@@ -178,7 +260,7 @@ sent = []
 
 class Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args):
-        sent.append({"type": args.typ, "name": args.name, "inputs": args.inputs})
+        sent.append({"type": args.typ, "name": args.name, "inputs": args.inputs, "id": args.resource_id})
         state = dict(args.inputs)
         if args.typ == "pgentra:index:FlexibleServer":
             state["fullyQualifiedDomainName"] = "pg1.postgres.database.azure.com"
@@ -203,6 +285,12 @@ def program():
                           privileges=["SELECT"])
     explicit = pgentra.Provider("explicit", use_msi=True, client_secret="clientS3cret")
     token = pgentra.get_access_token_output()
+    pgentra.Grant("dict-form", connection={"host": "pg2.example.com", "username": "admins",
+                  "ssl_mode": pgentra.SslMode.VERIFY_FULL}, role="app", database="appdb",
+                  object_type=pgentra.ObjectType.SCHEMA, schema="public", privileges=["USAGE"],
+                  with_grant_option=False)
+    pgentra.Principal.get("looked-up", "principal-id", connection={"host": "pg3.example.com",
+                          "username": "admins"}, name="id-app", is_admin=False)
 
     config_secret = pgentra.config.client_secret
 
@@ -247,8 +335,8 @@ def mocked_run():
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def registered(run, type_token):
-    return next(r for r in run["sent"] if r.get("type") == type_token)
+def registered(run, type_token, name=None):
+    return next(r for r in run["sent"] if r.get("type") == type_token and name in (None, r["name"]))
 
 
 def test_under_mocks_resources_are_sent_with_wire_names_and_defaults(mocked_run):
@@ -258,7 +346,7 @@ def test_under_mocks_resources_are_sent_with_wire_names_and_defaults(mocked_run)
     assert inputs["resourceGroupName"] == "rg" and inputs["skuName"] == "Standard_B1ms"
     assert inputs["passwordAuth"] == "Disabled" and inputs["activeDirectoryAuth"] == "Enabled"
     assert inputs["storageSizeGb"] == 32
-    grant = registered(mocked_run, "pgentra:index:Grant")
+    grant = registered(mocked_run, "pgentra:index:Grant", "g")
     assert grant["inputs"]["connection"] == {
         "host": "pg1.postgres.database.azure.com", "username": "admins",
         "port": 5432, "database": "postgres", "sslMode": "verify-full",
@@ -266,6 +354,24 @@ def test_under_mocks_resources_are_sent_with_wire_names_and_defaults(mocked_run)
     assert grant["inputs"]["objectType"] == "table" and grant["inputs"]["withGrantOption"] is False
     assert mocked_run["connection_host"] == "pg1.postgres.database.azure.com"
     assert mocked_run["connection_port"] == 5432
+
+
+def test_under_mocks_a_dict_and_enum_members_are_sent_as_wire_names_and_strings(mocked_run):
+    grant = registered(mocked_run, "pgentra:index:Grant", "dict-form")
+    assert grant["inputs"]["connection"] == {
+        "host": "pg2.example.com", "username": "admins", "sslMode": "verify-full",
+    }
+    assert grant["inputs"]["objectType"] == "schema" and grant["inputs"]["withGrantOption"] is False
+
+
+def test_under_mocks_get_sends_the_id_and_the_state_it_was_given(mocked_run):
+    looked_up = registered(mocked_run, "pgentra:index:Principal", "looked-up")
+    assert looked_up["id"] == "principal-id"
+    assert looked_up["inputs"] == {
+        "connection": {"host": "pg3.example.com", "username": "admins"},
+        "name": "id-app",
+        "isAdmin": False,
+    }
 
 
 def test_under_mocks_schema_secrets_stay_secret(mocked_run):
@@ -295,3 +401,33 @@ def test_config_reads_stack_config_then_the_environment_then_the_default(mocked_
 
 def test_resource_references_are_rebuilt_as_the_sdks_classes(mocked_run):
     assert mocked_run["references"] == ["FlexibleServer", "Provider"]
+
+
+def schema_examples(language: str) -> dict[str, list[str]]:
+    """The ```<language> blocks of every resource's and function's description, by token."""
+    found = {}
+    for section in ("resources", "functions"):
+        for token, body in SCHEMA[section].items():
+            blocks = re.findall(rf"```{language}\n(.*?)```", body["description"], re.DOTALL)
+            if blocks:
+                found[token] = blocks
+    return found
+
+
+def test_every_type_has_an_example_in_its_description():
+    tokens = set(SCHEMA["resources"]) | set(SCHEMA["functions"])
+    assert set(schema_examples("python")) == tokens
+    assert set(schema_examples("typescript")) == tokens
+    assert set(schema_examples("yaml")) == tokens
+
+
+def test_the_python_examples_in_the_schema_type_check(tmp_path, mypy_cache):
+    """Each example a module of its own, all checked by one mypy --strict run."""
+    paths = []
+    for index, (token, blocks) in enumerate(sorted(schema_examples("python").items())):
+        for number, block in enumerate(blocks):
+            path = tmp_path / f"example{index}_{number}.py"
+            path.write_text(f"# {token}\n{block}")
+            paths.append(str(path))
+    result = mypy(paths, mypy_cache, {"MYPYPATH": str(PYTHON_SDK)})
+    assert result.returncode == 0, result.stdout + result.stderr

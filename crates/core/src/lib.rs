@@ -5,6 +5,7 @@
 pub mod azure;
 pub mod config;
 pub mod error;
+pub mod examples;
 pub mod names;
 pub mod props;
 pub mod provider;

@@ -97,6 +97,9 @@ pub struct Property {
     pub terraform_name: Option<&'static str>,
     /// For strings: the only values accepted (compared exactly).
     pub allowed: &'static [&'static str],
+    /// The name the SDKs give the closed set `allowed` (an enum type), when the property's own
+    /// name in PascalCase is not it: two properties named alike may hold different sets.
+    pub enum_name: Option<&'static str>,
     pub rule: Option<Rule>,
     /// Provider config only: environment variables read when the value is not set.
     pub env: &'static [&'static str],
@@ -165,6 +168,7 @@ impl Property {
             computed: Computed::No,
             terraform_name: None,
             allowed: &[],
+            enum_name: None,
             rule: None,
             env: &[],
             max_bytes: MAX_STRING_BYTES,
@@ -238,6 +242,30 @@ impl Property {
     }
     pub const fn one_of(self, allowed: &'static [&'static str]) -> Self {
         Self { allowed, ..self }
+    }
+    /// Names the closed set of [`Property::one_of`] (see [`Property::enum_name`]).
+    pub const fn enum_name(self, name: &'static str) -> Self {
+        Self {
+            enum_name: Some(name),
+            ..self
+        }
+    }
+    /// The name of the enum type of a closed set: [`Property::enum_name`], else the property's
+    /// name in PascalCase (`sslMode` is `SslMode`). None when the values are open.
+    pub fn enum_type_name(&self) -> Option<String> {
+        if self.allowed.is_empty() {
+            return None;
+        }
+        Some(match self.enum_name {
+            Some(name) => name.to_owned(),
+            None => {
+                let mut chars = self.name.chars();
+                chars
+                    .next()
+                    .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                    .unwrap_or_default()
+            }
+        })
     }
     pub const fn rule(self, rule: Rule) -> Self {
         Self {
@@ -482,14 +510,16 @@ fn check_value(
     if !property.allowed.is_empty() {
         if let Some(s) = value.as_str() {
             if !property.allowed.contains(&s) {
-                failures.push(CheckFailure::new(
-                    at,
-                    format!(
+                // A rule that refuses the value says why (sslMode's `require`); else the list.
+                let reason = match property.rule.map(|rule| rule(&value)) {
+                    Some(Err(reason)) => bounded_reason(reason, &value),
+                    _ => format!(
                         "{} is not allowed; use one of: {}",
                         shown(s),
                         property.allowed.join(", ")
                     ),
-                ));
+                };
+                failures.push(CheckFailure::new(at, reason));
                 return value;
             }
         }

@@ -12,7 +12,9 @@ pub mod proto {
 
 pub mod autoname;
 pub mod codec;
+pub mod docs;
 pub mod engine_log;
+pub mod example_code;
 pub mod logging;
 pub mod schema;
 pub mod sdkgen;

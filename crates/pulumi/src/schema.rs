@@ -1,6 +1,7 @@
 //! The Pulumi package schema, generated from the registry's descriptions.
 //! `pgentra schema` writes it to schema.json; a test fails when the committed file is stale.
 
+use crate::example_code::examples_section;
 use pgentra_core::config::CONFIG;
 use pgentra_core::resource::Registry;
 use pgentra_core::spec::{Default, ObjectType, Property, Role, Type};
@@ -23,7 +24,7 @@ pub const PLUGIN_DOWNLOAD_URL: &str = match option_env!("PGENTRA_PLUGIN_DOWNLOAD
 };
 
 pub fn generate(registry: &Registry) -> Value {
-    let mut types: BTreeMap<&str, Value> = BTreeMap::new();
+    let mut types: BTreeMap<String, Value> = BTreeMap::new();
     let mut resources = Map::new();
     for resource in registry.resources() {
         let spec = resource.spec();
@@ -42,7 +43,7 @@ pub fn generate(registry: &Registry) -> Value {
         resources.insert(
             spec.token.to_owned(),
             json!({
-                "description": spec.doc,
+                "description": format!("{}{}", spec.doc, examples_section(registry, spec.token)),
                 "properties": properties(spec.properties.iter()),
                 "required": required_outputs,
                 "inputProperties": properties(inputs.iter().copied()),
@@ -53,15 +54,18 @@ pub fn generate(registry: &Registry) -> Value {
     let mut functions = Map::new();
     for function in registry.functions() {
         let spec = function.spec();
+        collect_types(spec.inputs, &mut types);
+        collect_types(spec.outputs, &mut types);
         functions.insert(
             spec.token.to_owned(),
             json!({
-                "description": spec.doc,
+                "description": format!("{}{}", spec.doc, examples_section(registry, spec.token)),
                 "inputs": {"properties": properties(spec.inputs.iter()), "required": required(spec.inputs.iter())},
                 "outputs": {"properties": properties(spec.outputs.iter()), "required": spec.outputs.iter().map(|p| p.name).collect::<Vec<_>>()},
             }),
         );
     }
+    collect_types(CONFIG, &mut types);
     let config_variables = properties(CONFIG.iter());
     json!({
         "name": PACKAGE,
@@ -97,13 +101,38 @@ pub fn render(registry: &Registry) -> String {
     text
 }
 
-fn collect_types(list: &'static [Property], types: &mut BTreeMap<&'static str, Value>) {
+/// The token of a type of this package: `pgentra:index:<name>`.
+fn type_token(name: &str) -> String {
+    format!("{PACKAGE}:index:{name}")
+}
+
+/// Object types, and an enum type for every closed set of strings (as Pulumi's codegen turns
+/// them into Python `str, Enum` classes and TypeScript const objects). Two closed sets under one
+/// name must be the same set.
+fn collect_types(list: &'static [Property], types: &mut BTreeMap<String, Value>) {
     for property in list {
+        if let Some(name) = property.enum_type_name() {
+            let enum_type = json!({
+                "type": "string",
+                "description": property.doc,
+                "enum": property.allowed.iter().map(|value| json!({"name": enum_member_name(value), "value": value})).collect::<Vec<_>>(),
+            });
+            match types.get(&type_token(&name)) {
+                None => {
+                    types.insert(type_token(&name), enum_type);
+                }
+                Some(existing) => assert_eq!(
+                    existing["enum"], enum_type["enum"],
+                    "two closed sets are both named {name}: give one `.enum_name(...)` in its description ({})",
+                    property.name
+                ),
+            }
+        }
         if let Some(object) = object_type(&property.ty) {
             if !types.contains_key(object.token) {
                 collect_types(object.properties, types);
                 types.insert(
-                    object.token,
+                    object.token.to_owned(),
                     json!({
                         "type": "object",
                         "description": object.doc,
@@ -132,8 +161,34 @@ fn required<'a>(list: impl Iterator<Item = &'a Property>) -> Vec<&'static str> {
     list.filter(|p| p.is_required()).map(|p| p.name).collect()
 }
 
+/// An enum member's name from its value: `verify-full` is `VerifyFull`, `16` is `V16` (a name
+/// cannot start with a digit).
+fn enum_member_name(value: &str) -> String {
+    let name: String = value
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("V{name}")
+    } else {
+        name
+    }
+}
+
 fn property(p: &Property) -> Value {
-    let mut spec = type_ref(&p.ty);
+    let mut spec = match p.enum_type_name() {
+        // A plain string keeps working beside the enum's members, as in azure-native.
+        Some(name) if matches!(p.ty, Type::String) => json!({
+            "oneOf": [{"type": "string"}, {"$ref": format!("#/types/{}", type_token(&name))}]
+        }),
+        _ => type_ref(&p.ty),
+    };
     let mut doc = p.doc.to_owned();
     if !p.allowed.is_empty() && !p.allowed.iter().all(|a| doc.contains(&format!("`{a}`"))) {
         let listed: Vec<String> = p.allowed.iter().map(|a| format!("`{a}`")).collect();
@@ -171,5 +226,65 @@ fn type_ref(ty: &Type) -> Value {
         Type::Array(item) => json!({"type": "array", "items": type_ref(item)}),
         Type::Map(item) => json!({"type": "object", "additionalProperties": type_ref(item)}),
         Type::Object(object) => json!({"$ref": format!("#/types/{}", object.token)}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_closed_set_is_an_enum_type_with_named_members() {
+        let schema = generate(&Registry::builtin());
+        let enums: BTreeMap<&str, Vec<(&str, &str)>> = schema["types"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, body)| body["type"] == "string")
+            .map(|(token, body)| {
+                let members = body["enum"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| (m["name"].as_str().unwrap(), m["value"].as_str().unwrap()))
+                    .collect();
+                (token.as_str(), members)
+            })
+            .collect();
+        assert_eq!(
+            enums["pgentra:index:SslMode"],
+            [("VerifyFull", "verify-full")]
+        );
+        assert_eq!(enums["pgentra:index:ServerVersion"][5], ("V16", "16"));
+        for name in [
+            "ActiveDirectoryAuth",
+            "PasswordAuth",
+            "PublicNetworkAccess",
+            "SkuTier",
+            "ObjectType",
+            "PrincipalType",
+            "AdAdminPrincipalType",
+            "Environment",
+        ] {
+            assert!(
+                enums.contains_key(format!("pgentra:index:{name}").as_str()),
+                "{name}: {enums:?}"
+            );
+        }
+        let reference = &schema["types"]["pgentra:index:Connection"]["properties"]["sslMode"];
+        assert_eq!(reference["oneOf"][0], json!({"type": "string"}));
+        assert_eq!(
+            reference["oneOf"][1],
+            json!({"$ref": "#/types/pgentra:index:SslMode"})
+        );
+        assert_eq!(reference["default"], "verify-full");
+    }
+
+    #[test]
+    fn enum_member_names_are_identifiers() {
+        assert_eq!(enum_member_name("verify-full"), "VerifyFull");
+        assert_eq!(enum_member_name("GeneralPurpose"), "GeneralPurpose");
+        assert_eq!(enum_member_name("usgovernment"), "Usgovernment");
+        assert_eq!(enum_member_name("11"), "V11");
     }
 }

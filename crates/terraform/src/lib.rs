@@ -7,6 +7,7 @@
 pub mod codec;
 pub mod cty;
 pub mod diagnostics;
+pub mod docs;
 pub mod handshake;
 pub mod plan;
 pub mod proto;

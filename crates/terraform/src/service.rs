@@ -37,7 +37,7 @@ use crate::values;
 
 /// The function served as the `pgentra_client_config` data source. `getAccessToken` is not
 /// served: Terraform writes data sources into state and plan files in plain text.
-const CLIENT_CONFIG_FUNCTION: &str = "pgentra:index:getClientConfig";
+pub const CLIENT_CONFIG_FUNCTION: &str = "pgentra:index:getClientConfig";
 
 struct DataSourceType {
     name: String,

@@ -8,6 +8,7 @@ Passwordless Azure Database for PostgreSQL: a Flexible Server with Microsoft Ent
 from . import _utilities
 from . import config
 from . import outputs
+from ._enums import *
 from ._inputs import *
 from .ad_admin import *
 from .database import *

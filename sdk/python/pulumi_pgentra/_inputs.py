@@ -8,9 +8,15 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
+import sys
+if sys.version_info >= (3, 11):
+    from typing import NotRequired, TypedDict
+else:
+    from typing_extensions import NotRequired, TypedDict
 
-__all__ = ['ConnectionArgs']
+__all__ = ['ConnectionArgs', 'ConnectionArgsDict']
 
 
 @pulumi.input_type
@@ -20,7 +26,7 @@ class ConnectionArgs:
                  username: pulumi.Input[_builtins.str],
                  port: Optional[pulumi.Input[_builtins.int]] = None,
                  database: Optional[pulumi.Input[_builtins.str]] = None,
-                 ssl_mode: Optional[pulumi.Input[_builtins.str]] = None,
+                 ssl_mode: Optional[pulumi.Input[Union[_builtins.str, 'SslMode']]] = None,
                  ) -> None:
         """
         How to reach PostgreSQL. The password is always a fresh Microsoft Entra access token for the signed-in deployer; there is none to give.
@@ -28,7 +34,7 @@ class ConnectionArgs:
         :param pulumi.Input[_builtins.str] username: The Microsoft Entra administrator the deployer signs in as: a user's UPN, or the display name of a group the deployer belongs to or of the deployer's service principal.
         :param pulumi.Input[_builtins.int] port: The TCP port.
         :param pulumi.Input[_builtins.str] database: The database to sign in to. Entra roles are created from `postgres`.
-        :param pulumi.Input[_builtins.str] ssl_mode: How the server's TLS certificate is checked: `verify-full`, the only mode, signs in only when the certificate chains to a trusted CA (the system's roots plus the provider's caCertFile) and names the host. `require` and `verify-ca` are refused: the password is the deployer's Microsoft Entra token, a bearer credential, and a server whose name is not checked could keep it.
+        :param pulumi.Input[Union[_builtins.str, 'SslMode']] ssl_mode: How the server's TLS certificate is checked: `verify-full`, the only mode, signs in only when the certificate chains to a trusted CA (the system's roots plus the provider's caCertFile) and names the host. `require` and `verify-ca` are refused: the password is the deployer's Microsoft Entra token, a bearer credential, and a server whose name is not checked could keep it.
         """
         pulumi.set(__self__, "host", host)
         pulumi.set(__self__, "username", username)
@@ -51,7 +57,8 @@ class ConnectionArgs:
         """
         The server's host name, such as a FlexibleServer's `fullyQualifiedDomainName`. Another host is another server: changing it replaces the resource.
         """
-        return pulumi.get(self, "host")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "host")
+        return value
 
     @host.setter
     def host(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -63,7 +70,8 @@ class ConnectionArgs:
         """
         The Microsoft Entra administrator the deployer signs in as: a user's UPN, or the display name of a group the deployer belongs to or of the deployer's service principal.
         """
-        return pulumi.get(self, "username")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "username")
+        return value
 
     @username.setter
     def username(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -75,7 +83,8 @@ class ConnectionArgs:
         """
         The TCP port.
         """
-        return pulumi.get(self, "port")
+        value: Optional[pulumi.Input[_builtins.int]] = pulumi.get(self, "port")
+        return value
 
     @port.setter
     def port(self, value: Optional[pulumi.Input[_builtins.int]]) -> None:
@@ -87,7 +96,8 @@ class ConnectionArgs:
         """
         The database to sign in to. Entra roles are created from `postgres`.
         """
-        return pulumi.get(self, "database")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "database")
+        return value
 
     @database.setter
     def database(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -95,12 +105,39 @@ class ConnectionArgs:
 
     @_builtins.property
     @pulumi.getter(name="sslMode")
-    def ssl_mode(self) -> Optional[pulumi.Input[_builtins.str]]:
+    def ssl_mode(self) -> Optional[pulumi.Input[Union[_builtins.str, 'SslMode']]]:
         """
         How the server's TLS certificate is checked: `verify-full`, the only mode, signs in only when the certificate chains to a trusted CA (the system's roots plus the provider's caCertFile) and names the host. `require` and `verify-ca` are refused: the password is the deployer's Microsoft Entra token, a bearer credential, and a server whose name is not checked could keep it.
         """
-        return pulumi.get(self, "ssl_mode")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'SslMode']]] = pulumi.get(self, "ssl_mode")
+        return value
 
     @ssl_mode.setter
-    def ssl_mode(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+    def ssl_mode(self, value: Optional[pulumi.Input[Union[_builtins.str, 'SslMode']]]) -> None:
         pulumi.set(self, "ssl_mode", value)
+
+
+class ConnectionArgsDict(TypedDict):
+    """
+    How to reach PostgreSQL. The password is always a fresh Microsoft Entra access token for the signed-in deployer; there is none to give.
+    """
+    host: pulumi.Input[_builtins.str]
+    """
+    The server's host name, such as a FlexibleServer's `fullyQualifiedDomainName`. Another host is another server: changing it replaces the resource.
+    """
+    username: pulumi.Input[_builtins.str]
+    """
+    The Microsoft Entra administrator the deployer signs in as: a user's UPN, or the display name of a group the deployer belongs to or of the deployer's service principal.
+    """
+    port: NotRequired[pulumi.Input[_builtins.int]]
+    """
+    The TCP port.
+    """
+    database: NotRequired[pulumi.Input[_builtins.str]]
+    """
+    The database to sign in to. Entra roles are created from `postgres`.
+    """
+    ssl_mode: NotRequired[pulumi.Input[Union[_builtins.str, 'SslMode']]]
+    """
+    How the server's TLS certificate is checked: `verify-full`, the only mode, signs in only when the certificate chains to a trusted CA (the system's roots plus the provider's caCertFile) and names the host. `require` and `verify-ca` are refused: the password is the deployer's Microsoft Entra token, a bearer credential, and a server whose name is not checked could keep it.
+    """

@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 from . import outputs
 from ._inputs import *
@@ -22,7 +23,7 @@ class AdAdminArgs:
                  server_name: pulumi.Input[_builtins.str],
                  object_id: pulumi.Input[_builtins.str],
                  principal_name: pulumi.Input[_builtins.str],
-                 principal_type: pulumi.Input[_builtins.str],
+                 principal_type: pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']],
                  tenant_id: Optional[pulumi.Input[_builtins.str]] = None,
                  ) -> None:
         """
@@ -32,7 +33,7 @@ class AdAdminArgs:
         :param pulumi.Input[_builtins.str] server_name: The name of the Flexible Server, such as `pg-myapp-prod`.
         :param pulumi.Input[_builtins.str] object_id: The object ID of the user, group or service principal in Microsoft Entra ID (for an application, its service principal's object ID).
         :param pulumi.Input[_builtins.str] principal_name: The principal's name as Entra shows it, which is also its PostgreSQL role name: a user's UPN, or a group's or service principal's display name.
-        :param pulumi.Input[_builtins.str] principal_type: What the principal is: `User`, `Group` or `ServicePrincipal` (managed identities are service principals).
+        :param pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']] principal_type: What the principal is: `User`, `Group` or `ServicePrincipal` (managed identities are service principals).
         :param pulumi.Input[_builtins.str] tenant_id: The principal's Microsoft Entra tenant. Defaults to the server's tenant.
         """
         pulumi.set(__self__, "resource_group_name", resource_group_name)
@@ -49,7 +50,8 @@ class AdAdminArgs:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -61,7 +63,8 @@ class AdAdminArgs:
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @server_name.setter
     def server_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -73,7 +76,8 @@ class AdAdminArgs:
         """
         The object ID of the user, group or service principal in Microsoft Entra ID (for an application, its service principal's object ID).
         """
-        return pulumi.get(self, "object_id")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "object_id")
+        return value
 
     @object_id.setter
     def object_id(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -85,7 +89,8 @@ class AdAdminArgs:
         """
         The principal's name as Entra shows it, which is also its PostgreSQL role name: a user's UPN, or a group's or service principal's display name.
         """
-        return pulumi.get(self, "principal_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "principal_name")
+        return value
 
     @principal_name.setter
     def principal_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -93,14 +98,15 @@ class AdAdminArgs:
 
     @_builtins.property
     @pulumi.getter(name="principalType")
-    def principal_type(self) -> pulumi.Input[_builtins.str]:
+    def principal_type(self) -> pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']]:
         """
         What the principal is: `User`, `Group` or `ServicePrincipal` (managed identities are service principals).
         """
-        return pulumi.get(self, "principal_type")
+        value: pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']] = pulumi.get(self, "principal_type")
+        return value
 
     @principal_type.setter
-    def principal_type(self, value: pulumi.Input[_builtins.str]) -> None:
+    def principal_type(self, value: pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']]) -> None:
         pulumi.set(self, "principal_type", value)
 
     @_builtins.property
@@ -109,7 +115,119 @@ class AdAdminArgs:
         """
         The principal's Microsoft Entra tenant. Defaults to the server's tenant.
         """
-        return pulumi.get(self, "tenant_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "tenant_id")
+        return value
+
+    @tenant_id.setter
+    def tenant_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "tenant_id", value)
+
+
+@pulumi.input_type
+class _AdAdminState:
+    def __init__(__self__, *,
+                 resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 server_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 object_id: Optional[pulumi.Input[_builtins.str]] = None,
+                 principal_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 principal_type: Optional[pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']]] = None,
+                 tenant_id: Optional[pulumi.Input[_builtins.str]] = None,
+                 ) -> None:
+        """
+        Input properties used for looking up and filtering AdAdmin resources.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
+        :param pulumi.Input[_builtins.str] server_name: The name of the Flexible Server, such as `pg-myapp-prod`.
+        :param pulumi.Input[_builtins.str] object_id: The object ID of the user, group or service principal in Microsoft Entra ID (for an application, its service principal's object ID).
+        :param pulumi.Input[_builtins.str] principal_name: The principal's name as Entra shows it, which is also its PostgreSQL role name: a user's UPN, or a group's or service principal's display name.
+        :param pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']] principal_type: What the principal is: `User`, `Group` or `ServicePrincipal` (managed identities are service principals).
+        :param pulumi.Input[_builtins.str] tenant_id: The principal's Microsoft Entra tenant. Defaults to the server's tenant.
+        """
+        if resource_group_name is not None:
+            pulumi.set(__self__, "resource_group_name", resource_group_name)
+        if server_name is not None:
+            pulumi.set(__self__, "server_name", server_name)
+        if object_id is not None:
+            pulumi.set(__self__, "object_id", object_id)
+        if principal_name is not None:
+            pulumi.set(__self__, "principal_name", principal_name)
+        if principal_type is not None:
+            pulumi.set(__self__, "principal_type", principal_type)
+        if tenant_id is not None:
+            pulumi.set(__self__, "tenant_id", tenant_id)
+
+    @_builtins.property
+    @pulumi.getter(name="resourceGroupName")
+    def resource_group_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The resource group that holds the resource.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "resource_group_name")
+        return value
+
+    @resource_group_name.setter
+    def resource_group_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "resource_group_name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="serverName")
+    def server_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The name of the Flexible Server, such as `pg-myapp-prod`.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "server_name")
+        return value
+
+    @server_name.setter
+    def server_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "server_name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="objectId")
+    def object_id(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The object ID of the user, group or service principal in Microsoft Entra ID (for an application, its service principal's object ID).
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "object_id")
+        return value
+
+    @object_id.setter
+    def object_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "object_id", value)
+
+    @_builtins.property
+    @pulumi.getter(name="principalName")
+    def principal_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The principal's name as Entra shows it, which is also its PostgreSQL role name: a user's UPN, or a group's or service principal's display name.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "principal_name")
+        return value
+
+    @principal_name.setter
+    def principal_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "principal_name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="principalType")
+    def principal_type(self) -> Optional[pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']]]:
+        """
+        What the principal is: `User`, `Group` or `ServicePrincipal` (managed identities are service principals).
+        """
+        value: Optional[pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']]] = pulumi.get(self, "principal_type")
+        return value
+
+    @principal_type.setter
+    def principal_type(self, value: Optional[pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']]]) -> None:
+        pulumi.set(self, "principal_type", value)
+
+    @_builtins.property
+    @pulumi.getter(name="tenantId")
+    def tenant_id(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The principal's Microsoft Entra tenant. Defaults to the server's tenant.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "tenant_id")
+        return value
 
     @tenant_id.setter
     def tenant_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -120,6 +238,22 @@ class AdAdminArgs:
 class AdAdmin(pulumi.CustomResource):
     """
     A Microsoft Entra administrator of a Flexible Server: a user, group or service principal that signs in with an Entra token and may create the other Entra roles. Use a group so that membership, not the server, decides who administers it.
+
+    ## Example Usage
+
+    ### An Entra group as the server's administrator
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    admin = pgentra.AdAdmin("admin",
+        resource_group_name="rg-myapp-prod",
+        server_name="pg-myapp-prod",
+        object_id="0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69",
+        principal_name="PG Admins Group",
+        principal_type="Group")
+    ```
     """
     @overload
     def __init__(__self__,
@@ -128,6 +262,22 @@ class AdAdmin(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         A Microsoft Entra administrator of a Flexible Server: a user, group or service principal that signs in with an Entra token and may create the other Entra roles. Use a group so that membership, not the server, decides who administers it.
+
+        ## Example Usage
+
+        ### An Entra group as the server's administrator
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        admin = pgentra.AdAdmin("admin",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            object_id="0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69",
+            principal_name="PG Admins Group",
+            principal_type="Group")
+        ```
         :param str resource_name: The name of the resource.
         :param AdAdminArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -143,18 +293,34 @@ class AdAdmin(pulumi.CustomResource):
                  server_name: pulumi.Input[_builtins.str],
                  object_id: pulumi.Input[_builtins.str],
                  principal_name: pulumi.Input[_builtins.str],
-                 principal_type: pulumi.Input[_builtins.str],
+                 principal_type: pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']],
                  tenant_id: Optional[pulumi.Input[_builtins.str]] = None,
                  ) -> None:
         """
         A Microsoft Entra administrator of a Flexible Server: a user, group or service principal that signs in with an Entra token and may create the other Entra roles. Use a group so that membership, not the server, decides who administers it.
+
+        ## Example Usage
+
+        ### An Entra group as the server's administrator
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        admin = pgentra.AdAdmin("admin",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            object_id="0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69",
+            principal_name="PG Admins Group",
+            principal_type="Group")
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
         :param pulumi.Input[_builtins.str] server_name: The name of the Flexible Server, such as `pg-myapp-prod`.
         :param pulumi.Input[_builtins.str] object_id: The object ID of the user, group or service principal in Microsoft Entra ID (for an application, its service principal's object ID).
         :param pulumi.Input[_builtins.str] principal_name: The principal's name as Entra shows it, which is also its PostgreSQL role name: a user's UPN, or a group's or service principal's display name.
-        :param pulumi.Input[_builtins.str] principal_type: What the principal is: `User`, `Group` or `ServicePrincipal` (managed identities are service principals).
+        :param pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']] principal_type: What the principal is: `User`, `Group` or `ServicePrincipal` (managed identities are service principals).
         :param pulumi.Input[_builtins.str] tenant_id: The principal's Microsoft Entra tenant. Defaults to the server's tenant.
         """
         ...
@@ -173,7 +339,7 @@ class AdAdmin(pulumi.CustomResource):
                        server_name: Optional[pulumi.Input[_builtins.str]] = None,
                        object_id: Optional[pulumi.Input[_builtins.str]] = None,
                        principal_name: Optional[pulumi.Input[_builtins.str]] = None,
-                       principal_type: Optional[pulumi.Input[_builtins.str]] = None,
+                       principal_type: Optional[pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']]] = None,
                        tenant_id: Optional[pulumi.Input[_builtins.str]] = None,
                        ) -> None:
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
@@ -203,23 +369,37 @@ class AdAdmin(pulumi.CustomResource):
     @staticmethod
     def get(resource_name: str,
             id: pulumi.Input[_builtins.str],
-            opts: Optional[pulumi.ResourceOptions] = None) -> 'AdAdmin':
+            opts: Optional[pulumi.ResourceOptions] = None,
+            resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
+            server_name: Optional[pulumi.Input[_builtins.str]] = None,
+            object_id: Optional[pulumi.Input[_builtins.str]] = None,
+            principal_name: Optional[pulumi.Input[_builtins.str]] = None,
+            principal_type: Optional[pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']]] = None,
+            tenant_id: Optional[pulumi.Input[_builtins.str]] = None,
+            ) -> 'AdAdmin':
         """
-        Get an existing AdAdmin resource's state with the given name and id (its Azure or SQL ID).
+        Get an existing AdAdmin resource's state with the given name, id (its Azure or SQL ID), and optional extra
+        properties used to qualify the lookup.
 
         :param str resource_name: The unique name of the resulting resource.
         :param pulumi.Input[str] id: The unique provider ID of the resource to lookup.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
+        :param pulumi.Input[_builtins.str] server_name: The name of the Flexible Server, such as `pg-myapp-prod`.
+        :param pulumi.Input[_builtins.str] object_id: The object ID of the user, group or service principal in Microsoft Entra ID (for an application, its service principal's object ID).
+        :param pulumi.Input[_builtins.str] principal_name: The principal's name as Entra shows it, which is also its PostgreSQL role name: a user's UPN, or a group's or service principal's display name.
+        :param pulumi.Input[Union[_builtins.str, 'AdAdminPrincipalType']] principal_type: What the principal is: `User`, `Group` or `ServicePrincipal` (managed identities are service principals).
+        :param pulumi.Input[_builtins.str] tenant_id: The principal's Microsoft Entra tenant. Defaults to the server's tenant.
         """
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-        __props__ = AdAdminArgs.__new__(AdAdminArgs)
-        __props__.__dict__["resource_group_name"] = None
-        __props__.__dict__["server_name"] = None
-        __props__.__dict__["object_id"] = None
-        __props__.__dict__["principal_name"] = None
-        __props__.__dict__["principal_type"] = None
-        __props__.__dict__["tenant_id"] = None
+        __props__ = _AdAdminState.__new__(_AdAdminState)
+        __props__.__dict__["resource_group_name"] = resource_group_name
+        __props__.__dict__["server_name"] = server_name
+        __props__.__dict__["object_id"] = object_id
+        __props__.__dict__["principal_name"] = principal_name
+        __props__.__dict__["principal_type"] = principal_type
+        __props__.__dict__["tenant_id"] = tenant_id
         resource = AdAdmin.__new__(AdAdmin)
         pulumi.CustomResource.__init__(resource, "pgentra:index:AdAdmin", resource_name, _as_inputs(__props__), AdAdmin._with_secret_outputs(opts))
         return resource
@@ -230,7 +410,8 @@ class AdAdmin(pulumi.CustomResource):
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="serverName")
@@ -238,7 +419,8 @@ class AdAdmin(pulumi.CustomResource):
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="objectId")
@@ -246,7 +428,8 @@ class AdAdmin(pulumi.CustomResource):
         """
         The object ID of the user, group or service principal in Microsoft Entra ID (for an application, its service principal's object ID).
         """
-        return pulumi.get(self, "object_id")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "object_id")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="principalName")
@@ -254,7 +437,8 @@ class AdAdmin(pulumi.CustomResource):
         """
         The principal's name as Entra shows it, which is also its PostgreSQL role name: a user's UPN, or a group's or service principal's display name.
         """
-        return pulumi.get(self, "principal_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "principal_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="principalType")
@@ -262,7 +446,8 @@ class AdAdmin(pulumi.CustomResource):
         """
         What the principal is: `User`, `Group` or `ServicePrincipal` (managed identities are service principals).
         """
-        return pulumi.get(self, "principal_type")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "principal_type")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="tenantId")
@@ -270,4 +455,5 @@ class AdAdmin(pulumi.CustomResource):
         """
         The principal's Microsoft Entra tenant. Defaults to the server's tenant.
         """
-        return pulumi.get(self, "tenant_id")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "tenant_id")
+        return value

@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 from . import outputs
 from ._inputs import *
@@ -47,7 +48,8 @@ class DatabaseArgs:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -59,7 +61,8 @@ class DatabaseArgs:
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @server_name.setter
     def server_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -71,7 +74,8 @@ class DatabaseArgs:
         """
         The database's name, case-sensitive: 1-63 letters, digits, underscores and hyphens, starting with a letter or underscore.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -83,7 +87,8 @@ class DatabaseArgs:
         """
         The character set, such as `UTF8`. Azure's default when absent.
         """
-        return pulumi.get(self, "charset")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "charset")
+        return value
 
     @charset.setter
     def charset(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -95,7 +100,102 @@ class DatabaseArgs:
         """
         The collation, such as `en_US.utf8`. Azure's default when absent.
         """
-        return pulumi.get(self, "collation")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "collation")
+        return value
+
+    @collation.setter
+    def collation(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "collation", value)
+
+
+@pulumi.input_type
+class _DatabaseState:
+    def __init__(__self__, *,
+                 resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 server_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 name: Optional[pulumi.Input[_builtins.str]] = None,
+                 charset: Optional[pulumi.Input[_builtins.str]] = None,
+                 collation: Optional[pulumi.Input[_builtins.str]] = None,
+                 ) -> None:
+        """
+        Input properties used for looking up and filtering Database resources.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
+        :param pulumi.Input[_builtins.str] server_name: The name of the Flexible Server, such as `pg-myapp-prod`.
+        :param pulumi.Input[_builtins.str] name: The database's name, case-sensitive: 1-63 letters, digits, underscores and hyphens, starting with a letter or underscore.
+        :param pulumi.Input[_builtins.str] charset: The character set, such as `UTF8`. Azure's default when absent.
+        :param pulumi.Input[_builtins.str] collation: The collation, such as `en_US.utf8`. Azure's default when absent.
+        """
+        if resource_group_name is not None:
+            pulumi.set(__self__, "resource_group_name", resource_group_name)
+        if server_name is not None:
+            pulumi.set(__self__, "server_name", server_name)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if charset is not None:
+            pulumi.set(__self__, "charset", charset)
+        if collation is not None:
+            pulumi.set(__self__, "collation", collation)
+
+    @_builtins.property
+    @pulumi.getter(name="resourceGroupName")
+    def resource_group_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The resource group that holds the resource.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "resource_group_name")
+        return value
+
+    @resource_group_name.setter
+    def resource_group_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "resource_group_name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="serverName")
+    def server_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The name of the Flexible Server, such as `pg-myapp-prod`.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "server_name")
+        return value
+
+    @server_name.setter
+    def server_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "server_name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The database's name, case-sensitive: 1-63 letters, digits, underscores and hyphens, starting with a letter or underscore.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "name")
+        return value
+
+    @name.setter
+    def name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def charset(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The character set, such as `UTF8`. Azure's default when absent.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "charset")
+        return value
+
+    @charset.setter
+    def charset(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "charset", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def collation(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The collation, such as `en_US.utf8`. Azure's default when absent.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "collation")
+        return value
 
     @collation.setter
     def collation(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -106,6 +206,20 @@ class DatabaseArgs:
 class Database(pulumi.CustomResource):
     """
     A database on a Flexible Server, for applications to use and Grants to give access to. Deleting it drops the database and all its data.
+
+    ## Example Usage
+
+    ### A database on a server
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    database = pgentra.Database("database",
+        resource_group_name="rg-myapp-prod",
+        server_name="pg-myapp-prod",
+        name="myappdb")
+    ```
     """
     @overload
     def __init__(__self__,
@@ -114,6 +228,20 @@ class Database(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         A database on a Flexible Server, for applications to use and Grants to give access to. Deleting it drops the database and all its data.
+
+        ## Example Usage
+
+        ### A database on a server
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        database = pgentra.Database("database",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            name="myappdb")
+        ```
         :param str resource_name: The name of the resource.
         :param DatabaseArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -133,6 +261,20 @@ class Database(pulumi.CustomResource):
                  ) -> None:
         """
         A database on a Flexible Server, for applications to use and Grants to give access to. Deleting it drops the database and all its data.
+
+        ## Example Usage
+
+        ### A database on a server
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        database = pgentra.Database("database",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            name="myappdb")
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
@@ -181,22 +323,34 @@ class Database(pulumi.CustomResource):
     @staticmethod
     def get(resource_name: str,
             id: pulumi.Input[_builtins.str],
-            opts: Optional[pulumi.ResourceOptions] = None) -> 'Database':
+            opts: Optional[pulumi.ResourceOptions] = None,
+            resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
+            server_name: Optional[pulumi.Input[_builtins.str]] = None,
+            name: Optional[pulumi.Input[_builtins.str]] = None,
+            charset: Optional[pulumi.Input[_builtins.str]] = None,
+            collation: Optional[pulumi.Input[_builtins.str]] = None,
+            ) -> 'Database':
         """
-        Get an existing Database resource's state with the given name and id (its Azure or SQL ID).
+        Get an existing Database resource's state with the given name, id (its Azure or SQL ID), and optional extra
+        properties used to qualify the lookup.
 
         :param str resource_name: The unique name of the resulting resource.
         :param pulumi.Input[str] id: The unique provider ID of the resource to lookup.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
+        :param pulumi.Input[_builtins.str] server_name: The name of the Flexible Server, such as `pg-myapp-prod`.
+        :param pulumi.Input[_builtins.str] name: The database's name, case-sensitive: 1-63 letters, digits, underscores and hyphens, starting with a letter or underscore.
+        :param pulumi.Input[_builtins.str] charset: The character set, such as `UTF8`. Azure's default when absent.
+        :param pulumi.Input[_builtins.str] collation: The collation, such as `en_US.utf8`. Azure's default when absent.
         """
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-        __props__ = DatabaseArgs.__new__(DatabaseArgs)
-        __props__.__dict__["resource_group_name"] = None
-        __props__.__dict__["server_name"] = None
-        __props__.__dict__["name"] = None
-        __props__.__dict__["charset"] = None
-        __props__.__dict__["collation"] = None
+        __props__ = _DatabaseState.__new__(_DatabaseState)
+        __props__.__dict__["resource_group_name"] = resource_group_name
+        __props__.__dict__["server_name"] = server_name
+        __props__.__dict__["name"] = name
+        __props__.__dict__["charset"] = charset
+        __props__.__dict__["collation"] = collation
         resource = Database.__new__(Database)
         pulumi.CustomResource.__init__(resource, "pgentra:index:Database", resource_name, _as_inputs(__props__), Database._with_secret_outputs(opts))
         return resource
@@ -207,7 +361,8 @@ class Database(pulumi.CustomResource):
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="serverName")
@@ -215,7 +370,8 @@ class Database(pulumi.CustomResource):
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -223,7 +379,8 @@ class Database(pulumi.CustomResource):
         """
         The database's name, case-sensitive: 1-63 letters, digits, underscores and hyphens, starting with a letter or underscore.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -231,7 +388,8 @@ class Database(pulumi.CustomResource):
         """
         The character set, such as `UTF8`. Azure's default when absent.
         """
-        return pulumi.get(self, "charset")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "charset")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -239,4 +397,5 @@ class Database(pulumi.CustomResource):
         """
         The collation, such as `en_US.utf8`. Azure's default when absent.
         """
-        return pulumi.get(self, "collation")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "collation")
+        return value

@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 from . import outputs
 from ._inputs import *
@@ -49,7 +50,8 @@ class FederatedCredentialArgs:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -61,7 +63,8 @@ class FederatedCredentialArgs:
         """
         The name of the user-assigned managed identity the credential belongs to.
         """
-        return pulumi.get(self, "identity_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "identity_name")
+        return value
 
     @identity_name.setter
     def identity_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -73,7 +76,8 @@ class FederatedCredentialArgs:
         """
         The credential's name: 3-120 letters, digits, hyphens and underscores, starting with a letter or digit. It cannot change.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -85,7 +89,8 @@ class FederatedCredentialArgs:
         """
         The URL of the external token issuer, such as an AKS cluster's OIDC issuer URL (`oidcIssuerProfile.issuerUrl`).
         """
-        return pulumi.get(self, "issuer")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "issuer")
+        return value
 
     @issuer.setter
     def issuer(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -97,7 +102,8 @@ class FederatedCredentialArgs:
         """
         The subject the external token must carry, matched exactly (no wildcards): for AKS, `system:serviceaccount:<namespace>:<service account>`.
         """
-        return pulumi.get(self, "subject")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "subject")
+        return value
 
     @subject.setter
     def subject(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -109,7 +115,119 @@ class FederatedCredentialArgs:
         """
         The audience the external token must carry. Entra accepts exactly one. Defaults to `["api://AzureADTokenExchange"]`.
         """
-        return pulumi.get(self, "audiences")
+        value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = pulumi.get(self, "audiences")
+        return value
+
+    @audiences.setter
+    def audiences(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]) -> None:
+        pulumi.set(self, "audiences", value)
+
+
+@pulumi.input_type
+class _FederatedCredentialState:
+    def __init__(__self__, *,
+                 resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 identity_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 name: Optional[pulumi.Input[_builtins.str]] = None,
+                 issuer: Optional[pulumi.Input[_builtins.str]] = None,
+                 subject: Optional[pulumi.Input[_builtins.str]] = None,
+                 audiences: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 ) -> None:
+        """
+        Input properties used for looking up and filtering FederatedCredential resources.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
+        :param pulumi.Input[_builtins.str] identity_name: The name of the user-assigned managed identity the credential belongs to.
+        :param pulumi.Input[_builtins.str] name: The credential's name: 3-120 letters, digits, hyphens and underscores, starting with a letter or digit. It cannot change.
+        :param pulumi.Input[_builtins.str] issuer: The URL of the external token issuer, such as an AKS cluster's OIDC issuer URL (`oidcIssuerProfile.issuerUrl`).
+        :param pulumi.Input[_builtins.str] subject: The subject the external token must carry, matched exactly (no wildcards): for AKS, `system:serviceaccount:<namespace>:<service account>`.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] audiences: The audience the external token must carry. Entra accepts exactly one. Defaults to `["api://AzureADTokenExchange"]`.
+        """
+        if resource_group_name is not None:
+            pulumi.set(__self__, "resource_group_name", resource_group_name)
+        if identity_name is not None:
+            pulumi.set(__self__, "identity_name", identity_name)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if issuer is not None:
+            pulumi.set(__self__, "issuer", issuer)
+        if subject is not None:
+            pulumi.set(__self__, "subject", subject)
+        if audiences is not None:
+            pulumi.set(__self__, "audiences", audiences)
+
+    @_builtins.property
+    @pulumi.getter(name="resourceGroupName")
+    def resource_group_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The resource group that holds the resource.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "resource_group_name")
+        return value
+
+    @resource_group_name.setter
+    def resource_group_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "resource_group_name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="identityName")
+    def identity_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The name of the user-assigned managed identity the credential belongs to.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "identity_name")
+        return value
+
+    @identity_name.setter
+    def identity_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "identity_name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The credential's name: 3-120 letters, digits, hyphens and underscores, starting with a letter or digit. It cannot change.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "name")
+        return value
+
+    @name.setter
+    def name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def issuer(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The URL of the external token issuer, such as an AKS cluster's OIDC issuer URL (`oidcIssuerProfile.issuerUrl`).
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "issuer")
+        return value
+
+    @issuer.setter
+    def issuer(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "issuer", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def subject(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The subject the external token must carry, matched exactly (no wildcards): for AKS, `system:serviceaccount:<namespace>:<service account>`.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "subject")
+        return value
+
+    @subject.setter
+    def subject(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "subject", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def audiences(self) -> Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        The audience the external token must carry. Entra accepts exactly one. Defaults to `["api://AzureADTokenExchange"]`.
+        """
+        value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = pulumi.get(self, "audiences")
+        return value
 
     @audiences.setter
     def audiences(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]) -> None:
@@ -120,6 +238,23 @@ class FederatedCredentialArgs:
 class FederatedCredential(pulumi.CustomResource):
     """
     A federated identity credential on a user-assigned managed identity: tokens that an external issuer signs for one subject (such as an AKS service account through workload identity) are exchanged for the identity's Microsoft Entra tokens, with no secret.
+
+    ## Example Usage
+
+    ### Trust a Kubernetes service account's tokens
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    aks = pgentra.FederatedCredential("aks",
+        resource_group_name="rg-myapp-prod",
+        identity_name="id-myapp-prod",
+        name="fc-myapp-aks",
+        issuer="https://eastus.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-1111-1111-1111-111111111111/",
+        subject="system:serviceaccount:myapp-ns:myapp-sa",
+        audiences=["api://AzureADTokenExchange"])
+    ```
     """
     @overload
     def __init__(__self__,
@@ -128,6 +263,23 @@ class FederatedCredential(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         A federated identity credential on a user-assigned managed identity: tokens that an external issuer signs for one subject (such as an AKS service account through workload identity) are exchanged for the identity's Microsoft Entra tokens, with no secret.
+
+        ## Example Usage
+
+        ### Trust a Kubernetes service account's tokens
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        aks = pgentra.FederatedCredential("aks",
+            resource_group_name="rg-myapp-prod",
+            identity_name="id-myapp-prod",
+            name="fc-myapp-aks",
+            issuer="https://eastus.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-1111-1111-1111-111111111111/",
+            subject="system:serviceaccount:myapp-ns:myapp-sa",
+            audiences=["api://AzureADTokenExchange"])
+        ```
         :param str resource_name: The name of the resource.
         :param FederatedCredentialArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -148,6 +300,23 @@ class FederatedCredential(pulumi.CustomResource):
                  ) -> None:
         """
         A federated identity credential on a user-assigned managed identity: tokens that an external issuer signs for one subject (such as an AKS service account through workload identity) are exchanged for the identity's Microsoft Entra tokens, with no secret.
+
+        ## Example Usage
+
+        ### Trust a Kubernetes service account's tokens
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        aks = pgentra.FederatedCredential("aks",
+            resource_group_name="rg-myapp-prod",
+            identity_name="id-myapp-prod",
+            name="fc-myapp-aks",
+            issuer="https://eastus.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-1111-1111-1111-111111111111/",
+            subject="system:serviceaccount:myapp-ns:myapp-sa",
+            audiences=["api://AzureADTokenExchange"])
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
@@ -203,23 +372,37 @@ class FederatedCredential(pulumi.CustomResource):
     @staticmethod
     def get(resource_name: str,
             id: pulumi.Input[_builtins.str],
-            opts: Optional[pulumi.ResourceOptions] = None) -> 'FederatedCredential':
+            opts: Optional[pulumi.ResourceOptions] = None,
+            resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
+            identity_name: Optional[pulumi.Input[_builtins.str]] = None,
+            name: Optional[pulumi.Input[_builtins.str]] = None,
+            issuer: Optional[pulumi.Input[_builtins.str]] = None,
+            subject: Optional[pulumi.Input[_builtins.str]] = None,
+            audiences: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
+            ) -> 'FederatedCredential':
         """
-        Get an existing FederatedCredential resource's state with the given name and id (its Azure or SQL ID).
+        Get an existing FederatedCredential resource's state with the given name, id (its Azure or SQL ID), and optional extra
+        properties used to qualify the lookup.
 
         :param str resource_name: The unique name of the resulting resource.
         :param pulumi.Input[str] id: The unique provider ID of the resource to lookup.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
+        :param pulumi.Input[_builtins.str] identity_name: The name of the user-assigned managed identity the credential belongs to.
+        :param pulumi.Input[_builtins.str] name: The credential's name: 3-120 letters, digits, hyphens and underscores, starting with a letter or digit. It cannot change.
+        :param pulumi.Input[_builtins.str] issuer: The URL of the external token issuer, such as an AKS cluster's OIDC issuer URL (`oidcIssuerProfile.issuerUrl`).
+        :param pulumi.Input[_builtins.str] subject: The subject the external token must carry, matched exactly (no wildcards): for AKS, `system:serviceaccount:<namespace>:<service account>`.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] audiences: The audience the external token must carry. Entra accepts exactly one. Defaults to `["api://AzureADTokenExchange"]`.
         """
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-        __props__ = FederatedCredentialArgs.__new__(FederatedCredentialArgs)
-        __props__.__dict__["resource_group_name"] = None
-        __props__.__dict__["identity_name"] = None
-        __props__.__dict__["name"] = None
-        __props__.__dict__["issuer"] = None
-        __props__.__dict__["subject"] = None
-        __props__.__dict__["audiences"] = None
+        __props__ = _FederatedCredentialState.__new__(_FederatedCredentialState)
+        __props__.__dict__["resource_group_name"] = resource_group_name
+        __props__.__dict__["identity_name"] = identity_name
+        __props__.__dict__["name"] = name
+        __props__.__dict__["issuer"] = issuer
+        __props__.__dict__["subject"] = subject
+        __props__.__dict__["audiences"] = audiences
         resource = FederatedCredential.__new__(FederatedCredential)
         pulumi.CustomResource.__init__(resource, "pgentra:index:FederatedCredential", resource_name, _as_inputs(__props__), FederatedCredential._with_secret_outputs(opts))
         return resource
@@ -230,7 +413,8 @@ class FederatedCredential(pulumi.CustomResource):
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="identityName")
@@ -238,7 +422,8 @@ class FederatedCredential(pulumi.CustomResource):
         """
         The name of the user-assigned managed identity the credential belongs to.
         """
-        return pulumi.get(self, "identity_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "identity_name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -246,7 +431,8 @@ class FederatedCredential(pulumi.CustomResource):
         """
         The credential's name: 3-120 letters, digits, hyphens and underscores, starting with a letter or digit. It cannot change.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -254,7 +440,8 @@ class FederatedCredential(pulumi.CustomResource):
         """
         The URL of the external token issuer, such as an AKS cluster's OIDC issuer URL (`oidcIssuerProfile.issuerUrl`).
         """
-        return pulumi.get(self, "issuer")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "issuer")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -262,7 +449,8 @@ class FederatedCredential(pulumi.CustomResource):
         """
         The subject the external token must carry, matched exactly (no wildcards): for AKS, `system:serviceaccount:<namespace>:<service account>`.
         """
-        return pulumi.get(self, "subject")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "subject")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -270,4 +458,5 @@ class FederatedCredential(pulumi.CustomResource):
         """
         The audience the external token must carry. Entra accepts exactly one. Defaults to `["api://AzureADTokenExchange"]`.
         """
-        return pulumi.get(self, "audiences")
+        value: pulumi.Output[Sequence[_builtins.str]] = pulumi.get(self, "audiences")
+        return value

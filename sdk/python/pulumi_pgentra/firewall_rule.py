@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 from . import outputs
 from ._inputs import *
@@ -45,7 +46,8 @@ class FirewallRuleArgs:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -57,7 +59,8 @@ class FirewallRuleArgs:
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @server_name.setter
     def server_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -69,7 +72,8 @@ class FirewallRuleArgs:
         """
         The rule's name: 1-80 letters, digits, hyphens and underscores, starting with a letter or digit and not ending with a hyphen.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -81,7 +85,8 @@ class FirewallRuleArgs:
         """
         The first IPv4 address of the range, such as `203.0.113.7`.
         """
-        return pulumi.get(self, "start_ip_address")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "start_ip_address")
+        return value
 
     @start_ip_address.setter
     def start_ip_address(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -93,10 +98,105 @@ class FirewallRuleArgs:
         """
         The last IPv4 address of the range, not below startIpAddress; equal to it for one address.
         """
-        return pulumi.get(self, "end_ip_address")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "end_ip_address")
+        return value
 
     @end_ip_address.setter
     def end_ip_address(self, value: pulumi.Input[_builtins.str]) -> None:
+        pulumi.set(self, "end_ip_address", value)
+
+
+@pulumi.input_type
+class _FirewallRuleState:
+    def __init__(__self__, *,
+                 resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 server_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 name: Optional[pulumi.Input[_builtins.str]] = None,
+                 start_ip_address: Optional[pulumi.Input[_builtins.str]] = None,
+                 end_ip_address: Optional[pulumi.Input[_builtins.str]] = None,
+                 ) -> None:
+        """
+        Input properties used for looking up and filtering FirewallRule resources.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
+        :param pulumi.Input[_builtins.str] server_name: The name of the Flexible Server, such as `pg-myapp-prod`.
+        :param pulumi.Input[_builtins.str] name: The rule's name: 1-80 letters, digits, hyphens and underscores, starting with a letter or digit and not ending with a hyphen.
+        :param pulumi.Input[_builtins.str] start_ip_address: The first IPv4 address of the range, such as `203.0.113.7`.
+        :param pulumi.Input[_builtins.str] end_ip_address: The last IPv4 address of the range, not below startIpAddress; equal to it for one address.
+        """
+        if resource_group_name is not None:
+            pulumi.set(__self__, "resource_group_name", resource_group_name)
+        if server_name is not None:
+            pulumi.set(__self__, "server_name", server_name)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if start_ip_address is not None:
+            pulumi.set(__self__, "start_ip_address", start_ip_address)
+        if end_ip_address is not None:
+            pulumi.set(__self__, "end_ip_address", end_ip_address)
+
+    @_builtins.property
+    @pulumi.getter(name="resourceGroupName")
+    def resource_group_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The resource group that holds the resource.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "resource_group_name")
+        return value
+
+    @resource_group_name.setter
+    def resource_group_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "resource_group_name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="serverName")
+    def server_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The name of the Flexible Server, such as `pg-myapp-prod`.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "server_name")
+        return value
+
+    @server_name.setter
+    def server_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "server_name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The rule's name: 1-80 letters, digits, hyphens and underscores, starting with a letter or digit and not ending with a hyphen.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "name")
+        return value
+
+    @name.setter
+    def name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="startIpAddress")
+    def start_ip_address(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The first IPv4 address of the range, such as `203.0.113.7`.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "start_ip_address")
+        return value
+
+    @start_ip_address.setter
+    def start_ip_address(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "start_ip_address", value)
+
+    @_builtins.property
+    @pulumi.getter(name="endIpAddress")
+    def end_ip_address(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The last IPv4 address of the range, not below startIpAddress; equal to it for one address.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "end_ip_address")
+        return value
+
+    @end_ip_address.setter
+    def end_ip_address(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
         pulumi.set(self, "end_ip_address", value)
 
 
@@ -104,6 +204,22 @@ class FirewallRuleArgs:
 class FirewallRule(pulumi.CustomResource):
     """
     A range of IPv4 addresses allowed to connect to a Flexible Server's public endpoint, such as the deployer's address so Principals and Grants can be applied. A range of `0.0.0.0` to `0.0.0.0` allows every Azure service.
+
+    ## Example Usage
+
+    ### Let one address reach the public endpoint
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    deployer = pgentra.FirewallRule("deployer",
+        resource_group_name="rg-myapp-prod",
+        server_name="pg-myapp-prod",
+        name="allow-deployer",
+        start_ip_address="203.0.113.7",
+        end_ip_address="203.0.113.7")
+    ```
     """
     @overload
     def __init__(__self__,
@@ -112,6 +228,22 @@ class FirewallRule(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         A range of IPv4 addresses allowed to connect to a Flexible Server's public endpoint, such as the deployer's address so Principals and Grants can be applied. A range of `0.0.0.0` to `0.0.0.0` allows every Azure service.
+
+        ## Example Usage
+
+        ### Let one address reach the public endpoint
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        deployer = pgentra.FirewallRule("deployer",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            name="allow-deployer",
+            start_ip_address="203.0.113.7",
+            end_ip_address="203.0.113.7")
+        ```
         :param str resource_name: The name of the resource.
         :param FirewallRuleArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -131,6 +263,22 @@ class FirewallRule(pulumi.CustomResource):
                  ) -> None:
         """
         A range of IPv4 addresses allowed to connect to a Flexible Server's public endpoint, such as the deployer's address so Principals and Grants can be applied. A range of `0.0.0.0` to `0.0.0.0` allows every Azure service.
+
+        ## Example Usage
+
+        ### Let one address reach the public endpoint
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        deployer = pgentra.FirewallRule("deployer",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            name="allow-deployer",
+            start_ip_address="203.0.113.7",
+            end_ip_address="203.0.113.7")
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
@@ -183,22 +331,34 @@ class FirewallRule(pulumi.CustomResource):
     @staticmethod
     def get(resource_name: str,
             id: pulumi.Input[_builtins.str],
-            opts: Optional[pulumi.ResourceOptions] = None) -> 'FirewallRule':
+            opts: Optional[pulumi.ResourceOptions] = None,
+            resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
+            server_name: Optional[pulumi.Input[_builtins.str]] = None,
+            name: Optional[pulumi.Input[_builtins.str]] = None,
+            start_ip_address: Optional[pulumi.Input[_builtins.str]] = None,
+            end_ip_address: Optional[pulumi.Input[_builtins.str]] = None,
+            ) -> 'FirewallRule':
         """
-        Get an existing FirewallRule resource's state with the given name and id (its Azure or SQL ID).
+        Get an existing FirewallRule resource's state with the given name, id (its Azure or SQL ID), and optional extra
+        properties used to qualify the lookup.
 
         :param str resource_name: The unique name of the resulting resource.
         :param pulumi.Input[str] id: The unique provider ID of the resource to lookup.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
+        :param pulumi.Input[_builtins.str] server_name: The name of the Flexible Server, such as `pg-myapp-prod`.
+        :param pulumi.Input[_builtins.str] name: The rule's name: 1-80 letters, digits, hyphens and underscores, starting with a letter or digit and not ending with a hyphen.
+        :param pulumi.Input[_builtins.str] start_ip_address: The first IPv4 address of the range, such as `203.0.113.7`.
+        :param pulumi.Input[_builtins.str] end_ip_address: The last IPv4 address of the range, not below startIpAddress; equal to it for one address.
         """
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-        __props__ = FirewallRuleArgs.__new__(FirewallRuleArgs)
-        __props__.__dict__["resource_group_name"] = None
-        __props__.__dict__["server_name"] = None
-        __props__.__dict__["name"] = None
-        __props__.__dict__["start_ip_address"] = None
-        __props__.__dict__["end_ip_address"] = None
+        __props__ = _FirewallRuleState.__new__(_FirewallRuleState)
+        __props__.__dict__["resource_group_name"] = resource_group_name
+        __props__.__dict__["server_name"] = server_name
+        __props__.__dict__["name"] = name
+        __props__.__dict__["start_ip_address"] = start_ip_address
+        __props__.__dict__["end_ip_address"] = end_ip_address
         resource = FirewallRule.__new__(FirewallRule)
         pulumi.CustomResource.__init__(resource, "pgentra:index:FirewallRule", resource_name, _as_inputs(__props__), FirewallRule._with_secret_outputs(opts))
         return resource
@@ -209,7 +369,8 @@ class FirewallRule(pulumi.CustomResource):
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="serverName")
@@ -217,7 +378,8 @@ class FirewallRule(pulumi.CustomResource):
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -225,7 +387,8 @@ class FirewallRule(pulumi.CustomResource):
         """
         The rule's name: 1-80 letters, digits, hyphens and underscores, starting with a letter or digit and not ending with a hyphen.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="startIpAddress")
@@ -233,7 +396,8 @@ class FirewallRule(pulumi.CustomResource):
         """
         The first IPv4 address of the range, such as `203.0.113.7`.
         """
-        return pulumi.get(self, "start_ip_address")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "start_ip_address")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="endIpAddress")
@@ -241,4 +405,5 @@ class FirewallRule(pulumi.CustomResource):
         """
         The last IPv4 address of the range, not below startIpAddress; equal to it for one address.
         """
-        return pulumi.get(self, "end_ip_address")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "end_ip_address")
+        return value

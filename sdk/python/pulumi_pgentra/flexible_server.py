@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 from . import outputs
 from ._inputs import *
@@ -20,17 +21,17 @@ class FlexibleServerArgs:
     def __init__(__self__, *,
                  resource_group_name: pulumi.Input[_builtins.str],
                  location: pulumi.Input[_builtins.str],
-                 version: pulumi.Input[_builtins.str],
+                 version: pulumi.Input[Union[_builtins.str, 'ServerVersion']],
                  sku_name: pulumi.Input[_builtins.str],
                  server_name: Optional[pulumi.Input[_builtins.str]] = None,
-                 sku_tier: Optional[pulumi.Input[_builtins.str]] = None,
+                 sku_tier: Optional[pulumi.Input[Union[_builtins.str, 'SkuTier']]] = None,
                  storage_size_gb: Optional[pulumi.Input[_builtins.int]] = None,
-                 active_directory_auth: Optional[pulumi.Input[_builtins.str]] = None,
-                 password_auth: Optional[pulumi.Input[_builtins.str]] = None,
+                 active_directory_auth: Optional[pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']]] = None,
+                 password_auth: Optional[pulumi.Input[Union[_builtins.str, 'PasswordAuth']]] = None,
                  tenant_id: Optional[pulumi.Input[_builtins.str]] = None,
                  administrator_login: Optional[pulumi.Input[_builtins.str]] = None,
                  administrator_login_password: Optional[pulumi.Input[_builtins.str]] = None,
-                 public_network_access: Optional[pulumi.Input[_builtins.str]] = None,
+                 public_network_access: Optional[pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']]] = None,
                  tags: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]] = None,
                  ) -> None:
         """
@@ -38,17 +39,17 @@ class FlexibleServerArgs:
 
         :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
         :param pulumi.Input[_builtins.str] location: The Azure region, such as `eastus`.
-        :param pulumi.Input[_builtins.str] version: The PostgreSQL major version. Upgrading to a higher one happens in place; a server cannot be downgraded. One of `11`, `12`, `13`, `14`, `15`, `16`, `17`.
+        :param pulumi.Input[Union[_builtins.str, 'ServerVersion']] version: The PostgreSQL major version. Upgrading to a higher one happens in place; a server cannot be downgraded. One of `11`, `12`, `13`, `14`, `15`, `16`, `17`.
         :param pulumi.Input[_builtins.str] sku_name: The compute size, such as `Standard_B1ms` (Burstable), `Standard_D2s_v3` (General Purpose) or `Standard_E4ds_v5` (Memory Optimized). Scales in place.
         :param pulumi.Input[_builtins.str] server_name: The server's name, also its DNS label `<serverName>.postgres.database.azure.com`, so unique across Azure: 3-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen or holding two in a row. Generated from the resource name when absent.
-        :param pulumi.Input[_builtins.str] sku_tier: The compute tier of skuName. When absent it is derived from skuName: `Standard_B…` is `Burstable`, `Standard_E…` `MemoryOptimized`, any other `GeneralPurpose`.
+        :param pulumi.Input[Union[_builtins.str, 'SkuTier']] sku_tier: The compute tier of skuName. When absent it is derived from skuName: `Standard_B…` is `Burstable`, `Standard_E…` `MemoryOptimized`, any other `GeneralPurpose`.
         :param pulumi.Input[_builtins.int] storage_size_gb: The storage size in GiB: 32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384 or 32767. It grows in place; Azure cannot shrink it.
-        :param pulumi.Input[_builtins.str] active_directory_auth: Whether users sign in with Microsoft Entra ID tokens: `Enabled` or `Disabled`. Turning it on restarts the server.
-        :param pulumi.Input[_builtins.str] password_auth: Whether users sign in with PostgreSQL passwords: `Enabled` or `Disabled`. Off by default (the passwordless posture); turn it on only while applications migrate.
+        :param pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']] active_directory_auth: Whether users sign in with Microsoft Entra ID tokens: `Enabled` or `Disabled`. Turning it on restarts the server.
+        :param pulumi.Input[Union[_builtins.str, 'PasswordAuth']] password_auth: Whether users sign in with PostgreSQL passwords: `Enabled` or `Disabled`. Off by default (the passwordless posture); turn it on only while applications migrate.
         :param pulumi.Input[_builtins.str] tenant_id: The Microsoft Entra tenant whose users and identities sign in. Defaults to the provider's tenant.
         :param pulumi.Input[_builtins.str] administrator_login: The PostgreSQL password administrator, only with passwordAuth `Enabled`: 1-63 letters, digits and underscores starting with a letter, not starting with `pg_`, and none of azure_superuser, azure_pg_admin, admin, administrator, root, guest, public. It can be set later in place, and dropping it from the program leaves Azure's unchanged; changing it to another name replaces the server.
         :param pulumi.Input[_builtins.str] administrator_login_password: The password of administratorLogin, only with passwordAuth `Enabled`: 8-128 characters from three of upper-case letters, lower-case letters, digits and symbols. Changes in place; Azure never returns it.
-        :param pulumi.Input[_builtins.str] public_network_access: Whether the server accepts connections on its public endpoint: `Enabled` or `Disabled`. With it enabled, FirewallRule resources say from which addresses.
+        :param pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']] public_network_access: Whether the server accepts connections on its public endpoint: `Enabled` or `Disabled`. With it enabled, FirewallRule resources say from which addresses.
         :param pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]] tags: Tags to set on the resource.
         """
         pulumi.set(__self__, "resource_group_name", resource_group_name)
@@ -88,7 +89,8 @@ class FlexibleServerArgs:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -100,7 +102,8 @@ class FlexibleServerArgs:
         """
         The Azure region, such as `eastus`.
         """
-        return pulumi.get(self, "location")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "location")
+        return value
 
     @location.setter
     def location(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -108,14 +111,15 @@ class FlexibleServerArgs:
 
     @_builtins.property
     @pulumi.getter
-    def version(self) -> pulumi.Input[_builtins.str]:
+    def version(self) -> pulumi.Input[Union[_builtins.str, 'ServerVersion']]:
         """
         The PostgreSQL major version. Upgrading to a higher one happens in place; a server cannot be downgraded. One of `11`, `12`, `13`, `14`, `15`, `16`, `17`.
         """
-        return pulumi.get(self, "version")
+        value: pulumi.Input[Union[_builtins.str, 'ServerVersion']] = pulumi.get(self, "version")
+        return value
 
     @version.setter
-    def version(self, value: pulumi.Input[_builtins.str]) -> None:
+    def version(self, value: pulumi.Input[Union[_builtins.str, 'ServerVersion']]) -> None:
         pulumi.set(self, "version", value)
 
     @_builtins.property
@@ -124,7 +128,8 @@ class FlexibleServerArgs:
         """
         The compute size, such as `Standard_B1ms` (Burstable), `Standard_D2s_v3` (General Purpose) or `Standard_E4ds_v5` (Memory Optimized). Scales in place.
         """
-        return pulumi.get(self, "sku_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "sku_name")
+        return value
 
     @sku_name.setter
     def sku_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -136,7 +141,8 @@ class FlexibleServerArgs:
         """
         The server's name, also its DNS label `<serverName>.postgres.database.azure.com`, so unique across Azure: 3-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen or holding two in a row. Generated from the resource name when absent.
         """
-        return pulumi.get(self, "server_name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "server_name")
+        return value
 
     @server_name.setter
     def server_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -144,14 +150,15 @@ class FlexibleServerArgs:
 
     @_builtins.property
     @pulumi.getter(name="skuTier")
-    def sku_tier(self) -> Optional[pulumi.Input[_builtins.str]]:
+    def sku_tier(self) -> Optional[pulumi.Input[Union[_builtins.str, 'SkuTier']]]:
         """
         The compute tier of skuName. When absent it is derived from skuName: `Standard_B…` is `Burstable`, `Standard_E…` `MemoryOptimized`, any other `GeneralPurpose`.
         """
-        return pulumi.get(self, "sku_tier")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'SkuTier']]] = pulumi.get(self, "sku_tier")
+        return value
 
     @sku_tier.setter
-    def sku_tier(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+    def sku_tier(self, value: Optional[pulumi.Input[Union[_builtins.str, 'SkuTier']]]) -> None:
         pulumi.set(self, "sku_tier", value)
 
     @_builtins.property
@@ -160,7 +167,8 @@ class FlexibleServerArgs:
         """
         The storage size in GiB: 32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384 or 32767. It grows in place; Azure cannot shrink it.
         """
-        return pulumi.get(self, "storage_size_gb")
+        value: Optional[pulumi.Input[_builtins.int]] = pulumi.get(self, "storage_size_gb")
+        return value
 
     @storage_size_gb.setter
     def storage_size_gb(self, value: Optional[pulumi.Input[_builtins.int]]) -> None:
@@ -168,26 +176,28 @@ class FlexibleServerArgs:
 
     @_builtins.property
     @pulumi.getter(name="activeDirectoryAuth")
-    def active_directory_auth(self) -> Optional[pulumi.Input[_builtins.str]]:
+    def active_directory_auth(self) -> Optional[pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']]]:
         """
         Whether users sign in with Microsoft Entra ID tokens: `Enabled` or `Disabled`. Turning it on restarts the server.
         """
-        return pulumi.get(self, "active_directory_auth")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']]] = pulumi.get(self, "active_directory_auth")
+        return value
 
     @active_directory_auth.setter
-    def active_directory_auth(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+    def active_directory_auth(self, value: Optional[pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']]]) -> None:
         pulumi.set(self, "active_directory_auth", value)
 
     @_builtins.property
     @pulumi.getter(name="passwordAuth")
-    def password_auth(self) -> Optional[pulumi.Input[_builtins.str]]:
+    def password_auth(self) -> Optional[pulumi.Input[Union[_builtins.str, 'PasswordAuth']]]:
         """
         Whether users sign in with PostgreSQL passwords: `Enabled` or `Disabled`. Off by default (the passwordless posture); turn it on only while applications migrate.
         """
-        return pulumi.get(self, "password_auth")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'PasswordAuth']]] = pulumi.get(self, "password_auth")
+        return value
 
     @password_auth.setter
-    def password_auth(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+    def password_auth(self, value: Optional[pulumi.Input[Union[_builtins.str, 'PasswordAuth']]]) -> None:
         pulumi.set(self, "password_auth", value)
 
     @_builtins.property
@@ -196,7 +206,8 @@ class FlexibleServerArgs:
         """
         The Microsoft Entra tenant whose users and identities sign in. Defaults to the provider's tenant.
         """
-        return pulumi.get(self, "tenant_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "tenant_id")
+        return value
 
     @tenant_id.setter
     def tenant_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -208,7 +219,8 @@ class FlexibleServerArgs:
         """
         The PostgreSQL password administrator, only with passwordAuth `Enabled`: 1-63 letters, digits and underscores starting with a letter, not starting with `pg_`, and none of azure_superuser, azure_pg_admin, admin, administrator, root, guest, public. It can be set later in place, and dropping it from the program leaves Azure's unchanged; changing it to another name replaces the server.
         """
-        return pulumi.get(self, "administrator_login")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "administrator_login")
+        return value
 
     @administrator_login.setter
     def administrator_login(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -220,7 +232,8 @@ class FlexibleServerArgs:
         """
         The password of administratorLogin, only with passwordAuth `Enabled`: 8-128 characters from three of upper-case letters, lower-case letters, digits and symbols. Changes in place; Azure never returns it.
         """
-        return pulumi.get(self, "administrator_login_password")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "administrator_login_password")
+        return value
 
     @administrator_login_password.setter
     def administrator_login_password(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -228,14 +241,15 @@ class FlexibleServerArgs:
 
     @_builtins.property
     @pulumi.getter(name="publicNetworkAccess")
-    def public_network_access(self) -> Optional[pulumi.Input[_builtins.str]]:
+    def public_network_access(self) -> Optional[pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']]]:
         """
         Whether the server accepts connections on its public endpoint: `Enabled` or `Disabled`. With it enabled, FirewallRule resources say from which addresses.
         """
-        return pulumi.get(self, "public_network_access")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']]] = pulumi.get(self, "public_network_access")
+        return value
 
     @public_network_access.setter
-    def public_network_access(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+    def public_network_access(self, value: Optional[pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']]]) -> None:
         pulumi.set(self, "public_network_access", value)
 
     @_builtins.property
@@ -244,17 +258,323 @@ class FlexibleServerArgs:
         """
         Tags to set on the resource.
         """
-        return pulumi.get(self, "tags")
+        value: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]] = pulumi.get(self, "tags")
+        return value
 
     @tags.setter
     def tags(self, value: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]]) -> None:
         pulumi.set(self, "tags", value)
 
 
+@pulumi.input_type
+class _FlexibleServerState:
+    def __init__(__self__, *,
+                 resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 server_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 location: Optional[pulumi.Input[_builtins.str]] = None,
+                 version: Optional[pulumi.Input[Union[_builtins.str, 'ServerVersion']]] = None,
+                 sku_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 sku_tier: Optional[pulumi.Input[Union[_builtins.str, 'SkuTier']]] = None,
+                 storage_size_gb: Optional[pulumi.Input[_builtins.int]] = None,
+                 active_directory_auth: Optional[pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']]] = None,
+                 password_auth: Optional[pulumi.Input[Union[_builtins.str, 'PasswordAuth']]] = None,
+                 tenant_id: Optional[pulumi.Input[_builtins.str]] = None,
+                 administrator_login: Optional[pulumi.Input[_builtins.str]] = None,
+                 administrator_login_password: Optional[pulumi.Input[_builtins.str]] = None,
+                 public_network_access: Optional[pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']]] = None,
+                 tags: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]] = None,
+                 fully_qualified_domain_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 state: Optional[pulumi.Input[_builtins.str]] = None,
+                 ) -> None:
+        """
+        Input properties used for looking up and filtering FlexibleServer resources.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
+        :param pulumi.Input[_builtins.str] server_name: The server's name, also its DNS label `<serverName>.postgres.database.azure.com`, so unique across Azure: 3-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen or holding two in a row. Generated from the resource name when absent.
+        :param pulumi.Input[_builtins.str] location: The Azure region, such as `eastus`.
+        :param pulumi.Input[Union[_builtins.str, 'ServerVersion']] version: The PostgreSQL major version. Upgrading to a higher one happens in place; a server cannot be downgraded. One of `11`, `12`, `13`, `14`, `15`, `16`, `17`.
+        :param pulumi.Input[_builtins.str] sku_name: The compute size, such as `Standard_B1ms` (Burstable), `Standard_D2s_v3` (General Purpose) or `Standard_E4ds_v5` (Memory Optimized). Scales in place.
+        :param pulumi.Input[Union[_builtins.str, 'SkuTier']] sku_tier: The compute tier of skuName. When absent it is derived from skuName: `Standard_B…` is `Burstable`, `Standard_E…` `MemoryOptimized`, any other `GeneralPurpose`.
+        :param pulumi.Input[_builtins.int] storage_size_gb: The storage size in GiB: 32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384 or 32767. It grows in place; Azure cannot shrink it.
+        :param pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']] active_directory_auth: Whether users sign in with Microsoft Entra ID tokens: `Enabled` or `Disabled`. Turning it on restarts the server.
+        :param pulumi.Input[Union[_builtins.str, 'PasswordAuth']] password_auth: Whether users sign in with PostgreSQL passwords: `Enabled` or `Disabled`. Off by default (the passwordless posture); turn it on only while applications migrate.
+        :param pulumi.Input[_builtins.str] tenant_id: The Microsoft Entra tenant whose users and identities sign in. Defaults to the provider's tenant.
+        :param pulumi.Input[_builtins.str] administrator_login: The PostgreSQL password administrator, only with passwordAuth `Enabled`: 1-63 letters, digits and underscores starting with a letter, not starting with `pg_`, and none of azure_superuser, azure_pg_admin, admin, administrator, root, guest, public. It can be set later in place, and dropping it from the program leaves Azure's unchanged; changing it to another name replaces the server.
+        :param pulumi.Input[_builtins.str] administrator_login_password: The password of administratorLogin, only with passwordAuth `Enabled`: 8-128 characters from three of upper-case letters, lower-case letters, digits and symbols. Changes in place; Azure never returns it.
+        :param pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']] public_network_access: Whether the server accepts connections on its public endpoint: `Enabled` or `Disabled`. With it enabled, FirewallRule resources say from which addresses.
+        :param pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]] tags: Tags to set on the resource.
+        :param pulumi.Input[_builtins.str] fully_qualified_domain_name: The host name clients connect to, `<serverName>.postgres.database.azure.com`.
+        :param pulumi.Input[_builtins.str] state: The server's state as Azure reports it, such as `Ready`, `Updating` or `Stopped`.
+        """
+        if resource_group_name is not None:
+            pulumi.set(__self__, "resource_group_name", resource_group_name)
+        if server_name is not None:
+            pulumi.set(__self__, "server_name", server_name)
+        if location is not None:
+            pulumi.set(__self__, "location", location)
+        if version is not None:
+            pulumi.set(__self__, "version", version)
+        if sku_name is not None:
+            pulumi.set(__self__, "sku_name", sku_name)
+        if sku_tier is not None:
+            pulumi.set(__self__, "sku_tier", sku_tier)
+        if storage_size_gb is not None:
+            pulumi.set(__self__, "storage_size_gb", storage_size_gb)
+        if active_directory_auth is not None:
+            pulumi.set(__self__, "active_directory_auth", active_directory_auth)
+        if password_auth is not None:
+            pulumi.set(__self__, "password_auth", password_auth)
+        if tenant_id is not None:
+            pulumi.set(__self__, "tenant_id", tenant_id)
+        if administrator_login is not None:
+            pulumi.set(__self__, "administrator_login", administrator_login)
+        if administrator_login_password is not None:
+            pulumi.set(__self__, "administrator_login_password", administrator_login_password)
+        if public_network_access is not None:
+            pulumi.set(__self__, "public_network_access", public_network_access)
+        if tags is not None:
+            pulumi.set(__self__, "tags", tags)
+        if fully_qualified_domain_name is not None:
+            pulumi.set(__self__, "fully_qualified_domain_name", fully_qualified_domain_name)
+        if state is not None:
+            pulumi.set(__self__, "state", state)
+
+    @_builtins.property
+    @pulumi.getter(name="resourceGroupName")
+    def resource_group_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The resource group that holds the resource.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "resource_group_name")
+        return value
+
+    @resource_group_name.setter
+    def resource_group_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "resource_group_name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="serverName")
+    def server_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The server's name, also its DNS label `<serverName>.postgres.database.azure.com`, so unique across Azure: 3-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen or holding two in a row. Generated from the resource name when absent.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "server_name")
+        return value
+
+    @server_name.setter
+    def server_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "server_name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def location(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The Azure region, such as `eastus`.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "location")
+        return value
+
+    @location.setter
+    def location(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "location", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def version(self) -> Optional[pulumi.Input[Union[_builtins.str, 'ServerVersion']]]:
+        """
+        The PostgreSQL major version. Upgrading to a higher one happens in place; a server cannot be downgraded. One of `11`, `12`, `13`, `14`, `15`, `16`, `17`.
+        """
+        value: Optional[pulumi.Input[Union[_builtins.str, 'ServerVersion']]] = pulumi.get(self, "version")
+        return value
+
+    @version.setter
+    def version(self, value: Optional[pulumi.Input[Union[_builtins.str, 'ServerVersion']]]) -> None:
+        pulumi.set(self, "version", value)
+
+    @_builtins.property
+    @pulumi.getter(name="skuName")
+    def sku_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The compute size, such as `Standard_B1ms` (Burstable), `Standard_D2s_v3` (General Purpose) or `Standard_E4ds_v5` (Memory Optimized). Scales in place.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "sku_name")
+        return value
+
+    @sku_name.setter
+    def sku_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "sku_name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="skuTier")
+    def sku_tier(self) -> Optional[pulumi.Input[Union[_builtins.str, 'SkuTier']]]:
+        """
+        The compute tier of skuName. When absent it is derived from skuName: `Standard_B…` is `Burstable`, `Standard_E…` `MemoryOptimized`, any other `GeneralPurpose`.
+        """
+        value: Optional[pulumi.Input[Union[_builtins.str, 'SkuTier']]] = pulumi.get(self, "sku_tier")
+        return value
+
+    @sku_tier.setter
+    def sku_tier(self, value: Optional[pulumi.Input[Union[_builtins.str, 'SkuTier']]]) -> None:
+        pulumi.set(self, "sku_tier", value)
+
+    @_builtins.property
+    @pulumi.getter(name="storageSizeGb")
+    def storage_size_gb(self) -> Optional[pulumi.Input[_builtins.int]]:
+        """
+        The storage size in GiB: 32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384 or 32767. It grows in place; Azure cannot shrink it.
+        """
+        value: Optional[pulumi.Input[_builtins.int]] = pulumi.get(self, "storage_size_gb")
+        return value
+
+    @storage_size_gb.setter
+    def storage_size_gb(self, value: Optional[pulumi.Input[_builtins.int]]) -> None:
+        pulumi.set(self, "storage_size_gb", value)
+
+    @_builtins.property
+    @pulumi.getter(name="activeDirectoryAuth")
+    def active_directory_auth(self) -> Optional[pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']]]:
+        """
+        Whether users sign in with Microsoft Entra ID tokens: `Enabled` or `Disabled`. Turning it on restarts the server.
+        """
+        value: Optional[pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']]] = pulumi.get(self, "active_directory_auth")
+        return value
+
+    @active_directory_auth.setter
+    def active_directory_auth(self, value: Optional[pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']]]) -> None:
+        pulumi.set(self, "active_directory_auth", value)
+
+    @_builtins.property
+    @pulumi.getter(name="passwordAuth")
+    def password_auth(self) -> Optional[pulumi.Input[Union[_builtins.str, 'PasswordAuth']]]:
+        """
+        Whether users sign in with PostgreSQL passwords: `Enabled` or `Disabled`. Off by default (the passwordless posture); turn it on only while applications migrate.
+        """
+        value: Optional[pulumi.Input[Union[_builtins.str, 'PasswordAuth']]] = pulumi.get(self, "password_auth")
+        return value
+
+    @password_auth.setter
+    def password_auth(self, value: Optional[pulumi.Input[Union[_builtins.str, 'PasswordAuth']]]) -> None:
+        pulumi.set(self, "password_auth", value)
+
+    @_builtins.property
+    @pulumi.getter(name="tenantId")
+    def tenant_id(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The Microsoft Entra tenant whose users and identities sign in. Defaults to the provider's tenant.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "tenant_id")
+        return value
+
+    @tenant_id.setter
+    def tenant_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "tenant_id", value)
+
+    @_builtins.property
+    @pulumi.getter(name="administratorLogin")
+    def administrator_login(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The PostgreSQL password administrator, only with passwordAuth `Enabled`: 1-63 letters, digits and underscores starting with a letter, not starting with `pg_`, and none of azure_superuser, azure_pg_admin, admin, administrator, root, guest, public. It can be set later in place, and dropping it from the program leaves Azure's unchanged; changing it to another name replaces the server.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "administrator_login")
+        return value
+
+    @administrator_login.setter
+    def administrator_login(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "administrator_login", value)
+
+    @_builtins.property
+    @pulumi.getter(name="administratorLoginPassword")
+    def administrator_login_password(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The password of administratorLogin, only with passwordAuth `Enabled`: 8-128 characters from three of upper-case letters, lower-case letters, digits and symbols. Changes in place; Azure never returns it.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "administrator_login_password")
+        return value
+
+    @administrator_login_password.setter
+    def administrator_login_password(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "administrator_login_password", value)
+
+    @_builtins.property
+    @pulumi.getter(name="publicNetworkAccess")
+    def public_network_access(self) -> Optional[pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']]]:
+        """
+        Whether the server accepts connections on its public endpoint: `Enabled` or `Disabled`. With it enabled, FirewallRule resources say from which addresses.
+        """
+        value: Optional[pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']]] = pulumi.get(self, "public_network_access")
+        return value
+
+    @public_network_access.setter
+    def public_network_access(self, value: Optional[pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']]]) -> None:
+        pulumi.set(self, "public_network_access", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def tags(self) -> Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]]:
+        """
+        Tags to set on the resource.
+        """
+        value: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]] = pulumi.get(self, "tags")
+        return value
+
+    @tags.setter
+    def tags(self, value: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]]) -> None:
+        pulumi.set(self, "tags", value)
+
+    @_builtins.property
+    @pulumi.getter(name="fullyQualifiedDomainName")
+    def fully_qualified_domain_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The host name clients connect to, `<serverName>.postgres.database.azure.com`.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "fully_qualified_domain_name")
+        return value
+
+    @fully_qualified_domain_name.setter
+    def fully_qualified_domain_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "fully_qualified_domain_name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def state(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The server's state as Azure reports it, such as `Ready`, `Updating` or `Stopped`.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "state")
+        return value
+
+    @state.setter
+    def state(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "state", value)
+
+
 @pulumi.type_token("pgentra:index:FlexibleServer")
 class FlexibleServer(pulumi.CustomResource):
     """
     An Azure Database for PostgreSQL Flexible Server. By default only Microsoft Entra ID sign-in is on and password sign-in is off, so no administrator password exists; give it an Entra administrator with an AdAdmin.
+
+    ## Example Usage
+
+    ### A server that accepts only Microsoft Entra tokens
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    server = pgentra.FlexibleServer("server",
+        resource_group_name="rg-myapp-prod",
+        server_name="pg-myapp-prod",
+        location="eastus",
+        version="16",
+        sku_name="Standard_B1ms",
+        storage_size_gb=32,
+        active_directory_auth="Enabled",
+        password_auth="Disabled",
+        public_network_access="Enabled",
+        tags={
+            "team": "data",
+        })
+    pulumi.export("host", server.fully_qualified_domain_name)
+    ```
     """
     @overload
     def __init__(__self__,
@@ -263,6 +583,30 @@ class FlexibleServer(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         An Azure Database for PostgreSQL Flexible Server. By default only Microsoft Entra ID sign-in is on and password sign-in is off, so no administrator password exists; give it an Entra administrator with an AdAdmin.
+
+        ## Example Usage
+
+        ### A server that accepts only Microsoft Entra tokens
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        server = pgentra.FlexibleServer("server",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            location="eastus",
+            version="16",
+            sku_name="Standard_B1ms",
+            storage_size_gb=32,
+            active_directory_auth="Enabled",
+            password_auth="Disabled",
+            public_network_access="Enabled",
+            tags={
+                "team": "data",
+            })
+        pulumi.export("host", server.fully_qualified_domain_name)
+        ```
         :param str resource_name: The name of the resource.
         :param FlexibleServerArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -276,36 +620,60 @@ class FlexibleServer(pulumi.CustomResource):
                  *,
                  resource_group_name: pulumi.Input[_builtins.str],
                  location: pulumi.Input[_builtins.str],
-                 version: pulumi.Input[_builtins.str],
+                 version: pulumi.Input[Union[_builtins.str, 'ServerVersion']],
                  sku_name: pulumi.Input[_builtins.str],
                  server_name: Optional[pulumi.Input[_builtins.str]] = None,
-                 sku_tier: Optional[pulumi.Input[_builtins.str]] = None,
+                 sku_tier: Optional[pulumi.Input[Union[_builtins.str, 'SkuTier']]] = None,
                  storage_size_gb: Optional[pulumi.Input[_builtins.int]] = None,
-                 active_directory_auth: Optional[pulumi.Input[_builtins.str]] = None,
-                 password_auth: Optional[pulumi.Input[_builtins.str]] = None,
+                 active_directory_auth: Optional[pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']]] = None,
+                 password_auth: Optional[pulumi.Input[Union[_builtins.str, 'PasswordAuth']]] = None,
                  tenant_id: Optional[pulumi.Input[_builtins.str]] = None,
                  administrator_login: Optional[pulumi.Input[_builtins.str]] = None,
                  administrator_login_password: Optional[pulumi.Input[_builtins.str]] = None,
-                 public_network_access: Optional[pulumi.Input[_builtins.str]] = None,
+                 public_network_access: Optional[pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']]] = None,
                  tags: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]] = None,
                  ) -> None:
         """
         An Azure Database for PostgreSQL Flexible Server. By default only Microsoft Entra ID sign-in is on and password sign-in is off, so no administrator password exists; give it an Entra administrator with an AdAdmin.
+
+        ## Example Usage
+
+        ### A server that accepts only Microsoft Entra tokens
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        server = pgentra.FlexibleServer("server",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            location="eastus",
+            version="16",
+            sku_name="Standard_B1ms",
+            storage_size_gb=32,
+            active_directory_auth="Enabled",
+            password_auth="Disabled",
+            public_network_access="Enabled",
+            tags={
+                "team": "data",
+            })
+        pulumi.export("host", server.fully_qualified_domain_name)
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
         :param pulumi.Input[_builtins.str] location: The Azure region, such as `eastus`.
-        :param pulumi.Input[_builtins.str] version: The PostgreSQL major version. Upgrading to a higher one happens in place; a server cannot be downgraded. One of `11`, `12`, `13`, `14`, `15`, `16`, `17`.
+        :param pulumi.Input[Union[_builtins.str, 'ServerVersion']] version: The PostgreSQL major version. Upgrading to a higher one happens in place; a server cannot be downgraded. One of `11`, `12`, `13`, `14`, `15`, `16`, `17`.
         :param pulumi.Input[_builtins.str] sku_name: The compute size, such as `Standard_B1ms` (Burstable), `Standard_D2s_v3` (General Purpose) or `Standard_E4ds_v5` (Memory Optimized). Scales in place.
         :param pulumi.Input[_builtins.str] server_name: The server's name, also its DNS label `<serverName>.postgres.database.azure.com`, so unique across Azure: 3-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen or holding two in a row. Generated from the resource name when absent.
-        :param pulumi.Input[_builtins.str] sku_tier: The compute tier of skuName. When absent it is derived from skuName: `Standard_B…` is `Burstable`, `Standard_E…` `MemoryOptimized`, any other `GeneralPurpose`.
+        :param pulumi.Input[Union[_builtins.str, 'SkuTier']] sku_tier: The compute tier of skuName. When absent it is derived from skuName: `Standard_B…` is `Burstable`, `Standard_E…` `MemoryOptimized`, any other `GeneralPurpose`.
         :param pulumi.Input[_builtins.int] storage_size_gb: The storage size in GiB: 32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384 or 32767. It grows in place; Azure cannot shrink it.
-        :param pulumi.Input[_builtins.str] active_directory_auth: Whether users sign in with Microsoft Entra ID tokens: `Enabled` or `Disabled`. Turning it on restarts the server.
-        :param pulumi.Input[_builtins.str] password_auth: Whether users sign in with PostgreSQL passwords: `Enabled` or `Disabled`. Off by default (the passwordless posture); turn it on only while applications migrate.
+        :param pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']] active_directory_auth: Whether users sign in with Microsoft Entra ID tokens: `Enabled` or `Disabled`. Turning it on restarts the server.
+        :param pulumi.Input[Union[_builtins.str, 'PasswordAuth']] password_auth: Whether users sign in with PostgreSQL passwords: `Enabled` or `Disabled`. Off by default (the passwordless posture); turn it on only while applications migrate.
         :param pulumi.Input[_builtins.str] tenant_id: The Microsoft Entra tenant whose users and identities sign in. Defaults to the provider's tenant.
         :param pulumi.Input[_builtins.str] administrator_login: The PostgreSQL password administrator, only with passwordAuth `Enabled`: 1-63 letters, digits and underscores starting with a letter, not starting with `pg_`, and none of azure_superuser, azure_pg_admin, admin, administrator, root, guest, public. It can be set later in place, and dropping it from the program leaves Azure's unchanged; changing it to another name replaces the server.
         :param pulumi.Input[_builtins.str] administrator_login_password: The password of administratorLogin, only with passwordAuth `Enabled`: 8-128 characters from three of upper-case letters, lower-case letters, digits and symbols. Changes in place; Azure never returns it.
-        :param pulumi.Input[_builtins.str] public_network_access: Whether the server accepts connections on its public endpoint: `Enabled` or `Disabled`. With it enabled, FirewallRule resources say from which addresses.
+        :param pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']] public_network_access: Whether the server accepts connections on its public endpoint: `Enabled` or `Disabled`. With it enabled, FirewallRule resources say from which addresses.
         :param pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]] tags: Tags to set on the resource.
         """
         ...
@@ -322,17 +690,17 @@ class FlexibleServer(pulumi.CustomResource):
                        opts: Optional[pulumi.ResourceOptions] = None,
                        resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
                        location: Optional[pulumi.Input[_builtins.str]] = None,
-                       version: Optional[pulumi.Input[_builtins.str]] = None,
+                       version: Optional[pulumi.Input[Union[_builtins.str, 'ServerVersion']]] = None,
                        sku_name: Optional[pulumi.Input[_builtins.str]] = None,
                        server_name: Optional[pulumi.Input[_builtins.str]] = None,
-                       sku_tier: Optional[pulumi.Input[_builtins.str]] = None,
+                       sku_tier: Optional[pulumi.Input[Union[_builtins.str, 'SkuTier']]] = None,
                        storage_size_gb: Optional[pulumi.Input[_builtins.int]] = None,
-                       active_directory_auth: Optional[pulumi.Input[_builtins.str]] = None,
-                       password_auth: Optional[pulumi.Input[_builtins.str]] = None,
+                       active_directory_auth: Optional[pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']]] = None,
+                       password_auth: Optional[pulumi.Input[Union[_builtins.str, 'PasswordAuth']]] = None,
                        tenant_id: Optional[pulumi.Input[_builtins.str]] = None,
                        administrator_login: Optional[pulumi.Input[_builtins.str]] = None,
                        administrator_login_password: Optional[pulumi.Input[_builtins.str]] = None,
-                       public_network_access: Optional[pulumi.Input[_builtins.str]] = None,
+                       public_network_access: Optional[pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']]] = None,
                        tags: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]] = None,
                        ) -> None:
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
@@ -377,33 +745,67 @@ class FlexibleServer(pulumi.CustomResource):
     @staticmethod
     def get(resource_name: str,
             id: pulumi.Input[_builtins.str],
-            opts: Optional[pulumi.ResourceOptions] = None) -> 'FlexibleServer':
+            opts: Optional[pulumi.ResourceOptions] = None,
+            resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
+            server_name: Optional[pulumi.Input[_builtins.str]] = None,
+            location: Optional[pulumi.Input[_builtins.str]] = None,
+            version: Optional[pulumi.Input[Union[_builtins.str, 'ServerVersion']]] = None,
+            sku_name: Optional[pulumi.Input[_builtins.str]] = None,
+            sku_tier: Optional[pulumi.Input[Union[_builtins.str, 'SkuTier']]] = None,
+            storage_size_gb: Optional[pulumi.Input[_builtins.int]] = None,
+            active_directory_auth: Optional[pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']]] = None,
+            password_auth: Optional[pulumi.Input[Union[_builtins.str, 'PasswordAuth']]] = None,
+            tenant_id: Optional[pulumi.Input[_builtins.str]] = None,
+            administrator_login: Optional[pulumi.Input[_builtins.str]] = None,
+            administrator_login_password: Optional[pulumi.Input[_builtins.str]] = None,
+            public_network_access: Optional[pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']]] = None,
+            tags: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]] = None,
+            fully_qualified_domain_name: Optional[pulumi.Input[_builtins.str]] = None,
+            state: Optional[pulumi.Input[_builtins.str]] = None,
+            ) -> 'FlexibleServer':
         """
-        Get an existing FlexibleServer resource's state with the given name and id (its Azure or SQL ID).
+        Get an existing FlexibleServer resource's state with the given name, id (its Azure or SQL ID), and optional extra
+        properties used to qualify the lookup.
 
         :param str resource_name: The unique name of the resulting resource.
         :param pulumi.Input[str] id: The unique provider ID of the resource to lookup.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
+        :param pulumi.Input[_builtins.str] server_name: The server's name, also its DNS label `<serverName>.postgres.database.azure.com`, so unique across Azure: 3-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen or holding two in a row. Generated from the resource name when absent.
+        :param pulumi.Input[_builtins.str] location: The Azure region, such as `eastus`.
+        :param pulumi.Input[Union[_builtins.str, 'ServerVersion']] version: The PostgreSQL major version. Upgrading to a higher one happens in place; a server cannot be downgraded. One of `11`, `12`, `13`, `14`, `15`, `16`, `17`.
+        :param pulumi.Input[_builtins.str] sku_name: The compute size, such as `Standard_B1ms` (Burstable), `Standard_D2s_v3` (General Purpose) or `Standard_E4ds_v5` (Memory Optimized). Scales in place.
+        :param pulumi.Input[Union[_builtins.str, 'SkuTier']] sku_tier: The compute tier of skuName. When absent it is derived from skuName: `Standard_B…` is `Burstable`, `Standard_E…` `MemoryOptimized`, any other `GeneralPurpose`.
+        :param pulumi.Input[_builtins.int] storage_size_gb: The storage size in GiB: 32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384 or 32767. It grows in place; Azure cannot shrink it.
+        :param pulumi.Input[Union[_builtins.str, 'ActiveDirectoryAuth']] active_directory_auth: Whether users sign in with Microsoft Entra ID tokens: `Enabled` or `Disabled`. Turning it on restarts the server.
+        :param pulumi.Input[Union[_builtins.str, 'PasswordAuth']] password_auth: Whether users sign in with PostgreSQL passwords: `Enabled` or `Disabled`. Off by default (the passwordless posture); turn it on only while applications migrate.
+        :param pulumi.Input[_builtins.str] tenant_id: The Microsoft Entra tenant whose users and identities sign in. Defaults to the provider's tenant.
+        :param pulumi.Input[_builtins.str] administrator_login: The PostgreSQL password administrator, only with passwordAuth `Enabled`: 1-63 letters, digits and underscores starting with a letter, not starting with `pg_`, and none of azure_superuser, azure_pg_admin, admin, administrator, root, guest, public. It can be set later in place, and dropping it from the program leaves Azure's unchanged; changing it to another name replaces the server.
+        :param pulumi.Input[_builtins.str] administrator_login_password: The password of administratorLogin, only with passwordAuth `Enabled`: 8-128 characters from three of upper-case letters, lower-case letters, digits and symbols. Changes in place; Azure never returns it.
+        :param pulumi.Input[Union[_builtins.str, 'PublicNetworkAccess']] public_network_access: Whether the server accepts connections on its public endpoint: `Enabled` or `Disabled`. With it enabled, FirewallRule resources say from which addresses.
+        :param pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]] tags: Tags to set on the resource.
+        :param pulumi.Input[_builtins.str] fully_qualified_domain_name: The host name clients connect to, `<serverName>.postgres.database.azure.com`.
+        :param pulumi.Input[_builtins.str] state: The server's state as Azure reports it, such as `Ready`, `Updating` or `Stopped`.
         """
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-        __props__ = FlexibleServerArgs.__new__(FlexibleServerArgs)
-        __props__.__dict__["resource_group_name"] = None
-        __props__.__dict__["server_name"] = None
-        __props__.__dict__["location"] = None
-        __props__.__dict__["version"] = None
-        __props__.__dict__["sku_name"] = None
-        __props__.__dict__["sku_tier"] = None
-        __props__.__dict__["storage_size_gb"] = None
-        __props__.__dict__["active_directory_auth"] = None
-        __props__.__dict__["password_auth"] = None
-        __props__.__dict__["tenant_id"] = None
-        __props__.__dict__["administrator_login"] = None
-        __props__.__dict__["administrator_login_password"] = None
-        __props__.__dict__["public_network_access"] = None
-        __props__.__dict__["tags"] = None
-        __props__.__dict__["fully_qualified_domain_name"] = None
-        __props__.__dict__["state"] = None
+        __props__ = _FlexibleServerState.__new__(_FlexibleServerState)
+        __props__.__dict__["resource_group_name"] = resource_group_name
+        __props__.__dict__["server_name"] = server_name
+        __props__.__dict__["location"] = location
+        __props__.__dict__["version"] = version
+        __props__.__dict__["sku_name"] = sku_name
+        __props__.__dict__["sku_tier"] = sku_tier
+        __props__.__dict__["storage_size_gb"] = storage_size_gb
+        __props__.__dict__["active_directory_auth"] = active_directory_auth
+        __props__.__dict__["password_auth"] = password_auth
+        __props__.__dict__["tenant_id"] = tenant_id
+        __props__.__dict__["administrator_login"] = administrator_login
+        __props__.__dict__["administrator_login_password"] = administrator_login_password
+        __props__.__dict__["public_network_access"] = public_network_access
+        __props__.__dict__["tags"] = tags
+        __props__.__dict__["fully_qualified_domain_name"] = fully_qualified_domain_name
+        __props__.__dict__["state"] = state
         resource = FlexibleServer.__new__(FlexibleServer)
         pulumi.CustomResource.__init__(resource, "pgentra:index:FlexibleServer", resource_name, _as_inputs(__props__), FlexibleServer._with_secret_outputs(opts))
         return resource
@@ -414,7 +816,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="serverName")
@@ -422,7 +825,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The server's name, also its DNS label `<serverName>.postgres.database.azure.com`, so unique across Azure: 3-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen or holding two in a row. Generated from the resource name when absent.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -430,7 +834,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The Azure region, such as `eastus`.
         """
-        return pulumi.get(self, "location")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "location")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -438,7 +843,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The PostgreSQL major version. Upgrading to a higher one happens in place; a server cannot be downgraded. One of `11`, `12`, `13`, `14`, `15`, `16`, `17`.
         """
-        return pulumi.get(self, "version")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "version")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="skuName")
@@ -446,7 +852,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The compute size, such as `Standard_B1ms` (Burstable), `Standard_D2s_v3` (General Purpose) or `Standard_E4ds_v5` (Memory Optimized). Scales in place.
         """
-        return pulumi.get(self, "sku_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "sku_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="skuTier")
@@ -454,7 +861,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The compute tier of skuName. When absent it is derived from skuName: `Standard_B…` is `Burstable`, `Standard_E…` `MemoryOptimized`, any other `GeneralPurpose`.
         """
-        return pulumi.get(self, "sku_tier")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "sku_tier")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="storageSizeGb")
@@ -462,7 +870,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The storage size in GiB: 32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384 or 32767. It grows in place; Azure cannot shrink it.
         """
-        return pulumi.get(self, "storage_size_gb")
+        value: pulumi.Output[_builtins.int] = pulumi.get(self, "storage_size_gb")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="activeDirectoryAuth")
@@ -470,7 +879,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         Whether users sign in with Microsoft Entra ID tokens: `Enabled` or `Disabled`. Turning it on restarts the server.
         """
-        return pulumi.get(self, "active_directory_auth")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "active_directory_auth")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="passwordAuth")
@@ -478,7 +888,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         Whether users sign in with PostgreSQL passwords: `Enabled` or `Disabled`. Off by default (the passwordless posture); turn it on only while applications migrate.
         """
-        return pulumi.get(self, "password_auth")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "password_auth")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="tenantId")
@@ -486,7 +897,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The Microsoft Entra tenant whose users and identities sign in. Defaults to the provider's tenant.
         """
-        return pulumi.get(self, "tenant_id")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "tenant_id")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="administratorLogin")
@@ -494,7 +906,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The PostgreSQL password administrator, only with passwordAuth `Enabled`: 1-63 letters, digits and underscores starting with a letter, not starting with `pg_`, and none of azure_superuser, azure_pg_admin, admin, administrator, root, guest, public. It can be set later in place, and dropping it from the program leaves Azure's unchanged; changing it to another name replaces the server.
         """
-        return pulumi.get(self, "administrator_login")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "administrator_login")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="administratorLoginPassword")
@@ -502,7 +915,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The password of administratorLogin, only with passwordAuth `Enabled`: 8-128 characters from three of upper-case letters, lower-case letters, digits and symbols. Changes in place; Azure never returns it.
         """
-        return pulumi.get(self, "administrator_login_password")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "administrator_login_password")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="publicNetworkAccess")
@@ -510,7 +924,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         Whether the server accepts connections on its public endpoint: `Enabled` or `Disabled`. With it enabled, FirewallRule resources say from which addresses.
         """
-        return pulumi.get(self, "public_network_access")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "public_network_access")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -518,7 +933,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         Tags to set on the resource.
         """
-        return pulumi.get(self, "tags")
+        value: pulumi.Output[Optional[Mapping[_builtins.str, _builtins.str]]] = pulumi.get(self, "tags")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="fullyQualifiedDomainName")
@@ -526,7 +942,8 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The host name clients connect to, `<serverName>.postgres.database.azure.com`.
         """
-        return pulumi.get(self, "fully_qualified_domain_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "fully_qualified_domain_name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -534,4 +951,5 @@ class FlexibleServer(pulumi.CustomResource):
         """
         The server's state as Azure reports it, such as `Ready`, `Updating` or `Stopped`.
         """
-        return pulumi.get(self, "state")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "state")
+        return value

@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 from . import outputs
 from ._inputs import *
@@ -33,7 +34,8 @@ class GetAccessTokenResult:
         """
         The access token.
         """
-        return pulumi.get(self, "token")
+        value: _builtins.str = pulumi.get(self, "token")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="expiresOn")
@@ -41,7 +43,8 @@ class GetAccessTokenResult:
         """
         When the token expires, in RFC 3339 form such as `2025-01-31T12:00:00Z`.
         """
-        return pulumi.get(self, "expires_on")
+        value: _builtins.str = pulumi.get(self, "expires_on")
+        return value
 
 
 class AwaitableGetAccessTokenResult(GetAccessTokenResult):
@@ -59,6 +62,18 @@ def get_access_token(
                      opts: Optional[pulumi.InvokeOptions] = None) -> AwaitableGetAccessTokenResult:
     """
     A Microsoft Entra access token for the signed-in deployer, by default for PostgreSQL: the password for psql or another client (`PGPASSWORD`). It expires within the hour.
+
+    ## Example Usage
+
+    ### A token for PostgreSQL, to hand to a client that signs in
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    pg_token = pgentra.get_access_token_output()
+    pulumi.export("expiresOn", pg_token.expires_on)
+    ```
 
     :param pulumi.Input[_builtins.str] scope: The scope to request. Defaults to the cloud's PostgreSQL scope, `https://ossrdbms-aad.database.windows.net/.default` in Azure's public cloud.
     """
@@ -78,6 +93,18 @@ def get_access_token_output(
                             opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]] = None) -> pulumi.Output[GetAccessTokenResult]:
     """
     A Microsoft Entra access token for the signed-in deployer, by default for PostgreSQL: the password for psql or another client (`PGPASSWORD`). It expires within the hour.
+
+    ## Example Usage
+
+    ### A token for PostgreSQL, to hand to a client that signs in
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    pg_token = pgentra.get_access_token_output()
+    pulumi.export("expiresOn", pg_token.expires_on)
+    ```
 
     :param pulumi.Input[_builtins.str] scope: The scope to request. Defaults to the cloud's PostgreSQL scope, `https://ossrdbms-aad.database.windows.net/.default` in Azure's public cloud.
     """

@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 from . import outputs
 from ._inputs import *
@@ -39,7 +40,8 @@ class GetClientConfigResult:
         """
         The Microsoft Entra tenant signed in to.
         """
-        return pulumi.get(self, "tenant_id")
+        value: _builtins.str = pulumi.get(self, "tenant_id")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="subscriptionId")
@@ -47,7 +49,8 @@ class GetClientConfigResult:
         """
         The Azure subscription ARM resources are created in.
         """
-        return pulumi.get(self, "subscription_id")
+        value: _builtins.str = pulumi.get(self, "subscription_id")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="objectId")
@@ -55,7 +58,8 @@ class GetClientConfigResult:
         """
         The object ID of the signed-in user or service principal, for an AdAdmin's objectId.
         """
-        return pulumi.get(self, "object_id")
+        value: _builtins.str = pulumi.get(self, "object_id")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -63,7 +67,8 @@ class GetClientConfigResult:
         """
         The signed-in principal's name: a user's UPN, or a service principal's display name.
         """
-        return pulumi.get(self, "name")
+        value: _builtins.str = pulumi.get(self, "name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="clientId")
@@ -71,7 +76,8 @@ class GetClientConfigResult:
         """
         The application (client) ID signed in with; empty for a user.
         """
-        return pulumi.get(self, "client_id")
+        value: _builtins.str = pulumi.get(self, "client_id")
+        return value
 
 
 class AwaitableGetClientConfigResult(GetClientConfigResult):
@@ -91,6 +97,18 @@ def get_client_config(opts: Optional[pulumi.InvokeOptions] = None) -> AwaitableG
     """
     Who the provider signs in as: the tenant, subscription and Microsoft Entra object of the deployer. Its `name` is the user name to put in a Connection when the deployer is an Entra administrator of the server.
 
+    ## Example Usage
+
+    ### Who the provider signs in as
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    current = pgentra.get_client_config_output()
+    pulumi.export("tenantId", current.tenant_id)
+    ```
+
     """
     __args__: dict[str, Any] = dict()
     opts = pulumi.InvokeOptions.merge(_utilities.get_invoke_opts_defaults(), opts)
@@ -108,6 +126,18 @@ def get_client_config(opts: Optional[pulumi.InvokeOptions] = None) -> AwaitableG
 def get_client_config_output(opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]] = None) -> pulumi.Output[GetClientConfigResult]:
     """
     Who the provider signs in as: the tenant, subscription and Microsoft Entra object of the deployer. Its `name` is the user name to put in a Connection when the deployer is an Entra administrator of the server.
+
+    ## Example Usage
+
+    ### Who the provider signs in as
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    current = pgentra.get_client_config_output()
+    pulumi.export("tenantId", current.tenant_id)
+    ```
 
     """
     __args__: dict[str, Any] = dict()

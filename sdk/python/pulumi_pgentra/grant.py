@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 from . import outputs
 from ._inputs import *
@@ -18,10 +19,10 @@ __all__ = ['GrantArgs', 'Grant']
 @pulumi.input_type
 class GrantArgs:
     def __init__(__self__, *,
-                 connection: pulumi.Input['ConnectionArgs'],
+                 connection: pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']],
                  role: pulumi.Input[_builtins.str],
                  database: pulumi.Input[_builtins.str],
-                 object_type: pulumi.Input[_builtins.str],
+                 object_type: pulumi.Input[Union[_builtins.str, 'ObjectType']],
                  privileges: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]],
                  schema: Optional[pulumi.Input[_builtins.str]] = None,
                  objects: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
@@ -36,7 +37,7 @@ class GrantArgs:
         :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
         :param pulumi.Input[_builtins.str] role: The role that receives the privileges, such as a Principal's name, or `PUBLIC` (in capitals) for every role (PUBLIC takes no withGrantOption and no role memberships).
         :param pulumi.Input[_builtins.str] database: The database the privileges are in (for objectType `database`, the database they are on).
-        :param pulumi.Input[_builtins.str] object_type: What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
+        :param pulumi.Input[Union[_builtins.str, 'ObjectType']] object_type: What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] privileges: The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
         :param pulumi.Input[_builtins.str] schema: The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] objects: The tables, sequences or functions in schema; empty means all of them that exist now. A function by name alone is every overload of that name; with its argument types, such as `myfunc(integer, text)`, it is that overload only. For objectType `role`, the roles granted.
@@ -73,7 +74,8 @@ class GrantArgs:
         """
         How to reach PostgreSQL, signing in with a Microsoft Entra token.
         """
-        return pulumi.get(self, "connection")
+        value: pulumi.Input['ConnectionArgs'] = pulumi.get(self, "connection")
+        return value
 
     @connection.setter
     def connection(self, value: pulumi.Input['ConnectionArgs']) -> None:
@@ -85,7 +87,8 @@ class GrantArgs:
         """
         The role that receives the privileges, such as a Principal's name, or `PUBLIC` (in capitals) for every role (PUBLIC takes no withGrantOption and no role memberships).
         """
-        return pulumi.get(self, "role")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "role")
+        return value
 
     @role.setter
     def role(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -97,7 +100,8 @@ class GrantArgs:
         """
         The database the privileges are in (for objectType `database`, the database they are on).
         """
-        return pulumi.get(self, "database")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "database")
+        return value
 
     @database.setter
     def database(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -105,14 +109,15 @@ class GrantArgs:
 
     @_builtins.property
     @pulumi.getter(name="objectType")
-    def object_type(self) -> pulumi.Input[_builtins.str]:
+    def object_type(self) -> pulumi.Input[Union[_builtins.str, 'ObjectType']]:
         """
         What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
         """
-        return pulumi.get(self, "object_type")
+        value: pulumi.Input[Union[_builtins.str, 'ObjectType']] = pulumi.get(self, "object_type")
+        return value
 
     @object_type.setter
-    def object_type(self, value: pulumi.Input[_builtins.str]) -> None:
+    def object_type(self, value: pulumi.Input[Union[_builtins.str, 'ObjectType']]) -> None:
         pulumi.set(self, "object_type", value)
 
     @_builtins.property
@@ -121,7 +126,8 @@ class GrantArgs:
         """
         The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
         """
-        return pulumi.get(self, "privileges")
+        value: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] = pulumi.get(self, "privileges")
+        return value
 
     @privileges.setter
     def privileges(self, value: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]) -> None:
@@ -133,7 +139,8 @@ class GrantArgs:
         """
         The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
         """
-        return pulumi.get(self, "schema")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "schema")
+        return value
 
     @schema.setter
     def schema(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -145,7 +152,8 @@ class GrantArgs:
         """
         The tables, sequences or functions in schema; empty means all of them that exist now. A function by name alone is every overload of that name; with its argument types, such as `myfunc(integer, text)`, it is that overload only. For objectType `role`, the roles granted.
         """
-        return pulumi.get(self, "objects")
+        value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = pulumi.get(self, "objects")
+        return value
 
     @objects.setter
     def objects(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]) -> None:
@@ -157,7 +165,8 @@ class GrantArgs:
         """
         Whether the role may grant the privileges on to others (for objectType `role`: WITH ADMIN OPTION).
         """
-        return pulumi.get(self, "with_grant_option")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "with_grant_option")
+        return value
 
     @with_grant_option.setter
     def with_grant_option(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -169,7 +178,8 @@ class GrantArgs:
         """
         Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user (or by defaultPrivilegesOwner); objects must be empty.
         """
-        return pulumi.get(self, "default_privileges")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "default_privileges")
+        return value
 
     @default_privileges.setter
     def default_privileges(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -181,7 +191,8 @@ class GrantArgs:
         """
         With defaultPrivileges: the role whose future objects get the privileges (ALTER DEFAULT PRIVILEGES FOR ROLE), such as the app's own role when its migrations create the tables. The connection's user must be a member of it. Unset: the connection's user.
         """
-        return pulumi.get(self, "default_privileges_owner")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "default_privileges_owner")
+        return value
 
     @default_privileges_owner.setter
     def default_privileges_owner(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -193,7 +204,204 @@ class GrantArgs:
         """
         Take the listed privileges away from role instead of giving them, such as CONNECT on the database or CREATE on schema public from PUBLIC (the first hardening step). Create and update run REVOKE, a refresh finds them held again as drift, and delete leaves them revoked (it gives nothing back). Not for objectType `role`, withGrantOption or defaultPrivileges.
         """
-        return pulumi.get(self, "revoke")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "revoke")
+        return value
+
+    @revoke.setter
+    def revoke(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
+        pulumi.set(self, "revoke", value)
+
+
+@pulumi.input_type
+class _GrantState:
+    def __init__(__self__, *,
+                 connection: Optional[pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']]] = None,
+                 role: Optional[pulumi.Input[_builtins.str]] = None,
+                 database: Optional[pulumi.Input[_builtins.str]] = None,
+                 object_type: Optional[pulumi.Input[Union[_builtins.str, 'ObjectType']]] = None,
+                 schema: Optional[pulumi.Input[_builtins.str]] = None,
+                 objects: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 privileges: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 with_grant_option: Optional[pulumi.Input[_builtins.bool]] = None,
+                 default_privileges: Optional[pulumi.Input[_builtins.bool]] = None,
+                 default_privileges_owner: Optional[pulumi.Input[_builtins.str]] = None,
+                 revoke: Optional[pulumi.Input[_builtins.bool]] = None,
+                 ) -> None:
+        """
+        Input properties used for looking up and filtering Grant resources.
+        :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
+        :param pulumi.Input[_builtins.str] role: The role that receives the privileges, such as a Principal's name, or `PUBLIC` (in capitals) for every role (PUBLIC takes no withGrantOption and no role memberships).
+        :param pulumi.Input[_builtins.str] database: The database the privileges are in (for objectType `database`, the database they are on).
+        :param pulumi.Input[Union[_builtins.str, 'ObjectType']] object_type: What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
+        :param pulumi.Input[_builtins.str] schema: The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] objects: The tables, sequences or functions in schema; empty means all of them that exist now. A function by name alone is every overload of that name; with its argument types, such as `myfunc(integer, text)`, it is that overload only. For objectType `role`, the roles granted.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] privileges: The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
+        :param pulumi.Input[_builtins.bool] with_grant_option: Whether the role may grant the privileges on to others (for objectType `role`: WITH ADMIN OPTION).
+        :param pulumi.Input[_builtins.bool] default_privileges: Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user (or by defaultPrivilegesOwner); objects must be empty.
+        :param pulumi.Input[_builtins.str] default_privileges_owner: With defaultPrivileges: the role whose future objects get the privileges (ALTER DEFAULT PRIVILEGES FOR ROLE), such as the app's own role when its migrations create the tables. The connection's user must be a member of it. Unset: the connection's user.
+        :param pulumi.Input[_builtins.bool] revoke: Take the listed privileges away from role instead of giving them, such as CONNECT on the database or CREATE on schema public from PUBLIC (the first hardening step). Create and update run REVOKE, a refresh finds them held again as drift, and delete leaves them revoked (it gives nothing back). Not for objectType `role`, withGrantOption or defaultPrivileges.
+        """
+        if connection is not None:
+            pulumi.set(__self__, "connection", connection)
+        if role is not None:
+            pulumi.set(__self__, "role", role)
+        if database is not None:
+            pulumi.set(__self__, "database", database)
+        if object_type is not None:
+            pulumi.set(__self__, "object_type", object_type)
+        if schema is not None:
+            pulumi.set(__self__, "schema", schema)
+        if objects is not None:
+            pulumi.set(__self__, "objects", objects)
+        if privileges is not None:
+            pulumi.set(__self__, "privileges", privileges)
+        if with_grant_option is not None:
+            pulumi.set(__self__, "with_grant_option", with_grant_option)
+        if default_privileges is not None:
+            pulumi.set(__self__, "default_privileges", default_privileges)
+        if default_privileges_owner is not None:
+            pulumi.set(__self__, "default_privileges_owner", default_privileges_owner)
+        if revoke is not None:
+            pulumi.set(__self__, "revoke", revoke)
+
+    @_builtins.property
+    @pulumi.getter
+    def connection(self) -> Optional[pulumi.Input['ConnectionArgs']]:
+        """
+        How to reach PostgreSQL, signing in with a Microsoft Entra token.
+        """
+        value: Optional[pulumi.Input['ConnectionArgs']] = pulumi.get(self, "connection")
+        return value
+
+    @connection.setter
+    def connection(self, value: Optional[pulumi.Input['ConnectionArgs']]) -> None:
+        pulumi.set(self, "connection", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def role(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The role that receives the privileges, such as a Principal's name, or `PUBLIC` (in capitals) for every role (PUBLIC takes no withGrantOption and no role memberships).
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "role")
+        return value
+
+    @role.setter
+    def role(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "role", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def database(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The database the privileges are in (for objectType `database`, the database they are on).
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "database")
+        return value
+
+    @database.setter
+    def database(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "database", value)
+
+    @_builtins.property
+    @pulumi.getter(name="objectType")
+    def object_type(self) -> Optional[pulumi.Input[Union[_builtins.str, 'ObjectType']]]:
+        """
+        What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
+        """
+        value: Optional[pulumi.Input[Union[_builtins.str, 'ObjectType']]] = pulumi.get(self, "object_type")
+        return value
+
+    @object_type.setter
+    def object_type(self, value: Optional[pulumi.Input[Union[_builtins.str, 'ObjectType']]]) -> None:
+        pulumi.set(self, "object_type", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def schema(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "schema")
+        return value
+
+    @schema.setter
+    def schema(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "schema", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def objects(self) -> Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        The tables, sequences or functions in schema; empty means all of them that exist now. A function by name alone is every overload of that name; with its argument types, such as `myfunc(integer, text)`, it is that overload only. For objectType `role`, the roles granted.
+        """
+        value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = pulumi.get(self, "objects")
+        return value
+
+    @objects.setter
+    def objects(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]) -> None:
+        pulumi.set(self, "objects", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def privileges(self) -> Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
+        """
+        value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = pulumi.get(self, "privileges")
+        return value
+
+    @privileges.setter
+    def privileges(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]) -> None:
+        pulumi.set(self, "privileges", value)
+
+    @_builtins.property
+    @pulumi.getter(name="withGrantOption")
+    def with_grant_option(self) -> Optional[pulumi.Input[_builtins.bool]]:
+        """
+        Whether the role may grant the privileges on to others (for objectType `role`: WITH ADMIN OPTION).
+        """
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "with_grant_option")
+        return value
+
+    @with_grant_option.setter
+    def with_grant_option(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
+        pulumi.set(self, "with_grant_option", value)
+
+    @_builtins.property
+    @pulumi.getter(name="defaultPrivileges")
+    def default_privileges(self) -> Optional[pulumi.Input[_builtins.bool]]:
+        """
+        Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user (or by defaultPrivilegesOwner); objects must be empty.
+        """
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "default_privileges")
+        return value
+
+    @default_privileges.setter
+    def default_privileges(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
+        pulumi.set(self, "default_privileges", value)
+
+    @_builtins.property
+    @pulumi.getter(name="defaultPrivilegesOwner")
+    def default_privileges_owner(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        With defaultPrivileges: the role whose future objects get the privileges (ALTER DEFAULT PRIVILEGES FOR ROLE), such as the app's own role when its migrations create the tables. The connection's user must be a member of it. Unset: the connection's user.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "default_privileges_owner")
+        return value
+
+    @default_privileges_owner.setter
+    def default_privileges_owner(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "default_privileges_owner", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def revoke(self) -> Optional[pulumi.Input[_builtins.bool]]:
+        """
+        Take the listed privileges away from role instead of giving them, such as CONNECT on the database or CREATE on schema public from PUBLIC (the first hardening step). Create and update run REVOKE, a refresh finds them held again as drift, and delete leaves them revoked (it gives nothing back). Not for objectType `role`, withGrantOption or defaultPrivileges.
+        """
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "revoke")
+        return value
 
     @revoke.setter
     def revoke(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -204,6 +412,40 @@ class GrantArgs:
 class Grant(pulumi.CustomResource):
     """
     Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` on every table in a schema, or membership in other roles (objectType `role`). The Grant owns exactly the privileges it lists: removing one revokes it, and deleting the Grant revokes them all. So a Grant over a privilege (or membership) the role already holds on the same objects, from another Grant or granted outside pgentra, is refused at create (and an update that adds one): two Grants over the same privilege would take it from each other. Grants over different privileges on the same objects coexist. A replacement revokes before it grants.
+
+    ## Example Usage
+
+    ### Read and write every table of a schema
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    server = pgentra.FlexibleServer("server",
+        resource_group_name="rg-myapp-prod",
+        server_name="pg-myapp-prod",
+        location="eastus",
+        version="16",
+        sku_name="Standard_B1ms",
+        storage_size_gb=32,
+        active_directory_auth="Enabled",
+        password_auth="Disabled",
+        public_network_access="Enabled",
+        tags={
+            "team": "data",
+        })
+    tables = pgentra.Grant("tables",
+        connection={
+            "host": server.fully_qualified_domain_name,
+            "username": "PG Admins Group",
+            "ssl_mode": "verify-full",
+        },
+        role="id-myapp-prod",
+        database="myappdb",
+        object_type="table",
+        schema="public",
+        privileges=["SELECT", "INSERT", "UPDATE", "DELETE"])
+    ```
     """
     @overload
     def __init__(__self__,
@@ -212,6 +454,40 @@ class Grant(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` on every table in a schema, or membership in other roles (objectType `role`). The Grant owns exactly the privileges it lists: removing one revokes it, and deleting the Grant revokes them all. So a Grant over a privilege (or membership) the role already holds on the same objects, from another Grant or granted outside pgentra, is refused at create (and an update that adds one): two Grants over the same privilege would take it from each other. Grants over different privileges on the same objects coexist. A replacement revokes before it grants.
+
+        ## Example Usage
+
+        ### Read and write every table of a schema
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        server = pgentra.FlexibleServer("server",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            location="eastus",
+            version="16",
+            sku_name="Standard_B1ms",
+            storage_size_gb=32,
+            active_directory_auth="Enabled",
+            password_auth="Disabled",
+            public_network_access="Enabled",
+            tags={
+                "team": "data",
+            })
+        tables = pgentra.Grant("tables",
+            connection={
+                "host": server.fully_qualified_domain_name,
+                "username": "PG Admins Group",
+                "ssl_mode": "verify-full",
+            },
+            role="id-myapp-prod",
+            database="myappdb",
+            object_type="table",
+            schema="public",
+            privileges=["SELECT", "INSERT", "UPDATE", "DELETE"])
+        ```
         :param str resource_name: The name of the resource.
         :param GrantArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -223,10 +499,10 @@ class Grant(pulumi.CustomResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  *,
-                 connection: pulumi.Input['ConnectionArgs'],
+                 connection: pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']],
                  role: pulumi.Input[_builtins.str],
                  database: pulumi.Input[_builtins.str],
-                 object_type: pulumi.Input[_builtins.str],
+                 object_type: pulumi.Input[Union[_builtins.str, 'ObjectType']],
                  privileges: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]],
                  schema: Optional[pulumi.Input[_builtins.str]] = None,
                  objects: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
@@ -237,12 +513,46 @@ class Grant(pulumi.CustomResource):
                  ) -> None:
         """
         Privileges for a role, such as `CONNECT` on a database, `USAGE` on a schema or `SELECT` on every table in a schema, or membership in other roles (objectType `role`). The Grant owns exactly the privileges it lists: removing one revokes it, and deleting the Grant revokes them all. So a Grant over a privilege (or membership) the role already holds on the same objects, from another Grant or granted outside pgentra, is refused at create (and an update that adds one): two Grants over the same privilege would take it from each other. Grants over different privileges on the same objects coexist. A replacement revokes before it grants.
+
+        ## Example Usage
+
+        ### Read and write every table of a schema
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        server = pgentra.FlexibleServer("server",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            location="eastus",
+            version="16",
+            sku_name="Standard_B1ms",
+            storage_size_gb=32,
+            active_directory_auth="Enabled",
+            password_auth="Disabled",
+            public_network_access="Enabled",
+            tags={
+                "team": "data",
+            })
+        tables = pgentra.Grant("tables",
+            connection={
+                "host": server.fully_qualified_domain_name,
+                "username": "PG Admins Group",
+                "ssl_mode": "verify-full",
+            },
+            role="id-myapp-prod",
+            database="myappdb",
+            object_type="table",
+            schema="public",
+            privileges=["SELECT", "INSERT", "UPDATE", "DELETE"])
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
         :param pulumi.Input[_builtins.str] role: The role that receives the privileges, such as a Principal's name, or `PUBLIC` (in capitals) for every role (PUBLIC takes no withGrantOption and no role memberships).
         :param pulumi.Input[_builtins.str] database: The database the privileges are in (for objectType `database`, the database they are on).
-        :param pulumi.Input[_builtins.str] object_type: What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
+        :param pulumi.Input[Union[_builtins.str, 'ObjectType']] object_type: What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] privileges: The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
         :param pulumi.Input[_builtins.str] schema: The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] objects: The tables, sequences or functions in schema; empty means all of them that exist now. A function by name alone is every overload of that name; with its argument types, such as `myfunc(integer, text)`, it is that overload only. For objectType `role`, the roles granted.
@@ -263,10 +573,10 @@ class Grant(pulumi.CustomResource):
     def _internal_init(__self__,
                        resource_name: str,
                        opts: Optional[pulumi.ResourceOptions] = None,
-                       connection: Optional[pulumi.Input['ConnectionArgs']] = None,
+                       connection: Optional[pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']]] = None,
                        role: Optional[pulumi.Input[_builtins.str]] = None,
                        database: Optional[pulumi.Input[_builtins.str]] = None,
-                       object_type: Optional[pulumi.Input[_builtins.str]] = None,
+                       object_type: Optional[pulumi.Input[Union[_builtins.str, 'ObjectType']]] = None,
                        privileges: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
                        schema: Optional[pulumi.Input[_builtins.str]] = None,
                        objects: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
@@ -311,28 +621,52 @@ class Grant(pulumi.CustomResource):
     @staticmethod
     def get(resource_name: str,
             id: pulumi.Input[_builtins.str],
-            opts: Optional[pulumi.ResourceOptions] = None) -> 'Grant':
+            opts: Optional[pulumi.ResourceOptions] = None,
+            connection: Optional[pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']]] = None,
+            role: Optional[pulumi.Input[_builtins.str]] = None,
+            database: Optional[pulumi.Input[_builtins.str]] = None,
+            object_type: Optional[pulumi.Input[Union[_builtins.str, 'ObjectType']]] = None,
+            schema: Optional[pulumi.Input[_builtins.str]] = None,
+            objects: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
+            privileges: Optional[pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]] = None,
+            with_grant_option: Optional[pulumi.Input[_builtins.bool]] = None,
+            default_privileges: Optional[pulumi.Input[_builtins.bool]] = None,
+            default_privileges_owner: Optional[pulumi.Input[_builtins.str]] = None,
+            revoke: Optional[pulumi.Input[_builtins.bool]] = None,
+            ) -> 'Grant':
         """
-        Get an existing Grant resource's state with the given name and id (its Azure or SQL ID).
+        Get an existing Grant resource's state with the given name, id (its Azure or SQL ID), and optional extra
+        properties used to qualify the lookup.
 
         :param str resource_name: The unique name of the resulting resource.
         :param pulumi.Input[str] id: The unique provider ID of the resource to lookup.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
+        :param pulumi.Input[_builtins.str] role: The role that receives the privileges, such as a Principal's name, or `PUBLIC` (in capitals) for every role (PUBLIC takes no withGrantOption and no role memberships).
+        :param pulumi.Input[_builtins.str] database: The database the privileges are in (for objectType `database`, the database they are on).
+        :param pulumi.Input[Union[_builtins.str, 'ObjectType']] object_type: What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
+        :param pulumi.Input[_builtins.str] schema: The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] objects: The tables, sequences or functions in schema; empty means all of them that exist now. A function by name alone is every overload of that name; with its argument types, such as `myfunc(integer, text)`, it is that overload only. For objectType `role`, the roles granted.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] privileges: The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
+        :param pulumi.Input[_builtins.bool] with_grant_option: Whether the role may grant the privileges on to others (for objectType `role`: WITH ADMIN OPTION).
+        :param pulumi.Input[_builtins.bool] default_privileges: Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user (or by defaultPrivilegesOwner); objects must be empty.
+        :param pulumi.Input[_builtins.str] default_privileges_owner: With defaultPrivileges: the role whose future objects get the privileges (ALTER DEFAULT PRIVILEGES FOR ROLE), such as the app's own role when its migrations create the tables. The connection's user must be a member of it. Unset: the connection's user.
+        :param pulumi.Input[_builtins.bool] revoke: Take the listed privileges away from role instead of giving them, such as CONNECT on the database or CREATE on schema public from PUBLIC (the first hardening step). Create and update run REVOKE, a refresh finds them held again as drift, and delete leaves them revoked (it gives nothing back). Not for objectType `role`, withGrantOption or defaultPrivileges.
         """
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-        __props__ = GrantArgs.__new__(GrantArgs)
-        __props__.__dict__["connection"] = None
-        __props__.__dict__["role"] = None
-        __props__.__dict__["database"] = None
-        __props__.__dict__["object_type"] = None
-        __props__.__dict__["schema"] = None
-        __props__.__dict__["objects"] = None
-        __props__.__dict__["privileges"] = None
-        __props__.__dict__["with_grant_option"] = None
-        __props__.__dict__["default_privileges"] = None
-        __props__.__dict__["default_privileges_owner"] = None
-        __props__.__dict__["revoke"] = None
+        __props__ = _GrantState.__new__(_GrantState)
+        __props__.__dict__["connection"] = connection
+        __props__.__dict__["role"] = role
+        __props__.__dict__["database"] = database
+        __props__.__dict__["object_type"] = object_type
+        __props__.__dict__["schema"] = schema
+        __props__.__dict__["objects"] = objects
+        __props__.__dict__["privileges"] = privileges
+        __props__.__dict__["with_grant_option"] = with_grant_option
+        __props__.__dict__["default_privileges"] = default_privileges
+        __props__.__dict__["default_privileges_owner"] = default_privileges_owner
+        __props__.__dict__["revoke"] = revoke
         resource = Grant.__new__(Grant)
         pulumi.CustomResource.__init__(resource, "pgentra:index:Grant", resource_name, _as_inputs(__props__), Grant._with_secret_outputs(opts))
         return resource
@@ -343,7 +677,8 @@ class Grant(pulumi.CustomResource):
         """
         How to reach PostgreSQL, signing in with a Microsoft Entra token.
         """
-        return pulumi.get(self, "connection")
+        value: pulumi.Output['outputs.Connection'] = pulumi.get(self, "connection")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -351,7 +686,8 @@ class Grant(pulumi.CustomResource):
         """
         The role that receives the privileges, such as a Principal's name, or `PUBLIC` (in capitals) for every role (PUBLIC takes no withGrantOption and no role memberships).
         """
-        return pulumi.get(self, "role")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "role")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -359,7 +695,8 @@ class Grant(pulumi.CustomResource):
         """
         The database the privileges are in (for objectType `database`, the database they are on).
         """
-        return pulumi.get(self, "database")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "database")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="objectType")
@@ -367,7 +704,8 @@ class Grant(pulumi.CustomResource):
         """
         What the privileges are on: `database`, `schema`, `table`, `sequence`, `function`, or `role` to grant membership in the roles listed in objects.
         """
-        return pulumi.get(self, "object_type")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "object_type")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -375,7 +713,8 @@ class Grant(pulumi.CustomResource):
         """
         The schema: the one granted on for objectType `schema`, the one holding the objects for `table`, `sequence` and `function`. Not used for `database` and `role`.
         """
-        return pulumi.get(self, "schema")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "schema")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -383,7 +722,8 @@ class Grant(pulumi.CustomResource):
         """
         The tables, sequences or functions in schema; empty means all of them that exist now. A function by name alone is every overload of that name; with its argument types, such as `myfunc(integer, text)`, it is that overload only. For objectType `role`, the roles granted.
         """
-        return pulumi.get(self, "objects")
+        value: pulumi.Output[Optional[Sequence[_builtins.str]]] = pulumi.get(self, "objects")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -391,7 +731,8 @@ class Grant(pulumi.CustomResource):
         """
         The privileges, in any case and order (they are kept upper-case and sorted): for `database` CREATE, CONNECT, TEMPORARY; for `schema` CREATE, USAGE; for `table` SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN; for `sequence` USAGE, SELECT, UPDATE; for `function` EXECUTE; or ALL alone. Empty for `role`.
         """
-        return pulumi.get(self, "privileges")
+        value: pulumi.Output[Sequence[_builtins.str]] = pulumi.get(self, "privileges")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="withGrantOption")
@@ -399,7 +740,8 @@ class Grant(pulumi.CustomResource):
         """
         Whether the role may grant the privileges on to others (for objectType `role`: WITH ADMIN OPTION).
         """
-        return pulumi.get(self, "with_grant_option")
+        value: pulumi.Output[_builtins.bool] = pulumi.get(self, "with_grant_option")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="defaultPrivileges")
@@ -407,7 +749,8 @@ class Grant(pulumi.CustomResource):
         """
         Grant on the tables, sequences or functions created in schema from now on (ALTER DEFAULT PRIVILEGES), for objects created by the connection's user (or by defaultPrivilegesOwner); objects must be empty.
         """
-        return pulumi.get(self, "default_privileges")
+        value: pulumi.Output[_builtins.bool] = pulumi.get(self, "default_privileges")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="defaultPrivilegesOwner")
@@ -415,7 +758,8 @@ class Grant(pulumi.CustomResource):
         """
         With defaultPrivileges: the role whose future objects get the privileges (ALTER DEFAULT PRIVILEGES FOR ROLE), such as the app's own role when its migrations create the tables. The connection's user must be a member of it. Unset: the connection's user.
         """
-        return pulumi.get(self, "default_privileges_owner")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "default_privileges_owner")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -423,4 +767,5 @@ class Grant(pulumi.CustomResource):
         """
         Take the listed privileges away from role instead of giving them, such as CONNECT on the database or CREATE on schema public from PUBLIC (the first hardening step). Create and update run REVOKE, a refresh finds them held again as drift, and delete leaves them revoked (it gives nothing back). Not for objectType `role`, withGrantOption or defaultPrivileges.
         """
-        return pulumi.get(self, "revoke")
+        value: pulumi.Output[Optional[_builtins.bool]] = pulumi.get(self, "revoke")
+        return value

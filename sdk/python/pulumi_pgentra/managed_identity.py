@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 from . import outputs
 from ._inputs import *
@@ -44,7 +45,8 @@ class ManagedIdentityArgs:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -56,7 +58,8 @@ class ManagedIdentityArgs:
         """
         The Azure region, such as `eastus`.
         """
-        return pulumi.get(self, "location")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "location")
+        return value
 
     @location.setter
     def location(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -68,7 +71,8 @@ class ManagedIdentityArgs:
         """
         The identity's name: 3-128 letters, digits, hyphens and underscores, starting with a letter or digit. Generated from the resource name when absent.
         """
-        return pulumi.get(self, "name")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -80,17 +84,161 @@ class ManagedIdentityArgs:
         """
         Tags to set on the resource.
         """
-        return pulumi.get(self, "tags")
+        value: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]] = pulumi.get(self, "tags")
+        return value
 
     @tags.setter
     def tags(self, value: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]]) -> None:
         pulumi.set(self, "tags", value)
 
 
+@pulumi.input_type
+class _ManagedIdentityState:
+    def __init__(__self__, *,
+                 resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 name: Optional[pulumi.Input[_builtins.str]] = None,
+                 location: Optional[pulumi.Input[_builtins.str]] = None,
+                 tags: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]] = None,
+                 principal_id: Optional[pulumi.Input[_builtins.str]] = None,
+                 client_id: Optional[pulumi.Input[_builtins.str]] = None,
+                 tenant_id: Optional[pulumi.Input[_builtins.str]] = None,
+                 ) -> None:
+        """
+        Input properties used for looking up and filtering ManagedIdentity resources.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
+        :param pulumi.Input[_builtins.str] name: The identity's name: 3-128 letters, digits, hyphens and underscores, starting with a letter or digit. Generated from the resource name when absent.
+        :param pulumi.Input[_builtins.str] location: The Azure region, such as `eastus`.
+        :param pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]] tags: Tags to set on the resource.
+        :param pulumi.Input[_builtins.str] principal_id: The object ID of the identity's service principal in Microsoft Entra ID.
+        :param pulumi.Input[_builtins.str] client_id: The client (application) ID applications use to request tokens as this identity.
+        :param pulumi.Input[_builtins.str] tenant_id: The tenant of the identity.
+        """
+        if resource_group_name is not None:
+            pulumi.set(__self__, "resource_group_name", resource_group_name)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if location is not None:
+            pulumi.set(__self__, "location", location)
+        if tags is not None:
+            pulumi.set(__self__, "tags", tags)
+        if principal_id is not None:
+            pulumi.set(__self__, "principal_id", principal_id)
+        if client_id is not None:
+            pulumi.set(__self__, "client_id", client_id)
+        if tenant_id is not None:
+            pulumi.set(__self__, "tenant_id", tenant_id)
+
+    @_builtins.property
+    @pulumi.getter(name="resourceGroupName")
+    def resource_group_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The resource group that holds the resource.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "resource_group_name")
+        return value
+
+    @resource_group_name.setter
+    def resource_group_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "resource_group_name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The identity's name: 3-128 letters, digits, hyphens and underscores, starting with a letter or digit. Generated from the resource name when absent.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "name")
+        return value
+
+    @name.setter
+    def name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def location(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The Azure region, such as `eastus`.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "location")
+        return value
+
+    @location.setter
+    def location(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "location", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def tags(self) -> Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]]:
+        """
+        Tags to set on the resource.
+        """
+        value: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]] = pulumi.get(self, "tags")
+        return value
+
+    @tags.setter
+    def tags(self, value: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]]) -> None:
+        pulumi.set(self, "tags", value)
+
+    @_builtins.property
+    @pulumi.getter(name="principalId")
+    def principal_id(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The object ID of the identity's service principal in Microsoft Entra ID.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "principal_id")
+        return value
+
+    @principal_id.setter
+    def principal_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "principal_id", value)
+
+    @_builtins.property
+    @pulumi.getter(name="clientId")
+    def client_id(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The client (application) ID applications use to request tokens as this identity.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "client_id")
+        return value
+
+    @client_id.setter
+    def client_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "client_id", value)
+
+    @_builtins.property
+    @pulumi.getter(name="tenantId")
+    def tenant_id(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The tenant of the identity.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "tenant_id")
+        return value
+
+    @tenant_id.setter
+    def tenant_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "tenant_id", value)
+
+
 @pulumi.type_token("pgentra:index:ManagedIdentity")
 class ManagedIdentity(pulumi.CustomResource):
     """
     A user-assigned managed identity. Applications (App Service, AKS pods through workload identity) sign in as it; its name is the PostgreSQL role name of a Principal for it.
+
+    ## Example Usage
+
+    ### The application's identity
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    app = pgentra.ManagedIdentity("app",
+        resource_group_name="rg-myapp-prod",
+        name="id-myapp-prod",
+        location="eastus")
+    pulumi.export("clientId", app.client_id)
+    ```
     """
     @overload
     def __init__(__self__,
@@ -99,6 +247,21 @@ class ManagedIdentity(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         A user-assigned managed identity. Applications (App Service, AKS pods through workload identity) sign in as it; its name is the PostgreSQL role name of a Principal for it.
+
+        ## Example Usage
+
+        ### The application's identity
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        app = pgentra.ManagedIdentity("app",
+            resource_group_name="rg-myapp-prod",
+            name="id-myapp-prod",
+            location="eastus")
+        pulumi.export("clientId", app.client_id)
+        ```
         :param str resource_name: The name of the resource.
         :param ManagedIdentityArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -117,6 +280,21 @@ class ManagedIdentity(pulumi.CustomResource):
                  ) -> None:
         """
         A user-assigned managed identity. Applications (App Service, AKS pods through workload identity) sign in as it; its name is the PostgreSQL role name of a Principal for it.
+
+        ## Example Usage
+
+        ### The application's identity
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        app = pgentra.ManagedIdentity("app",
+            resource_group_name="rg-myapp-prod",
+            name="id-myapp-prod",
+            location="eastus")
+        pulumi.export("clientId", app.client_id)
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
@@ -163,24 +341,40 @@ class ManagedIdentity(pulumi.CustomResource):
     @staticmethod
     def get(resource_name: str,
             id: pulumi.Input[_builtins.str],
-            opts: Optional[pulumi.ResourceOptions] = None) -> 'ManagedIdentity':
+            opts: Optional[pulumi.ResourceOptions] = None,
+            resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
+            name: Optional[pulumi.Input[_builtins.str]] = None,
+            location: Optional[pulumi.Input[_builtins.str]] = None,
+            tags: Optional[pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]] = None,
+            principal_id: Optional[pulumi.Input[_builtins.str]] = None,
+            client_id: Optional[pulumi.Input[_builtins.str]] = None,
+            tenant_id: Optional[pulumi.Input[_builtins.str]] = None,
+            ) -> 'ManagedIdentity':
         """
-        Get an existing ManagedIdentity resource's state with the given name and id (its Azure or SQL ID).
+        Get an existing ManagedIdentity resource's state with the given name, id (its Azure or SQL ID), and optional extra
+        properties used to qualify the lookup.
 
         :param str resource_name: The unique name of the resulting resource.
         :param pulumi.Input[str] id: The unique provider ID of the resource to lookup.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
+        :param pulumi.Input[_builtins.str] name: The identity's name: 3-128 letters, digits, hyphens and underscores, starting with a letter or digit. Generated from the resource name when absent.
+        :param pulumi.Input[_builtins.str] location: The Azure region, such as `eastus`.
+        :param pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]] tags: Tags to set on the resource.
+        :param pulumi.Input[_builtins.str] principal_id: The object ID of the identity's service principal in Microsoft Entra ID.
+        :param pulumi.Input[_builtins.str] client_id: The client (application) ID applications use to request tokens as this identity.
+        :param pulumi.Input[_builtins.str] tenant_id: The tenant of the identity.
         """
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-        __props__ = ManagedIdentityArgs.__new__(ManagedIdentityArgs)
-        __props__.__dict__["resource_group_name"] = None
-        __props__.__dict__["name"] = None
-        __props__.__dict__["location"] = None
-        __props__.__dict__["tags"] = None
-        __props__.__dict__["principal_id"] = None
-        __props__.__dict__["client_id"] = None
-        __props__.__dict__["tenant_id"] = None
+        __props__ = _ManagedIdentityState.__new__(_ManagedIdentityState)
+        __props__.__dict__["resource_group_name"] = resource_group_name
+        __props__.__dict__["name"] = name
+        __props__.__dict__["location"] = location
+        __props__.__dict__["tags"] = tags
+        __props__.__dict__["principal_id"] = principal_id
+        __props__.__dict__["client_id"] = client_id
+        __props__.__dict__["tenant_id"] = tenant_id
         resource = ManagedIdentity.__new__(ManagedIdentity)
         pulumi.CustomResource.__init__(resource, "pgentra:index:ManagedIdentity", resource_name, _as_inputs(__props__), ManagedIdentity._with_secret_outputs(opts))
         return resource
@@ -191,7 +385,8 @@ class ManagedIdentity(pulumi.CustomResource):
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -199,7 +394,8 @@ class ManagedIdentity(pulumi.CustomResource):
         """
         The identity's name: 3-128 letters, digits, hyphens and underscores, starting with a letter or digit. Generated from the resource name when absent.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -207,7 +403,8 @@ class ManagedIdentity(pulumi.CustomResource):
         """
         The Azure region, such as `eastus`.
         """
-        return pulumi.get(self, "location")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "location")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -215,7 +412,8 @@ class ManagedIdentity(pulumi.CustomResource):
         """
         Tags to set on the resource.
         """
-        return pulumi.get(self, "tags")
+        value: pulumi.Output[Optional[Mapping[_builtins.str, _builtins.str]]] = pulumi.get(self, "tags")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="principalId")
@@ -223,7 +421,8 @@ class ManagedIdentity(pulumi.CustomResource):
         """
         The object ID of the identity's service principal in Microsoft Entra ID.
         """
-        return pulumi.get(self, "principal_id")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "principal_id")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="clientId")
@@ -231,7 +430,8 @@ class ManagedIdentity(pulumi.CustomResource):
         """
         The client (application) ID applications use to request tokens as this identity.
         """
-        return pulumi.get(self, "client_id")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "client_id")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="tenantId")
@@ -239,4 +439,5 @@ class ManagedIdentity(pulumi.CustomResource):
         """
         The tenant of the identity.
         """
-        return pulumi.get(self, "tenant_id")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "tenant_id")
+        return value

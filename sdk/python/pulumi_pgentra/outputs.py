@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 
 __all__ = ['Connection']
@@ -40,7 +41,8 @@ class Connection:
         """
         The server's host name, such as a FlexibleServer's `fullyQualifiedDomainName`. Another host is another server: changing it replaces the resource.
         """
-        return pulumi.get(self, "host")
+        value: _builtins.str = pulumi.get(self, "host")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -48,7 +50,8 @@ class Connection:
         """
         The Microsoft Entra administrator the deployer signs in as: a user's UPN, or the display name of a group the deployer belongs to or of the deployer's service principal.
         """
-        return pulumi.get(self, "username")
+        value: _builtins.str = pulumi.get(self, "username")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -56,7 +59,8 @@ class Connection:
         """
         The TCP port.
         """
-        return pulumi.get(self, "port")
+        value: Optional[_builtins.int] = pulumi.get(self, "port")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -64,7 +68,8 @@ class Connection:
         """
         The database to sign in to. Entra roles are created from `postgres`.
         """
-        return pulumi.get(self, "database")
+        value: Optional[_builtins.str] = pulumi.get(self, "database")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="sslMode")
@@ -72,4 +77,5 @@ class Connection:
         """
         How the server's TLS certificate is checked: `verify-full`, the only mode, signs in only when the certificate chains to a trusted CA (the system's roots plus the provider's caCertFile) and names the host. `require` and `verify-ca` are refused: the password is the deployer's Microsoft Entra token, a bearer credential, and a server whose name is not checked could keep it.
         """
-        return pulumi.get(self, "ssl_mode")
+        value: Optional[_builtins.str] = pulumi.get(self, "ssl_mode")
+        return value

@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 from . import outputs
 from ._inputs import *
@@ -18,10 +19,10 @@ __all__ = ['PrincipalArgs', 'Principal']
 @pulumi.input_type
 class PrincipalArgs:
     def __init__(__self__, *,
-                 connection: pulumi.Input['ConnectionArgs'],
+                 connection: pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']],
                  name: pulumi.Input[_builtins.str],
                  object_id: Optional[pulumi.Input[_builtins.str]] = None,
-                 principal_type: Optional[pulumi.Input[_builtins.str]] = None,
+                 principal_type: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]] = None,
                  is_admin: Optional[pulumi.Input[_builtins.bool]] = None,
                  is_mfa: Optional[pulumi.Input[_builtins.bool]] = None,
                  ) -> None:
@@ -31,7 +32,7 @@ class PrincipalArgs:
         :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
         :param pulumi.Input[_builtins.str] name: The role name, exactly the principal's Entra name: a user's UPN (such as `developer@yourcompany.com`), a group's display name, or a managed identity's name. 1-63 bytes, not starting with `pg_`.
         :param pulumi.Input[_builtins.str] object_id: The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
-        :param pulumi.Input[_builtins.str] principal_type: What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+        :param pulumi.Input[Union[_builtins.str, 'PrincipalType']] principal_type: What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
         :param pulumi.Input[_builtins.bool] is_admin: Whether the role joins `azure_pg_admin` and may create roles and databases.
         :param pulumi.Input[_builtins.bool] is_mfa: Whether the server requires the sign-in token to carry a multi-factor authentication claim.
         """
@@ -56,7 +57,8 @@ class PrincipalArgs:
         """
         How to reach PostgreSQL, signing in with a Microsoft Entra token.
         """
-        return pulumi.get(self, "connection")
+        value: pulumi.Input['ConnectionArgs'] = pulumi.get(self, "connection")
+        return value
 
     @connection.setter
     def connection(self, value: pulumi.Input['ConnectionArgs']) -> None:
@@ -68,7 +70,8 @@ class PrincipalArgs:
         """
         The role name, exactly the principal's Entra name: a user's UPN (such as `developer@yourcompany.com`), a group's display name, or a managed identity's name. 1-63 bytes, not starting with `pg_`.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -80,7 +83,8 @@ class PrincipalArgs:
         """
         The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
         """
-        return pulumi.get(self, "object_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "object_id")
+        return value
 
     @object_id.setter
     def object_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -88,14 +92,15 @@ class PrincipalArgs:
 
     @_builtins.property
     @pulumi.getter(name="principalType")
-    def principal_type(self) -> Optional[pulumi.Input[_builtins.str]]:
+    def principal_type(self) -> Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]]:
         """
         What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
         """
-        return pulumi.get(self, "principal_type")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]] = pulumi.get(self, "principal_type")
+        return value
 
     @principal_type.setter
-    def principal_type(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+    def principal_type(self, value: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]]) -> None:
         pulumi.set(self, "principal_type", value)
 
     @_builtins.property
@@ -104,7 +109,8 @@ class PrincipalArgs:
         """
         Whether the role joins `azure_pg_admin` and may create roles and databases.
         """
-        return pulumi.get(self, "is_admin")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "is_admin")
+        return value
 
     @is_admin.setter
     def is_admin(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -116,7 +122,119 @@ class PrincipalArgs:
         """
         Whether the server requires the sign-in token to carry a multi-factor authentication claim.
         """
-        return pulumi.get(self, "is_mfa")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "is_mfa")
+        return value
+
+    @is_mfa.setter
+    def is_mfa(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
+        pulumi.set(self, "is_mfa", value)
+
+
+@pulumi.input_type
+class _PrincipalState:
+    def __init__(__self__, *,
+                 connection: Optional[pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']]] = None,
+                 name: Optional[pulumi.Input[_builtins.str]] = None,
+                 object_id: Optional[pulumi.Input[_builtins.str]] = None,
+                 principal_type: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]] = None,
+                 is_admin: Optional[pulumi.Input[_builtins.bool]] = None,
+                 is_mfa: Optional[pulumi.Input[_builtins.bool]] = None,
+                 ) -> None:
+        """
+        Input properties used for looking up and filtering Principal resources.
+        :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
+        :param pulumi.Input[_builtins.str] name: The role name, exactly the principal's Entra name: a user's UPN (such as `developer@yourcompany.com`), a group's display name, or a managed identity's name. 1-63 bytes, not starting with `pg_`.
+        :param pulumi.Input[_builtins.str] object_id: The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
+        :param pulumi.Input[Union[_builtins.str, 'PrincipalType']] principal_type: What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+        :param pulumi.Input[_builtins.bool] is_admin: Whether the role joins `azure_pg_admin` and may create roles and databases.
+        :param pulumi.Input[_builtins.bool] is_mfa: Whether the server requires the sign-in token to carry a multi-factor authentication claim.
+        """
+        if connection is not None:
+            pulumi.set(__self__, "connection", connection)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if object_id is not None:
+            pulumi.set(__self__, "object_id", object_id)
+        if principal_type is not None:
+            pulumi.set(__self__, "principal_type", principal_type)
+        if is_admin is not None:
+            pulumi.set(__self__, "is_admin", is_admin)
+        if is_mfa is not None:
+            pulumi.set(__self__, "is_mfa", is_mfa)
+
+    @_builtins.property
+    @pulumi.getter
+    def connection(self) -> Optional[pulumi.Input['ConnectionArgs']]:
+        """
+        How to reach PostgreSQL, signing in with a Microsoft Entra token.
+        """
+        value: Optional[pulumi.Input['ConnectionArgs']] = pulumi.get(self, "connection")
+        return value
+
+    @connection.setter
+    def connection(self, value: Optional[pulumi.Input['ConnectionArgs']]) -> None:
+        pulumi.set(self, "connection", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The role name, exactly the principal's Entra name: a user's UPN (such as `developer@yourcompany.com`), a group's display name, or a managed identity's name. 1-63 bytes, not starting with `pg_`.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "name")
+        return value
+
+    @name.setter
+    def name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="objectId")
+    def object_id(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "object_id")
+        return value
+
+    @object_id.setter
+    def object_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "object_id", value)
+
+    @_builtins.property
+    @pulumi.getter(name="principalType")
+    def principal_type(self) -> Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]]:
+        """
+        What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+        """
+        value: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]] = pulumi.get(self, "principal_type")
+        return value
+
+    @principal_type.setter
+    def principal_type(self, value: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]]) -> None:
+        pulumi.set(self, "principal_type", value)
+
+    @_builtins.property
+    @pulumi.getter(name="isAdmin")
+    def is_admin(self) -> Optional[pulumi.Input[_builtins.bool]]:
+        """
+        Whether the role joins `azure_pg_admin` and may create roles and databases.
+        """
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "is_admin")
+        return value
+
+    @is_admin.setter
+    def is_admin(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
+        pulumi.set(self, "is_admin", value)
+
+    @_builtins.property
+    @pulumi.getter(name="isMfa")
+    def is_mfa(self) -> Optional[pulumi.Input[_builtins.bool]]:
+        """
+        Whether the server requires the sign-in token to carry a multi-factor authentication claim.
+        """
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "is_mfa")
+        return value
 
     @is_mfa.setter
     def is_mfa(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -127,6 +245,24 @@ class PrincipalArgs:
 class Principal(pulumi.CustomResource):
     """
     A PostgreSQL role for a Microsoft Entra user, group or service principal (such as a managed identity), which then signs in with its Entra token and no password. Members of a group sign in with their own token and the group's name as user name.
+
+    ## Example Usage
+
+    ### A role for a managed identity, bound by its object ID
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    app = pgentra.Principal("app",
+        connection={
+            "host": "pg-myapp-prod.postgres.database.azure.com",
+            "username": "PG Admins Group",
+        },
+        name="id-myapp-prod",
+        object_id="7d3c2b1a-0f9e-4d8c-b7a6-958473625140",
+        principal_type="service")
+    ```
     """
     @overload
     def __init__(__self__,
@@ -135,6 +271,24 @@ class Principal(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         A PostgreSQL role for a Microsoft Entra user, group or service principal (such as a managed identity), which then signs in with its Entra token and no password. Members of a group sign in with their own token and the group's name as user name.
+
+        ## Example Usage
+
+        ### A role for a managed identity, bound by its object ID
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        app = pgentra.Principal("app",
+            connection={
+                "host": "pg-myapp-prod.postgres.database.azure.com",
+                "username": "PG Admins Group",
+            },
+            name="id-myapp-prod",
+            object_id="7d3c2b1a-0f9e-4d8c-b7a6-958473625140",
+            principal_type="service")
+        ```
         :param str resource_name: The name of the resource.
         :param PrincipalArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -146,21 +300,39 @@ class Principal(pulumi.CustomResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  *,
-                 connection: pulumi.Input['ConnectionArgs'],
+                 connection: pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']],
                  name: pulumi.Input[_builtins.str],
                  object_id: Optional[pulumi.Input[_builtins.str]] = None,
-                 principal_type: Optional[pulumi.Input[_builtins.str]] = None,
+                 principal_type: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]] = None,
                  is_admin: Optional[pulumi.Input[_builtins.bool]] = None,
                  is_mfa: Optional[pulumi.Input[_builtins.bool]] = None,
                  ) -> None:
         """
         A PostgreSQL role for a Microsoft Entra user, group or service principal (such as a managed identity), which then signs in with its Entra token and no password. Members of a group sign in with their own token and the group's name as user name.
+
+        ## Example Usage
+
+        ### A role for a managed identity, bound by its object ID
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        app = pgentra.Principal("app",
+            connection={
+                "host": "pg-myapp-prod.postgres.database.azure.com",
+                "username": "PG Admins Group",
+            },
+            name="id-myapp-prod",
+            object_id="7d3c2b1a-0f9e-4d8c-b7a6-958473625140",
+            principal_type="service")
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
         :param pulumi.Input[_builtins.str] name: The role name, exactly the principal's Entra name: a user's UPN (such as `developer@yourcompany.com`), a group's display name, or a managed identity's name. 1-63 bytes, not starting with `pg_`.
         :param pulumi.Input[_builtins.str] object_id: The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
-        :param pulumi.Input[_builtins.str] principal_type: What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+        :param pulumi.Input[Union[_builtins.str, 'PrincipalType']] principal_type: What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
         :param pulumi.Input[_builtins.bool] is_admin: Whether the role joins `azure_pg_admin` and may create roles and databases.
         :param pulumi.Input[_builtins.bool] is_mfa: Whether the server requires the sign-in token to carry a multi-factor authentication claim.
         """
@@ -176,10 +348,10 @@ class Principal(pulumi.CustomResource):
     def _internal_init(__self__,
                        resource_name: str,
                        opts: Optional[pulumi.ResourceOptions] = None,
-                       connection: Optional[pulumi.Input['ConnectionArgs']] = None,
+                       connection: Optional[pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']]] = None,
                        name: Optional[pulumi.Input[_builtins.str]] = None,
                        object_id: Optional[pulumi.Input[_builtins.str]] = None,
-                       principal_type: Optional[pulumi.Input[_builtins.str]] = None,
+                       principal_type: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]] = None,
                        is_admin: Optional[pulumi.Input[_builtins.bool]] = None,
                        is_mfa: Optional[pulumi.Input[_builtins.bool]] = None,
                        ) -> None:
@@ -208,23 +380,37 @@ class Principal(pulumi.CustomResource):
     @staticmethod
     def get(resource_name: str,
             id: pulumi.Input[_builtins.str],
-            opts: Optional[pulumi.ResourceOptions] = None) -> 'Principal':
+            opts: Optional[pulumi.ResourceOptions] = None,
+            connection: Optional[pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']]] = None,
+            name: Optional[pulumi.Input[_builtins.str]] = None,
+            object_id: Optional[pulumi.Input[_builtins.str]] = None,
+            principal_type: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]] = None,
+            is_admin: Optional[pulumi.Input[_builtins.bool]] = None,
+            is_mfa: Optional[pulumi.Input[_builtins.bool]] = None,
+            ) -> 'Principal':
         """
-        Get an existing Principal resource's state with the given name and id (its Azure or SQL ID).
+        Get an existing Principal resource's state with the given name, id (its Azure or SQL ID), and optional extra
+        properties used to qualify the lookup.
 
         :param str resource_name: The unique name of the resulting resource.
         :param pulumi.Input[str] id: The unique provider ID of the resource to lookup.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
+        :param pulumi.Input[_builtins.str] name: The role name, exactly the principal's Entra name: a user's UPN (such as `developer@yourcompany.com`), a group's display name, or a managed identity's name. 1-63 bytes, not starting with `pg_`.
+        :param pulumi.Input[_builtins.str] object_id: The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
+        :param pulumi.Input[Union[_builtins.str, 'PrincipalType']] principal_type: What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+        :param pulumi.Input[_builtins.bool] is_admin: Whether the role joins `azure_pg_admin` and may create roles and databases.
+        :param pulumi.Input[_builtins.bool] is_mfa: Whether the server requires the sign-in token to carry a multi-factor authentication claim.
         """
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-        __props__ = PrincipalArgs.__new__(PrincipalArgs)
-        __props__.__dict__["connection"] = None
-        __props__.__dict__["name"] = None
-        __props__.__dict__["object_id"] = None
-        __props__.__dict__["principal_type"] = None
-        __props__.__dict__["is_admin"] = None
-        __props__.__dict__["is_mfa"] = None
+        __props__ = _PrincipalState.__new__(_PrincipalState)
+        __props__.__dict__["connection"] = connection
+        __props__.__dict__["name"] = name
+        __props__.__dict__["object_id"] = object_id
+        __props__.__dict__["principal_type"] = principal_type
+        __props__.__dict__["is_admin"] = is_admin
+        __props__.__dict__["is_mfa"] = is_mfa
         resource = Principal.__new__(Principal)
         pulumi.CustomResource.__init__(resource, "pgentra:index:Principal", resource_name, _as_inputs(__props__), Principal._with_secret_outputs(opts))
         return resource
@@ -235,7 +421,8 @@ class Principal(pulumi.CustomResource):
         """
         How to reach PostgreSQL, signing in with a Microsoft Entra token.
         """
-        return pulumi.get(self, "connection")
+        value: pulumi.Output['outputs.Connection'] = pulumi.get(self, "connection")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -243,7 +430,8 @@ class Principal(pulumi.CustomResource):
         """
         The role name, exactly the principal's Entra name: a user's UPN (such as `developer@yourcompany.com`), a group's display name, or a managed identity's name. 1-63 bytes, not starting with `pg_`.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="objectId")
@@ -251,7 +439,8 @@ class Principal(pulumi.CustomResource):
         """
         The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
         """
-        return pulumi.get(self, "object_id")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "object_id")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="principalType")
@@ -259,7 +448,8 @@ class Principal(pulumi.CustomResource):
         """
         What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
         """
-        return pulumi.get(self, "principal_type")
+        value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "principal_type")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="isAdmin")
@@ -267,7 +457,8 @@ class Principal(pulumi.CustomResource):
         """
         Whether the role joins `azure_pg_admin` and may create roles and databases.
         """
-        return pulumi.get(self, "is_admin")
+        value: pulumi.Output[_builtins.bool] = pulumi.get(self, "is_admin")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="isMfa")
@@ -275,4 +466,5 @@ class Principal(pulumi.CustomResource):
         """
         Whether the server requires the sign-in token to carry a multi-factor authentication claim.
         """
-        return pulumi.get(self, "is_mfa")
+        value: pulumi.Output[_builtins.bool] = pulumi.get(self, "is_mfa")
+        return value

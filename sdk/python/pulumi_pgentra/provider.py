@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 from . import outputs
 from ._inputs import *
@@ -24,7 +25,7 @@ class ProviderArgs:
                  client_secret: Optional[pulumi.Input[_builtins.str]] = None,
                  oidc_token_file_path: Optional[pulumi.Input[_builtins.str]] = None,
                  use_msi: Optional[pulumi.Input[_builtins.bool]] = None,
-                 environment: Optional[pulumi.Input[_builtins.str]] = None,
+                 environment: Optional[pulumi.Input[Union[_builtins.str, 'Environment']]] = None,
                  arm_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
                  authority_host: Optional[pulumi.Input[_builtins.str]] = None,
                  ca_cert_file: Optional[pulumi.Input[_builtins.str]] = None,
@@ -41,7 +42,7 @@ class ProviderArgs:
         :param pulumi.Input[_builtins.str] client_secret: A client secret for `clientId`. Prefer workload identity or a managed identity, which need none.
         :param pulumi.Input[_builtins.str] oidc_token_file_path: A file holding a federated (workload identity) token, re-read on every sign-in because it is rotated.
         :param pulumi.Input[_builtins.bool] use_msi: Sign in with the managed identity of the machine running the deployment.
-        :param pulumi.Input[_builtins.str] environment: The Azure cloud: `public`, `usgovernment` or `china`.
+        :param pulumi.Input[Union[_builtins.str, 'Environment']] environment: The Azure cloud: `public`, `usgovernment` or `china`.
         :param pulumi.Input[_builtins.str] arm_endpoint: Overrides the cloud's Azure Resource Manager endpoint (sovereign clouds, the pgentra emulator).
         :param pulumi.Input[_builtins.str] authority_host: Overrides the cloud's Microsoft Entra authority host.
         :param pulumi.Input[_builtins.str] ca_cert_file: A PEM file with an extra CA certificate trusted for ARM, Entra and PostgreSQL TLS.
@@ -84,7 +85,8 @@ class ProviderArgs:
         """
         The Azure subscription that ARM resources are created in.
         """
-        return pulumi.get(self, "subscription_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "subscription_id")
+        return value
 
     @subscription_id.setter
     def subscription_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -96,7 +98,8 @@ class ProviderArgs:
         """
         The Microsoft Entra tenant to sign in to.
         """
-        return pulumi.get(self, "tenant_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "tenant_id")
+        return value
 
     @tenant_id.setter
     def tenant_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -108,7 +111,8 @@ class ProviderArgs:
         """
         The application (client) ID of the service principal or managed identity to sign in as.
         """
-        return pulumi.get(self, "client_id")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "client_id")
+        return value
 
     @client_id.setter
     def client_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -120,7 +124,8 @@ class ProviderArgs:
         """
         A client secret for `clientId`. Prefer workload identity or a managed identity, which need none.
         """
-        return pulumi.get(self, "client_secret")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "client_secret")
+        return value
 
     @client_secret.setter
     def client_secret(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -132,7 +137,8 @@ class ProviderArgs:
         """
         A file holding a federated (workload identity) token, re-read on every sign-in because it is rotated.
         """
-        return pulumi.get(self, "oidc_token_file_path")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "oidc_token_file_path")
+        return value
 
     @oidc_token_file_path.setter
     def oidc_token_file_path(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -144,7 +150,8 @@ class ProviderArgs:
         """
         Sign in with the managed identity of the machine running the deployment.
         """
-        return pulumi.get(self, "use_msi")
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "use_msi")
+        return value
 
     @use_msi.setter
     def use_msi(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
@@ -152,14 +159,15 @@ class ProviderArgs:
 
     @_builtins.property
     @pulumi.getter
-    def environment(self) -> Optional[pulumi.Input[_builtins.str]]:
+    def environment(self) -> Optional[pulumi.Input[Union[_builtins.str, 'Environment']]]:
         """
         The Azure cloud: `public`, `usgovernment` or `china`.
         """
-        return pulumi.get(self, "environment")
+        value: Optional[pulumi.Input[Union[_builtins.str, 'Environment']]] = pulumi.get(self, "environment")
+        return value
 
     @environment.setter
-    def environment(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+    def environment(self, value: Optional[pulumi.Input[Union[_builtins.str, 'Environment']]]) -> None:
         pulumi.set(self, "environment", value)
 
     @_builtins.property
@@ -168,7 +176,8 @@ class ProviderArgs:
         """
         Overrides the cloud's Azure Resource Manager endpoint (sovereign clouds, the pgentra emulator).
         """
-        return pulumi.get(self, "arm_endpoint")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "arm_endpoint")
+        return value
 
     @arm_endpoint.setter
     def arm_endpoint(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -180,7 +189,8 @@ class ProviderArgs:
         """
         Overrides the cloud's Microsoft Entra authority host.
         """
-        return pulumi.get(self, "authority_host")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "authority_host")
+        return value
 
     @authority_host.setter
     def authority_host(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -192,7 +202,8 @@ class ProviderArgs:
         """
         A PEM file with an extra CA certificate trusted for ARM, Entra and PostgreSQL TLS.
         """
-        return pulumi.get(self, "ca_cert_file")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "ca_cert_file")
+        return value
 
     @ca_cert_file.setter
     def ca_cert_file(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -204,7 +215,8 @@ class ProviderArgs:
         """
         The managed identity endpoint (Azure Instance Metadata Service style) that `useMsi` signs in through; default `http://169.254.169.254/metadata/identity/oauth2/token`, the VM's. Used only when `useMsi` is set.
         """
-        return pulumi.get(self, "msi_endpoint")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "msi_endpoint")
+        return value
 
     @msi_endpoint.setter
     def msi_endpoint(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -216,7 +228,8 @@ class ProviderArgs:
         """
         The GitHub Actions ID token request URL (`ACTIONS_ID_TOKEN_REQUEST_URL`, set in jobs with `permissions: id-token: write`): with `oidcRequestToken`, `tenantId` and `clientId`, each sign-in fetches a fresh ID token for audience `api://AzureADTokenExchange` and exchanges it for an Entra token (a federated credential).
         """
-        return pulumi.get(self, "oidc_request_url")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "oidc_request_url")
+        return value
 
     @oidc_request_url.setter
     def oidc_request_url(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -228,7 +241,8 @@ class ProviderArgs:
         """
         The bearer token for `oidcRequestUrl` (`ACTIONS_ID_TOKEN_REQUEST_TOKEN` in GitHub Actions).
         """
-        return pulumi.get(self, "oidc_request_token")
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "oidc_request_token")
+        return value
 
     @oidc_request_token.setter
     def oidc_request_token(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
@@ -264,7 +278,7 @@ class Provider(pulumi.ProviderResource):
                  client_secret: Optional[pulumi.Input[_builtins.str]] = None,
                  oidc_token_file_path: Optional[pulumi.Input[_builtins.str]] = None,
                  use_msi: Optional[pulumi.Input[_builtins.bool]] = None,
-                 environment: Optional[pulumi.Input[_builtins.str]] = None,
+                 environment: Optional[pulumi.Input[Union[_builtins.str, 'Environment']]] = None,
                  arm_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
                  authority_host: Optional[pulumi.Input[_builtins.str]] = None,
                  ca_cert_file: Optional[pulumi.Input[_builtins.str]] = None,
@@ -282,7 +296,7 @@ class Provider(pulumi.ProviderResource):
         :param pulumi.Input[_builtins.str] client_secret: A client secret for `clientId`. Prefer workload identity or a managed identity, which need none.
         :param pulumi.Input[_builtins.str] oidc_token_file_path: A file holding a federated (workload identity) token, re-read on every sign-in because it is rotated.
         :param pulumi.Input[_builtins.bool] use_msi: Sign in with the managed identity of the machine running the deployment.
-        :param pulumi.Input[_builtins.str] environment: The Azure cloud: `public`, `usgovernment` or `china`.
+        :param pulumi.Input[Union[_builtins.str, 'Environment']] environment: The Azure cloud: `public`, `usgovernment` or `china`.
         :param pulumi.Input[_builtins.str] arm_endpoint: Overrides the cloud's Azure Resource Manager endpoint (sovereign clouds, the pgentra emulator).
         :param pulumi.Input[_builtins.str] authority_host: Overrides the cloud's Microsoft Entra authority host.
         :param pulumi.Input[_builtins.str] ca_cert_file: A PEM file with an extra CA certificate trusted for ARM, Entra and PostgreSQL TLS.
@@ -308,7 +322,7 @@ class Provider(pulumi.ProviderResource):
                        client_secret: Optional[pulumi.Input[_builtins.str]] = None,
                        oidc_token_file_path: Optional[pulumi.Input[_builtins.str]] = None,
                        use_msi: Optional[pulumi.Input[_builtins.bool]] = None,
-                       environment: Optional[pulumi.Input[_builtins.str]] = None,
+                       environment: Optional[pulumi.Input[Union[_builtins.str, 'Environment']]] = None,
                        arm_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
                        authority_host: Optional[pulumi.Input[_builtins.str]] = None,
                        ca_cert_file: Optional[pulumi.Input[_builtins.str]] = None,

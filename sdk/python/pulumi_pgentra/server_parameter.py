@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 from . import outputs
 from ._inputs import *
@@ -42,7 +43,8 @@ class ServerParameterArgs:
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @resource_group_name.setter
     def resource_group_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -54,7 +56,8 @@ class ServerParameterArgs:
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @server_name.setter
     def server_name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -66,7 +69,8 @@ class ServerParameterArgs:
         """
         The parameter's name, such as `azure.extensions`: 1-256 letters, digits, hyphens, underscores and dots.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @name.setter
     def name(self, value: pulumi.Input[_builtins.str]) -> None:
@@ -78,17 +82,178 @@ class ServerParameterArgs:
         """
         The parameter's value as text, such as `pgcrypto,uuid-ossp` for a list or `on` for a switch.
         """
-        return pulumi.get(self, "value")
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "value")
+        return value
 
     @value.setter
     def value(self, value: pulumi.Input[_builtins.str]) -> None:
         pulumi.set(self, "value", value)
 
 
+@pulumi.input_type
+class _ServerParameterState:
+    def __init__(__self__, *,
+                 resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 server_name: Optional[pulumi.Input[_builtins.str]] = None,
+                 name: Optional[pulumi.Input[_builtins.str]] = None,
+                 value: Optional[pulumi.Input[_builtins.str]] = None,
+                 is_config_pending_restart: Optional[pulumi.Input[_builtins.bool]] = None,
+                 is_dynamic_config: Optional[pulumi.Input[_builtins.bool]] = None,
+                 default_value: Optional[pulumi.Input[_builtins.str]] = None,
+                 source: Optional[pulumi.Input[_builtins.str]] = None,
+                 ) -> None:
+        """
+        Input properties used for looking up and filtering ServerParameter resources.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
+        :param pulumi.Input[_builtins.str] server_name: The name of the Flexible Server, such as `pg-myapp-prod`.
+        :param pulumi.Input[_builtins.str] name: The parameter's name, such as `azure.extensions`: 1-256 letters, digits, hyphens, underscores and dots.
+        :param pulumi.Input[_builtins.str] value: The parameter's value as text, such as `pgcrypto,uuid-ossp` for a list or `on` for a switch.
+        :param pulumi.Input[_builtins.bool] is_config_pending_restart: Whether the value waits for a server restart to take effect.
+        :param pulumi.Input[_builtins.bool] is_dynamic_config: Whether the parameter takes effect without a restart.
+        :param pulumi.Input[_builtins.str] default_value: The server's default, which deleting the resource restores.
+        :param pulumi.Input[_builtins.str] source: Where the current value comes from, such as `user-override` or `system-default`.
+        """
+        if resource_group_name is not None:
+            pulumi.set(__self__, "resource_group_name", resource_group_name)
+        if server_name is not None:
+            pulumi.set(__self__, "server_name", server_name)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if value is not None:
+            pulumi.set(__self__, "value", value)
+        if is_config_pending_restart is not None:
+            pulumi.set(__self__, "is_config_pending_restart", is_config_pending_restart)
+        if is_dynamic_config is not None:
+            pulumi.set(__self__, "is_dynamic_config", is_dynamic_config)
+        if default_value is not None:
+            pulumi.set(__self__, "default_value", default_value)
+        if source is not None:
+            pulumi.set(__self__, "source", source)
+
+    @_builtins.property
+    @pulumi.getter(name="resourceGroupName")
+    def resource_group_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The resource group that holds the resource.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "resource_group_name")
+        return value
+
+    @resource_group_name.setter
+    def resource_group_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "resource_group_name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="serverName")
+    def server_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The name of the Flexible Server, such as `pg-myapp-prod`.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "server_name")
+        return value
+
+    @server_name.setter
+    def server_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "server_name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The parameter's name, such as `azure.extensions`: 1-256 letters, digits, hyphens, underscores and dots.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "name")
+        return value
+
+    @name.setter
+    def name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def value(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The parameter's value as text, such as `pgcrypto,uuid-ossp` for a list or `on` for a switch.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "value")
+        return value
+
+    @value.setter
+    def value(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "value", value)
+
+    @_builtins.property
+    @pulumi.getter(name="isConfigPendingRestart")
+    def is_config_pending_restart(self) -> Optional[pulumi.Input[_builtins.bool]]:
+        """
+        Whether the value waits for a server restart to take effect.
+        """
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "is_config_pending_restart")
+        return value
+
+    @is_config_pending_restart.setter
+    def is_config_pending_restart(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
+        pulumi.set(self, "is_config_pending_restart", value)
+
+    @_builtins.property
+    @pulumi.getter(name="isDynamicConfig")
+    def is_dynamic_config(self) -> Optional[pulumi.Input[_builtins.bool]]:
+        """
+        Whether the parameter takes effect without a restart.
+        """
+        value: Optional[pulumi.Input[_builtins.bool]] = pulumi.get(self, "is_dynamic_config")
+        return value
+
+    @is_dynamic_config.setter
+    def is_dynamic_config(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
+        pulumi.set(self, "is_dynamic_config", value)
+
+    @_builtins.property
+    @pulumi.getter(name="defaultValue")
+    def default_value(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The server's default, which deleting the resource restores.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "default_value")
+        return value
+
+    @default_value.setter
+    def default_value(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "default_value", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def source(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        Where the current value comes from, such as `user-override` or `system-default`.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "source")
+        return value
+
+    @source.setter
+    def source(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "source", value)
+
+
 @pulumi.type_token("pgentra:index:ServerParameter")
 class ServerParameter(pulumi.CustomResource):
     """
     A server parameter of a Flexible Server, such as `azure.extensions` (the extensions allowed in CREATE EXTENSION) or `shared_preload_libraries`. Deleting the resource resets the parameter to the server's default. Static parameters such as `shared_preload_libraries` take effect only after the server restarts; `isConfigPendingRestart` says when one is waiting.
+
+    ## Example Usage
+
+    ### Allow an extension
+
+    ```python
+    import pulumi
+    import pulumi_pgentra as pgentra
+
+    extensions = pgentra.ServerParameter("extensions",
+        resource_group_name="rg-myapp-prod",
+        server_name="pg-myapp-prod",
+        name="azure.extensions",
+        value="pgcrypto,uuid-ossp")
+    ```
     """
     @overload
     def __init__(__self__,
@@ -97,6 +262,21 @@ class ServerParameter(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
         """
         A server parameter of a Flexible Server, such as `azure.extensions` (the extensions allowed in CREATE EXTENSION) or `shared_preload_libraries`. Deleting the resource resets the parameter to the server's default. Static parameters such as `shared_preload_libraries` take effect only after the server restarts; `isConfigPendingRestart` says when one is waiting.
+
+        ## Example Usage
+
+        ### Allow an extension
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        extensions = pgentra.ServerParameter("extensions",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            name="azure.extensions",
+            value="pgcrypto,uuid-ossp")
+        ```
         :param str resource_name: The name of the resource.
         :param ServerParameterArgs args: The arguments to use to populate this resource's properties.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -115,6 +295,21 @@ class ServerParameter(pulumi.CustomResource):
                  ) -> None:
         """
         A server parameter of a Flexible Server, such as `azure.extensions` (the extensions allowed in CREATE EXTENSION) or `shared_preload_libraries`. Deleting the resource resets the parameter to the server's default. Static parameters such as `shared_preload_libraries` take effect only after the server restarts; `isConfigPendingRestart` says when one is waiting.
+
+        ## Example Usage
+
+        ### Allow an extension
+
+        ```python
+        import pulumi
+        import pulumi_pgentra as pgentra
+
+        extensions = pgentra.ServerParameter("extensions",
+            resource_group_name="rg-myapp-prod",
+            server_name="pg-myapp-prod",
+            name="azure.extensions",
+            value="pgcrypto,uuid-ossp")
+        ```
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
@@ -166,25 +361,43 @@ class ServerParameter(pulumi.CustomResource):
     @staticmethod
     def get(resource_name: str,
             id: pulumi.Input[_builtins.str],
-            opts: Optional[pulumi.ResourceOptions] = None) -> 'ServerParameter':
+            opts: Optional[pulumi.ResourceOptions] = None,
+            resource_group_name: Optional[pulumi.Input[_builtins.str]] = None,
+            server_name: Optional[pulumi.Input[_builtins.str]] = None,
+            name: Optional[pulumi.Input[_builtins.str]] = None,
+            value: Optional[pulumi.Input[_builtins.str]] = None,
+            is_config_pending_restart: Optional[pulumi.Input[_builtins.bool]] = None,
+            is_dynamic_config: Optional[pulumi.Input[_builtins.bool]] = None,
+            default_value: Optional[pulumi.Input[_builtins.str]] = None,
+            source: Optional[pulumi.Input[_builtins.str]] = None,
+            ) -> 'ServerParameter':
         """
-        Get an existing ServerParameter resource's state with the given name and id (its Azure or SQL ID).
+        Get an existing ServerParameter resource's state with the given name, id (its Azure or SQL ID), and optional extra
+        properties used to qualify the lookup.
 
         :param str resource_name: The unique name of the resulting resource.
         :param pulumi.Input[str] id: The unique provider ID of the resource to lookup.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the resource.
+        :param pulumi.Input[_builtins.str] server_name: The name of the Flexible Server, such as `pg-myapp-prod`.
+        :param pulumi.Input[_builtins.str] name: The parameter's name, such as `azure.extensions`: 1-256 letters, digits, hyphens, underscores and dots.
+        :param pulumi.Input[_builtins.str] value: The parameter's value as text, such as `pgcrypto,uuid-ossp` for a list or `on` for a switch.
+        :param pulumi.Input[_builtins.bool] is_config_pending_restart: Whether the value waits for a server restart to take effect.
+        :param pulumi.Input[_builtins.bool] is_dynamic_config: Whether the parameter takes effect without a restart.
+        :param pulumi.Input[_builtins.str] default_value: The server's default, which deleting the resource restores.
+        :param pulumi.Input[_builtins.str] source: Where the current value comes from, such as `user-override` or `system-default`.
         """
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-        __props__ = ServerParameterArgs.__new__(ServerParameterArgs)
-        __props__.__dict__["resource_group_name"] = None
-        __props__.__dict__["server_name"] = None
-        __props__.__dict__["name"] = None
-        __props__.__dict__["value"] = None
-        __props__.__dict__["is_config_pending_restart"] = None
-        __props__.__dict__["is_dynamic_config"] = None
-        __props__.__dict__["default_value"] = None
-        __props__.__dict__["source"] = None
+        __props__ = _ServerParameterState.__new__(_ServerParameterState)
+        __props__.__dict__["resource_group_name"] = resource_group_name
+        __props__.__dict__["server_name"] = server_name
+        __props__.__dict__["name"] = name
+        __props__.__dict__["value"] = value
+        __props__.__dict__["is_config_pending_restart"] = is_config_pending_restart
+        __props__.__dict__["is_dynamic_config"] = is_dynamic_config
+        __props__.__dict__["default_value"] = default_value
+        __props__.__dict__["source"] = source
         resource = ServerParameter.__new__(ServerParameter)
         pulumi.CustomResource.__init__(resource, "pgentra:index:ServerParameter", resource_name, _as_inputs(__props__), ServerParameter._with_secret_outputs(opts))
         return resource
@@ -195,7 +408,8 @@ class ServerParameter(pulumi.CustomResource):
         """
         The resource group that holds the resource.
         """
-        return pulumi.get(self, "resource_group_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="serverName")
@@ -203,7 +417,8 @@ class ServerParameter(pulumi.CustomResource):
         """
         The name of the Flexible Server, such as `pg-myapp-prod`.
         """
-        return pulumi.get(self, "server_name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "server_name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -211,7 +426,8 @@ class ServerParameter(pulumi.CustomResource):
         """
         The parameter's name, such as `azure.extensions`: 1-256 letters, digits, hyphens, underscores and dots.
         """
-        return pulumi.get(self, "name")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "name")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -219,7 +435,8 @@ class ServerParameter(pulumi.CustomResource):
         """
         The parameter's value as text, such as `pgcrypto,uuid-ossp` for a list or `on` for a switch.
         """
-        return pulumi.get(self, "value")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "value")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="isConfigPendingRestart")
@@ -227,7 +444,8 @@ class ServerParameter(pulumi.CustomResource):
         """
         Whether the value waits for a server restart to take effect.
         """
-        return pulumi.get(self, "is_config_pending_restart")
+        value: pulumi.Output[_builtins.bool] = pulumi.get(self, "is_config_pending_restart")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="isDynamicConfig")
@@ -235,7 +453,8 @@ class ServerParameter(pulumi.CustomResource):
         """
         Whether the parameter takes effect without a restart.
         """
-        return pulumi.get(self, "is_dynamic_config")
+        value: pulumi.Output[_builtins.bool] = pulumi.get(self, "is_dynamic_config")
+        return value
 
     @_builtins.property
     @pulumi.getter(name="defaultValue")
@@ -243,7 +462,8 @@ class ServerParameter(pulumi.CustomResource):
         """
         The server's default, which deleting the resource restores.
         """
-        return pulumi.get(self, "default_value")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "default_value")
+        return value
 
     @_builtins.property
     @pulumi.getter
@@ -251,4 +471,5 @@ class ServerParameter(pulumi.CustomResource):
         """
         Where the current value comes from, such as `user-override` or `system-default`.
         """
-        return pulumi.get(self, "source")
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "source")
+        return value

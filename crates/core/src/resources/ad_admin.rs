@@ -33,7 +33,8 @@ pub static SPEC: ResourceSpec = ResourceSpec {
         Property::input("principalType", Type::String, "What the principal is: `User`, `Group` or `ServicePrincipal` (managed identities are service principals).")
             .required()
             .replace()
-            .one_of(&["User", "Group", "ServicePrincipal"]),
+            .one_of(&["User", "Group", "ServicePrincipal"])
+            .enum_name("AdAdminPrincipalType"),
         tenant_id("The principal's Microsoft Entra tenant. Defaults to the server's tenant.").replace(),
     ],
     replacement: Replacement::DeleteFirstWhenSameId(&["resourceGroupName", "serverName", "objectId"]),

@@ -33,6 +33,7 @@ pub static CONNECTION: ObjectType = ObjectType {
             .rule(rules::role_name),
         Property::input("sslMode", Type::String, "How the server's TLS certificate is checked: `verify-full`, the only mode, signs in only when the certificate chains to a trusted CA (the system's roots plus the provider's caCertFile) and names the host. `require` and `verify-ca` are refused: the password is the deployer's Microsoft Entra token, a bearer credential, and a server whose name is not checked could keep it.")
             .default(Default::Str("verify-full"))
+            .one_of(&["verify-full"])
             .rule(ssl_mode),
     ],
 };

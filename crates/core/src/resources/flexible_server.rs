@@ -35,7 +35,8 @@ pub static SPEC: ResourceSpec = ResourceSpec {
         LOCATION,
         Property::input("version", Type::String, "The PostgreSQL major version. Upgrading to a higher one happens in place; a server cannot be downgraded.")
             .required()
-            .one_of(&["11", "12", "13", "14", "15", "16", "17"]),
+            .one_of(&["11", "12", "13", "14", "15", "16", "17"])
+            .enum_name("ServerVersion"),
         Property::input("skuName", Type::String, "The compute size, such as `Standard_B1ms` (Burstable), `Standard_D2s_v3` (General Purpose) or `Standard_E4ds_v5` (Memory Optimized). Scales in place.")
             .required()
             .rule(rules::sku_name),

@@ -43,6 +43,7 @@ pub struct Package {
     pub config: Vec<Property>,
     pub provider: Provider,
     pub types: Vec<ObjectType>,
+    pub enums: Vec<EnumType>,
     pub resources: Vec<Resource>,
     pub functions: Vec<Function>,
 }
@@ -58,6 +59,22 @@ pub struct ObjectType {
     pub name: String,
     pub description: String,
     pub properties: Vec<Property>,
+}
+
+/// A closed set of strings (`"type": "string"` with `enum` members).
+pub struct EnumType {
+    pub token: String,
+    /// The type's name, the token's last part (`SslMode`).
+    pub name: String,
+    pub description: String,
+    pub members: Vec<EnumMember>,
+}
+
+pub struct EnumMember {
+    /// The member's name as the schema gives it (`VerifyFull`), else its value.
+    pub name: String,
+    pub value: String,
+    pub description: String,
 }
 
 pub struct Resource {
@@ -126,6 +143,9 @@ pub enum Type {
     Map(Box<Type>),
     /// An object type of this package, by its name (`Connection`).
     Object(String),
+    /// A string, or a member of this package's enum type of that name (`SslMode`): the
+    /// schema's `oneOf` of a string and the enum, or a plain reference to the enum.
+    Enum(String),
 }
 
 /// The last part of a type token: `pgentra:index:FlexibleServer` is `FlexibleServer`.
@@ -172,7 +192,15 @@ impl Package {
         if name.is_empty() {
             return Err(err("the package has no `name`"));
         }
-        let types = parse_section(schema, "types", parse_object_type)?;
+        let all_types = parse_section(schema, "types", parse_type_definition)?;
+        let mut types = Vec::new();
+        let mut enums = Vec::new();
+        for definition in all_types {
+            match definition {
+                TypeDefinition::Object(object) => types.push(object),
+                TypeDefinition::Enum(enum_type) => enums.push(enum_type),
+            }
+        }
         let resources = parse_section(schema, "resources", parse_resource)?;
         let functions = parse_section(schema, "functions", parse_function)?;
         let config = match schema.pointer("/config/variables") {
@@ -189,7 +217,7 @@ impl Package {
                 "provider.inputProperties",
             )?,
         };
-        Ok(Package {
+        let mut package = Package {
             python_package: language_package(schema, "python")
                 .unwrap_or_else(|| format!("pulumi_{}", name.replace('-', "_"))),
             nodejs_package: language_package(schema, "nodejs")
@@ -205,9 +233,45 @@ impl Package {
             config,
             provider,
             types,
+            enums,
             resources,
             functions,
-        })
+        };
+        package.resolve_enum_references();
+        Ok(package)
+    }
+
+    /// A plain `$ref` reads as an object type until the types are known: one that names an
+    /// enum type is that enum.
+    fn resolve_enum_references(&mut self) {
+        let names: Vec<String> = self.enums.iter().map(|e| e.name.clone()).collect();
+        fn resolve(ty: &mut Type, names: &[String]) {
+            match ty {
+                Type::Object(name) if names.contains(name) => *ty = Type::Enum(name.clone()),
+                Type::Array(item) | Type::Map(item) => resolve(item, names),
+                _ => {}
+            }
+        }
+        let lists = self
+            .types
+            .iter_mut()
+            .map(|t| &mut t.properties)
+            .chain(
+                self.resources
+                    .iter_mut()
+                    .flat_map(|r| [&mut r.properties, &mut r.inputs]),
+            )
+            .chain(
+                self.functions
+                    .iter_mut()
+                    .flat_map(|f| [&mut f.inputs, &mut f.outputs]),
+            )
+            .chain([&mut self.config, &mut self.provider.inputs]);
+        for list in lists {
+            for property in list.iter_mut() {
+                resolve(&mut property.ty, &names);
+            }
+        }
     }
 
     pub fn object_type(&self, name: &str) -> Option<&ObjectType> {
@@ -245,12 +309,51 @@ fn properties_at(
     }
 }
 
-fn parse_object_type(token: &str, body: &Value) -> Result<ObjectType, SchemaError> {
-    if str_at(body, "type") != "object" {
-        return Err(err(format!(
-            "types.{token}: only object types are supported"
-        )));
+enum TypeDefinition {
+    Object(ObjectType),
+    Enum(EnumType),
+}
+
+fn parse_type_definition(token: &str, body: &Value) -> Result<TypeDefinition, SchemaError> {
+    match (str_at(body, "type"), body.get("enum")) {
+        ("object", None) => Ok(TypeDefinition::Object(parse_object_type(token, body)?)),
+        ("string", Some(members)) => {
+            Ok(TypeDefinition::Enum(parse_enum_type(token, body, members)?))
+        }
+        _ => Err(err(format!(
+            "types.{token}: only object types and string enums are supported"
+        ))),
     }
+}
+
+fn parse_enum_type(token: &str, body: &Value, members: &Value) -> Result<EnumType, SchemaError> {
+    let members = members
+        .as_array()
+        .ok_or_else(|| err(format!("types.{token}.enum must be a list")))?
+        .iter()
+        .map(|member| {
+            let value = member.get("value").and_then(Value::as_str).ok_or_else(|| {
+                err(format!(
+                    "types.{token}.enum: every member needs a string `value`"
+                ))
+            })?;
+            let name = member.get("name").and_then(Value::as_str).unwrap_or(value);
+            Ok(EnumMember {
+                name: name.to_owned(),
+                value: value.to_owned(),
+                description: str_at(member, "description").to_owned(),
+            })
+        })
+        .collect::<Result<Vec<_>, SchemaError>>()?;
+    Ok(EnumType {
+        token: token.to_owned(),
+        name: token_name(token)?,
+        description: str_at(body, "description").to_owned(),
+        members,
+    })
+}
+
+fn parse_object_type(token: &str, body: &Value) -> Result<ObjectType, SchemaError> {
     Ok(ObjectType {
         token: token.to_owned(),
         name: token_name(token)?,
@@ -316,6 +419,21 @@ fn parse_properties(
 }
 
 fn parse_type(body: &Value, at: &str) -> Result<Type, SchemaError> {
+    if let Some(choices) = body.get("oneOf").and_then(Value::as_array) {
+        // Only the string-or-enum form: a plain string beside the enum's members.
+        let enum_name = match choices.as_slice() {
+            [plain, reference] if str_at(plain, "type") == "string" => str_at(reference, "$ref")
+                .strip_prefix("#/types/")
+                .map(token_name),
+            _ => None,
+        };
+        return match enum_name {
+            Some(name) => Ok(Type::Enum(name?)),
+            None => Err(err(format!(
+                "{at}: only a oneOf of a string and an enum type of this package is supported"
+            ))),
+        };
+    }
     if let Some(reference) = body.get("$ref").and_then(Value::as_str) {
         return match reference.strip_prefix("#/types/") {
             Some(token) => Ok(Type::Object(token_name(token)?)),

@@ -6,6 +6,7 @@ use super::model::{
     camel_case, pascal_case, Function, ObjectType, Package, Property, Resource, SchemaError, Type,
 };
 use super::{Files, GENERATED_MARKER};
+use crate::example_code::description_for;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -40,6 +41,7 @@ pub fn generate(package: &Package) -> Result<Files, SchemaError> {
     put("index.ts".into(), index(package));
     put("provider.ts".into(), provider(package));
     put("types/index.ts".into(), types_index());
+    put("types/enums/index.ts".into(), enums(package));
     put("types/input.ts".into(), input_types(package));
     put("types/output.ts".into(), output_types(package));
     put("config/index.ts".into(), config_index());
@@ -85,15 +87,19 @@ fn plain_type(ty: &Type, object: &dyn Fn(&str) -> String) -> String {
         Type::Array(item) => format!("{}[]", plain_type(item, object)),
         Type::Map(value) => format!("{{[key: string]: {}}}", plain_type(value, object)),
         Type::Object(name) => object(name),
+        // What comes back is the string; the enum's members are strings too.
+        Type::Enum(_) => "string".into(),
     }
 }
 
-/// `pulumi.Input<...>` all the way down, as Pulumi's codegen writes it.
+/// `pulumi.Input<...>` all the way down, as Pulumi's codegen writes it; a closed set is a plain
+/// string or a member of its enum.
 fn input_type(ty: &Type) -> String {
     let inner = match ty {
         Type::Array(item) => format!("{}[]", input_type(item)),
         Type::Map(value) => format!("{{[key: string]: {}}}", input_type(value)),
         Type::Object(name) => input_object(name),
+        Type::Enum(name) => format!("string | enums.{name}"),
         other => plain_type(other, &|_| unreachable!("objects are handled above")),
     };
     format!("pulumi.Input<{inner}>")
@@ -128,6 +134,7 @@ fn header() -> String {
 
 const IMPORTS: &str = "\
 import * as pulumi from \"@pulumi/pulumi\";
+import * as enums from \"./types/enums\";
 import * as inputs from \"./types/input\";
 import * as outputs from \"./types/output\";
 import * as utilities from \"./utilities\";
@@ -275,12 +282,46 @@ fn index(package: &Package) -> String {
 
 fn types_index() -> String {
     let mut out = header();
-    out.push_str("import * as input from \"./input\";\nimport * as output from \"./output\";\n\nexport { input, output };\n");
+    out.push_str("import * as enums from \"./enums\";\nimport * as input from \"./input\";\nimport * as output from \"./output\";\n\nexport { enums, input, output };\n");
+    out
+}
+
+/// `types/enums/index.ts`: per closed set a const object of its members and the union type of
+/// their values under the same name, as Pulumi's codegen writes them, so `enums.SslMode.VerifyFull`
+/// and the plain `"verify-full"` are both a `SslMode`.
+fn enums(package: &Package) -> String {
+    let mut out = header();
+    for (i, enum_type) in package.enums.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "export const {} = {{", enum_type.name);
+        for member in &enum_type.members {
+            out.push_str(&doc(&member.description, "    "));
+            let _ = writeln!(
+                out,
+                "    {}: {},",
+                member.name,
+                Value::String(member.value.clone())
+            );
+        }
+        out.push_str("} as const;\n\n");
+        out.push_str(&doc(&enum_type.description, ""));
+        let _ = writeln!(
+            out,
+            "export type {name} = (typeof {name})[keyof typeof {name}];",
+            name = enum_type.name
+        );
+    }
+    if package.enums.is_empty() {
+        out.push_str("export {};\n");
+    }
     out
 }
 
 const TYPES_IMPORTS: &str = "\
 import * as pulumi from \"@pulumi/pulumi\";
+import * as enums from \"../types/enums\";
 import * as inputs from \"../types/input\";
 import * as outputs from \"../types/output\";
 ";
@@ -361,7 +402,7 @@ fn input_value(package: &Package, p: &Property, from: &str, json_encode: bool) -
             );
         }
     }
-    if json_encode && p.ty != Type::String {
+    if json_encode && !matches!(p.ty, Type::String | Type::Enum(_)) {
         // Provider configuration travels as strings, as in Pulumi's SDKs.
         value = format!("pulumi.output({value}).apply(JSON.stringify)");
     }
@@ -404,7 +445,10 @@ fn resource_module(package: &Package, resource: &Resource) -> Result<String, Sch
     let mut out = header();
     out.push_str(IMPORTS);
     out.push('\n');
-    out.push_str(&doc(&resource.description, ""));
+    out.push_str(&doc(
+        &description_for(&resource.description, "typescript"),
+        "",
+    ));
     let _ = write!(
         out,
         "export class {name} extends pulumi.CustomResource {{\n{}",
@@ -583,7 +627,10 @@ fn function_module(function: &Function) -> String {
 
     // The Promise form.
     out.push('\n');
-    out.push_str(&doc(&function.description, ""));
+    out.push_str(&doc(
+        &description_for(&function.description, "typescript"),
+        "",
+    ));
     let (args_param, args_default) = if has_inputs {
         (
             format!("args{args_optional}: {args}, "),
@@ -634,7 +681,10 @@ fn function_module(function: &Function) -> String {
     );
 
     // The Output form.
-    out.push_str(&doc(&function.description, ""));
+    out.push_str(&doc(
+        &description_for(&function.description, "typescript"),
+        "",
+    ));
     let args_param = if has_inputs {
         format!("args{args_optional}: {output_args}, ")
     } else {

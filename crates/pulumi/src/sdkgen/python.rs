@@ -8,14 +8,19 @@ use super::model::{
     snake_case, Function, ObjectType, Package, Property, Resource, SchemaError, Type,
 };
 use super::{Files, GENERATED_MARKER};
+use crate::example_code::description_for;
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-/// The `pulumi` Python package the SDK is written against (the lowest it accepts).
-const PULUMI_REQUIREMENT: &str = "pulumi>=3.142.0,<4.0.0";
+/// The `pulumi` Python package the SDK is written against. The lower bound is the lowest release
+/// the SDK imports and runs with (3.165.0 has `pulumi.type_token`, 3.163.0 does not; 3.164.0 was
+/// never released): tests/sdk/test_sdk_python_lower_bound.py installs it and runs a program.
+const PULUMI_REQUIREMENT: &str = "pulumi>=3.165.0,<4.0.0";
 /// For resource registration's versions (pulumi itself depends on it).
 const SEMVER_REQUIREMENT: &str = "semver>=3.0.0";
+/// `NotRequired` for the `ArgsDict` TypedDicts before Python 3.11 (PEP 508 marker, TOML-quoted).
+const TYPING_EXTENSIONS_REQUIREMENT: &str = "typing-extensions>=4.0.0; python_version < '3.11'";
 
 pub fn generate(package: &Package) -> Result<Files, SchemaError> {
     let module = package.python_package.clone();
@@ -34,6 +39,7 @@ pub fn generate(package: &Package) -> Result<Files, SchemaError> {
     put(format!("{module}/_utilities.py"), utilities(package));
     put(format!("{module}/__init__.py"), init(package));
     put(format!("{module}/provider.py"), provider(package)?);
+    put(format!("{module}/_enums.py"), enums(package));
     put(format!("{module}/_inputs.py"), inputs(package));
     put(format!("{module}/outputs.py"), outputs(package));
     put(format!("{module}/config/__init__.py"), config_init());
@@ -105,15 +111,30 @@ fn plain_type(ty: &Type, object: &dyn Fn(&str) -> String) -> String {
         Type::Array(item) => format!("Sequence[{}]", plain_type(item, object)),
         Type::Map(value) => format!("Mapping[_builtins.str, {}]", plain_type(value, object)),
         Type::Object(name) => object(name),
+        // What comes back is the string; the enum's members are strings too.
+        Type::Enum(_) => "_builtins.str".into(),
     }
 }
 
-/// The input type, `pulumi.Input[...]` all the way down, as Pulumi's codegen writes it.
+/// The input type a parameter takes, `pulumi.Input[...]` all the way down, as Pulumi's codegen
+/// writes it: an object as its args class or as a plain dict (its `ArgsDict`), a closed set as a
+/// plain string or a member of its enum.
 fn input_type(ty: &Type) -> String {
+    input_type_with(ty, &|name| format!("Union['{name}Args', '{name}ArgsDict']"))
+}
+
+/// The input type an args class keeps a value under: pulumi reads the getter's annotation to
+/// translate a dict's names to the wire's, so it names the args class alone.
+fn stored_input_type(ty: &Type) -> String {
+    input_type_with(ty, &|name| format!("'{name}Args'"))
+}
+
+fn input_type_with(ty: &Type, object: &dyn Fn(&str) -> String) -> String {
     let inner = match ty {
-        Type::Array(item) => format!("Sequence[{}]", input_type(item)),
-        Type::Map(value) => format!("Mapping[_builtins.str, {}]", input_type(value)),
-        Type::Object(name) => format!("'{name}Args'"),
+        Type::Array(item) => format!("Sequence[{}]", input_type_with(item, object)),
+        Type::Map(value) => format!("Mapping[_builtins.str, {}]", input_type_with(value, object)),
+        Type::Object(name) => object(name),
+        Type::Enum(name) => format!("Union[_builtins.str, '{name}']"),
         other => plain_type(other, &|_| unreachable!("objects are handled above")),
     };
     format!("pulumi.Input[{inner}]")
@@ -173,6 +194,7 @@ import pulumi
 import pulumi.runtime
 
 from . import _utilities
+from ._enums import *
 from ._utilities import _as_inputs
 ";
 
@@ -187,10 +209,13 @@ fn getter(property: &Property) -> String {
 }
 
 /// A read-only `@property` for a property, typed `ty`, reading the value pulumi keeps for it.
+/// `pulumi.get` returns Any: the value goes through a local of the property's type, so the
+/// getter does not return Any (mypy --strict) and the annotation costs nothing at run time (a
+/// local's annotation is never evaluated).
 fn property_getter(property: &Property, ty: &str) -> String {
     let name = py_name(&property.name);
     format!(
-        "\n    @_builtins.property\n    {}\n    def {name}(self) -> {ty}:\n{}        return pulumi.get(self, \"{name}\")\n",
+        "\n    @_builtins.property\n    {}\n    def {name}(self) -> {ty}:\n{}        value: {ty} = pulumi.get(self, \"{name}\")\n        return value\n",
         getter(property),
         docstring(&property.description, "        "),
     )
@@ -222,7 +247,7 @@ fn param_docs(properties: &[&Property]) -> String {
         let _ = writeln!(
             out,
             ":param {} {}: {}",
-            input_type(&p.ty),
+            stored_input_type(&p.ty),
             py_name(&p.name),
             p.description
         );
@@ -244,7 +269,7 @@ readme = \"README.md\"\n\
 requires-python = \">=3.9\"\n\
 license = {{ text = \"{license}\" }}\n\
 keywords = [{keywords}]\n\
-dependencies = [\"{PULUMI_REQUIREMENT}\", \"{SEMVER_REQUIREMENT}\"]\n\
+dependencies = [\"{PULUMI_REQUIREMENT}\", \"{SEMVER_REQUIREMENT}\", \"{TYPING_EXTENSIONS_REQUIREMENT}\"]\n\
 {urls}\
 \n\
 [build-system]\n\
@@ -257,11 +282,9 @@ include = [\"{module}\", \"{module}.*\"]\n\
 [tool.setuptools.package-data]\n\
 {module} = [\"py.typed\", \"pulumi-plugin.json\", \"config/*.pyi\"]\n\
 \n\
-# The SDK type-checks under `mypy --strict`, except that returning the Any of `pulumi.get`\n\
-# (how the pulumi package itself types property access) is allowed.\n\
+# The SDK and programs using it type-check under `mypy --strict`.\n\
 [tool.mypy]\n\
-strict = true\n\
-warn_return_any = false\n",
+strict = true\n",
         module = package.python_package,
         version = package.version,
         description = package.description,
@@ -325,7 +348,7 @@ const UTILITIES: &str = include_str!("templates/_utilities.py");
 fn init(package: &Package) -> String {
     let mut out = header();
     out.push_str(&docstring(&package.description, ""));
-    out.push_str("\nfrom . import _utilities\nfrom . import config\nfrom . import outputs\nfrom ._inputs import *\n");
+    out.push_str("\nfrom . import _utilities\nfrom . import config\nfrom . import outputs\nfrom ._enums import *\nfrom ._inputs import *\n");
     let mut modules: Vec<String> = vec!["provider".into()];
     modules.extend(package.resources.iter().map(|r| snake_case(&r.name)));
     modules.extend(package.functions.iter().map(|f| snake_case(&f.name)));
@@ -345,35 +368,102 @@ fn init(package: &Package) -> String {
     out
 }
 
+// ---- enums ----------------------------------------------------------------------------------
+
+/// `_enums.py`: a `str, Enum` class per closed set, as Pulumi's codegen writes them; a member is
+/// its value as a string, so a plain string and a member are alike on the wire.
+fn enums(package: &Package) -> String {
+    let mut out = header();
+    out.push_str("import builtins as _builtins\nfrom enum import Enum\n");
+    let names: Vec<String> = package
+        .enums
+        .iter()
+        .map(|e| format!("'{}'", e.name))
+        .collect();
+    let _ = write!(out, "\n__all__ = [{}]\n", names.join(", "));
+    for enum_type in &package.enums {
+        let _ = write!(out, "\n\nclass {}(_builtins.str, Enum):\n", enum_type.name);
+        out.push_str(&docstring(&enum_type.description, "    "));
+        for member in &enum_type.members {
+            let _ = writeln!(
+                out,
+                "    {} = {}",
+                snake_case(&member.name).to_ascii_uppercase(),
+                Value::String(member.value.clone())
+            );
+            out.push_str(&docstring(&member.description, "    "));
+        }
+    }
+    out
+}
+
 // ---- object types ---------------------------------------------------------------------------
 
+/// TypedDict and NotRequired: from typing since Python 3.11, from typing_extensions before.
+const TYPED_DICT_IMPORTS: &str = "\
+import sys
+if sys.version_info >= (3, 11):
+    from typing import NotRequired, TypedDict
+else:
+    from typing_extensions import NotRequired, TypedDict
+";
+
 fn inputs(package: &Package) -> String {
-    types_module(package, &|object| {
+    types_module(package, TYPED_DICT_IMPORTS, &|object| {
         let class = format!("{}Args", object.name);
         let text = args_class(&class, &object.description, &object.properties, None);
-        (class, text)
+        let dict = format!("{class}Dict");
+        let dict_text = args_dict_class(&dict, &object.description, &object.properties);
+        vec![(class, text), (dict, dict_text)]
     })
 }
 
 fn outputs(package: &Package) -> String {
-    types_module(package, &|object| {
-        (object.name.clone(), output_class(object))
+    types_module(package, "", &|object| {
+        vec![(object.name.clone(), output_class(object))]
     })
 }
 
-/// `_inputs.py` or `outputs.py`: one class per object type, given as (class name, class text).
-fn types_module(package: &Package, class: &dyn Fn(&ObjectType) -> (String, String)) -> String {
-    let classes: Vec<(String, String)> = package.types.iter().map(class).collect();
+/// `_inputs.py` or `outputs.py`: classes per object type, given as (class name, class text).
+fn types_module(
+    package: &Package,
+    imports: &str,
+    classes_of: &dyn Fn(&ObjectType) -> Vec<(String, String)>,
+) -> String {
+    let classes: Vec<(String, String)> = package.types.iter().flat_map(classes_of).collect();
     let names: Vec<String> = classes
         .iter()
         .map(|(name, _)| format!("'{name}'"))
         .collect();
     let mut out = header();
     out.push_str(IMPORTS);
+    out.push_str(imports);
     let _ = write!(out, "\n__all__ = [{}]\n", names.join(", "));
     for (_, text) in &classes {
         out.push_str("\n\n");
         out.push_str(text);
+    }
+    out
+}
+
+/// The `TypedDict` twin of an args class, so a program may write the object as a dict
+/// (`connection={"host": ..., "username": ...}`) and still be type-checked: its keys are the
+/// Python names, as the args class's parameters, which pulumi translates to the wire's names.
+fn args_dict_class(class: &str, description: &str, properties: &[Property]) -> String {
+    let mut out = format!("class {class}(TypedDict):\n");
+    out.push_str(&docstring(description, "    "));
+    for p in required_first(properties) {
+        let ty = input_type(&p.ty);
+        let ty = if p.required {
+            ty
+        } else {
+            format!("NotRequired[{ty}]")
+        };
+        let _ = writeln!(out, "    {}: {ty}", py_name(&p.name));
+        out.push_str(&docstring(&p.description, "    "));
+    }
+    if properties.is_empty() {
+        out.push_str("    pass\n");
     }
     out
 }
@@ -429,7 +519,7 @@ fn args_class(
     }
     for p in &ordered {
         let name = py_name(&p.name);
-        let ty = optional(input_type(&p.ty), p.required);
+        let ty = optional(stored_input_type(&p.ty), p.required);
         out.push_str(&property_getter(p, &ty));
         let _ = write!(
             out,
@@ -518,12 +608,13 @@ struct ClassShape<'a> {
 fn resource_module(resource: &Resource) -> Result<String, SchemaError> {
     check_resource_names(&resource.token, &resource.properties)?;
     check_resource_names(&resource.token, &resource.inputs)?;
+    let description = description_for(&resource.description, "python");
     let shape = ClassShape {
         class: &resource.name,
         base: "pulumi.CustomResource",
         super_token: &resource.token,
         type_token: &resource.token,
-        description: &resource.description,
+        description: &description,
         inputs: &resource.inputs,
         outputs_only: resource.output_only().collect(),
         properties: &resource.properties,
@@ -571,6 +662,26 @@ fn class_module(shape: &ClassShape<'_>) -> String {
     out.push_str("from . import outputs\nfrom ._inputs import *\n");
     let _ = write!(out, "\n__all__ = ['{args}', '{class}']\n\n\n");
     out.push_str(&args_class(&args, "", shape.inputs, Some(class)));
+    // What `get` may be given besides the ID: every property, none required (Pulumi's `_<Name>State`).
+    let state = format!("_{class}State");
+    let state_properties: Vec<Property> = shape
+        .properties
+        .iter()
+        .map(|p| Property {
+            required: false,
+            default: None,
+            ..p.clone()
+        })
+        .collect();
+    if shape.has_get {
+        out.push_str("\n\n");
+        out.push_str(&args_class(
+            &state,
+            &format!("Input properties used for looking up and filtering {class} resources."),
+            &state_properties,
+            None,
+        ));
+    }
 
     let ordered = required_first(shape.inputs);
     let _ = write!(
@@ -649,7 +760,7 @@ fn class_module(shape: &ClassShape<'_>) -> String {
             );
         }
         let mut value = name.clone();
-        if shape.json_encode && p.ty != Type::String {
+        if shape.json_encode && !matches!(p.ty, Type::String | Type::Enum(_)) {
             // Provider configuration travels as strings, as in Pulumi's SDKs.
             value = format!("pulumi.Output.from_input({value}).apply(pulumi.runtime.to_json)");
         }
@@ -698,23 +809,25 @@ fn class_module(shape: &ClassShape<'_>) -> String {
     if shape.has_get {
         let _ = write!(
             out,
-            "\n    @staticmethod\n    def get(resource_name: str,\n            id: pulumi.Input[_builtins.str],\n            opts: Optional[pulumi.ResourceOptions] = None) -> '{class}':\n{}",
+            "\n    @staticmethod\n    def get(resource_name: str,\n            id: pulumi.Input[_builtins.str],\n            opts: Optional[pulumi.ResourceOptions] = None,\n{}            ) -> '{class}':\n{}",
+            parameters(&state_properties.iter().collect::<Vec<_>>(), "            ", true),
             docstring(
                 &format!(
-                    "Get an existing {class} resource's state with the given name and id (its Azure or SQL ID).\n\n:param str resource_name: The unique name of the resulting resource.\n:param pulumi.Input[str] id: The unique provider ID of the resource to lookup.\n:param pulumi.ResourceOptions opts: Options for the resource."
+                    "Get an existing {class} resource's state with the given name, id (its Azure or SQL ID), and optional extra\nproperties used to qualify the lookup.\n\n:param str resource_name: The unique name of the resulting resource.\n:param pulumi.Input[str] id: The unique provider ID of the resource to lookup.\n:param pulumi.ResourceOptions opts: Options for the resource.\n{}",
+                    param_docs(&state_properties.iter().collect::<Vec<_>>())
                 ),
                 "        "
             )
         );
         let _ = writeln!(
             out,
-            "        opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)\n        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))\n        __props__ = {args}.__new__({args})"
+            "        opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)\n        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))\n        __props__ = {state}.__new__({state})"
         );
         for p in shape.properties {
             let _ = writeln!(
                 out,
-                "        __props__.__dict__[\"{}\"] = None",
-                py_name(&p.name)
+                "        __props__.__dict__[\"{name}\"] = {name}",
+                name = py_name(&p.name)
             );
         }
         let _ = write!(
@@ -801,7 +914,11 @@ fn function_module(function: &Function) -> String {
         .map(|p| format!("    __args__[\"{}\"] = {}\n", p.name, py_name(&p.name)))
         .collect();
     let doc = docstring(
-        &format!("{}\n\n{}", function.description, param_docs(&inputs)),
+        &format!(
+            "{}\n\n{}",
+            description_for(&function.description, "python"),
+            param_docs(&inputs)
+        ),
         "    ",
     );
     let secret = function.outputs.iter().any(|p| p.secret);
