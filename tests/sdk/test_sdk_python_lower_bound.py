@@ -33,13 +33,15 @@ import pulumi_pgentra as pgentra
 
 @pulumi.runtime.test
 def program():
-    pgentra.Grant("grant", connection={"host": "pg.example.com", "username": "admins",
+    grant = pgentra.Grant("grant", connection={"host": "pg.example.com", "username": "admins",
                   "ssl_mode": pgentra.SslMode.VERIFY_FULL}, role="app", database="appdb",
                   object_type=pgentra.ObjectType.TABLE, schema="public", privileges=["SELECT"])
     found = pgentra.Principal.get("found", "principal-id", name="id-app")
     import importlib.metadata
     version = importlib.metadata.version("pulumi")
-    return found.urn.apply(lambda _: print(json.dumps({"version": version, "sent": sent})))
+    # Printed once both are registered: the mocks see each registration on its own schedule.
+    both = pulumi.Output.all(grant.urn, found.urn)
+    return both.apply(lambda _: print(json.dumps({"version": version, "sent": sent})))
 
 program()
 """
