@@ -230,9 +230,10 @@ struct ServerFacts {
 }
 
 pub async fn run(options: Options) -> Result<Report, String> {
-    if let Target::Workload(workload) = options.target {
-        return workload::run(workload).await;
-    }
+    let options = match options.target {
+        Target::Workload(workload) => return workload::run(workload).await,
+        target => Options { target, ..options },
+    };
     let config = token::config_from_env()?;
     let azure = Azure::from_config(&config).map_err(|e| e.to_string())?;
     let mut report = Report::default();

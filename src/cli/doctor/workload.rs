@@ -186,7 +186,8 @@ pub async fn run(options: WorkloadOptions) -> Result<Report, String> {
     // Entra compares with what the cluster's tokens carry: the issuer the cluster publishes.
     let expected_iss = published
         .as_ref()
-        .map(|(doc, _)| doc["issuer"].as_str().unwrap_or(&issuer).to_owned())
+        .and_then(|(doc, _)| doc["issuer"].as_str().filter(|i| !i.is_empty()))
+        .map(str::to_owned)
         .unwrap_or_else(|| issuer.clone());
     let expected_aud = vec![options.audience.clone()];
     let credentials = match &identity {
@@ -642,7 +643,7 @@ mod tests {
         assert!(same
             .mismatches("https://issuer.example/t/c/", "system:serviceaccount:ns:sa", &aud)
             .is_empty());
-        assert!(same.mismatches("https://issuer.example/t/c/", "system:serviceaccount:ns:sa", &["api://other".into()])[0]
+        assert!(same.mismatches("https://issuer.example/t/c/", "system:serviceaccount:ns:sa", &["api://other".to_string()])[0]
             .contains("audiences"));
     }
 

@@ -90,7 +90,7 @@ impl Resource for FederatedCredential {
     }
 
     fn validate(&self, news: &Props, _olds: &Props, failures: &mut Vec<CheckFailure>) {
-        let known = |name| news.str(name).filter(|_| !news.is_unknown(name));
+        let known = |name: &str| news.str(name).filter(|_| !news.is_unknown(name));
         let issuer = known("issuer");
         let aks = issuer.is_some_and(rules::looks_like_aks_issuer);
         if issuer.is_some_and(rules::aks_issuer_missing_slash) {
