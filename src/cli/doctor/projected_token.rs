@@ -120,11 +120,15 @@ mod tests {
 
     #[test]
     fn what_is_not_a_signed_jwt_is_said_so() {
-        assert!(ProjectedToken::parse("abc").unwrap_err().contains("1 dot-separated"));
-        assert!(ProjectedToken::parse("a.b.c").unwrap_err().contains("header"));
+        // No Debug on the token (it would print it): take the refusal with err().
+        let refusal = |text: &str| ProjectedToken::parse(text).err().expect("refused");
+        assert!(refusal("abc").contains("1 dot-separated"));
+        assert!(refusal("a.b.c").contains("header"));
         let header = azure_core::base64::encode_url_safe(br#"{"alg":"none"}"#);
         let payload = azure_core::base64::encode_url_safe(br#"{"sub":"x","aud":"a"}"#);
-        let token = ProjectedToken::parse(&format!("{header}.{payload}.\n")).unwrap();
+        let Ok(token) = ProjectedToken::parse(&format!("{header}.{payload}.\n")) else {
+            panic!("a JWT with an empty signature parses")
+        };
         assert_eq!(token.audiences(), vec!["a".to_string()]);
         assert!(token
             .verify(&serde_json::json!({"keys": []}))
