@@ -33,7 +33,10 @@ fn entry(report: &str, check: &str) -> String {
 async fn credential(env: &Env, rg: &str, id: &str, name: &str, issuer: &str, subject: &str) {
     env.arm
         .put(
-            &format!("{}/federatedIdentityCredentials/{name}", env.identity_path(rg, id)),
+            &format!(
+                "{}/federatedIdentityCredentials/{name}",
+                env.identity_path(rg, id)
+            ),
             MSI,
             &json!({"properties": {"issuer": issuer, "subject": subject, "audiences": [AUDIENCE]}}),
         )
@@ -88,16 +91,39 @@ async fn a_wrong_subject_and_a_trailing_slash_issuer_are_found_and_explained() {
     env.create_rg(&rg).await;
     let (_, client_id) = identity(&env, &rg, &id).await;
     let issuer = env.emu.oidc_issuer_url().to_string(); // published without a trailing '/'
-    credential(&env, &rg, &id, "fc-other-sa", &issuer, "system:serviceaccount:myapp:other-sa").await;
-    credential(&env, &rg, &id, "fc-slash", &format!("{issuer}/"), "system:serviceaccount:myapp:myapp-sa").await;
+    credential(
+        &env,
+        &rg,
+        &id,
+        "fc-other-sa",
+        &issuer,
+        "system:serviceaccount:myapp:other-sa",
+    )
+    .await;
+    credential(
+        &env,
+        &rg,
+        &id,
+        "fc-slash",
+        &format!("{issuer}/"),
+        "system:serviceaccount:myapp:myapp-sa",
+    )
+    .await;
     let file = token_file(&env.emu.mint_service_account_token("myapp", "myapp-sa"));
 
     // The user gives the issuer with a trailing '/', as written in the broken credential.
     let slashed = format!("{issuer}/");
     let run = pgentra(
         &[
-            "doctor", "--workload", "myapp/myapp-sa", "--identity", &format!("{rg}/{id}"),
-            "--issuer", &slashed, "--token-file", file.path(),
+            "doctor",
+            "--workload",
+            "myapp/myapp-sa",
+            "--identity",
+            &format!("{rg}/{id}"),
+            "--issuer",
+            &slashed,
+            "--token-file",
+            file.path(),
         ],
         &deployer_env(&env),
     )
@@ -140,17 +166,34 @@ async fn a_wrong_subject_and_a_trailing_slash_issuer_are_found_and_explained() {
     assert!(refused.stderr.contains("AADSTS70021"), "{}", refused.stderr);
 
     // The doctor's fix, applied, makes both the doctor and the exchange pass.
-    credential(&env, &rg, &id, "fc-slash", &issuer, "system:serviceaccount:myapp:myapp-sa").await;
+    credential(
+        &env,
+        &rg,
+        &id,
+        "fc-slash",
+        &issuer,
+        "system:serviceaccount:myapp:myapp-sa",
+    )
+    .await;
     let fixed = pgentra(
         &[
-            "doctor", "--workload", "myapp/myapp-sa", "--identity", &format!("{rg}/{id}"),
-            "--token-file", file.path(),
+            "doctor",
+            "--workload",
+            "myapp/myapp-sa",
+            "--identity",
+            &format!("{rg}/{id}"),
+            "--token-file",
+            file.path(),
         ],
         &deployer_env(&env),
     )
     .await;
     fixed.expect_code(0);
-    assert!(entry(&fixed.stdout, "credential").contains("fc-slash matches"), "{}", fixed.stdout);
+    assert!(
+        entry(&fixed.stdout, "credential").contains("fc-slash matches"),
+        "{}",
+        fixed.stdout
+    );
     exchange(&env, &client_id, file.path()).await.expect_code(0);
 }
 
@@ -162,21 +205,39 @@ async fn a_matching_credential_passes_by_client_id_with_the_token_from_the_envir
     env.create_rg(&rg).await;
     let (_, client_id) = identity(&env, &rg, &id).await;
     let issuer = env.emu.oidc_issuer_url().to_string();
-    credential(&env, &rg, &id, "fc-api", &issuer, "system:serviceaccount:shop:api").await;
+    credential(
+        &env,
+        &rg,
+        &id,
+        "fc-api",
+        &issuer,
+        "system:serviceaccount:shop:api",
+    )
+    .await;
     let file = token_file(&env.emu.mint_service_account_token("shop", "api"));
     let mut vars = deployer_env(&env);
     vars.push(("AZURE_FEDERATED_TOKEN_FILE".into(), file.path().into()));
 
     // No --issuer: the token's iss is the issuer checked.
     let run = pgentra(
-        &["doctor", "--workload", "shop/api", "--client-id", &client_id],
+        &[
+            "doctor",
+            "--workload",
+            "shop/api",
+            "--client-id",
+            &client_id,
+        ],
         &vars,
     )
     .await;
     println!("{}", run.stdout);
     run.expect_code(0);
     for check in ["issuer", "jwks", "identity", "credential", "token"] {
-        assert!(entry(&run.stdout, check).starts_with("PASS"), "{check}:\n{}", run.stdout);
+        assert!(
+            entry(&run.stdout, check).starts_with("PASS"),
+            "{check}:\n{}",
+            run.stdout
+        );
     }
     assert!(
         entry(&run.stdout, "token").contains("Entra would match credential fc-api"),
@@ -194,7 +255,15 @@ async fn a_token_altered_after_signing_or_for_another_pod_is_refused() {
     env.create_rg(&rg).await;
     let (_, client_id) = identity(&env, &rg, &id).await;
     let issuer = env.emu.oidc_issuer_url().to_string();
-    credential(&env, &rg, &id, "fc-api", &issuer, "system:serviceaccount:shop:api").await;
+    credential(
+        &env,
+        &rg,
+        &id,
+        "fc-api",
+        &issuer,
+        "system:serviceaccount:shop:api",
+    )
+    .await;
 
     // The payload swapped for one that names the right service account; the signature kept.
     let genuine = env.emu.mint_service_account_token("shop", "worker");
@@ -204,20 +273,43 @@ async fn a_token_altered_after_signing_or_for_another_pod_is_refused() {
     let payload = azure_core::base64::encode_url_safe(claims.to_string());
     let forged = token_file(&format!("{}.{payload}.{}", parts[0], parts[2]));
     let run = pgentra(
-        &["doctor", "--workload", "shop/api", "--identity", &format!("{rg}/{id}"), "--token-file", forged.path()],
+        &[
+            "doctor",
+            "--workload",
+            "shop/api",
+            "--identity",
+            &format!("{rg}/{id}"),
+            "--token-file",
+            forged.path(),
+        ],
         &deployer_env(&env),
     )
     .await;
     run.expect_code(1);
     let token_line = entry(&run.stdout, "token");
-    assert!(token_line.contains("signature does not verify"), "{token_line}");
+    assert!(
+        token_line.contains("signature does not verify"),
+        "{token_line}"
+    );
     // The credential itself is right: only the token is at fault.
-    assert!(entry(&run.stdout, "credential").starts_with("PASS"), "{}", run.stdout);
+    assert!(
+        entry(&run.stdout, "credential").starts_with("PASS"),
+        "{}",
+        run.stdout
+    );
 
     // A genuine token of another service account: the pod runs as the wrong one.
     let other = token_file(&genuine);
     let run = pgentra(
-        &["doctor", "--workload", "shop/api", "--identity", &format!("{rg}/{id}"), "--token-file", other.path()],
+        &[
+            "doctor",
+            "--workload",
+            "shop/api",
+            "--identity",
+            &format!("{rg}/{id}"),
+            "--token-file",
+            other.path(),
+        ],
         &deployer_env(&env),
     )
     .await;
@@ -227,5 +319,7 @@ async fn a_token_altered_after_signing_or_for_another_pod_is_refused() {
         token_line.contains("its sub \"system:serviceaccount:shop:worker\" is not \"system:serviceaccount:shop:api\""),
         "{token_line}"
     );
-    exchange(&env, &client_id, other.path()).await.expect_code(1);
+    exchange(&env, &client_id, other.path())
+        .await
+        .expect_code(1);
 }

@@ -762,11 +762,21 @@ mod tests {
         ] {
             assert!(!looks_like_aks_issuer(other), "{other}");
         }
-        assert!(aks_issuer_missing_slash("https://eastus.oic.prod-aks.azure.com/t/c"));
-        assert!(!aks_issuer_missing_slash("https://token.actions.githubusercontent.com"));
+        assert!(aks_issuer_missing_slash(
+            "https://eastus.oic.prod-aks.azure.com/t/c"
+        ));
+        assert!(!aks_issuer_missing_slash(
+            "https://token.actions.githubusercontent.com"
+        ));
         assert!(kubernetes_service_account("kube-system", "a.b-c").is_ok());
         let long_name = "a".repeat(64);
-        for (ns, sa) in [("Ns", "sa"), ("ns-", "sa"), (long_name.as_str(), "sa"), ("ns", "a..b"), ("ns", "")] {
+        for (ns, sa) in [
+            ("Ns", "sa"),
+            ("ns-", "sa"),
+            (long_name.as_str(), "sa"),
+            ("ns", "a..b"),
+            ("ns", ""),
+        ] {
             assert!(kubernetes_service_account(ns, sa).is_err(), "{ns}/{sa}");
         }
         assert_eq!(

@@ -96,7 +96,11 @@ pub struct Options {
 struct CommandLine {
     #[arg(short = 'p', long = "port", value_name = "PORT", value_parser = args::port, help = "a port")]
     port: Option<u16>,
-    #[arg(long = "workload", value_name = "NAMESPACE/SA", help = "a service account")]
+    #[arg(
+        long = "workload",
+        value_name = "NAMESPACE/SA",
+        help = "a service account"
+    )]
     workload: Option<String>,
     #[arg(long = "identity", value_name = "RG/NAME", help = "a managed identity")]
     identity: Option<String>,
@@ -394,9 +398,11 @@ mod tests {
         assert!(parse(&["--workload", "a/b", "--client-id", "x"])
             .unwrap_err()
             .contains("--client-id"));
-        assert!(parse(&["rg/pg1", "--workload", "a/b", "--identity", "rg/i"])
-            .unwrap_err()
-            .contains("not a server"));
+        assert!(
+            parse(&["rg/pg1", "--workload", "a/b", "--identity", "rg/i"])
+                .unwrap_err()
+                .contains("not a server")
+        );
         assert!(parse(&["rg/pg1", "--issuer", "https://x"])
             .unwrap_err()
             .contains("--issuer goes with --workload"));

@@ -69,7 +69,11 @@ impl ProjectedToken {
             ));
         }
         let kid = self.header.get("kid").and_then(Value::as_str);
-        let keys = jwks.get("keys").and_then(Value::as_array).cloned().unwrap_or_default();
+        let keys = jwks
+            .get("keys")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         // The key the header names; a header without kid may be signed by any RSA key.
         let candidates: Vec<&Value> = keys
             .iter()

@@ -95,14 +95,24 @@ struct Credential {
 
 impl Credential {
     fn from_arm(body: &Value) -> Self {
-        let text = |k: &str| body["properties"][k].as_str().unwrap_or_default().to_owned();
+        let text = |k: &str| {
+            body["properties"][k]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
         Self {
             name: body["name"].as_str().unwrap_or_default().to_owned(),
             issuer: text("issuer"),
             subject: text("subject"),
             audiences: body["properties"]["audiences"]
                 .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
@@ -117,10 +127,16 @@ impl Credential {
             } else {
                 ""
             };
-            out.push(format!("issuer {:?} is not the token's {iss:?}{slash}", self.issuer));
+            out.push(format!(
+                "issuer {:?} is not the token's {iss:?}{slash}",
+                self.issuer
+            ));
         }
         if self.subject != sub {
-            out.push(format!("subject {:?} is not the token's {sub:?}", self.subject));
+            out.push(format!(
+                "subject {:?} is not the token's {sub:?}",
+                self.subject
+            ));
         }
         if !self.audiences.iter().any(|a| aud.contains(a)) {
             out.push(format!(
@@ -146,10 +162,11 @@ pub async fn run(options: WorkloadOptions) -> Result<Report, String> {
     let mut report = Report::default();
     let subject = rules::service_account_subject(&options.namespace, &options.service_account);
 
-    let token_file = options
-        .token_file
-        .clone()
-        .or_else(|| std::env::var(TOKEN_FILE_VARIABLE).ok().filter(|p| !p.is_empty()));
+    let token_file = options.token_file.clone().or_else(|| {
+        std::env::var(TOKEN_FILE_VARIABLE)
+            .ok()
+            .filter(|p| !p.is_empty())
+    });
     let projected = match &token_file {
         None => None,
         Some(path) => match std::fs::read_to_string(path)
@@ -174,10 +191,12 @@ pub async fn run(options: WorkloadOptions) -> Result<Report, String> {
         (Some(issuer), _) => issuer.clone(),
         (None, Some(token)) if !token.claim("iss").is_empty() => token.claim("iss").to_owned(),
         _ => {
-            return Err("give --issuer URL, the cluster's OIDC issuer (`az aks show \
+            return Err(
+                "give --issuer URL, the cluster's OIDC issuer (`az aks show \
                         --resource-group RG --name CLUSTER --query oidcIssuerProfile.issuerUrl \
                         --output tsv`), or a --token-file to take it from"
-                .into())
+                    .into(),
+            )
         }
     };
 
@@ -192,8 +211,16 @@ pub async fn run(options: WorkloadOptions) -> Result<Report, String> {
     let expected_aud = vec![options.audience.clone()];
     let credentials = match &identity {
         Some(identity) => {
-            credential_check(&azure, identity, &expected_iss, &subject, &expected_aud, &options, &mut report)
-                .await
+            credential_check(
+                &azure,
+                identity,
+                &expected_iss,
+                &subject,
+                &expected_aud,
+                &options,
+                &mut report,
+            )
+            .await
         }
         None => {
             report.skip("credential", "not checked: the identity was not found");
@@ -223,7 +250,9 @@ pub async fn run(options: WorkloadOptions) -> Result<Report, String> {
 /// GET an https URL's JSON document (bounded).
 async fn fetch_json(http: &reqwest::Client, url: &str) -> Result<Value, String> {
     if !url.starts_with("https://") {
-        return Err(format!("{url} is not an https:// URL; Entra fetches only over https"));
+        return Err(format!(
+            "{url} is not an https:// URL; Entra fetches only over https"
+        ));
     }
     let response = http
         .get(url)
@@ -248,7 +277,9 @@ async fn fetch_json(http: &reqwest::Client, url: &str) -> Result<Value, String> 
         return Err(format!("GET {url} answered {status}"));
     }
     if body.len() > MAX_DOCUMENT_BYTES {
-        return Err(format!("GET {url}: the answer is over {MAX_DOCUMENT_BYTES} bytes"));
+        return Err(format!(
+            "GET {url}: the answer is over {MAX_DOCUMENT_BYTES} bytes"
+        ));
     }
     serde_json::from_slice(&body).map_err(|_| format!("GET {url}: the answer is not JSON"))
 }
@@ -266,7 +297,10 @@ async fn issuer_checks(
             "give the URL exactly as the cluster publishes it: az aks show --resource-group RG \
              --name CLUSTER --query oidcIssuerProfile.issuerUrl --output tsv",
         );
-        report.skip("jwks", "not checked: the issuer is not an https URL Entra can fetch");
+        report.skip(
+            "jwks",
+            "not checked: the issuer is not an https URL Entra can fetch",
+        );
         return None;
     }
     let url = format!(
@@ -454,7 +488,6 @@ async fn identity_check(
 
 /// The identity's federated credentials against what the cluster's tokens carry
 /// (`credential` check); returns them for the token check.
-#[allow(clippy::too_many_arguments)]
 async fn credential_check(
     azure: &Azure,
     identity: &Identity,
@@ -465,18 +498,26 @@ async fn credential_check(
     report: &mut Report,
 ) -> Option<Vec<Credential>> {
     let path = format!("{}/federatedIdentityCredentials", identity.id);
-    let credentials: Vec<Credential> = match azure.arm.list(&path, MANAGED_IDENTITY_API_VERSION).await {
-        Ok(items) => items.unwrap_or_default().iter().map(Credential::from_arm).collect(),
-        Err(error) => {
-            report.fail(
+    let credentials: Vec<Credential> =
+        match azure.arm.list(&path, MANAGED_IDENTITY_API_VERSION).await {
+            Ok(items) => items
+                .unwrap_or_default()
+                .iter()
+                .map(Credential::from_arm)
+                .collect(),
+            Err(error) => {
+                report.fail(
                 "credential",
                 format!("listing the identity's federated credentials: {error}"),
                 "sign in as a principal that may read the identity (Reader on its resource group)",
             );
-            return None;
-        }
-    };
-    if let Some(good) = credentials.iter().find(|c| c.mismatches(iss, sub, aud).is_empty()) {
+                return None;
+            }
+        };
+    if let Some(good) = credentials
+        .iter()
+        .find(|c| c.mismatches(iss, sub, aud).is_empty())
+    {
         report.pass(
             "credential",
             format!(
@@ -541,7 +582,9 @@ fn token_check(
     let kid = match jwks.map(|jwks| token.verify(jwks)) {
         Some(Ok(kid)) => Some(kid),
         Some(Err(why)) => {
-            problems.push(format!("{why}; Entra refuses an assertion it cannot verify"));
+            problems.push(format!(
+                "{why}; Entra refuses an assertion it cannot verify"
+            ));
             None
         }
         None => None,
@@ -568,7 +611,10 @@ fn token_check(
         )),
         None => problems.push("it has no exp".into()),
     }
-    if token.number("nbf").is_some_and(|nbf| nbf > now + NOT_BEFORE_SKEW_SECS) {
+    if token
+        .number("nbf")
+        .is_some_and(|nbf| nbf > now + NOT_BEFORE_SKEW_SECS)
+    {
         problems.push("its nbf is in the future: check the clocks".into());
     }
     let matched = credentials.and_then(|list| {
@@ -634,17 +680,35 @@ mod tests {
     #[test]
     fn a_trailing_slash_and_another_subject_are_each_named() {
         let aud = vec![TOKEN_EXCHANGE_AUDIENCE.to_string()];
-        let c = credential("https://issuer.example/t/c", "system:serviceaccount:ns:other");
-        let why = c.mismatches("https://issuer.example/t/c/", "system:serviceaccount:ns:sa", &aud);
+        let c = credential(
+            "https://issuer.example/t/c",
+            "system:serviceaccount:ns:other",
+        );
+        let why = c.mismatches(
+            "https://issuer.example/t/c/",
+            "system:serviceaccount:ns:sa",
+            &aud,
+        );
         assert_eq!(why.len(), 2, "{why:?}");
         assert!(why[0].contains("only in the trailing '/'"), "{why:?}");
-        assert!(why[1].contains("subject \"system:serviceaccount:ns:other\""), "{why:?}");
+        assert!(
+            why[1].contains("subject \"system:serviceaccount:ns:other\""),
+            "{why:?}"
+        );
         let same = credential("https://issuer.example/t/c/", "system:serviceaccount:ns:sa");
         assert!(same
-            .mismatches("https://issuer.example/t/c/", "system:serviceaccount:ns:sa", &aud)
+            .mismatches(
+                "https://issuer.example/t/c/",
+                "system:serviceaccount:ns:sa",
+                &aud
+            )
             .is_empty());
-        assert!(same.mismatches("https://issuer.example/t/c/", "system:serviceaccount:ns:sa", &["api://other".to_string()])[0]
-            .contains("audiences"));
+        assert!(same.mismatches(
+            "https://issuer.example/t/c/",
+            "system:serviceaccount:ns:sa",
+            &["api://other".to_string()]
+        )[0]
+        .contains("audiences"));
     }
 
     #[test]
@@ -660,6 +724,8 @@ mod tests {
             .unwrap_err()
             .contains("namespace"));
         assert!(WorkloadOptions::identity("rg/id").is_ok());
-        assert!(WorkloadOptions::identity("rg").unwrap_err().contains("RESOURCE_GROUP/IDENTITY_NAME"));
+        assert!(WorkloadOptions::identity("rg")
+            .unwrap_err()
+            .contains("RESOURCE_GROUP/IDENTITY_NAME"));
     }
 }

@@ -216,7 +216,11 @@ mod tests {
     #[test]
     fn an_aks_issuer_needs_a_service_account_subject() {
         let github = json!({"subject": "repo:contoso/app:ref:refs/heads/main"});
-        let why = refused(&FederatedCredential, &with(&seed(), github.clone()), "subject");
+        let why = refused(
+            &FederatedCredential,
+            &with(&seed(), github.clone()),
+            "subject",
+        );
         assert!(
             why.contains("system:serviceaccount:<namespace>:<service account>")
                 && why.contains("AKS"),
@@ -236,7 +240,10 @@ mod tests {
             ("system:serviceaccount:-ns:sa", "namespace"),
             ("system:serviceaccount:ns:sa_1", "service account \"sa_1\""),
             ("system:serviceaccount:ns:a:b", "service account \"a:b\""),
-            ("system:serviceaccounts:ns", "not a Kubernetes service account subject"),
+            (
+                "system:serviceaccounts:ns",
+                "not a Kubernetes service account subject",
+            ),
         ] {
             let why = refused(
                 &FederatedCredential,
@@ -246,12 +253,18 @@ mod tests {
             assert!(why.contains(names), "{subject}: {why}");
         }
         // A self-managed cluster (or the emulator): the subject's own claim is checked.
-        let own = json!({"issuer": "https://127.0.0.1:8443", "subject": "system:serviceaccount:ns:Bad"});
-        assert!(refused(&FederatedCredential, &with(&seed(), own), "subject")
-            .contains("names a Kubernetes service account"));
+        let own =
+            json!({"issuer": "https://127.0.0.1:8443", "subject": "system:serviceaccount:ns:Bad"});
+        assert!(
+            refused(&FederatedCredential, &with(&seed(), own), "subject")
+                .contains("names a Kubernetes service account")
+        );
         accepted(
             &FederatedCredential,
-            &with(&seed(), json!({"subject": "system:serviceaccount:my-ns:app.v2-sa"})),
+            &with(
+                &seed(),
+                json!({"subject": "system:serviceaccount:my-ns:app.v2-sa"}),
+            ),
         );
     }
 
@@ -264,19 +277,28 @@ mod tests {
             &with(&seed(), json!({"issuer": bare})),
             "issuer",
         );
-        assert!(why.contains("trailing '/'") && why.contains("AADSTS70021"), "{why}");
+        assert!(
+            why.contains("trailing '/'") && why.contains("AADSTS70021"),
+            "{why}"
+        );
         // Other issuers are taken as written (GitHub's has no slash): doctor compares them
         // with what the issuer publishes.
         accepted(
             &FederatedCredential,
-            &with(&seed(), json!({"issuer": "https://token.actions.githubusercontent.com", "subject": "repo:o/r:environment:prod"})),
+            &with(
+                &seed(),
+                json!({"issuer": "https://token.actions.githubusercontent.com", "subject": "repo:o/r:environment:prod"}),
+            ),
         );
     }
 
     #[test]
     fn an_issuer_with_user_info_a_query_or_a_fragment_is_refused() {
         for (issuer, part) in [
-            ("https://user@eastus.oic.prod-aks.azure.com/t/c/", "user info"),
+            (
+                "https://user@eastus.oic.prod-aks.azure.com/t/c/",
+                "user info",
+            ),
             ("https://issuer.example/?tenant=1", "a query"),
             ("https://issuer.example/#keys", "a fragment"),
             ("http://eastus.oic.prod-aks.azure.com/t/c/", "https://"),
