@@ -22,6 +22,8 @@ Usage (`pgentra COMMAND --help` explains each):
                                 Run psql signed in with a fresh Entra token
   pgentra doctor SERVER [USER] [-p PORT]
                                 Check a server's Entra sign-in chain and say how to fix each problem
+  pgentra doctor --workload NAMESPACE/SA --identity RG/NAME
+                                Check an AKS workload's federated credential before the exchange fails
   pgentra schema [--out FILE]   Print the Pulumi package schema, or write it to FILE
   pgentra gen-sdk <python|nodejs> [--out DIR]
                                 Generate the SDK for a language from the schema (default DIR: sdk/<language>)

@@ -347,6 +347,26 @@ def test_check_rejects_invalid_input_naming_the_property(configured, type_name, 
     )
 
 
+@pytest.mark.parametrize(
+    "change, prop, says",
+    [
+        ({"subject": "repo:contoso/app:ref:refs/heads/main"}, "subject",
+         "system:serviceaccount:<namespace>:<service account>"),
+        ({"subject": "system:serviceaccount:MyApp:myapp"}, "subject", 'namespace "MyApp"'),
+        ({"issuer": FEDERATED_CREDENTIAL["issuer"].rstrip("/")}, "issuer", "trailing '/'"),
+        ({"issuer": "https://issuer.example/?x=1"}, "issuer", "a query"),
+    ],
+    ids=["aks-issuer-non-service-account-subject", "bad-namespace", "aks-issuer-without-slash",
+         "issuer-with-query"],
+)
+def test_check_refuses_a_workload_identity_entra_would_not_match(configured, change, prop, says):
+    """What only the first token exchange would show (AADSTS70021) is refused at preview."""
+    resp = configured.check("pgentra:index:FederatedCredential", "fc",
+                            {**FEDERATED_CREDENTIAL, **change})
+    reasons = [f.reason for f in resp.failures if f.property == prop]
+    assert reasons and says in reasons[0], describe_failures(resp)
+
+
 def test_check_auto_names_a_server_stably_from_the_resource_name(configured):
     news = without(SERVER, "serverName")
     seed = bytes(range(32))

@@ -207,13 +207,124 @@ pub fn federated_credential_name(value: &Value) -> Result<(), String> {
 /// The longest issuer, subject or audience Entra accepts on a federated credential.
 const FEDERATION_MAX: usize = 600;
 
-/// A federated credential's issuer: an https:// URL of at most 600 characters.
+/// A federated credential's issuer: an https:// URL of at most 600 characters, with no user
+/// info, query or fragment (an OIDC issuer is `https://host[:port][/path]`, and Entra fetches
+/// `<issuer>/.well-known/openid-configuration` from it).
 pub fn issuer(value: &Value) -> Result<(), String> {
     https_url(value)?;
     let s = text(value);
+    let authority = s["https://".len()..].split('/').next().unwrap_or_default();
+    let part = if authority.contains('@') {
+        Some("user info ('user@')")
+    } else if s.contains('?') {
+        Some("a query ('?')")
+    } else if s.contains('#') {
+        Some("a fragment ('#')")
+    } else {
+        None
+    };
+    if let Some(part) = part {
+        return Err(format!(
+            "the issuer {} has {part}; an OIDC issuer is https://host[:port][/path] with none of \
+             user info, query or fragment",
+            crate::spec::shown(s)
+        ));
+    }
     allow(s.chars().count() <= FEDERATION_MAX, || {
         format!("the issuer {s:?} is longer than Entra's {FEDERATION_MAX} characters")
     })
+}
+
+/// The host of an https:// issuer URL (without port), lower-cased.
+fn issuer_host(issuer: &str) -> Option<String> {
+    let rest = issuer.strip_prefix("https://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?;
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => host.split(':').next()?,
+    };
+    Some(host.to_ascii_lowercase())
+}
+
+/// Whether an issuer is an AKS cluster's OIDC issuer by its published form:
+/// `https://<region>.oic.prod-aks.azure.<cloud suffix>/<tenant id>/<cluster guid>/` (the host
+/// has the labels `oic.prod-aks.azure`). Only the URL is judged: a self-managed cluster's or the
+/// emulator's issuer (a loopback origin that also signs GitHub Actions tokens) does not look
+/// like a cluster, and is held to the Kubernetes subject form only when its subject claims it.
+pub fn looks_like_aks_issuer(issuer: &str) -> bool {
+    issuer_host(issuer).is_some_and(|host| host.contains(".oic.prod-aks.azure."))
+}
+
+/// An AKS issuer written without the trailing '/' AKS publishes: the `iss` of its
+/// service-account tokens ends in '/', and Entra compares the strings exactly (AADSTS70021 "No
+/// matching federated identity record found").
+pub fn aks_issuer_missing_slash(issuer: &str) -> bool {
+    looks_like_aks_issuer(issuer) && !issuer.ends_with('/')
+}
+
+/// The prefix of a Kubernetes service account's token subject.
+pub const SERVICE_ACCOUNT_SUBJECT_PREFIX: &str = "system:serviceaccount:";
+
+/// A DNS-1123 label (a Kubernetes namespace): 1-63 lower-case letters, digits and '-',
+/// starting and ending with a letter or digit.
+fn dns1123_label(s: &str) -> bool {
+    let lower_alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    (1..=63).contains(&s.len())
+        && s.starts_with(lower_alnum)
+        && s.ends_with(lower_alnum)
+        && s.chars().all(|c| lower_alnum(c) || c == '-')
+}
+
+/// A DNS-1123 subdomain (a Kubernetes service account name): at most 253 characters, labels
+/// joined by '.'.
+fn dns1123_subdomain(s: &str) -> bool {
+    (1..=253).contains(&s.len()) && s.split('.').all(dns1123_label)
+}
+
+/// `NAMESPACE` and `NAME` of a service account, checked by Kubernetes' naming rules.
+pub fn kubernetes_service_account(namespace: &str, name: &str) -> Result<(), String> {
+    if !dns1123_label(namespace) {
+        return Err(format!(
+            "the namespace {} is not a Kubernetes namespace name: use 1-63 lower-case letters, \
+             digits or '-', starting and ending with a letter or digit",
+            crate::spec::shown(namespace)
+        ));
+    }
+    allow(dns1123_subdomain(name), || {
+        format!(
+            "the service account {} is not a Kubernetes name: use at most 253 lower-case \
+             letters, digits, '-' or '.', each dot-separated part starting and ending with a \
+             letter or digit",
+            crate::spec::shown(name)
+        )
+    })
+}
+
+/// The subject of the tokens a cluster projects for a service account.
+pub fn service_account_subject(namespace: &str, name: &str) -> String {
+    format!("{SERVICE_ACCOUNT_SUBJECT_PREFIX}{namespace}:{name}")
+}
+
+/// A subject that must be a Kubernetes service account's, `system:serviceaccount:<ns>:<name>`:
+/// its namespace and name.
+pub fn service_account_of_subject(subject: &str) -> Result<(&str, &str), String> {
+    let wanted = "system:serviceaccount:<namespace>:<service account>";
+    let Some(rest) = subject.strip_prefix(SERVICE_ACCOUNT_SUBJECT_PREFIX) else {
+        return Err(format!(
+            "{} is not a Kubernetes service account subject: a cluster's tokens carry {wanted}",
+            crate::spec::shown(subject)
+        ));
+    };
+    let Some((namespace, name)) = rest.split_once(':') else {
+        return Err(format!(
+            "{} names no service account: a cluster's tokens carry {wanted}",
+            crate::spec::shown(subject)
+        ));
+    };
+    kubernetes_service_account(namespace, name)
+        .map(|()| (namespace, name))
+        .map_err(|why| format!("{why}; a cluster's tokens carry {wanted}"))
 }
 
 /// A federated credential's subject: 1-600 characters, matched exactly (no wildcards).
@@ -633,5 +744,44 @@ mod tests {
         ] {
             assert!(administrator_login(&json!(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn aks_issuers_are_known_by_their_host_and_service_accounts_by_kubernetes_names() {
+        for aks in [
+            "https://eastus.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-1111-1111-1111-111111111111/",
+            "https://WestEurope.OIC.prod-aks.azure.com:443/t/c/",
+        ] {
+            assert!(looks_like_aks_issuer(aks), "{aks}");
+        }
+        for other in [
+            "https://token.actions.githubusercontent.com",
+            "https://127.0.0.1:8443",
+            "https://oic.prod-aks.azure.com.evil.example/",
+            "https://evil.example/eastus.oic.prod-aks.azure.com/",
+        ] {
+            assert!(!looks_like_aks_issuer(other), "{other}");
+        }
+        assert!(aks_issuer_missing_slash(
+            "https://eastus.oic.prod-aks.azure.com/t/c"
+        ));
+        assert!(!aks_issuer_missing_slash(
+            "https://token.actions.githubusercontent.com"
+        ));
+        assert!(kubernetes_service_account("kube-system", "a.b-c").is_ok());
+        let long_name = "a".repeat(64);
+        for (ns, sa) in [
+            ("Ns", "sa"),
+            ("ns-", "sa"),
+            (long_name.as_str(), "sa"),
+            ("ns", "a..b"),
+            ("ns", ""),
+        ] {
+            assert!(kubernetes_service_account(ns, sa).is_err(), "{ns}/{sa}");
+        }
+        assert_eq!(
+            service_account_of_subject("system:serviceaccount:ns:sa"),
+            Ok(("ns", "sa"))
+        );
     }
 }

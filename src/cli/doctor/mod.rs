@@ -6,9 +6,11 @@
 //! administrator), the network and TLS, the sign-in, then inside the server pgaadauth and the role.
 
 mod group;
+mod projected_token;
 mod report;
 mod server;
 mod signin;
+pub mod workload;
 
 pub use report::{Check, Report, Status};
 
@@ -21,6 +23,8 @@ use pgentra_core::sql::{ConnInfo, SslMode};
 
 pub const USAGE: &str = "\
 pgentra doctor <server-or-host> [user] [-p PORT]
+pgentra doctor --workload NAMESPACE/SA (--identity RG/NAME | --client-id ID)
+               [--issuer URL] [--token-file PATH] [--audience AUD]
 
 Checks why a Microsoft Entra sign-in to Azure Database for PostgreSQL fails (or that it works),
 and says how to fix each problem. One line per check: PASS, FAIL or SKIP, then the fix.
@@ -44,6 +48,19 @@ password authentication off (password-auth), an Entra administrator set (entra-a
 reachable (reach); TLS with a certificate valid for the host (tls); the sign-in with the token
 (sign-in); pgaadauth loaded in database postgres (pgaadauth); the role bound to the token's
 principal (role). Credentials and the cloud come from the environment, as for `pgentra token`.
+
+With --workload, the AKS workload-identity exchange of a service account instead, before the
+first one fails:
+  --workload NAMESPACE/SA   the pod's service account (tokens say system:serviceaccount:NS:SA)
+  --identity RG/NAME        the user-assigned identity (or its ARM ID); or --client-id ID
+  --issuer URL              the cluster's OIDC issuer (az aks show --query
+                            oidcIssuerProfile.issuerUrl); default: the token file's iss
+  --token-file PATH         a projected token to verify; default $AZURE_FEDERATED_TOKEN_FILE
+  --audience AUD            the audience tokens carry (default api://AzureADTokenExchange)
+Checks: the issuer's OpenID configuration, its exact issuer string (issuer); its keys (jwks);
+the identity in ARM (identity); a federated credential whose issuer, subject and audience are
+exactly the tokens' (credential); the token's signature, iss, sub, aud, exp and the credential
+it would match (token). Each mismatch is said as Entra refuses it (AADSTS70021).
 ";
 
 /// The ARM API version of Microsoft.DBforPostgreSQL the checks read.
@@ -62,6 +79,8 @@ pub enum Target {
         name: String,
     },
     Host(String),
+    /// `--workload`: the workload-identity exchange, not a server.
+    Workload(workload::WorkloadOptions),
 }
 
 #[derive(Debug, PartialEq)]
@@ -77,6 +96,22 @@ pub struct Options {
 struct CommandLine {
     #[arg(short = 'p', long = "port", value_name = "PORT", value_parser = args::port, help = "a port")]
     port: Option<u16>,
+    #[arg(
+        long = "workload",
+        value_name = "NAMESPACE/SA",
+        help = "a service account"
+    )]
+    workload: Option<String>,
+    #[arg(long = "identity", value_name = "RG/NAME", help = "a managed identity")]
+    identity: Option<String>,
+    #[arg(long = "client-id", value_name = "ID", help = "a client id")]
+    client_id: Option<String>,
+    #[arg(long = "issuer", value_name = "URL", help = "an issuer URL")]
+    issuer: Option<String>,
+    #[arg(long = "token-file", value_name = "PATH", help = "a token file")]
+    token_file: Option<String>,
+    #[arg(long = "audience", value_name = "AUD", help = "an audience")]
+    audience: Option<String>,
     /// `<server-or-host> [user]`.
     #[arg(value_name = "ARGUMENTS")]
     positional: Vec<String>,
@@ -94,6 +129,19 @@ impl Options {
     }
 
     fn from_command_line(line: CommandLine) -> Result<Self, String> {
+        if let Some(workload) = line.workload.clone() {
+            return Self::workload(&workload, line);
+        }
+        let only_with_workload = [
+            ("--identity", line.identity.is_some()),
+            ("--client-id", line.client_id.is_some()),
+            ("--issuer", line.issuer.is_some()),
+            ("--token-file", line.token_file.is_some()),
+            ("--audience", line.audience.is_some()),
+        ];
+        if let Some((option, _)) = only_with_workload.iter().find(|(_, given)| *given) {
+            return Err(format!("{option} goes with --workload NAMESPACE/SA"));
+        }
         let mut port = line.port;
         let (target, user) = match line.positional.as_slice() {
             [t] => (t, None),
@@ -132,6 +180,49 @@ impl Options {
         };
         Ok(Options { target, user, port })
     }
+
+    fn workload(text: &str, line: CommandLine) -> Result<Self, String> {
+        use workload::{IdentityRef, WorkloadOptions};
+        if !line.positional.is_empty() || line.port.is_some() {
+            return Err(
+                "--workload checks an identity's federation, not a server: give no \
+                 <server-or-host>, [user] or --port with it"
+                    .into(),
+            );
+        }
+        let (namespace, service_account) = WorkloadOptions::service_account(text)?;
+        let identity = match (line.identity, line.client_id) {
+            (Some(identity), None) => WorkloadOptions::identity(&identity)?,
+            (None, Some(client_id)) => {
+                pgentra_core::rules::uuid(&serde_json::json!(client_id))
+                    .map_err(|why| format!("--client-id: {why}"))?;
+                IdentityRef::ClientId(client_id)
+            }
+            (None, None) => {
+                return Err(
+                    "--workload needs the identity: --identity RG/NAME or --client-id ID".into(),
+                )
+            }
+            (Some(_), Some(_)) => {
+                return Err("give the identity once: --identity RG/NAME or --client-id ID".into())
+            }
+        };
+        let options = WorkloadOptions {
+            namespace,
+            service_account,
+            identity,
+            issuer: line.issuer,
+            token_file: line.token_file,
+            audience: line
+                .audience
+                .unwrap_or_else(|| workload::TOKEN_EXCHANGE_AUDIENCE.into()),
+        };
+        Ok(Options {
+            target: Target::Workload(options),
+            user: None,
+            port: None,
+        })
+    }
 }
 
 #[derive(Default)]
@@ -143,6 +234,10 @@ struct ServerFacts {
 }
 
 pub async fn run(options: Options) -> Result<Report, String> {
+    let options = match options.target {
+        Target::Workload(workload) => return workload::run(workload).await,
+        target => Options { target, ..options },
+    };
     let config = token::config_from_env()?;
     let azure = Azure::from_config(&config).map_err(|e| e.to_string())?;
     let mut report = Report::default();
@@ -181,6 +276,7 @@ pub async fn run(options: Options) -> Result<Report, String> {
                 ..Default::default()
             }
         }
+        Target::Workload(_) => unreachable!("--workload runs its own checks, above"),
     };
 
     let user = options
@@ -283,6 +379,36 @@ mod tests {
             .contains("RESOURCE_GROUP/SERVER"));
         assert!(parse(&["h", "--port", "x"]).unwrap_err().contains("--port"));
         assert!(parse(&[]).unwrap_err().contains("<server-or-host>"));
+    }
+
+    #[test]
+    fn workload_takes_a_service_account_and_an_identity_and_no_server() {
+        let o = parse(&["--workload", "myapp/myapp-sa", "--identity", "rg/id-app"]).unwrap();
+        let Target::Workload(w) = o.target else {
+            panic!("not a workload check")
+        };
+        assert_eq!(
+            (w.namespace.as_str(), w.service_account.as_str()),
+            ("myapp", "myapp-sa")
+        );
+        assert_eq!(w.audience, "api://AzureADTokenExchange");
+        assert!(parse(&["--workload", "myapp/sa"])
+            .unwrap_err()
+            .contains("--identity RG/NAME or --client-id"));
+        assert!(parse(&["--workload", "a/b", "--client-id", "x"])
+            .unwrap_err()
+            .contains("--client-id"));
+        assert!(
+            parse(&["rg/pg1", "--workload", "a/b", "--identity", "rg/i"])
+                .unwrap_err()
+                .contains("not a server")
+        );
+        assert!(parse(&["rg/pg1", "--issuer", "https://x"])
+            .unwrap_err()
+            .contains("--issuer goes with --workload"));
+        assert!(parse(&["--workload", "ns/Bad_SA", "--identity", "rg/i"])
+            .unwrap_err()
+            .contains("service account \"Bad_SA\""));
     }
 
     #[test]

@@ -6,6 +6,12 @@
 //! exchanged for the identity's Entra tokens. Entra matches issuer and subject exactly, accepts
 //! exactly one audience, and allows at most 20 credentials per identity; credentials under one
 //! identity must be written one at a time.
+//!
+//! Check catches, offline, what would only fail at the first token exchange (AADSTS70021, "No
+//! matching federated identity record found"): an AKS issuer (`rules::looks_like_aks_issuer`)
+//! with a subject that is not `system:serviceaccount:<namespace>:<name>` or without the trailing
+//! '/' AKS publishes, and a `system:serviceaccount:` subject whose names Kubernetes would refuse.
+//! What a given cluster publishes is fetched only by `pgentra doctor --workload`.
 
 use crate::azure::ids::{FederatedCredentialId, ManagedIdentityId};
 use crate::props::Props;
@@ -14,7 +20,7 @@ use crate::resources::arm_fields::ArmField;
 use crate::resources::arm_resource::{named, ArmBinding, UpdateVerb, WriteScope};
 use crate::resources::common::RESOURCE_GROUP_NAME;
 use crate::rules;
-use crate::spec::{Default, Property, Replacement, ResourceSpec, Type};
+use crate::spec::{CheckFailure, Default, Property, Replacement, ResourceSpec, Type};
 
 pub static SPEC: ResourceSpec = ResourceSpec {
     token: "pgentra:index:FederatedCredential",
@@ -81,6 +87,33 @@ pub struct FederatedCredential;
 impl Resource for FederatedCredential {
     fn spec(&self) -> &'static ResourceSpec {
         &SPEC
+    }
+
+    fn validate(&self, news: &Props, _olds: &Props, failures: &mut Vec<CheckFailure>) {
+        let known = |name: &str| news.str(name).filter(|_| !news.is_unknown(name));
+        let issuer = known("issuer");
+        let aks = issuer.is_some_and(rules::looks_like_aks_issuer);
+        if issuer.is_some_and(rules::aks_issuer_missing_slash) {
+            failures.push(CheckFailure::new(
+                "issuer",
+                "AKS publishes its OIDC issuer with a trailing '/' and its tokens carry it so; \
+                 Entra compares the issuer exactly (else AADSTS70021), so end the issuer with '/' \
+                 as `az aks show --query oidcIssuerProfile.issuerUrl` prints it",
+            ));
+        }
+        if let Some(subject) = known("subject") {
+            let claims_service_account = subject.starts_with(rules::SERVICE_ACCOUNT_SUBJECT_PREFIX);
+            if aks || claims_service_account {
+                if let Err(why) = rules::service_account_of_subject(subject) {
+                    let whose = if aks {
+                        "the issuer is an AKS cluster's"
+                    } else {
+                        "the subject names a Kubernetes service account"
+                    };
+                    failures.push(CheckFailure::new("subject", format!("{why} ({whose})")));
+                }
+            }
+        }
     }
 
     async fn create(&self, ctx: &Context, inputs: &Props) -> Result<Created, Error> {
@@ -178,6 +211,105 @@ mod tests {
             &with(&seed(), json!({"subject": ""})),
             "subject",
         );
+    }
+
+    #[test]
+    fn an_aks_issuer_needs_a_service_account_subject() {
+        let github = json!({"subject": "repo:contoso/app:ref:refs/heads/main"});
+        let why = refused(
+            &FederatedCredential,
+            &with(&seed(), github.clone()),
+            "subject",
+        );
+        assert!(
+            why.contains("system:serviceaccount:<namespace>:<service account>")
+                && why.contains("AKS"),
+            "{why}"
+        );
+        // The same subject on another issuer (GitHub Actions) is its own business.
+        accepted(
+            &FederatedCredential,
+            &with(
+                &seed(),
+                json!({"issuer": "https://token.actions.githubusercontent.com", "subject": github["subject"]}),
+            ),
+        );
+        for (subject, names) in [
+            ("system:serviceaccount:myapp-ns", "names no service account"),
+            ("system:serviceaccount:MyApp:sa", "namespace \"MyApp\""),
+            ("system:serviceaccount:-ns:sa", "namespace"),
+            ("system:serviceaccount:ns:sa_1", "service account \"sa_1\""),
+            ("system:serviceaccount:ns:a:b", "service account \"a:b\""),
+            (
+                "system:serviceaccounts:ns",
+                "not a Kubernetes service account subject",
+            ),
+        ] {
+            let why = refused(
+                &FederatedCredential,
+                &with(&seed(), json!({"subject": subject})),
+                "subject",
+            );
+            assert!(why.contains(names), "{subject}: {why}");
+        }
+        // A self-managed cluster (or the emulator): the subject's own claim is checked.
+        let own =
+            json!({"issuer": "https://127.0.0.1:8443", "subject": "system:serviceaccount:ns:Bad"});
+        assert!(
+            refused(&FederatedCredential, &with(&seed(), own), "subject")
+                .contains("names a Kubernetes service account")
+        );
+        accepted(
+            &FederatedCredential,
+            &with(
+                &seed(),
+                json!({"subject": "system:serviceaccount:my-ns:app.v2-sa"}),
+            ),
+        );
+    }
+
+    #[test]
+    fn an_aks_issuer_without_its_trailing_slash_is_refused() {
+        let aks = seed()["issuer"].as_str().unwrap().to_string();
+        let bare = aks.trim_end_matches('/');
+        let why = refused(
+            &FederatedCredential,
+            &with(&seed(), json!({"issuer": bare})),
+            "issuer",
+        );
+        assert!(
+            why.contains("trailing '/'") && why.contains("AADSTS70021"),
+            "{why}"
+        );
+        // Other issuers are taken as written (GitHub's has no slash): doctor compares them
+        // with what the issuer publishes.
+        accepted(
+            &FederatedCredential,
+            &with(
+                &seed(),
+                json!({"issuer": "https://token.actions.githubusercontent.com", "subject": "repo:o/r:environment:prod"}),
+            ),
+        );
+    }
+
+    #[test]
+    fn an_issuer_with_user_info_a_query_or_a_fragment_is_refused() {
+        for (issuer, part) in [
+            (
+                "https://user@eastus.oic.prod-aks.azure.com/t/c/",
+                "user info",
+            ),
+            ("https://issuer.example/?tenant=1", "a query"),
+            ("https://issuer.example/#keys", "a fragment"),
+            ("http://eastus.oic.prod-aks.azure.com/t/c/", "https://"),
+        ] {
+            let why = refused(
+                &FederatedCredential,
+                &with(&seed(), json!({"issuer": issuer})),
+                "issuer",
+            );
+            assert!(why.contains(part), "{issuer}: {why}");
+        }
     }
 
     #[test]
