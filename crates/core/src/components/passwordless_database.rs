@@ -198,7 +198,11 @@ pub fn plan(component: &str, inputs: &Props) -> Result<Plan, Vec<CheckFailure>> 
         return Err(failures);
     }
     let server = checked.get("server").cloned().unwrap_or(Value::Null);
-    let field = |name: &str| server.get(name).cloned().unwrap_or(Value::Null);
+    // A server not known yet as a whole (a preview) is unknown in every field.
+    let field = |name: &str| match &server {
+        Value::Object(fields) => fields.get(name).cloned().unwrap_or(Value::Null),
+        _ => crate::props::unknown(),
+    };
     let database = checked.get("databaseName").cloned().unwrap_or(Value::Null);
     let schema = checked.get("schema").cloned().unwrap_or(json!("public"));
     let apps = read_apps(checked.get("apps"), &mut failures);
