@@ -549,7 +549,7 @@ mod tests {
 
     fn inputs(apps: Value) -> Props {
         Props::from_json(json!({
-            "server": {"host": "pg.example.com", "resourceGroupName": "rg", "serverName": "pg", "adminName": "deployer"},
+            "server": {"host": "pg.example.com", "resourceGroupName": "rg", "serverName": "pg-shop", "adminName": "deployer"},
             "databaseName": "shop",
             "apps": apps,
         }))
