@@ -27,7 +27,7 @@ shop = pgentra.PasswordlessDatabase("shop",
         {
             "name": "id-orders",
             "principal_id": orders_identity.principal_id,
-            "access": pgentra.DatabaseAccess.READWRITE,
+            "access": "readwrite",
             "identity_id": orders_identity.id,
             "oidc_issuer": oidc_issuer_url,
             "service_accounts": [{"namespace": "shop", "name": "orders-api"}],

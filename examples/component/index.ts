@@ -28,7 +28,7 @@ const shop = new pgentra.PasswordlessDatabase("shop", {
         {
             name: "id-orders",
             principalId: ordersIdentity.principalId,
-            access: pgentra.DatabaseAccess.Readwrite,
+            access: "readwrite",
             identityId: ordersIdentity.id,
             oidcIssuer: oidcIssuerUrl,
             serviceAccounts: [{ namespace: "shop", name: "orders-api" }],
