@@ -239,7 +239,9 @@ mod tests {
     }
 
     fn component(token: &str) -> Option<&'static crate::components::ComponentSpec> {
-        crate::components::all().into_iter().find(|c| c.token == token)
+        crate::components::all()
+            .into_iter()
+            .find(|c| c.token == token)
     }
 
     fn outputs_of(token: &str, registry: &Registry) -> Vec<&'static str> {
@@ -266,7 +268,11 @@ mod tests {
             assert!(for_token(token).next().is_some(), "{token} has no example");
         }
         for component in crate::components::all() {
-            assert!(for_token(component.token).next().is_some(), "{} has no example", component.token);
+            assert!(
+                for_token(component.token).next().is_some(),
+                "{} has no example",
+                component.token
+            );
         }
     }
 

@@ -189,5 +189,8 @@ fn resolve(
 
 /// The engine's refusal with what the component was doing, keeping its code.
 fn relabel(what: &str, step: &str, status: Status) -> Status {
-    Status::new(status.code(), format!("{what}: {step}: {}", status.message()))
+    Status::new(
+        status.code(),
+        format!("{what}: {step}: {}", status.message()),
+    )
 }

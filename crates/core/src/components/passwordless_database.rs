@@ -257,8 +257,14 @@ pub fn plan(component: &str, inputs: &Props) -> Result<Plan, Vec<CheckFailure>> 
             &[
                 ("connection", vec![Source::Input("server")]),
                 ("role", vec![Source::Input("server")]),
-                ("database", vec![Source::Input("databaseName"), Source::Child(db)]),
-                ("objects", vec![Source::Input("apps"), Source::Child(principals[&app.name])]),
+                (
+                    "database",
+                    vec![Source::Input("databaseName"), Source::Child(db)],
+                ),
+                (
+                    "objects",
+                    vec![Source::Input("apps"), Source::Child(principals[&app.name])],
+                ),
             ],
         );
         admin_in.insert(app.name.clone(), index);
@@ -272,7 +278,10 @@ pub fn plan(component: &str, inputs: &Props) -> Result<Plan, Vec<CheckFailure>> 
             vec![
                 ("connection", vec![Source::Input("server")]),
                 ("role", role_sources),
-                ("database", vec![Source::Input("databaseName"), Source::Child(db)]),
+                (
+                    "database",
+                    vec![Source::Input("databaseName"), Source::Child(db)],
+                ),
             ]
         };
         let on = |object_type: &str, privileges: &[&str]| {
@@ -283,10 +292,30 @@ pub fn plan(component: &str, inputs: &Props) -> Result<Plan, Vec<CheckFailure>> 
             }
             body
         };
-        builder.add(&format!("{}-connect", app.name), grant::SPEC.token, on("database", &["CONNECT"]), &grant_sources(vec![]));
-        builder.add(&format!("{}-schema", app.name), grant::SPEC.token, on("schema", level.schema), &grant_sources(vec![]));
-        builder.add(&format!("{}-tables", app.name), grant::SPEC.token, on("table", level.tables), &grant_sources(vec![]));
-        builder.add(&format!("{}-sequences", app.name), grant::SPEC.token, on("sequence", level.sequences), &grant_sources(vec![]));
+        builder.add(
+            &format!("{}-connect", app.name),
+            grant::SPEC.token,
+            on("database", &["CONNECT"]),
+            &grant_sources(vec![]),
+        );
+        builder.add(
+            &format!("{}-schema", app.name),
+            grant::SPEC.token,
+            on("schema", level.schema),
+            &grant_sources(vec![]),
+        );
+        builder.add(
+            &format!("{}-tables", app.name),
+            grant::SPEC.token,
+            on("table", level.tables),
+            &grant_sources(vec![]),
+        );
+        builder.add(
+            &format!("{}-sequences", app.name),
+            grant::SPEC.token,
+            on("sequence", level.sequences),
+            &grant_sources(vec![]),
+        );
         for owner in apps.iter().filter(|o| o.readwrite && o.name != app.name) {
             for (kind, privileges) in [("table", level.tables), ("sequence", level.sequences)] {
                 let mut body = on(kind, privileges);
@@ -295,9 +324,18 @@ pub fn plan(component: &str, inputs: &Props) -> Result<Plan, Vec<CheckFailure>> 
                 let mut sources = grant_sources(vec![]);
                 sources.push((
                     "defaultPrivilegesOwner",
-                    vec![Source::Input("apps"), Source::Child(principals[&owner.name]), Source::Child(admin_in[&owner.name])],
+                    vec![
+                        Source::Input("apps"),
+                        Source::Child(principals[&owner.name]),
+                        Source::Child(admin_in[&owner.name]),
+                    ],
                 ));
-                builder.add(&format!("{}-on-{}-{kind}s", app.name, owner.name), grant::SPEC.token, body, &sources);
+                builder.add(
+                    &format!("{}-on-{}-{kind}s", app.name, owner.name),
+                    grant::SPEC.token,
+                    body,
+                    &sources,
+                );
             }
         }
         if let Some((group, identity)) = &app.identity {
@@ -339,13 +377,20 @@ pub fn plan(component: &str, inputs: &Props) -> Result<Plan, Vec<CheckFailure>> 
     let output_sources = BTreeMap::from([
         ("host", vec![Source::Input("server")]),
         ("port", vec![Source::Input("server")]),
-        ("database", vec![Source::Input("databaseName"), Source::Child(db)]),
+        (
+            "database",
+            vec![Source::Input("databaseName"), Source::Child(db)],
+        ),
         (
             "connections",
-            [Source::Input("server"), Source::Input("databaseName"), Source::Child(db)]
-                .into_iter()
-                .chain(principals.values().map(|i| Source::Child(*i)))
-                .collect(),
+            [
+                Source::Input("server"),
+                Source::Input("databaseName"),
+                Source::Child(db),
+            ]
+            .into_iter()
+            .chain(principals.values().map(|i| Source::Child(*i)))
+            .collect(),
         ),
     ]);
     mark_secrets(&mut outputs, &output_sources, inputs);
@@ -439,7 +484,10 @@ fn read_apps(apps: Option<&Value>, failures: &mut Vec<CheckFailure>) -> Vec<App>
             }
         };
         if let Some(first) = seen.insert(name.clone(), i) {
-            failures.push(CheckFailure::new(at("name"), format!("{name:?} is also apps[{first}]'s name; every app needs its own")));
+            failures.push(CheckFailure::new(
+                at("name"),
+                format!("{name:?} is also apps[{first}]'s name; every app needs its own"),
+            ));
         }
         let accounts: Vec<(String, String)> = match app.get("serviceAccounts") {
             None | Some(Value::Null) => vec![],
@@ -464,7 +512,9 @@ fn read_apps(apps: Option<&Value>, failures: &mut Vec<CheckFailure>) -> Vec<App>
         };
         let mut credential_names = BTreeMap::new();
         for (ns, account) in &accounts {
-            if let Some((other_ns, other)) = credential_names.insert(credential_name(ns, account), (ns, account)) {
+            if let Some((other_ns, other)) =
+                credential_names.insert(credential_name(ns, account), (ns, account))
+            {
                 failures.push(CheckFailure::new(at("serviceAccounts"), format!("{ns}/{account} and {other_ns}/{other} give one federated credential name; list each service account once")));
             }
         }
@@ -476,13 +526,15 @@ fn read_apps(apps: Option<&Value>, failures: &mut Vec<CheckFailure>) -> Vec<App>
                 }
             }
             identity = match get("identityId") {
-                Value::String(id) if !contains_unknown(&json!(id)) => match ManagedIdentityId::parse(&id) {
-                    Ok(parsed) => Some((json!(parsed.resource_group), json!(parsed.name))),
-                    Err(e) => {
-                        failures.push(CheckFailure::new(at("identityId"), e.to_string()));
-                        None
+                Value::String(id) if !contains_unknown(&json!(id)) => {
+                    match ManagedIdentityId::parse(&id) {
+                        Ok(parsed) => Some((json!(parsed.resource_group), json!(parsed.name))),
+                        Err(e) => {
+                            failures.push(CheckFailure::new(at("identityId"), e.to_string()));
+                            None
+                        }
                     }
-                },
+                }
                 Value::Null => None,
                 unknown => Some((unknown.clone(), unknown)),
             };
@@ -503,7 +555,13 @@ fn read_apps(apps: Option<&Value>, failures: &mut Vec<CheckFailure>) -> Vec<App>
 fn credential_name(namespace: &str, account: &str) -> String {
     let name: String = format!("{namespace}-{account}")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     name.chars().take(120).collect()
 }
@@ -519,7 +577,8 @@ fn identity_id(value: &Value) -> Result<(), String> {
 fn dns_label(value: &Value) -> Result<(), String> {
     let s = value.as_str().unwrap_or_default();
     let ok = (1..=63).contains(&s.len())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !s.starts_with('-')
         && !s.ends_with('-');
     if ok {
@@ -532,8 +591,8 @@ fn dns_label(value: &Value) -> Result<(), String> {
 /// A Kubernetes service account name: an RFC 1123 subdomain.
 fn dns_subdomain(value: &Value) -> Result<(), String> {
     let s = value.as_str().unwrap_or_default();
-    let ok = (1..=253).contains(&s.len())
-        && s.split('.').all(|label| dns_label(&json!(label)).is_ok());
+    let ok =
+        (1..=253).contains(&s.len()) && s.split('.').all(|label| dns_label(&json!(label)).is_ok());
     if ok {
         Ok(())
     } else {
@@ -570,7 +629,10 @@ mod tests {
     }
 
     fn child<'a>(plan: &'a Plan, name: &str) -> &'a Child {
-        plan.children.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no {name} in {:?}", names(plan)))
+        plan.children
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no {name} in {:?}", names(plan)))
     }
 
     #[test]
@@ -578,23 +640,56 @@ mod tests {
         let plan = plan("shop", &inputs(json!([orders()]))).unwrap();
         assert_eq!(
             names(&plan),
-            ["shop-db", "shop-id-orders", "shop-admin-in-id-orders", "shop-id-orders-connect", "shop-id-orders-schema",
-             "shop-id-orders-tables", "shop-id-orders-sequences", "shop-id-orders-shop-orders"]
+            [
+                "shop-db",
+                "shop-id-orders",
+                "shop-admin-in-id-orders",
+                "shop-id-orders-connect",
+                "shop-id-orders-schema",
+                "shop-id-orders-tables",
+                "shop-id-orders-sequences",
+                "shop-id-orders-shop-orders"
+            ]
         );
         let role = child(&plan, "shop-id-orders");
         assert_eq!(role.token, "pgentra:index:Principal");
-        assert_eq!(role.inputs.get("objectId"), Some(&json!("11111111-1111-1111-1111-111111111111")));
-        assert_eq!(role.inputs.get("connection").unwrap()["username"], "deployer");
+        assert_eq!(
+            role.inputs.get("objectId"),
+            Some(&json!("11111111-1111-1111-1111-111111111111"))
+        );
+        assert_eq!(
+            role.inputs.get("connection").unwrap()["username"],
+            "deployer"
+        );
         let tables = child(&plan, "shop-id-orders-tables");
-        assert_eq!(tables.inputs.get("privileges"), Some(&json!(["DELETE", "INSERT", "SELECT", "UPDATE"])));
+        assert_eq!(
+            tables.inputs.get("privileges"),
+            Some(&json!(["DELETE", "INSERT", "SELECT", "UPDATE"]))
+        );
         assert_eq!(tables.inputs.get("schema"), Some(&json!("public")));
-        assert_eq!(tables.child_dependencies(), [0, 1], "the database and the app's role");
+        assert_eq!(
+            tables.child_dependencies(),
+            [0, 1],
+            "the database and the app's role"
+        );
         let credential = child(&plan, "shop-id-orders-shop-orders");
-        assert_eq!(credential.inputs.get("resourceGroupName"), Some(&json!("rg-apps")));
-        assert_eq!(credential.inputs.get("identityName"), Some(&json!("id-orders")));
-        assert_eq!(credential.inputs.get("subject"), Some(&json!("system:serviceaccount:shop:orders")));
+        assert_eq!(
+            credential.inputs.get("resourceGroupName"),
+            Some(&json!("rg-apps"))
+        );
+        assert_eq!(
+            credential.inputs.get("identityName"),
+            Some(&json!("id-orders"))
+        );
+        assert_eq!(
+            credential.inputs.get("subject"),
+            Some(&json!("system:serviceaccount:shop:orders"))
+        );
         let env = &plan.outputs.get("connections").unwrap()["id-orders"]["env"];
-        assert_eq!(env, &json!({"PGHOST": "pg.example.com", "PGPORT": "5432", "PGDATABASE": "shop", "PGUSER": "id-orders", "PGSSLMODE": "verify-full"}));
+        assert_eq!(
+            env,
+            &json!({"PGHOST": "pg.example.com", "PGPORT": "5432", "PGDATABASE": "shop", "PGUSER": "id-orders", "PGSSLMODE": "verify-full"})
+        );
     }
 
     #[test]
@@ -602,15 +697,34 @@ mod tests {
         let plan = plan("shop", &inputs(json!([orders(), reports()]))).unwrap();
         let future = child(&plan, "shop-id-reports-on-id-orders-tables");
         assert_eq!(future.inputs.get("defaultPrivileges"), Some(&json!(true)));
-        assert_eq!(future.inputs.get("defaultPrivilegesOwner"), Some(&json!("id-orders")));
+        assert_eq!(
+            future.inputs.get("defaultPrivilegesOwner"),
+            Some(&json!("id-orders"))
+        );
         assert_eq!(future.inputs.get("privileges"), Some(&json!(["SELECT"])));
-        let membership = plan.children.iter().position(|c| c.name == "shop-admin-in-id-orders").unwrap();
+        let membership = plan
+            .children
+            .iter()
+            .position(|c| c.name == "shop-admin-in-id-orders")
+            .unwrap();
         assert!(future.child_dependencies().contains(&membership));
         let waves = plan.waves();
-        let wave_of = |name: &str| waves.iter().position(|w| w.iter().any(|i| plan.children[*i].name == name)).unwrap();
-        assert!(wave_of("shop-admin-in-id-orders") < wave_of("shop-id-reports-on-id-orders-tables"));
+        let wave_of = |name: &str| {
+            waves
+                .iter()
+                .position(|w| w.iter().any(|i| plan.children[*i].name == name))
+                .unwrap()
+        };
+        assert!(
+            wave_of("shop-admin-in-id-orders") < wave_of("shop-id-reports-on-id-orders-tables")
+        );
         assert_eq!(wave_of("shop-db"), 0);
-        assert!(plan.children.iter().all(|c| !c.name.starts_with("shop-id-orders-on-")), "no other app creates tables for id-orders to use");
+        assert!(
+            plan.children
+                .iter()
+                .all(|c| !c.name.starts_with("shop-id-orders-on-")),
+            "no other app creates tables for id-orders to use"
+        );
     }
 
     #[test]
@@ -621,8 +735,14 @@ mod tests {
             let new = child(&after, &old.name);
             assert_eq!(new.inputs, old.inputs, "{}", old.name);
         }
-        let added: Vec<&str> = names(&after).into_iter().filter(|n| !names(&before).contains(n)).collect();
-        assert!(added.iter().all(|n| n.starts_with("shop-id-reports")), "{added:?}");
+        let added: Vec<&str> = names(&after)
+            .into_iter()
+            .filter(|n| !names(&before).contains(n))
+            .collect();
+        assert!(
+            added.iter().all(|n| n.starts_with("shop-id-reports")),
+            "{added:?}"
+        );
     }
 
     #[test]
@@ -630,12 +750,21 @@ mod tests {
         let refused = |apps: Value| plan("shop", &inputs(apps)).unwrap_err();
         let failures = refused(json!([orders(), orders()]));
         assert_eq!(failures[0].property, "apps[1].name");
-        let failures = refused(json!([{"name": "a", "principalId": "11111111-1111-1111-1111-111111111111", "access": "owner"}]));
+        let failures = refused(
+            json!([{"name": "a", "principalId": "11111111-1111-1111-1111-111111111111", "access": "owner"}]),
+        );
         assert_eq!(failures[0].property, "apps[0].access");
-        assert!(failures[0].reason.contains("readwrite, readonly"), "{}", failures[0].reason);
+        assert!(
+            failures[0].reason.contains("readwrite, readonly"),
+            "{}",
+            failures[0].reason
+        );
         let mut no_identity = orders();
         no_identity.as_object_mut().unwrap().remove("identityId");
-        assert_eq!(refused(json!([no_identity]))[0].property, "apps[0].identityId");
+        assert_eq!(
+            refused(json!([no_identity]))[0].property,
+            "apps[0].identityId"
+        );
         let mut unknown_name = orders();
         unknown_name["name"] = json!(crate::props::UNKNOWN);
         assert_eq!(refused(json!([unknown_name]))[0].property, "apps[0].name");
@@ -646,7 +775,9 @@ mod tests {
         let mut secret = inputs(json!([reports()]));
         secret.mark_secret("server");
         let plan = plan("shop", &secret).unwrap();
-        assert!(child(&plan, "shop-id-reports").inputs.is_secret("connection"));
+        assert!(child(&plan, "shop-id-reports")
+            .inputs
+            .is_secret("connection"));
         assert!(!child(&plan, "shop-id-reports").inputs.is_secret("name"));
         assert!(plan.outputs.is_secret("host"));
     }
@@ -657,6 +788,8 @@ mod tests {
         apps.values["server"]["host"] = json!(crate::props::UNKNOWN);
         let plan = plan("shop", &apps).unwrap();
         assert!(plan.outputs.is_unknown("host"));
-        assert!(child(&plan, "shop-id-reports").inputs.is_unknown("connection"));
+        assert!(child(&plan, "shop-id-reports")
+            .inputs
+            .is_unknown("connection"));
     }
 }
