@@ -24,7 +24,7 @@ from google.protobuf import empty_pb2, json_format
 
 from pulumi.runtime.proto import provider_pb2, resource_pb2, resource_pb2_grpc
 
-from harness import RPC_TIMEOUT, from_struct, is_secret, secret, to_struct
+from harness import RPC_TIMEOUT, UNKNOWN, from_struct, is_secret, secret, to_struct
 
 TOKEN = "pgentra:index:PasswordlessDatabase"
 STACK_URN = "urn:pulumi:dev::myapp::pulumi:pulumi:Stack::myapp-dev"
@@ -100,12 +100,12 @@ def billing() -> dict:
     return {"name": "id-billing", "principalId": "33333333-3333-3333-3333-333333333333", "access": "readonly"}
 
 
-def construct(provider, monitor, apps: list[dict], server_secret: bool = False):
-    server = {"host": "pg-shop.postgres.database.azure.com", "resourceGroupName": "rg-shop",
+def construct(provider, monitor, apps: list[dict], server_secret: bool = False, host: str | None = None):
+    server = {"host": host or "pg-shop.postgres.database.azure.com", "resourceGroupName": "rg-shop",
               "serverName": "pg-shop", "adminName": "deployer@contoso.com"}
     return provider.stub.Construct(
         provider_pb2.ConstructRequest(
-            project="myapp", stack="dev", dryRun=False, parallel=16, monitorEndpoint=monitor.address,
+            project="myapp", stack="dev", dryRun=host == UNKNOWN, parallel=16, monitorEndpoint=monitor.address,
             type=TOKEN, name="shop", parent=STACK_URN,
             inputs=to_struct({"server": secret(server) if server_secret else server,
                               "databaseName": "shop", "apps": apps}),
@@ -231,6 +231,18 @@ def test_a_secret_server_keeps_the_childrens_connections_and_the_host_secret(con
     assert is_secret(role["connection"]) and not is_secret(role["name"])
     outputs = json_format.MessageToDict(monitor.outputs[0].outputs)
     assert is_secret(outputs["host"]) and not is_secret(outputs["database"])
+
+
+def test_a_preview_with_the_host_not_known_yet_registers_every_child_with_it_unknown(configured, monitor):
+    """A preview of a stack whose server is new: the host is the engine's unknown sentinel."""
+    response = construct(configured, monitor, [orders(), reports()], host=UNKNOWN)
+    assert len(monitor.registered) == 1 + 15  # the component, and the children of the first test
+    role = from_struct(by_name(monitor)["shop-id-orders"].object)
+    assert role["connection"]["host"] == UNKNOWN and role["name"] == "id-orders"
+    outputs = from_struct(response.state)
+    assert outputs["host"] == UNKNOWN and outputs["database"] == "shop"
+    assert outputs["connections"]["id-orders"]["env"]["PGHOST"] == UNKNOWN
+    assert outputs["connections"]["id-orders"]["env"]["PGUSER"] == "id-orders"
 
 
 def test_inputs_that_make_no_database_are_refused_naming_the_property_before_anything_is_registered(configured, monitor):
