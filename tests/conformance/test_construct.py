@@ -115,6 +115,8 @@ def construct(provider, monitor, apps: list[dict], server_secret: bool = False, 
             },
             providers={"pgentra": PROVIDER_REF},
             dependencies=[ADMIN_URN],
+            retainOnDelete=True,
+            deletedWith=SERVER_URN,
             organization="organization",
         ),
         timeout=RPC_TIMEOUT * 3,
@@ -136,6 +138,7 @@ def test_construct_registers_the_component_then_its_children_with_their_dependen
     assert (component.type, component.name, component.parent) == (TOKEN, "shop", STACK_URN)
     assert not component.custom and not component.remote
     assert dict(component.providers) == {"pgentra": PROVIDER_REF}
+    assert component.retainOnDelete and component.deletedWith == SERVER_URN, "the program's options hold for the component"
     component_urn = f"urn:pulumi:dev::myapp::{TOKEN}::shop"
     assert response.urn == component_urn
 

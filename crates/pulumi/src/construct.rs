@@ -51,6 +51,8 @@ pub async fn construct(request: rpc::ConstructRequest) -> Result<rpc::ConstructR
             protect: request.protect,
             dependencies: request.dependencies.clone(),
             providers: request.providers.clone(),
+            retain_on_delete: request.retain_on_delete,
+            deleted_with: request.deleted_with.clone(),
             accept_secrets: true,
             accept_resources: true,
             ..Default::default()
