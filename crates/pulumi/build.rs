@@ -5,6 +5,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "../../proto/pulumi/provider.proto",
         "../../proto/pulumi/engine.proto",
+        "../../proto/pulumi/resource.proto",
         "../../proto/google/rpc/status.proto",
     ];
     for file in &files {

@@ -12,6 +12,7 @@ export * from "./getAccessToken";
 export * from "./getClientConfig";
 export * from "./grant";
 export * from "./managedIdentity";
+export * from "./passwordlessDatabase";
 export * from "./principal";
 export * from "./provider";
 export * from "./serverParameter";
@@ -30,6 +31,7 @@ import { Grant } from "./grant";
 import { ManagedIdentity } from "./managedIdentity";
 import { Principal } from "./principal";
 import { ServerParameter } from "./serverParameter";
+import { PasswordlessDatabase } from "./passwordlessDatabase";
 import { Provider } from "./provider";
 
 const _module = {
@@ -54,6 +56,8 @@ const _module = {
                 return new Principal(name, <any>undefined, { urn });
             case "pgentra:index:ServerParameter":
                 return new ServerParameter(name, <any>undefined, { urn });
+            case "pgentra:index:PasswordlessDatabase":
+                return new PasswordlessDatabase(name, <any>undefined, { urn });
             default:
                 throw new Error(`unknown resource type ${type}`);
         }

@@ -25,6 +25,7 @@ from pulumi.runtime.proto import (
     errors_pb2,
     plugin_pb2,
     provider_pb2,
+    resource_pb2,
     status_pb2,
 )
 
@@ -33,11 +34,12 @@ PROTO_DIR = REPO_ROOT / "proto"
 OUR_PROTO_FILES = [
     "pulumi/provider.proto",
     "pulumi/engine.proto",
+    "pulumi/resource.proto",
     "pulumi/plugin.proto",
     "pulumi/alias.proto",
     "google/rpc/status.proto",
 ]
-OFFICIAL_MODULES = [provider_pb2, plugin_pb2, engine_pb2, alias_pb2, errors_pb2, status_pb2]
+OFFICIAL_MODULES = [provider_pb2, plugin_pb2, engine_pb2, resource_pb2, alias_pb2, errors_pb2, status_pb2]
 
 Field = descriptor_pb2.FieldDescriptorProto
 

@@ -540,7 +540,7 @@ def test_cancel_returns_empty_then_sigint_stops_the_process(provider):
     assert code in (0, -signal.SIGINT, 128 + signal.SIGINT), f"exit status {code} after SIGINT"
 
 
-def test_construct_is_unimplemented(configured):
+def test_construct_of_an_unknown_component_is_refused_naming_the_one_there_is(configured):
     with pytest.raises(grpc.RpcError) as err:
         configured.stub.Construct(
             provider_pb2.ConstructRequest(
@@ -548,7 +548,8 @@ def test_construct_is_unimplemented(configured):
             ),
             timeout=10,
         )
-    assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED, err.value.code()
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, err.value.code()
+    assert "pgentra:index:PasswordlessDatabase" in err.value.details(), err.value.details()
 
 
 def test_call_is_unimplemented(configured):

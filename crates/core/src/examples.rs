@@ -75,6 +75,21 @@ const SERVER: Step = Step::Resource {
 
 pub static EXAMPLES: &[Example] = &[
     Example {
+        token: "pgentra:index:PasswordlessDatabase",
+        title: "A database for an app that runs its migrations and a reporting job that reads",
+        steps: &[
+            Step::Resource {
+                name: "shop",
+                token: "pgentra:index:PasswordlessDatabase",
+                properties: r#"{"server": {"host": "pg-myapp-prod.postgres.database.azure.com", "resourceGroupName": "rg-myapp-prod", "serverName": "pg-myapp-prod", "adminName": "PG Admins Group"}, "databaseName": "shop", "apps": [{"name": "id-orders", "principalId": "7d3c2b1a-0f9e-4d8c-b7a6-958473625140", "access": "readwrite", "identityId": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-myapp-prod/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-orders", "oidcIssuer": "https://eastus.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-1111-1111-1111-111111111111/", "serviceAccounts": [{"namespace": "shop", "name": "orders-api"}]}, {"name": "id-reports", "principalId": "2c9d8e7f-6a5b-4c3d-9e8f-7a6b5c4d3e2f", "access": "readonly"}]}"#,
+            },
+            Step::Export {
+                name: "connections",
+                value: "${shop.connections}",
+            },
+        ],
+    },
+    Example {
         token: "pgentra:index:FlexibleServer",
         title: "A server that accepts only Microsoft Entra tokens",
         steps: &[
@@ -223,9 +238,16 @@ mod tests {
         }
     }
 
+    fn component(token: &str) -> Option<&'static crate::components::ComponentSpec> {
+        crate::components::all()
+            .into_iter()
+            .find(|c| c.token == token)
+    }
+
     fn outputs_of(token: &str, registry: &Registry) -> Vec<&'static str> {
         let properties: &[Property] = match registry.resource(token) {
             Some(resource) => resource.spec().properties,
+            None if component(token).is_some() => component(token).unwrap().outputs,
             None => registry
                 .functions()
                 .find(|f| f.spec().token == token)
@@ -244,6 +266,13 @@ mod tests {
             .chain(registry.functions().map(|f| f.spec().token));
         for token in tokens {
             assert!(for_token(token).next().is_some(), "{token} has no example");
+        }
+        for component in crate::components::all() {
+            assert!(
+                for_token(component.token).next().is_some(),
+                "{} has no example",
+                component.token
+            );
         }
     }
 
@@ -272,11 +301,14 @@ mod tests {
                 }
                 match step {
                     Step::Resource { name, token, .. } => {
-                        let spec = registry.resource(token).expect(token).spec();
+                        let properties = match component(token) {
+                            Some(component) => component.inputs,
+                            None => registry.resource(token).expect(token).spec().properties,
+                        };
                         let values = with_references_unknown(&Value::Object(step.values()));
                         let mut failures = vec![];
                         check_properties(
-                            spec.properties,
+                            properties,
                             values.as_object().unwrap(),
                             "",
                             &mut failures,

@@ -3,6 +3,7 @@
 //! Terraform adapters translate their wire into these types and back.
 
 pub mod azure;
+pub mod components;
 pub mod config;
 pub mod error;
 pub mod examples;

@@ -68,6 +68,12 @@ impl Program<'_> {
                 .functions()
                 .find(|f| f.spec().token == token)
                 .map(|f| f.spec().inputs)
+                .or_else(|| {
+                    pgentra_core::components::all()
+                        .into_iter()
+                        .find(|c| c.token == token)
+                        .map(|c| c.inputs)
+                })
                 .unwrap_or(&[]),
         }
     }
@@ -265,7 +271,11 @@ fn py_value(value: &Value, ty: Option<&Type>, level: usize) -> String {
         Value::Bool(false) => "False".into(),
         Value::Null => "None".into(),
         Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(|v| py_value(v, None, level)).collect();
+            let item_ty = match ty {
+                Some(Type::Array(item)) => Some(*item),
+                _ => None,
+            };
+            let items: Vec<String> = items.iter().map(|v| py_value(v, item_ty, level)).collect();
             format!("[{}]", items.join(", "))
         }
         Value::Object(map) => {

@@ -12,6 +12,7 @@ pub mod proto {
 
 pub mod autoname;
 pub mod codec;
+pub mod construct;
 pub mod docs;
 pub mod engine_log;
 pub mod example_code;

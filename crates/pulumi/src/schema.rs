@@ -51,6 +51,22 @@ pub fn generate(registry: &Registry) -> Value {
             }),
         );
     }
+    // Components (served through Construct): their children are the resources above.
+    for component in pgentra_core::components::all() {
+        collect_types(component.inputs, &mut types);
+        collect_types(component.outputs, &mut types);
+        resources.insert(
+            component.token.to_owned(),
+            json!({
+                "isComponent": true,
+                "description": format!("{}{}", component.doc, examples_section(registry, component.token)),
+                "properties": properties(component.outputs.iter()),
+                "required": component.outputs.iter().map(|p| p.name).collect::<Vec<_>>(),
+                "inputProperties": properties(component.inputs.iter()),
+                "requiredInputs": required(component.inputs.iter()),
+            }),
+        );
+    }
     let mut functions = Map::new();
     for function in registry.functions() {
         let spec = function.spec();

@@ -535,8 +535,16 @@ impl ResourceProvider for Provider {
         Ok(Response::new(()))
     }
 
-    async fn construct(&self, _: Request<rpc::ConstructRequest>) -> Reply<rpc::ConstructResponse> {
-        Err(Status::unimplemented("pgentra has no component resources"))
+    async fn construct(
+        &self,
+        request: Request<rpc::ConstructRequest>,
+    ) -> Reply<rpc::ConstructResponse> {
+        let request = request.into_inner();
+        let span = tracing::info_span!("construct", name = %request.name);
+        crate::construct::construct(request)
+            .instrument(span)
+            .await
+            .map(Response::new)
     }
 
     /// The engine cancels at the end of every run and on Ctrl-C, then sends SIGINT: every wait

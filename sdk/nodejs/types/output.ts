@@ -30,3 +30,87 @@ export interface Connection {
      */
     sslMode?: string;
 }
+
+/**
+ * An app that uses the database, signing in as its user-assigned managed identity.
+ */
+export interface PasswordlessDatabaseApp {
+    /**
+     * The managed identity's name: the app's PostgreSQL role (its user name) and part of its child resources' names. It must be known when the program runs (a plain string, or an identity's input name).
+     */
+    name: string;
+    /**
+     * The managed identity's principal (object) ID: the role is bound to it.
+     */
+    principalId: string;
+    /**
+     * `readwrite`: CREATE and USAGE on the schema, SELECT, INSERT, UPDATE, DELETE on its tables, USAGE, SELECT, UPDATE on its sequences (the app runs its own migrations). `readonly`: USAGE on the schema, SELECT on its tables and sequences. Either way the app also gets these on the tables and sequences that the other readwrite apps' migrations create later.
+     */
+    access: string;
+    /**
+     * The managed identity's Azure resource ID, where its federated credentials are created. Required with serviceAccounts.
+     */
+    identityId?: string;
+    /**
+     * The AKS cluster's OIDC issuer URL (`oidcIssuerProfile.issuerUrl`). Required with serviceAccounts.
+     */
+    oidcIssuer?: string;
+    /**
+     * The Kubernetes service accounts that sign in as this identity: one federated credential each.
+     */
+    serviceAccounts?: outputs.ServiceAccount[];
+}
+
+/**
+ * What an app needs to connect with no password: its user name and the libpq environment variables (the password is the identity's Entra token for the PostgreSQL audience).
+ */
+export interface PasswordlessDatabaseConnection {
+    /**
+     * The app's PostgreSQL user name (its role).
+     */
+    userName: string;
+    /**
+     * `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER` and `PGSSLMODE` (`verify-full`).
+     */
+    env: {[key: string]: string};
+}
+
+/**
+ * The Flexible Server the database lives on, and the Microsoft Entra administrator the deployer signs in to it as.
+ */
+export interface PasswordlessDatabaseServer {
+    /**
+     * The server's host name, such as a FlexibleServer's `fullyQualifiedDomainName`.
+     */
+    host: string;
+    /**
+     * The PostgreSQL port apps connect to.
+     */
+    port?: number;
+    /**
+     * The resource group that holds the server.
+     */
+    resourceGroupName: string;
+    /**
+     * The Flexible Server's name, such as `pg-myapp-prod`.
+     */
+    serverName: string;
+    /**
+     * The Microsoft Entra administrator the deployer signs in as to create the roles and Grants: a user's UPN, or the display name of a group the deployer belongs to or of the deployer's service principal.
+     */
+    adminName: string;
+}
+
+/**
+ * A Kubernetes service account whose projected tokens sign in as the app's managed identity (AKS workload identity).
+ */
+export interface ServiceAccount {
+    /**
+     * The service account's namespace.
+     */
+    namespace: string;
+    /**
+     * The service account's name.
+     */
+    name: string;
+}

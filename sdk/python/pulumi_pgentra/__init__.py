@@ -19,6 +19,7 @@ from .get_access_token import *
 from .get_client_config import *
 from .grant import *
 from .managed_identity import *
+from .passwordless_database import *
 from .principal import *
 from .provider import *
 from .server_parameter import *
@@ -36,6 +37,7 @@ _utilities.register_resources(
         "pgentra:index:ManagedIdentity": ManagedIdentity,
         "pgentra:index:Principal": Principal,
         "pgentra:index:ServerParameter": ServerParameter,
+        "pgentra:index:PasswordlessDatabase": PasswordlessDatabase,
     },
     Provider,
 )

@@ -4,7 +4,7 @@
 import builtins as _builtins
 from enum import Enum
 
-__all__ = ['ActiveDirectoryAuth', 'AdAdminPrincipalType', 'Environment', 'ObjectType', 'PasswordAuth', 'PrincipalType', 'PublicNetworkAccess', 'ServerVersion', 'SkuTier', 'SslMode']
+__all__ = ['ActiveDirectoryAuth', 'AdAdminPrincipalType', 'DatabaseAccess', 'Environment', 'ObjectType', 'PasswordAuth', 'PrincipalType', 'PublicNetworkAccess', 'ServerVersion', 'SkuTier', 'SslMode']
 
 
 class ActiveDirectoryAuth(_builtins.str, Enum):
@@ -22,6 +22,14 @@ class AdAdminPrincipalType(_builtins.str, Enum):
     USER = "User"
     GROUP = "Group"
     SERVICE_PRINCIPAL = "ServicePrincipal"
+
+
+class DatabaseAccess(_builtins.str, Enum):
+    """
+    `readwrite`: CREATE and USAGE on the schema, SELECT, INSERT, UPDATE, DELETE on its tables, USAGE, SELECT, UPDATE on its sequences (the app runs its own migrations). `readonly`: USAGE on the schema, SELECT on its tables and sequences. Either way the app also gets these on the tables and sequences that the other readwrite apps' migrations create later.
+    """
+    READWRITE = "readwrite"
+    READONLY = "readonly"
 
 
 class Environment(_builtins.str, Enum):

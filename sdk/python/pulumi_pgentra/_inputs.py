@@ -16,7 +16,7 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import NotRequired, TypedDict
 
-__all__ = ['ConnectionArgs', 'ConnectionArgsDict']
+__all__ = ['ConnectionArgs', 'ConnectionArgsDict', 'PasswordlessDatabaseAppArgs', 'PasswordlessDatabaseAppArgsDict', 'PasswordlessDatabaseConnectionArgs', 'PasswordlessDatabaseConnectionArgsDict', 'PasswordlessDatabaseServerArgs', 'PasswordlessDatabaseServerArgsDict', 'ServiceAccountArgs', 'ServiceAccountArgsDict']
 
 
 @pulumi.input_type
@@ -140,4 +140,370 @@ class ConnectionArgsDict(TypedDict):
     ssl_mode: NotRequired[pulumi.Input[Union[_builtins.str, 'SslMode']]]
     """
     How the server's TLS certificate is checked: `verify-full`, the only mode, signs in only when the certificate chains to a trusted CA (the system's roots plus the provider's caCertFile) and names the host. `require` and `verify-ca` are refused: the password is the deployer's Microsoft Entra token, a bearer credential, and a server whose name is not checked could keep it.
+    """
+
+
+@pulumi.input_type
+class PasswordlessDatabaseAppArgs:
+    def __init__(__self__, *,
+                 name: pulumi.Input[_builtins.str],
+                 principal_id: pulumi.Input[_builtins.str],
+                 access: pulumi.Input[Union[_builtins.str, 'DatabaseAccess']],
+                 identity_id: Optional[pulumi.Input[_builtins.str]] = None,
+                 oidc_issuer: Optional[pulumi.Input[_builtins.str]] = None,
+                 service_accounts: Optional[pulumi.Input[Sequence[pulumi.Input[Union['ServiceAccountArgs', 'ServiceAccountArgsDict']]]]] = None,
+                 ) -> None:
+        """
+        An app that uses the database, signing in as its user-assigned managed identity.
+        :param pulumi.Input[_builtins.str] name: The managed identity's name: the app's PostgreSQL role (its user name) and part of its child resources' names. It must be known when the program runs (a plain string, or an identity's input name).
+        :param pulumi.Input[_builtins.str] principal_id: The managed identity's principal (object) ID: the role is bound to it.
+        :param pulumi.Input[Union[_builtins.str, 'DatabaseAccess']] access: `readwrite`: CREATE and USAGE on the schema, SELECT, INSERT, UPDATE, DELETE on its tables, USAGE, SELECT, UPDATE on its sequences (the app runs its own migrations). `readonly`: USAGE on the schema, SELECT on its tables and sequences. Either way the app also gets these on the tables and sequences that the other readwrite apps' migrations create later.
+        :param pulumi.Input[_builtins.str] identity_id: The managed identity's Azure resource ID, where its federated credentials are created. Required with serviceAccounts.
+        :param pulumi.Input[_builtins.str] oidc_issuer: The AKS cluster's OIDC issuer URL (`oidcIssuerProfile.issuerUrl`). Required with serviceAccounts.
+        :param pulumi.Input[Sequence[pulumi.Input['ServiceAccountArgs']]] service_accounts: The Kubernetes service accounts that sign in as this identity: one federated credential each.
+        """
+        pulumi.set(__self__, "name", name)
+        pulumi.set(__self__, "principal_id", principal_id)
+        pulumi.set(__self__, "access", access)
+        if identity_id is not None:
+            pulumi.set(__self__, "identity_id", identity_id)
+        if oidc_issuer is not None:
+            pulumi.set(__self__, "oidc_issuer", oidc_issuer)
+        if service_accounts is not None:
+            pulumi.set(__self__, "service_accounts", service_accounts)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        The managed identity's name: the app's PostgreSQL role (its user name) and part of its child resources' names. It must be known when the program runs (a plain string, or an identity's input name).
+        """
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "name")
+        return value
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]) -> None:
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="principalId")
+    def principal_id(self) -> pulumi.Input[_builtins.str]:
+        """
+        The managed identity's principal (object) ID: the role is bound to it.
+        """
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "principal_id")
+        return value
+
+    @principal_id.setter
+    def principal_id(self, value: pulumi.Input[_builtins.str]) -> None:
+        pulumi.set(self, "principal_id", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def access(self) -> pulumi.Input[Union[_builtins.str, 'DatabaseAccess']]:
+        """
+        `readwrite`: CREATE and USAGE on the schema, SELECT, INSERT, UPDATE, DELETE on its tables, USAGE, SELECT, UPDATE on its sequences (the app runs its own migrations). `readonly`: USAGE on the schema, SELECT on its tables and sequences. Either way the app also gets these on the tables and sequences that the other readwrite apps' migrations create later.
+        """
+        value: pulumi.Input[Union[_builtins.str, 'DatabaseAccess']] = pulumi.get(self, "access")
+        return value
+
+    @access.setter
+    def access(self, value: pulumi.Input[Union[_builtins.str, 'DatabaseAccess']]) -> None:
+        pulumi.set(self, "access", value)
+
+    @_builtins.property
+    @pulumi.getter(name="identityId")
+    def identity_id(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The managed identity's Azure resource ID, where its federated credentials are created. Required with serviceAccounts.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "identity_id")
+        return value
+
+    @identity_id.setter
+    def identity_id(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "identity_id", value)
+
+    @_builtins.property
+    @pulumi.getter(name="oidcIssuer")
+    def oidc_issuer(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The AKS cluster's OIDC issuer URL (`oidcIssuerProfile.issuerUrl`). Required with serviceAccounts.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "oidc_issuer")
+        return value
+
+    @oidc_issuer.setter
+    def oidc_issuer(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "oidc_issuer", value)
+
+    @_builtins.property
+    @pulumi.getter(name="serviceAccounts")
+    def service_accounts(self) -> Optional[pulumi.Input[Sequence[pulumi.Input['ServiceAccountArgs']]]]:
+        """
+        The Kubernetes service accounts that sign in as this identity: one federated credential each.
+        """
+        value: Optional[pulumi.Input[Sequence[pulumi.Input['ServiceAccountArgs']]]] = pulumi.get(self, "service_accounts")
+        return value
+
+    @service_accounts.setter
+    def service_accounts(self, value: Optional[pulumi.Input[Sequence[pulumi.Input['ServiceAccountArgs']]]]) -> None:
+        pulumi.set(self, "service_accounts", value)
+
+
+class PasswordlessDatabaseAppArgsDict(TypedDict):
+    """
+    An app that uses the database, signing in as its user-assigned managed identity.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    The managed identity's name: the app's PostgreSQL role (its user name) and part of its child resources' names. It must be known when the program runs (a plain string, or an identity's input name).
+    """
+    principal_id: pulumi.Input[_builtins.str]
+    """
+    The managed identity's principal (object) ID: the role is bound to it.
+    """
+    access: pulumi.Input[Union[_builtins.str, 'DatabaseAccess']]
+    """
+    `readwrite`: CREATE and USAGE on the schema, SELECT, INSERT, UPDATE, DELETE on its tables, USAGE, SELECT, UPDATE on its sequences (the app runs its own migrations). `readonly`: USAGE on the schema, SELECT on its tables and sequences. Either way the app also gets these on the tables and sequences that the other readwrite apps' migrations create later.
+    """
+    identity_id: NotRequired[pulumi.Input[_builtins.str]]
+    """
+    The managed identity's Azure resource ID, where its federated credentials are created. Required with serviceAccounts.
+    """
+    oidc_issuer: NotRequired[pulumi.Input[_builtins.str]]
+    """
+    The AKS cluster's OIDC issuer URL (`oidcIssuerProfile.issuerUrl`). Required with serviceAccounts.
+    """
+    service_accounts: NotRequired[pulumi.Input[Sequence[pulumi.Input[Union['ServiceAccountArgs', 'ServiceAccountArgsDict']]]]]
+    """
+    The Kubernetes service accounts that sign in as this identity: one federated credential each.
+    """
+
+
+@pulumi.input_type
+class PasswordlessDatabaseConnectionArgs:
+    def __init__(__self__, *,
+                 user_name: pulumi.Input[_builtins.str],
+                 env: pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]],
+                 ) -> None:
+        """
+        What an app needs to connect with no password: its user name and the libpq environment variables (the password is the identity's Entra token for the PostgreSQL audience).
+        :param pulumi.Input[_builtins.str] user_name: The app's PostgreSQL user name (its role).
+        :param pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]] env: `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER` and `PGSSLMODE` (`verify-full`).
+        """
+        pulumi.set(__self__, "user_name", user_name)
+        pulumi.set(__self__, "env", env)
+
+    @_builtins.property
+    @pulumi.getter(name="userName")
+    def user_name(self) -> pulumi.Input[_builtins.str]:
+        """
+        The app's PostgreSQL user name (its role).
+        """
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "user_name")
+        return value
+
+    @user_name.setter
+    def user_name(self, value: pulumi.Input[_builtins.str]) -> None:
+        pulumi.set(self, "user_name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def env(self) -> pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]:
+        """
+        `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER` and `PGSSLMODE` (`verify-full`).
+        """
+        value: pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]] = pulumi.get(self, "env")
+        return value
+
+    @env.setter
+    def env(self, value: pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]) -> None:
+        pulumi.set(self, "env", value)
+
+
+class PasswordlessDatabaseConnectionArgsDict(TypedDict):
+    """
+    What an app needs to connect with no password: its user name and the libpq environment variables (the password is the identity's Entra token for the PostgreSQL audience).
+    """
+    user_name: pulumi.Input[_builtins.str]
+    """
+    The app's PostgreSQL user name (its role).
+    """
+    env: pulumi.Input[Mapping[_builtins.str, pulumi.Input[_builtins.str]]]
+    """
+    `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER` and `PGSSLMODE` (`verify-full`).
+    """
+
+
+@pulumi.input_type
+class PasswordlessDatabaseServerArgs:
+    def __init__(__self__, *,
+                 host: pulumi.Input[_builtins.str],
+                 resource_group_name: pulumi.Input[_builtins.str],
+                 server_name: pulumi.Input[_builtins.str],
+                 admin_name: pulumi.Input[_builtins.str],
+                 port: Optional[pulumi.Input[_builtins.int]] = None,
+                 ) -> None:
+        """
+        The Flexible Server the database lives on, and the Microsoft Entra administrator the deployer signs in to it as.
+        :param pulumi.Input[_builtins.str] host: The server's host name, such as a FlexibleServer's `fullyQualifiedDomainName`.
+        :param pulumi.Input[_builtins.str] resource_group_name: The resource group that holds the server.
+        :param pulumi.Input[_builtins.str] server_name: The Flexible Server's name, such as `pg-myapp-prod`.
+        :param pulumi.Input[_builtins.str] admin_name: The Microsoft Entra administrator the deployer signs in as to create the roles and Grants: a user's UPN, or the display name of a group the deployer belongs to or of the deployer's service principal.
+        :param pulumi.Input[_builtins.int] port: The PostgreSQL port apps connect to.
+        """
+        pulumi.set(__self__, "host", host)
+        pulumi.set(__self__, "resource_group_name", resource_group_name)
+        pulumi.set(__self__, "server_name", server_name)
+        pulumi.set(__self__, "admin_name", admin_name)
+        if port is None:
+            port = 5432
+        if port is not None:
+            pulumi.set(__self__, "port", port)
+
+    @_builtins.property
+    @pulumi.getter
+    def host(self) -> pulumi.Input[_builtins.str]:
+        """
+        The server's host name, such as a FlexibleServer's `fullyQualifiedDomainName`.
+        """
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "host")
+        return value
+
+    @host.setter
+    def host(self, value: pulumi.Input[_builtins.str]) -> None:
+        pulumi.set(self, "host", value)
+
+    @_builtins.property
+    @pulumi.getter(name="resourceGroupName")
+    def resource_group_name(self) -> pulumi.Input[_builtins.str]:
+        """
+        The resource group that holds the server.
+        """
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "resource_group_name")
+        return value
+
+    @resource_group_name.setter
+    def resource_group_name(self, value: pulumi.Input[_builtins.str]) -> None:
+        pulumi.set(self, "resource_group_name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="serverName")
+    def server_name(self) -> pulumi.Input[_builtins.str]:
+        """
+        The Flexible Server's name, such as `pg-myapp-prod`.
+        """
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "server_name")
+        return value
+
+    @server_name.setter
+    def server_name(self, value: pulumi.Input[_builtins.str]) -> None:
+        pulumi.set(self, "server_name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="adminName")
+    def admin_name(self) -> pulumi.Input[_builtins.str]:
+        """
+        The Microsoft Entra administrator the deployer signs in as to create the roles and Grants: a user's UPN, or the display name of a group the deployer belongs to or of the deployer's service principal.
+        """
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "admin_name")
+        return value
+
+    @admin_name.setter
+    def admin_name(self, value: pulumi.Input[_builtins.str]) -> None:
+        pulumi.set(self, "admin_name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def port(self) -> Optional[pulumi.Input[_builtins.int]]:
+        """
+        The PostgreSQL port apps connect to.
+        """
+        value: Optional[pulumi.Input[_builtins.int]] = pulumi.get(self, "port")
+        return value
+
+    @port.setter
+    def port(self, value: Optional[pulumi.Input[_builtins.int]]) -> None:
+        pulumi.set(self, "port", value)
+
+
+class PasswordlessDatabaseServerArgsDict(TypedDict):
+    """
+    The Flexible Server the database lives on, and the Microsoft Entra administrator the deployer signs in to it as.
+    """
+    host: pulumi.Input[_builtins.str]
+    """
+    The server's host name, such as a FlexibleServer's `fullyQualifiedDomainName`.
+    """
+    resource_group_name: pulumi.Input[_builtins.str]
+    """
+    The resource group that holds the server.
+    """
+    server_name: pulumi.Input[_builtins.str]
+    """
+    The Flexible Server's name, such as `pg-myapp-prod`.
+    """
+    admin_name: pulumi.Input[_builtins.str]
+    """
+    The Microsoft Entra administrator the deployer signs in as to create the roles and Grants: a user's UPN, or the display name of a group the deployer belongs to or of the deployer's service principal.
+    """
+    port: NotRequired[pulumi.Input[_builtins.int]]
+    """
+    The PostgreSQL port apps connect to.
+    """
+
+
+@pulumi.input_type
+class ServiceAccountArgs:
+    def __init__(__self__, *,
+                 namespace: pulumi.Input[_builtins.str],
+                 name: pulumi.Input[_builtins.str],
+                 ) -> None:
+        """
+        A Kubernetes service account whose projected tokens sign in as the app's managed identity (AKS workload identity).
+        :param pulumi.Input[_builtins.str] namespace: The service account's namespace.
+        :param pulumi.Input[_builtins.str] name: The service account's name.
+        """
+        pulumi.set(__self__, "namespace", namespace)
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def namespace(self) -> pulumi.Input[_builtins.str]:
+        """
+        The service account's namespace.
+        """
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "namespace")
+        return value
+
+    @namespace.setter
+    def namespace(self, value: pulumi.Input[_builtins.str]) -> None:
+        pulumi.set(self, "namespace", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        The service account's name.
+        """
+        value: pulumi.Input[_builtins.str] = pulumi.get(self, "name")
+        return value
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]) -> None:
+        pulumi.set(self, "name", value)
+
+
+class ServiceAccountArgsDict(TypedDict):
+    """
+    A Kubernetes service account whose projected tokens sign in as the app's managed identity (AKS workload identity).
+    """
+    namespace: pulumi.Input[_builtins.str]
+    """
+    The service account's namespace.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    The service account's name.
     """

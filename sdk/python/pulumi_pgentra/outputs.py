@@ -11,7 +11,7 @@ from . import _utilities
 from ._enums import *
 from ._utilities import _as_inputs
 
-__all__ = ['Connection']
+__all__ = ['Connection', 'PasswordlessDatabaseApp', 'PasswordlessDatabaseConnection', 'PasswordlessDatabaseServer', 'ServiceAccount']
 
 
 @pulumi.output_type
@@ -78,4 +78,209 @@ class Connection:
         How the server's TLS certificate is checked: `verify-full`, the only mode, signs in only when the certificate chains to a trusted CA (the system's roots plus the provider's caCertFile) and names the host. `require` and `verify-ca` are refused: the password is the deployer's Microsoft Entra token, a bearer credential, and a server whose name is not checked could keep it.
         """
         value: Optional[_builtins.str] = pulumi.get(self, "ssl_mode")
+        return value
+
+
+@pulumi.output_type
+class PasswordlessDatabaseApp:
+    """
+    An app that uses the database, signing in as its user-assigned managed identity.
+    """
+    def __init__(__self__, *,
+                 name: _builtins.str,
+                 principal_id: _builtins.str,
+                 access: _builtins.str,
+                 identity_id: Optional[_builtins.str] = None,
+                 oidc_issuer: Optional[_builtins.str] = None,
+                 service_accounts: Optional[Sequence['ServiceAccount']] = None,
+                 ) -> None:
+        pulumi.set(__self__, "name", name)
+        pulumi.set(__self__, "principal_id", principal_id)
+        pulumi.set(__self__, "access", access)
+        if identity_id is not None:
+            pulumi.set(__self__, "identity_id", identity_id)
+        if oidc_issuer is not None:
+            pulumi.set(__self__, "oidc_issuer", oidc_issuer)
+        if service_accounts is not None:
+            pulumi.set(__self__, "service_accounts", service_accounts)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        The managed identity's name: the app's PostgreSQL role (its user name) and part of its child resources' names. It must be known when the program runs (a plain string, or an identity's input name).
+        """
+        value: _builtins.str = pulumi.get(self, "name")
+        return value
+
+    @_builtins.property
+    @pulumi.getter(name="principalId")
+    def principal_id(self) -> _builtins.str:
+        """
+        The managed identity's principal (object) ID: the role is bound to it.
+        """
+        value: _builtins.str = pulumi.get(self, "principal_id")
+        return value
+
+    @_builtins.property
+    @pulumi.getter
+    def access(self) -> _builtins.str:
+        """
+        `readwrite`: CREATE and USAGE on the schema, SELECT, INSERT, UPDATE, DELETE on its tables, USAGE, SELECT, UPDATE on its sequences (the app runs its own migrations). `readonly`: USAGE on the schema, SELECT on its tables and sequences. Either way the app also gets these on the tables and sequences that the other readwrite apps' migrations create later.
+        """
+        value: _builtins.str = pulumi.get(self, "access")
+        return value
+
+    @_builtins.property
+    @pulumi.getter(name="identityId")
+    def identity_id(self) -> Optional[_builtins.str]:
+        """
+        The managed identity's Azure resource ID, where its federated credentials are created. Required with serviceAccounts.
+        """
+        value: Optional[_builtins.str] = pulumi.get(self, "identity_id")
+        return value
+
+    @_builtins.property
+    @pulumi.getter(name="oidcIssuer")
+    def oidc_issuer(self) -> Optional[_builtins.str]:
+        """
+        The AKS cluster's OIDC issuer URL (`oidcIssuerProfile.issuerUrl`). Required with serviceAccounts.
+        """
+        value: Optional[_builtins.str] = pulumi.get(self, "oidc_issuer")
+        return value
+
+    @_builtins.property
+    @pulumi.getter(name="serviceAccounts")
+    def service_accounts(self) -> Optional[Sequence['ServiceAccount']]:
+        """
+        The Kubernetes service accounts that sign in as this identity: one federated credential each.
+        """
+        value: Optional[Sequence['ServiceAccount']] = pulumi.get(self, "service_accounts")
+        return value
+
+
+@pulumi.output_type
+class PasswordlessDatabaseConnection:
+    """
+    What an app needs to connect with no password: its user name and the libpq environment variables (the password is the identity's Entra token for the PostgreSQL audience).
+    """
+    def __init__(__self__, *,
+                 user_name: _builtins.str,
+                 env: Mapping[_builtins.str, _builtins.str],
+                 ) -> None:
+        pulumi.set(__self__, "user_name", user_name)
+        pulumi.set(__self__, "env", env)
+
+    @_builtins.property
+    @pulumi.getter(name="userName")
+    def user_name(self) -> _builtins.str:
+        """
+        The app's PostgreSQL user name (its role).
+        """
+        value: _builtins.str = pulumi.get(self, "user_name")
+        return value
+
+    @_builtins.property
+    @pulumi.getter
+    def env(self) -> Mapping[_builtins.str, _builtins.str]:
+        """
+        `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER` and `PGSSLMODE` (`verify-full`).
+        """
+        value: Mapping[_builtins.str, _builtins.str] = pulumi.get(self, "env")
+        return value
+
+
+@pulumi.output_type
+class PasswordlessDatabaseServer:
+    """
+    The Flexible Server the database lives on, and the Microsoft Entra administrator the deployer signs in to it as.
+    """
+    def __init__(__self__, *,
+                 host: _builtins.str,
+                 resource_group_name: _builtins.str,
+                 server_name: _builtins.str,
+                 admin_name: _builtins.str,
+                 port: Optional[_builtins.int] = None,
+                 ) -> None:
+        pulumi.set(__self__, "host", host)
+        pulumi.set(__self__, "resource_group_name", resource_group_name)
+        pulumi.set(__self__, "server_name", server_name)
+        pulumi.set(__self__, "admin_name", admin_name)
+        if port is not None:
+            pulumi.set(__self__, "port", port)
+
+    @_builtins.property
+    @pulumi.getter
+    def host(self) -> _builtins.str:
+        """
+        The server's host name, such as a FlexibleServer's `fullyQualifiedDomainName`.
+        """
+        value: _builtins.str = pulumi.get(self, "host")
+        return value
+
+    @_builtins.property
+    @pulumi.getter(name="resourceGroupName")
+    def resource_group_name(self) -> _builtins.str:
+        """
+        The resource group that holds the server.
+        """
+        value: _builtins.str = pulumi.get(self, "resource_group_name")
+        return value
+
+    @_builtins.property
+    @pulumi.getter(name="serverName")
+    def server_name(self) -> _builtins.str:
+        """
+        The Flexible Server's name, such as `pg-myapp-prod`.
+        """
+        value: _builtins.str = pulumi.get(self, "server_name")
+        return value
+
+    @_builtins.property
+    @pulumi.getter(name="adminName")
+    def admin_name(self) -> _builtins.str:
+        """
+        The Microsoft Entra administrator the deployer signs in as to create the roles and Grants: a user's UPN, or the display name of a group the deployer belongs to or of the deployer's service principal.
+        """
+        value: _builtins.str = pulumi.get(self, "admin_name")
+        return value
+
+    @_builtins.property
+    @pulumi.getter
+    def port(self) -> Optional[_builtins.int]:
+        """
+        The PostgreSQL port apps connect to.
+        """
+        value: Optional[_builtins.int] = pulumi.get(self, "port")
+        return value
+
+
+@pulumi.output_type
+class ServiceAccount:
+    """
+    A Kubernetes service account whose projected tokens sign in as the app's managed identity (AKS workload identity).
+    """
+    def __init__(__self__, *,
+                 namespace: _builtins.str,
+                 name: _builtins.str,
+                 ) -> None:
+        pulumi.set(__self__, "namespace", namespace)
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def namespace(self) -> _builtins.str:
+        """
+        The service account's namespace.
+        """
+        value: _builtins.str = pulumi.get(self, "namespace")
+        return value
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        The service account's name.
+        """
+        value: _builtins.str = pulumi.get(self, "name")
         return value

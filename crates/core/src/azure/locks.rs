@@ -77,11 +77,17 @@ mod tests {
         let locks = Locks::default();
         let server = FlexibleServerId::new("sub", "RG", "pg");
         let same_any_case = FlexibleServerId::new("sub", "rg", "PG");
-        assert!(!locks.seen_ready(&server), "never seen: the write asks first");
+        assert!(
+            !locks.seen_ready(&server),
+            "never seen: the write asks first"
+        );
         locks.saw_server(&server, true);
         assert!(locks.seen_ready(&same_any_case));
         locks.saw_server(&same_any_case, false);
-        assert!(!locks.seen_ready(&server), "seen updating: the next write waits again");
+        assert!(
+            !locks.seen_ready(&server),
+            "seen updating: the next write waits again"
+        );
     }
 
     #[tokio::test]

@@ -296,7 +296,7 @@ impl<Id: ArmId> ArmBinding<Id> {
                     return Ok(Created {
                         outputs: self.state_after(inputs, &resource),
                         id: id.to_string(),
-                    })
+                    });
                 }
                 Err(error) if is_server && is_overlapping_write(&error) => {
                     if !waited {

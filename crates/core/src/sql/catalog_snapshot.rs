@@ -373,10 +373,14 @@ pub async fn acls(
     let scope = Scope::of(on);
     let key = (info.clone(), scope.clone());
     scans
-        .join(key, |asks: &mut Asks| asks.add(role, on), |asks| async move {
-            let session = sign_in.session(info).await?;
-            scope.scan(&session, &asks).await
-        })
+        .join(
+            key,
+            |asks: &mut Asks| asks.add(role, on),
+            |asks| async move {
+                let session = sign_in.session(info).await?;
+                scope.scan(&session, &asks).await
+            },
+        )
         .await
 }
 
@@ -608,7 +612,8 @@ mod tests {
         asks.add("app", on(ObjectType::Table, &orders)).unwrap();
         asks.add("auditor", on(ObjectType::Table, &[])).unwrap();
         // Functions are found by name within their schema's scan, never by pair.
-        asks.add("runner", on(ObjectType::Function, &orders)).unwrap();
+        asks.add("runner", on(ObjectType::Function, &orders))
+            .unwrap();
         let (whole, (roles, objects)) = asks.split();
         assert_eq!(whole, ["auditor", "runner"]);
         assert_eq!(roles, ["app", "app"]);

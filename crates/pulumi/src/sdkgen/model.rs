@@ -85,6 +85,8 @@ pub struct Resource {
     pub properties: Vec<Property>,
     /// The properties a program sets, in schema order.
     pub inputs: Vec<Property>,
+    /// A component (`isComponent`): the provider builds it through Construct.
+    pub is_component: bool,
 }
 
 impl Resource {
@@ -374,6 +376,7 @@ fn parse_resource(token: &str, body: &Value) -> Result<Resource, SchemaError> {
             "requiredInputs",
             &format!("{token}.inputProperties"),
         )?,
+        is_component: body.get("isComponent").and_then(Value::as_bool) == Some(true),
     })
 }
 

@@ -49,7 +49,11 @@ pub fn generate(package: &Package) -> Result<Files, SchemaError> {
     for resource in &package.resources {
         put(
             format!("{}.ts", camel_case(&resource.name)),
-            resource_module(package, resource)?,
+            if resource.is_component {
+                component_module(package, resource)?
+            } else {
+                resource_module(package, resource)?
+            },
         );
     }
     for function in &package.functions {
@@ -540,6 +544,94 @@ fn resource_module(package: &Package, resource: &Resource) -> Result<String, Sch
     );
     out.push_str(&doc(
         &format!("The set of arguments for constructing a {name} resource."),
+        "",
+    ));
+    let _ = write!(
+        out,
+        "export interface {args} {{\n{}}}\n",
+        members(&resource.inputs, &|p| input_type(&p.ty), false, false)
+    );
+    Ok(out)
+}
+
+/// A component the provider builds through Construct (`remote: true`): no ID and no `get`; its
+/// outputs come from the provider's ConstructResponse.
+fn component_module(package: &Package, resource: &Resource) -> Result<String, SchemaError> {
+    for p in resource.properties.iter().chain(&resource.inputs) {
+        if RESERVED_RESOURCE_NAMES.contains(&p.name.as_str()) {
+            return Err(SchemaError::conflict(format!(
+                "{}.{}: the name is reserved on a TypeScript resource class ({})",
+                resource.token,
+                p.name,
+                RESERVED_RESOURCE_NAMES.join(", ")
+            )));
+        }
+    }
+    let name = &resource.name;
+    let args = format!("{name}Args");
+    let mut out = header();
+    out.push_str(IMPORTS);
+    out.push('\n');
+    out.push_str(&doc(
+        &description_for(&resource.description, "typescript"),
+        "",
+    ));
+    let _ = write!(
+        out,
+        "export class {name} extends pulumi.ComponentResource {{\n    /** @internal */\n    public static readonly __pulumiType = \"{token}\";\n\n",
+        token = resource.token
+    );
+    let _ = write!(
+        out,
+        "    /**\n     * Returns true if the given object is an instance of {name}. This is designed to work even\n     * when multiple copies of the Pulumi SDK have been loaded into the same process.\n     */\n    public static isInstance(obj: any): obj is {name} {{\n        if (obj === undefined || obj === null) {{\n            return false;\n        }}\n        return obj[\"__pulumiType\"] === {name}.__pulumiType;\n    }}\n\n"
+    );
+    for p in &resource.properties {
+        out.push_str(&doc(&p.description, "    "));
+        let ty = plain_type(&p.ty, &output_object);
+        let _ = writeln!(
+            out,
+            "    declare public readonly {}: pulumi.Output<{ty}>;",
+            p.name
+        );
+    }
+    let _ = write!(
+        out,
+        "\n{}    constructor(name: string, args: {args}, opts?: pulumi.ComponentResourceOptions) {{\n        let resourceInputs: pulumi.Inputs = {{}};\n        opts = opts || {{}};\n        if (!opts.urn) {{\n",
+        doc(
+            &format!("Create a {name} with the given unique name, arguments, and options: the provider registers its resources.\n\n@param name The _unique_ name of the component, the first part of its resources' names.\n@param args The arguments to use to populate this component's properties.\n@param opts A bag of options that control this component's behavior."),
+            "    "
+        )
+    );
+    for p in resource.inputs.iter().filter(|p| p.required) {
+        let _ = writeln!(
+            out,
+            "            if (args?.{n} === undefined) {{\n                throw new Error(\"Missing required property '{n}'\");\n            }}",
+            n = p.name
+        );
+    }
+    for p in &resource.inputs {
+        let _ = writeln!(
+            out,
+            "            resourceInputs[\"{}\"] = {};",
+            p.name,
+            input_value(package, p, "args", false)
+        );
+    }
+    out.push_str("        }\n");
+    for p in resource.output_only() {
+        let _ = writeln!(
+            out,
+            "        resourceInputs[\"{}\"] = undefined /*out*/;",
+            p.name
+        );
+    }
+    out.push_str("        opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);\n");
+    let _ = write!(
+        out,
+        "        super({name}.__pulumiType, name, resourceInputs, opts, true /*remote*/);\n    }}\n}}\n\n"
+    );
+    out.push_str(&doc(
+        &format!("The set of arguments for constructing a {name} component."),
         "",
     ));
     let _ = write!(

@@ -603,6 +603,8 @@ struct ClassShape<'a> {
     json_encode: bool,
     /// Offer `get(resource_name, id, opts)`.
     has_get: bool,
+    /// A component the provider builds (`remote=True`): no ID, outputs from Construct.
+    remote: bool,
 }
 
 fn resource_module(resource: &Resource) -> Result<String, SchemaError> {
@@ -611,7 +613,11 @@ fn resource_module(resource: &Resource) -> Result<String, SchemaError> {
     let description = description_for(&resource.description, "python");
     let shape = ClassShape {
         class: &resource.name,
-        base: "pulumi.CustomResource",
+        base: if resource.is_component {
+            "pulumi.ComponentResource"
+        } else {
+            "pulumi.CustomResource"
+        },
         super_token: &resource.token,
         type_token: &resource.token,
         description: &description,
@@ -621,7 +627,8 @@ fn resource_module(resource: &Resource) -> Result<String, SchemaError> {
         secrets: resource.secret_names(),
         apply_defaults: true,
         json_encode: false,
-        has_get: true,
+        has_get: !resource.is_component,
+        remote: resource.is_component,
     };
     Ok(class_module(&shape))
 }
@@ -650,6 +657,7 @@ fn provider(package: &Package) -> Result<String, SchemaError> {
         apply_defaults: false,
         json_encode: true,
         has_get: false,
+        remote: false,
     };
     Ok(class_module(&shape))
 }
@@ -785,8 +793,9 @@ fn class_module(shape: &ClassShape<'_>) -> String {
     }
     let _ = writeln!(
         out,
-        "        super().__init__(\"{}\", resource_name, _as_inputs(__props__), {class}._with_secret_outputs(opts))",
-        shape.super_token
+        "        super().__init__(\"{}\", resource_name, _as_inputs(__props__), {class}._with_secret_outputs(opts){})",
+        shape.super_token,
+        if shape.remote { ", remote=True" } else { "" }
     );
 
     // The options every construction gets: the schema's secrets stay secret in the state even

@@ -21,6 +21,16 @@ export const AdAdminPrincipalType = {
  */
 export type AdAdminPrincipalType = (typeof AdAdminPrincipalType)[keyof typeof AdAdminPrincipalType];
 
+export const DatabaseAccess = {
+    Readwrite: "readwrite",
+    Readonly: "readonly",
+} as const;
+
+/**
+ * `readwrite`: CREATE and USAGE on the schema, SELECT, INSERT, UPDATE, DELETE on its tables, USAGE, SELECT, UPDATE on its sequences (the app runs its own migrations). `readonly`: USAGE on the schema, SELECT on its tables and sequences. Either way the app also gets these on the tables and sequences that the other readwrite apps' migrations create later.
+ */
+export type DatabaseAccess = (typeof DatabaseAccess)[keyof typeof DatabaseAccess];
+
 export const Environment = {
     Public: "public",
     Usgovernment: "usgovernment",
