@@ -140,7 +140,7 @@ fn error(status: u16, code: &str, message: &str) -> Resp {
     Resp::json(
         status,
         &json!({"error": {"code": code, "message": message, "innerError": {
-            "date": util::now_iso(), "request-id": request_id, "client-request-id": request_id,
+            "date": util::now_iso(), "request-id": &request_id, "client-request-id": &request_id,
         }}}),
     )
     .with_header("request-id", request_id)

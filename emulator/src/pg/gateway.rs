@@ -267,7 +267,7 @@ fn map_statement(gw: &ServerGateway, tag: u8, body: Vec<u8>) -> Vec<u8> {
     else {
         return body;
     };
-    let mut out = Vec::with_capacity(body.len() + mapped.len() - sql.len());
+    let mut out = Vec::with_capacity(body.len() + mapped.len());
     out.extend_from_slice(&body[..sql_start]);
     out.extend_from_slice(mapped.as_bytes());
     out.extend_from_slice(&body[sql_start + sql_len..]);

@@ -76,7 +76,7 @@ impl Resource for Principal {
         if let Some(olds) = olds {
             // An update re-binds the role when its object changes; else it changes only how
             // pgentra signs in.
-            if !rebinds(olds, news) {
+            if !rebinds(olds, news) || news.get("objectId").is_none() {
                 return Ok(vec![]);
             }
             waiting_for(news, &["name", "objectId", "principalType", "isAdmin", "isMfa"])?;
@@ -274,21 +274,20 @@ impl Resource for Principal {
             return Ok(outputs);
         }
         let wanted = Wanted::from_inputs(news)?;
-        let op = SqlOperation::new(ctx, id.to_owned());
-        let session = op.session(&in_postgres(&wanted.conn)).await?;
         let Some(object_id) = wanted.object_id.as_deref() else {
             // The program stopped naming the object: keep the binding, unless the directory
             // says it is broken, which only an object ID can mend.
             let bound = olds.str("objectId").unwrap_or_default();
-            if let Some(problem) = ask_directory(ctx, &wanted.name, bound).await.and_then(|f| f.problem) {
-                return Err(Error::InvalidInput(format!(
-                    "{problem}; set objectId (and principalType) to the object ID of the principal \
-                     named {:?} to re-bind the role to it in place",
-                    wanted.name
-                )));
+            if let Some(problem) = ask_directory(ctx, &wanted.name, bound)
+                .await
+                .and_then(|f| f.problem)
+            {
+                return Err(Error::InvalidInput(problem));
             }
             return Ok(outputs);
         };
+        let op = SqlOperation::new(ctx, id.to_owned());
+        let session = op.session(&in_postgres(&wanted.conn)).await?;
         let sql = rebind_sql(news).map_err(|e| op.fail(e))?;
         ctx.log.log(
             crate::resource::Severity::Info,
@@ -374,14 +373,17 @@ async fn ask_directory(ctx: &Context, role: &str, object_id: &str) -> Option<Dir
             name: String::new(),
             problem: Some(format!(
                 "the role {role:?} is bound to the Entra object {object_id}, which no longer \
-                 exists in the directory (deleted, or deleted and re-created with a new ID)"
+                 exists in the directory (deleted, or deleted and re-created with a new ID), so \
+                 nobody can sign in as it: set the Principal's objectId (and principalType) to \
+                 the principal's current object ID, and the update re-binds the role in place"
             )),
         }),
         Ok(Some(object)) => Some(DirectoryAnswer {
             problem: (!names_match(&object, role)).then(|| {
                 format!(
                     "the role {role:?} is bound to the Entra object {object_id}, which is now \
-                     named {:?} (renamed)",
+                     named {:?} (renamed): rename it back in Microsoft Entra ID, or make a \
+                     Principal under its new name",
                     object.name
                 )
             }),
