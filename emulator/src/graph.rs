@@ -1,6 +1,8 @@
 //! The small part of Microsoft Graph v1.0 that pgentra asks, served on the ARM listener:
 //! `GET /v1.0/users/{id|userPrincipalName}`, `/v1.0/servicePrincipals/{id}`, `/v1.0/groups/{id}`
-//! and `/v1.0/directoryObjects/{id}`, for a bearer token of the Graph audience. Answers carry
+//! and `/v1.0/directoryObjects/{id}`, and the three collections with one `$filter` clause
+//! (`displayName eq '...'`, for users also `userPrincipalName eq '...'`), for a bearer token of
+//! the Graph audience. Answers carry
 //! Graph's `@odata.context` (and `@odata.type` where the type is not in the URL); a missing object
 //! is 404 `Request_ResourceNotFound`, as Graph says it.
 
@@ -27,6 +29,9 @@ pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
         );
     }
     let rest = &req.path[PREFIX.len()..];
+    if !rest.contains('/') {
+        return filtered(inner, rest, req.query_param("$filter").unwrap_or_default());
+    }
     let Some((collection, key)) = rest.split_once('/').filter(|(_, k)| !k.contains('/')) else {
         return error(
             400,
@@ -74,6 +79,68 @@ pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
                 "Resource '{key}' does not exist or one of its queried reference-property objects are not present."
             ),
         ),
+    }
+}
+
+/// `GET /v1.0/{collection}?$filter=<property> eq '<value>'`: the objects of that collection
+/// whose property equals the value (a UPN without regard to case, as Graph compares it).
+fn filtered(inner: &Inner, collection: &str, filter: &str) -> Resp {
+    let wanted = |p: &Principal| match (collection, p) {
+        ("users", Principal::User(_)) => true,
+        ("groups", Principal::Group(_)) => true,
+        ("servicePrincipals", Principal::ServicePrincipal(_)) => true,
+        _ => false,
+    };
+    if !["users", "groups", "servicePrincipals"].contains(&collection) {
+        return error(
+            400,
+            "BadRequest",
+            &format!("Resource not found for the segment '{collection}'."),
+        );
+    }
+    let clause = filter.split_once(" eq '").and_then(|(property, rest)| {
+        let value = rest.strip_suffix('\'')?.replace("''", "'");
+        Some((property.trim(), value))
+    });
+    let mut found: Vec<Value> = match clause {
+        Some(("displayName", value)) => inner
+            .directory
+            .all()
+            .into_iter()
+            .filter(|p| wanted(p) && display_name(p) == value)
+            .map(|p| body(collection, &p))
+            .collect(),
+        Some(("userPrincipalName", value)) if collection == "users" => inner
+            .directory
+            .find_by_name(&value)
+            .into_iter()
+            .filter(|p| wanted(p))
+            .map(|p| body(collection, &p))
+            .collect(),
+        _ => {
+            return error(
+                400,
+                "BadRequest",
+                &format!("Invalid filter clause: {filter}"),
+            )
+        }
+    };
+    for object in &mut found {
+        if let Some(o) = object.as_object_mut() {
+            o.remove("@odata.context");
+        }
+    }
+    Resp::json(
+        200,
+        &json!({"@odata.context": format!("{METADATA}#{collection}"), "value": found}),
+    )
+}
+
+fn display_name(p: &Principal) -> &str {
+    match p {
+        Principal::User(u) => &u.display_name,
+        Principal::Group(g) => &g.display_name,
+        Principal::ServicePrincipal(s) => &s.display_name,
     }
 }
 

@@ -136,8 +136,9 @@ def test_a_re_created_principal_is_drift_and_up_re_binds_the_same_role(graph_azu
         outputs = from_struct(refreshed.properties)
         assert outputs["directoryName"] == "" and state["directoryName"] == role, "refresh shows the drift"
         assert from_struct(refreshed.inputs)["objectId"] == first["objectId"], "still bound to the old object"
-        warned = [m for m in engine.messages() if "no longer exists" in m and first["objectId"] in m]
-        assert warned, engine.messages()
+        emulator.wait_until("the refresh's warning naming the re-created object", lambda: [
+            m for m in engine.messages() if "no longer exists" in m and first["objectId"] in m
+            and f"now has the object ID {second['objectId']} (re-created)" in m])
 
         # The program names the new object (as `objectId: identity.principalId` would): `up` re-binds in place.
         news = check(azure, PRINCIPAL, "app", {**program, "objectId": second["objectId"]},
@@ -160,7 +161,8 @@ def test_a_re_created_principal_is_drift_and_up_re_binds_the_same_role(graph_azu
         directory(emulator, "PATCH", second["objectId"], {"displayName": f"{role}-renamed"})
         renamed = read(azure, PRINCIPAL, "app", principal_id, updated, news)
         assert from_struct(renamed.properties)["directoryName"] == f"{role}-renamed"
-        assert any("renamed" in m and role in m for m in engine.messages()), engine.messages()
+        emulator.wait_until("the rename's warning", lambda: [
+            m for m in engine.messages() if "renamed" in m and f"{role}-renamed" in m])
     except BaseException:
         destroy(azure, made, quietly=True)
         raise
@@ -189,7 +191,7 @@ def test_doctor_lists_the_role_whose_object_was_re_created(graph_azure, emulator
         first = emulator.admin("directory/servicePrincipals", {"displayName": role})
         up(PRINCIPAL, "app", {"connection": connection, "name": role})
         directory(emulator, "DELETE", first["objectId"])
-        emulator.admin("directory/servicePrincipals", {"displayName": role})
+        second = emulator.admin("directory/servicePrincipals", {"displayName": role})
 
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "ARM_", "PG"))}
         env.update(AZURE_TENANT_ID=emulator.info["tenantId"], AZURE_CLIENT_ID=emulator.info["clientId"],
@@ -216,8 +218,10 @@ def test_doctor_lists_the_role_whose_object_was_re_created(graph_azure, emulator
             following.append(line)
         entry = "\n".join([lines[start], *following])
         assert lines[start].startswith("FAIL"), done.stdout
-        assert f'role "{role}" is bound to service {first["objectId"]}, which no longer exists' in entry, entry
-        assert f'SECURITY LABEL FOR "pgaadauth" ON ROLE "{role}"' in entry, entry
+        assert (f'role "{role}" is bound to service {first["objectId"]}, which no longer exists in the directory; '
+                f're-created as {second["objectId"]}') in entry, entry
+        assert (f'SECURITY LABEL FOR "pgaadauth" ON ROLE "{role}" IS '
+                f"'aadauth,oid={second['objectId']},type=service';") in entry, entry
         assert f'"{me["name"]}"' not in entry.split("fix:")[0], "the admin's own object exists: not listed"
     except BaseException:
         destroy(azure, made, quietly=True)

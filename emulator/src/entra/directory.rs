@@ -232,6 +232,15 @@ impl Directory {
             .map(|s| Principal::ServicePrincipal(s.clone()))
     }
 
+    /// Every object: users, then groups, then service principals.
+    pub fn all(&self) -> Vec<Principal> {
+        let d = self.lock();
+        let users = d.users.iter().cloned().map(Principal::User);
+        let groups = d.groups.iter().cloned().map(Principal::Group);
+        let sps = d.service_principals.iter().cloned().map(Principal::ServicePrincipal);
+        users.chain(groups).chain(sps).collect()
+    }
+
     /// Finds principals by login name (UPN, group or service principal display name).
     pub fn find_by_name(&self, name: &str) -> Vec<Principal> {
         let d = self.lock();

@@ -37,11 +37,23 @@ pub(super) async fn check(session: &Session, graph: &GraphClient, report: &mut R
                 role.name, role.principal_type, role.object_id, object.name
             )),
             Ok(None) => {
-                broken.push(format!(
-                    "role {:?} is bound to {} {}, which no longer exists in the directory",
-                    role.name, role.principal_type, role.object_id
-                ));
-                fixes.push(rebind(role));
+                // Re-created under the same name: the object that has the name now.
+                let successor = match graph.object_ids_named(&role.principal_type, &role.name).await {
+                    Ok(ids) if ids.len() == 1 => ids.into_iter().next(),
+                    _ => None,
+                };
+                broken.push(match &successor {
+                    Some(id) => format!(
+                        "role {:?} is bound to {} {}, which no longer exists in the directory; \
+                         re-created as {id}",
+                        role.name, role.principal_type, role.object_id
+                    ),
+                    None => format!(
+                        "role {:?} is bound to {} {}, which no longer exists in the directory",
+                        role.name, role.principal_type, role.object_id
+                    ),
+                });
+                fixes.push(rebind(role, successor.as_deref()));
             }
             Err(error) => {
                 report.fail(
@@ -80,9 +92,13 @@ pub(super) async fn check(session: &Session, graph: &GraphClient, report: &mut R
     report.fail(NAME, broken.join("\n"), fix);
 }
 
-/// The statement that re-binds `role`, the new object ID left for the user to fill in.
-fn rebind(role: &EntraPrincipal) -> String {
-    let mut label = format!("aadauth,oid=<new object id>,type={}", role.principal_type);
+/// The statement that re-binds `role` to `successor`, or to an object ID for the user to fill in.
+fn rebind(role: &EntraPrincipal, successor: Option<&str>) -> String {
+    let mut label = format!(
+        "aadauth,oid={},type={}",
+        successor.unwrap_or("<new object id>"),
+        role.principal_type
+    );
     if role.is_admin {
         label.push_str(",admin");
     }

@@ -171,7 +171,7 @@ impl Resource for Principal {
                 .await
                 .map_err(fail)?;
             if let Some(p) = bound {
-                if let Some(found) = ask_directory(ctx, &wanted.name, &p.object_id).await {
+                if let Some(found) = ask_directory(ctx, &wanted.name, &p.object_id, &p.principal_type).await {
                     outputs.set("directoryName", Value::String(found.name));
                 }
             }
@@ -223,7 +223,7 @@ impl Resource for Principal {
                     );
                 }
             }
-            if let Some(found) = ask_directory(ctx, &name, &p.object_id).await {
+            if let Some(found) = ask_directory(ctx, &name, &p.object_id, &p.principal_type).await {
                 if let Some(problem) = &found.problem {
                     ctx.log.log(crate::resource::Severity::Warning, problem);
                     // A program that names the role only sees the binding now: its diff shows
@@ -278,7 +278,7 @@ impl Resource for Principal {
             // The program stopped naming the object: keep the binding, unless the directory
             // says it is broken, which only an object ID can mend.
             let bound = olds.str("objectId").unwrap_or_default();
-            if let Some(problem) = ask_directory(ctx, &wanted.name, bound)
+            if let Some(problem) = ask_directory(ctx, &wanted.name, bound, olds.str("principalType").unwrap_or_default())
                 .await
                 .and_then(|f| f.problem)
             {
@@ -294,7 +294,7 @@ impl Resource for Principal {
             &format!("re-binding the Entra role {:?} to object {object_id}", wanted.name),
         );
         session.execute(&sql).await.map_err(|e| op.fail(e))?;
-        if let Some(found) = ask_directory(ctx, &wanted.name, object_id).await {
+        if let Some(found) = ask_directory(ctx, &wanted.name, object_id, "").await {
             outputs.set("directoryName", Value::String(found.name));
         }
         Ok(outputs)
@@ -363,21 +363,42 @@ struct DirectoryAnswer {
 
 /// Asks Graph about `object_id` when the provider has a `graphEndpoint`; `None` when it has
 /// none, or when Graph cannot answer (a warning: refresh goes on without it).
-async fn ask_directory(ctx: &Context, role: &str, object_id: &str) -> Option<DirectoryAnswer> {
+async fn ask_directory(
+    ctx: &Context,
+    role: &str,
+    object_id: &str,
+    kind: &str,
+) -> Option<DirectoryAnswer> {
     let graph = ctx.azure().ok()?.graph.as_ref()?;
     if object_id.is_empty() {
         return None;
     }
     match graph.directory_object(object_id).await {
-        Ok(None) => Some(DirectoryAnswer {
-            name: String::new(),
-            problem: Some(format!(
-                "the role {role:?} is bound to the Entra object {object_id}, which no longer \
-                 exists in the directory (deleted, or deleted and re-created with a new ID), so \
-                 nobody can sign in as it: set the Principal's objectId (and principalType) to \
-                 the principal's current object ID, and the update re-binds the role in place"
-            )),
-        }),
+        Ok(None) => {
+            let kind = kind.to_lowercase();
+            // Re-created under the same name: the object that has it now is the fix.
+            let successor = match graph.object_ids_named(&kind, role).await {
+                Ok(ids) if ids.len() == 1 && !kind.is_empty() => ids.into_iter().next(),
+                _ => None,
+            };
+            let fix = match successor {
+                Some(id) => format!(
+                    "a {kind} named {role:?} now has the object ID {id} (re-created): set the \
+                     Principal's objectId to {id} (principalType {kind}), and the update \
+                     re-binds the role in place"
+                ),
+                None => "set the Principal's objectId (and principalType) to the principal's \
+                         current object ID, and the update re-binds the role in place"
+                    .to_owned(),
+            };
+            Some(DirectoryAnswer {
+                name: String::new(),
+                problem: Some(format!(
+                    "the role {role:?} is bound to the Entra object {object_id}, which no longer \
+                     exists in the directory, so nobody can sign in as it; {fix}"
+                )),
+            })
+        }
         Ok(Some(object)) => Some(DirectoryAnswer {
             problem: (!names_match(&object, role)).then(|| {
                 format!(
