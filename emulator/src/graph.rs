@@ -14,7 +14,10 @@ use serde_json::{json, Value};
 /// Where the Graph paths start.
 pub const PREFIX: &str = "/v1.0/";
 /// The Graph token audience (public cloud), with and without the trailing slash.
-const AUDIENCES: &[&str] = &["https://graph.microsoft.com", "https://graph.microsoft.com/"];
+const AUDIENCES: &[&str] = &[
+    "https://graph.microsoft.com",
+    "https://graph.microsoft.com/",
+];
 const METADATA: &str = "https://graph.microsoft.com/v1.0/$metadata";
 
 pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
@@ -173,16 +176,31 @@ fn body(collection: &str, p: &Principal) -> Value {
 fn authenticate(inner: &Inner, req: &Req) -> Result<(), Resp> {
     let token = req
         .header("authorization")
-        .and_then(|a| a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("bearer ")))
+        .and_then(|a| {
+            a.strip_prefix("Bearer ")
+                .or_else(|| a.strip_prefix("bearer "))
+        })
         .filter(|t| !t.is_empty())
         .ok_or_else(|| error(401, "InvalidAuthenticationToken", "Access token is empty."))?;
     let claims = inner
         .keys
         .verify(token)
-        .map_err(|_| error(401, "InvalidAuthenticationToken", "Access token validation failure."))?
+        .map_err(|_| {
+            error(
+                401,
+                "InvalidAuthenticationToken",
+                "Access token validation failure.",
+            )
+        })?
         .claims;
-    let aud = claims.get("aud").and_then(Value::as_str).unwrap_or_default();
-    let iss = claims.get("iss").and_then(Value::as_str).unwrap_or_default();
+    let aud = claims
+        .get("aud")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let iss = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
     if !AUDIENCES.contains(&aud) || iss != crate::entra::tokens::issuer(inner) {
         return Err(error(

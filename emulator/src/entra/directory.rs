@@ -237,7 +237,11 @@ impl Directory {
         let d = self.lock();
         let users = d.users.iter().cloned().map(Principal::User);
         let groups = d.groups.iter().cloned().map(Principal::Group);
-        let sps = d.service_principals.iter().cloned().map(Principal::ServicePrincipal);
+        let sps = d
+            .service_principals
+            .iter()
+            .cloned()
+            .map(Principal::ServicePrincipal);
         users.chain(groups).chain(sps).collect()
     }
 

@@ -262,8 +262,8 @@ fn map_statement(gw: &ServerGateway, tag: u8, body: Vec<u8>) -> Vec<u8> {
     };
     let labelled = super::rewrite::map_pgaadauth_label(sql);
     let sql_now = labelled.as_deref().unwrap_or(sql);
-    let Some(mapped) = super::rewrite::map_database_names(sql_now, |db| gw.backend_database(db))
-        .or(labelled)
+    let Some(mapped) =
+        super::rewrite::map_database_names(sql_now, |db| gw.backend_database(db)).or(labelled)
     else {
         return body;
     };

@@ -266,7 +266,8 @@ mod tests {
             Some("SELECT pg_catalog.pgentra_emulator_security_label('id-myapp-prod', 'aadauth,oid=0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69,type=service')")
         );
         assert_eq!(
-            map_pgaadauth_label("security label for pgaadauth on role \"O'Brien\" is 'aadauth';").as_deref(),
+            map_pgaadauth_label("security label for pgaadauth on role \"O'Brien\" is 'aadauth';")
+                .as_deref(),
             Some("SELECT pg_catalog.pgentra_emulator_security_label('O''Brien', 'aadauth')")
         );
         for other in [

@@ -38,7 +38,10 @@ pub(super) async fn check(session: &Session, graph: &GraphClient, report: &mut R
             )),
             Ok(None) => {
                 // Re-created under the same name: the object that has the name now.
-                let successor = match graph.object_ids_named(&role.principal_type, &role.name).await {
+                let successor = match graph
+                    .object_ids_named(&role.principal_type, &role.name)
+                    .await
+                {
                     Ok(ids) if ids.len() == 1 => ids.into_iter().next(),
                     _ => None,
                 };
@@ -88,7 +91,9 @@ pub(super) async fn check(session: &Session, graph: &GraphClient, report: &mut R
         fix.push('\n');
         fix.push_str(line);
     }
-    fix.push_str("\na renamed principal: rename it back in Entra, or create a role under its new name");
+    fix.push_str(
+        "\na renamed principal: rename it back in Entra, or create a role under its new name",
+    );
     report.fail(NAME, broken.join("\n"), fix);
 }
 

@@ -148,7 +148,12 @@ enum Answer {
 /// A Graph directory object body as kind and name; a type pgaadauth cannot bind (a device)
 /// is kind `other`.
 fn described(body: &Value) -> DirectoryObject {
-    let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let s = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     match body.get("@odata.type").and_then(Value::as_str) {
         Some("#microsoft.graph.user") => DirectoryObject {
             kind: "user",
@@ -189,12 +194,22 @@ mod tests {
         let user = json!({"@odata.type": "#microsoft.graph.user", "id": "x",
                           "displayName": "Dev", "userPrincipalName": "dev@contoso.example"});
         let found = described(&user);
-        assert_eq!((found.kind, found.name.as_str()), ("user", "dev@contoso.example"));
+        assert_eq!(
+            (found.kind, found.name.as_str()),
+            ("user", "dev@contoso.example")
+        );
         assert!(names_match(&found, "DEV@contoso.example"));
-        let mi = json!({"@odata.type": "#microsoft.graph.servicePrincipal", "displayName": "id-app"});
+        let mi =
+            json!({"@odata.type": "#microsoft.graph.servicePrincipal", "displayName": "id-app"});
         let found = described(&mi);
         assert_eq!(found.kind, "service");
-        assert!(!names_match(&found, "ID-app"), "display names match exactly");
-        assert_eq!(described(&json!({"@odata.type": "#microsoft.graph.device"})).kind, "other");
+        assert!(
+            !names_match(&found, "ID-app"),
+            "display names match exactly"
+        );
+        assert_eq!(
+            described(&json!({"@odata.type": "#microsoft.graph.device"})).kind,
+            "other"
+        );
     }
 }

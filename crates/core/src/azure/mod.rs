@@ -60,7 +60,9 @@ impl Azure {
             .graph_endpoint
             .as_deref()
             .filter(|e| !e.is_empty())
-            .map(|e| graph::GraphClient::new(http.clone(), e, endpoints.graph_scope(), tokens.clone()));
+            .map(|e| {
+                graph::GraphClient::new(http.clone(), e, endpoints.graph_scope(), tokens.clone())
+            });
         let arm = ArmClient::new(
             http,
             &endpoints.arm_endpoint,

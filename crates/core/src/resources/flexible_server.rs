@@ -245,7 +245,8 @@ fn check_authentication(news: &Props, olds: &Props, failures: &mut Vec<CheckFail
 
 /// Whether the update takes password sign-in away from a server that had it, leaving only Entra.
 fn turns_password_auth_off(olds: &Props, news: &Props) -> bool {
-    olds.str("passwordAuth") == Some(ENABLED) && news.str("passwordAuth").unwrap_or(DISABLED) == DISABLED
+    olds.str("passwordAuth") == Some(ENABLED)
+        && news.str("passwordAuth").unwrap_or(DISABLED) == DISABLED
 }
 
 /// The lock-out guard: with password sign-in off, only an Entra administrator can sign in, and

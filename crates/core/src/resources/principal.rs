@@ -11,9 +11,9 @@
 //! configured, Read also asks Microsoft Graph whether the bound object still exists under the
 //! role's name. Admin and MFA flags still replace the role.
 
+use crate::azure::graph::names_match;
 use crate::props::Props;
 use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
-use crate::azure::graph::names_match;
 use crate::resources::common::{object_id, waiting_for};
 use crate::resources::connection::{conn_info, connection_input, CONNECTION_PROPERTY};
 use crate::resources::sql_resource::SqlOperation;
@@ -79,7 +79,10 @@ impl Resource for Principal {
             if !rebinds(olds, news) || news.get("objectId").is_none() {
                 return Ok(vec![]);
             }
-            waiting_for(news, &["name", "objectId", "principalType", "isAdmin", "isMfa"])?;
+            waiting_for(
+                news,
+                &["name", "objectId", "principalType", "isAdmin", "isMfa"],
+            )?;
             return Ok(vec![rebind_sql(news).map_err(|e| e.to_string())?]);
         }
         waiting_for(
@@ -171,7 +174,9 @@ impl Resource for Principal {
                 .await
                 .map_err(fail)?;
             if let Some(p) = bound {
-                if let Some(found) = ask_directory(ctx, &wanted.name, &p.object_id, &p.principal_type).await {
+                if let Some(found) =
+                    ask_directory(ctx, &wanted.name, &p.object_id, &p.principal_type).await
+                {
                     outputs.set("directoryName", Value::String(found.name));
                 }
             }
@@ -278,9 +283,14 @@ impl Resource for Principal {
             // The program stopped naming the object: keep the binding, unless the directory
             // says it is broken, which only an object ID can mend.
             let bound = olds.str("objectId").unwrap_or_default();
-            if let Some(problem) = ask_directory(ctx, &wanted.name, bound, olds.str("principalType").unwrap_or_default())
-                .await
-                .and_then(|f| f.problem)
+            if let Some(problem) = ask_directory(
+                ctx,
+                &wanted.name,
+                bound,
+                olds.str("principalType").unwrap_or_default(),
+            )
+            .await
+            .and_then(|f| f.problem)
             {
                 return Err(Error::InvalidInput(problem));
             }
@@ -291,7 +301,10 @@ impl Resource for Principal {
         let sql = rebind_sql(news).map_err(|e| op.fail(e))?;
         ctx.log.log(
             crate::resource::Severity::Info,
-            &format!("re-binding the Entra role {:?} to object {object_id}", wanted.name),
+            &format!(
+                "re-binding the Entra role {:?} to object {object_id}",
+                wanted.name
+            ),
         );
         session.execute(&sql).await.map_err(|e| op.fail(e))?;
         if let Some(found) = ask_directory(ctx, &wanted.name, object_id, "").await {
@@ -580,11 +593,17 @@ mod tests {
             &principal("id-myapp-prod"),
             json!({"objectId": "0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69", "principalType": "service"}),
         );
-        let news = with(&olds, json!({"objectId": "7d1e8c1a-2b3c-4d5e-8f90-123456789abc"}));
+        let news = with(
+            &olds,
+            json!({"objectId": "7d1e8c1a-2b3c-4d5e-8f90-123456789abc"}),
+        );
         let outcome = diff(&Principal, &olds, &news);
         assert_eq!(outcome.changes.len(), 1);
         assert_eq!(outcome.changes[0].path, "objectId");
-        assert!(!outcome.replaces(), "re-binding keeps the role and its privileges");
+        assert!(
+            !outcome.replaces(),
+            "re-binding keeps the role and its privileges"
+        );
         let news = accepted(&Principal, &news);
         let planned = Principal
             .planned_sql(Some(&accepted(&Principal, &olds)), &news)
