@@ -3,6 +3,8 @@
 //! gateway listens on), `GET|POST|DELETE /_emulator/faults`, `POST /_emulator/settings`
 //! (`{"lroDurationMs": n, "tokenLifetimeSeconds": n}`: either or both, for what follows),
 //! `POST /_emulator/directory/{users|groups|servicePrincipals}`,
+//! `DELETE /_emulator/directory/{objectId}` (the object is gone: Graph answers 404),
+//! `PATCH /_emulator/directory/{objectId}` (`{"displayName", "userPrincipalName"?}`: a rename),
 //! `GET /_emulator/conformance[?since=n]` (every recorded ARM exchange, from the n-th on, checked
 //! against the official specs: `{"checked", "problems", "exchanges"}`; 503 `SpecsNotFound` when
 //! the specs cannot be loaded, so a conformance check can never pass without them),
@@ -78,6 +80,32 @@ pub(crate) fn handle(inner: &Inner, req: &Req) -> Resp {
                     "tokenLifetimeSeconds": inner.token_lifetime_s.load(Relaxed),
                 }),
             )
+        }
+        ("DELETE", p) if p.starts_with("/_emulator/directory/") => {
+            let id = &p["/_emulator/directory/".len()..];
+            match inner.directory.get(id) {
+                Some(_) => {
+                    inner.directory.remove(id);
+                    Resp::empty(204)
+                }
+                None => no_such_object(id),
+            }
+        }
+        ("PATCH", p) if p.starts_with("/_emulator/directory/") => {
+            let id = &p["/_emulator/directory/".len()..];
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            let Some(name) = body.get("displayName").and_then(Value::as_str) else {
+                return Resp::json(
+                    400,
+                    &json!({"error": {"code": "BadRequest", "message": "displayName is required"}}),
+                );
+            };
+            let upn = body.get("userPrincipalName").and_then(Value::as_str);
+            if inner.directory.rename(id, name, upn) {
+                Resp::empty(204)
+            } else {
+                no_such_object(id)
+            }
         }
         ("POST", p) if p.starts_with("/_emulator/directory/") => {
             directory(inner, &p["/_emulator/directory/".len()..], req)
@@ -155,6 +183,13 @@ pub(crate) fn check_exchanges(exchanges: &[Exchange], specs: &mut Specs) -> (usi
         }
     }
     (checked, problems)
+}
+
+fn no_such_object(id: &str) -> Resp {
+    Resp::json(
+        404,
+        &json!({"error": {"code": "NotFound", "message": format!("no directory object {id}")}}),
+    )
 }
 
 fn directory(inner: &Inner, kind: &str, req: &Req) -> Resp {

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod arm;
 pub mod entra;
 pub mod faults;
+pub mod graph;
 pub mod http;
 pub mod imds;
 pub mod msi_endpoint;

@@ -30,6 +30,10 @@ async fn route(inner: Arc<Inner>, service: Service, req: Req) -> Resp {
     }
     let replaced = inner.faults().take_headers(service, &req.method, &req.path);
     let resp = match service {
+        // Microsoft Graph shares the ARM listener: its paths never start like ARM's.
+        Service::Arm if req.path.starts_with(crate::graph::PREFIX) => {
+            crate::graph::handle(&inner, &req)
+        }
         Service::Arm => crate::arm::handle(inner, req).await,
         Service::Login => crate::entra::tokens::handle(&inner, &req),
         Service::Msi if req.path.starts_with(crate::imds::TOKEN_PATH) => {

@@ -65,11 +65,11 @@ export class Principal extends pulumi.CustomResource {
      */
     declare public readonly name: pulumi.Output<string>;
     /**
-     * The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
+     * The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required. A change (such as a principal deleted and re-created under the same name) re-binds the same role in place, keeping its privileges.
      */
     declare public readonly objectId: pulumi.Output<string | undefined>;
     /**
-     * What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+     * What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity). Changes in place with objectId.
      */
     declare public readonly principalType: pulumi.Output<string | undefined>;
     /**
@@ -80,6 +80,10 @@ export class Principal extends pulumi.CustomResource {
      * Whether the server requires the sign-in token to carry a multi-factor authentication claim.
      */
     declare public readonly isMfa: pulumi.Output<boolean>;
+    /**
+     * The bound principal's name in Microsoft Entra ID as Microsoft Graph reports it (a user's UPN, else the display name), read only when the provider's graphEndpoint is set: it differs from name when the principal was renamed, and is empty when the object no longer exists.
+     */
+    declare public readonly directoryName: pulumi.Output<string>;
 
     /**
      * Create a Principal resource with the given unique name, arguments, and options.
@@ -100,6 +104,7 @@ export class Principal extends pulumi.CustomResource {
             resourceInputs["principalType"] = state?.principalType;
             resourceInputs["isAdmin"] = state?.isAdmin;
             resourceInputs["isMfa"] = state?.isMfa;
+            resourceInputs["directoryName"] = state?.directoryName;
         } else {
             const args = argsOrState as PrincipalArgs | undefined;
             if (args?.connection === undefined && !opts.urn) {
@@ -114,6 +119,7 @@ export class Principal extends pulumi.CustomResource {
             resourceInputs["principalType"] = args?.principalType;
             resourceInputs["isAdmin"] = (args?.isAdmin) ?? false;
             resourceInputs["isMfa"] = (args?.isMfa) ?? false;
+            resourceInputs["directoryName"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         super(Principal.__pulumiType, name, resourceInputs, opts);
@@ -133,11 +139,11 @@ export interface PrincipalState {
      */
     name?: pulumi.Input<string>;
     /**
-     * The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
+     * The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required. A change (such as a principal deleted and re-created under the same name) re-binds the same role in place, keeping its privileges.
      */
     objectId?: pulumi.Input<string>;
     /**
-     * What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+     * What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity). Changes in place with objectId.
      */
     principalType?: pulumi.Input<string | enums.PrincipalType>;
     /**
@@ -148,6 +154,10 @@ export interface PrincipalState {
      * Whether the server requires the sign-in token to carry a multi-factor authentication claim.
      */
     isMfa?: pulumi.Input<boolean>;
+    /**
+     * The bound principal's name in Microsoft Entra ID as Microsoft Graph reports it (a user's UPN, else the display name), read only when the provider's graphEndpoint is set: it differs from name when the principal was renamed, and is empty when the object no longer exists.
+     */
+    directoryName?: pulumi.Input<string>;
 }
 
 /**
@@ -163,11 +173,11 @@ export interface PrincipalArgs {
      */
     name: pulumi.Input<string>;
     /**
-     * The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
+     * The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required. A change (such as a principal deleted and re-created under the same name) re-binds the same role in place, keeping its privileges.
      */
     objectId?: pulumi.Input<string>;
     /**
-     * What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+     * What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity). Changes in place with objectId.
      */
     principalType?: pulumi.Input<string | enums.PrincipalType>;
     /**

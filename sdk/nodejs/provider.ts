@@ -47,6 +47,7 @@ export class Provider extends pulumi.ProviderResource {
         resourceInputs["msiEndpoint"] = args?.msiEndpoint;
         resourceInputs["oidcRequestUrl"] = args?.oidcRequestUrl;
         resourceInputs["oidcRequestToken"] = args?.oidcRequestToken ? pulumi.secret(args?.oidcRequestToken) : undefined;
+        resourceInputs["graphEndpoint"] = args?.graphEndpoint;
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         const secretOpts = { additionalSecretOutputs: ["clientSecret", "oidcRequestToken"] };
         opts = pulumi.mergeOptions(opts, secretOpts);
@@ -110,4 +111,8 @@ export interface ProviderArgs {
      * The bearer token for `oidcRequestUrl` (`ACTIONS_ID_TOKEN_REQUEST_TOKEN` in GitHub Actions).
      */
     oidcRequestToken?: pulumi.Input<string>;
+    /**
+     * The Microsoft Graph endpoint to ask about the Entra objects that roles are bound to, such as `https://graph.microsoft.com` (the sign-in then needs directory read permission, e.g. `Directory.Read.All`). When set, a Principal's refresh reports a role whose object was deleted or renamed, and `pgentra doctor` lists such roles; when unset, Graph is never called.
+     */
+    graphEndpoint?: pulumi.Input<string>;
 }

@@ -22,6 +22,7 @@ from arm_support import (  # noqa: F401 (fixtures are found by name in the modul
     update,
 )
 from harness import from_struct, plaintext_leaks, secret
+from test_lockout_guard import add_entra_admin
 
 PASSWORD = "Sup3r-Secret!"
 
@@ -40,6 +41,8 @@ def test_a_password_server_moves_to_entra_only_in_place(azure, emulator):
     live = emulator.ready_server("pg-entra-only")
     assert live["properties"]["authConfig"]["passwordAuth"] == "Enabled"
     fqdn = live["properties"]["fullyQualifiedDomainName"]
+    # An Entra admin first: without one the lock-out guard refuses the switch (test_lockout_guard.py).
+    add_entra_admin(emulator, "pg-entra-only")
     mark = len(emulator.exchanges())
 
     resp = azure.check(SERVER, "pg", server_inputs("pg-entra-only", passwordAuth="Disabled"), olds=before)

@@ -47,6 +47,9 @@ pub static CONFIG: &[Property] = &[
     Property::input("oidcRequestToken", Type::String, "The bearer token for `oidcRequestUrl` (`ACTIONS_ID_TOKEN_REQUEST_TOKEN` in GitHub Actions).")
         .secret()
         .env(&["ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"]),
+    Property::input("graphEndpoint", Type::String, "The Microsoft Graph endpoint to ask about the Entra objects that roles are bound to, such as `https://graph.microsoft.com` (the sign-in then needs directory read permission, e.g. `Directory.Read.All`). When set, a Principal's refresh reports a role whose object was deleted or renamed, and `pgentra doctor` lists such roles; when unset, Graph is never called.")
+        .rule(rules::https_url)
+        .env(&["PGENTRA_GRAPH_ENDPOINT"]),
 ];
 
 /// The longest file path accepted (Linux's PATH_MAX).
@@ -165,6 +168,7 @@ pub struct ProviderConfig {
     pub msi_endpoint: Option<String>,
     pub oidc_request_url: Option<String>,
     pub oidc_request_token: Option<String>,
+    pub graph_endpoint: Option<String>,
 }
 
 impl std::fmt::Debug for ProviderConfig {
@@ -190,6 +194,7 @@ impl std::fmt::Debug for ProviderConfig {
                 "oidc_request_token",
                 &self.oidc_request_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("graph_endpoint", &self.graph_endpoint)
             .finish()
     }
 }
@@ -261,6 +266,7 @@ impl ProviderConfig {
             msi_endpoint: lookup("msiEndpoint"),
             oidc_request_url: lookup("oidcRequestUrl"),
             oidc_request_token: lookup("oidcRequestToken"),
+            graph_endpoint: lookup("graphEndpoint"),
         })
     }
 }

@@ -407,6 +407,7 @@ mod tests {
                 "msi_endpoint",
                 "oidc_request_url",
                 "oidc_request_token",
+                "graph_endpoint",
             ]
         );
         for attribute in &provider.attributes {

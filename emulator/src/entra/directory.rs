@@ -178,6 +178,29 @@ impl Directory {
         }
     }
 
+    /// Renames the object: a user's display name and, when given, its UPN; a group's or
+    /// service principal's display name. False if no such object.
+    pub fn rename(&self, object_id: &str, display_name: &str, upn: Option<&str>) -> bool {
+        let mut d = self.lock();
+        let same = |id: &str| id.eq_ignore_ascii_case(object_id);
+        if let Some(u) = d.users.iter_mut().find(|u| same(&u.object_id)) {
+            u.display_name = display_name.to_string();
+            if let Some(upn) = upn {
+                u.user_principal_name = upn.to_string();
+            }
+            return true;
+        }
+        if let Some(g) = d.groups.iter_mut().find(|g| same(&g.object_id)) {
+            g.display_name = display_name.to_string();
+            return true;
+        }
+        if let Some(s) = d.service_principals.iter_mut().find(|s| same(&s.object_id)) {
+            s.display_name = display_name.to_string();
+            return true;
+        }
+        false
+    }
+
     pub fn service_principal_by_app_id(&self, app_id: &str) -> Option<ServicePrincipal> {
         self.lock()
             .service_principals
@@ -207,6 +230,19 @@ impl Directory {
             .iter()
             .find(|s| s.object_id.eq_ignore_ascii_case(object_id))
             .map(|s| Principal::ServicePrincipal(s.clone()))
+    }
+
+    /// Every object: users, then groups, then service principals.
+    pub fn all(&self) -> Vec<Principal> {
+        let d = self.lock();
+        let users = d.users.iter().cloned().map(Principal::User);
+        let groups = d.groups.iter().cloned().map(Principal::Group);
+        let sps = d
+            .service_principals
+            .iter()
+            .cloned()
+            .map(Principal::ServicePrincipal);
+        users.chain(groups).chain(sps).collect()
     }
 
     /// Finds principals by login name (UPN, group or service principal display name).

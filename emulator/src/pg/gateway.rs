@@ -244,7 +244,8 @@ fn statement_text(tag: u8, body: &[u8]) -> String {
     String::from_utf8_lossy(&rest[..end]).into_owned()
 }
 
-/// A Query ('Q': sql NUL) or Parse ('P': name NUL sql NUL rest) body with its database names mapped.
+/// A Query ('Q': sql NUL) or Parse ('P': name NUL sql NUL rest) body with its database names
+/// mapped and a pgaadauth security label turned into the emulator's call.
 fn map_statement(gw: &ServerGateway, tag: u8, body: Vec<u8>) -> Vec<u8> {
     let sql_start = match tag {
         b'P' => match body.iter().position(|b| *b == 0) {
@@ -259,10 +260,14 @@ fn map_statement(gw: &ServerGateway, tag: u8, body: Vec<u8>) -> Vec<u8> {
     let Ok(sql) = std::str::from_utf8(&body[sql_start..sql_start + sql_len]) else {
         return body;
     };
-    let Some(mapped) = super::rewrite::map_database_names(sql, |db| gw.backend_database(db)) else {
+    let labelled = super::rewrite::map_pgaadauth_label(sql);
+    let sql_now = labelled.as_deref().unwrap_or(sql);
+    let Some(mapped) =
+        super::rewrite::map_database_names(sql_now, |db| gw.backend_database(db)).or(labelled)
+    else {
         return body;
     };
-    let mut out = Vec::with_capacity(body.len() + mapped.len() - sql.len());
+    let mut out = Vec::with_capacity(body.len() + mapped.len());
     out.extend_from_slice(&body[..sql_start]);
     out.extend_from_slice(mapped.as_bytes());
     out.extend_from_slice(&body[sql_start + sql_len..]);

@@ -113,6 +113,35 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f
    ORDER BY a.rolname
 $f$;
 
+-- What `SECURITY LABEL FOR "pgaadauth" ON ROLE r IS '<label>'` does on Azure (the gateway turns
+-- that statement into this call): an Entra admin binds an existing role to an Entra object, or
+-- re-binds it, keeping the role's privileges and what it owns.
+CREATE OR REPLACE FUNCTION pg_catalog.pgentra_emulator_security_label(roleName text, label text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
+BEGIN
+  IF NOT pg_has_role(session_user, 'azure_pg_admin', 'MEMBER') THEN
+    RAISE EXCEPTION 'Only members of "azure_pg_admin" can set the pgaadauth security label'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = roleName) THEN
+    RAISE EXCEPTION 'role "%" does not exist', roleName USING ERRCODE = 'undefined_object';
+  END IF;
+  IF label IS NOT NULL AND label !~ '^aadauth(,|$)' THEN
+    RAISE EXCEPTION 'invalid pgaadauth security label %', label USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF label IS NOT NULL AND substring(label FROM 'type=([^,]*)') NOT IN ('user', 'group', 'service') THEN
+    RAISE EXCEPTION 'Invalid objectType in label %; allowed: user, group, service', label
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF label IS NOT NULL AND substring(label FROM 'oid=([^,]*)') !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+    RAISE EXCEPTION 'Invalid objectId in label %', label USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  EXECUTE format('COMMENT ON ROLE %I IS %L', roleName, label);
+END
+$f$;
+
+REVOKE ALL ON FUNCTION pg_catalog.pgentra_emulator_security_label(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_catalog.pgentra_emulator_security_label(text, text) TO azure_pg_admin;
 REVOKE ALL ON FUNCTION pg_catalog.pgaadauth_create_principal_with_oid(text, text, text, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.pgaadauth_create_principal(text, boolean, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pg_catalog.pgaadauth_create_principal_with_oid(text, text, text, boolean, boolean) TO azure_pg_admin;

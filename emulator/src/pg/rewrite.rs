@@ -45,6 +45,48 @@ pub fn map_database_names(sql: &str, backend: impl Fn(&str) -> Option<String>) -
     })
 }
 
+/// Azure's documented way to bind an existing role to an Entra object,
+/// `SECURITY LABEL FOR "pgaadauth" ON ROLE <role> IS '<label>'`, as a call of the emulator's
+/// function that keeps the label as the role's comment (the backend has no pgaadauth label
+/// provider). `None` for any other statement.
+pub fn map_pgaadauth_label(sql: &str) -> Option<String> {
+    let tokens = tokenize(sql);
+    let text = |i: usize| tokens.get(i).map(|t| &sql[t.span.clone()]);
+    let word = |i: usize, w: &str| {
+        tokens
+            .get(i)
+            .is_some_and(|t| t.kind == Kind::Word && sql[t.span.clone()].eq_ignore_ascii_case(w))
+    };
+    let name = |i: usize| {
+        let t = tokens.get(i)?;
+        match t.kind {
+            Kind::Word => Some(sql[t.span.clone()].to_lowercase()),
+            Kind::QuotedIdent => Some(unquote(&sql[t.span.clone()])),
+            _ => None,
+        }
+    };
+    if !(word(0, "security") && word(1, "label") && word(2, "for")) {
+        return None;
+    }
+    if name(3)? != "pgaadauth" || !(word(4, "on") && word(5, "role")) {
+        return None;
+    }
+    let role = name(6)?;
+    let label = text(8).filter(|t| t.ends_with('\''))?;
+    let ends = match tokens.len() {
+        9 => true,
+        10 => text(9) == Some(";"),
+        _ => false,
+    };
+    if !word(7, "is") || !ends {
+        return None;
+    }
+    Some(format!(
+        "SELECT pg_catalog.pgentra_emulator_security_label('{}', {label})",
+        role.replace('\'', "''")
+    ))
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
     Word,
@@ -212,7 +254,31 @@ fn quote_ident(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::map_database_names;
+    use super::{map_database_names, map_pgaadauth_label};
+
+    #[test]
+    fn a_pgaadauth_security_label_becomes_the_emulators_call() {
+        assert_eq!(
+            map_pgaadauth_label(
+                "SECURITY LABEL FOR \"pgaadauth\" ON ROLE \"id-myapp-prod\" IS 'aadauth,oid=0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69,type=service'"
+            )
+            .as_deref(),
+            Some("SELECT pg_catalog.pgentra_emulator_security_label('id-myapp-prod', 'aadauth,oid=0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69,type=service')")
+        );
+        assert_eq!(
+            map_pgaadauth_label("security label for pgaadauth on role \"O'Brien\" is 'aadauth';")
+                .as_deref(),
+            Some("SELECT pg_catalog.pgentra_emulator_security_label('O''Brien', 'aadauth')")
+        );
+        for other in [
+            "SECURITY LABEL FOR selinux ON ROLE r IS 'x'",
+            "SECURITY LABEL FOR pgaadauth ON TABLE t IS 'x'",
+            "SECURITY LABEL FOR pgaadauth ON ROLE r IS 'x'; DROP ROLE r",
+            "SELECT 'SECURITY LABEL FOR pgaadauth ON ROLE r IS x'",
+        ] {
+            assert_eq!(map_pgaadauth_label(other), None, "{other}");
+        }
+    }
 
     fn map(sql: &str) -> Option<String> {
         map_database_names(sql, |name| {

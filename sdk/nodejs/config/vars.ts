@@ -158,3 +158,14 @@ Object.defineProperty(exports, "oidcRequestToken", {
     },
     enumerable: true,
 });
+
+/**
+ * The Microsoft Graph endpoint to ask about the Entra objects that roles are bound to, such as `https://graph.microsoft.com` (the sign-in then needs directory read permission, e.g. `Directory.Read.All`). When set, a Principal's refresh reports a role whose object was deleted or renamed, and `pgentra doctor` lists such roles; when unset, Graph is never called.
+ */
+export declare const graphEndpoint: string | undefined;
+Object.defineProperty(exports, "graphEndpoint", {
+    get() {
+        return __config.get("graphEndpoint") ?? utilities.getEnv("PGENTRA_GRAPH_ENDPOINT");
+    },
+    enumerable: true,
+});

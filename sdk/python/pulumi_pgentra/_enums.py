@@ -63,7 +63,7 @@ class PasswordAuth(_builtins.str, Enum):
 
 class PrincipalType(_builtins.str, Enum):
     """
-    What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+    What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity). Changes in place with objectId.
     """
     USER = "user"
     GROUP = "group"

@@ -31,8 +31,8 @@ class PrincipalArgs:
 
         :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
         :param pulumi.Input[_builtins.str] name: The role name, exactly the principal's Entra name: a user's UPN (such as `developer@yourcompany.com`), a group's display name, or a managed identity's name. 1-63 bytes, not starting with `pg_`.
-        :param pulumi.Input[_builtins.str] object_id: The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
-        :param pulumi.Input[Union[_builtins.str, 'PrincipalType']] principal_type: What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+        :param pulumi.Input[_builtins.str] object_id: The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required. A change (such as a principal deleted and re-created under the same name) re-binds the same role in place, keeping its privileges.
+        :param pulumi.Input[Union[_builtins.str, 'PrincipalType']] principal_type: What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity). Changes in place with objectId.
         :param pulumi.Input[_builtins.bool] is_admin: Whether the role joins `azure_pg_admin` and may create roles and databases.
         :param pulumi.Input[_builtins.bool] is_mfa: Whether the server requires the sign-in token to carry a multi-factor authentication claim.
         """
@@ -81,7 +81,7 @@ class PrincipalArgs:
     @pulumi.getter(name="objectId")
     def object_id(self) -> Optional[pulumi.Input[_builtins.str]]:
         """
-        The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
+        The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required. A change (such as a principal deleted and re-created under the same name) re-binds the same role in place, keeping its privileges.
         """
         value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "object_id")
         return value
@@ -94,7 +94,7 @@ class PrincipalArgs:
     @pulumi.getter(name="principalType")
     def principal_type(self) -> Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]]:
         """
-        What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+        What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity). Changes in place with objectId.
         """
         value: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]] = pulumi.get(self, "principal_type")
         return value
@@ -139,15 +139,17 @@ class _PrincipalState:
                  principal_type: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]] = None,
                  is_admin: Optional[pulumi.Input[_builtins.bool]] = None,
                  is_mfa: Optional[pulumi.Input[_builtins.bool]] = None,
+                 directory_name: Optional[pulumi.Input[_builtins.str]] = None,
                  ) -> None:
         """
         Input properties used for looking up and filtering Principal resources.
         :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
         :param pulumi.Input[_builtins.str] name: The role name, exactly the principal's Entra name: a user's UPN (such as `developer@yourcompany.com`), a group's display name, or a managed identity's name. 1-63 bytes, not starting with `pg_`.
-        :param pulumi.Input[_builtins.str] object_id: The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
-        :param pulumi.Input[Union[_builtins.str, 'PrincipalType']] principal_type: What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+        :param pulumi.Input[_builtins.str] object_id: The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required. A change (such as a principal deleted and re-created under the same name) re-binds the same role in place, keeping its privileges.
+        :param pulumi.Input[Union[_builtins.str, 'PrincipalType']] principal_type: What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity). Changes in place with objectId.
         :param pulumi.Input[_builtins.bool] is_admin: Whether the role joins `azure_pg_admin` and may create roles and databases.
         :param pulumi.Input[_builtins.bool] is_mfa: Whether the server requires the sign-in token to carry a multi-factor authentication claim.
+        :param pulumi.Input[_builtins.str] directory_name: The bound principal's name in Microsoft Entra ID as Microsoft Graph reports it (a user's UPN, else the display name), read only when the provider's graphEndpoint is set: it differs from name when the principal was renamed, and is empty when the object no longer exists.
         """
         if connection is not None:
             pulumi.set(__self__, "connection", connection)
@@ -161,6 +163,8 @@ class _PrincipalState:
             pulumi.set(__self__, "is_admin", is_admin)
         if is_mfa is not None:
             pulumi.set(__self__, "is_mfa", is_mfa)
+        if directory_name is not None:
+            pulumi.set(__self__, "directory_name", directory_name)
 
     @_builtins.property
     @pulumi.getter
@@ -192,7 +196,7 @@ class _PrincipalState:
     @pulumi.getter(name="objectId")
     def object_id(self) -> Optional[pulumi.Input[_builtins.str]]:
         """
-        The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
+        The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required. A change (such as a principal deleted and re-created under the same name) re-binds the same role in place, keeping its privileges.
         """
         value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "object_id")
         return value
@@ -205,7 +209,7 @@ class _PrincipalState:
     @pulumi.getter(name="principalType")
     def principal_type(self) -> Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]]:
         """
-        What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+        What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity). Changes in place with objectId.
         """
         value: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]] = pulumi.get(self, "principal_type")
         return value
@@ -239,6 +243,19 @@ class _PrincipalState:
     @is_mfa.setter
     def is_mfa(self, value: Optional[pulumi.Input[_builtins.bool]]) -> None:
         pulumi.set(self, "is_mfa", value)
+
+    @_builtins.property
+    @pulumi.getter(name="directoryName")
+    def directory_name(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The bound principal's name in Microsoft Entra ID as Microsoft Graph reports it (a user's UPN, else the display name), read only when the provider's graphEndpoint is set: it differs from name when the principal was renamed, and is empty when the object no longer exists.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "directory_name")
+        return value
+
+    @directory_name.setter
+    def directory_name(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "directory_name", value)
 
 
 @pulumi.type_token("pgentra:index:Principal")
@@ -331,8 +348,8 @@ class Principal(pulumi.CustomResource):
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
         :param pulumi.Input[_builtins.str] name: The role name, exactly the principal's Entra name: a user's UPN (such as `developer@yourcompany.com`), a group's display name, or a managed identity's name. 1-63 bytes, not starting with `pg_`.
-        :param pulumi.Input[_builtins.str] object_id: The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
-        :param pulumi.Input[Union[_builtins.str, 'PrincipalType']] principal_type: What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+        :param pulumi.Input[_builtins.str] object_id: The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required. A change (such as a principal deleted and re-created under the same name) re-binds the same role in place, keeping its privileges.
+        :param pulumi.Input[Union[_builtins.str, 'PrincipalType']] principal_type: What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity). Changes in place with objectId.
         :param pulumi.Input[_builtins.bool] is_admin: Whether the role joins `azure_pg_admin` and may create roles and databases.
         :param pulumi.Input[_builtins.bool] is_mfa: Whether the server requires the sign-in token to carry a multi-factor authentication claim.
         """
@@ -371,6 +388,7 @@ class Principal(pulumi.CustomResource):
         if is_mfa is None:
             is_mfa = False
         __props__.__dict__["is_mfa"] = is_mfa
+        __props__.__dict__["directory_name"] = None
         super().__init__("pgentra:index:Principal", resource_name, _as_inputs(__props__), Principal._with_secret_outputs(opts))
 
     @staticmethod
@@ -387,6 +405,7 @@ class Principal(pulumi.CustomResource):
             principal_type: Optional[pulumi.Input[Union[_builtins.str, 'PrincipalType']]] = None,
             is_admin: Optional[pulumi.Input[_builtins.bool]] = None,
             is_mfa: Optional[pulumi.Input[_builtins.bool]] = None,
+            directory_name: Optional[pulumi.Input[_builtins.str]] = None,
             ) -> 'Principal':
         """
         Get an existing Principal resource's state with the given name, id (its Azure or SQL ID), and optional extra
@@ -397,10 +416,11 @@ class Principal(pulumi.CustomResource):
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input['ConnectionArgs'] connection: How to reach PostgreSQL, signing in with a Microsoft Entra token.
         :param pulumi.Input[_builtins.str] name: The role name, exactly the principal's Entra name: a user's UPN (such as `developer@yourcompany.com`), a group's display name, or a managed identity's name. 1-63 bytes, not starting with `pg_`.
-        :param pulumi.Input[_builtins.str] object_id: The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
-        :param pulumi.Input[Union[_builtins.str, 'PrincipalType']] principal_type: What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+        :param pulumi.Input[_builtins.str] object_id: The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required. A change (such as a principal deleted and re-created under the same name) re-binds the same role in place, keeping its privileges.
+        :param pulumi.Input[Union[_builtins.str, 'PrincipalType']] principal_type: What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity). Changes in place with objectId.
         :param pulumi.Input[_builtins.bool] is_admin: Whether the role joins `azure_pg_admin` and may create roles and databases.
         :param pulumi.Input[_builtins.bool] is_mfa: Whether the server requires the sign-in token to carry a multi-factor authentication claim.
+        :param pulumi.Input[_builtins.str] directory_name: The bound principal's name in Microsoft Entra ID as Microsoft Graph reports it (a user's UPN, else the display name), read only when the provider's graphEndpoint is set: it differs from name when the principal was renamed, and is empty when the object no longer exists.
         """
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
@@ -411,6 +431,7 @@ class Principal(pulumi.CustomResource):
         __props__.__dict__["principal_type"] = principal_type
         __props__.__dict__["is_admin"] = is_admin
         __props__.__dict__["is_mfa"] = is_mfa
+        __props__.__dict__["directory_name"] = directory_name
         resource = Principal.__new__(Principal)
         pulumi.CustomResource.__init__(resource, "pgentra:index:Principal", resource_name, _as_inputs(__props__), Principal._with_secret_outputs(opts))
         return resource
@@ -437,7 +458,7 @@ class Principal(pulumi.CustomResource):
     @pulumi.getter(name="objectId")
     def object_id(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.
+        The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required. A change (such as a principal deleted and re-created under the same name) re-binds the same role in place, keeping its privileges.
         """
         value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "object_id")
         return value
@@ -446,7 +467,7 @@ class Principal(pulumi.CustomResource):
     @pulumi.getter(name="principalType")
     def principal_type(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+        What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity). Changes in place with objectId.
         """
         value: pulumi.Output[Optional[_builtins.str]] = pulumi.get(self, "principal_type")
         return value
@@ -467,4 +488,13 @@ class Principal(pulumi.CustomResource):
         Whether the server requires the sign-in token to carry a multi-factor authentication claim.
         """
         value: pulumi.Output[_builtins.bool] = pulumi.get(self, "is_mfa")
+        return value
+
+    @_builtins.property
+    @pulumi.getter(name="directoryName")
+    def directory_name(self) -> pulumi.Output[_builtins.str]:
+        """
+        The bound principal's name in Microsoft Entra ID as Microsoft Graph reports it (a user's UPN, else the display name), read only when the provider's graphEndpoint is set: it differs from name when the principal was renamed, and is empty when the object no longer exists.
+        """
+        value: pulumi.Output[_builtins.str] = pulumi.get(self, "directory_name")
         return value

@@ -32,6 +32,7 @@ class ProviderArgs:
                  msi_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
                  oidc_request_url: Optional[pulumi.Input[_builtins.str]] = None,
                  oidc_request_token: Optional[pulumi.Input[_builtins.str]] = None,
+                 graph_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
                  ) -> None:
         """
         The set of arguments for constructing a Provider resource.
@@ -49,6 +50,7 @@ class ProviderArgs:
         :param pulumi.Input[_builtins.str] msi_endpoint: The managed identity endpoint (Azure Instance Metadata Service style) that `useMsi` signs in through; default `http://169.254.169.254/metadata/identity/oauth2/token`, the VM's. Used only when `useMsi` is set.
         :param pulumi.Input[_builtins.str] oidc_request_url: The GitHub Actions ID token request URL (`ACTIONS_ID_TOKEN_REQUEST_URL`, set in jobs with `permissions: id-token: write`): with `oidcRequestToken`, `tenantId` and `clientId`, each sign-in fetches a fresh ID token for audience `api://AzureADTokenExchange` and exchanges it for an Entra token (a federated credential).
         :param pulumi.Input[_builtins.str] oidc_request_token: The bearer token for `oidcRequestUrl` (`ACTIONS_ID_TOKEN_REQUEST_TOKEN` in GitHub Actions).
+        :param pulumi.Input[_builtins.str] graph_endpoint: The Microsoft Graph endpoint to ask about the Entra objects that roles are bound to, such as `https://graph.microsoft.com` (the sign-in then needs directory read permission, e.g. `Directory.Read.All`). When set, a Principal's refresh reports a role whose object was deleted or renamed, and `pgentra doctor` lists such roles; when unset, Graph is never called.
         """
         if subscription_id is not None:
             pulumi.set(__self__, "subscription_id", subscription_id)
@@ -78,6 +80,8 @@ class ProviderArgs:
             pulumi.set(__self__, "oidc_request_url", oidc_request_url)
         if oidc_request_token is not None:
             pulumi.set(__self__, "oidc_request_token", oidc_request_token)
+        if graph_endpoint is not None:
+            pulumi.set(__self__, "graph_endpoint", graph_endpoint)
 
     @_builtins.property
     @pulumi.getter(name="subscriptionId")
@@ -248,6 +252,19 @@ class ProviderArgs:
     def oidc_request_token(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
         pulumi.set(self, "oidc_request_token", value)
 
+    @_builtins.property
+    @pulumi.getter(name="graphEndpoint")
+    def graph_endpoint(self) -> Optional[pulumi.Input[_builtins.str]]:
+        """
+        The Microsoft Graph endpoint to ask about the Entra objects that roles are bound to, such as `https://graph.microsoft.com` (the sign-in then needs directory read permission, e.g. `Directory.Read.All`). When set, a Principal's refresh reports a role whose object was deleted or renamed, and `pgentra doctor` lists such roles; when unset, Graph is never called.
+        """
+        value: Optional[pulumi.Input[_builtins.str]] = pulumi.get(self, "graph_endpoint")
+        return value
+
+    @graph_endpoint.setter
+    def graph_endpoint(self, value: Optional[pulumi.Input[_builtins.str]]) -> None:
+        pulumi.set(self, "graph_endpoint", value)
+
 
 @pulumi.type_token("pulumi:providers:pgentra")
 class Provider(pulumi.ProviderResource):
@@ -285,6 +302,7 @@ class Provider(pulumi.ProviderResource):
                  msi_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
                  oidc_request_url: Optional[pulumi.Input[_builtins.str]] = None,
                  oidc_request_token: Optional[pulumi.Input[_builtins.str]] = None,
+                 graph_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
                  ) -> None:
         """
         The pgentra provider. Credentials are tried in order: client secret, workload identity (federated token file), managed identity, Azure CLI login.
@@ -303,6 +321,7 @@ class Provider(pulumi.ProviderResource):
         :param pulumi.Input[_builtins.str] msi_endpoint: The managed identity endpoint (Azure Instance Metadata Service style) that `useMsi` signs in through; default `http://169.254.169.254/metadata/identity/oauth2/token`, the VM's. Used only when `useMsi` is set.
         :param pulumi.Input[_builtins.str] oidc_request_url: The GitHub Actions ID token request URL (`ACTIONS_ID_TOKEN_REQUEST_URL`, set in jobs with `permissions: id-token: write`): with `oidcRequestToken`, `tenantId` and `clientId`, each sign-in fetches a fresh ID token for audience `api://AzureADTokenExchange` and exchanges it for an Entra token (a federated credential).
         :param pulumi.Input[_builtins.str] oidc_request_token: The bearer token for `oidcRequestUrl` (`ACTIONS_ID_TOKEN_REQUEST_TOKEN` in GitHub Actions).
+        :param pulumi.Input[_builtins.str] graph_endpoint: The Microsoft Graph endpoint to ask about the Entra objects that roles are bound to, such as `https://graph.microsoft.com` (the sign-in then needs directory read permission, e.g. `Directory.Read.All`). When set, a Principal's refresh reports a role whose object was deleted or renamed, and `pgentra doctor` lists such roles; when unset, Graph is never called.
         """
         ...
 
@@ -329,6 +348,7 @@ class Provider(pulumi.ProviderResource):
                        msi_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
                        oidc_request_url: Optional[pulumi.Input[_builtins.str]] = None,
                        oidc_request_token: Optional[pulumi.Input[_builtins.str]] = None,
+                       graph_endpoint: Optional[pulumi.Input[_builtins.str]] = None,
                        ) -> None:
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         __props__ = ProviderArgs.__new__(ProviderArgs)
@@ -345,6 +365,7 @@ class Provider(pulumi.ProviderResource):
         __props__.__dict__["msi_endpoint"] = msi_endpoint
         __props__.__dict__["oidc_request_url"] = oidc_request_url
         __props__.__dict__["oidc_request_token"] = None if oidc_request_token is None else pulumi.Output.secret(oidc_request_token)
+        __props__.__dict__["graph_endpoint"] = graph_endpoint
         super().__init__("pgentra", resource_name, _as_inputs(__props__), Provider._with_secret_outputs(opts))
 
     @staticmethod

@@ -5,6 +5,7 @@
 //! server's ARM settings (Entra authentication, password authentication, an Entra
 //! administrator), the network and TLS, the sign-in, then inside the server pgaadauth and the role.
 
+mod bound_objects;
 mod group;
 mod projected_token;
 mod report;
@@ -48,6 +49,9 @@ password authentication off (password-auth), an Entra administrator set (entra-a
 reachable (reach); TLS with a certificate valid for the host (tls); the sign-in with the token
 (sign-in); pgaadauth loaded in database postgres (pgaadauth); the role bound to the token's
 principal (role). Credentials and the cloud come from the environment, as for `pgentra token`.
+With PGENTRA_GRAPH_ENDPOINT set (such as https://graph.microsoft.com; the principal then needs
+directory read permission), it also asks Microsoft Graph for the object of every Entra role and
+lists the roles bound to objects that no longer exist or were renamed (bound-objects).
 
 With --workload, the AKS workload-identity exchange of a service account instead, before the
 first one fails:
@@ -322,6 +326,9 @@ pub async fn run(options: Options) -> Result<Report, String> {
         Some(session) => {
             signin::pgaadauth_check(&session, &facts, &mut report).await;
             signin::role_check(&session, &user, &info, &role, &mut report).await;
+            if let Some(graph) = &azure.graph {
+                bound_objects::check(&session, graph, &mut report).await;
+            }
         }
         None => {
             // A missing role is the sign-in's diagnosis: keep it last, where the role is checked.

@@ -8,6 +8,7 @@ pub mod arm_error;
 pub mod az_cli;
 pub mod cloud;
 pub mod credential;
+pub mod graph;
 pub mod http;
 pub mod ids;
 pub mod imds;
@@ -32,6 +33,8 @@ pub struct Azure {
     pub tokens: Arc<TokenCache>,
     pub arm: ArmClient,
     pub locks: Arc<Locks>,
+    /// Microsoft Graph, only when the configuration names `graphEndpoint`.
+    pub graph: Option<graph::GraphClient>,
     /// The configured subscription, or else (asked on first need) the Azure CLI's.
     subscription: Arc<std::sync::OnceLock<Option<String>>>,
 }
@@ -53,6 +56,13 @@ impl Azure {
         let http = http::build_client(config.ca_cert_file.as_deref())?;
         let chain = CredentialChain::from_config(config, &endpoints, &http);
         let tokens = Arc::new(TokenCache::new(Arc::new(chain)));
+        let graph = config
+            .graph_endpoint
+            .as_deref()
+            .filter(|e| !e.is_empty())
+            .map(|e| {
+                graph::GraphClient::new(http.clone(), e, endpoints.graph_scope(), tokens.clone())
+            });
         let arm = ArmClient::new(
             http,
             &endpoints.arm_endpoint,
@@ -64,6 +74,7 @@ impl Azure {
             tokens,
             arm,
             locks: Arc::new(Locks::default()),
+            graph,
             subscription: Arc::new(match config.subscription_id.clone() {
                 Some(id) => std::sync::OnceLock::from(Some(id)),
                 None => std::sync::OnceLock::new(),

@@ -8,7 +8,7 @@
 //! In place: version (major upgrades), SKU, storage growth, auth switches, tenant, password,
 //! public network access, tags. Replaced: name, resource group, location, administrator login.
 
-use crate::azure::ids::FlexibleServerId;
+use crate::azure::ids::{FlexibleServerId, POSTGRESQL_API_VERSION};
 use crate::props::Props;
 use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
 use crate::resources::arm_fields::ArmField;
@@ -154,6 +154,9 @@ impl Resource for FlexibleServer {
         news: &Props,
     ) -> Result<Props, Error> {
         let id = BINDING.parse_id(id)?;
+        if turns_password_auth_off(olds, news) {
+            refuse_a_lock_out(ctx, &id).await?;
+        }
         let upgrade = news.get("version").is_some() && news.get("version") != olds.get("version");
         BINDING
             .update_with(ctx, &id, olds, news, |body| {
@@ -238,6 +241,37 @@ fn check_authentication(news: &Props, olds: &Props, failures: &mut Vec<CheckFail
             ));
         }
     }
+}
+
+/// Whether the update takes password sign-in away from a server that had it, leaving only Entra.
+fn turns_password_auth_off(olds: &Props, news: &Props) -> bool {
+    olds.str("passwordAuth") == Some(ENABLED)
+        && news.str("passwordAuth").unwrap_or(DISABLED) == DISABLED
+}
+
+/// The lock-out guard: with password sign-in off, only an Entra administrator can sign in, and
+/// only one can create the other Entra roles. Whether the server has one lives in Azure (an
+/// AdAdmin is its own resource, perhaps another stack's), so it is asked before the PATCH,
+/// and the update refused with the two ways of adding one.
+async fn refuse_a_lock_out(ctx: &Context, id: &FlexibleServerId) -> Result<(), Error> {
+    let admins = ctx
+        .arm()?
+        .list(&format!("{id}/administrators"), POSTGRESQL_API_VERSION)
+        .await?
+        .unwrap_or_default();
+    if !admins.is_empty() {
+        return Ok(());
+    }
+    Err(Error::InvalidInput(format!(
+        "passwordAuth Disabled would lock everyone out of {name}: it has no Microsoft Entra \
+         administrator, so nobody could sign in. Add one first, then turn password sign-in off: \
+         `az postgres flexible-server microsoft-entra-admin create --resource-group {group} \
+         --server-name {name} --object-id <objectId> --display-name <name> --type <User|Group|ServicePrincipal>`, \
+         or a pgentra:index:AdAdmin resource for this server (resourceGroupName {group:?}, \
+         serverName {name:?}) that this server's update depends on",
+        name = id.name,
+        group = id.resource_group,
+    )))
 }
 
 /// What Azure cannot undo: shrinking storage and downgrading PostgreSQL.

@@ -3,9 +3,15 @@
 //! (or `pgaadauth_create_principal_with_oid` when the object ID is given) by an Entra admin,
 //! in the `postgres` database, and dropped with `DROP ROLE`.
 //!
-//! The server binds the role to the principal's object ID, so nothing about it changes in
-//! place: a change drops the role and creates a new one.
+//! The server binds the role to the principal's object ID (pgaadauth's security label). A role
+//! whose object was deleted and re-created has another ID than the program's: Read reports it,
+//! and Update re-binds the same role in place with Azure's documented
+//! `SECURITY LABEL FOR "pgaadauth" ON ROLE ... IS 'aadauth,oid=...,type=...'`, which keeps the
+//! role's privileges and what it owns (a replace would have to drop them). With `graphEndpoint`
+//! configured, Read also asks Microsoft Graph whether the bound object still exists under the
+//! role's name. Admin and MFA flags still replace the role.
 
+use crate::azure::graph::names_match;
 use crate::props::Props;
 use crate::resource::{Context, Created, Error, ReadOutcome, Resource};
 use crate::resources::common::{object_id, waiting_for};
@@ -30,10 +36,8 @@ pub static SPEC: ResourceSpec = ResourceSpec {
             .required()
             .replace()
             .rule(rules::role_name),
-        object_id("The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required.")
-            .replace(),
-        Property::input("principalType", Type::String, "What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).")
-            .replace()
+        object_id("The principal's object ID in Microsoft Entra ID (for an application, its service principal's). When given, the role is bound by object ID, which works for names that are not unique in the tenant; principalType is then required. A change (such as a principal deleted and re-created under the same name) re-binds the same role in place, keeping its privileges."),
+        Property::input("principalType", Type::String, "What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity). Changes in place with objectId.")
             .one_of(PRINCIPAL_TYPES),
         Property::input("isAdmin", Type::Boolean, "Whether the role joins `azure_pg_admin` and may create roles and databases.")
             .default(Default::Bool(false))
@@ -41,6 +45,7 @@ pub static SPEC: ResourceSpec = ResourceSpec {
         Property::input("isMfa", Type::Boolean, "Whether the server requires the sign-in token to carry a multi-factor authentication claim.")
             .default(Default::Bool(false))
             .replace(),
+        Property::output("directoryName", Type::String, "The bound principal's name in Microsoft Entra ID as Microsoft Graph reports it (a user's UPN, else the display name), read only when the provider's graphEndpoint is set: it differs from name when the principal was renamed, and is empty when the object no longer exists."),
     ],
     // Replacing a role that keeps its name on the same server must drop the old one first.
     replacement: Replacement::DeleteFirstWhenSameId(&["connection.host", "connection.port", "name"]),
@@ -68,8 +73,17 @@ impl Resource for Principal {
     }
 
     fn planned_sql(&self, olds: Option<&Props>, news: &Props) -> Result<Vec<String>, String> {
-        if olds.is_some() {
-            return Ok(vec![]); // an update changes only how pgentra signs in
+        if let Some(olds) = olds {
+            // An update re-binds the role when its object changes; else it changes only how
+            // pgentra signs in.
+            if !rebinds(olds, news) || news.get("objectId").is_none() {
+                return Ok(vec![]);
+            }
+            waiting_for(
+                news,
+                &["name", "objectId", "principalType", "isAdmin", "isMfa"],
+            )?;
+            return Ok(vec![rebind_sql(news).map_err(|e| e.to_string())?]);
         }
         waiting_for(
             news,
@@ -154,10 +168,20 @@ impl Resource for Principal {
             }
         }
         .map_err(fail)?;
-        Ok(Created {
-            id,
-            outputs: inputs.clone(),
-        })
+        let mut outputs = inputs.clone();
+        if ctx.azure().is_ok_and(|a| a.graph.is_some()) {
+            let bound = introspect::entra_principal(&session, &wanted.name)
+                .await
+                .map_err(fail)?;
+            if let Some(p) = bound {
+                if let Some(found) =
+                    ask_directory(ctx, &wanted.name, &p.object_id, &p.principal_type).await
+                {
+                    outputs.set("directoryName", Value::String(found.name));
+                }
+            }
+        }
+        Ok(Created { id, outputs })
     }
 
     async fn read(
@@ -185,10 +209,11 @@ impl Resource for Principal {
                 inputs.set(key, v.clone());
             }
         }
-        if let Some(p) = introspect::entra_principal(&session, &name)
+        let bound = introspect::entra_principal(&session, &name)
             .await
-            .map_err(fail)?
-        {
+            .map_err(fail)?;
+        let mut directory_name = None;
+        if let Some(p) = &bound {
             inputs.set("isAdmin", Value::Bool(p.is_admin));
             inputs.set("isMfa", Value::Bool(p.is_mfa));
             // The object id and type are reported when the program gave them, or on import.
@@ -203,6 +228,21 @@ impl Resource for Principal {
                     );
                 }
             }
+            if let Some(found) = ask_directory(ctx, &name, &p.object_id, &p.principal_type).await {
+                if let Some(problem) = &found.problem {
+                    ctx.log.log(crate::resource::Severity::Warning, problem);
+                    // A program that names the role only sees the binding now: its diff shows
+                    // the object the role is bound to, and Update explains how to re-bind.
+                    inputs.set("objectId", Value::String(p.object_id.clone()));
+                    if !p.principal_type.is_empty() {
+                        inputs.set(
+                            "principalType",
+                            Value::String(p.principal_type.to_lowercase()),
+                        );
+                    }
+                }
+                directory_name = Some(found.name);
+            }
         }
         for key in ["isAdmin", "isMfa"] {
             if inputs.get(key).is_none() {
@@ -213,6 +253,9 @@ impl Resource for Principal {
         for (k, v) in inputs_entries(&inputs) {
             outputs.set(&k, v);
         }
+        if let Some(directory_name) = directory_name {
+            outputs.set("directoryName", Value::String(directory_name));
+        }
         Ok(Some(ReadOutcome {
             id: id.to_owned(),
             outputs,
@@ -222,13 +265,52 @@ impl Resource for Principal {
 
     async fn update(
         &self,
-        _ctx: &Context,
-        _id: &str,
-        _olds: &Props,
+        ctx: &Context,
+        id: &str,
+        olds: &Props,
         news: &Props,
     ) -> Result<Props, Error> {
-        // Only the signing-in admin or the TLS check changes in place: nothing to run.
-        Ok(news.clone())
+        let mut outputs = news.clone();
+        if let Some(name) = olds.get("directoryName") {
+            outputs.set("directoryName", name.clone());
+        }
+        if !rebinds(olds, news) {
+            // Only the signing-in admin or the TLS check changed: nothing to run.
+            return Ok(outputs);
+        }
+        let wanted = Wanted::from_inputs(news)?;
+        let Some(object_id) = wanted.object_id.as_deref() else {
+            // The program stopped naming the object: keep the binding, unless the directory
+            // says it is broken, which only an object ID can mend.
+            let bound = olds.str("objectId").unwrap_or_default();
+            if let Some(problem) = ask_directory(
+                ctx,
+                &wanted.name,
+                bound,
+                olds.str("principalType").unwrap_or_default(),
+            )
+            .await
+            .and_then(|f| f.problem)
+            {
+                return Err(Error::InvalidInput(problem));
+            }
+            return Ok(outputs);
+        };
+        let op = SqlOperation::new(ctx, id.to_owned());
+        let session = op.session(&in_postgres(&wanted.conn)).await?;
+        let sql = rebind_sql(news).map_err(|e| op.fail(e))?;
+        ctx.log.log(
+            crate::resource::Severity::Info,
+            &format!(
+                "re-binding the Entra role {:?} to object {object_id}",
+                wanted.name
+            ),
+        );
+        session.execute(&sql).await.map_err(|e| op.fail(e))?;
+        if let Some(found) = ask_directory(ctx, &wanted.name, object_id, "").await {
+            outputs.set("directoryName", Value::String(found.name));
+        }
+        Ok(outputs)
     }
 
     async fn delete(&self, ctx: &Context, id: &str, olds: &Props) -> Result<(), Error> {
@@ -254,6 +336,104 @@ impl Resource for Principal {
         }
         let sql = format!("DROP ROLE {}", quote::ident(&name).map_err(|e| op.fail(e))?);
         session.execute(&sql).await.map_err(|e| op.fail(e))
+    }
+}
+
+/// Whether an update changes the object the role is bound to.
+fn rebinds(olds: &Props, news: &Props) -> bool {
+    ["objectId", "principalType"]
+        .iter()
+        .any(|k| olds.get(k) != news.get(k))
+}
+
+/// Azure's documented statement that binds an existing role to an Entra object: the role keeps
+/// its privileges and what it owns.
+fn rebind_sql(news: &Props) -> Result<String, SqlError> {
+    let name = news.str("name").unwrap_or_default();
+    let object_id = news.str("objectId").unwrap_or_default();
+    let kind = news.str("principalType").unwrap_or_default();
+    let mut label = format!("aadauth,oid={},type={kind}", object_id.to_lowercase());
+    if news.get("isMfa") == Some(&Value::Bool(true)) {
+        label.push_str(",mfa");
+    }
+    if news.get("isAdmin") == Some(&Value::Bool(true)) {
+        label.push_str(",admin");
+    }
+    Ok(format!(
+        "SECURITY LABEL FOR \"pgaadauth\" ON ROLE {} IS {}",
+        quote::ident(name)?,
+        quote::literal(&label)?
+    ))
+}
+
+/// What Microsoft Graph says of the object a role is bound to.
+struct DirectoryAnswer {
+    /// Its name now, empty when it no longer exists.
+    name: String,
+    /// Why the binding is broken, for the user; `None` when the object exists under the role's name.
+    problem: Option<String>,
+}
+
+/// Asks Graph about `object_id` when the provider has a `graphEndpoint`; `None` when it has
+/// none, or when Graph cannot answer (a warning: refresh goes on without it).
+async fn ask_directory(
+    ctx: &Context,
+    role: &str,
+    object_id: &str,
+    kind: &str,
+) -> Option<DirectoryAnswer> {
+    let graph = ctx.azure().ok()?.graph.as_ref()?;
+    if object_id.is_empty() {
+        return None;
+    }
+    match graph.directory_object(object_id).await {
+        Ok(None) => {
+            let kind = kind.to_lowercase();
+            // Re-created under the same name: the object that has it now is the fix.
+            let successor = match graph.object_ids_named(&kind, role).await {
+                Ok(ids) if ids.len() == 1 && !kind.is_empty() => ids.into_iter().next(),
+                _ => None,
+            };
+            let fix = match successor {
+                Some(id) => format!(
+                    "a {kind} named {role:?} now has the object ID {id} (re-created): set the \
+                     Principal's objectId to {id} (principalType {kind}), and the update \
+                     re-binds the role in place"
+                ),
+                None => "set the Principal's objectId (and principalType) to the principal's \
+                         current object ID, and the update re-binds the role in place"
+                    .to_owned(),
+            };
+            Some(DirectoryAnswer {
+                name: String::new(),
+                problem: Some(format!(
+                    "the role {role:?} is bound to the Entra object {object_id}, which no longer \
+                     exists in the directory, so nobody can sign in as it; {fix}"
+                )),
+            })
+        }
+        Ok(Some(object)) => Some(DirectoryAnswer {
+            problem: (!names_match(&object, role)).then(|| {
+                format!(
+                    "the role {role:?} is bound to the Entra object {object_id}, which is now \
+                     named {:?} (renamed): rename it back in Microsoft Entra ID, or make a \
+                     Principal under its new name",
+                    object.name
+                )
+            }),
+            name: object.name,
+        }),
+        Err(e) => {
+            ctx.log.log(
+                crate::resource::Severity::Warning,
+                &format!(
+                    "Microsoft Graph at {} could not say whether the Entra object {object_id} of \
+                     the role {role:?} still exists: {e}",
+                    graph.endpoint()
+                ),
+            );
+            None
+        }
     }
 }
 
@@ -404,6 +584,33 @@ mod tests {
             &Principal,
             &with(&by_oid, json!({"objectId": "id-myapp-prod"})),
             "objectId",
+        );
+    }
+
+    #[test]
+    fn another_object_id_re_binds_the_same_role_in_place() {
+        let olds = with(
+            &principal("id-myapp-prod"),
+            json!({"objectId": "0b4f2b53-1f0c-4a8e-9a55-1d2f3c4b5a69", "principalType": "service"}),
+        );
+        let news = with(
+            &olds,
+            json!({"objectId": "7d1e8c1a-2b3c-4d5e-8f90-123456789abc"}),
+        );
+        let outcome = diff(&Principal, &olds, &news);
+        assert_eq!(outcome.changes.len(), 1);
+        assert_eq!(outcome.changes[0].path, "objectId");
+        assert!(
+            !outcome.replaces(),
+            "re-binding keeps the role and its privileges"
+        );
+        let news = accepted(&Principal, &news);
+        let planned = Principal
+            .planned_sql(Some(&accepted(&Principal, &olds)), &news)
+            .unwrap();
+        assert_eq!(
+            planned,
+            ["SECURITY LABEL FOR \"pgaadauth\" ON ROLE \"id-myapp-prod\" IS 'aadauth,oid=7d1e8c1a-2b3c-4d5e-8f90-123456789abc,type=service'"]
         );
     }
 

@@ -56,13 +56,32 @@ pub async fn entra_principal(
             &[&role],
         )
         .await?;
-    Ok(rows.first().map(|r| EntraPrincipal {
+    Ok(rows.first().map(entra_principal_row))
+}
+
+/// Every Entra role of the server, by name (empty where pgaadauth is not loaded).
+pub async fn entra_principals(session: &Session) -> Result<Vec<EntraPrincipal>, SqlError> {
+    if !has_function(session, "pgaadauth_list_principals").await? {
+        return Ok(Vec::new());
+    }
+    let rows = session
+        .query(
+            "SELECT rolname::text, principaltype::text, objectid::text, ismfa::int, isadmin::int \
+             FROM pgaadauth_list_principals(false) ORDER BY 1",
+            &[],
+        )
+        .await?;
+    Ok(rows.iter().map(entra_principal_row).collect())
+}
+
+fn entra_principal_row(r: &tokio_postgres::Row) -> EntraPrincipal {
+    EntraPrincipal {
         name: r.get(0),
         principal_type: r.get::<_, Option<String>>(1).unwrap_or_default(),
         object_id: r.get::<_, Option<String>>(2).unwrap_or_default(),
         is_mfa: r.get::<_, Option<i32>>(3) == Some(1),
         is_admin: r.get::<_, Option<i32>>(4) == Some(1),
-    }))
+    }
 }
 
 /// What keeps a role from being dropped, as `pg_shdepend` records it server-wide: objects it

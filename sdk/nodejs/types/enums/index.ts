@@ -73,7 +73,7 @@ export const PrincipalType = {
 } as const;
 
 /**
- * What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity).
+ * What the principal is, required with objectId: `user`, `group` or `service` (a service principal or managed identity). Changes in place with objectId.
  */
 export type PrincipalType = (typeof PrincipalType)[keyof typeof PrincipalType];
 

@@ -58,3 +58,7 @@ oidc_request_token: Optional[pulumi.Output[_builtins.str]]
 """
 The bearer token for `oidcRequestUrl` (`ACTIONS_ID_TOKEN_REQUEST_TOKEN` in GitHub Actions).
 """
+graph_endpoint: Optional[_builtins.str]
+"""
+The Microsoft Graph endpoint to ask about the Entra objects that roles are bound to, such as `https://graph.microsoft.com` (the sign-in then needs directory read permission, e.g. `Directory.Read.All`). When set, a Principal's refresh reports a role whose object was deleted or renamed, and `pgentra doctor` lists such roles; when unset, Graph is never called.
+"""

@@ -145,3 +145,13 @@ class _ExportableConfig(types.ModuleType):
             value = None if from_env is None else pulumi.Output.secret(from_env)
         return value
 
+    @_builtins.property
+    def graph_endpoint(self) -> Optional[_builtins.str]:
+        """
+        The Microsoft Graph endpoint to ask about the Entra objects that roles are bound to, such as `https://graph.microsoft.com` (the sign-in then needs directory read permission, e.g. `Directory.Read.All`). When set, a Principal's refresh reports a role whose object was deleted or renamed, and `pgentra doctor` lists such roles; when unset, Graph is never called.
+        """
+        value = __config__.get("graphEndpoint")
+        if value is None:
+            value = _utilities.get_env("PGENTRA_GRAPH_ENDPOINT")
+        return value
+
