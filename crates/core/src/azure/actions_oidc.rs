@@ -32,9 +32,12 @@ impl std::fmt::Debug for ActionsIdToken {
 
 impl ActionsIdToken {
     pub fn new(http: reqwest::Client, url: &str, bearer: String) -> Result<Self, String> {
-        let url = reqwest::Url::parse(url).map_err(|e| {
-            format!("oidcRequestUrl (ACTIONS_ID_TOKEN_REQUEST_URL) is not a URL: {e}")
-        })?;
+        // The request token goes only to an https (or loopback) URL, its query kept.
+        let url = crate::azure::http::token_endpoint(
+            "oidcRequestUrl (ACTIONS_ID_TOKEN_REQUEST_URL)",
+            url,
+            true,
+        )?;
         Ok(Self {
             http,
             url,

@@ -97,33 +97,9 @@ impl std::fmt::Display for ArmPath {
     }
 }
 
-/// The configured ARM endpoint as a URL: https (or http on a loopback address, for local
-/// fakes), a host, no user info, query or fragment.
+/// The configured ARM endpoint as a URL (see [`crate::azure::http::token_endpoint`]).
 fn parse_endpoint(endpoint: &str) -> Result<Url, String> {
-    let bad = |why: &str| {
-        format!(
-            "armEndpoint {} cannot be used: {why}",
-            crate::azure::ids::shown(endpoint)
-        )
-    };
-    let url = Url::parse(endpoint).map_err(|e| bad(&format!("not a URL ({e})")))?;
-    let loopback = url
-        .host_str()
-        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
-        .and_then(|h| h.parse::<std::net::IpAddr>().ok())
-        .is_some_and(|ip| ip.is_loopback());
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => return Err(bad("it must be an https URL")),
-    }
-    if url.host().is_none() || !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("it must name a host, without user info"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("it must not have a query or fragment"));
-    }
-    Ok(url)
+    crate::azure::http::token_endpoint("armEndpoint", endpoint, false)
 }
 
 /// The origin of a URL for messages (`scheme://host:port`: no path, no query).

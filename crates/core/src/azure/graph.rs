@@ -35,13 +35,16 @@ impl GraphClient {
         endpoint: &str,
         scope: &str,
         tokens: Arc<TokenCache>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, String> {
+        // The Graph token goes only where an ARM token may: checked once, here.
+        let endpoint = endpoint.trim_end_matches('/');
+        crate::azure::http::token_endpoint("graphEndpoint", endpoint, false)?;
+        Ok(Self {
             http,
-            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            endpoint: endpoint.to_owned(),
             scope: scope.to_owned(),
             tokens,
-        }
+        })
     }
 
     pub fn endpoint(&self) -> &str {

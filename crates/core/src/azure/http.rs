@@ -52,3 +52,63 @@ fn read_ca_file(path: &str) -> Result<Vec<CertificateDer<'static>>, ArmError> {
     }
     Ok(certs)
 }
+
+/// A configured endpoint that a bearer token may be sent to: https, or http on a loopback IP
+/// literal (local fakes such as the emulator), naming a host, without user info or fragment,
+/// and without a query unless `query_allowed` (GitHub's ID-token URL carries its api-version).
+/// `setting` names the configuration it came from, for the message.
+pub fn token_endpoint(
+    setting: &str,
+    value: &str,
+    query_allowed: bool,
+) -> Result<reqwest::Url, String> {
+    let bad = |why: &str| {
+        format!(
+            "{setting} {} cannot be used: {why}",
+            crate::azure::ids::shown(value)
+        )
+    };
+    let url = reqwest::Url::parse(value).map_err(|e| bad(&format!("not a URL ({e})")))?;
+    let loopback = url
+        .host_str()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+        .and_then(|h| h.parse::<std::net::IpAddr>().ok())
+        .is_some_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err(bad("it must be an https URL")),
+    }
+    if url.host().is_none() || !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("it must name a host, without user info"));
+    }
+    if url.fragment().is_some() || (url.query().is_some() && !query_allowed) {
+        return Err(bad("it must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod token_endpoint_tests {
+    use super::token_endpoint;
+
+    #[test]
+    fn a_token_goes_to_https_or_loopback_http_only_and_a_query_only_where_allowed() {
+        let actions = "https://pipelines.actions.githubusercontent.com/abc/idtoken?api-version=2.0";
+        assert_eq!(
+            token_endpoint("oidcRequestUrl", actions, true).unwrap().query(),
+            Some("api-version=2.0")
+        );
+        assert!(token_endpoint("graphEndpoint", actions, false).is_err());
+        assert!(token_endpoint("graphEndpoint", "http://127.0.0.1:8443", false).is_ok());
+        for bad in [
+            "http://graph.example.com",
+            "https://graph.microsoft.com@attacker.example",
+            "https://graph.microsoft.com/#x",
+            "ftp://graph.microsoft.com",
+        ] {
+            let why = token_endpoint("graphEndpoint", bad, true).unwrap_err();
+            assert!(why.starts_with("graphEndpoint "), "{why}");
+        }
+    }
+}

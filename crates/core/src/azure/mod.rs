@@ -62,7 +62,9 @@ impl Azure {
             .filter(|e| !e.is_empty())
             .map(|e| {
                 graph::GraphClient::new(http.clone(), e, endpoints.graph_scope(), tokens.clone())
-            });
+            })
+            .transpose()
+            .map_err(ArmError::Setup)?;
         let arm = ArmClient::new(
             http,
             &endpoints.arm_endpoint,
