@@ -55,10 +55,17 @@ async fn json_has_azs_keys_and_tsv_their_values_in_azs_order() {
     // The token service answers `expires_in` seconds, counted by the client from when the
     // answer arrived: within a second of the token's own exp, not always on it.
     let expires_on_s = out["expires_on"].as_i64().expect("expires_on");
-    assert!((expires_on_s - exp).abs() <= 1, "expires_on {expires_on_s}, exp {exp}");
+    assert!(
+        (expires_on_s - exp).abs() <= 1,
+        "expires_on {expires_on_s}, exp {exp}"
+    );
     let expires_on = azure_core::time::parse_rfc3339(out["expiresOn"].as_str().unwrap())
         .expect("expiresOn is RFC 3339");
-    assert_eq!(expires_on.unix_timestamp(), expires_on_s, "one moment, two spellings");
+    assert_eq!(
+        expires_on.unix_timestamp(),
+        expires_on_s,
+        "one moment, two spellings"
+    );
     let left = exp - azure_core::time::OffsetDateTime::now_utc().unix_timestamp();
     assert!((3000..=3600).contains(&left), "about an hour left: {left}s");
     assert_eq!(out["tokenType"], "Bearer");

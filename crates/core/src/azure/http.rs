@@ -96,7 +96,9 @@ mod token_endpoint_tests {
     fn a_token_goes_to_https_or_loopback_http_only_and_a_query_only_where_allowed() {
         let actions = "https://pipelines.actions.githubusercontent.com/abc/idtoken?api-version=2.0";
         assert_eq!(
-            token_endpoint("oidcRequestUrl", actions, true).unwrap().query(),
+            token_endpoint("oidcRequestUrl", actions, true)
+                .unwrap()
+                .query(),
             Some("api-version=2.0")
         );
         assert!(token_endpoint("graphEndpoint", actions, false).is_err());

@@ -352,6 +352,16 @@ fn rebind_sql(news: &Props) -> Result<String, SqlError> {
     let name = news.str("name").unwrap_or_default();
     let object_id = news.str("objectId").unwrap_or_default();
     let kind = news.str("principalType").unwrap_or_default();
+    // The label is one literal, but its commas are pgaadauth's syntax: only a UUID and one of
+    // the three kinds go in it, whatever Check, the state or an ID said.
+    if !PRINCIPAL_TYPES.contains(&kind)
+        || crate::rules::uuid(&Value::String(object_id.to_owned())).is_err()
+    {
+        return Err(SqlError::Setup(format!(
+            "re-binding role {name:?} needs objectId to be a UUID and principalType one of: {}",
+            PRINCIPAL_TYPES.join(", ")
+        )));
+    }
     let mut label = format!("aadauth,oid={},type={kind}", object_id.to_lowercase());
     if news.get("isMfa") == Some(&Value::Bool(true)) {
         label.push_str(",mfa");
@@ -661,5 +671,16 @@ mod tests {
             outcome.delete_before_replace,
             "the same role on the same server cannot exist twice"
         );
+    }
+
+    #[test]
+    fn a_rebind_label_takes_only_a_uuid_and_a_known_kind() {
+        let news = |oid: &str, kind: &str| {
+            Props::from_json(json!({"name": "id-app", "objectId": oid, "principalType": kind}))
+        };
+        let oid = "7d1e8c1a-2b3c-4d5e-8f90-123456789abc";
+        assert!(rebind_sql(&news(oid, "service")).is_ok());
+        assert!(rebind_sql(&news(oid, "service,admin")).is_err());
+        assert!(rebind_sql(&news("x,admin", "user")).is_err());
     }
 }
