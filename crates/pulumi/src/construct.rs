@@ -94,13 +94,7 @@ async fn connect(endpoint: &str) -> Result<ResourceMonitorClient<Channel>, Strin
     if endpoint.is_empty() {
         return Err("the engine sent no monitorEndpoint".into());
     }
-    let address = if endpoint.contains("://") {
-        endpoint.to_owned()
-    } else {
-        format!("http://{endpoint}")
-    };
-    let channel = tonic::transport::Endpoint::from_shared(address)
-        .map_err(|e| format!("{endpoint:?} is not an address: {e}"))?
+    let channel = crate::engine_log::engine_endpoint(endpoint)?
         .connect()
         .await
         .map_err(|e| format!("cannot connect to {endpoint}: {e}"))?;

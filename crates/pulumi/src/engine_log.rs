@@ -13,6 +13,19 @@ pub struct EngineLog {
     queue: Arc<Mutex<Option<mpsc::UnboundedSender<LogRequest>>>>,
 }
 
+/// An address the engine gave (`127.0.0.1:port`, or with a scheme) as a gRPC endpoint: the
+/// engine's Log service, and its resource monitor for Construct.
+pub(crate) fn engine_endpoint(address: &str) -> Result<tonic::transport::Endpoint, String> {
+    let address = address.trim();
+    let uri = if address.contains("://") {
+        address.to_owned()
+    } else {
+        format!("http://{address}")
+    };
+    tonic::transport::Endpoint::from_shared(uri)
+        .map_err(|e| format!("{address:?} is not an address: {e}"))
+}
+
 impl EngineLog {
     /// Starts forwarding to the engine at `address` (`127.0.0.1:port`). Called with the argv
     /// address, and again if Handshake or Attach name another one.
@@ -21,12 +34,7 @@ impl EngineLog {
         if address.is_empty() {
             return;
         }
-        let endpoint = if address.contains("://") {
-            address.to_owned()
-        } else {
-            format!("http://{address}")
-        };
-        let Ok(endpoint) = tonic::transport::Endpoint::from_shared(endpoint) else {
+        let Ok(endpoint) = engine_endpoint(address) else {
             tracing::warn!(
                 address,
                 "ignoring an engine address that is not a valid URI"
