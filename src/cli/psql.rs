@@ -4,8 +4,6 @@
 use crate::cli::args::{self, Misuse, Request};
 use crate::cli::stdio;
 use crate::cli::token::{self, TokenInfo};
-use std::ffi::OsString;
-use std::path::PathBuf;
 use std::process::Command;
 
 pub const USAGE: &str = "\
@@ -196,7 +194,7 @@ fn parse_port(p: &str) -> Option<u16> {
 
 /// The psql command, ready to run: the token in its environment.
 pub async fn prepare(options: Options) -> Result<Command, String> {
-    let psql = find_on_path("psql").ok_or(
+    let psql = pgentra_core::azure::az_cli::find_on_path("psql").ok_or(
         "psql is not installed (not found on PATH); install it: apt-get install -y postgresql-client",
     )?;
     refuse_unverified_ssl_mode(std::env::var("PGSSLMODE").ok().as_deref())?;
@@ -293,18 +291,6 @@ pub fn exec(mut command: Command) -> String {
     use std::os::unix::process::CommandExt;
     let error = command.exec();
     format!("starting {:?}: {error}", command.get_program())
-}
-
-fn find_on_path(program: &str) -> Option<PathBuf> {
-    let path: OsString = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &std::path::Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(test)]

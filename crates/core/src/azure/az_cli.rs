@@ -40,7 +40,8 @@ pub fn run_json(args: &[&str]) -> Result<Value, String> {
     serde_json::from_slice(&output.stdout).map_err(|_| format!("`{shown}` printed no JSON"))
 }
 
-fn find_on_path(program: &str) -> Option<PathBuf> {
+/// The first executable file named `program` in PATH's directories.
+pub fn find_on_path(program: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
